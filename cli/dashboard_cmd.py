@@ -1,0 +1,7 @@
+"""`netdrift dashboard` (being written)."""
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    sub.add_parser("dashboard", help="(not yet available)").set_defaults(func=lambda args: 1)

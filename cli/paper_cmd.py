@@ -1,0 +1,7 @@
+"""`netdrift paper` (being written)."""
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    sub.add_parser("paper", help="(not yet available)").set_defaults(func=lambda args: 1)

@@ -1,0 +1,7 @@
+"""`netdrift simulate` (being written)."""
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    sub.add_parser("simulate", help="(not yet available)").set_defaults(func=lambda args: 1)

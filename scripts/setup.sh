@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Creates .venv and installs netdrift into it (idempotent: skips what is already done).
+# Usage: scripts/setup.sh [--test]   (--test also installs the browser-test tooling)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+PY="${NETDRIFT_PYTHON:-}"
+if [ -z "$PY" ]; then
+  for cand in python3.13 python3.12 python3.11 python3; do
+    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+      PY="$cand"; break
+    fi
+  done
+fi
+[ -n "$PY" ] || { echo "netdrift setup: Python 3.11 or newer is required" >&2; exit 1; }
+
+if [ ! -x .venv/bin/python ]; then
+  echo "netdrift setup: creating .venv with $PY" >&2
+  "$PY" -m venv .venv
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+fi
+PIP=(.venv/bin/python -m pip install -q --disable-pip-version-check)
+
+# torch first, pinned: an unpinned requirement with nothing installed may pull a multi-GB CUDA
+# build. Override with NETDRIFT_TORCH_SPEC (e.g. a CUDA build on a GPU workstation).
+if ! .venv/bin/python -c 'import torch' >/dev/null 2>&1; then
+  echo "netdrift setup: installing ${NETDRIFT_TORCH_SPEC:-torch==2.13.0}" >&2
+  "${PIP[@]}" "${NETDRIFT_TORCH_SPEC:-torch==2.13.0}"
+fi
+
+extras=""
+[ "$want_test" = 1 ] && extras="[test]"
+stamp=".venv/.netdrift-setup-stamp$extras"
+digest="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
+  echo "netdrift setup: installing netdrift$extras and its dependencies" >&2
+  "${PIP[@]}" -e ".$extras"
+  echo "$digest" > "$stamp"
+fi
+
+if [ "$want_test" = 1 ] && [ ! -x /usr/bin/chromium ]; then
+  # The browser tests drive Debian's Chromium through Playwright; no browser download.
+  echo "netdrift setup: installing Debian chromium for the browser tests" >&2
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
