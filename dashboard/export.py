@@ -1,0 +1,142 @@
+"""Exports: Altair chart -> PNG / SVG / PDF bytes, DataFrame -> CSV bytes, safe file names.
+
+Rendering goes through vl-convert-python (Vega-Lite compiled and drawn in-process: no
+browser, no network; external data URLs are refused so a spec cannot reach out).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any, Literal
+
+import pandas as pd
+import vl_convert as vlc
+
+__all__ = [
+    "FORMATS",
+    "MIME_TYPES",
+    "sanitize_filename",
+    "chart_spec",
+    "chart_to_png",
+    "chart_to_svg",
+    "chart_to_pdf",
+    "chart_bytes",
+    "dataframe_to_csv",
+]
+
+Format = Literal["png", "svg", "pdf"]
+FORMATS: tuple[str, ...] = ("png", "svg", "pdf")
+MIME_TYPES: dict[str, str] = {
+    "png": "image/png",
+    "svg": "image/svg+xml",
+    "pdf": "application/pdf",
+    "csv": "text/csv",
+}
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+
+
+def sanitize_filename(name: str, *, extension: str = "", default: str = "netdrift", max_length: int = 100) -> str:
+    """A file name made only of ``[A-Za-z0-9._-]``: no path separators, no leading dot, bounded.
+
+    Accents are stripped to ASCII, every other run of unsafe characters becomes ``_``,
+    leading dots/dashes/underscores are dropped (no hidden files, no ``..``, no option-like
+    names), and the stem is cut so the whole name, ``extension`` included, is at most
+    ``max_length`` characters. Empty results fall back to ``default``.
+
+    Examples
+    --------
+    >>> sanitize_filename("../../etc/passwd")
+    'etc_passwd'
+    >>> sanitize_filename("Störung Zürich→Genève #3", extension="png")
+    'Storung_Zurich_Geneve_3.png'
+    >>> sanitize_filename("", extension="csv")
+    'netdrift.csv'
+    """
+    ext = _UNSAFE.sub("", extension.lstrip("."))[:10]
+    ascii_name = "".join(
+        c if c.isascii() else ("" if unicodedata.combining(c) else "_")
+        for c in unicodedata.normalize("NFKD", str(name))
+    )
+    stem = _UNSAFE.sub("_", ascii_name)
+    stem = re.sub(r"\.{2,}", ".", stem).strip("._- ")
+    if ext and stem.lower().endswith("." + ext.lower()):
+        stem = stem[: -len(ext) - 1].rstrip("._-")
+    if not stem or stem.split(".")[0].upper() in _RESERVED:
+        stem = (default + "_" + stem) if stem else default
+        stem = _UNSAFE.sub("_", stem).strip("._-") or "netdrift"
+    room = max(1, max_length - (len(ext) + 1 if ext else 0))
+    stem = stem[:room].rstrip("._-") or "x"
+    return f"{stem}.{ext}" if ext else stem
+
+
+def chart_spec(chart: Any) -> dict[str, Any]:
+    """The Vega-Lite spec of an Altair chart (or a spec dict, returned as is)."""
+    if isinstance(chart, dict):
+        return chart
+    return chart.to_dict()
+
+
+def _vl_version(spec: dict[str, Any]) -> str | None:
+    """The vl-convert library version matching the spec's ``$schema`` (None: vl-convert's latest)."""
+    m = re.search(r"/v(\d+)\.(\d+)", str(spec.get("$schema", "")))
+    if not m:
+        return None
+    wanted = f"{m[1]}.{m[2]}"
+    return wanted if wanted in vlc.get_vegalite_versions() else None
+
+
+def _kwargs(spec: dict[str, Any]) -> dict[str, Any]:
+    kw: dict[str, Any] = {"allowed_base_urls": []}
+    version = _vl_version(spec)
+    if version:
+        kw["vl_version"] = version
+    return kw
+
+
+def chart_to_png(chart: Any, scale: float = 2.0) -> bytes:
+    """PNG bytes of the chart at ``scale`` times its nominal size (2 = crisp on slides/print).
+
+    >>> import altair as alt, pandas as pd
+    >>> c = alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_point().encode(x="x:Q")
+    >>> chart_to_png(c)[:4]
+    b'\\x89PNG'
+    """
+    if scale < 1:
+        raise ValueError(f"scale must be >= 1, got {scale}")
+    spec = chart_spec(chart)
+    return vlc.vegalite_to_png(spec, scale=scale, **_kwargs(spec))
+
+
+def chart_to_svg(chart: Any) -> bytes:
+    """SVG document (UTF-8 bytes) of the chart; text stays text."""
+    spec = chart_spec(chart)
+    return vlc.vegalite_to_svg(spec, **_kwargs(spec)).encode("utf-8")
+
+
+def chart_to_pdf(chart: Any) -> bytes:
+    """PDF bytes of the chart (vector)."""
+    spec = chart_spec(chart)
+    return vlc.vegalite_to_pdf(spec, **_kwargs(spec))
+
+
+def chart_bytes(chart: Any, fmt: Format) -> bytes:
+    """The chart rendered as ``fmt`` (``"png"`` at scale 2, ``"svg"`` or ``"pdf"``)."""
+    if fmt == "png":
+        return chart_to_png(chart, scale=2.0)
+    if fmt == "svg":
+        return chart_to_svg(chart)
+    if fmt == "pdf":
+        return chart_to_pdf(chart)
+    raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+
+
+def dataframe_to_csv(df: pd.DataFrame) -> bytes:
+    """UTF-8 CSV of the frame, without the index; NaN/None written as empty fields.
+
+    >>> dataframe_to_csv(pd.DataFrame({"model": ["liquid", "mlp"], "rmse_mbps": [1.5, None]}))
+    b'model,rmse_mbps\\nliquid,1.5\\nmlp,\\n'
+    """
+    return df.to_csv(index=False, lineterminator="\n").encode("utf-8")

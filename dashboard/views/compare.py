@@ -1,0 +1,185 @@
+"""Compare: stored runs side by side.
+
+History of every run -> pick runs -> error over time aligned on the first failure, the metrics
+table, and drift magnitude against error per link direction; every chart exports as PNG, SVG,
+PDF and CSV.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, compare_data, export
+from dashboard.db import current_db_url, get_sessionmaker
+from engine.errors import InputError
+from storage.database import display_url
+from storage.repository import ScenarioRepository
+
+
+@st.cache_data(show_spinner="Loading run…", max_entries=32)
+def load_run(url: str, run_id: int, status: str, label: str) -> compare_data.RunData:
+    """One run's series and metrics, cached per URL, run and status (a finished run never changes)."""
+    with get_sessionmaker(url)() as s:
+        return compare_data.load_run_data(ScenarioRepository(s), run_id, label)
+
+
+def export_buttons(chart: Any, frame: pd.DataFrame, stem: str, key: str) -> None:
+    """PNG (scale 2) / SVG / PDF of the chart and the CSV behind it; rendered only on click."""
+    cols = st.columns(4)
+    for col, fmt in zip(cols[:3], export.FORMATS):
+        col.download_button(
+            f"{fmt.upper()}", data=lambda fmt=fmt: export.chart_bytes(chart, fmt),  # type: ignore[misc]
+            file_name=export.sanitize_filename(stem, extension=fmt), mime=export.MIME_TYPES[fmt],
+            key=f"{key}_{fmt}", icon=":material/download:",
+        )
+    cols[3].download_button(
+        "CSV", data=export.dataframe_to_csv(frame), file_name=export.sanitize_filename(stem, extension="csv"),
+        mime=export.MIME_TYPES["csv"], key=f"{key}_csv", icon=":material/download:",
+    )
+
+
+st.title("Compare runs")
+
+url = current_db_url()
+try:
+    Session = get_sessionmaker(url)
+    with Session() as session:
+        summaries = ScenarioRepository(session).list_scenarios()
+except InputError as err:
+    st.error(str(err))
+    st.stop()
+
+history = compare_data.history_table(summaries)
+if history.empty:
+    st.info(
+        f"No runs stored yet in `{display_url(url)}`. Run a scenario in the Live view (or with "
+        "`netdrift run`), then come back here to compare runs."
+    )
+    st.stop()
+
+st.subheader("History")
+st.dataframe(
+    history,
+    hide_index=True,
+    column_config={
+        "id": st.column_config.NumberColumn("Run", format="%d"),
+        "topology": "Topology",
+        "created": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm"),
+        "failures": st.column_config.NumberColumn("Failures", format="%d"),
+        "events": "Events",
+        "models": "Models",
+        "status": "Status",
+        "label": "Label",
+    },
+)
+
+labels = {
+    int(r.id): compare_data.run_label(r.id, r.topology, r.created, r.label) for r in history.itertuples()
+}
+statuses = {int(r.id): r.status for r in history.itertuples()}
+chosen = st.multiselect(
+    "Runs to compare (two or more)", options=list(labels), format_func=lambda i: f"{labels[i]} ({statuses[i]})",
+    key="compare_runs", placeholder="Pick runs from the history",
+)
+if not chosen:
+    st.info("Pick two or more runs to put their errors side by side.")
+    st.stop()
+if len(chosen) == 1:
+    st.caption("One run picked: add another to compare.")
+
+runs: list[compare_data.RunData] = []
+for run_id in chosen:
+    run = load_run(url, int(run_id), statuses[run_id], labels[run_id])
+    if run.problem or run.actual is None:
+        st.warning(f"{run.label}: {run.problem or 'no stored series'}; left out of the charts.")
+        continue
+    runs.append(run)
+if not runs:
+    st.stop()
+
+# --- error over time, aligned on the first failure --------------------------------------------
+st.subheader("Error around the failure")
+c1, c2, c3, c4 = st.columns(4)
+value = c1.radio(
+    "Error", list(charts.ERROR_VALUES), format_func=lambda v: "MAE (Mbit/s)" if v.endswith("mbps") else "MAPE (%)",
+    key="compare_error", horizontal=True,
+)
+window = int(c2.number_input("Smoothing (steps)", 1, 2016, 12, key="compare_window"))
+span = int(c3.number_input("Steps before / after", 12, 20160, 576, step=12, key="compare_span"))
+facet = c4.toggle("One panel per run", value=True, key="compare_facet")
+
+aligned = []
+for run in runs:
+    align = run.first_failure
+    if align is None:
+        st.caption(f"{run.label} had no failure: aligned on the end of training (step {run.train_steps}).")
+        align = run.train_steps
+    aligned.append(
+        compare_data.aligned_errors(
+            run.actual, run.forecasts, align, run.label, capacity=run.capacity, window=window, before=span, after=span
+        )
+    )
+errors = pd.concat(aligned, ignore_index=True)
+minutes = {r.step_minutes for r in runs}
+step_minutes = minutes.pop() if len(minutes) == 1 else None
+if errors.empty:
+    st.info("No forecasts in the picked runs.")
+else:
+    error_chart = charts.error_over_time_chart(errors, value, facet_by_run=facet, step_minutes=step_minutes)
+    st.altair_chart(error_chart)
+    export_buttons(error_chart, errors, "netdrift_error_over_time_" + "_".join(str(r.id) for r in runs), "exp_err")
+
+# --- metrics table ------------------------------------------------------------------------------
+st.subheader("Metrics")
+table = pd.concat([compare_data.metrics_table(r.metrics, r.label) for r in runs], ignore_index=True)
+if table.empty:
+    st.info("The picked runs stored no metrics.")
+else:
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={
+            "run": "Run",
+            "model": "Model",
+            "period": "Period",
+            "rmse_mbps": st.column_config.NumberColumn("RMSE (Mbit/s)", format="%.3f"),
+            "mae_mbps": st.column_config.NumberColumn("MAE (Mbit/s)", format="%.3f"),
+            "mape_pct": st.column_config.NumberColumn("MAPE (%)", format="%.2f"),
+            "ttc_steps": st.column_config.TextColumn("TTC (steps)"),
+        },
+    )
+    st.caption("TTC: steps after a failure until the rolling MAPE settles; 'censored' = not within the run.")
+    m1, m2 = st.columns(2)
+    metric = m1.selectbox(
+        "Bar chart of", ["rmse_mbps", "mae_mbps", "mape_pct"], key="compare_metric",
+        format_func={"rmse_mbps": "RMSE (Mbit/s)", "mae_mbps": "MAE (Mbit/s)", "mape_pct": "MAPE (%)"}.get,
+    )
+    periods = sorted(table["period"].unique(), key=compare_data.period_sort_key)
+    period = m2.selectbox("Period", periods, index=periods.index("post") if "post" in periods else 0, key="compare_period")
+    bar_chart = charts.metrics_bar_chart(table, metric, period=period)
+    st.altair_chart(bar_chart)
+    export_buttons(bar_chart, table, "netdrift_metrics_" + "_".join(str(r.id) for r in runs), "exp_metrics")
+
+# --- drift magnitude against error per link direction ----------------------------------------------
+st.subheader("Drift against error per link direction")
+frames = []
+for run in runs:
+    df = compare_data.drift_vs_error(run.metrics, run.label, direction_names=run.direction_names)
+    if df.empty and run.first_failure is not None:
+        df = compare_data.drift_vs_error_from_series(
+            run.actual, run.forecasts, run.first_failure, run.steps_per_day, run.label,
+            direction_names=run.direction_names,
+        )
+    frames.append(df)
+drift = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+if drift.empty:
+    st.info("None of the picked runs had a failure, so there is no drift to plot.")
+else:
+    log_y = st.toggle("Symmetric log scale for the error", value=False, key="compare_logy")
+    scatter = charts.drift_scatter_chart(drift, log_y=log_y)
+    st.altair_chart(scatter)
+    st.caption("Each point is one link direction: where a model's points sit lowest, it wins at that drift.")
+    export_buttons(scatter, drift, "netdrift_drift_vs_error_" + "_".join(str(r.id) for r in runs), "exp_drift")

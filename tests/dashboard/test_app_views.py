@@ -1,0 +1,139 @@
+"""AppTest smoke tests of the Compare, Topology and Settings views (no browser)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.topology_io import apply_link_edits, links_frame, topology_from_upload
+from engine.errors import InputError
+from engine.topology import Link, Node, Topology
+from tests.dashboard.test_compare_data import make_db
+
+VIEWS = Path(__file__).resolve().parents[2] / "dashboard" / "views"
+
+
+def view(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str | None = None) -> AppTest:
+    monkeypatch.setenv("NETDRIFT_DB_URL", url or f"sqlite:///{tmp_path / 'empty.sqlite'}")
+    at = AppTest.from_file(str(VIEWS / f"{name}.py"), default_timeout=60)
+    return at.run()
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("info", "error", "warning", "success", "caption", "markdown") for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+# --- Compare --------------------------------------------------------------------------------------
+def test_compare_empty_database_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = view("compare", tmp_path, monkeypatch)
+    assert not at.exception
+    assert "No runs stored yet" in texts(at)
+
+
+def test_compare_two_runs_shows_history_charts_and_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = make_db(tmp_path, n_complete=2, interrupted=True)
+    at = view("compare", tmp_path, monkeypatch, url)
+    assert not at.exception
+    history = at.dataframe[0].value
+    assert len(history) == 3 and "interrupted" in set(history["status"])
+    ids = [int(i) for i in history.loc[history["status"] == "complete", "id"]]
+    at.multiselect(key="compare_runs").set_value(ids).run()
+    assert not at.exception, at.exception
+    assert len(at.dataframe) == 2  # history + metrics table
+    metrics = at.dataframe[1].value
+    assert {"rmse_mbps", "mape_pct", "ttc_steps"} <= set(metrics.columns)
+    assert "censored" in set(metrics["ttc_steps"].dropna())
+    # 3 charts (error, metrics bars, drift scatter) x (PNG, SVG, PDF, CSV)
+    assert len(at.get("download_button")) == 12
+    assert "Pick two or more" not in texts(at)
+
+
+def test_compare_bad_database_url_shows_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = view("compare", tmp_path, monkeypatch, "nonsense://")
+    assert not at.exception
+    assert at.error and "nonsense" in at.error[0].value
+
+
+# --- Topology -------------------------------------------------------------------------------------
+def test_topology_bundled_shows_counts_and_stores_choice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = view("topology", tmp_path, monkeypatch)
+    assert not at.exception
+    at.selectbox(key="topology_bundled").set_value("abilene").run()
+    assert not at.exception
+    values = {m.label: m.value for m in at.metric}
+    assert values["Nodes"] == "11" and values["Links"] == "14" and values["Link directions"] == "28"
+    at.button(key="topology_use").click().run()
+    choice = at.session_state["topology_choice"]
+    assert choice["name"] == "abilene" and len(choice["topology"]["links"]) == 14
+
+
+def test_upload_handler_rejects_bad_bytes() -> None:
+    with pytest.raises(InputError, match="empty"):
+        topology_from_upload("net.graphml", b"")
+    with pytest.raises(InputError):
+        topology_from_upload("net.graphml", b"<graphml><not closed")
+    with pytest.raises(InputError, match="limit"):
+        topology_from_upload("net.gml", b"x" * 101, max_bytes=100)
+    with pytest.raises(InputError, match="file type"):
+        topology_from_upload("evil.pkl", b"\x80\x04K\x01.")
+    with pytest.raises(InputError) as err:
+        topology_from_upload("../../etc/passwd.json", b"{\"nodes\": 3}")
+    assert "/" not in str(err.value).split("'")[1]  # the sanitised name is what is reported
+
+
+def test_upload_handler_parses_good_json() -> None:
+    data = b'{"name": "up", "nodes": [{"id": "a"}, {"id": "b"}], "links": [{"u": "a", "v": "b", "capacity_mbps": 100}]}'
+    t = topology_from_upload("mine.json", data)
+    assert len(t.nodes) == 2 and t.links[0].capacity_mbps == 100.0
+
+
+def test_link_edits_validated() -> None:
+    t = Topology("t", (Node("a", "A"), Node("b", "B")), (Link("a-b", "a", "b", 1000.0),))
+    df = links_frame(t)
+    df.loc[0, "weight"] = 0
+    with pytest.raises(InputError, match="a-b"):
+        apply_link_edits(t, df)
+    df.loc[0, ["weight", "capacity_mbps"]] = [5, 40000]
+    edited = apply_link_edits(t, df).links[0]
+    assert (edited.weight, edited.capacity_mbps) == (5.0, 40000.0)
+
+
+# --- Settings -------------------------------------------------------------------------------------
+def button(at: AppTest, label: str):  # noqa: ANN201 (AppTest element)
+    return next(b for b in at.button if b.label == label)
+
+
+def test_settings_defaults_and_validation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = view("settings", tmp_path, monkeypatch)
+    assert not at.exception
+    assert at.session_state["device"] == "auto"
+    assert at.number_input(key="cfg_window").value == 24  # ForecastConfig's default
+    at.number_input(key="cfg_il_batch").set_value(300)
+    at.number_input(key="cfg_il_window").set_value(200)
+    button(at, "Save model settings").click().run()
+    assert not at.exception
+    assert any("larger than the IL batch" in e.value for e in at.error)
+    assert "forecast_config" not in at.session_state
+    at.number_input(key="cfg_il_window").set_value(600)
+    at.selectbox(key="cfg_cell").set_value("ltc")
+    button(at, "Save model settings").click().run()
+    cfg = at.session_state["forecast_config"]
+    assert (cfg["il_batch"], cfg["il_window"], cfg["liquid_cell"]) == (300, 600, "ltc")
+    at.radio(key="settings_device").set_value("cpu").run()
+    assert at.session_state["device"] == "cpu"
+
+
+def test_settings_rejects_bad_db_url_and_keeps_previous(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = view("settings", tmp_path, monkeypatch)
+    good = f"sqlite:///{tmp_path / 'good.sqlite'}"
+    at.text_input(key="settings_db_url").set_value(good)
+    button(at, "Use this database").click().run()
+    assert not at.exception and at.session_state["db_url"] == good
+    at.text_input(key="settings_db_url").set_value("nonsense://")
+    button(at, "Use this database").click().run()
+    assert not at.exception
+    assert at.error and "nonsense" in at.error[0].value
+    assert at.session_state["db_url"] == good
