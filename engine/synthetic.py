@@ -1,0 +1,207 @@
+"""The paper's synthetic traffic: sums of sinusoids scaled by a gravity model, plus noise.
+
+Each ordered origin-destination pair ``(i, j)`` gets
+
+    demand[t, p] = scale * g[p] * growth(t) * profile[t, p] * noise[t, p]
+
+- ``g[p] = w[i] * w[j] * h[p]``: a gravity model over node weights ``w`` (seeded lognormal
+  "economic / demographic" weights unless given) with a mild per-pair factor ``h``
+  (lognormal, sigma 0.25) so pairs of equal-weight nodes are not identical;
+- ``profile = 1 + a_d cos(2 pi (t - phi_d)) + a_h cos(4 pi (t - phi_h)) + a_w cos(2 pi (t - phi_w) / 7)``
+  with ``t`` in days: a daily wave, its second harmonic (an evening peak sharper than the night
+  trough) and a weekly wave (weekends lower). Amplitudes and phases are drawn per pair; the daily
+  phase follows the pair's local time when the nodes have longitudes (peak near 20:30 local time);
+  the profile is always >= 0.23;
+- ``growth(t) = max(0, 1 + growth_per_day * days since start)``;
+- ``noise``: multiplicative lognormal with mean 1 and log-standard deviation ``noise``.
+
+So the demand is never negative. Before auto-scaling, the mean pair demand is about
+:data:`MEAN_PAIR_MBPS`. With ``peak_utilization`` set, the whole series is rescaled so that the
+busiest link direction under normal routing (all links up, per-hop ECMP) peaks at exactly that
+utilisation; routing is linear, so one evaluation and one rescale suffice.
+
+All nodes take part, including any hyperedge pseudo-nodes a topology loader added (they are
+nodes of the graph the operator sees); pass ``node_weights`` with zeros to silence some.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+import numpy as np
+
+from engine.errors import InputError
+from engine.topology import Topology
+from engine.traffic import TrafficMatrixSeries
+
+__all__ = ["synthetic_traffic", "MEAN_PAIR_MBPS"]
+
+#: Mean demand of a pair, in Mbit/s, before auto-scaling (what ``peak_utilization=None`` gives).
+MEAN_PAIR_MBPS = 10.0
+#: Steps generated per block: bounds the temporaries to (block, pairs) float32 arrays.
+_BLOCK = 128
+_PAIR_SPREAD = 0.25
+_DAILY_PEAK_LOCAL_DAYS = 20.5 / 24  # 20:30 local time
+
+
+def _node_weights(n: int, node_weights: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
+    if node_weights is None:
+        w = rng.lognormal(mean=0.0, sigma=1.0, size=n)
+        return w / w.mean()
+    w = np.asarray(node_weights, dtype=np.float64)
+    if w.shape != (n,):
+        raise InputError("node_weights", f"expected {n} values (one per node), got shape {w.shape}")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise InputError("node_weights", "every weight must be a finite number >= 0")
+    if not (w > 0).sum() >= 2:
+        raise InputError("node_weights", "at least two nodes need a positive weight for any traffic to flow")
+    return w
+
+
+def _local_offsets(topology: Topology) -> np.ndarray:
+    """Each node's solar-time offset from UTC in days (0 where the longitude is unknown)."""
+    return np.array([(n.lon or 0.0) / 360.0 for n in topology.nodes], dtype=np.float64)
+
+
+def synthetic_traffic(
+    topology: Topology,
+    steps: int,
+    step_minutes: float = 5.0,
+    seed: int = 0,
+    start: datetime = datetime(2024, 1, 1),
+    peak_utilization: float | None = 0.6,
+    noise: float = 0.05,
+    growth_per_day: float = 0.0,
+    node_weights: np.ndarray | None = None,
+) -> TrafficMatrixSeries:
+    """Sine-based gravity traffic for every ordered pair of distinct nodes, as in the paper.
+
+    Parameters
+    ----------
+    topology : the network; its nodes' order defines the pairs (row-major, ``i != j``).
+    steps : number of steps (>= 1).
+    step_minutes : step length in minutes (> 0).
+    seed : seeds every random draw; same seed, same array (bit for bit).
+    start : wall-clock time (UTC) of step 0; daily and weekly waves follow the calendar.
+    peak_utilization : utilisation (> 0) the busiest link direction reaches at its peak under
+        normal routing; ``None`` leaves the raw scale (mean pair demand ~ ``MEAN_PAIR_MBPS``).
+    noise : log-standard deviation of the multiplicative noise (>= 0; 0 = smooth).
+    growth_per_day : linear growth of the demand level per day (e.g. 0.01 = +1 %/day).
+    node_weights : (nodes,) gravity weights >= 0; seeded lognormal weights when ``None``.
+
+    Returns
+    -------
+    TrafficMatrixSeries
+        float32 demands (steps, n(n-1)) in Mbit/s, never negative, never NaN.
+
+    Raises
+    ------
+    InputError
+        For bad arguments, a topology with fewer than two nodes, or (when auto-scaling) a
+        topology on which no demand crosses a link.
+
+    Examples
+    --------
+    >>> from engine.topology import Topology, Node, Link
+    >>> t = Topology("ab", (Node("a", "a"), Node("b", "b")), (Link("ab", "a", "b", 1000.0),))
+    >>> tm = synthetic_traffic(t, steps=288, seed=1)
+    >>> tm.demands.shape, tm.demands.dtype.name
+    ((288, 2), 'float32')
+    >>> round(float(tm.demands.max()) / 1000.0, 4)   # busiest direction peaks at 60 %
+    0.6
+    >>> bool((synthetic_traffic(t, 288, seed=1).demands == tm.demands).all())
+    True
+    """
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise InputError("steps", f"must be a whole number >= 1 (got {steps!r})")
+    if not (isinstance(step_minutes, (int, float)) and math.isfinite(step_minutes) and step_minutes > 0):
+        raise InputError("step_minutes", f"must be a number > 0 (got {step_minutes!r})")
+    if not (math.isfinite(noise) and noise >= 0):
+        raise InputError("noise", f"must be a number >= 0 (got {noise!r})")
+    if not math.isfinite(growth_per_day):
+        raise InputError("growth_per_day", f"must be a finite number (got {growth_per_day!r})")
+    if peak_utilization is not None and not (math.isfinite(peak_utilization) and peak_utilization > 0):
+        raise InputError("peak_utilization", f"must be a number > 0 or None (got {peak_utilization!r})")
+    n = len(topology.nodes)
+    if n < 2:
+        raise InputError(f"topology '{topology.name}'", "needs at least two nodes to generate traffic")
+    steps = int(steps)
+
+    # Independent streams: the pair parameters do not depend on ``steps``, and the noise of the
+    # first k steps is the same whatever the length of the run.
+    param_seq, noise_seq = np.random.SeedSequence(seed).spawn(2)
+    prng = np.random.default_rng(param_seq)
+    nrng = np.random.default_rng(noise_seq)
+
+    w = _node_weights(n, node_weights, prng)
+    src, dst = np.nonzero(~np.eye(n, dtype=bool))
+    src, dst = src.astype(np.int64), dst.astype(np.int64)
+    p = len(src)
+
+    gravity = w[src] * w[dst] * prng.lognormal(-0.5 * _PAIR_SPREAD**2, _PAIR_SPREAD, size=p)
+    mean_g = gravity.mean()
+    gravity *= MEAN_PAIR_MBPS / mean_g
+
+    # Pair phases in days. Daily: the circular mean of both ends' local-time offsets.
+    off = _local_offsets(topology)
+    ang = np.exp(2j * np.pi * off)
+    pair_off = np.angle(ang[src] + ang[dst]) / (2 * np.pi)
+    phi_d = _DAILY_PEAK_LOCAL_DAYS - pair_off + prng.normal(0.0, 1.0 / 24, size=p)
+    phi_h = phi_d + prng.normal(0.0, 0.5 / 24, size=p)
+    phi_w = 2.5 + prng.uniform(-0.5, 0.5, size=p)  # midweek peak, counted from Monday 00:00
+    a_d = prng.uniform(0.35, 0.50, size=p)
+    a_h = prng.uniform(0.05, 0.12, size=p)
+    a_w = prng.uniform(0.05, 0.15, size=p)
+    # a cos(k(t - phi)) = (a cos k phi) cos kt + (a sin k phi) sin kt: one (6, P) coefficient
+    # matrix, so the whole profile of a block is one matrix product.
+    coef = np.stack([
+        a_d * np.cos(2 * np.pi * phi_d), a_d * np.sin(2 * np.pi * phi_d),
+        a_h * np.cos(4 * np.pi * phi_h), a_h * np.sin(4 * np.pi * phi_h),
+        a_w * np.cos(2 * np.pi * phi_w / 7), a_w * np.sin(2 * np.pi * phi_w / 7),
+    ]).astype(np.float32)
+    gravity32 = gravity.astype(np.float32)
+
+    # Time in days since the Monday 00:00 of start's week (so weekdays line up).
+    t0 = start.weekday() + (start.hour * 3600 + start.minute * 60 + start.second
+                            + start.microsecond / 1e6) / 86400.0
+    days = np.arange(steps, dtype=np.float64) * (step_minutes / 1440.0)
+    t = t0 + days
+    basis = np.stack([
+        np.cos(2 * np.pi * t), np.sin(2 * np.pi * t),
+        np.cos(4 * np.pi * t), np.sin(4 * np.pi * t),
+        np.cos(2 * np.pi * t / 7), np.sin(2 * np.pi * t / 7),
+    ], axis=1).astype(np.float32)
+    level = np.maximum(0.0, 1.0 + growth_per_day * days).astype(np.float32)
+
+    demands = np.empty((steps, p), dtype=np.float32)
+    z = np.empty((min(_BLOCK, steps), p), dtype=np.float32)
+    half_var = np.float32(0.5 * noise * noise)
+    for a in range(0, steps, _BLOCK):
+        b = min(a + _BLOCK, steps)
+        out = demands[a:b]
+        np.matmul(basis[a:b], coef, out=out)
+        out += np.float32(1.0)
+        out *= gravity32
+        out *= level[a:b, None]
+        if noise > 0:
+            zb = z[: b - a]
+            nrng.standard_normal(out=zb, dtype=np.float32)
+            zb *= np.float32(noise)
+            zb -= half_var
+            np.exp(zb, out=zb)
+            out *= zb
+    np.maximum(demands, 0.0, out=demands)  # float32 rounding guard: never negative
+
+    tm = TrafficMatrixSeries(tuple(nd.id for nd in topology.nodes), src, dst, demands,
+                             float(step_minutes), start)
+    if peak_utilization is None:
+        return tm
+    from engine.routing import peak_utilization as _peak
+
+    peak = _peak(topology, tm)
+    if not peak > 0:
+        raise InputError(f"topology '{topology.name}'",
+                         "no demand crosses any link, so traffic cannot be scaled to a peak utilisation")
+    demands *= np.float32(peak_utilization / peak)
+    return tm
