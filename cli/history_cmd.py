@@ -1,7 +1,66 @@
-"""`netdrift history` (being written)."""
+"""`netdrift history`: list and show stored scenarios."""
+
+from __future__ import annotations
 
 import argparse
+from dataclasses import asdict, is_dataclass
+
+from cli.common import open_db, print_json
+from engine.metrics import summary_table
+from storage.repository import ScenarioRepository
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    sub.add_parser("history", help="(not yet available)").set_defaults(func=lambda args: 1)
+    p = sub.add_parser("history", help="list or show stored scenarios")
+    hs = p.add_subparsers(dest="history_command", required=True, parser_class=type(p))
+    lp = hs.add_parser("list", help="every stored scenario")
+    lp.add_argument("--db", help="SQLAlchemy URL of the history")
+    lp.add_argument("--json", action="store_true")
+    lp.set_defaults(func=list_cmd)
+    sp = hs.add_parser("show", help="one scenario: config and metrics")
+    sp.add_argument("id", type=int)
+    sp.add_argument("--db", help="SQLAlchemy URL of the history")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=show_cmd)
+
+
+def _plain(obj: object) -> object:
+    return asdict(obj) if is_dataclass(obj) and not isinstance(obj, type) else obj
+
+
+def list_cmd(args: argparse.Namespace) -> int:
+    Session = open_db(args.db)
+    with Session() as s:
+        items = [_plain(x) for x in ScenarioRepository(s).list_scenarios()]
+    if args.json:
+        print_json(items)
+        return 0
+    if not items:
+        print("no scenarios stored yet")
+    for it in items:
+        events = ", ".join(str(e) for e in it.get("events", [])) or "no failures"
+        print(f"{it['id']:>5}  {str(it.get('created'))[:19]}  {it.get('status'):<11} {it.get('topology')}  "
+              f"[{', '.join(it.get('models', []))}]  {events}")
+    return 0
+
+
+def show_cmd(args: argparse.Namespace) -> int:
+    Session = open_db(args.db)
+    with Session() as s:
+        repo = ScenarioRepository(s)
+        detail = repo.get_scenario(args.id)
+        rows = repo.load_metrics(args.id)
+    d = _plain(detail)
+    topo = d.pop("topology", None)
+    d["topology"] = getattr(topo, "name", topo if isinstance(topo, str) else None)
+    d["metrics"] = summary_table(rows)
+    if args.json:
+        print_json(d)
+        return 0
+    for k, v in d.items():
+        if k != "metrics":
+            print(f"{k}: {v}")
+    print("metrics (RMSE/MAE Mbit/s, MAPE/sMAPE %, TTC steps):")
+    for model, m in d["metrics"].items():
+        print(f"  {model}: " + ", ".join(f"{k}={v}" for k, v in m.items()))
+    return 0

@@ -1,0 +1,109 @@
+"""Benchmark of a whole forecasting scenario (issue 3): prints one JSON object.
+
+Geant2001, 2 weeks at 5 minutes (4032 steps), 1 week of training, one link failure (the
+drastic-drift link `netdrift paper` would pick), every model; stored into a temporary SQLite
+history. Usage: python bench/bench_run.py [--device cpu|cuda|auto] [--steps N --train-steps K]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from engine.forecasting.base import ForecastConfig  # noqa: E402
+from engine.forecasting.registry import make_forecaster, resolve_device  # noqa: E402
+from engine.loaders import load_topology  # noqa: E402
+from engine.paper import choose_failures, failure_step  # noqa: E402
+from engine.scenario import DEFAULT_MODELS, LiveScenario  # noqa: E402
+from engine.traffic_sources import make_traffic  # noqa: E402
+from storage.database import open_database  # noqa: E402
+from storage.repository import ScenarioRepository  # noqa: E402
+
+TARGETS = {"run_seconds_cfc": 180.0, "cfc_fit_seconds": 90.0, "incremental_retrain_ms": 300.0,
+           "predict_ms_per_step_each_model": 20.0, "store_seconds": 2.0}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--steps", type=int, default=4032)
+    ap.add_argument("--train-steps", type=int, default=2016)
+    ap.add_argument("--skip-ltc", action="store_true", help="do not time the LTC fit")
+    args = ap.parse_args()
+    device = resolve_device(args.device)
+    topo = load_topology("geant2001")
+    traffic = make_traffic("synthetic", topo, args.steps, 5.0, 0)
+    plan = choose_failures(topo, args.steps, args.train_steps, 5.0, 0, per_class=1, traffic=traffic)
+    link, cls, drift = max(plan, key=lambda p: p[2])
+    out: dict = {"machine": platform.processor() or platform.machine(), "torch": torch.__version__,
+                 "device": device, "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None,
+                 "topology": topo.name, "directions": topo.n_directions, "steps": args.steps,
+                 "train_steps": args.train_steps, "failure": {"link": link, "class": cls, "max_drift": drift}}
+
+    t0 = time.perf_counter()
+    live = LiveScenario(topo, traffic, DEFAULT_MODELS, ForecastConfig(), args.train_steps, 0, device)
+    at = failure_step(args.train_steps, live.config.steps_per_day, args.steps)
+    live.train()
+    live.advance(at - live.step)
+    live.fail(link)
+    live.advance(live.total_steps - live.step)
+    result = live.result()
+    run_seconds = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory() as tmp:
+        Session = open_database(f"sqlite:///{tmp}/bench.sqlite")
+        with Session.begin() as s:
+            sid = ScenarioRepository(s).create_scenario(topo, {"bench": True}, 0, list(result.forecasts))
+        t1 = time.perf_counter()
+        with Session.begin() as s:
+            ScenarioRepository(s).save_result(sid, result)
+        store_seconds = time.perf_counter() - t1
+    stats = result.model_stats
+    inc = live.models["incremental"]
+    retrain_ms = [1000 * s for s in getattr(inc, "retrain_seconds", [])]
+    out.update({
+        "run_seconds_cfc": run_seconds,
+        "cfc_fit_seconds": stats["liquid"]["fit_seconds"],
+        "incremental_fit_seconds": stats["incremental"]["fit_seconds"],
+        "incremental_retrains": stats["incremental"]["retrains"],
+        "incremental_retrain_ms_median": float(np.median(retrain_ms)) if retrain_ms else None,
+        "incremental_retrain_ms_max": float(np.max(retrain_ms)) if retrain_ms else None,
+        "predict_ms_per_step": {k: v["predict_ms_per_step"] for k, v in stats.items()},
+        "store_seconds": store_seconds,
+    })
+    if not args.skip_ltc:
+        cfg = live.config
+        ltc = make_forecaster("liquid", ForecastConfig(**{**cfg.__dict__, "liquid_cell": "ltc"}), seed=0, device=device)
+        t2 = time.perf_counter()
+        ltc.fit(live.observed[:args.train_steps], live.features[:args.train_steps])
+        out["ltc_fit_seconds"] = time.perf_counter() - t2
+        w, h = cfg.window, cfg.horizon
+        t3 = time.perf_counter()
+        n = 50
+        for t in range(args.train_steps, args.train_steps + n):
+            ltc.forecast(live.observed[t - w:t], live.features[t - w:t + h])
+            ltc.observe(live.observed[t], live.features[t])
+        out["ltc_predict_ms_per_step"] = 1000 * (time.perf_counter() - t3) / n
+    out["targets"] = TARGETS
+    out["pass"] = {
+        "run_seconds_cfc": run_seconds <= TARGETS["run_seconds_cfc"],
+        "cfc_fit_seconds": out["cfc_fit_seconds"] <= TARGETS["cfc_fit_seconds"],
+        "incremental_retrain_ms": bool(retrain_ms) and out["incremental_retrain_ms_median"] <= TARGETS["incremental_retrain_ms"],
+        "predict_ms_per_step_each_model": all(v <= TARGETS["predict_ms_per_step_each_model"]
+                                              for v in out["predict_ms_per_step"].values()),
+        "store_seconds": store_seconds <= TARGETS["store_seconds"],
+    }
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

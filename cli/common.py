@@ -1,0 +1,97 @@
+"""Helpers shared by the CLI commands: progress on stderr, JSON output, option groups."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any, Callable
+
+from engine.errors import InputError
+
+__all__ = ["StderrProgress", "print_json", "add_forecast_options", "forecast_overrides", "positive_int"]
+
+
+class StderrProgress:
+    """``progress(message, fraction)`` printing to stderr at most every ``interval`` seconds."""
+
+    def __init__(self, interval: float = 1.0, enabled: bool = True) -> None:
+        self.interval = interval
+        self.enabled = enabled
+        self._last = 0.0
+        self._tty = sys.stderr.isatty()
+
+    def __call__(self, message: str, fraction: float) -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self._last < self.interval and fraction < 1.0):
+            return
+        self._last = now
+        line = f"[{fraction * 100:5.1f}%] {message}"
+        if self._tty:
+            print("\r" + line.ljust(60), end="\n" if fraction >= 1.0 else "", file=sys.stderr, flush=True)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+
+def print_json(obj: Any) -> None:
+    """JSON to stdout; NaN/inf become null so any JSON parser reads it."""
+    print(json.dumps(_clean(obj), indent=2, default=str))
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if obj == obj and obj not in (float("inf"), float("-inf")) else None
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item):  # numpy scalars
+        return _clean(obj.item())
+    return obj
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def add_forecast_options(p: argparse.ArgumentParser) -> None:
+    """Model options shared by `run` and `paper`; unset ones keep ForecastConfig's defaults."""
+    g = p.add_argument_group("forecasting")
+    g.add_argument("--window", type=positive_int, help="W: observations fed to each model")
+    g.add_argument("--horizon", type=positive_int, help="H: steps forecast ahead")
+    g.add_argument("--liquid-cell", choices=("cfc", "ltc"), help="liquid network cell (default cfc)")
+    g.add_argument("--liquid-units", type=positive_int, help="liquid network hidden units")
+    g.add_argument("--liquid-wiring", choices=("full", "autoncp"), help="liquid wiring (default full)")
+    g.add_argument("--epochs", type=positive_int, help="training epochs of the initial fit")
+    g.add_argument("--il-batch", type=positive_int, help="B: incremental re-fit every B new samples")
+    g.add_argument("--il-window", type=positive_int, help="N: incremental re-fit on the last N samples")
+    g.add_argument("--il-mode", choices=("refit", "warm"), help="incremental re-fit from scratch or warm start")
+    g.add_argument("--device", default="auto", help="auto | cpu | cuda (auto: cuda when available)")
+
+
+_FORECAST_FIELDS = ("window", "horizon", "liquid_cell", "liquid_units", "liquid_wiring", "epochs",
+                    "il_batch", "il_window", "il_mode")
+
+
+def forecast_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The forecasting options the user set, as ForecastConfig field values."""
+    return {f: getattr(args, f) for f in _FORECAST_FIELDS if getattr(args, f, None) is not None}
+
+
+def open_db(url: str | None) -> Callable:
+    """The sessionmaker for ``url`` (InputError for a bad or unreachable URL)."""
+    from storage.database import open_database
+
+    return open_database(url)
+
+
+def require(cond: bool, what: str, problem: str) -> None:
+    if not cond:
+        raise InputError(what, problem)

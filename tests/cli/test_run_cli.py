@@ -1,0 +1,107 @@
+"""`netdrift run`, `history` and `paper`: the CLI contract the dashboard and checks rely on."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+import torch
+
+from cli.main import main
+
+BASE = ["run", "--topology", "abilene", "--steps", "120", "--train-steps", "72", "--step-minutes", "60",
+        "--window", "8", "--epochs", "1", "--il-batch", "12", "--il-window", "48", "--seed", "1"]
+
+
+def count_scenarios(db_file) -> int:
+    if not db_file.exists():
+        return 0
+    with sqlite3.connect(db_file) as con:
+        tables = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
+        if "scenarios" not in tables:
+            return 0
+        return con.execute("select count(*) from scenarios").fetchone()[0]
+
+
+def run_json(capsys, args):
+    code = main(args)
+    out = capsys.readouterr()
+    return code, out
+
+
+@pytest.mark.slow
+def test_run_stores_and_reports_every_model(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path}/h.sqlite"
+    code, out = run_json(capsys, BASE + ["--fail", "0-1@80", "--db", db, "--json",
+                                         "--models", "liquid,incremental,persistence,seasonal,frozen"])
+    assert code == 0, out.err
+    data = json.loads(out.out)
+    assert isinstance(data["scenario_id"], int)
+    keys = {"rmse_pre", "rmse_post", "mape_pre", "mape_post", "mae_post", "smape_post", "ttc_steps",
+            "retrains", "fit_seconds", "predict_ms_per_step"}
+    assert set(data["models"]) == {"liquid", "incremental", "persistence", "seasonal", "frozen"}
+    for m in data["models"].values():
+        assert keys <= set(m)
+        assert len(m["ttc_steps"]) == 1
+        assert m["ttc_steps"][0] is None or isinstance(m["ttc_steps"][0], int)
+    assert data["models"]["incremental"]["retrains"] == (120 - 72) // 12
+    assert data["models"]["liquid"]["retrains"] == 0
+    assert "%" in out.err or "step" in out.err  # progress went to stderr
+
+    code, out = run_json(capsys, ["history", "list", "--db", db, "--json"])
+    items = json.loads(out.out)
+    assert [i["id"] for i in items] == [data["scenario_id"]]
+    assert items[0]["status"] == "complete"
+    code, out = run_json(capsys, ["history", "show", str(data["scenario_id"]), "--db", db, "--json"])
+    shown = json.loads(out.out)
+    assert shown["metrics"]["persistence"]["rmse_post"] == pytest.approx(data["models"]["persistence"]["rmse_post"])
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--models", "persistence,oracle"], "model 'oracle'"),
+    (["--train-steps", "120"], "--train-steps"),
+    (["--fail", "0-1@500"], "outside the run"),
+    (["--fail", "no-such-link@80"], "no-such-link"),
+])
+def test_bad_input_exits_2_with_one_line_and_stores_nothing(tmp_path, capsys, extra, message):
+    db_file = tmp_path / "h.sqlite"
+    args = BASE + ["--db", f"sqlite:///{db_file}", "--models", "persistence"] + extra
+    code, out = run_json(capsys, args)
+    assert code == 2
+    lines = out.err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0]
+    assert count_scenarios(db_file) == 0
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_without_a_gpu_is_refused(tmp_path, capsys):
+    code, out = run_json(capsys, BASE + ["--device", "cuda", "--db", f"sqlite:///{tmp_path}/h.sqlite"])
+    assert code == 2 and "cuda" in out.err.lower()
+    assert count_scenarios(tmp_path / "h.sqlite") == 0
+
+
+def test_unreachable_database_is_refused(tmp_path, capsys):
+    code, out = run_json(capsys, BASE + ["--db", "postgresql://nobody@127.0.0.1:1/none", "--models", "persistence"])
+    assert code == 2 and "database" in out.err.lower()
+    code, out = run_json(capsys, BASE + ["--db", f"sqlite:///{tmp_path}", "--models", "persistence"])
+    assert code == 2 and str(tmp_path) in out.err
+
+
+def test_history_of_an_unknown_id(tmp_path, capsys):
+    code, out = run_json(capsys, ["history", "show", "42", "--db", f"sqlite:///{tmp_path}/h.sqlite"])
+    assert code == 2 and "42" in out.err
+
+
+@pytest.mark.slow
+def test_paper_tabulates_and_stores_each_failure(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path}/p.sqlite"
+    code, out = run_json(capsys, ["paper", "--topology", "abilene", "--steps", "96", "--train-steps", "60",
+                                  "--step-minutes", "60", "--window", "6", "--epochs", "1", "--il-window", "30",
+                                  "--batch-sizes", "6,12", "--per-class", "1", "--db", db, "--json"])
+    assert code == 0, out.err
+    data = json.loads(out.out)
+    models = {r["model"] for r in data["rows"]}
+    assert {"liquid-cfc", "liquid-ltc", "incremental-b6", "incremental-b12", "persistence"} <= models
+    assert len(data["scenario_ids"]) == len({r["link"] for r in data["rows"]})
+    assert {r["drift_class"] for r in data["table"]} <= {"moderate", "drastic"}

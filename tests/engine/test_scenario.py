@@ -1,0 +1,147 @@
+"""The scenario runner: streaming protocol, live failures, determinism, validation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pytest
+
+from engine.errors import InputError
+from engine.events import FailureEvent
+from engine.forecasting.base import ForecastConfig
+from engine.scenario import LiveScenario, ModelEntry
+from engine.topology import Link, Node, Topology
+from engine.traffic import TrafficMatrixSeries
+
+STEPS, TRAIN = 60, 40
+
+
+def square() -> Topology:
+    """a-b-c-d-a ring: failing a-b sends a->b traffic the long way round."""
+    nodes = tuple(Node(x, x.upper()) for x in "abcd")
+    links = (Link("a-b", "a", "b", 100.0), Link("b-c", "b", "c", 100.0),
+             Link("c-d", "c", "d", 100.0), Link("d-a", "d", "a", 100.0))
+    return Topology("square", nodes, links)
+
+
+def traffic(topo: Topology, steps: int = STEPS) -> TrafficMatrixSeries:
+    n = len(topo.nodes)
+    src, dst = np.array([(i, j) for i in range(n) for j in range(n) if i != j]).T
+    t = np.arange(steps)[:, None]
+    demands = 5.0 + 2.0 * np.sin(2 * np.pi * t / 12 + np.arange(len(src))[None, :])
+    return TrafficMatrixSeries(tuple(x.id for x in topo.nodes), src, dst, demands, 60.0, datetime(2024, 1, 1))
+
+
+CFG = ForecastConfig(window=6, horizon=1, epochs=2, il_batch=5, il_window=20)
+
+
+def make(models=("persistence", "seasonal", "frozen", "incremental"), **kw) -> LiveScenario:
+    topo = square()
+    return LiveScenario(topo, traffic(topo), models, CFG, TRAIN, seed=3, **kw)
+
+
+def test_persistence_forecasts_the_previous_actual():
+    live = make(("persistence",))
+    live.train()
+    live.advance(10)
+    f = live.forecasts["persistence"]
+    actual = live.simulator.loads.loads
+    np.testing.assert_allclose(f[TRAIN + 1:TRAIN + 10], actual[TRAIN:TRAIN + 9], rtol=1e-5)
+    assert np.isnan(f[:TRAIN]).all(), "no forecast exists during the training period"
+
+
+def test_click_fails_then_restores_and_reroutes_from_the_current_step():
+    live = make(("persistence",))
+    live.train()
+    live.advance(5)
+    before = live.loads_at(live.step).copy()
+    ab = live.topology.direction_index("a-b", "a")
+    ev = live.toggle("a-b")
+    assert ev == FailureEvent(TRAIN + 5, "fail", "a-b", "link")
+    assert live.down_links == {"a-b"}
+    after = live.loads_at(live.step)
+    assert after[ab] == 0.0
+    # a->b now goes a-d-c-b: d->c carries more than before
+    dc = live.topology.direction_index("c-d", "d")
+    assert after[dc] > before[dc]
+    live.advance(3)
+    assert live.toggle("a-b").action == "restore"
+    assert live.down_links == frozenset()
+    np.testing.assert_array_equal(live.loads_at(live.step), live.simulator.loads.loads[live.step])
+
+
+def test_same_seed_same_numbers_bit_for_bit():
+    runs = []
+    for _ in range(2):
+        live = make()
+        live.train()
+        live.advance(8)
+        live.fail("b-c")
+        live.advance(10)
+        runs.append(live.result())
+    for model in runs[0].forecasts:
+        np.testing.assert_array_equal(runs[0].forecasts[model], runs[1].forecasts[model])
+
+
+def test_result_covers_observed_steps_with_metrics_and_stats():
+    live = make()
+    live.train()
+    live.advance(5)
+    live.fail("a-b")
+    live.advance(STEPS)
+    res = live.result()
+    assert res.actual.shape == (STEPS, 8)
+    assert set(res.forecasts) == {"persistence", "seasonal", "frozen", "incremental"}
+    assert res.events == [FailureEvent(TRAIN + 5, "fail", "a-b", "link")]
+    periods = {r.period for r in res.metrics}
+    assert {"pre", "post"} <= periods
+    inc = res.model_stats["incremental"]
+    # B = 5 new samples per re-fit over 20 streamed steps
+    assert inc["retrains"] == (STEPS - TRAIN) // 5
+    assert res.model_stats["frozen"]["retrains"] == 0
+
+
+def test_model_variants_run_side_by_side():
+    live = make((ModelEntry("inc-b5", "incremental", (("il_batch", 5),)),
+                 ModelEntry("inc-b10", "incremental", (("il_batch", 10),))))
+    live.train()
+    live.advance(20)
+    stats = live.model_stats()
+    assert stats["inc-b5"]["retrains"] == 4 and stats["inc-b10"]["retrains"] == 2
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(models=("nonsense",)), "model 'nonsense'"),
+    (dict(models=("persistence", "persistence")), "given twice"),
+])
+def test_bad_models_are_rejected(bad, message):
+    with pytest.raises(InputError, match=message):
+        make(**bad)
+
+
+def test_training_must_be_shorter_than_the_run():
+    topo = square()
+    with pytest.raises(InputError, match="--train-steps"):
+        LiveScenario(topo, traffic(topo), ("persistence",), CFG, STEPS, seed=0)
+
+
+def test_failures_inside_training_or_unknown_are_rejected():
+    topo = square()
+    with pytest.raises(InputError, match="training period"):
+        LiveScenario(topo, traffic(topo), ("persistence",), CFG, TRAIN, events=[FailureEvent(3, "fail", "a-b")])
+    live = make(("persistence",))
+    live.train()
+    with pytest.raises(InputError, match="'zz'"):
+        live.toggle("zz")
+    with pytest.raises(InputError, match="not down"):
+        live.restore("a-b")
+
+
+def test_fork_is_independent():
+    live = make(("persistence",))
+    live.train()
+    other = live.fork()
+    other.fail("a-b")
+    other.advance(5)
+    assert live.down_links == frozenset() and live.step == TRAIN
