@@ -70,6 +70,7 @@ def add_forecast_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--liquid-units", type=positive_int, help="liquid network hidden units")
     g.add_argument("--liquid-wiring", choices=("full", "autoncp"), help="liquid wiring (default full)")
     g.add_argument("--epochs", type=positive_int, help="training epochs of the initial fit")
+    g.add_argument("--train-windows", type=positive_int, help="windows sampled per training pass (default 8192)")
     g.add_argument("--il-batch", type=positive_int, help="B: incremental re-fit every B new samples")
     g.add_argument("--il-window", type=positive_int, help="N: incremental re-fit on the last N samples")
     g.add_argument("--il-mode", choices=("refit", "warm"), help="incremental re-fit from scratch or warm start")
@@ -77,7 +78,7 @@ def add_forecast_options(p: argparse.ArgumentParser) -> None:
 
 
 _FORECAST_FIELDS = ("window", "horizon", "liquid_cell", "liquid_units", "liquid_wiring", "epochs",
-                    "il_batch", "il_window", "il_mode")
+                    "train_windows", "il_batch", "il_window", "il_mode")
 
 
 def forecast_overrides(args: argparse.Namespace) -> dict[str, Any]:

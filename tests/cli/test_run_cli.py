@@ -11,7 +11,7 @@ import torch
 from cli.main import main
 
 BASE = ["run", "--topology", "abilene", "--steps", "120", "--train-steps", "72", "--step-minutes", "60",
-        "--window", "8", "--epochs", "1", "--il-batch", "12", "--il-window", "48", "--seed", "1"]
+        "--window", "8", "--epochs", "1", "--train-windows", "256", "--il-batch", "12", "--il-window", "48", "--seed", "1"]
 
 
 def count_scenarios(db_file) -> int:
@@ -97,7 +97,7 @@ def test_history_of_an_unknown_id(tmp_path, capsys):
 def test_paper_tabulates_and_stores_each_failure(tmp_path, capsys):
     db = f"sqlite:///{tmp_path}/p.sqlite"
     code, out = run_json(capsys, ["paper", "--topology", "abilene", "--steps", "96", "--train-steps", "60",
-                                  "--step-minutes", "60", "--window", "6", "--epochs", "1", "--il-window", "30",
+                                  "--step-minutes", "60", "--window", "6", "--epochs", "1", "--train-windows", "256", "--il-window", "30",
                                   "--batch-sizes", "6,12", "--per-class", "1", "--db", db, "--json"])
     assert code == 0, out.err
     data = json.loads(out.out)
