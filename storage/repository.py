@@ -35,7 +35,8 @@ from sqlalchemy.orm import Session
 from engine.errors import InputError
 from engine.events import FailureEvent
 from engine.results import MetricRow, ScenarioResult
-from engine.topology import Link, Node, Topology
+from engine.loaders import topology_from_dict, topology_to_dict
+from engine.topology import Topology
 from storage.database import display_url
 from storage.models import EventRow, MetricRowDB, ScenarioRow, SeriesRow, TopologyRow
 
@@ -43,8 +44,6 @@ __all__ = [
     "ScenarioRepository",
     "ScenarioSummary",
     "ScenarioDetail",
-    "topology_to_dict",
-    "topology_from_dict",
     "topology_hash",
     "library_versions",
 ]
@@ -93,31 +92,6 @@ class ScenarioDetail:
 
 
 # --- serialisation --------------------------------------------------------------------------
-def topology_to_dict(t: Topology) -> dict[str, Any]:
-    """A JSON-ready dict of a topology: name, nodes, links, warnings.
-
-    >>> t = Topology("t", (Node("a", "A"), Node("b", "B")), (Link("a-b", "a", "b", 1e3),))
-    >>> topology_from_dict(topology_to_dict(t)) == t
-    True
-    """
-    return {
-        "name": t.name,
-        "nodes": [asdict(n) for n in t.nodes],
-        "links": [asdict(l) for l in t.links],
-        "warnings": list(t.warnings),
-    }
-
-
-def topology_from_dict(d: dict[str, Any]) -> Topology:
-    """Inverse of :func:`topology_to_dict`."""
-    return Topology(
-        d["name"],
-        tuple(Node(**n) for n in d["nodes"]),
-        tuple(Link(**l) for l in d["links"]),
-        tuple(d.get("warnings", ())),
-    )
-
-
 def topology_hash(t: Topology) -> str:
     """SHA-256 of the canonical JSON of the topology (warnings included)."""
     text = json.dumps(topology_to_dict(t), sort_keys=True, separators=(",", ":"), allow_nan=False)

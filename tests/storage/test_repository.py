@@ -13,7 +13,8 @@ from engine.errors import InputError
 from engine.events import FailureEvent
 from engine.results import MetricRow
 from engine.topology import Link, Node, Topology
-from storage.repository import ScenarioRepository, library_versions, topology_from_dict, topology_to_dict
+from engine.loaders import topology_from_dict, topology_to_dict
+from storage.repository import ScenarioRepository, library_versions
 
 
 def _store(Session, result, label=None) -> int:
