@@ -39,7 +39,9 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=4032)
     ap.add_argument("--train-steps", type=int, default=2016)
     ap.add_argument("--skip-ltc", action="store_true", help="do not time the LTC fit")
+    ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (the CLI's default is 1)")
     args = ap.parse_args()
+    torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     topo = load_topology("geant2001")
     traffic = make_traffic("synthetic", topo, args.steps, 5.0, 0)
@@ -48,7 +50,7 @@ def main() -> None:
     out: dict = {"machine": platform.processor() or platform.machine(), "torch": torch.__version__,
                  "device": device, "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None,
                  "topology": topo.name, "directions": topo.n_directions, "steps": args.steps,
-                 "train_steps": args.train_steps, "failure": {"link": link, "class": cls, "max_drift": drift}}
+                 "train_steps": args.train_steps, "threads": args.threads, "failure": {"link": link, "class": cls, "max_drift": drift}}
 
     t0 = time.perf_counter()
     live = LiveScenario(topo, traffic, DEFAULT_MODELS, ForecastConfig(), args.train_steps, 0, device)

@@ -1,0 +1,127 @@
+// netdrift topology map: a vis-network Network kept across re-renders.
+// Streamlit calls the default export on mount and on every data change; the Network, its
+// DataSets and therefore zoom / pan live on the component's parent element.
+// vis itself is evaluated once per page by the "netdrift.vis_loader" component.
+
+function waitForVis(timeoutMs) {
+  if (globalThis.vis && globalThis.vis.Network) return Promise.resolve(globalThis.vis);
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const tick = () => {
+      if (globalThis.vis && globalThis.vis.Network) return resolve(globalThis.vis);
+      if (performance.now() - t0 > timeoutMs) return reject(new Error("vis-network did not load"));
+      setTimeout(tick, 20);
+    };
+    tick();
+  });
+}
+
+function tooltip(text) {
+  const el = document.createElement("div");
+  el.className = "nd-tip";
+  el.textContent = text;
+  return el;
+}
+
+function visEdge(e) {
+  const c = e.color;
+  return {
+    id: e.id, from: e.from, to: e.to, link: e.link, dir: e.dir, failed: e.failed, util: e.util,
+    title: tooltip(e.title),
+    color: { color: c, highlight: c, hover: c, inherit: false },
+    width: e.width, dashes: e.dashes,
+  };
+}
+
+function visNode(n) {
+  return {
+    id: n.id, label: n.label, x: n.x, y: n.y, failed: n.failed, title: tooltip(n.title),
+    color: { background: n.color.background, border: n.color.border,
+             highlight: { background: n.color.background, border: "#ffb000" },
+             hover: { background: n.color.background, border: "#ffb000" } },
+    shapeProperties: n.shapeProperties,
+  };
+}
+
+function renderLegend(el, legend) {
+  el.replaceChildren();
+  for (const item of legend || []) {
+    const row = document.createElement("span");
+    row.className = "nd-legend-item";
+    const sw = document.createElement("span");
+    sw.className = "nd-swatch" + (item.dashed ? " nd-dashed" : "");
+    sw.style.borderTopColor = item.colour;
+    row.appendChild(sw);
+    row.appendChild(document.createTextNode(item.label));
+    el.appendChild(row);
+  }
+}
+
+function syncDataSet(ds, items) {
+  const keep = new Set(items.map((x) => x.id));
+  const stale = ds.getIds().filter((id) => !keep.has(id));
+  if (stale.length) ds.remove(stale);
+  ds.update(items);
+}
+
+export default function (component) {
+  const { data, parentElement, setTriggerValue } = component;
+  const root = parentElement.querySelector(".nd-map");
+  if (!root || !data) return;
+  const st = (parentElement.__ndState = parentElement.__ndState || {});
+  st.setTriggerValue = setTriggerValue; // the latest one (fragment / form context)
+  st.pending = data;
+
+  waitForVis(10000).then((vis) => {
+    const d = st.pending;
+    if (!d) return;
+    st.pending = null;
+    const canvasEl = root.querySelector(".nd-canvas");
+    const nodes = d.nodes.map(visNode);
+    const edges = d.edges.map(visEdge);
+    if (!st.network || st.topology !== d.topology) {
+      if (st.network) st.network.destroy();
+      st.nodes = new vis.DataSet(nodes);
+      st.edges = new vis.DataSet(edges);
+      st.topology = d.topology;
+      st.network = new vis.Network(canvasEl, { nodes: st.nodes, edges: st.edges }, {
+        autoResize: true,
+        physics: { enabled: false },
+        interaction: { hover: true, tooltipDelay: 80, multiselect: false, hideEdgesOnDrag: false,
+                       zoomView: true, dragView: true, dragNodes: false },
+        nodes: { shape: "dot", size: 6, borderWidth: 1.5,
+                 font: { size: 11, color: "#1f2937", strokeWidth: 3, strokeColor: "#ffffff" } },
+        edges: { smooth: { enabled: true, type: "curvedCW", roundness: 0.07 },
+                 arrows: { to: { enabled: true, scaleFactor: 0.35 } },
+                 selectionWidth: 2, hoverWidth: 1.5 },
+      });
+      st.network.on("click", (p) => {
+        if (p.nodes && p.nodes.length) {
+          st.setTriggerValue("node_clicked", String(p.nodes[0]));
+        } else if (p.edges && p.edges.length) {
+          const e = st.edges.get(p.edges[0]);
+          if (e) st.setTriggerValue("edge_clicked", e.link);
+        }
+      });
+      st.fitted = false;
+      st.network.once("afterDrawing", () => {
+        st.network.fit({ animation: false });
+        st.fitted = true;
+        if (globalThis.__netdriftMap && globalThis.__netdriftMap.network === st.network) globalThis.__netdriftMap.fitted = true;
+      });
+    } else {
+      syncDataSet(st.nodes, nodes);
+      syncDataSet(st.edges, edges);
+    }
+    renderLegend(root.querySelector(".nd-legend"), d.legend);
+    st.renders = (st.renders || 0) + 1;
+    root.dataset.renders = String(st.renders);
+    root.dataset.step = String(d.step ?? "");
+    root.dataset.down = (d.down_links || []).join(",");
+    // For real-browser tests and debugging: the live Network and its DataSets.
+    globalThis.__netdriftMap = { network: st.network, nodes: st.nodes, edges: st.edges,
+                                 renders: st.renders, step: d.step, topology: d.topology, root, fitted: !!st.fitted };
+  }).catch((err) => {
+    root.querySelector(".nd-canvas").textContent = "Map unavailable: " + err.message;
+  });
+}

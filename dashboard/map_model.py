@@ -1,0 +1,292 @@
+"""What the topology map shows, as plain data: vis-network nodes/edges, colours, legend.
+
+Pure functions over engine types (no Streamlit), so they are unit-tested directly and the
+map component only draws what they return.
+
+Each physical link ``i`` becomes two vis edges, one per link direction (``2*i``: u->v and
+``2*i+1``: v->u), both curved clockwise relative to their own direction so they bow to
+opposite sides and both loads stay visible. Colour is the utilisation band (weathermap
+style), width grows with capacity, a failed link is dashed red.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+import numpy as np
+
+from engine.topology import Topology
+
+__all__ = [
+    "BAND_EDGES",
+    "BAND_COLOURS",
+    "NO_DATA_COLOUR",
+    "FAILED_COLOUR",
+    "band_index",
+    "band_colour",
+    "legend",
+    "node_positions",
+    "edge_width",
+    "MapFrame",
+    "build_map",
+    "edge_id",
+]
+
+#: Lower bounds (utilisation fraction) of the weathermap bands; the last band is "100%+".
+BAND_EDGES: tuple[float, ...] = (0.0, 0.10, 0.25, 0.40, 0.55, 0.70, 0.85, 1.00)
+#: One colour per band, cool (idle) to hot (overloaded).
+BAND_COLOURS: tuple[str, ...] = (
+    "#8c96a8",  # 0-10 %: grey-blue, idle
+    "#3b7dd8",  # 10-25 %: blue
+    "#1fa2a8",  # 25-40 %: teal
+    "#36a852",  # 40-55 %: green
+    "#c9b300",  # 55-70 %: yellow
+    "#f28a1a",  # 70-85 %: orange
+    "#e0301e",  # 85-100 %: red
+    "#8e1b9c",  # 100 %+: purple, overloaded (traffic above capacity)
+)
+NO_DATA_COLOUR = "#c8c8c8"
+FAILED_COLOUR = "#d62728"
+
+
+def band_index(utilisation: float) -> int:
+    """Weathermap band of a utilisation fraction; -1 for NaN (no data).
+
+    A value on a boundary belongs to the band above it: 0.10 is in "10-25 %".
+
+    >>> [band_index(u) for u in (0.0, 0.0999, 0.10, 0.85, 1.0, 3.2)]
+    [0, 0, 1, 6, 7, 7]
+    """
+    if utilisation is None or math.isnan(utilisation):
+        return -1
+    idx = 0
+    for i, lo in enumerate(BAND_EDGES):
+        if utilisation >= lo - 1e-12:
+            idx = i
+    return idx
+
+
+def band_colour(utilisation: float) -> str:
+    """Colour of a utilisation fraction (``NO_DATA_COLOUR`` for NaN)."""
+    i = band_index(utilisation)
+    return NO_DATA_COLOUR if i < 0 else BAND_COLOURS[i]
+
+
+def legend() -> list[dict[str, str]]:
+    """Legend entries ``{"label", "colour"}``, bands first, then failed and no-data.
+
+    >>> [e["label"] for e in legend()][:2], legend()[7]["label"]
+    (['0-10 %', '10-25 %'], '100 %+')
+    """
+    out = []
+    for i, lo in enumerate(BAND_EDGES):
+        if i + 1 < len(BAND_EDGES):
+            label = f"{lo * 100:.0f}-{BAND_EDGES[i + 1] * 100:.0f} %"
+        else:
+            label = f"{lo * 100:.0f} %+"
+        out.append({"label": label, "colour": BAND_COLOURS[i]})
+    out.append({"label": "failed", "colour": FAILED_COLOUR, "dashed": "1"})
+    out.append({"label": "no data", "colour": NO_DATA_COLOUR})
+    return out
+
+
+def edge_width(capacity_mbps: float) -> float:
+    """Drawn width (px) of a link direction: 1 px at <= 1 Gbit/s, +1.5 px per decade, at most 7.
+
+    >>> edge_width(1000.0), edge_width(10_000.0), edge_width(100_000.0)
+    (1.0, 2.5, 4.0)
+    """
+    if not capacity_mbps or capacity_mbps <= 1000.0:
+        return 1.0
+    return float(min(7.0, 1.0 + 1.5 * math.log10(capacity_mbps / 1000.0)))
+
+
+def node_positions(topology: Topology, seed: int = 0, size: float = 1000.0) -> dict[str, tuple[float, float]]:
+    """Canvas positions (x right, y down) of every node, fitting a ``size`` x ``size`` box.
+
+    Nodes with lat/lon use an equirectangular projection (longitude scaled by the cosine of
+    the mean latitude, north up). A node without coordinates is put at the mean of its
+    already placed neighbours plus a small seeded offset (hyperedge pseudo-nodes land
+    between their members); when no node has coordinates, a seeded spring layout is used.
+
+    >>> from engine.topology import Topology, Node, Link
+    >>> t = Topology("t", (Node("w", "W", 0.0, 0.0), Node("e", "E", 0.0, 10.0)), ())
+    >>> p = node_positions(t)
+    >>> p["w"][0] < p["e"][0], p["w"][1] == p["e"][1]
+    (True, True)
+    """
+    rng = np.random.default_rng(seed)
+    geo = {n.id: (n.lat, n.lon) for n in topology.nodes if n.lat is not None and n.lon is not None}
+    raw: dict[str, tuple[float, float]] = {}
+    if geo:
+        mean_lat = float(np.mean([lat for lat, _ in geo.values()]))
+        kx = math.cos(math.radians(mean_lat))
+        for nid, (lat, lon) in geo.items():
+            raw[nid] = (lon * kx, -lat)
+    else:
+        import networkx as nx
+
+        g = nx.Graph()
+        g.add_nodes_from(n.id for n in topology.nodes)
+        g.add_edges_from((l.u, l.v) for l in topology.links)
+        lay = nx.spring_layout(g, seed=int(rng.integers(2**31)))
+        raw = {k: (float(v[0]), float(v[1])) for k, v in lay.items()}
+
+    neighbours: dict[str, list[str]] = {n.id: [] for n in topology.nodes}
+    for l in topology.links:
+        neighbours[l.u].append(l.v)
+        neighbours[l.v].append(l.u)
+
+    # Span of the placed nodes sets the scale of the offsets for unplaced ones.
+    if raw:
+        arr = np.array(list(raw.values()))
+        span = float(max(np.ptp(arr[:, 0]), np.ptp(arr[:, 1]), 1e-9))
+    else:
+        span = 1.0
+    jitter = 0.03 * span
+    missing = [n.id for n in topology.nodes if n.id not in raw]
+    # Repeated passes place chains of unknown nodes outward from the known ones.
+    while missing:
+        progressed = False
+        still = []
+        for nid in missing:
+            placed = [raw[m] for m in neighbours[nid] if m in raw]
+            if placed:
+                cx = float(np.mean([p[0] for p in placed]))
+                cy = float(np.mean([p[1] for p in placed]))
+                dx, dy = rng.normal(0.0, jitter, 2)
+                raw[nid] = (cx + float(dx), cy + float(dy))
+                progressed = True
+            else:
+                still.append(nid)
+        missing = still
+        if not progressed:
+            # Components with no placed node at all: a ring below the map.
+            for k, nid in enumerate(missing):
+                ang = 2 * math.pi * k / max(1, len(missing))
+                base = np.array(list(raw.values())) if raw else np.zeros((1, 2))
+                raw[nid] = (
+                    float(base[:, 0].mean()) + 0.15 * span * math.cos(ang),
+                    float(base[:, 1].max()) + 0.15 * span + 0.05 * span * math.sin(ang),
+                )
+            missing = []
+
+    if not raw:
+        return {}
+    arr = np.array(list(raw.values()))
+    lo = arr.min(axis=0)
+    extent = float(max(np.ptp(arr[:, 0]), np.ptp(arr[:, 1]), 1e-9))
+    scale = size / extent
+    return {k: (round(float((x - lo[0]) * scale), 2), round(float((y - lo[1]) * scale), 2)) for k, (x, y) in raw.items()}
+
+
+def edge_id(link_id: str, direction: int) -> str:
+    """vis edge id of a link direction (stable across renders)."""
+    return f"{link_id}#{direction % 2}"
+
+
+def _fmt_mbps(x: float) -> str:
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    return f"{x:,.0f} Mbit/s" if abs(x) >= 100 else f"{x:,.1f} Mbit/s"
+
+
+@dataclass(frozen=True)
+class MapFrame:
+    """Everything the map shows at one step (all arrays over link directions, Mbit/s)."""
+
+    loads_mbps: np.ndarray
+    forecasts_mbps: Mapping[str, np.ndarray]
+    down_links: frozenset[str] = frozenset()
+    down_nodes: frozenset[str] = frozenset()
+    selected_link: str | None = None
+
+
+def build_map(
+    topology: Topology,
+    positions: Mapping[str, tuple[float, float]],
+    frame: MapFrame | None = None,
+    forecast_models: Iterable[str] = ("liquid", "incremental"),
+) -> dict:
+    """vis-network data for the map component: ``{"nodes", "edges", "legend"}``.
+
+    Each edge carries ``link`` (the physical link id, what a click reports), ``dir``
+    (the direction index), ``failed`` (bool) and ``util`` (fraction or None) so the browser
+    side and tests can read the state without parsing colours.
+
+    >>> from engine.topology import Topology, Node, Link
+    >>> t = Topology("t", (Node("a", "A"), Node("b", "B")), (Link("a-b", "a", "b", 1000.0),))
+    >>> f = MapFrame(np.array([50.0, 900.0]), {}, frozenset({"a-b"}))
+    >>> m = build_map(t, {"a": (0, 0), "b": (1, 0)}, f)
+    >>> [(e["from"], e["to"], e["failed"]) for e in m["edges"]]
+    [('a', 'b', True), ('b', 'a', True)]
+    """
+    n_dir = topology.n_directions
+    cap = topology.direction_capacity
+    if frame is None:
+        frame = MapFrame(np.full(n_dir, np.nan), {})
+    loads = np.asarray(frame.loads_mbps, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        util = np.where(cap > 0, loads / cap, np.nan)
+    up = topology.link_up_mask(frame.down_links, frame.down_nodes)
+    models = [m for m in forecast_models if m in frame.forecasts_mbps] + [
+        m for m in frame.forecasts_mbps if m not in set(forecast_models)
+    ]
+
+    nodes = []
+    for n in topology.nodes:
+        x, y = positions.get(n.id, (0.0, 0.0))
+        down = n.id in frame.down_nodes
+        title = f"{n.label} ({n.id})" + ("\nFAILED" if down else "")
+        if n.lat is not None and n.lon is not None:
+            title += f"\nlat {n.lat:.2f}, lon {n.lon:.2f}"
+        nodes.append(
+            {
+                "id": n.id,
+                "label": n.label,
+                "x": x,
+                "y": y,
+                "title": title,
+                "failed": down,
+                "color": {"background": FAILED_COLOUR if down else "#2b3a55",
+                          "border": FAILED_COLOUR if down else "#ffffff"},
+                "shapeProperties": {"borderDashes": [3, 3] if down else False},
+            }
+        )
+
+    edges = []
+    for i, link in enumerate(topology.links):
+        for d in (2 * i, 2 * i + 1):
+            src, dst = (link.u, link.v) if d % 2 == 0 else (link.v, link.u)
+            failed = not bool(up[i])
+            u = float(util[d])
+            lines = [f"{link.id}: {src} \u2192 {dst}"]
+            if failed:
+                lines.append("FAILED (click to restore)")
+            lines.append(f"load {_fmt_mbps(loads[d])}")
+            lines.append("utilisation " + ("n/a" if not np.isfinite(u) else f"{u * 100:.1f} %"))
+            lines.append(f"capacity {_fmt_mbps(cap[d])}")
+            for m in models:
+                lines.append(f"{m} forecast {_fmt_mbps(float(frame.forecasts_mbps[m][d]))}")
+            if not failed:
+                lines.append("click to fail this link")
+            colour = FAILED_COLOUR if failed else band_colour(u)
+            selected = frame.selected_link == link.id
+            edges.append(
+                {
+                    "id": edge_id(link.id, d),
+                    "from": src,
+                    "to": dst,
+                    "link": link.id,
+                    "dir": d,
+                    "failed": failed,
+                    "util": None if not np.isfinite(u) else round(u, 4),
+                    "title": "\n".join(lines),
+                    "color": colour,
+                    "width": edge_width(float(cap[d])) + (1.5 if selected else 0.0),
+                    "dashes": [6, 5] if failed else False,
+                }
+            )
+    return {"nodes": nodes, "edges": edges, "legend": legend()}

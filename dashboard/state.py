@@ -1,0 +1,113 @@
+"""Per-browser-session state of the dashboard, and the resources shared by all sessions.
+
+Each browser tab has its own Streamlit session, so its live scenario lives in
+``st.session_state`` (never in module globals). What may be shared across tabs (the
+database session factory, loaded topologies) is cached with ``st.cache_resource``.
+
+Configuration comes from the environment that ``netdrift dashboard`` sets:
+``NETDRIFT_DB_URL`` (history database URL, see :mod:`dashboard.db`; Settings may override it
+per session) and
+``NETDRIFT_TOPOLOGY`` (topology preselected in the Live start form).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+
+__all__ = [
+    "DB_URL_ENV",
+    "TOPOLOGY_ENV",
+    "DEFAULT_TOPOLOGY",
+    "LiveSession",
+    "db_url",
+    "get_sessionmaker",
+    "load_topology_cached",
+    "bundled_topology_names",
+    "default_topology_name",
+    "get_live",
+    "set_live",
+    "clear_live",
+]
+
+DB_URL_ENV = "NETDRIFT_DB_URL"
+TOPOLOGY_ENV = "NETDRIFT_TOPOLOGY"
+#: GEANT 2012 (40 nodes, 61 links, real coordinates): looks like a real backbone and stays fast.
+DEFAULT_TOPOLOGY = "geant2012"
+_LIVE_KEY = "netdrift_live"
+
+
+@dataclass
+class LiveSession:
+    """One browser session's live scenario and its controls.
+
+    ``scenario_id`` is the history row (None when the history could not be written);
+    ``saved`` tells whether the current state has been stored as a result.
+    """
+
+    live: Any  # engine.scenario.LiveScenario
+    spec: Any  # engine.scenario.ScenarioSpec
+    scenario_id: int | None = None
+    playing: bool = False
+    steps_per_tick: int = 1
+    selected_link: str | None = None
+    saved: bool = False
+    messages: list[str] = field(default_factory=list)
+    tick_ms: float | None = None  # engine time of the last live tick
+    last_tick: float = 0.0  # time.monotonic() of the last timed tick
+
+
+def db_url() -> str:
+    """History database URL: the one chosen in Settings, else ``NETDRIFT_DB_URL``, else the default."""
+    from dashboard.db import current_db_url
+
+    return current_db_url()
+
+
+def get_sessionmaker():  # noqa: ANN201
+    """The sessionmaker of :func:`db_url`, shared by every browser session (st.cache_resource).
+
+    Raises :class:`engine.errors.InputError` when the database cannot be opened.
+    """
+    from dashboard.db import get_sessionmaker as shared
+
+    return shared(db_url())
+
+
+@st.cache_resource(show_spinner=False)
+def load_topology_cached(name: str):  # noqa: ANN201 (engine Topology)
+    """A bundled or on-disk topology, loaded once per server process."""
+    from engine.loaders import load_topology
+
+    return load_topology(name)
+
+
+@st.cache_resource(show_spinner=False)
+def bundled_topology_names() -> list[str]:
+    """Names of the topologies shipped with netdrift, sorted."""
+    from engine.loaders import bundled_topologies
+
+    return sorted(bundled_topologies())
+
+
+def default_topology_name() -> str:
+    """The topology preselected in the start form (``NETDRIFT_TOPOLOGY`` or geant2012)."""
+    return os.environ.get(TOPOLOGY_ENV) or DEFAULT_TOPOLOGY
+
+
+def get_live() -> LiveSession | None:
+    """This browser session's live scenario, if one was started."""
+    return st.session_state.get(_LIVE_KEY)
+
+
+def set_live(session: LiveSession) -> None:
+    """Make ``session`` this browser session's live scenario."""
+    st.session_state[_LIVE_KEY] = session
+
+
+def clear_live() -> None:
+    """Forget this browser session's live scenario (the history keeps what was saved)."""
+    st.session_state.pop(_LIVE_KEY, None)

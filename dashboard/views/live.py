@@ -1,0 +1,232 @@
+"""Live: link loads evolving on the map; click a link to fail it, watch the forecasts cope.
+
+Screen, top to bottom:
+- before a run: a start form (topology, length, seed, models) under the quick preset;
+  training shows a progress bar;
+- during a run: time controls (play / pause, speed, one step, save, new run); the step,
+  simulated clock, dropped traffic and failed elements; the map (colour = utilisation band,
+  dashed red = failed; click a link to fail or restore it now); beside it the selected link
+  direction's actual load against every model's forecast, failures marked, and each model's
+  running error.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from dashboard import callbacks, live_helpers as lh, state
+from dashboard.components.topology_map import topology_map
+from engine.errors import InputError
+
+MODEL_CHOICES = ["liquid", "incremental", "persistence", "seasonal", "frozen"]
+DEFAULT_MODELS = ["liquid", "incremental", "persistence"]
+MAP_KEY = "live_map"
+DIRECTION_KEY = "live_direction"
+TICK_SECONDS = 1.0
+SPEEDS = {"1 step": 1, "4 steps (1 h)": 4, "12 steps (3 h)": 12, "24 steps (6 h)": 24}
+
+
+# --- actions (callbacks run before the rerun they cause) ----------------------------------
+def _session_maker():
+    try:
+        return state.get_sessionmaker()
+    except InputError as err:
+        st.session_state["live_history_error"] = str(err)
+        return None
+
+
+def _on_edge_clicked() -> None:
+    sess = state.get_live()
+    value = st.session_state.get(MAP_KEY) or {}
+    link = value.get("edge_clicked") if hasattr(value, "get") else None
+    if sess is None or not link:
+        return
+    if st.session_state.get("live_click_mode", "Fail / restore") == "Inspect":
+        topo = sess.live.topology
+        if link in topo.link_index:
+            i = topo.link_index[link]
+            u = sess.live.utilization_at(lh.shown_step(sess.live))
+            st.session_state[DIRECTION_KEY] = 2 * i + int(u[2 * i + 1] > u[2 * i])
+        return
+    outcome = callbacks.toggle_element(sess.live, link, "link")
+    _after_toggle(sess, outcome)
+
+
+def _on_node_clicked() -> None:
+    sess = state.get_live()
+    value = st.session_state.get(MAP_KEY) or {}
+    node = value.get("node_clicked") if hasattr(value, "get") else None
+    if sess is None or not node or st.session_state.get("live_click_mode") != "Fail / restore":
+        return
+    outcome = callbacks.toggle_element(sess.live, node, "node")
+    _after_toggle(sess, outcome)
+
+
+def _after_toggle(sess: state.LiveSession, outcome: callbacks.ClickOutcome) -> None:
+    sess.messages.append(outcome.message)
+    if outcome.ok:
+        sess.saved = False
+        err = callbacks.record_event(_session_maker(), sess.scenario_id, outcome.event)
+        if err:
+            sess.messages.append(err)
+
+
+def _step_once() -> None:
+    sess = state.get_live()
+    if sess:
+        sess.tick_ms = lh.tick(sess.live, 1)
+
+
+def _toggle_play() -> None:
+    sess = state.get_live()
+    if sess:
+        sess.playing = not sess.playing
+        sess.last_tick = 0.0
+
+
+def _save() -> None:
+    sess = state.get_live()
+    if sess:
+        sess.messages.append(lh.save_history(_session_maker(), sess.scenario_id, sess.live))
+        sess.saved = True
+
+
+def _new_run() -> None:
+    state.clear_live()
+    st.session_state.pop(DIRECTION_KEY, None)
+
+
+# --- screen parts --------------------------------------------------------------------------
+def start_form() -> None:
+    names = state.bundled_topology_names()
+    default = state.default_topology_name()
+    if default not in names:
+        names = [default, *names]  # a file given with `netdrift dashboard --topology`
+    p = lh.QUICK_PRESET
+    form_col, map_col = st.columns([2, 3])
+    with form_col:
+        st.subheader("Start a live scenario")
+        topo = st.selectbox("Topology", names, index=names.index(default), key="live_topology")
+        with st.form("live_start"):
+            c2, c3, c4 = st.columns(3)
+            train = c2.number_input("Training steps", min_value=48, max_value=4032, value=p["train_steps"], step=24)
+            watch = c3.number_input("Live steps after training", min_value=24, max_value=4032,
+                                    value=p["steps"] - p["train_steps"], step=24)
+            seed = c4.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1)
+            models = st.multiselect("Models", MODEL_CHOICES, default=DEFAULT_MODELS)
+            st.caption(lh.PRESET_TEXT.format(train=int(train), train_days=train / 96, watch=int(watch)))
+            submitted = st.form_submit_button("Train and start", type="primary")
+        if submitted:
+            start_run(topo, int(train) + int(watch), int(train), int(seed), models)
+    with map_col:
+        try:
+            preview = state.load_topology_cached(topo)
+        except InputError as err:
+            st.error(str(err))
+            return
+        st.caption(f"{preview.name}: {len(preview.nodes)} nodes, {len(preview.links)} links "
+                   "(grey until the run starts; link width = capacity)")
+        topology_map(lh.preview_map_data(preview), key=MAP_KEY)
+
+
+def start_run(topology_name: str, steps: int, train_steps: int, seed: int, models: list[str]) -> None:
+    from engine.scenario import LiveScenario
+
+    bar = st.progress(0.0, text="Preparing the scenario...")
+    try:
+        topo = state.load_topology_cached(topology_name)
+        spec = lh.make_spec(topology_name, steps, train_steps, seed, models)
+        live = LiveScenario.from_spec(spec, topology=topo)
+        bar.progress(0.02, text=f"Training on {train_steps} steps...")
+        live.train(progress=lambda msg, frac: bar.progress(min(1.0, max(0.0, frac)), text=f"Training: {msg}"))
+    except InputError as err:
+        bar.empty()
+        st.error(str(err))
+        return
+    bar.empty()
+    sess = state.LiveSession(live=live, spec=spec)
+    sess.scenario_id, err = lh.start_history(_session_maker(), live, label=f"live {topology_name}")
+    if err:
+        sess.messages.append(err)
+    sess.last_tick = 0.0
+    state.set_live(sess)
+    st.session_state[DIRECTION_KEY] = lh.busiest_direction(live)
+    st.rerun()
+
+
+def controls(sess: state.LiveSession) -> None:
+    c = st.columns([1.1, 1.0, 1.6, 1.3, 1.3, 2.2])
+    c[0].button("Pause" if sess.playing else "Play", on_click=_toggle_play, type="primary",
+                disabled=sess.live.finished, width="stretch", key="live_play")
+    c[1].button("Step", on_click=_step_once, disabled=sess.live.finished or sess.playing,
+                width="stretch", key="live_step", help="Advance one step")
+    label = c[2].selectbox("Speed (per second)", list(SPEEDS), key="live_speed", label_visibility="collapsed")
+    sess.steps_per_tick = SPEEDS[label]
+    c[3].button("Save to history", on_click=_save, width="stretch", key="live_save")
+    c[4].button("New scenario", on_click=_new_run, width="stretch", key="live_new")
+    c[5].segmented_control("Click on a link to", ["Fail / restore", "Inspect"], default="Fail / restore",
+                           key="live_click_mode", label_visibility="collapsed")
+
+
+def live_panel(sess: state.LiveSession) -> None:
+    live = sess.live
+    if sess.playing and not live.finished and time.monotonic() - sess.last_tick >= 0.8 * TICK_SECONDS:
+        sess.tick_ms = lh.tick(live, sess.steps_per_tick)
+        sess.last_tick = time.monotonic()
+        sess.saved = False
+    if live.finished and sess.playing:
+        sess.playing = False
+        sess.messages.append(lh.save_history(_session_maker(), sess.scenario_id, live))
+        sess.saved = True
+        st.rerun(scope="app")
+
+    step = lh.shown_step(live)
+    m = st.columns(5)
+    m[0].metric("Step", f"{live.step} / {live.total_steps}")
+    m[1].metric("Simulated time", live.time_of(step).strftime("%a %H:%M"))
+    m[2].metric("Dropped traffic", f"{live.dropped_mbps_at(step):,.0f} Mbit/s")
+    down = sorted(live.down_links) + sorted(live.down_nodes)
+    m[3].metric("Failed", ", ".join(down) if down else "none")
+    m[4].metric("Engine tick", "-" if sess.tick_ms is None else f"{sess.tick_ms:.0f} ms")
+    if sess.messages:
+        st.caption(sess.messages[-1])
+
+    left, right = st.columns([3, 2])
+    with left:
+        topology_map(lh.map_data(live, _selected_link(sess)), key=MAP_KEY,
+                     on_edge_clicked=_on_edge_clicked, on_node_clicked=_on_node_clicked)
+    with right:
+        options = lh.direction_options(live.topology)
+        names = dict(options)
+        st.selectbox("Link direction", [d for d, _ in options], format_func=names.get, key=DIRECTION_KEY)
+        d = st.session_state[DIRECTION_KEY]
+        st.vega_lite_chart(spec=lh.link_chart_spec(live, d), width="stretch")
+        errors = lh.errors_table(live)
+        if live.step > live.train_steps and len(errors):
+            st.caption("Running error over the last day (all link directions)")
+            st.dataframe(errors, hide_index=True, width="stretch")
+        retrain = live.last_retrain_step("incremental") if "incremental" in live.forecasts else None
+        if "incremental" in live.forecasts:
+            st.caption("Incremental model last re-fitted at step "
+                       + (f"{retrain}" if retrain is not None else "- (not yet since training)"))
+
+
+def _selected_link(sess: state.LiveSession) -> str | None:
+    d = st.session_state.get(DIRECTION_KEY)
+    if d is None:
+        return None
+    return sess.live.topology.direction_names()[d][0]
+
+
+# --- the screen ----------------------------------------------------------------------------
+st.header("Live")
+if "live_history_error" in st.session_state:
+    st.warning(st.session_state["live_history_error"])
+session = state.get_live()
+if session is None:
+    start_form()
+else:
+    controls(session)
+    st.fragment(run_every=TICK_SECONDS if session.playing else None)(live_panel)(session)

@@ -1,0 +1,102 @@
+"""Fixtures of the real-browser tests: a `netdrift dashboard` server and a headless Chromium
+that may only talk to 127.0.0.1 (every other request is aborted and recorded)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _netdrift_command() -> list[str]:
+    exe = Path(sys.executable).parent / "netdrift"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "cli"]
+
+
+@pytest.fixture(scope="module")
+def dashboard_server(tmp_path_factory: pytest.TempPathFactory):
+    """Start `netdrift dashboard --headless` on a free port with a fresh history database.
+
+    Yields ``(base_url, healthy_at)``; ``healthy_at`` is the ``time.perf_counter()`` at which
+    /_stcore/health first answered "ok".
+    """
+    tmp = tmp_path_factory.mktemp("dashboard")
+    port = _free_port()
+    env = dict(os.environ, NETDRIFT_DATA_DIR=str(tmp / "data"))
+    log = open(tmp / "server.log", "w")
+    proc = subprocess.Popen(
+        [*_netdrift_command(), "dashboard", "--headless", "--port", str(port), "--db", f"sqlite:///{tmp}/h.sqlite"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    healthy_at = None
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    healthy_at = time.perf_counter()
+                    break
+        except OSError:
+            time.sleep(0.2)
+    if healthy_at is None:
+        proc.terminate()
+        pytest.fail("dashboard did not become healthy:\n" + (tmp / "server.log").read_text()[-3000:])
+    yield base, healthy_at
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.skip("Debian chromium is not installed (/usr/bin/chromium)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def offline_page(browser):
+    """A page whose requests to anything but 127.0.0.1/localhost are aborted; yields
+    ``(page, blocked)`` where ``blocked`` lists the URLs that were attempted."""
+    context = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    blocked: list[str] = []
+
+    def guard(route) -> None:  # noqa: ANN001
+        host = urlparse(route.request.url).hostname or ""
+        if route.request.url.startswith(("blob:", "data:")) or host in {"127.0.0.1", "localhost"}:
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+    yield page, blocked
+    context.close()

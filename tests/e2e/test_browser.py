@@ -1,0 +1,217 @@
+"""The dashboard in a real headless Chromium, with no network beyond 127.0.0.1.
+
+Starts `netdrift dashboard --headless`, starts a live scenario on GEANT 2012, fails a link by
+clicking it on the map and restores it, saves the run, exports a Compare chart as PNG, and
+screenshots every view under artifacts/screenshots/. It also measures (not asserts) the
+click-to-updated-map latency on GEANT 2012 and Cogentco, the time to the first page with a
+map, and the engine time of one live tick; they go to artifacts/browser_bench.json.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts"
+SHOTS = ARTIFACTS / "screenshots"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+# Canvas point (page coordinates) of the middle of a vis edge, and whether vis would pick
+# exactly that edge there (no node or other edge in the way).
+_EDGE_POINT = """(eid) => {
+  const m = window.__netdriftMap; const e = m.network.body.edges[eid];
+  if (!e) return null;
+  m.network.canvas.frame.canvas.scrollIntoView({block: "center"});
+  const p = e.edgeType.getPoint(0.5); const d = m.network.canvasToDOM(p);
+  const r = m.network.canvas.frame.canvas.getBoundingClientRect();
+  const inside = d.x > 5 && d.y > 5 && d.x < r.width - 5 && d.y < r.height - 5;
+  const picked = m.network.getEdgeAt(d) === eid && m.network.getNodeAt(d) === undefined;
+  return {x: r.left + d.x, y: r.top + d.y, ok: inside && picked};
+}"""
+_EDGE_STATE = "() => window.__netdriftMap.edges.get().map(e => [e.id, e.link, e.failed, e.util])"
+
+
+def _map_ready(page, topology: str, timeout: float = 60_000) -> None:
+    page.wait_for_function(
+        "(t) => window.__netdriftMap && window.__netdriftMap.renders >= 1 && window.__netdriftMap.fitted"
+        " && window.__netdriftMap.edges.length > 0 && window.__netdriftMap.root.isConnected"
+        " && (window.__netdriftMap.topology || t).toLowerCase() === t",
+        arg=topology, timeout=timeout,
+    )
+
+
+def _edges(page) -> dict[str, tuple[str, bool, float | None]]:
+    return {eid: (link, failed, util) for eid, link, failed, util in page.evaluate(_EDGE_STATE)}
+
+
+def _clickable_link(page, prefer_busy: bool = True) -> tuple[str, str]:
+    """(link id, edge id) of a loaded link whose middle vis picks unambiguously."""
+    edges = _edges(page)
+    ranked = sorted(edges.items(), key=lambda kv: -(kv[1][2] or 0.0) if prefer_busy else 0)
+    for eid, (link, failed, util) in ranked:
+        if failed or not util:
+            continue
+        pt = page.evaluate(_EDGE_POINT, eid)
+        if pt and pt["ok"]:
+            return link, eid
+    raise AssertionError("no link of the map can be clicked unambiguously")
+
+
+def _click_edge(page, eid: str, timeout: float = 15_000) -> float:
+    """Click an edge and wait until the map shows its link toggled; latency in ms."""
+    page.wait_for_function("() => window.__netdriftMap.fitted && window.__netdriftMap.root.isConnected")
+    before = _edges(page)[eid][1]
+    pt = page.evaluate(_EDGE_POINT, eid)
+    t0 = time.perf_counter()
+    page.mouse.click(pt["x"], pt["y"])
+    page.wait_for_function(
+        "([eid, was]) => { const e = window.__netdriftMap.edges.get(eid); return e && e.failed !== was; }",
+        arg=[eid, before], timeout=timeout, polling="raf",
+    )
+    return (time.perf_counter() - t0) * 1000.0
+
+
+def _start_scenario(page, topology: str) -> float:
+    """Pick the topology, press "Train and start", wait for the live map; seconds taken."""
+    box = page.get_by_test_id("stSelectbox").filter(has_text="Topology").first
+    current = box.inner_text()
+    if topology not in current:
+        box.click()
+        page.keyboard.type(topology)
+        page.keyboard.press("Enter")
+        page.wait_for_function("(t) => window.__netdriftMap && (window.__netdriftMap.topology || '').toLowerCase() === t",
+                               arg=topology, timeout=30_000)
+    t0 = time.perf_counter()
+    page.get_by_role("button", name="Train and start").click()
+    page.get_by_role("button", name="Play").wait_for(timeout=180_000)
+    page.wait_for_function("() => window.__netdriftMap && window.__netdriftMap.step !== null"
+                           " && window.__netdriftMap.step !== undefined", timeout=60_000)
+    return time.perf_counter() - t0
+
+
+def _engine_tick_ms(page, n: int = 5) -> list[float]:
+    out = []
+    for _ in range(n):
+        step = page.evaluate("() => window.__netdriftMap.step")
+        page.get_by_role("button", name="Step", exact=True).click()
+        page.wait_for_function("(s) => window.__netdriftMap.step > s", arg=step, timeout=30_000)
+        metric = page.get_by_test_id("stMetric").filter(has_text="Engine tick")
+        text = metric.inner_text()
+        m = re.search(r"([\d.]+)\s*ms", text)
+        if m:
+            out.append(float(m.group(1)))
+    return out
+
+
+def _dump(bench: dict) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "browser_bench.json").write_text(json.dumps(bench, indent=2) + "\n")
+
+
+def _latencies(page, eid: str, clicks: int = 6) -> list[float]:
+    """Fail / restore the same link ``clicks`` times (even: it ends up restored)."""
+    return [_click_edge(page, eid) for _ in range(clicks)]
+
+
+def test_live_failure_by_click_and_compare_export(dashboard_server, offline_page) -> None:
+    base, healthy_at = dashboard_server
+    page, blocked = offline_page
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    bench: dict[str, object] = {"device": "cpu", "browser": "chromium headless"}
+
+    # First page with the (preview) map.
+    page.goto(base)
+    _map_ready(page, "geant2012")
+    bench["first_map_after_health_s"] = round(time.perf_counter() - healthy_at, 3)
+    page.screenshot(path=str(SHOTS / "live_start.png"), full_page=True)
+
+    # Start on GEANT 2012.
+    bench["geant2012_train_and_start_s"] = round(_start_scenario(page, "geant2012"), 2)
+    _map_ready(page, "geant2012")
+
+    link, eid = _clickable_link(page)
+    before = _edges(page)
+    _click_edge(page, eid)
+    after = _edges(page)
+    assert after[eid][1] is True, "the clicked link is not shown as failed"
+    assert all(after[e][1] for e, v in after.items() if v[0] == link), "both directions must be failed"
+    assert page.evaluate("() => window.__netdriftMap.root.dataset.down").split(",") == [link]
+    assert page.get_by_test_id("stMetric").filter(has_text="Failed").inner_text().find(link) >= 0
+    changed = [e for e, v in after.items()
+               if v[0] != link and before[e][2] is not None and v[2] is not None and abs(v[2] - before[e][2]) > 1e-6]
+    assert changed, "no other link's utilisation changed after the failure (no re-routing?)"
+    page.screenshot(path=str(SHOTS / "live_failed.png"), full_page=True)
+
+    _click_edge(page, eid)
+    restored = _edges(page)
+    assert not restored[eid][1]
+    assert all(abs((restored[e][2] or 0) - (before[e][2] or 0)) < 1e-6 for e in before), \
+        "restoring the link at the same step must bring back the original loads"
+
+    ticks = _engine_tick_ms(page)
+    bench["geant2012_engine_tick_ms_median"] = round(statistics.median(ticks), 1) if ticks else None
+    lat = _latencies(page, eid)
+    bench["geant2012_click_to_map_ms_median"] = round(statistics.median(lat), 1)
+    bench["geant2012_click_to_map_ms"] = [round(x, 1) for x in lat]
+    _dump(bench)
+    page.screenshot(path=str(SHOTS / "live.png"), full_page=True)
+
+    # Save, then Compare and export a PNG.
+    _click_edge(page, eid)  # leave a failure in the stored run
+    page.get_by_role("button", name="Step", exact=True).click()
+    page.get_by_role("button", name="Save to history").click()
+    page.get_by_text("Saved to history").wait_for(timeout=60_000)
+
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Compare").click()
+    runs = page.get_by_test_id("stMultiSelect").first
+    runs.wait_for(timeout=30_000)
+    runs.click()
+    page.get_by_role("option").first.click()
+    page.keyboard.press("Escape")
+    png_button = page.get_by_test_id("stDownloadButton").filter(has_text="PNG").first
+    png_button.wait_for(timeout=60_000)
+    page.screenshot(path=str(SHOTS / "compare.png"), full_page=True)
+    with page.expect_download(timeout=60_000) as dl:
+        png_button.click()
+    data = Path(dl.value.path()).read_bytes()
+    assert data.startswith(PNG_SIGNATURE)
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as img:
+        img.load()
+        assert img.width > 100 and img.height > 50
+
+    for view in ("Topology", "Settings"):
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name=view).click()
+        page.wait_for_timeout(1500)
+        page.get_by_test_id("stMain").wait_for()
+        assert page.get_by_test_id("stException").count() == 0, f"{view} view raised"
+        page.screenshot(path=str(SHOTS / f"{view.lower()}.png"), full_page=True)
+
+    # Cogentco: a bigger map (197 nodes, 243 links).
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Live").click()
+    page.get_by_role("button", name="New scenario").click()
+    page.get_by_role("button", name="Train and start").wait_for(timeout=30_000)
+    bench["cogentco_train_and_start_s"] = round(_start_scenario(page, "cogentco"), 2)
+    _map_ready(page, "cogentco")
+    _, ceid = _clickable_link(page)
+    lat = _latencies(page, ceid)
+    bench["cogentco_click_to_map_ms_median"] = round(statistics.median(lat), 1)
+    bench["cogentco_click_to_map_ms"] = [round(x, 1) for x in lat]
+    ticks = _engine_tick_ms(page, 3)
+    bench["cogentco_engine_tick_ms_median"] = round(statistics.median(ticks), 1) if ticks else None
+    page.screenshot(path=str(SHOTS / "live_cogentco.png"), full_page=True)
+
+    bench["blocked_requests"] = blocked
+    _dump(bench)
+    print(json.dumps(bench, indent=2))
+    assert blocked == [], f"the app tried to reach the network: {blocked}"
