@@ -111,3 +111,13 @@ def set_live(session: LiveSession) -> None:
 def clear_live() -> None:
     """Forget this browser session's live scenario (the history keeps what was saved)."""
     st.session_state.pop(_LIVE_KEY, None)
+
+
+def chosen_topology():  # noqa: ANN201 (engine Topology)
+    """The topology picked, uploaded or edited in the Topology view, or None."""
+    from engine.loaders import topology_from_dict
+
+    choice = st.session_state.get("topology_choice")
+    if not choice or "topology" not in choice:
+        return None
+    return topology_from_dict(choice["topology"], source="topology from the Topology page")

@@ -25,6 +25,7 @@ DEFAULT_MODELS = ["liquid", "incremental", "persistence"]
 MAP_KEY = "live_map"
 DIRECTION_KEY = "live_direction"
 TICK_SECONDS = 1.0
+CHOSEN_PREFIX = "from Topology page: "
 SPEEDS = {"1 step": 1, "4 steps (1 h)": 4, "12 steps (3 h)": 12, "24 steps (6 h)": 24}
 
 
@@ -104,7 +105,12 @@ def start_form() -> None:
     default = state.default_topology_name()
     if default not in names:
         names = [default, *names]  # a file given with `netdrift dashboard --topology`
+    chosen = state.chosen_topology()  # uploaded or edited in the Topology view
+    if chosen is not None:
+        names = [CHOSEN_PREFIX + chosen.name, *names]
+        default = names[0]
     p = lh.QUICK_PRESET
+    settings = st.session_state.get("forecast_config")
     form_col, map_col = st.columns([2, 3])
     with form_col:
         st.subheader("Start a live scenario")
@@ -116,13 +122,17 @@ def start_form() -> None:
                                     value=p["steps"] - p["train_steps"], step=24)
             seed = c4.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1)
             models = st.multiselect("Models", MODEL_CHOICES, default=DEFAULT_MODELS)
-            st.caption(lh.PRESET_TEXT.format(train=int(train), train_days=train / 96, watch=int(watch)))
+            if settings is None:
+                st.caption(lh.PRESET_TEXT.format(train=int(train), train_days=train / 96, watch=int(watch)))
+            else:
+                st.caption("15-minute steps; model settings from the Settings page.")
+            st.caption(f"Device: {st.session_state.get('device', 'auto')} (change it in Settings).")
             submitted = st.form_submit_button("Train and start", type="primary")
         if submitted:
-            start_run(topo, int(train) + int(watch), int(train), int(seed), models)
+            start_run(topo, int(train) + int(watch), int(train), int(seed), models, settings)
     with map_col:
         try:
-            preview = state.load_topology_cached(topo)
+            preview = _topology(topo)
         except InputError as err:
             st.error(str(err))
             return
@@ -131,13 +141,24 @@ def start_form() -> None:
         topology_map(lh.preview_map_data(preview), key=MAP_KEY)
 
 
-def start_run(topology_name: str, steps: int, train_steps: int, seed: int, models: list[str]) -> None:
+def _topology(choice: str):
+    if choice.startswith(CHOSEN_PREFIX):
+        chosen = state.chosen_topology()
+        if chosen is not None:
+            return chosen
+    return state.load_topology_cached(choice)
+
+
+def start_run(topology_name: str, steps: int, train_steps: int, seed: int, models: list[str],
+              forecast: dict | None = None) -> None:
+    from engine.forecasting.registry import resolve_device
     from engine.scenario import LiveScenario
 
     bar = st.progress(0.0, text="Preparing the scenario...")
     try:
-        topo = state.load_topology_cached(topology_name)
-        spec = lh.make_spec(topology_name, steps, train_steps, seed, models)
+        topo = _topology(topology_name)
+        device = resolve_device(st.session_state.get("device", "auto"))
+        spec = lh.make_spec(topo.name, steps, train_steps, seed, models, device, forecast)
         live = LiveScenario.from_spec(spec, topology=topo)
         bar.progress(0.02, text=f"Training on {train_steps} steps...")
         live.train(progress=lambda msg, frac: bar.progress(min(1.0, max(0.0, frac)), text=f"Training: {msg}"))
@@ -147,7 +168,7 @@ def start_run(topology_name: str, steps: int, train_steps: int, seed: int, model
         return
     bar.empty()
     sess = state.LiveSession(live=live, spec=spec)
-    sess.scenario_id, err = lh.start_history(_session_maker(), live, label=f"live {topology_name}")
+    sess.scenario_id, err = lh.start_history(_session_maker(), live, label=f"live {topo.name}")
     if err:
         sess.messages.append(err)
     sess.last_tick = 0.0

@@ -77,7 +77,7 @@ def parse_graphml(data: bytes, name: str, what: str, weights: str | None) -> Top
             a = attrs(el, "node")
             lat, lon, bad = coords(to_float(_first(a, _LAT_KEYS)), to_float(_first(a, _LON_KEYS)))
             bad_coords += bad
-            nodes.append(RawNode(nid, a.get("label") or nid, lat, lon))
+            nodes.append(RawNode(nid, _node_label(a, nid), lat, lon))
         elif tag == "edge":
             u, v = el.get("source"), el.get("target")
             if u is None or v is None:
@@ -90,3 +90,11 @@ def parse_graphml(data: bytes, name: str, what: str, weights: str | None) -> Top
     if bad_coords:
         warnings.append(f"{bad_coords} node(s) with incomplete or out-of-range coordinates: placed without coordinates")
     return build_topology(name, what, nodes, edges, weights=weights, directed=any_directed_edge, warnings=warnings)
+
+
+def _node_label(a: dict[str, str], nid: str) -> str:
+    """The city label; the Zoo writes the text "None" for hyperedge pseudo-nodes."""
+    label = a.get("label", "")
+    if label and label != "None":
+        return label
+    return f"hyperedge {nid}" if a.get("hyperedge") in ("1", "True", "true") else nid

@@ -121,3 +121,12 @@ def test_existing_file_wins_over_a_bundled_name(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     assert len(load_topology("abilene").nodes) == 1
     assert os.listdir(tmp_path) == ["abilene"]
+
+
+def test_cogentco_hyperedge_nodes_get_a_readable_label_not_the_text_none():
+    t = load_topology("cogentco")
+    labels = {n.id: n.label for n in t.nodes}
+    assert "None" not in labels.values()
+    # node 148 is a hyperedge pseudo-node whose label the file writes as the text "None"
+    assert labels["148"] == "hyperedge 148"
+    assert labels["154"] == "Washington"
