@@ -34,22 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _limit_torch_threads() -> None:
-    """Tiny models: one intra-op thread is as fast as two and does not fight other processes.
-
-    NETDRIFT_TORCH_THREADS overrides it (e.g. for a large model on a many-core machine).
-    """
-    import os
-
-    import torch
-
-    torch.set_num_threads(max(1, int(os.environ.get("NETDRIFT_TORCH_THREADS", "1"))))
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in ("run", "paper"):
-        _limit_torch_threads()
+        from engine.forecasting.torch_utils import configure_threads
+
+        configure_threads()
     try:
         return int(args.func(args) or 0)
     except InputError as err:

@@ -17,7 +17,7 @@ from torch import nn
 
 from engine.errors import InputError
 
-__all__ = ["resolve_device", "seeded", "derive_seed", "train_steps"]
+__all__ = ["resolve_device", "seeded", "derive_seed", "train_steps", "configure_threads"]
 
 
 def resolve_device(device: str) -> str:
@@ -64,6 +64,20 @@ def resolve_device(device: str) -> str:
                 )
         return req
     raise InputError(f"device {device!r}", "expected 'auto', 'cpu' or 'cuda'")
+
+
+def configure_threads(threads: int | None = None) -> int:
+    """Set torch's intra-op threads for this process (the CLI and dashboard call it at start).
+
+    netdrift's models are tiny: one thread is as fast as two and does not fight the other
+    work of the process (routing, the web server). ``NETDRIFT_TORCH_THREADS`` overrides the
+    default of 1. This is a process-wide setting, so library code never calls it.
+    """
+    import os
+
+    n = threads if threads is not None else int(os.environ.get("NETDRIFT_TORCH_THREADS", "1"))
+    torch.set_num_threads(max(1, n))
+    return torch.get_num_threads()
 
 
 def derive_seed(seed: int, *keys: object) -> int:
