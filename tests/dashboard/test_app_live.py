@@ -73,3 +73,43 @@ def test_a_broken_view_shows_an_error_not_a_dead_app(tmp_path, monkeypatch) -> N
     at.run()
     assert not at.exception, at.exception
     assert any(b.label == "Train and start" for b in at.button)
+
+
+def _start_tiny(at: AppTest, seed: int) -> None:
+    next(s for s in at.selectbox if s.label == "Topology").set_value("abilene").run()
+    inputs = {n.label: n for n in at.number_input}
+    inputs["Training steps"].set_value(48)
+    inputs["Live steps after training"].set_value(24)
+    inputs["Seed"].set_value(seed)
+    next(m for m in at.multiselect if m.label == "Models").set_value(["persistence"])
+    _button(at, "Train and start").click().run()
+    assert not at.exception, at.exception
+
+
+def test_two_tabs_keep_their_own_scenarios_and_share_the_history(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("NETDRIFT_DB_URL", f"sqlite:///{tmp_path}/h.sqlite")
+    monkeypatch.delenv("NETDRIFT_TOPOLOGY", raising=False)
+    tab_a, tab_b = AppTest.from_file(APP, default_timeout=120), AppTest.from_file(APP, default_timeout=120)
+    tab_a.run()
+    tab_b.run()
+    _start_tiny(tab_a, seed=1)
+    tab_b.run()
+    assert any(b.label == "Train and start" for b in tab_b.button), "tab B must not see tab A's run"
+    _start_tiny(tab_b, seed=2)
+    for _ in range(3):
+        _button(tab_a, "Step").click().run()
+    assert {m.label: m.value for m in tab_a.metric}["Step"] == "51 / 72"
+    assert {m.label: m.value for m in tab_b.metric}["Step"] == "48 / 72"
+    _button(tab_a, "Save to history").click().run()
+    _button(tab_b, "Save to history").click().run()
+
+    from storage.database import open_database
+    from storage.repository import ScenarioRepository
+
+    with open_database(f"sqlite:///{tmp_path}/h.sqlite")() as s:
+        repo = ScenarioRepository(s)
+        runs = repo.list_scenarios()
+        seeds = sorted(repo.get_scenario(r.id).seed for r in runs)
+        steps = sorted(repo.load_series(r.id).shape[0] for r in runs)
+    assert seeds == [1, 2]
+    assert steps == [48, 51]
