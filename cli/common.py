@@ -10,7 +10,11 @@ from typing import Any, Callable
 
 from engine.errors import InputError
 
-__all__ = ["StderrProgress", "print_json", "add_forecast_options", "forecast_overrides", "positive_int"]
+#: engine.scenario.DEFAULT_MODELS, spelled out so that `--help` does not import torch (a test
+#: keeps the two equal).
+DEFAULT_MODELS_TEXT = "liquid,incremental,persistence,seasonal,frozen"
+
+__all__ = ["DEFAULT_MODELS_TEXT", "StderrProgress", "print_json", "add_forecast_options", "forecast_overrides", "positive_int"]
 
 
 class StderrProgress:

@@ -6,8 +6,6 @@ import argparse
 from dataclasses import asdict, is_dataclass
 
 from cli.common import open_db, print_json
-from engine.metrics import summary_table
-from storage.repository import ScenarioRepository
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,6 +27,8 @@ def _plain(obj: object) -> object:
 
 
 def list_cmd(args: argparse.Namespace) -> int:
+    from storage.repository import ScenarioRepository
+
     Session = open_db(args.db)
     with Session() as s:
         items = [_plain(x) for x in ScenarioRepository(s).list_scenarios()]
@@ -45,6 +45,9 @@ def list_cmd(args: argparse.Namespace) -> int:
 
 
 def show_cmd(args: argparse.Namespace) -> int:
+    from engine.metrics import summary_table
+    from storage.repository import ScenarioRepository
+
     Session = open_db(args.db)
     with Session() as s:
         repo = ScenarioRepository(s)

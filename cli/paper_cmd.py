@@ -7,10 +7,6 @@ from dataclasses import asdict
 
 from cli.common import StderrProgress, add_forecast_options, forecast_overrides, open_db, positive_int, print_json
 from engine.errors import InputError
-from engine.forecasting.base import ForecastConfig
-from engine.forecasting.registry import resolve_device
-from engine.paper import PaperConfig, aggregate, run_paper
-from storage.repository import ScenarioRepository
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,6 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.forecasting.base import ForecastConfig
+    from engine.forecasting.registry import resolve_device
+    from engine.paper import PaperConfig, aggregate, run_paper
+    from storage.repository import ScenarioRepository
+
     try:
         batch_sizes = tuple(int(b) for b in args.batch_sizes.split(",") if b.strip())
     except ValueError:

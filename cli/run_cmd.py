@@ -5,12 +5,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from cli.common import StderrProgress, add_forecast_options, forecast_overrides, open_db, positive_int, print_json
-from engine.forecasting.base import ForecastConfig
-from engine.forecasting.registry import resolve_device
-from engine.metrics import summary_table
-from engine.scenario import DEFAULT_MODELS, LiveScenario, ScenarioSpec
-from storage.repository import ScenarioRepository
+from cli.common import (DEFAULT_MODELS_TEXT, StderrProgress, add_forecast_options, forecast_overrides, open_db,
+                        positive_int, print_json)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,8 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--peak-utilization", type=float, default=0.6, help="synthetic busiest-link peak (default 0.6)")
     p.add_argument("--fail", action="append", default=[], metavar="ID@STEP[:RESTORE]",
                    help="fail a link or node at STEP (restore at RESTORE); repeatable")
-    p.add_argument("--models", default=",".join(DEFAULT_MODELS),
-                   help=f"comma-separated, from {','.join(DEFAULT_MODELS)}")
+    p.add_argument("--models", default=DEFAULT_MODELS_TEXT, help=f"comma-separated, from {DEFAULT_MODELS_TEXT}")
     add_forecast_options(p)
     p.add_argument("--db", help="SQLAlchemy URL of the history (default: the data directory's SQLite file)")
     p.add_argument("--seed", type=int, default=0)
@@ -37,6 +32,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here so that `netdrift --help` and light commands do not load torch.
+    from engine.forecasting.base import ForecastConfig
+    from engine.forecasting.registry import resolve_device
+    from engine.metrics import summary_table
+    from engine.scenario import LiveScenario, ScenarioSpec
+    from storage.repository import ScenarioRepository
+
     device = resolve_device(args.device)
     Session = open_db(args.db)
     spec = ScenarioSpec(

@@ -62,3 +62,7 @@ pages = [
 ]
 st.sidebar.caption("netdrift: link loads, failures and forecasts under concept drift")
 st.navigation(pages).run()
+
+from dashboard.warmup import start_once  # noqa: E402
+
+start_once()  # after the page is out: torch and the engine load while the operator reads it

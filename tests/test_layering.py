@@ -24,3 +24,10 @@ def test_engine_pulls_in_neither_storage_nor_ui():
 def test_storage_pulls_in_no_ui():
     mods = modules_after_import("import storage.repository, storage.database")
     assert not {m for m in mods if m.split(".")[0] in {"streamlit", "dashboard"}}
+
+
+def test_the_cli_starts_without_loading_torch():
+    # `netdrift topology ...`, `history ...` and `--help` must start fast: torch loads only
+    # for the commands that train models.
+    mods = modules_after_import("import cli.main; cli.main.build_parser()")
+    assert "torch" not in mods and "streamlit" not in mods

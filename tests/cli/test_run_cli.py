@@ -105,3 +105,10 @@ def test_paper_tabulates_and_stores_each_failure(tmp_path, capsys):
     assert {"liquid-cfc", "liquid-ltc", "incremental-b6", "incremental-b12", "persistence"} <= models
     assert len(data["scenario_ids"]) == len({r["link"] for r in data["rows"]})
     assert {r["drift_class"] for r in data["table"]} <= {"moderate", "drastic"}
+
+
+def test_default_models_of_the_cli_are_the_engine_defaults():
+    from cli.common import DEFAULT_MODELS_TEXT
+    from engine.scenario import DEFAULT_MODELS
+
+    assert DEFAULT_MODELS_TEXT.split(",") == list(DEFAULT_MODELS)
