@@ -216,7 +216,9 @@ def live_panel(sess: state.LiveSession) -> None:
 
     left, right = st.columns([3, 2])
     with left:
-        topology_map(lh.map_data(live, _selected_link(sess)), key=MAP_KEY,
+        data = lh.map_data(live, _selected_link(sess))
+        data["click_mode"] = "inspect" if st.session_state.get("live_click_mode") == "Inspect" else "toggle"
+        topology_map(data, key=MAP_KEY,
                      on_edge_clicked=_on_edge_clicked, on_node_clicked=_on_node_clicked)
     with right:
         options = lh.direction_options(live.topology)

@@ -26,7 +26,7 @@ function tooltip(text) {
 function visEdge(e) {
   const c = e.color;
   return {
-    id: e.id, from: e.from, to: e.to, link: e.link, dir: e.dir, failed: e.failed, util: e.util,
+    id: e.id, from: e.from, to: e.to, link: e.link, dir: e.dir, failed: e.failed, util: e.util, pending: false,
     title: tooltip(e.title),
     color: { color: c, highlight: c, hover: c, inherit: false },
     width: e.width, dashes: e.dashes,
@@ -41,6 +41,15 @@ function visNode(n) {
              hover: { background: n.color.background, border: "#ffb000" } },
     shapeProperties: n.shapeProperties,
   };
+}
+
+// Immediate feedback while the server re-routes: both directions of the clicked link turn
+// grey-dotted and are flagged `pending`; the server's next update replaces them with the
+// re-routed state (failed dashed red, or restored and coloured by load).
+function showPending(edges, link) {
+  const ids = edges.getIds({ filter: (x) => x.link === link });
+  edges.update(ids.map((id) => ({ id, pending: true, dashes: [2, 4],
+                                  color: { color: "#9ca3af", highlight: "#9ca3af", hover: "#9ca3af", inherit: false } })));
 }
 
 function renderLegend(el, legend) {
@@ -70,6 +79,7 @@ export default function (component) {
   if (!root || !data) return;
   const st = (parentElement.__ndState = parentElement.__ndState || {});
   st.setTriggerValue = setTriggerValue; // the latest one (fragment / form context)
+  st.clickMode = data && data.click_mode;
   st.pending = data;
 
   waitForVis(10000).then((vis) => {
@@ -100,7 +110,9 @@ export default function (component) {
           st.setTriggerValue("node_clicked", String(p.nodes[0]));
         } else if (p.edges && p.edges.length) {
           const e = st.edges.get(p.edges[0]);
-          if (e) st.setTriggerValue("edge_clicked", e.link);
+          if (!e) return;
+          if (st.clickMode !== "inspect") showPending(st.edges, e.link);
+          st.setTriggerValue("edge_clicked", e.link);
         }
       });
       st.fitted = false;
