@@ -4,8 +4,11 @@ Each ordered origin-destination pair ``(i, j)`` gets
 
     demand[t, p] = scale * g[p] * growth(t) * profile[t, p] * noise[t, p]
 
-- ``g[p] = w[i] * w[j] * h[p]``: a gravity model over node weights ``w`` (seeded lognormal
-  "economic / demographic" weights unless given) with a mild per-pair factor ``h``
+- ``g[p] = w[i] * w[j] * h[p]``: a gravity model over node weights ``w`` (unless given: a seeded
+  lognormal "economic / demographic" factor times the node's attached capacity, since a PoP
+  with big links serves big demand; without it the few thin links of a real topology, e.g.
+  GEANT's 155 Mbit/s spurs, would set the scale and leave every other link idle) with a mild
+  per-pair factor ``h``
   (lognormal, sigma 0.25) so pairs of equal-weight nodes are not identical;
 - ``profile = 1 + a_d cos(2 pi (t - phi_d)) + a_h cos(4 pi (t - phi_h)) + a_w cos(2 pi (t - phi_w) / 7)``
   with ``t`` in days: a daily wave, its second harmonic (an evening peak sharper than the night
@@ -45,9 +48,14 @@ _PAIR_SPREAD = 0.25
 _DAILY_PEAK_LOCAL_DAYS = 20.5 / 24  # 20:30 local time
 
 
-def _node_weights(n: int, node_weights: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
+def _node_weights(topology: Topology, node_weights: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
+    n = len(topology.nodes)
     if node_weights is None:
-        w = rng.lognormal(mean=0.0, sigma=1.0, size=n)
+        attached = np.zeros(n)
+        np.add.at(attached, topology.direction_src, topology.direction_capacity)
+        w = rng.lognormal(mean=0.0, sigma=1.0, size=n) * attached
+        if not (w > 0).sum() >= 2:  # fewer than two connected nodes: plain gravity weights
+            w = rng.lognormal(mean=0.0, sigma=1.0, size=n)
         return w / w.mean()
     w = np.asarray(node_weights, dtype=np.float64)
     if w.shape != (n,):
@@ -88,7 +96,8 @@ def synthetic_traffic(
         normal routing; ``None`` leaves the raw scale (mean pair demand ~ ``MEAN_PAIR_MBPS``).
     noise : log-standard deviation of the multiplicative noise (>= 0; 0 = smooth).
     growth_per_day : linear growth of the demand level per day (e.g. 0.01 = +1 %/day).
-    node_weights : (nodes,) gravity weights >= 0; seeded lognormal weights when ``None``.
+    node_weights : (nodes,) gravity weights >= 0; when ``None``, seeded lognormal weights times
+        each node's attached capacity (see the module docstring).
 
     Returns
     -------
@@ -134,7 +143,7 @@ def synthetic_traffic(
     prng = np.random.default_rng(param_seq)
     nrng = np.random.default_rng(noise_seq)
 
-    w = _node_weights(n, node_weights, prng)
+    w = _node_weights(topology, node_weights, prng)
     src, dst = np.nonzero(~np.eye(n, dtype=bool))
     src, dst = src.astype(np.int64), dst.astype(np.int64)
     p = len(src)

@@ -215,3 +215,22 @@ def test_auto_scaling_needs_a_link_that_carries_traffic():
     with pytest.raises(InputError, match="no demand crosses any link"):
         synthetic_traffic(t, 10)
     assert synthetic_traffic(t, 10, peak_utilization=None).demands.shape == (10, 2)
+
+
+def test_default_gravity_weights_follow_attached_capacity():
+    # A 10G triangle with a 155 Mbit/s spur: the spur's PoP must not be as big a traffic
+    # source as the core PoPs, or its thin link alone would set the scale of the network.
+    from engine.topology import Link, Node, Topology
+
+    nodes = tuple(Node(x, x) for x in "abcd")
+    links = (Link("a-b", "a", "b", 10_000.0), Link("b-c", "b", "c", 10_000.0),
+             Link("a-c", "a", "c", 10_000.0), Link("c-d", "c", "d", 155.0))
+    topo = Topology("spur", nodes, links)
+    spur, core = [], []
+    for seed in range(20):
+        tm = synthetic_traffic(topo, 12, 60.0, seed=seed, peak_utilization=None)
+        mean = np.nanmean(tm.demands, axis=0)
+        from_d = tm.src == topo.node_index["d"]
+        spur.append(mean[from_d].mean())
+        core.append(mean[~from_d & (tm.dst != topo.node_index["d"])].mean())
+    assert np.median(spur) < 0.2 * np.median(core)

@@ -16,10 +16,17 @@ function waitForVis(timeoutMs) {
   });
 }
 
-function tooltip(text) {
-  const el = document.createElement("div");
-  el.className = "nd-tip";
-  el.textContent = text;
+// One tooltip element per node / edge, kept across updates and rewritten in place, so a
+// tooltip that is open while the map updates (e.g. right after a click) shows the new state.
+const tips = new Map();
+function tooltip(id, text) {
+  let el = tips.get(id);
+  if (!el) {
+    el = document.createElement("div");
+    el.className = "nd-tip";
+    tips.set(id, el);
+  }
+  if (el.textContent !== text) el.textContent = text;
   return el;
 }
 
@@ -27,7 +34,7 @@ function visEdge(e) {
   const c = e.color;
   return {
     id: e.id, from: e.from, to: e.to, link: e.link, dir: e.dir, failed: e.failed, util: e.util, pending: false,
-    title: tooltip(e.title),
+    title: tooltip("e:" + e.id, e.title),
     color: { color: c, highlight: c, hover: c, inherit: false },
     width: e.width, dashes: e.dashes,
   };
@@ -35,7 +42,7 @@ function visEdge(e) {
 
 function visNode(n) {
   return {
-    id: n.id, label: n.label, x: n.x, y: n.y, failed: n.failed, title: tooltip(n.title),
+    id: n.id, label: n.label, x: n.x, y: n.y, failed: n.failed, title: tooltip("n:" + n.id, n.title),
     color: { background: n.color.background, border: n.color.border,
              highlight: { background: n.color.background, border: "#ffb000" },
              hover: { background: n.color.background, border: "#ffb000" } },
