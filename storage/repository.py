@@ -205,6 +205,7 @@ class ScenarioRepository:
     Examples
     --------
     >>> import tempfile
+    >>> from engine.topology import Link, Node, Topology
     >>> from storage.database import open_database
     >>> Session = open_database(f"sqlite:///{tempfile.mkdtemp()}/h.sqlite")
     >>> t = Topology("t", (Node("a", "A"), Node("b", "B")), (Link("a-b", "a", "b", 1e3),))

@@ -255,3 +255,15 @@ def build_topology(
         tuple(links),
         tuple(out_warnings),
     )
+
+
+def zoo_node_label(label: object, hyperedge: object, node_id: str) -> str:
+    """A Topology Zoo node's label; the Zoo writes the text "None" for hyperedge pseudo-nodes.
+
+    >>> zoo_node_label("None", "1", "148"), zoo_node_label("Paris", None, "3"), zoo_node_label("", None, "4")
+    ('hyperedge 148', 'Paris', '4')
+    """
+    text = "" if label is None else str(label)
+    if text and text != "None":
+        return text
+    return f"hyperedge {node_id}" if str(hyperedge) in ("1", "True", "true") else node_id

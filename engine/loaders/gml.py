@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from engine.errors import InputError
-from engine.loaders._build import RawEdge, RawNode, build_topology, coords, to_float
+from engine.loaders._build import RawEdge, RawNode, build_topology, coords, to_float, zoo_node_label
 from engine.loaders.graphml import edge_speed_mbps
 from engine.topology import Topology
 
@@ -102,7 +102,7 @@ def parse_gml(data: bytes, name: str, what: str, weights: str | None) -> Topolog
             lat, lon, bad = coords(lat, lon)
             bad_coords += bad
             label = d.get("label")
-            nodes.append(RawNode(nid, str(label) if label not in (None, "") else nid, lat, lon))
+            nodes.append(RawNode(nid, zoo_node_label(label, d.get("hyperedge"), nid), lat, lon))
         else:
             if "source" not in d or "target" not in d:
                 raise InputError(what, "an edge lacks its source or target")

@@ -11,7 +11,8 @@ from typing import Any
 
 from engine.capacity import parse_link_speed, speed_from_bits_per_second, speed_from_value_and_units
 from engine.errors import InputError
-from engine.loaders._build import RawEdge, RawNode, build_topology, coords, local_name, parse_xml, to_float
+from engine.loaders._build import (RawEdge, RawNode, build_topology, coords, local_name, parse_xml, to_float,
+                                    zoo_node_label)
 from engine.topology import Topology
 
 __all__ = ["parse_graphml", "edge_speed_mbps"]
@@ -77,7 +78,7 @@ def parse_graphml(data: bytes, name: str, what: str, weights: str | None) -> Top
             a = attrs(el, "node")
             lat, lon, bad = coords(to_float(_first(a, _LAT_KEYS)), to_float(_first(a, _LON_KEYS)))
             bad_coords += bad
-            nodes.append(RawNode(nid, _node_label(a, nid), lat, lon))
+            nodes.append(RawNode(nid, zoo_node_label(a.get("label"), a.get("hyperedge"), nid), lat, lon))
         elif tag == "edge":
             u, v = el.get("source"), el.get("target")
             if u is None or v is None:
@@ -90,11 +91,3 @@ def parse_graphml(data: bytes, name: str, what: str, weights: str | None) -> Top
     if bad_coords:
         warnings.append(f"{bad_coords} node(s) with incomplete or out-of-range coordinates: placed without coordinates")
     return build_topology(name, what, nodes, edges, weights=weights, directed=any_directed_edge, warnings=warnings)
-
-
-def _node_label(a: dict[str, str], nid: str) -> str:
-    """The city label; the Zoo writes the text "None" for hyperedge pseudo-nodes."""
-    label = a.get("label", "")
-    if label and label != "None":
-        return label
-    return f"hyperedge {nid}" if a.get("hyperedge") in ("1", "True", "true") else nid

@@ -40,7 +40,8 @@ def test_zoo_quirks(fixture):
     t = load_topology(FIX / fixture)
     assert t.name == "quirks"
     assert [n.id for n in t.nodes] == ["0", "1", "2", "3", "4", "5"]
-    assert [n.label for n in t.nodes] == ["Equator West", "Equator East", "North", "None", "Island", "Island"]
+    # the Zoo writes the text "None" as a hyperedge pseudo-node's label: shown as "hyperedge <id>"
+    assert [n.label for n in t.nodes] == ["Equator West", "Equator East", "North", "hyperedge 3", "Island", "Island"]
     # hyperedge pseudo-node kept, without coordinates
     assert t.nodes[3].lat is None and t.nodes[3].lon is None
     assert (t.nodes[2].lat, t.nodes[2].lon) == (1.0, 1.0)
