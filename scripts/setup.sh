@@ -9,8 +9,9 @@ want_test=0
 
 PY="${NETDRIFT_PYTHON:-}"
 if [ -z "$PY" ]; then
-  for cand in python3.13 python3.12 python3.11 python3; do
-    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  # The default python3 first (torch wheels exist for it), then any other 3.11+.
+  for cand in python3 python3.11 python3.12 python3.13; do
+    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
       PY="$cand"; break
     fi
   done
