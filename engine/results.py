@@ -45,7 +45,7 @@ class ScenarioResult:
     start: datetime
     train_steps: int
     actual: np.ndarray                      # (T, 2L) Mbit/s, NaN where the interval is missing
-    forecasts: dict[str, np.ndarray]        # model -> (T, 2L) one-step-ahead forecast, Mbit/s, NaN before the first
+    forecasts: dict[str, np.ndarray]        # model -> (T, 2L) H-step-ahead forecast for each step, Mbit/s, NaN before the first
     link_up: np.ndarray                     # (T, L) bool
     dropped_mbps: np.ndarray                # (T,)
     metrics: list[MetricRow] = field(default_factory=list)

@@ -2,7 +2,8 @@
 
 One loop for every model (river's ``iter_evaluate`` shape): at each step every model
 forecasts the next H steps for all link directions from the last W observations, the actual
-arrives, every model observes it, and the one-step-ahead forecast is recorded for the metrics.
+arrives, every model observes it, and the H-step-ahead forecast (the last of the H) is
+recorded against the step it is for; the metrics score those.
 
 The stepwise API (:class:`LiveScenario`) is what the dashboard drives; :func:`run_scenario` is
 the batch mode of the CLI. Same spec and seed -> identical numbers on CPU.
@@ -243,12 +244,14 @@ class LiveScenario:
             feats = self.features[t - w:t + h]
             self._fill_observed(t, t + 1)
             actual = self.observed[t]
+            target = t + h - 1  # the H-step-ahead forecast is the one recorded and scored
             for label, model in self.models.items():
                 t0 = time.perf_counter()
                 pred = model.forecast(window, feats)
                 model.observe(actual, self.features[t])
                 self.predict_seconds[label] += time.perf_counter() - t0
-                self.forecasts[label][t] = pred[0] * self.capacity
+                if target < self.total_steps:
+                    self.forecasts[label][target] = pred[h - 1] * self.capacity
             self.predicted_steps += 1
             self.step += 1
             if progress and (self.step - t) and (self.step % every == 0 or self.step == stop):
@@ -320,7 +323,7 @@ class LiveScenario:
         return {label: m.forecast(window, feats)[0] * self.capacity for label, m in self.models.items()}
 
     def window(self, direction: int, last: int = 288) -> pd.DataFrame:
-        """Recent actual and one-step forecasts of one link direction, in Mbit/s."""
+        """Recent actual and the recorded (H-step-ahead) forecasts of one link direction, in Mbit/s."""
         lo = max(0, self.step - last)
         steps = np.arange(lo, self.step)
         data: dict[str, Any] = {

@@ -145,3 +145,16 @@ def test_fork_is_independent():
     other.fail("a-b")
     other.advance(5)
     assert live.down_links == frozenset() and live.step == TRAIN
+
+
+def test_the_h_step_ahead_forecast_is_recorded_against_the_step_it_is_for():
+    topo = square()
+    cfg = ForecastConfig(window=6, horizon=3, epochs=2, il_batch=5, il_window=20)
+    live = LiveScenario(topo, traffic(topo), ("persistence",), cfg, TRAIN, seed=0)
+    live.train()
+    live.advance(10)
+    f = live.forecasts["persistence"]
+    actual = live.simulator.loads.loads
+    # persistence made at step t (last seen t-1) for step t+2: the value of step t-1
+    np.testing.assert_allclose(f[TRAIN + 2:TRAIN + 10], actual[TRAIN - 1:TRAIN + 7], rtol=1e-5)
+    assert np.isnan(f[:TRAIN + 2]).all()
