@@ -55,6 +55,10 @@ def streamlit_command(port: int, headless: bool) -> list[str]:
         "--global.developmentMode=false",
         "--client.toolbarMode=minimal",
         "--theme.base=light",
+        # Streamlit forces a full garbage collection after every (fragment) rerun; with torch
+        # loaded that walk took ~0.5 s and held the GIL while the map's update waited to be
+        # sent. Python's own generational collector (tuned in dashboard.warmup) is enough.
+        "--runner.postScriptGC=false",
     ]
 
 

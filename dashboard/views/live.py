@@ -18,6 +18,7 @@ import streamlit as st
 
 from dashboard import callbacks, live_helpers as lh, state
 from dashboard.components.topology_map import topology_map
+from dashboard.warmup import settle_heap
 from engine.errors import InputError
 
 MODEL_CHOICES = ["liquid", "incremental", "persistence", "seasonal", "frozen"]
@@ -167,6 +168,7 @@ def start_run(topology_name: str, steps: int, train_steps: int, seed: int, model
         st.error(str(err))
         return
     bar.empty()
+    settle_heap()  # the trained models and series live as long as the run
     sess = state.LiveSession(live=live, spec=spec)
     sess.scenario_id, err = lh.start_history(_session_maker(), live, label=f"live {topo.name}")
     if err:

@@ -53,8 +53,9 @@ function visNode(n) {
 // Immediate feedback while the server re-routes: both directions of the clicked link turn
 // grey-dotted and are flagged `pending`; the server's next update replaces them with the
 // re-routed state (failed dashed red, or restored and coloured by load).
-function showPending(edges, link) {
+function showPending(edges, link, sigs) {
   const ids = edges.getIds({ filter: (x) => x.link === link });
+  ids.forEach((id) => sigs.delete(id)); // whatever the server sends next replaces the grey
   edges.update(ids.map((id) => ({ id, pending: true, dashes: [2, 4],
                                   color: { color: "#9ca3af", highlight: "#9ca3af", hover: "#9ca3af", inherit: false } })));
 }
@@ -73,11 +74,23 @@ function renderLegend(el, legend) {
   }
 }
 
-function syncDataSet(ds, items) {
+// What the server sent for an item (the tooltip element is the same object across updates).
+function signature(x) {
+  return JSON.stringify(x, (k, v) => (k === "title" ? undefined : v));
+}
+
+// Update only the items whose server data changed (a click at the same step changes a few
+// links; vis re-processes every item it is handed), drop the ones that disappeared.
+function syncDataSet(ds, items, sigs) {
   const keep = new Set(items.map((x) => x.id));
   const stale = ds.getIds().filter((id) => !keep.has(id));
-  if (stale.length) ds.remove(stale);
-  ds.update(items);
+  if (stale.length) { ds.remove(stale); stale.forEach((id) => sigs.delete(id)); }
+  const changed = [];
+  for (const x of items) {
+    const sig = signature(x);
+    if (sigs.get(x.id) !== sig) { sigs.set(x.id, sig); changed.push(x); }
+  }
+  if (changed.length) ds.update(changed);
 }
 
 export default function (component) {
@@ -88,11 +101,13 @@ export default function (component) {
   st.setTriggerValue = setTriggerValue; // the latest one (fragment / form context)
   st.clickMode = data && data.click_mode;
   st.pending = data;
+  const calledAt = performance.now();
 
   waitForVis(10000).then((vis) => {
     const d = st.pending;
     if (!d) return;
     st.pending = null;
+    const startedAt = performance.now();
     const canvasEl = root.querySelector(".nd-canvas");
     const nodes = d.nodes.map(visNode);
     const edges = d.edges.map(visEdge);
@@ -100,6 +115,8 @@ export default function (component) {
       if (st.network) st.network.destroy();
       st.nodes = new vis.DataSet(nodes);
       st.edges = new vis.DataSet(edges);
+      st.nodeSigs = new Map(nodes.map((x) => [x.id, signature(x)]));
+      st.edgeSigs = new Map(edges.map((x) => [x.id, signature(x)]));
       st.topology = d.topology;
       st.network = new vis.Network(canvasEl, { nodes: st.nodes, edges: st.edges }, {
         autoResize: true,
@@ -118,8 +135,9 @@ export default function (component) {
         } else if (p.edges && p.edges.length) {
           const e = st.edges.get(p.edges[0]);
           if (!e) return;
-          if (st.clickMode !== "inspect") showPending(st.edges, e.link);
+          // The message first: the server's re-route starts while the pending style paints.
           st.setTriggerValue("edge_clicked", e.link);
+          if (st.clickMode !== "inspect") showPending(st.edges, e.link, st.edgeSigs);
         }
       });
       st.fitted = false;
@@ -129,8 +147,8 @@ export default function (component) {
         if (globalThis.__netdriftMap && globalThis.__netdriftMap.network === st.network) globalThis.__netdriftMap.fitted = true;
       });
     } else {
-      syncDataSet(st.nodes, nodes);
-      syncDataSet(st.edges, edges);
+      syncDataSet(st.nodes, nodes, st.nodeSigs);
+      syncDataSet(st.edges, edges, st.edgeSigs);
     }
     renderLegend(root.querySelector(".nd-legend"), d.legend);
     st.renders = (st.renders || 0) + 1;
@@ -139,7 +157,8 @@ export default function (component) {
     root.dataset.down = (d.down_links || []).join(",");
     // For real-browser tests and debugging: the live Network and its DataSets.
     globalThis.__netdriftMap = { network: st.network, nodes: st.nodes, edges: st.edges,
-                                 renders: st.renders, step: d.step, topology: d.topology, root, fitted: !!st.fitted };
+                                 renders: st.renders, step: d.step, topology: d.topology, root, fitted: !!st.fitted,
+                                 calledAt, syncMs: performance.now() - startedAt };
   }).catch((err) => {
     root.querySelector(".nd-canvas").textContent = "Map unavailable: " + err.message;
   });
