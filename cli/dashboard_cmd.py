@@ -37,14 +37,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def streamlit_command(port: int, headless: bool) -> list[str]:
-    """The `python -m streamlit run ...` command line (local only, no telemetry).
+    """The server's command line: Streamlit's `run` behind :mod:`dashboard.serve`, which
+    loads the first page's modules while the server starts (local only, no telemetry).
 
     >>> cmd = streamlit_command(8600, True)
     >>> "--server.address=127.0.0.1" in cmd and "--browser.gatherUsageStats=false" in cmd
     True
     """
     return [
-        sys.executable, "-m", "streamlit", "run", str(APP),
+        sys.executable, "-m", "dashboard.serve", "run", str(APP),
         f"--server.port={port}",
         "--server.address=127.0.0.1",
         f"--server.headless={'true' if headless else 'false'}",
