@@ -135,7 +135,7 @@ def main() -> None:
     # --- Cogentco, 2 weeks at 5 minutes ------------------------------------------------------
     cog = topology("Cogentco")
     steps = 4032
-    t_traffic, tm = best(lambda: make_traffic("synthetic", cog, steps, 5.0, seed=0), 1)
+    t_traffic, tm = best(lambda: make_traffic("synthetic", cog, steps, 5.0, seed=0), rep)
     t_matrix, r = best(lambda: routing_matrix(cog, src=tm.src, dst=tm.dst), rep)
     t_plan, plan = best(lambda: LoadPlan(cog, src=tm.src, dst=tm.dst), rep)
     loads = np.empty((steps, cog.n_directions))
@@ -164,7 +164,7 @@ def main() -> None:
 
     # --- Kdl, one day -----------------------------------------------------------------------
     kdl = topology("Kdl")
-    t_ktraffic, ktm = best(lambda: make_traffic("synthetic", kdl, 288, 5.0, seed=0), 1)
+    t_ktraffic, ktm = best(lambda: make_traffic("synthetic", kdl, 288, 5.0, seed=0), min(rep, 2))
     t_kplan, kplan = best(lambda: LoadPlan(kdl, src=ktm.src, dst=ktm.dst), 1)
     t_ksim, _ = best(lambda: Simulator(kdl, ktm), min(rep, 2))
     out["kdl_288"] = {"nodes": len(kdl.nodes), "links": len(kdl.links), "pairs": ktm.n_pairs, "steps": 288,

@@ -35,7 +35,8 @@ from engine.topology import Topology
 if TYPE_CHECKING:  # pragma: no cover
     from engine.traffic import TrafficMatrixSeries
 
-__all__ = ["Routing", "routing_matrix", "LoadPlan", "apply_routing", "peak_utilization", "all_pairs", "ECMP_RTOL"]
+__all__ = ["Routing", "routing_matrix", "LoadPlan", "apply_routing", "peak_utilization", "all_pairs", "ECMP_RTOL",
+           "block_steps_for", "run_in_threads"]
 
 #: Two path costs are equal (ECMP) when they differ by at most this fraction.
 ECMP_RTOL = 1e-9
@@ -235,8 +236,10 @@ def block_steps_for(n_pairs: int) -> int:
     return int(min(256, max(8, 2 ** round(np.log2(max(2e6 / max(n_pairs, 1), 1.0))))))
 
 
-def _run_threads(fn: Callable[[int], object], items: "range | list", workers: int | None,
-                 on_done: Callable[[object], None] | None = None) -> None:
+def run_in_threads(fn: Callable[[int], object], items: "range | list", workers: int | None = None,
+                   on_done: Callable[[object], None] | None = None) -> None:
+    """``fn`` over ``items`` on ``workers`` threads (default: CPU count), results to ``on_done``
+    in order. For numpy / scipy kernels that release the GIL."""
     items = list(items)
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
     if n_workers <= 1 or len(items) <= 1:
@@ -447,7 +450,7 @@ class LoadPlan:
                     dropped_out[a + i] = d1[0]
             return b - a
 
-        _run_threads(run, blocks, workers, progress)
+        run_in_threads(run, blocks, workers, progress)
 
 
 def apply_routing(matrix: sp.csr_matrix, demands: np.ndarray, out: np.ndarray | None = None,

@@ -23,6 +23,9 @@ So the demand is never negative. Before auto-scaling, the mean pair demand is ab
 busiest link direction under normal routing (all links up, per-hop ECMP) peaks at exactly that
 utilisation; routing is linear, so one evaluation and one rescale suffice.
 
+Generation runs in blocks of steps on all CPUs; each block draws its noise from its own seeded
+stream, so the series does not depend on the number of threads.
+
 All nodes take part, including any hyperedge pseudo-nodes a topology loader added (they are
 nodes of the graph the operator sees); pass ``node_weights`` with zeros to silence some.
 """
@@ -30,11 +33,13 @@ nodes of the graph the operator sees); pass ``node_weights`` with zeros to silen
 from __future__ import annotations
 
 import math
+import threading
 from datetime import datetime
 
 import numpy as np
 
 from engine.errors import InputError
+from engine.routing import LoadPlan, block_steps_for, run_in_threads
 from engine.topology import Topology
 from engine.traffic import TrafficMatrixSeries
 
@@ -42,8 +47,6 @@ __all__ = ["synthetic_traffic", "MEAN_PAIR_MBPS"]
 
 #: Mean demand of a pair, in Mbit/s, before auto-scaling (what ``peak_utilization=None`` gives).
 MEAN_PAIR_MBPS = 10.0
-#: Steps generated per block: bounds the temporaries to (block, pairs) float32 arrays.
-_BLOCK = 128
 _PAIR_SPREAD = 0.25
 _DAILY_PEAK_LOCAL_DAYS = 20.5 / 24  # 20:30 local time
 
@@ -141,7 +144,6 @@ def synthetic_traffic(
     # first k steps is the same whatever the length of the run.
     param_seq, noise_seq = np.random.SeedSequence(seed).spawn(2)
     prng = np.random.default_rng(param_seq)
-    nrng = np.random.default_rng(noise_seq)
 
     w = _node_weights(topology, node_weights, prng)
     src, dst = np.nonzero(~np.eye(n, dtype=bool))
@@ -184,31 +186,52 @@ def synthetic_traffic(
     level = np.maximum(0.0, 1.0 + growth_per_day * days).astype(np.float32)
 
     demands = np.empty((steps, p), dtype=np.float32)
-    z = np.empty((min(_BLOCK, steps), p), dtype=np.float32)
     half_var = np.float32(0.5 * noise * noise)
-    for a in range(0, steps, _BLOCK):
-        b = min(a + _BLOCK, steps)
+    c = block_steps_for(p)
+    n_blocks = -(-steps // c)
+    local = threading.local()
+    # Auto-scaling needs the busiest direction's peak under normal routing: each block is
+    # routed right after it is generated, while it is still in cache.
+    plan = LoadPlan(topology, src=src, dst=dst) if peak_utilization is not None else None
+    block_peaks = np.zeros(n_blocks)
+    capacity = topology.direction_capacity.astype(np.float32)[:, None]
+
+    def fill(k: int) -> None:
+        # Block k's noise comes from its own stream, so the result does not depend on how
+        # many threads fill the blocks, nor in which order.
+        a, b = k * c, min((k + 1) * c, steps)
         out = demands[a:b]
         np.matmul(basis[a:b], coef, out=out)
         out += np.float32(1.0)
         out *= gravity32
         out *= level[a:b, None]
         if noise > 0:
-            zb = z[: b - a]
-            nrng.standard_normal(out=zb, dtype=np.float32)
-            zb *= np.float32(noise)
-            zb -= half_var
-            np.exp(zb, out=zb)
-            out *= zb
-    np.maximum(demands, 0.0, out=demands)  # float32 rounding guard: never negative
+            if not hasattr(local, "z"):
+                local.z = np.empty((c, p), dtype=np.float32)
+            z = local.z[: b - a]
+            nrng = np.random.default_rng(
+                np.random.SeedSequence(noise_seq.entropy, spawn_key=(*noise_seq.spawn_key, k)))
+            nrng.standard_normal(out=z, dtype=np.float32)
+            z *= np.float32(noise)
+            z -= half_var
+            np.exp(z, out=z)
+            out *= z
+        np.maximum(out, 0.0, out=out)  # float32 rounding guard: never negative
+        if plan is not None:
+            if not hasattr(local, "x"):
+                local.x = np.empty((p, c), dtype=np.float32)
+            x = local.x if b - a == c else np.empty((p, b - a), dtype=np.float32)
+            np.copyto(x, out.T)
+            loads, _ = plan.apply_pair_major(x)
+            block_peaks[k] = float((loads / capacity).max()) if loads.size else 0.0
+
+    run_in_threads(fill, range(n_blocks))
 
     tm = TrafficMatrixSeries(tuple(nd.id for nd in topology.nodes), src, dst, demands,
                              float(step_minutes), start)
     if peak_utilization is None:
         return tm
-    from engine.routing import peak_utilization as _peak
-
-    peak = _peak(topology, tm)
+    peak = float(block_peaks.max())
     if not peak > 0:
         raise InputError(f"topology '{topology.name}'",
                          "no demand crosses any link, so traffic cannot be scaled to a peak utilisation")

@@ -179,6 +179,18 @@ def test_scaled_runs_are_deterministic():
     assert np.array_equal(synthetic_traffic(t, 300, seed=1).demands, synthetic_traffic(t, 300, seed=1).demands)
 
 
+def test_same_series_whatever_the_number_of_threads(monkeypatch):
+    # Blocks are generated (and routed for the auto-scaling) on as many threads as CPUs.
+    import engine.routing
+
+    t = line(30)  # 870 pairs: several blocks
+    by_cpus = {}
+    for cpus in (1, 3):
+        monkeypatch.setattr(engine.routing.os, "cpu_count", lambda cpus=cpus: cpus)
+        by_cpus[cpus] = synthetic_traffic(t, 3 * DAY, seed=5).demands
+    assert np.array_equal(by_cpus[1], by_cpus[3])
+
+
 # --- bad input -------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("kwargs", "what"),
