@@ -71,6 +71,8 @@ def add_forecast_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--window", type=positive_int, help="W: observations fed to each model")
     g.add_argument("--horizon", type=positive_int, help="H: steps forecast ahead")
     g.add_argument("--liquid-cell", choices=("cfc", "ltc"), help="liquid network cell (default cfc)")
+    g.add_argument("--ltc-unfolds", type=positive_int, help="LTC ODE solver steps per input step (default 3)")
+    g.add_argument("--ltc-epochs", type=positive_int, help="training epochs of the LTC fit (default 8)")
     g.add_argument("--liquid-units", type=positive_int, help="liquid network hidden units")
     g.add_argument("--liquid-wiring", choices=("full", "autoncp"), help="liquid wiring (default full)")
     g.add_argument("--epochs", type=positive_int, help="training epochs of the initial fit")
@@ -81,7 +83,7 @@ def add_forecast_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--device", default="auto", help="auto | cpu | cuda (auto: cuda when available)")
 
 
-_FORECAST_FIELDS = ("window", "horizon", "liquid_cell", "liquid_units", "liquid_wiring", "epochs",
+_FORECAST_FIELDS = ("window", "horizon", "liquid_cell", "ltc_unfolds", "ltc_epochs", "liquid_units", "liquid_wiring", "epochs",
                     "train_windows", "il_batch", "il_window", "il_mode")
 
 

@@ -40,7 +40,7 @@ class _LiquidNet(nn.Module):
             extra = {} if isinstance(units, AutoNCP) else {"backbone_units": _CFC_BACKBONE_UNITS}
             self.rnn: nn.Module = CfC(in_size, units, return_sequences=False, **extra)
         else:
-            self.rnn = LTC(in_size, units, return_sequences=False)
+            self.rnn = LTC(in_size, units, return_sequences=False, ode_unfolds=cfg.ltc_unfolds)
         rnn_out = int(self.rnn.output_size)
         self.head = nn.Sequential(
             nn.Linear(rnn_out + cfg.horizon * n_feat, _HEAD_UNITS),

@@ -174,6 +174,14 @@ def test_ltc_cell_is_selectable(data):
     assert isinstance(fitted("liquid", data).network.rnn, CfC)
 
 
+def test_ltc_solver_steps_follow_the_config(data):
+    m = fitted("liquid", data, replace(CFG, liquid_cell="ltc", ltc_unfolds=2))
+    assert m.network.rnn.rnn_cell._ode_unfolds == 2  # ncps keeps it on the cell
+    f = data[1]
+    out = m.forecast(data[0][T_FIT - CFG.window:T_FIT], f[T_FIT - CFG.window:T_FIT + CFG.horizon])
+    assert out.shape == (CFG.horizon, D) and np.isfinite(out).all()
+
+
 @pytest.mark.parametrize("cell", ["cfc", "ltc"])
 def test_autoncp_wiring(cell, data):
     cfg = replace(CFG, liquid_cell=cell, liquid_wiring="autoncp", liquid_units=10)
