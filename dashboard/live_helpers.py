@@ -184,6 +184,11 @@ def errors_table(live: Any, last: int = 96) -> pd.DataFrame:
 ProgressFn = Callable[[str, float], None]
 
 
+#: Actual in near-black, then one distinct colour per model (Tableau 10 without its blues'
+#: neighbours, so no forecast looks like the actual).
+SERIES_COLOURS = ["#111827", "#4e79a7", "#e15759", "#f28e2b", "#59a14f", "#b07aa1", "#9c755f"]
+
+
 def link_chart_spec(live: Any, direction: int, last: int = 192) -> dict:
     """Actual load vs every model's forecast on one direction over the last ``last`` steps,
     failures and the last incremental re-fit as rules; a plain Vega-Lite dict.
@@ -224,7 +229,8 @@ def link_chart_spec(live: Any, direction: int, last: int = 192) -> dict:
                 "encoding": {
                     "x": {**step_x, "title": "step", "scale": {"zero": False}},
                     "y": {"field": "Mbit/s", "type": "quantitative", "title": "load (Mbit/s)"},
-                    "color": {"field": "series", "type": "nominal", "title": None, "sort": names},
+                    "color": {"field": "series", "type": "nominal", "title": None, "sort": names,
+                              "scale": {"domain": names, "range": SERIES_COLOURS[:len(names)]}},
                     "strokeDash": {"condition": {"test": "datum.series === 'actual'", "value": [1, 0]},
                                    "value": [4, 2]},
                     "tooltip": [{"field": "step", "type": "quantitative"}, {"field": "series", "type": "nominal"},
