@@ -40,8 +40,10 @@ def settle_heap() -> None:
 
     ``gc.freeze`` keeps reference counting intact (frozen objects are still freed when their
     last reference goes); it only stops the cyclic collector from re-walking them. Call it after
-    big long-lived allocations: the imports, a trained scenario.
+    big long-lived allocations: the imports, a trained scenario. Earlier frozen objects are
+    thawed first, so reference cycles left by a replaced scenario are still collected.
     """
+    gc.unfreeze()
     gc.collect()
     gc.freeze()
 
