@@ -79,15 +79,21 @@ if topology.warnings:
 
 st.subheader("Links")
 st.caption("Edit capacity (Mbit/s per direction) and IGP weight before running; other columns are fixed.")
+table = links_frame(topology)
+names = {n.id: n.label for n in topology.nodes}
+table.insert(3, "u_name", table["u"].map(names))
+table.insert(4, "v_name", table["v"].map(names))
 edited = st.data_editor(
-    links_frame(topology),
+    table,
     hide_index=True,
     num_rows="fixed",
-    disabled=[c for c in ("id", "u", "v", "length_km")],
+    disabled=["id", "u", "v", "u_name", "v_name", "length_km"],
     column_config={
         "id": "Link",
         "u": "From",
         "v": "To",
+        "u_name": "From (name)",
+        "v_name": "To (name)",
         "capacity_mbps": st.column_config.NumberColumn("Capacity (Mbit/s)", min_value=0.001, format="%.1f"),
         "weight": st.column_config.NumberColumn("IGP weight", min_value=0.001, format="%g"),
         "length_km": st.column_config.NumberColumn("Length (km)", format="%.0f"),
