@@ -194,7 +194,7 @@ def synthetic_traffic(
     # routed right after it is generated, while it is still in cache.
     plan = LoadPlan(topology, src=src, dst=dst) if peak_utilization is not None else None
     block_peaks = np.zeros(n_blocks)
-    capacity = topology.direction_capacity.astype(np.float32)[:, None]
+    capacity = topology.direction_capacity.astype(np.float32)
 
     def fill(k: int) -> None:
         # Block k's noise comes from its own stream, so the result does not depend on how
@@ -218,11 +218,7 @@ def synthetic_traffic(
             out *= z
         np.maximum(out, 0.0, out=out)  # float32 rounding guard: never negative
         if plan is not None:
-            if not hasattr(local, "x"):
-                local.x = np.empty((p, c), dtype=np.float32)
-            x = local.x if b - a == c else np.empty((p, b - a), dtype=np.float32)
-            np.copyto(x, out.T)
-            loads, _ = plan.apply_pair_major(x)
+            loads, _ = plan.apply(out)
             block_peaks[k] = float((loads / capacity).max()) if loads.size else 0.0
 
     run_in_threads(fill, range(n_blocks))

@@ -101,13 +101,11 @@ export default function (component) {
   st.setTriggerValue = setTriggerValue; // the latest one (fragment / form context)
   st.clickMode = data && data.click_mode;
   st.pending = data;
-  const calledAt = performance.now();
 
   waitForVis(10000).then((vis) => {
     const d = st.pending;
     if (!d) return;
     st.pending = null;
-    const startedAt = performance.now();
     const canvasEl = root.querySelector(".nd-canvas");
     const nodes = d.nodes.map(visNode);
     const edges = d.edges.map(visEdge);
@@ -157,8 +155,7 @@ export default function (component) {
     root.dataset.down = (d.down_links || []).join(",");
     // For real-browser tests and debugging: the live Network and its DataSets.
     globalThis.__netdriftMap = { network: st.network, nodes: st.nodes, edges: st.edges,
-                                 renders: st.renders, step: d.step, topology: d.topology, root, fitted: !!st.fitted,
-                                 calledAt, syncMs: performance.now() - startedAt };
+                                 renders: st.renders, step: d.step, topology: d.topology, root, fitted: !!st.fitted };
   }).catch((err) => {
     root.querySelector(".nd-canvas").textContent = "Map unavailable: " + err.message;
   });
