@@ -13,6 +13,8 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from dashboard.colours import colour_range
+
 __all__ = [
     "ERROR_VALUES",
     "error_over_time_chart",
@@ -42,6 +44,13 @@ def _require(df: pd.DataFrame, columns: list[str], what: str) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise ValueError(f"{what}: missing column(s) {', '.join(missing)}")
+
+
+def _model_colour(df: pd.DataFrame, legend: bool = True) -> alt.Color:
+    """Colour by model with netdrift's fixed model colours (the same as the Live chart's)."""
+    models = sorted(str(m) for m in df["model"].dropna().unique())
+    scale = alt.Scale(domain=models, range=colour_range(models))
+    return alt.Color("model:N", title="Model", scale=scale, legend=alt.Undefined if legend else None)
 
 
 def _step_title(step_minutes: float | None) -> str:
@@ -79,9 +88,9 @@ def error_over_time_chart(
         raise ValueError(f"value must be one of {', '.join(ERROR_VALUES)}, got {value!r}")
     _require(df, ["run", "model", "step_rel", value], "error_over_time_chart")
     data = df[["run", "model", "step", "step_rel", value]] if "step" in df.columns else df[["run", "model", "step_rel", value]]
-    x = alt.X("step_rel:Q", title=_step_title(step_minutes))
+    x = alt.X("step_rel:Q", title=_step_title(step_minutes), axis=alt.Axis(tickMinStep=1))
     y = alt.Y(f"{value}:Q", title=ERROR_VALUES[value])
-    color = alt.Color("model:N", title="Model")
+    color = _model_colour(data)
     tooltip = [
         alt.Tooltip("run:N", title="Run"),
         alt.Tooltip("model:N", title="Model"),
@@ -123,7 +132,7 @@ def metrics_bar_chart(
         .encode(
             x=alt.X("model:N", title="Model", axis=alt.Axis(labelAngle=-30)),
             y=alt.Y(f"{metric}:Q", title=_METRIC_TITLES[metric]),
-            color=alt.Color("model:N", title="Model", legend=None),
+            color=_model_colour(data, legend=False),
             tooltip=[
                 alt.Tooltip("run:N", title="Run"),
                 alt.Tooltip("model:N", title="Model"),
@@ -162,7 +171,7 @@ def drift_scatter_chart(
         .encode(
             x=alt.X("abs_drift_pct:Q", title="|Drift| at the first failure (% change of mean load)"),
             y=alt.Y(f"{value}:Q", title=y_title, scale=y_scale),
-            color=alt.Color("model:N", title="Model"),
+            color=_model_colour(data),
             shape=alt.Shape("run:N", title="Run"),
             tooltip=[
                 alt.Tooltip("run:N", title="Run"),

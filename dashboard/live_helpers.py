@@ -12,6 +12,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from dashboard.colours import colour_range
 from dashboard.map_model import MapFrame, build_map, node_positions
 
 __all__ = [
@@ -184,11 +185,6 @@ def errors_table(live: Any, last: int = 96) -> pd.DataFrame:
 ProgressFn = Callable[[str, float], None]
 
 
-#: Actual in near-black, then one distinct colour per model (Tableau 10 without its blues'
-#: neighbours, so no forecast looks like the actual).
-SERIES_COLOURS = ["#111827", "#4e79a7", "#e15759", "#f28e2b", "#59a14f", "#b07aa1", "#9c755f"]
-
-
 def link_chart_spec(live: Any, direction: int, last: int = 192) -> dict:
     """Actual load vs every model's forecast on one direction over the last ``last`` steps,
     failures and the last incremental re-fit as rules; a plain Vega-Lite dict.
@@ -230,7 +226,7 @@ def link_chart_spec(live: Any, direction: int, last: int = 192) -> dict:
                     "x": {**step_x, "title": "step", "scale": {"zero": False}},
                     "y": {"field": "Mbit/s", "type": "quantitative", "title": "load (Mbit/s)"},
                     "color": {"field": "series", "type": "nominal", "title": None, "sort": names,
-                              "scale": {"domain": names, "range": SERIES_COLOURS[:len(names)]}},
+                              "scale": {"domain": names, "range": colour_range(names)}},
                     "strokeDash": {"condition": {"test": "datum.series === 'actual'", "value": [1, 0]},
                                    "value": [4, 2]},
                     "tooltip": [{"field": "step", "type": "quantitative"}, {"field": "series", "type": "nominal"},

@@ -27,17 +27,21 @@ def load_run(url: str, run_id: int, status: str, label: str) -> compare_data.Run
 
 
 def export_buttons(chart: Any, frame: pd.DataFrame, stem: str, key: str) -> None:
-    """PNG (scale 2) / SVG / PDF of the chart and the CSV behind it; rendered only on click."""
+    """PNG (scale 2) / SVG / PDF of the chart and the CSV behind it; rendered only on click.
+
+    A click does not rerun the page: a rerun would redraw every chart while the export renders,
+    and would replace the button's pending download with a new one.
+    """
     cols = st.columns(4)
     for col, fmt in zip(cols[:3], export.FORMATS):
         col.download_button(
             f"{fmt.upper()}", data=lambda fmt=fmt: export.chart_bytes(chart, fmt),  # type: ignore[misc]
             file_name=export.sanitize_filename(stem, extension=fmt), mime=export.MIME_TYPES[fmt],
-            key=f"{key}_{fmt}", icon=":material/download:",
+            key=f"{key}_{fmt}", icon=":material/download:", on_click="ignore",
         )
     cols[3].download_button(
         "CSV", data=export.dataframe_to_csv(frame), file_name=export.sanitize_filename(stem, extension="csv"),
-        mime=export.MIME_TYPES["csv"], key=f"{key}_csv", icon=":material/download:",
+        mime=export.MIME_TYPES["csv"], key=f"{key}_csv", icon=":material/download:", on_click="ignore",
     )
 
 

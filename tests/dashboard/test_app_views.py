@@ -47,7 +47,10 @@ def test_compare_two_runs_shows_history_charts_and_exports(tmp_path: Path, monke
     assert {"rmse_mbps", "mape_pct", "ttc_steps"} <= set(metrics.columns)
     assert "censored" in set(metrics["ttc_steps"].dropna())
     # 3 charts (error, metrics bars, drift scatter) x (PNG, SVG, PDF, CSV)
-    assert len(at.get("download_button")) == 12
+    buttons = at.get("download_button")
+    assert len(buttons) == 12
+    # Exporting must not rerun the page (a rerun redraws every chart and drops the pending file).
+    assert all(b.proto.ignore_rerun for b in buttons)
     assert "Pick two or more" not in texts(at)
 
 

@@ -44,6 +44,7 @@ def dashboard_server(tmp_path_factory: pytest.TempPathFactory):
     port = _free_port()
     env = dict(os.environ, NETDRIFT_DATA_DIR=str(tmp / "data"))
     log = open(tmp / "server.log", "w")
+    _DIAGNOSTICS["server_log"] = tmp / "server.log"
     proc = subprocess.Popen(
         [*_netdrift_command(), "dashboard", "--headless", "--port", str(port), "--db", f"sqlite:///{tmp}/h.sqlite"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -82,6 +83,23 @@ def browser():
         b.close()
 
 
+# What a failed browser test's report carries (a CI log is all there is to go on).
+_DIAGNOSTICS: dict[str, object] = {"server_log": None, "console": []}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa: ARG001
+    report = yield
+    if report.failed and report.when == "call":
+        log = _DIAGNOSTICS["server_log"]
+        if isinstance(log, Path) and log.exists():
+            report.sections.append(("dashboard server log (tail)", log.read_text(errors="replace")[-6000:]))
+        console = _DIAGNOSTICS["console"]
+        if console:
+            report.sections.append(("browser console (tail)", "\n".join(console[-60:])))  # type: ignore[index]
+    return report
+
+
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 NON_LOCAL = re.compile(r"^(?!(?:https?|wss?)://(?:127\.0\.0\.1|localhost)(?:[:/]|$)|blob:|data:)")
 
@@ -109,5 +127,9 @@ def offline_page(browser):
             blocked.append(url)
 
     page.on("request", seen)
+    console: list[str] = []
+    _DIAGNOSTICS["console"] = console
+    page.on("console", lambda msg: console.append(f"{time.strftime('%H:%M:%S')} {msg.type}: {msg.text[:500]}"))
+    page.on("pageerror", lambda err: console.append(f"{time.strftime('%H:%M:%S')} pageerror: {err}"))
     yield page, blocked
     context.close()

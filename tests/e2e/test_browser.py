@@ -121,6 +121,22 @@ def _engine_tick_ms(page, n: int = 5) -> list[float]:
     return out
 
 
+def _wait_idle(page, timeout: float = 60_000) -> None:
+    """Wait until no script run is in progress (the page shows the final state of the last run)."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout)
+
+
+def _download(page, button, timeout: float = 60_000) -> bytes:
+    """Click a download button and return the downloaded bytes; the button's error if none came."""
+    try:
+        with page.expect_download(timeout=timeout) as dl:
+            button.click()
+    except Exception as err:  # a playwright TimeoutError: say what the page showed instead
+        shown = page.get_by_test_id("stDownloadButtonError").all_inner_texts()
+        raise AssertionError(f"no download after {timeout / 1000:.0f} s; download errors shown: {shown}") from err
+    return Path(dl.value.path()).read_bytes()
+
+
 def _dump(bench: dict) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "browser_bench.json").write_text(json.dumps(bench, indent=2) + "\n")
@@ -193,10 +209,9 @@ def test_live_failure_by_click_and_compare_export(offline_page, dashboard_server
     page.keyboard.press("Escape")
     png_button = page.get_by_test_id("stDownloadButton").filter(has_text="PNG").first
     png_button.wait_for(timeout=60_000)
+    _wait_idle(page)
     page.screenshot(path=str(SHOTS / "compare.png"), full_page=True)
-    with page.expect_download(timeout=60_000) as dl:
-        png_button.click()
-    data = Path(dl.value.path()).read_bytes()
+    data = _download(page, png_button)
     assert data.startswith(PNG_SIGNATURE)
     from PIL import Image
 
