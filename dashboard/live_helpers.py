@@ -213,8 +213,10 @@ def link_chart_spec(live: Any, direction: int, last: int = 192) -> dict:
     shown = retrain is not None and retrain >= lo
     refit = {"step": np.array([retrain] if shown else [], dtype=np.int64),
              "event": np.array(["incremental retrained"] if shown else [], dtype=object)}
-    step_x = {"field": "step", "type": "quantitative"}
     rule_tip = [{"field": "event", "type": "nominal"}, {"field": "step", "type": "quantitative"}]
+    # Rules are placed on the lines' x scale instead of feeding it: an empty rule dataset in
+    # the scale's domain makes Vega warn "Infinite extent" on every tick.
+    on_series_scale = {"value": {"expr": "scale('x', datum.step)"}}
     return {
         "height": 260,
         "datasets": {"series": series, "events": events, "retrain": refit},
@@ -223,7 +225,7 @@ def link_chart_spec(live: Any, direction: int, last: int = 192) -> dict:
                 "data": {"name": "series"},
                 "mark": {"type": "line", "strokeWidth": 1.6},
                 "encoding": {
-                    "x": {**step_x, "title": "step", "scale": {"zero": False}},
+                    "x": {"field": "step", "type": "quantitative", "title": "step", "scale": {"zero": False}},
                     "y": {"field": "Mbit/s", "type": "quantitative", "title": "load (Mbit/s)"},
                     "color": {"field": "series", "type": "nominal", "title": None, "sort": names,
                               "scale": {"domain": names, "range": colour_range(names)}},
@@ -234,10 +236,10 @@ def link_chart_spec(live: Any, direction: int, last: int = 192) -> dict:
                 },
             },
             {"data": {"name": "events"},
-             "mark": {"type": "rule", "color": "#d62728", "strokeDash": [5, 3], "strokeWidth": 1.5},
-             "encoding": {"x": step_x, "tooltip": rule_tip}},
+             "mark": {"type": "rule", "color": "#d62728", "strokeDash": [5, 3], "strokeWidth": 1.5, "clip": True},
+             "encoding": {"x": on_series_scale, "tooltip": rule_tip}},
             {"data": {"name": "retrain"},
-             "mark": {"type": "rule", "color": "#888888", "strokeDash": [2, 2]},
-             "encoding": {"x": step_x, "tooltip": rule_tip}},
+             "mark": {"type": "rule", "color": "#888888", "strokeDash": [2, 2], "clip": True},
+             "encoding": {"x": on_series_scale, "tooltip": rule_tip}},
         ],
     }
