@@ -16,13 +16,23 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 
 __all__ = ["start_once", "settle_heap"]
 
 _started = threading.Event()  # process-wide on purpose: imports are process-wide too
 
 
-def _warm_up() -> None:
+#: Seconds between the first page's script run and the imports. The browser still has to fetch
+#: the map component's code and draw the map then; importing torch meanwhile holds the
+#: interpreter lock for up to ~0.5 s at a time (loading its libraries), which stalled those
+#: requests by ~0.6 s. The operator cannot press "Train and start" that fast, and if they do,
+#: the training imports what it needs itself.
+START_DELAY_S = 1.5
+
+
+def _warm_up(delay: float = START_DELAY_S) -> None:
+    time.sleep(delay)
     from engine.forecasting.torch_utils import configure_threads
 
     configure_threads()
