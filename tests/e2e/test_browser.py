@@ -221,8 +221,8 @@ def test_live_failure_by_click_and_compare_export(offline_page, dashboard_server
 
     for view in ("Topology", "Settings"):
         page.get_by_test_id("stSidebarNav").get_by_role("link", name=view).click()
-        page.wait_for_timeout(1500)
-        page.get_by_test_id("stMain").wait_for()
+        page.get_by_role("heading", name=view, exact=True).wait_for(timeout=30_000)
+        _wait_idle(page)
         assert page.get_by_test_id("stException").count() == 0, f"{view} view raised"
         page.screenshot(path=str(SHOTS / f"{view.lower()}.png"), full_page=True)
 
