@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 __all__ = ["samples_dir", "bundled_topologies", "TOPOLOGY_SUFFIXES"]
@@ -12,11 +13,16 @@ TOPOLOGY_SUFFIXES = (".graphml", ".gml", ".xml", ".txt", ".json")
 
 
 def samples_dir() -> Path:
-    """The folder of bundled topologies: ``$NETDRIFT_SAMPLES_DIR`` or ``<repo>/sample_topologies``."""
+    """The folder of bundled topologies, the first of: ``$NETDRIFT_SAMPLES_DIR``;
+    ``<checkout>/sample_topologies`` (a source checkout or editable install);
+    ``<prefix>/share/netdrift/sample_topologies`` (where a wheel install puts them)."""
     env = os.environ.get("NETDRIFT_SAMPLES_DIR")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "sample_topologies"
+    checkout = Path(__file__).resolve().parents[2] / "sample_topologies"
+    if checkout.is_dir():
+        return checkout
+    return Path(sys.prefix) / "share" / "netdrift" / "sample_topologies"
 
 
 def bundled_topologies() -> dict[str, Path]:
