@@ -256,13 +256,15 @@ def build_map(
             }
         )
 
+    # "DE (29)" where the file names the node, else the bare id.
+    names = {n.id: n.id if not n.label or n.label == n.id else f"{n.label} ({n.id})" for n in topology.nodes}
     edges = []
     for i, link in enumerate(topology.links):
         for d in (2 * i, 2 * i + 1):
             src, dst = (link.u, link.v) if d % 2 == 0 else (link.v, link.u)
             failed = not bool(up[i])
             u = float(util[d])
-            lines = [f"{link.id}: {src} \u2192 {dst}"]
+            lines = [f"{link.id}: {names[src]} \u2192 {names[dst]}"]
             if failed:
                 lines.append("FAILED (click to restore)")
             lines.append(f"load {_fmt_mbps(loads[d])}")

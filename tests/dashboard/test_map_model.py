@@ -106,6 +106,7 @@ def test_each_link_has_two_edges_coloured_per_direction() -> None:
     assert ba["color"] == BAND_COLOURS[6]  # 9000/10000 = 90 %
     assert edges["b-c#1"]["color"] == BAND_COLOURS[2]  # 300/1000 = 30 %
     assert edges["a-c#1"]["color"] == BAND_COLOURS[7]  # 120 % overload
+    assert ba["title"].startswith("a-b: B (b) \u2192 A (a)")  # the direction, by node name
     assert "9,000 Mbit/s" in ba["title"] and "90.0 %" in ba["title"] and "liquid forecast 9,900 Mbit/s" in ba["title"]
     assert not any(e["failed"] for e in m["edges"])
     json.dumps(m)  # what the component receives must be plain JSON
