@@ -26,9 +26,10 @@ _started = threading.Event()  # process-wide on purpose: imports are process-wid
 #: Seconds between the first page's script run and the imports. The browser still has to fetch
 #: the map component's code and draw the map then; importing torch meanwhile holds the
 #: interpreter lock for up to ~0.5 s at a time (loading its libraries), which stalled those
-#: requests by ~0.6 s. The operator cannot press "Train and start" that fast, and if they do,
-#: the training imports what it needs itself.
-START_DELAY_S = 1.5
+#: requests by ~0.6 s (first map 3.0 -> 2.3 s median with the delay). The cost: a "Train and
+#: start" pressed within seconds of the page waits ~1 s longer for the imports (measured 0 /
+#: 0.5 / 1.0 / 1.5 s: first map 3.0 / 2.7 / 2.3 / 2.3 s, immediate start 7.5 / 7.9 / 8.8 / 9.6 s).
+START_DELAY_S = 1.0
 
 
 def _warm_up(delay: float = START_DELAY_S) -> None:
