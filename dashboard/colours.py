@@ -25,7 +25,7 @@ MODEL_COLOURS: dict[str, str] = {
     "seasonal": "#9c755f",
 }
 
-#: Incremental learners by batch size (netdrift paper: b12, b48, b144), light to dark red/orange.
+#: Incremental learners by batch size, smallest first (netdrift paper: b12 orange, b48 red, b144 dark red).
 _INCREMENTAL_SHADES = ["#f28e2b", "#e15759", "#a3262a", "#ff9d9a", "#d4a6c8"]
 #: For names netdrift does not know (Tableau 10's remaining hues, then greys).
 _SPARE = ["#edc948", "#ff9da7", "#bab0ac", "#8cd17d", "#499894", "#86bcb6", "#6b6b6b"]
