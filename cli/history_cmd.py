@@ -27,8 +27,16 @@ def _plain(obj: object) -> object:
 
 
 def list_cmd(args: argparse.Namespace) -> int:
+    from storage.database import missing_sqlite_file
     from storage.repository import ScenarioRepository
 
+    missing = missing_sqlite_file(args.db)
+    if missing is not None:  # nothing stored yet; reading must not create the file or its folder
+        if args.json:
+            print_json([])
+        else:
+            print(f"no scenarios stored yet (no database at {missing})")
+        return 0
     Session = open_db(args.db)
     with Session() as s:
         items = [_plain(x) for x in ScenarioRepository(s).list_scenarios()]
@@ -45,9 +53,14 @@ def list_cmd(args: argparse.Namespace) -> int:
 
 
 def show_cmd(args: argparse.Namespace) -> int:
+    from engine.errors import InputError
     from engine.metrics import summary_table
+    from storage.database import missing_sqlite_file
     from storage.repository import ScenarioRepository
 
+    missing = missing_sqlite_file(args.db)
+    if missing is not None:
+        raise InputError(f"scenario {args.id}", f"no database at {missing} (nothing stored there yet)")
     Session = open_db(args.db)
     with Session() as s:
         repo = ScenarioRepository(s)

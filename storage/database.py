@@ -19,7 +19,7 @@ from engine.errors import InputError
 from storage.data_dir import default_db_url
 from storage.models import SCHEMA_VERSION, Base, Meta
 
-__all__ = ["open_database", "display_url", "SCHEMA_VERSION", "BUSY_TIMEOUT_MS"]
+__all__ = ["open_database", "missing_sqlite_file", "display_url", "SCHEMA_VERSION", "BUSY_TIMEOUT_MS"]
 
 #: How long a writer waits for another writer's transaction before giving up (milliseconds).
 BUSY_TIMEOUT_MS = 30_000
@@ -48,6 +48,26 @@ def display_url(url: str | URL) -> str:
 def _is_sqlite_file(u: URL) -> bool:
     db = u.database or ""
     return u.get_backend_name() == "sqlite" and db not in ("", ":memory:") and not db.startswith("file:")
+
+
+def missing_sqlite_file(url: str | None = None) -> Path | None:
+    """The file of a SQLite ``url`` (None: the default history) when it does not exist yet, else
+    None (it exists, or the URL is not a SQLite file, or is malformed: :func:`open_database` says
+    why). Reading commands use it so that looking at a mistyped path creates nothing there.
+
+    >>> missing_sqlite_file("sqlite:////no/such/folder/h.sqlite")
+    PosixPath('/no/such/folder/h.sqlite')
+    >>> missing_sqlite_file("sqlite://") is None
+    True
+    """
+    try:
+        u = make_url(default_db_url() if url is None else url)
+    except ArgumentError:
+        return None
+    if not _is_sqlite_file(u):
+        return None
+    path = Path(u.database).expanduser()  # type: ignore[arg-type]
+    return None if path.exists() else path
 
 
 def _set_sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN001 (DBAPI types)

@@ -89,8 +89,22 @@ def test_unreachable_database_is_refused(tmp_path, capsys):
 
 
 def test_history_of_an_unknown_id(tmp_path, capsys):
+    from storage.database import open_database
+
+    open_database(f"sqlite:///{tmp_path}/h.sqlite")
     code, out = run_json(capsys, ["history", "show", "42", "--db", f"sqlite:///{tmp_path}/h.sqlite"])
     assert code == 2 and "42" in out.err
+
+
+def test_reading_history_at_a_mistyped_path_creates_nothing(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path}/typo/h.sqlite"
+    code, out = run_json(capsys, ["history", "list", "--db", db])
+    assert code == 0 and "no scenarios stored yet" in out.out and f"{tmp_path}/typo/h.sqlite" in out.out
+    code, out = run_json(capsys, ["history", "list", "--db", db, "--json"])
+    assert code == 0 and json.loads(out.out) == []
+    code, out = run_json(capsys, ["history", "show", "1", "--db", db])
+    assert code == 2 and f"{tmp_path}/typo/h.sqlite" in out.err
+    assert not (tmp_path / "typo").exists()
 
 
 @pytest.mark.slow
