@@ -45,9 +45,12 @@ def display_url(url: str | URL) -> str:
         return _CREDENTIALS.sub(r"\1***@", str(url))
 
 
-def _is_sqlite_file(u: URL) -> bool:
+def _sqlite_path(u: URL) -> Path | None:
+    """The file of a SQLite-file URL (``~`` expanded); None for other URLs and in-memory SQLite."""
     db = u.database or ""
-    return u.get_backend_name() == "sqlite" and db not in ("", ":memory:") and not db.startswith("file:")
+    if u.get_backend_name() != "sqlite" or db in ("", ":memory:") or db.startswith("file:"):
+        return None
+    return Path(db).expanduser()
 
 
 def missing_sqlite_file(url: str | None = None) -> Path | None:
@@ -61,13 +64,10 @@ def missing_sqlite_file(url: str | None = None) -> Path | None:
     True
     """
     try:
-        u = make_url(default_db_url() if url is None else url)
+        path = _sqlite_path(make_url(default_db_url() if url is None else url))
     except ArgumentError:
         return None
-    if not _is_sqlite_file(u):
-        return None
-    path = Path(u.database).expanduser()  # type: ignore[arg-type]
-    return None if path.exists() else path
+    return None if path is None or path.exists() else path
 
 
 def _set_sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN001 (DBAPI types)
@@ -144,8 +144,8 @@ def open_database(url: str | None = None) -> sessionmaker[Session]:
             hint = f"; for a SQLite file write sqlite:///{Path(raw).absolute().as_posix()}"
         raise InputError(what, "not a valid SQLAlchemy URL (e.g. sqlite:///path/to/netdrift.sqlite)" + hint) from None
 
-    if _is_sqlite_file(u):
-        path = Path(u.database).expanduser()  # type: ignore[arg-type]
+    path = _sqlite_path(u)
+    if path is not None:
         u = u.set(database=str(path))
         if path.is_dir():
             raise InputError(what, "is a folder, not a database file")
