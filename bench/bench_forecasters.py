@@ -23,7 +23,6 @@ import json
 import platform
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +30,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.forecasting import ForecastConfig, make_forecaster, resolve_device, time_features  # noqa: E402
+from engine.forecasting import ForecastInput, ForecastSettings, make_forecaster, resolve_device, time_features  # noqa: E402
 
 N_DIRS, N_STEPS, TRAIN, SHIFT_AT = 76, 4032, 2016, 3024
 TARGETS = {
@@ -61,15 +60,15 @@ def synthetic(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.clip(u, 0, None).astype(np.float32), times, np.sort(shifted)
 
 
-def stream(model, u, feats, cfg, n_steps):
+def stream(model, u, feats, settings, n_steps):
     """Forecast-then-observe from step TRAIN on; returns predictions and per-step timings."""
-    w, h = cfg.window, cfg.horizon
+    w, h = settings.common.window, settings.common.horizon
     preds = np.full((n_steps, u.shape[1]), np.nan, dtype=np.float32)
     fc_s, obs_s = [], []
     for k in range(n_steps):
         i = TRAIN + k
         t0 = time.perf_counter()
-        y = model.forecast(u[i - w : i], feats[i - w : i + h])
+        y = model.forecast(ForecastInput(i, u[i - w : i], feats[i - w : i + h])).point
         t1 = time.perf_counter()
         model.observe(u[i], feats[i])
         t2 = time.perf_counter()
@@ -92,8 +91,8 @@ def main() -> None:
 
     u, times, shifted = synthetic(args.seed)
     feats = time_features(np.concatenate([times, times[-1:] + np.timedelta64(5, "m")]))
-    cfg = ForecastConfig(steps_per_day=288)
-    n_stream = N_STEPS - TRAIN - cfg.horizon + 1
+    settings = ForecastSettings().with_steps_per_day(288)
+    n_stream = N_STEPS - TRAIN - settings.common.horizon + 1
     actual = u[TRAIN : TRAIN + n_stream]
     before = slice(0, SHIFT_AT - TRAIN)
     after = slice(SHIFT_AT - TRAIN, n_stream)
@@ -103,13 +102,13 @@ def main() -> None:
         "torch_threads": torch.get_num_threads(),
         "platform": platform.processor() or platform.machine(),
         "data": {"directions": N_DIRS, "steps": N_STEPS, "train_steps": TRAIN, "shift_at": SHIFT_AT},
-        "config": {k: getattr(cfg, k) for k in cfg.__dataclass_fields__},
+        "config": settings.to_flat(),
         "models": {},
     }
-    runs = [(name, cfg, n_stream) for name in ("liquid", "incremental", "frozen", "persistence", "seasonal")]
-    runs.append(("liquid_ltc", replace(cfg, liquid_cell="ltc"), args.ltc_steps))
-    runs.append(("liquid_cfc_autoncp", replace(cfg, liquid_wiring="autoncp"), args.ltc_steps))
-    runs.append(("incremental_refit", replace(cfg, il_mode="refit"), 3 * cfg.il_batch))
+    runs = [(name, settings, n_stream) for name in ("liquid", "incremental", "frozen", "persistence", "seasonal")]
+    runs.append(("liquid_ltc", settings.with_flat({"liquid_cell": "ltc"}), args.ltc_steps))
+    runs.append(("liquid_cfc_autoncp", settings.with_flat({"liquid_wiring": "autoncp"}), args.ltc_steps))
+    runs.append(("incremental_refit", settings.with_flat({"il_mode": "refit"}), 3 * settings.incremental.il_batch))
     # The first Adam() imports torch._dynamo (seconds, once per process): keep it out of fit_s.
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])
     for label, mcfg, steps in runs:
@@ -146,7 +145,7 @@ def main() -> None:
         "cfc_fit_s": {"value": m["liquid"]["fit_s"], "target": TARGETS["cfc_fit_s"],
                       "pass": bool(m["liquid"]["fit_s"] <= TARGETS["cfc_fit_s"])},
         "ltc_fit_s": {"value": m["liquid_ltc"]["fit_s"], "target": None, "pass": None,
-                      "note": f"LTC trains {cfg.ltc_epochs} epochs vs CfC's {cfg.epochs}"},
+                      "note": f"LTC trains {settings.liquid.ltc_epochs} epochs vs CfC's {settings.common.epochs}"},
         "incremental_retrain_ms": {
             "value": m["incremental"]["retrain_ms_max"], "target": TARGETS["incremental_retrain_ms"],
             "pass": bool(m["incremental"]["retrain_ms_max"] <= TARGETS["incremental_retrain_ms"]),

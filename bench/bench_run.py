@@ -20,14 +20,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from engine.forecasting.base import ForecastConfig  # noqa: E402
-from engine.forecasting.registry import make_forecaster, resolve_device  # noqa: E402
+from engine.experiments.paper import choose_failures, failure_step  # noqa: E402
+from engine.experiments.scenario import LiveScenario  # noqa: E402
+from engine.forecasting.catalogue import DEFAULT_MODELS, make_forecaster  # noqa: E402
+from engine.forecasting.protocol import ForecastInput  # noqa: E402
+from engine.forecasting.settings import ForecastSettings  # noqa: E402
+from engine.forecasting.torch_utils import resolve_device  # noqa: E402
 from engine.loaders import load_topology  # noqa: E402
-from engine.paper import choose_failures, failure_step  # noqa: E402
-from engine.scenario import DEFAULT_MODELS, LiveScenario  # noqa: E402
 from engine.traffic_sources import make_traffic  # noqa: E402
+from service.scenarios import ScenarioService  # noqa: E402
 from storage.database import open_database  # noqa: E402
-from storage.repository import ScenarioRepository  # noqa: E402
 
 TARGETS = {"run_seconds_cfc": 180.0, "cfc_fit_seconds": 90.0, "incremental_retrain_ms": 300.0,
            "predict_ms_per_step_each_model": 20.0, "store_seconds": 2.0}
@@ -53,7 +55,7 @@ def main() -> None:
                  "train_steps": args.train_steps, "threads": args.threads, "failure": {"link": link, "class": cls, "max_drift": drift}}
 
     t0 = time.perf_counter()
-    live = LiveScenario(topo, traffic, DEFAULT_MODELS, ForecastConfig(), args.train_steps, 0, device)
+    live = LiveScenario(topo, traffic, DEFAULT_MODELS, ForecastSettings(), args.train_steps, 0, device)
     at = failure_step(args.train_steps, live.config.steps_per_day, args.steps)
     live.train()
     live.advance(at - live.step)
@@ -62,13 +64,8 @@ def main() -> None:
     result = live.result()
     run_seconds = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as tmp:
-        Session = open_database(f"sqlite:///{tmp}/bench.sqlite")
-        with Session.begin() as s:
-            sid = ScenarioRepository(s).create_scenario(topo, {"bench": True}, 0, list(result.forecasts))
-        t1 = time.perf_counter()
-        with Session.begin() as s:
-            ScenarioRepository(s).save_result(sid, result)
-        store_seconds = time.perf_counter() - t1
+        service = ScenarioService(open_database(f"sqlite:///{tmp}/bench.sqlite"))
+        store_seconds = service.save(service.open_record(live, "bench"), live)
     stats = result.model_stats
     inc = live.models["incremental"]
     retrain_ms = [1000 * s for s in getattr(inc, "retrain_seconds", [])]
@@ -84,17 +81,18 @@ def main() -> None:
     })
     if not args.skip_ltc:
         cfg = live.config
-        ltc = make_forecaster("liquid", ForecastConfig(**{**cfg.__dict__, "liquid_cell": "ltc"}), seed=0, device=device)
+        observed, features = live.stream.observed, live.stream.features
+        ltc = make_forecaster("liquid", live.settings.with_flat({"liquid_cell": "ltc"}), seed=0, device=device)
         t2 = time.perf_counter()
-        ltc.fit(live.observed[:args.train_steps], live.features[:args.train_steps])
+        ltc.fit(observed[:args.train_steps], features[:args.train_steps])
         out["ltc_fit_seconds"] = time.perf_counter() - t2
         w, h = cfg.window, cfg.horizon
         n, warm = 200, 5  # the first calls pay one-off allocations
         for t in range(args.train_steps, args.train_steps + n + warm):
             if t == args.train_steps + warm:
                 t3 = time.perf_counter()
-            ltc.forecast(live.observed[t - w:t], live.features[t - w:t + h])
-            ltc.observe(live.observed[t], live.features[t])
+            ltc.forecast(ForecastInput(t, observed[t - w:t], features[t - w:t + h]))
+            ltc.observe(observed[t], features[t])
         out["ltc_predict_ms_per_step"] = 1000 * (time.perf_counter() - t3) / n
     out["targets"] = TARGETS
     out["pass"] = {

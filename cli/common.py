@@ -9,12 +9,13 @@ import time
 from typing import Any, Callable
 
 from engine.errors import InputError
+from engine.forecasting.catalogue import DEFAULT_MODELS, MODEL_NAMES
+from engine.forecasting.settings import LIQUID_CELLS, LIQUID_WIRINGS, IL_MODES, ForecastSettings
 
-#: engine.scenario.DEFAULT_MODELS, spelled out so that `--help` does not import torch (a test
-#: keeps the two equal).
-DEFAULT_MODELS_TEXT = "liquid,incremental,persistence,seasonal,frozen"
+DEFAULT_MODELS_TEXT = ",".join(DEFAULT_MODELS)
 
-__all__ = ["DEFAULT_MODELS_TEXT", "StderrProgress", "print_json", "add_forecast_options", "forecast_overrides", "positive_int"]
+__all__ = ["DEFAULT_MODELS_TEXT", "StderrProgress", "print_json", "add_forecast_options", "forecast_overrides",
+           "forecast_settings", "model_names", "positive_int"]
 
 
 class StderrProgress:
@@ -66,20 +67,20 @@ def positive_int(text: str) -> int:
 
 
 def add_forecast_options(p: argparse.ArgumentParser) -> None:
-    """Model options shared by `run` and `paper`; unset ones keep ForecastConfig's defaults."""
+    """Model options shared by `run` and `paper`; unset ones keep the settings' defaults."""
     g = p.add_argument_group("forecasting")
     g.add_argument("--window", type=positive_int, help="W: observations fed to each model")
     g.add_argument("--horizon", type=positive_int, help="H: steps forecast ahead")
-    g.add_argument("--liquid-cell", choices=("cfc", "ltc"), help="liquid network cell (default cfc)")
+    g.add_argument("--liquid-cell", choices=LIQUID_CELLS, help="liquid network cell (default cfc)")
     g.add_argument("--ltc-unfolds", type=positive_int, help="LTC ODE solver steps per input step (default 3)")
     g.add_argument("--ltc-epochs", type=positive_int, help="training epochs of the LTC fit (default 8)")
     g.add_argument("--liquid-units", type=positive_int, help="liquid network hidden units")
-    g.add_argument("--liquid-wiring", choices=("full", "autoncp"), help="liquid wiring (default full)")
+    g.add_argument("--liquid-wiring", choices=LIQUID_WIRINGS, help="liquid wiring (default full)")
     g.add_argument("--epochs", type=positive_int, help="training epochs of the initial fit")
     g.add_argument("--train-windows", type=positive_int, help="windows sampled per training pass (default 8192)")
     g.add_argument("--il-batch", type=positive_int, help="B: incremental re-fit every B new samples")
     g.add_argument("--il-window", type=positive_int, help="N: incremental re-fit on the last N samples")
-    g.add_argument("--il-mode", choices=("refit", "warm"), help="incremental re-fit from scratch or warm start")
+    g.add_argument("--il-mode", choices=IL_MODES, help="incremental re-fit from scratch or warm start")
     g.add_argument("--device", default="auto", help="auto | cpu | cuda (auto: cuda when available)")
 
 
@@ -88,8 +89,21 @@ _FORECAST_FIELDS = ("window", "horizon", "liquid_cell", "ltc_unfolds", "ltc_epoc
 
 
 def forecast_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """The forecasting options the user set, as ForecastConfig field values."""
+    """The forecasting options the user set, under their flat setting names."""
     return {f: getattr(args, f) for f in _FORECAST_FIELDS if getattr(args, f, None) is not None}
+
+
+def forecast_settings(overrides: dict[str, Any]) -> ForecastSettings:
+    """The scenario's model settings from the options set (InputError naming a bad one)."""
+    return ForecastSettings.from_flat(overrides)
+
+
+def model_names(text: str) -> tuple[str, ...]:
+    """``--models a,b`` -> ("a", "b"); unknown names are refused later, naming the valid ones."""
+    names = tuple(m.strip() for m in text.split(",") if m.strip())
+    if not names:
+        raise InputError(f"--models '{text}'", f"at least one model is needed; choose from {', '.join(MODEL_NAMES)}")
+    return names
 
 
 def open_db(url: str | None) -> Callable:

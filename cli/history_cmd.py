@@ -54,7 +54,7 @@ def list_cmd(args: argparse.Namespace) -> int:
 
 def show_cmd(args: argparse.Namespace) -> int:
     from engine.errors import InputError
-    from engine.metrics import summary_table
+    from engine.evaluation.scoring import summary_table
     from storage.database import missing_sqlite_file
     from storage.repository import ScenarioRepository
 

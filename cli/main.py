@@ -6,6 +6,7 @@ import argparse
 import importlib
 import sys
 
+from cli.errors import cli_message
 from engine.errors import InputError
 
 __all__ = ["main", "build_parser"]
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except InputError as err:
-        print(f"netdrift: error: {err}", file=sys.stderr)
+        print(f"netdrift: error: {cli_message(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("netdrift: interrupted", file=sys.stderr)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict
 
-from cli.common import StderrProgress, add_forecast_options, forecast_overrides, open_db, positive_int, print_json
+from cli.common import (StderrProgress, add_forecast_options, forecast_overrides, forecast_settings, open_db,
+                        positive_int, print_json)
 from engine.errors import InputError
 
 
@@ -28,10 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.forecasting.base import ForecastConfig
-    from engine.forecasting.registry import resolve_device
-    from engine.paper import PaperConfig, aggregate, run_paper
-    from storage.repository import ScenarioRepository
+    from engine.experiments.paper import PaperConfig, aggregate, run_paper
+    from engine.forecasting.settings import IncrementalSettings
+    from engine.forecasting.torch_utils import resolve_device
+    from service.scenarios import ScenarioService
 
     try:
         batch_sizes = tuple(int(b) for b in args.batch_sizes.split(",") if b.strip())
@@ -44,20 +45,15 @@ def run(args: argparse.Namespace) -> int:
     # The base config holds the smallest B; each incremental variant overrides it. N must exceed
     # every B, so unless the user chose N it is at least twice the largest B.
     overrides["il_batch"] = min(batch_sizes)
-    overrides.setdefault("il_window", max(ForecastConfig().il_window, 2 * max(batch_sizes)))
+    overrides.setdefault("il_window", max(IncrementalSettings().il_window, 2 * max(batch_sizes)))
     config = PaperConfig(topology=args.topology, steps=args.steps, train_steps=args.train_steps,
                          step_minutes=args.step_minutes, batch_sizes=batch_sizes, per_class=args.per_class,
-                         seed=args.seed, device=resolve_device(args.device), forecast=ForecastConfig(**overrides))
-    Session = open_db(args.db)
+                         seed=args.seed, device=resolve_device(args.device), forecast=forecast_settings(overrides))
+    service = ScenarioService(open_db(args.db))
     ids: list[int] = []
 
     def store(link: str, cls: str, result) -> None:
-        with Session.begin() as s:
-            repo = ScenarioRepository(s)
-            sid = repo.create_scenario(result.topology, result.config, result.seed, list(result.forecasts),
-                                       label=f"paper: {link} failure ({cls} drift)")
-            repo.save_result(sid, result)
-        ids.append(sid)
+        ids.append(service.record(result, label=f"paper: {link} failure ({cls} drift)"))
 
     rows = run_paper(config, StderrProgress(), store)
     table = aggregate(rows)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import time
 
-from cli.common import (DEFAULT_MODELS_TEXT, StderrProgress, add_forecast_options, forecast_overrides, open_db,
-                        positive_int, print_json)
+from cli.common import (DEFAULT_MODELS_TEXT, StderrProgress, add_forecast_options, forecast_overrides,
+                        forecast_settings, model_names, open_db, positive_int, print_json)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,48 +32,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so that `netdrift --help` and light commands do not load torch.
-    from engine.forecasting.base import ForecastConfig
-    from engine.forecasting.registry import resolve_device
-    from engine.metrics import summary_table
-    from engine.scenario import LiveScenario, ScenarioSpec
-    from storage.repository import ScenarioRepository
+    from engine.experiments.spec import ScenarioSpec
+    from engine.forecasting.torch_utils import resolve_device
+    from service.scenarios import ScenarioService, run_summary
 
     device = resolve_device(args.device)
-    Session = open_db(args.db)
     spec = ScenarioSpec(
         topology=args.topology, weights=args.weights, traffic=args.traffic, steps=args.steps,
         train_steps=args.train_steps, step_minutes=args.step_minutes, peak_utilization=args.peak_utilization,
-        models=tuple(m.strip() for m in args.models.split(",") if m.strip()),
-        forecast=ForecastConfig(**forecast_overrides(args)), failures=tuple(args.fail), seed=args.seed,
-        device=device,
+        models=model_names(args.models), forecast=forecast_settings(forecast_overrides(args)),
+        failures=tuple(args.fail), seed=args.seed, device=device,
     )
-    live = LiveScenario.from_spec(spec)  # validates everything before anything is stored
-    progress = StderrProgress()
-    t0 = time.perf_counter()
-    with Session.begin() as s:
-        sid = ScenarioRepository(s).create_scenario(live.topology, spec.to_dict(), spec.seed,
-                                                    [e.label for e in live.entries], label=args.label)
-    try:
-        live.train(progress)
-        live.advance(live.total_steps - live.step, progress)
-        result = live.result()
-    except BaseException:
-        with Session.begin() as s:
-            ScenarioRepository(s).mark_interrupted(sid)
-        raise
-    t_store = time.perf_counter()
-    with Session.begin() as s:
-        ScenarioRepository(s).save_result(sid, result)
-    store_seconds = time.perf_counter() - t_store
-    summary = summary_table(result.metrics)
-    models = {}
-    for label, stats in result.model_stats.items():
-        models[label] = {**summary.get(label, {}), "retrains": stats["retrains"],
-                         "fit_seconds": stats["fit_seconds"], "predict_ms_per_step": stats["predict_ms_per_step"]}
-    out = {"scenario_id": sid, "topology": live.topology.name, "steps": live.total_steps,
-           "train_steps": live.train_steps, "device": device,
-           "events": [{"step": e.step, "action": e.action, "target": e.target, "kind": e.kind} for e in result.events],
-           "models": models, "run_seconds": time.perf_counter() - t0, "store_seconds": store_seconds}
+    service = ScenarioService(open_db(args.db))
+    outcome = service.run(spec, label=args.label, progress=StderrProgress())
+    out = run_summary(outcome, device)
     if args.json:
         print_json(out)
     else:

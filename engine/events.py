@@ -34,18 +34,18 @@ def parse_failure_spec(spec: str, topology: Topology, steps: int) -> list[Failur
     """
     m = _SPEC.match(spec.strip())
     if not m:
-        raise InputError(f"--fail '{spec}'", "expected ID@STEP or ID@STEP:RESTORE_STEP")
+        raise InputError(f"failure '{spec}'", "expected ID@STEP or ID@STEP:RESTORE_STEP")
     target, step = m["id"], int(m["step"])
     kind = topology.check_element(target)
     if not 0 <= step < steps:
-        raise InputError(f"--fail '{spec}'", f"step {step} is outside the run (0..{steps - 1})")
+        raise InputError(f"failure '{spec}'", f"step {step} is outside the run (0..{steps - 1})")
     events = [FailureEvent(step, "fail", target, kind)]  # type: ignore[arg-type]
     if m["restore"] is not None:
         restore = int(m["restore"])
         if restore <= step:
-            raise InputError(f"--fail '{spec}'", "the restore step must come after the failure step")
+            raise InputError(f"failure '{spec}'", "the restore step must come after the failure step")
         if restore >= steps:
-            raise InputError(f"--fail '{spec}'", f"restore step {restore} is outside the run (0..{steps - 1})")
+            raise InputError(f"failure '{spec}'", f"restore step {restore} is outside the run (0..{steps - 1})")
         events.append(FailureEvent(restore, "restore", target, kind))  # type: ignore[arg-type]
     return events
 

@@ -46,7 +46,7 @@ def make_traffic(
     >>> make_traffic("no/such/file.csv", t, 12, 5.0, 0)
     Traceback (most recent call last):
     ...
-    engine.errors.InputError: --traffic 'no/such/file.csv': no such file or folder
+    engine.errors.InputError: traffic 'no/such/file.csv': no such file or folder
     """
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise InputError("steps", f"must be a whole number >= 1 (got {steps!r})")
@@ -55,13 +55,13 @@ def make_traffic(
                                  peak_utilization=peak_utilization)
     path = Path(spec).expanduser()
     if not path.exists():
-        raise InputError(f"--traffic '{spec}'", "no such file or folder")
+        raise InputError(f"traffic '{spec}'", "no such file or folder")
     name = path.name.lower()
     if path.is_dir() or name.endswith((".tar.gz", ".tgz")):
         traffic = load_sndlib_dynamic(path, topology)
     elif name.endswith(".csv"):
         traffic = load_traffic_csv(path, topology)
     else:
-        raise InputError(f"--traffic '{spec}'",
+        raise InputError(f"traffic '{spec}'",
                          "unknown format: expected 'synthetic', a .csv file, or an SNDlib folder or .tar.gz/.tgz")
     return traffic.slice(0, int(steps)) if traffic.steps > steps else traffic

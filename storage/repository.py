@@ -10,8 +10,8 @@ The repository never opens, commits or rolls back a transaction: the caller does
     with Session.begin() as s:                      # all or nothing
         ScenarioRepository(s).save_result(sid, result)
 
-A "running" scenario whose writer process is gone (same host, pid no longer alive) is
-reported as "interrupted".
+A "running" scenario whose writer process is gone (same host, pid no longer alive, see
+:mod:`storage.writer`) is reported as "interrupted".
 """
 
 from __future__ import annotations
@@ -19,13 +19,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import socket
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import date, datetime, timezone
 from enum import Enum
 from importlib import metadata
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import Any, Sequence
 
 import numpy as np
@@ -39,6 +37,7 @@ from engine.loaders import topology_from_dict, topology_to_dict
 from engine.topology import Topology
 from storage.database import display_url
 from storage.models import EventRow, MetricRowDB, ScenarioRow, SeriesRow, TopologyRow
+from storage.writer import current_writer, writer_alive
 
 __all__ = [
     "ScenarioRepository",
@@ -144,50 +143,8 @@ def _event_text(e: FailureEvent | EventRow) -> str:
     return f"{e.action}{node} {e.target}@{e.step}"
 
 
-# --- is the writer still there? -------------------------------------------------------------
-def _process_token(pid: int) -> str | None:
-    """``<boot id>:<start tick>`` of a Linux process, or None where /proc cannot say."""
-    try:
-        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return f"{boot}:{fields[19]}"  # field 22 of stat(5), counted after the ")"
-    except (OSError, IndexError):
-        return None
-
-
-def _writer_alive(pid: int, hostname: str, token: str | None) -> bool | None:
-    """True/False when this machine can tell whether the writer process lives; None otherwise."""
-    if hostname != socket.gethostname():
-        return None
-    if pid == os.getpid():
-        return True
-    if not 0 < pid < 2**31:  # os.kill(0, ...) would address our own process group
-        return False
-    if os.name == "nt":  # os.kill(pid, 0) would terminate the process there
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # exists, owned by someone else
-    except OSError:
-        return None
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        if state in ("Z", "X"):  # killed, not yet reaped by its parent
-            return False
-    except (OSError, IndexError):
-        pass
-    if token is not None:
-        now = _process_token(pid)
-        if now is not None and now != token:  # the pid was reused (e.g. after a reboot)
-            return False
-    return True
-
-
 def _effective_status(row: ScenarioRow) -> str:
-    if row.status == "running" and _writer_alive(row.pid, row.hostname, row.process_token) is False:
+    if row.status == "running" and writer_alive(row.pid, row.hostname, row.process_token) is False:
         return "interrupted"
     return row.status
 
@@ -250,7 +207,7 @@ class ScenarioRepository:
         label: str | None = None,
     ) -> int:
         """Record a new run as "running" (with library versions, pid and host); return its id."""
-        pid = os.getpid()
+        writer = current_writer()
         row = ScenarioRow(
             topology_id=self.save_topology(topology),
             label=label,
@@ -261,9 +218,9 @@ class ScenarioRepository:
             versions=library_versions(),
             created_at=datetime.now(timezone.utc),
             finished_at=None,
-            pid=pid,
-            hostname=socket.gethostname(),
-            process_token=_process_token(pid),
+            pid=writer.pid,
+            hostname=writer.hostname,
+            process_token=writer.token,
         )
         self.session.add(row)
         self.session.flush()

@@ -1,28 +1,48 @@
 """Link-load forecasters compared through concept drift: liquid (frozen weights) vs incremental.
 
+The package's names load lazily, so ``import engine.forecasting.catalogue`` (the model list,
+settings) does not import torch; only building a learnt model does.
+
 Examples
 --------
 >>> import numpy as np
->>> from engine.forecasting import ForecastConfig, make_forecaster, time_features
+>>> from engine.forecasting import ForecastConfig, ForecastInput, make_forecaster, time_features
 >>> t = np.arange("2024-01-01", "2024-01-02", np.timedelta64(30, "m"), dtype="datetime64[m]")
 >>> u = np.full((t.size, 2), 0.4, dtype="float32")
 >>> m = make_forecaster("persistence", ForecastConfig(window=4, steps_per_day=48), seed=0)
 >>> m.fit(u[:40], time_features(t[:40]))
->>> m.forecast(u[36:40], time_features(t[36:41])).tolist()
+>>> m.forecast(ForecastInput(40, u[36:40], time_features(t[36:41]))).point.tolist()
 [[0.4000000059604645, 0.4000000059604645]]
 """
 
-from engine.forecasting.base import ForecastConfig, Forecaster
-from engine.forecasting.features import N_TIME_FEATURES, time_features
-from engine.forecasting.registry import MODEL_NAMES, make_forecaster
-from engine.forecasting.torch_utils import resolve_device
+from __future__ import annotations
 
-__all__ = [
-    "ForecastConfig",
-    "Forecaster",
-    "MODEL_NAMES",
-    "N_TIME_FEATURES",
-    "make_forecaster",
-    "resolve_device",
-    "time_features",
-]
+from importlib import import_module
+from typing import Any
+
+_LAZY = {
+    "ForecastConfig": "engine.forecasting.settings",
+    "ForecastSettings": "engine.forecasting.settings",
+    "LiquidSettings": "engine.forecasting.settings",
+    "MLPSettings": "engine.forecasting.settings",
+    "IncrementalSettings": "engine.forecasting.settings",
+    "NoSettings": "engine.forecasting.settings",
+    "ForecastInput": "engine.forecasting.protocol",
+    "Forecast": "engine.forecasting.protocol",
+    "Forecaster": "engine.forecasting.base",
+    "MODEL_NAMES": "engine.forecasting.catalogue",
+    "DEFAULT_MODELS": "engine.forecasting.catalogue",
+    "make_forecaster": "engine.forecasting.catalogue",
+    "model_info": "engine.forecasting.catalogue",
+    "N_TIME_FEATURES": "engine.forecasting.features",
+    "time_features": "engine.forecasting.features",
+    "resolve_device": "engine.forecasting.torch_utils",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'engine.forecasting' has no attribute {name!r}")

@@ -1,149 +1,31 @@
-"""The forecaster interface every model implements, and its configuration.
+"""The forecaster interface every model implements.
 
 One streaming protocol (the shape of river's ``iter_evaluate``): ``fit`` once on the training
-period, then at each step ``forecast`` the next H utilisations of every link direction from the
-last W observations, and ``observe`` the actual when it arrives. One global model per approach,
-batched over link directions.
+period, then at each step ``forecast`` the next H utilisations of every link direction from one
+:class:`~engine.forecasting.protocol.ForecastInput`, and ``observe`` the actual when it arrives.
+One global model per approach, batched over link directions. Settings: the shared
+:class:`~engine.forecasting.settings.ForecastConfig` and the model's own settings object.
 """
 
 from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import numpy as np
 
 from engine.errors import InputError
 from engine.forecasting.features import fill_forward
+from engine.forecasting.protocol import Forecast, ForecastInput
+from engine.forecasting.settings import ForecastConfig, ModelSettings, NoSettings
 
-__all__ = ["ForecastConfig", "Forecaster", "LIQUID_CELLS", "LIQUID_WIRINGS", "IL_MODES"]
+__all__ = ["Forecaster"]
 
-LIQUID_CELLS = ("cfc", "ltc")
-LIQUID_WIRINGS = ("full", "autoncp")
-IL_MODES = ("refit", "warm")
-
-
-@dataclass(frozen=True)
-class ForecastConfig:
-    """Settings shared by all forecasters (each model reads the fields it needs).
-
-    Parameters
-    ----------
-    window : int
-        W, observations fed to the model.
-    horizon : int
-        H, steps forecast ahead.
-    steps_per_day : int
-        Steps in one day (288 at 5-minute steps); the seasonal baseline's lag.
-    liquid_cell : {"cfc", "ltc"}
-        CfC (closed-form, fast) or LTC (the ODE of the paper, ~10x slower per step).
-    liquid_units : int
-        Neurons of the liquid cell. With ``"autoncp"`` wiring, a quarter of them are motor
-        neurons, so it must be >= 8.
-    liquid_wiring : {"full", "autoncp"}
-        Fully connected cell or an ``ncps.wirings.AutoNCP`` sparse wiring.
-    epochs : int
-        Initial fit of the CfC and MLP models: passes, each over ``train_windows`` windows
-        sampled afresh from the training period (all directions).
-    il_batch : int
-        B: the incremental model re-fits each time B new samples have been observed.
-    il_window : int
-        N: each re-fit uses the most recent N observed steps (all directions). Must be > B and
-        > window + horizon.
-    il_mode : {"refit", "warm"}
-        ``"warm"`` (default) continues from the current weights for ``il_epochs`` passes: it
-        keeps what the model knew, and fits the 0.3 s re-fit budget. ``"refit"`` re-initialises
-        the MLP (seeded per re-fit) and trains it for ``epochs`` passes on the last N steps only.
-    lr : float
-        Adam learning rate for every fit and re-fit.
-    ltc_epochs : int
-        Initial fit of the liquid model when ``liquid_cell="ltc"``: LTC is much slower per step
-        than CfC on CPU, so by default it gets 1/3 of CfC's epochs (about the same fit time).
-    ltc_unfolds : int
-        Solver steps of LTC's ODE per input step (ncps' ``ode_unfolds``; ncps defaults to 6).
-        Each is a handful of small tensor operations, so LTC's time per step grows with it.
-        Measured on Geant2001 (2 weeks, 5-minute steps, drastic failure): 3 unfolds gave the
-        same RMSE as 6 (4.205 vs 4.204 Mbit/s post-failure) at half the fit time and
-        20 vs 30 ms per forecast step; the time saved goes into ``ltc_epochs``.
-    il_epochs : int
-        Passes of a warm re-fit over windows of the last N steps.
-    train_windows : int
-        Windows sampled per pass (fewer when fewer exist).
-    batch_size : int
-        Mini-batch size of every fit.
-    mlp_hidden : int
-        Width of the two hidden layers of the (incremental / frozen) MLP.
-
-    Examples
-    --------
-    >>> ForecastConfig(il_batch=5, il_window=60).il_mode
-    'warm'
-    >>> ForecastConfig(il_batch=48, il_window=48)
-    Traceback (most recent call last):
-    ...
-    engine.errors.InputError: il_window (N=48): must be greater than il_batch (B=48)
-    """
-
-    window: int = 24
-    horizon: int = 1
-    steps_per_day: int = 288
-    liquid_cell: str = "cfc"
-    liquid_units: int = 16
-    liquid_wiring: str = "full"
-    epochs: int = 24
-    il_batch: int = 48
-    il_window: int = 288
-    il_mode: str = "warm"
-    lr: float = 3e-3
-    ltc_epochs: int = 8
-    ltc_unfolds: int = 3
-    il_epochs: int = 2
-    train_windows: int = 8192
-    batch_size: int = 256
-    mlp_hidden: int = 64
-
-    def __post_init__(self) -> None:
-        for name in (
-            "window", "horizon", "steps_per_day", "liquid_units", "epochs", "il_batch",
-            "il_window", "ltc_epochs", "ltc_unfolds", "il_epochs", "train_windows", "batch_size", "mlp_hidden",
-        ):  # fmt: skip
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise InputError(name, f"must be an integer, got {value!r}")
-            if value < 1:
-                raise InputError(name, f"must be >= 1, got {value}")
-        if self.liquid_cell not in LIQUID_CELLS:
-            raise InputError(
-                f"liquid_cell {self.liquid_cell!r}", f"unknown cell; valid: {', '.join(LIQUID_CELLS)}"
-            )
-        if self.liquid_wiring not in LIQUID_WIRINGS:
-            raise InputError(
-                f"liquid_wiring {self.liquid_wiring!r}",
-                f"unknown wiring; valid: {', '.join(LIQUID_WIRINGS)}",
-            )
-        if self.il_mode not in IL_MODES:
-            raise InputError(f"il_mode {self.il_mode!r}", f"unknown mode; valid: {', '.join(IL_MODES)}")
-        if self.liquid_wiring == "autoncp" and self.liquid_units < 8:
-            raise InputError(
-                f"liquid_units ({self.liquid_units})", "AutoNCP wiring needs at least 8 units"
-            )
-        if self.il_window <= self.il_batch:
-            raise InputError(
-                f"il_window (N={self.il_window})",
-                f"must be greater than il_batch (B={self.il_batch})",
-            )
-        if self.il_window <= self.window + self.horizon:
-            raise InputError(
-                f"il_window (N={self.il_window})",
-                f"must be greater than window + horizon ({self.window + self.horizon}) "
-                "so that a re-fit has at least one training window",
-            )
-        if not (isinstance(self.lr, (int, float)) and np.isfinite(self.lr) and self.lr > 0):
-            raise InputError("lr", f"must be a positive number, got {self.lr!r}")
+S = TypeVar("S", bound=ModelSettings)
 
 
-class Forecaster(ABC):
+class Forecaster(ABC, Generic[S]):
     """A streaming multi-step forecaster of link-direction utilisation.
 
     Subclasses implement ``_fit``, ``_forecast`` and ``_observe``; the public methods here check
@@ -152,7 +34,7 @@ class Forecaster(ABC):
     Attributes
     ----------
     name : str
-        Model name as in ``registry.MODEL_NAMES``.
+        Model name as in ``catalogue.MODEL_NAMES``.
     retrains : int
         Re-fits after the initial fit (0 for every model but ``incremental``).
     retrain_steps : list of int
@@ -163,8 +45,11 @@ class Forecaster(ABC):
 
     name: str = "base"
 
-    def __init__(self, config: ForecastConfig, seed: int = 0, device: str = "cpu") -> None:
+    def __init__(self, config: ForecastConfig, settings: S | None = None, seed: int = 0,
+                 device: str = "cpu") -> None:
         self.config = config
+        self.settings: S = settings if settings is not None else self.default_settings()
+        self.settings.check(config)
         self.seed = int(seed)
         self.device = device
         self.retrains = 0
@@ -204,25 +89,17 @@ class Forecaster(ABC):
         self._fit(history, features)
         self.fit_seconds = time.perf_counter() - start
 
-    def forecast(self, window: np.ndarray, features: np.ndarray) -> np.ndarray:
-        """Forecast the next H utilisations of every direction.
+    def forecast(self, inp: ForecastInput) -> Forecast:
+        """Forecast the next H utilisations of every direction from one step's input.
 
-        Parameters
-        ----------
-        window : numpy.ndarray, shape (W, D)
-            The last W observed utilisations (NaN allowed: forward-filled inside).
-        features : numpy.ndarray, shape (W + H, F)
-            Time features of those W steps followed by the H future steps.
-
-        Returns
-        -------
-        numpy.ndarray, float32, shape (H, D)
-            Finite, non-negative utilisation forecasts.
+        ``inp.window`` (W, D) may hold NaN (forward-filled inside); ``inp.features`` is
+        (W + H, F). Returns a :class:`Forecast` whose point is finite, non-negative float32 of
+        shape (H, D).
         """
         self._require_fitted()
         cfg = self.config
-        window = np.asarray(window, dtype=np.float32)
-        features = np.asarray(features, dtype=np.float32)
+        window = np.asarray(inp.window, dtype=np.float32)
+        features = np.asarray(inp.features, dtype=np.float32)
         if window.shape != (cfg.window, self._n_dirs):
             raise InputError("window", f"expected shape {(cfg.window, self._n_dirs)}, got {window.shape}")
         if features.shape != (cfg.window + cfg.horizon, self._n_feat):
@@ -234,7 +111,7 @@ class Forecaster(ABC):
         out = np.asarray(self._forecast(filled, features), dtype=np.float32)
         persistence = np.broadcast_to(filled[-1], out.shape)
         out = np.where(np.isfinite(out), out, persistence)
-        return np.maximum(out, 0.0).astype(np.float32)
+        return Forecast(np.maximum(out, 0.0).astype(np.float32))
 
     def observe(self, value: np.ndarray, features: np.ndarray) -> None:
         """Take in the actual utilisations of the step just forecast.
@@ -269,9 +146,15 @@ class Forecaster(ABC):
     @abstractmethod
     def _observe(self, value: np.ndarray, features: np.ndarray) -> None: ...
 
+    @classmethod
+    def default_settings(cls) -> S:
+        """The model's own settings when none are given (models without any: NoSettings)."""
+        return NoSettings()  # type: ignore[return-value]
+
     def _require_fitted(self) -> None:
         if self._n_dirs is None:
             raise InputError(f"forecaster {self.name!r}", "call fit() before forecast()/observe()")
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(seed={self.seed}, device={self.device!r}, config={self.config})"
+        return (f"{type(self).__name__}(seed={self.seed}, device={self.device!r}, config={self.config}, "
+                f"settings={self.settings})")

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.forecasting.base import ForecastConfig, Forecaster
+from engine.forecasting.base import Forecaster
+from engine.forecasting.settings import ForecastConfig, NoSettings
 
 __all__ = ["PersistenceForecaster", "SeasonalForecaster"]
 
 
-class PersistenceForecaster(Forecaster):
+class PersistenceForecaster(Forecaster[NoSettings]):
     """Every future step equals the last observed value (gaps forward-filled).
 
     Examples
     --------
     >>> import numpy as np
-    >>> from engine.forecasting import ForecastConfig
-    >>> m = PersistenceForecaster(ForecastConfig(window=2, horizon=2, il_window=60))
+    >>> from engine.forecasting import ForecastConfig, ForecastInput
+    >>> m = PersistenceForecaster(ForecastConfig(window=2, horizon=2))
     >>> m.fit(np.zeros((4, 2), "float32"), np.zeros((4, 4), "float32"))
-    >>> m.forecast(np.array([[0.1, 0.2], [0.3, np.nan]]), np.zeros((4, 4))).tolist()
+    >>> m.forecast(ForecastInput(4, np.array([[0.1, 0.2], [0.3, np.nan]]), np.zeros((4, 4)))).point.tolist()
     [[0.30000001192092896, 0.20000000298023224], [0.30000001192092896, 0.20000000298023224]]
     """
 
@@ -34,7 +35,7 @@ class PersistenceForecaster(Forecaster):
         return None
 
 
-class SeasonalForecaster(Forecaster):
+class SeasonalForecaster(Forecaster[NoSettings]):
     """Seasonal naive: the value one day (``steps_per_day`` steps) before each target step.
 
     Keeps its own buffer of the last day of observations (from ``fit`` and ``observe``). Falls
@@ -45,17 +46,18 @@ class SeasonalForecaster(Forecaster):
     Examples
     --------
     >>> import numpy as np
-    >>> from engine.forecasting import ForecastConfig
-    >>> m = SeasonalForecaster(ForecastConfig(window=2, steps_per_day=3, il_window=60))
+    >>> from engine.forecasting import ForecastConfig, ForecastInput
+    >>> m = SeasonalForecaster(ForecastConfig(window=2, steps_per_day=3))
     >>> m.fit(np.array([[1.0], [2.0], [3.0]], "float32"), np.zeros((3, 4), "float32"))
-    >>> m.forecast(np.array([[2.0], [3.0]]), np.zeros((3, 4))).tolist()  # one day before step 3
+    >>> m.forecast(ForecastInput(3, np.array([[2.0], [3.0]]), np.zeros((3, 4)))).point.tolist()  # a day before step 3
     [[1.0]]
     """
 
     name = "seasonal"
 
-    def __init__(self, config: ForecastConfig, seed: int = 0, device: str = "cpu") -> None:
-        super().__init__(config, seed, device)
+    def __init__(self, config: ForecastConfig, settings: NoSettings | None = None, seed: int = 0,
+                 device: str = "cpu") -> None:
+        super().__init__(config, settings, seed, device)
         self._day = config.steps_per_day
 
     def _fit(self, history: np.ndarray, features: np.ndarray) -> None:

@@ -15,21 +15,22 @@ import torch
 from torch import nn
 
 from engine.errors import InputError
-from engine.forecasting.base import ForecastConfig, Forecaster
+from engine.forecasting.base import Forecaster
+from engine.forecasting.settings import ForecastConfig, IncrementalSettings, MLPSettings
 from engine.forecasting.features import DELTA_SCALE, WindowSampler, split_window
 from engine.forecasting.torch_utils import derive_seed, seeded, train_steps
 
 __all__ = ["FrozenMLPForecaster", "IncrementalForecaster"]
 
 
-def _mlp(cfg: ForecastConfig, n_feat: int) -> nn.Module:
+def _mlp(cfg: ForecastConfig, hidden: int, n_feat: int) -> nn.Module:
     n_in = cfg.window + 1 + cfg.horizon * n_feat
     return nn.Sequential(
-        nn.Linear(n_in, cfg.mlp_hidden),
+        nn.Linear(n_in, hidden),
         nn.ReLU(),
-        nn.Linear(cfg.mlp_hidden, cfg.mlp_hidden),
+        nn.Linear(hidden, hidden),
         nn.ReLU(),
-        nn.Linear(cfg.mlp_hidden, cfg.horizon),
+        nn.Linear(hidden, cfg.horizon),
     )
 
 
@@ -38,27 +39,32 @@ def _inputs(win: np.ndarray, feats: np.ndarray, window: int) -> tuple[np.ndarray
     return np.concatenate([delta, last, future], axis=1).astype(np.float32), last
 
 
-class FrozenMLPForecaster(Forecaster):
+class FrozenMLPForecaster(Forecaster[MLPSettings]):
     """The incremental MLP with retraining off: fitted once, then never updated (ablation).
 
     Examples
     --------
     >>> import numpy as np
-    >>> from engine.forecasting import ForecastConfig, time_features
+    >>> from engine.forecasting import ForecastConfig, ForecastInput, time_features
     >>> t = np.arange("2024-01-01", "2024-01-02", np.timedelta64(30, "m"), dtype="datetime64[m]")
     >>> u = (0.5 + 0.2 * np.sin(np.arange(t.size) / 8.0))[:, None].repeat(3, 1).astype("float32")
-    >>> cfg = ForecastConfig(window=8, steps_per_day=48, epochs=2, train_windows=64, il_window=20, il_batch=4)
+    >>> cfg = ForecastConfig(window=8, steps_per_day=48, epochs=2, train_windows=64)
     >>> m = FrozenMLPForecaster(cfg, seed=1)
     >>> m.fit(u[:40], time_features(t[:40]))
-    >>> m.forecast(u[32:40], time_features(t[32:41])).shape
+    >>> m.forecast(ForecastInput(40, u[32:40], time_features(t[32:41]))).point.shape
     (1, 3)
     """
 
     name = "frozen"
 
-    def __init__(self, config: ForecastConfig, seed: int = 0, device: str = "cpu") -> None:
-        super().__init__(config, seed, device)
+    def __init__(self, config: ForecastConfig, settings: MLPSettings | None = None, seed: int = 0,
+                 device: str = "cpu") -> None:
+        super().__init__(config, settings, seed, device)
         self._net: nn.Module | None = None
+
+    @classmethod
+    def default_settings(cls) -> MLPSettings:
+        return MLPSettings()
 
     def _train(
         self, net: nn.Module, sampler: WindowSampler, epochs: int, label: tuple[object, ...]
@@ -96,7 +102,7 @@ class FrozenMLPForecaster(Forecaster):
         cfg = self.config
         sampler = WindowSampler(history, features, cfg.window, cfg.horizon, "history")
         with seeded(derive_seed(self.seed, "mlp-fit"), self.device):
-            net = _mlp(cfg, features.shape[1]).to(self.device)
+            net = _mlp(cfg, self.settings.mlp_hidden, features.shape[1]).to(self.device)
             self._train(net, sampler, cfg.epochs, ("fit",))
         self._net = net
 
@@ -120,7 +126,7 @@ class FrozenMLPForecaster(Forecaster):
         return self._net
 
 
-class IncrementalForecaster(FrozenMLPForecaster):
+class IncrementalForecaster(FrozenMLPForecaster):  # settings: IncrementalSettings
     """MLP re-fitted every B new samples on the most recent N steps (``il_batch``, ``il_window``).
 
     A ring buffer holds the last N observed steps, seeded with the tail of the training history.
@@ -133,11 +139,11 @@ class IncrementalForecaster(FrozenMLPForecaster):
     Examples
     --------
     >>> import numpy as np
-    >>> from engine.forecasting import ForecastConfig, time_features
+    >>> from engine.forecasting import ForecastConfig, ForecastInput, time_features
     >>> t = np.arange("2024-01-01", "2024-01-02", np.timedelta64(30, "m"), dtype="datetime64[m]")
     >>> u = (0.5 + 0.2 * np.sin(np.arange(t.size) / 8.0))[:, None].repeat(3, 1).astype("float32")
-    >>> cfg = ForecastConfig(window=8, steps_per_day=48, epochs=2, train_windows=64, il_window=20, il_batch=4)
-    >>> m = IncrementalForecaster(cfg, seed=1)
+    >>> cfg = ForecastConfig(window=8, steps_per_day=48, epochs=2, train_windows=64)
+    >>> m = IncrementalForecaster(cfg, IncrementalSettings(il_window=20, il_batch=4), seed=1)
     >>> m.fit(u[:40], time_features(t[:40]))
     >>> for i in range(40, 48):
     ...     m.observe(u[i], time_features(t[i : i + 1])[0])
@@ -147,14 +153,21 @@ class IncrementalForecaster(FrozenMLPForecaster):
 
     name = "incremental"
 
-    def __init__(self, config: ForecastConfig, seed: int = 0, device: str = "cpu") -> None:
-        super().__init__(config, seed, device)
+    settings: IncrementalSettings
+
+    def __init__(self, config: ForecastConfig, settings: IncrementalSettings | None = None, seed: int = 0,
+                 device: str = "cpu") -> None:
+        super().__init__(config, settings, seed, device)
         self.retrain_seconds: list[float] = []
         self._since_fit = 0
 
+    @classmethod
+    def default_settings(cls) -> IncrementalSettings:
+        return IncrementalSettings()
+
     def _fit(self, history: np.ndarray, features: np.ndarray) -> None:
         super()._fit(history, features)
-        n = self.config.il_window
+        n = self.settings.il_window
         self._buf = np.full((n, history.shape[1]), np.nan, dtype=np.float32)
         self._buf_feat = np.zeros((n, features.shape[1]), dtype=np.float32)
         tail = min(n, history.shape[0])
@@ -167,24 +180,24 @@ class IncrementalForecaster(FrozenMLPForecaster):
 
     def _buffer(self) -> tuple[np.ndarray, np.ndarray]:
         """The buffered steps in time order."""
-        if self._buf_len < self.config.il_window:
+        if self._buf_len < self.settings.il_window:
             return self._buf[: self._buf_len], self._buf_feat[: self._buf_len]
         order = np.r_[self._buf_pos : self._buf_len, 0 : self._buf_pos]
         return self._buf[order], self._buf_feat[order]
 
     def _observe(self, value: np.ndarray, features: np.ndarray) -> None:
-        n = self.config.il_window
+        n = self.settings.il_window
         self._buf[self._buf_pos] = value
         self._buf_feat[self._buf_pos] = features
         self._buf_pos = (self._buf_pos + 1) % n
         self._buf_len = min(self._buf_len + 1, n)
         self._since_fit += 1
-        if self._since_fit >= self.config.il_batch:
+        if self._since_fit >= self.settings.il_batch:
             self._since_fit = 0
             self._retrain()
 
     def _retrain(self) -> None:
-        cfg = self.config
+        cfg, own = self.config, self.settings
         series, feats = self._buffer()
         try:
             sampler = WindowSampler(series, feats, cfg.window, cfg.horizon, "recent samples")
@@ -193,12 +206,12 @@ class IncrementalForecaster(FrozenMLPForecaster):
         k = self.retrains + 1
         start = time.perf_counter()
         with seeded(derive_seed(self.seed, "mlp-retrain", k), self.device):
-            if cfg.il_mode == "refit":
-                self._net = _mlp(cfg, feats.shape[1]).to(self.device)
+            if own.il_mode == "refit":
+                self._net = _mlp(cfg, own.mlp_hidden, feats.shape[1]).to(self.device)
                 self._train(self._net, sampler, cfg.epochs, ("retrain", k))
             else:
                 assert self._net is not None
-                self._train(self._net, sampler, cfg.il_epochs, ("retrain", k))
+                self._train(self._net, sampler, own.il_epochs, ("retrain", k))
         self.retrain_seconds.append(time.perf_counter() - start)
         self.retrains = k
         self.retrain_steps.append(self.n_observed)

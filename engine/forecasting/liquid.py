@@ -19,7 +19,8 @@ from ncps.torch import CfC, LTC
 from ncps.wirings import AutoNCP
 from torch import nn
 
-from engine.forecasting.base import ForecastConfig, Forecaster
+from engine.forecasting.base import Forecaster
+from engine.forecasting.settings import ForecastConfig, LiquidSettings
 from engine.forecasting.features import DELTA_SCALE, WindowSampler, split_window
 from engine.forecasting.torch_utils import derive_seed, seeded, train_steps
 
@@ -30,17 +31,17 @@ _HEAD_UNITS = 32
 
 
 class _LiquidNet(nn.Module):
-    def __init__(self, cfg: ForecastConfig, n_feat: int, seed: int) -> None:
+    def __init__(self, cfg: ForecastConfig, own: LiquidSettings, n_feat: int, seed: int) -> None:
         super().__init__()
         in_size = 2 + n_feat
-        units: int | AutoNCP = cfg.liquid_units
-        if cfg.liquid_wiring == "autoncp":
-            units = AutoNCP(cfg.liquid_units, max(2, cfg.liquid_units // 4), seed=seed)
-        if cfg.liquid_cell == "cfc":
+        units: int | AutoNCP = own.liquid_units
+        if own.liquid_wiring == "autoncp":
+            units = AutoNCP(own.liquid_units, max(2, own.liquid_units // 4), seed=seed)
+        if own.liquid_cell == "cfc":
             extra = {} if isinstance(units, AutoNCP) else {"backbone_units": _CFC_BACKBONE_UNITS}
             self.rnn: nn.Module = CfC(in_size, units, return_sequences=False, **extra)
         else:
-            self.rnn = LTC(in_size, units, return_sequences=False, ode_unfolds=cfg.ltc_unfolds)
+            self.rnn = LTC(in_size, units, return_sequences=False, ode_unfolds=own.ltc_unfolds)
         rnn_out = int(self.rnn.output_size)
         self.head = nn.Sequential(
             nn.Linear(rnn_out + cfg.horizon * n_feat, _HEAD_UNITS),
@@ -66,32 +67,38 @@ def _inputs(
     return to(seq), to(future), last
 
 
-class LiquidForecaster(Forecaster):
+class LiquidForecaster(Forecaster[LiquidSettings]):
     """Liquid neural network (CfC / LTC), trained once, weights frozen afterwards.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from engine.forecasting import ForecastConfig, time_features
+    >>> from engine.forecasting import ForecastConfig, ForecastInput, time_features
     >>> t = np.arange("2024-01-01", "2024-01-02", np.timedelta64(30, "m"), dtype="datetime64[m]")
     >>> u = (0.5 + 0.2 * np.sin(np.arange(t.size) / 8.0))[:, None].repeat(3, 1).astype("float32")
-    >>> cfg = ForecastConfig(window=8, steps_per_day=48, epochs=1, train_windows=64, il_window=20, il_batch=4)
-    >>> m = LiquidForecaster(cfg, seed=1)
+    >>> cfg = ForecastConfig(window=8, steps_per_day=48, epochs=1, train_windows=64)
+    >>> m = LiquidForecaster(cfg, LiquidSettings(liquid_units=8), seed=1)
     >>> m.fit(u[:40], time_features(t[:40]))
-    >>> m.forecast(u[32:40], time_features(t[32:41])).shape
+    >>> m.forecast(ForecastInput(40, u[32:40], time_features(t[32:41]))).point.shape
     (1, 3)
     """
 
     name = "liquid"
 
-    def __init__(self, config: ForecastConfig, seed: int = 0, device: str = "cpu") -> None:
-        super().__init__(config, seed, device)
+    def __init__(self, config: ForecastConfig, settings: LiquidSettings | None = None, seed: int = 0,
+                 device: str = "cpu") -> None:
+        super().__init__(config, settings, seed, device)
         self._net: _LiquidNet | None = None
+
+    @classmethod
+    def default_settings(cls) -> LiquidSettings:
+        return LiquidSettings()
 
     def _fit(self, history: np.ndarray, features: np.ndarray) -> None:
         cfg = self.config
         sampler = WindowSampler(history, features, cfg.window, cfg.horizon, "history")
-        epochs = cfg.epochs if cfg.liquid_cell == "cfc" else cfg.ltc_epochs
+        own = self.settings
+        epochs = cfg.epochs if own.liquid_cell == "cfc" else own.ltc_epochs
         device = self.device
 
         def build(idx: np.ndarray) -> tuple[torch.Tensor, ...]:
@@ -105,7 +112,7 @@ class LiquidForecaster(Forecaster):
             return torch.mean((net(seq, future) - y) ** 2)
 
         with seeded(derive_seed(self.seed, "liquid-fit"), device):
-            net = _LiquidNet(cfg, features.shape[1], derive_seed(self.seed, "autoncp")).to(device)
+            net = _LiquidNet(cfg, own, features.shape[1], derive_seed(self.seed, "autoncp")).to(device)
             train_steps(
                 net,
                 build,

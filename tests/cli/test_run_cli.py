@@ -61,7 +61,8 @@ def test_run_stores_and_reports_every_model(tmp_path, capsys):
 @pytest.mark.parametrize("extra, message", [
     (["--models", "persistence,oracle"], "model 'oracle'"),
     (["--train-steps", "120"], "--train-steps"),
-    (["--fail", "0-1@500"], "outside the run"),
+    (["--fail", "0-1@500"], "--fail '0-1@500': step 500 is outside the run"),
+    (["--il-batch", "300"], "--il-window (N=48): must be greater than il_batch (B=300)"),
     (["--fail", "no-such-link@80"], "no-such-link"),
 ])
 def test_bad_input_exits_2_with_one_line_and_stores_nothing(tmp_path, capsys, extra, message):
@@ -119,10 +120,3 @@ def test_paper_tabulates_and_stores_each_failure(tmp_path, capsys):
     assert {"liquid-cfc", "liquid-ltc", "incremental-b6", "incremental-b12", "persistence"} <= models
     assert len(data["scenario_ids"]) == len({r["link"] for r in data["rows"]})
     assert {r["drift_class"] for r in data["table"]} <= {"moderate", "drastic"}
-
-
-def test_default_models_of_the_cli_are_the_engine_defaults():
-    from cli.common import DEFAULT_MODELS_TEXT
-    from engine.scenario import DEFAULT_MODELS
-
-    assert DEFAULT_MODELS_TEXT.split(",") == list(DEFAULT_MODELS)

@@ -118,12 +118,14 @@ def test_settings_defaults_and_validation(tmp_path: Path, monkeypatch: pytest.Mo
     at.number_input(key="cfg_il_window").set_value(200)
     button(at, "Save model settings").click().run()
     assert not at.exception
-    assert any("larger than the IL batch" in e.value for e in at.error)
-    assert "forecast_config" not in at.session_state
+    # The engine's rule and its message, under the form field's label.
+    assert [e.value for e in at.error] == [
+        "IL window N (re-fit on last N steps): il_window (N=200): must be greater than il_batch (B=300)"]
+    assert "forecast_settings" not in at.session_state
     at.number_input(key="cfg_il_window").set_value(600)
     at.selectbox(key="cfg_cell").set_value("ltc")
     button(at, "Save model settings").click().run()
-    cfg = at.session_state["forecast_config"]
+    cfg = at.session_state["forecast_settings"]
     assert (cfg["il_batch"], cfg["il_window"], cfg["liquid_cell"]) == (300, 600, "ltc")
     at.radio(key="settings_device").set_value("cpu").run()
     assert at.session_state["device"] == "cpu"

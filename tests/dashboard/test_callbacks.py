@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from dashboard.callbacks import ClickOutcome, record_event, toggle_element
-from engine.scenario import LiveScenario, ScenarioSpec
+from engine.experiments.scenario import LiveScenario
+from engine.experiments.spec import ScenarioSpec
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pandas as pd
 
 from dashboard import charts
 from dashboard.colours import ACTUAL, colour_range
-from engine.paper import paper_models
+from engine.experiments.paper import paper_models
 
 
 def _scale_of(spec: dict) -> dict[str, str]:

@@ -11,9 +11,10 @@ import pytest
 
 from dashboard import compare_data as cd
 from engine.events import FailureEvent
-from engine.metrics import scenario_metrics
+from engine.evaluation.scoring import scenario_metrics
 from engine.results import MetricRow, ScenarioResult
 from engine.topology import Link, Node, Topology
+from storage.repository import ScenarioSummary
 
 T, FAIL, SPD = 40, 20, 10
 
@@ -22,8 +23,8 @@ def tiny_topology() -> Topology:
     return Topology("tiny", (Node("a", "A"), Node("b", "B")), (Link("a-b", "a", "b", 1000.0),))
 
 
-def tiny_result(topology: Topology) -> ScenarioResult:
-    """dir 0: 100 -> 150 Mbit/s at FAIL (+50%); dir 1: 200 -> 100 (-50%)."""
+def tiny_result(topology: Topology, low_load_fraction: float = 0.01) -> ScenarioResult:
+    """dir 0: 100 -> 150 Mbit/s at FAIL (+50%); dir 1: 200 -> 100 (-50%); 144-minute steps (10 a day)."""
     actual = np.empty((T, 2))
     actual[:FAIL] = [100.0, 200.0]
     actual[FAIL:] = [150.0, 100.0]
@@ -33,13 +34,14 @@ def tiny_result(topology: Topology) -> ScenarioResult:
     events = [FailureEvent(FAIL, "fail", "a-b")]
     metrics = scenario_metrics(actual, forecasts, topology.direction_capacity, 10, [FAIL], SPD)
     return ScenarioResult(
-        topology=topology, config={"steps_per_day": SPD}, seed=0, events=events, step_minutes=144.0,
+        topology=topology, config={"step_minutes": 144.0, "metrics": {"low_load_fraction": low_load_fraction}},
+        seed=0, events=events, step_minutes=144.0,
         start=datetime(2024, 1, 1, tzinfo=timezone.utc), train_steps=10, actual=actual, forecasts=forecasts,
         link_up=np.ones((T, 1), dtype=bool), dropped_mbps=np.zeros(T), metrics=metrics,
     )
 
 
-def make_db(tmp_path: Path, n_complete: int = 2, interrupted: bool = False) -> str:
+def make_db(tmp_path: Path, n_complete: int = 2, interrupted: bool = False, low_load_fraction: float = 0.01) -> str:
     """A SQLite history with ``n_complete`` finished tiny runs (+ one interrupted); returns its URL."""
     from storage.database import open_database
     from storage.repository import ScenarioRepository
@@ -50,8 +52,8 @@ def make_db(tmp_path: Path, n_complete: int = 2, interrupted: bool = False) -> s
     for i in range(n_complete):
         with Session.begin() as s:
             repo = ScenarioRepository(s)
-            sid = repo.create_scenario(topo, {"steps_per_day": SPD}, i, ["persistence", "frozen"], label=f"run{i}")
-            repo.save_result(sid, tiny_result(topo))
+            sid = repo.create_scenario(topo, {"step_minutes": 144.0}, i, ["persistence", "frozen"], label=f"run{i}")
+            repo.save_result(sid, tiny_result(topo, low_load_fraction))
     if interrupted:
         with Session.begin() as s:
             repo = ScenarioRepository(s)
@@ -114,21 +116,24 @@ def test_drift_vs_error_from_rows_skips_infinite() -> None:
 
 def test_history_table_counts_failures_and_keeps_status() -> None:
     rows = [
-        {"id": 1, "topology": "abilene", "created": datetime(2024, 1, 1), "status": "complete",
-         "events": ["fail 1-2@10", "restore 1-2@20", "fail 3-4@30"], "models": ["liquid"], "label": None},
-        {"id": 2, "topology": "geant", "created": datetime(2024, 2, 1), "status": "interrupted",
-         "events": [], "models": [], "label": "x"},
+        ScenarioSummary(1, "abilene", datetime(2024, 1, 1), "complete",
+                        ["fail 1-2@10", "restore 1-2@20", "fail node 3@30"], ["liquid", "frozen"], None, 0),
+        ScenarioSummary(2, "geant", datetime(2024, 2, 1), "interrupted", [], [], "x", 1),
     ]
     df = cd.history_table(rows)
     assert df["id"].tolist() == [2, 1]  # newest first
     assert df["status"].tolist() == ["interrupted", "complete"]
     assert df["failures"].tolist() == [0, 2]
+    assert df["models"].tolist() == ["", "liquid, frozen"]
+    assert df["label"].tolist() == ["x", ""]
+    assert df.loc[1, "events"] == "fail 1-2@10, restore 1-2@20, fail node 3@30"
 
 
 def test_first_failure_step() -> None:
     assert cd.first_failure_step([FailureEvent(30, "fail", "x"), FailureEvent(7, "restore", "y"),
                                   FailureEvent(12, "fail", "y")]) == 12
-    assert cd.first_failure_step(None) is None
+    assert cd.first_failure_step([FailureEvent(5, "restore", "y")]) is None
+    assert cd.first_failure_step([]) is None
 
 
 # --- real storage round trip ----------------------------------------------------------------------
@@ -151,7 +156,8 @@ def test_load_run_data_from_sqlite(tmp_path: Path) -> None:
     assert broken.actual is None and broken.problem
 
     # frozen misses by 50 (dir 0) and 100 (dir 1) after the failure: MAE 75 just after step 0
-    err = cd.aligned_errors(run.actual, run.forecasts, run.first_failure, run.label, window=1)
+    err = cd.aligned_errors(run.actual, run.forecasts, run.first_failure, run.label, capacity=run.capacity,
+                            low_load_fraction=run.low_load_fraction, window=1)
     frozen = err[err["model"] == "frozen"].set_index("step_rel")["rolling_mae_mbps"]
     assert frozen[-1.0] == pytest.approx(0.0) and frozen[0.0] == pytest.approx(75.0)
 
@@ -159,10 +165,37 @@ def test_load_run_data_from_sqlite(tmp_path: Path) -> None:
     by = drift[drift["model"] == "frozen"].set_index("direction")
     assert by["abs_drift_pct"].to_dict() == pytest.approx({0: 50.0, 1: 50.0})
     assert by["error_mbps"].to_dict() == pytest.approx({0: 50.0, 1: 100.0})
-    series = cd.drift_vs_error_from_series(run.actual, run.forecasts, FAIL, SPD, run.label)
+    series = cd.drift_vs_error_from_series(run.actual, run.forecasts, FAIL, SPD, run.label, capacity=run.capacity)
     s_by = series[series["model"] == "frozen"].set_index("direction")
     assert s_by["error_mbps"].to_dict() == pytest.approx({0: 50.0, 1: 100.0})
 
     table = cd.metrics_table(run.metrics, run.label)
     ttc = table[(table["period"] == "event:0")].set_index("model")["ttc_steps"]
     assert ttc["frozen"] == "censored"  # a constant forecast never converges to the new level
+
+
+def test_aligned_errors_pool_directions_per_step_and_skip_missing_actuals() -> None:
+    a = np.array([[50.0, np.nan], [50.0, 400.0]])
+    f = {"m": np.array([[40.0, 300.0], [60.0, 300.0]])}
+    df = cd.aligned_errors(a, f, align_step=0, run="r", capacity=np.array([100.0, 1000.0]), window=1)
+    # step 0: only dir 0 has an actual: |40-50| = 10, 20 %; step 1: (10 + 100) / 2 = 55, (20 % + 25 %) / 2
+    assert df["rolling_mae_mbps"].tolist() == pytest.approx([10.0, 55.0])
+    assert df["rolling_mape_pct"].tolist() == pytest.approx([20.0, 22.5])
+
+
+def test_a_run_is_charted_with_its_own_mape_floor(tmp_path: Path) -> None:
+    from storage.database import open_database
+    from storage.repository import ScenarioRepository
+
+    # Floor 20 % of 1000 Mbit/s = 200: dir 0 (100 -> 150) is always below it, dir 1 (200 -> 100)
+    # is at it before the failure and below it after.
+    url = make_db(tmp_path, n_complete=1, low_load_fraction=0.2)
+    with open_database(url)() as s:
+        repo = ScenarioRepository(s)
+        run = cd.load_run_data(repo, repo.list_scenarios()[0].id, "#1")
+    assert run.low_load_fraction == 0.2
+    err = cd.aligned_errors(run.actual, run.forecasts, FAIL, "#1", capacity=run.capacity,
+                            low_load_fraction=run.low_load_fraction, window=1)
+    frozen = err[err["model"] == "frozen"].set_index("step_rel")["rolling_mape_pct"]
+    assert frozen[-1.0] == pytest.approx(0.0)  # dir 1 only: forecast 200, actual 200
+    assert np.isnan(frozen[0.0])  # after the failure no direction is above the floor

@@ -10,7 +10,8 @@ import vl_convert as vlc
 
 from dashboard.callbacks import toggle_element
 from dashboard.live_helpers import link_chart_spec
-from engine.scenario import LiveScenario, ScenarioSpec
+from engine.experiments.scenario import LiveScenario
+from engine.experiments.spec import ScenarioSpec
 
 
 def _svg(spec: dict) -> str:

@@ -26,3 +26,25 @@ def test_settled_objects_are_frozen_and_a_later_settle_still_collects_their_cycl
         assert ref() is None
     finally:
         gc.unfreeze()
+
+
+def test_the_warm_up_imports_what_training_needs() -> None:
+    # It runs in a daemon thread where an ImportError would pass unseen: check it here.
+    import sys
+
+    from dashboard.warmup import import_engine
+
+    import_engine()
+    assert {"torch", "ncps", "engine.experiments.scenario", "engine.forecasting.liquid"} <= set(sys.modules)
+
+
+def test_the_first_page_loads_no_torch() -> None:
+    # dashboard.serve preloads the first page's modules; torch must wait for the warm-up.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "import sys; from dashboard.serve import preload; preload(); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from unittest import mock
 
 import numpy as np
@@ -12,14 +11,15 @@ from ncps.torch import CfC, LTC
 from ncps.wirings import AutoNCP
 
 from engine.errors import InputError
-from engine.forecasting import MODEL_NAMES, ForecastConfig, make_forecaster, resolve_device, time_features
+from engine.forecasting import (MODEL_NAMES, ForecastConfig, ForecastInput, ForecastSettings, make_forecaster,
+                                resolve_device, time_features)
 from engine.forecasting import incremental as incremental_mod
 from engine.forecasting.features import fill_forward
 
 D = 3  # link directions
 S = 24  # steps per day (hourly steps keep the arrays tiny)
 T_FIT = 72
-CFG = ForecastConfig(
+SETTINGS = ForecastSettings.from_flat(dict(
     window=6,
     horizon=2,
     steps_per_day=S,
@@ -32,7 +32,18 @@ CFG = ForecastConfig(
     train_windows=64,
     batch_size=32,
     mlp_hidden=8,
-)
+))
+CFG = SETTINGS.common
+
+
+def replace(settings: ForecastSettings, **values) -> ForecastSettings:
+    """``settings`` with some flat settings changed."""
+    return settings.with_flat(values)
+
+
+def forecast(m, window, features) -> np.ndarray:
+    """The (H, D) point forecast of one protocol step."""
+    return m.forecast(ForecastInput(0, window, features)).point
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -55,20 +66,20 @@ def data() -> tuple[np.ndarray, np.ndarray]:
     return u.astype(np.float32), time_features(times)
 
 
-def fitted(name: str, data, cfg: ForecastConfig = CFG, seed: int = 0):
+def fitted(name: str, data, cfg: ForecastSettings = SETTINGS, seed: int = 0):
     u, f = data
     m = make_forecaster(name, cfg, seed=seed)
     m.fit(u[:T_FIT], f[:T_FIT])
     return m
 
 
-def run_stream(m, data, n_steps: int, cfg: ForecastConfig = CFG) -> np.ndarray:
+def run_stream(m, data, n_steps: int, cfg: ForecastSettings = SETTINGS) -> np.ndarray:
     """Forecast then observe from step T_FIT on; stacked (n_steps, H, D) forecasts."""
     u, f = data
-    w, h = cfg.window, cfg.horizon
+    w, h = cfg.common.window, cfg.common.horizon
     outs = []
     for i in range(T_FIT, T_FIT + n_steps):
-        outs.append(m.forecast(u[i - w : i], f[i - w : i + h]))
+        outs.append(forecast(m, u[i - w : i], f[i - w : i + h]))
         m.observe(u[i], f[i])
     return np.stack(outs)
 
@@ -89,10 +100,10 @@ def test_missing_values_still_give_finite_forecasts(name, data):
     w = u[T_FIT - CFG.window : T_FIT].copy()
     w[2:, 0] = np.nan  # trailing gap
     w[:, 1] = np.nan  # a direction with no data in the window at all
-    out = m.forecast(w, f[T_FIT - CFG.window : T_FIT + CFG.horizon])
+    out = forecast(m, w, f[T_FIT - CFG.window : T_FIT + CFG.horizon])
     assert out.shape == (CFG.horizon, D) and np.isfinite(out).all()
     m.observe(np.array([np.nan, 0.3, np.nan], np.float32), f[T_FIT])
-    assert np.isfinite(m.forecast(w, f[T_FIT - CFG.window + 1 : T_FIT + CFG.horizon + 1])).all()
+    assert np.isfinite(forecast(m, w, f[T_FIT - CFG.window + 1 : T_FIT + CFG.horizon + 1])).all()
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
@@ -121,14 +132,14 @@ def test_no_global_rng_side_effects(name, data):
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_bad_shapes_and_unfitted_use_raise_input_error(name, data):
     u, f = data
-    m = make_forecaster(name, CFG, seed=0)
+    m = make_forecaster(name, SETTINGS, seed=0)
     with pytest.raises(InputError, match="fit"):
-        m.forecast(u[: CFG.window], f[: CFG.window + CFG.horizon])
+        forecast(m, u[: CFG.window], f[: CFG.window + CFG.horizon])
     m.fit(u[:T_FIT], f[:T_FIT])
     with pytest.raises(InputError, match="window"):
-        m.forecast(u[: CFG.window + 1], f[: CFG.window + CFG.horizon])
+        forecast(m, u[: CFG.window + 1], f[: CFG.window + CFG.horizon])
     with pytest.raises(InputError, match="features"):
-        m.forecast(u[: CFG.window], f[: CFG.window])
+        forecast(m, u[: CFG.window], f[: CFG.window])
     with pytest.raises(InputError, match="value"):
         m.observe(u[0, :2], f[0])
 
@@ -137,10 +148,10 @@ def test_bad_shapes_and_unfitted_use_raise_input_error(name, data):
 @pytest.mark.parametrize(
     "name, cfg",
     [
-        ("liquid", CFG),
-        ("liquid", replace(CFG, liquid_cell="ltc")),
-        ("liquid", replace(CFG, liquid_wiring="autoncp")),
-        ("frozen", CFG),
+        ("liquid", SETTINGS),
+        ("liquid", replace(SETTINGS, liquid_cell="ltc")),
+        ("liquid", replace(SETTINGS, liquid_wiring="autoncp")),
+        ("frozen", SETTINGS),
     ],
     ids=["cfc", "ltc", "cfc-autoncp", "frozen-mlp"],
 )
@@ -169,22 +180,22 @@ def test_weights_never_change_after_fit(name, cfg, data):
 
 
 def test_ltc_cell_is_selectable(data):
-    m = fitted("liquid", data, replace(CFG, liquid_cell="ltc"))
+    m = fitted("liquid", data, replace(SETTINGS, liquid_cell="ltc"))
     assert isinstance(m.network.rnn, LTC)
     assert isinstance(fitted("liquid", data).network.rnn, CfC)
 
 
 def test_ltc_solver_steps_follow_the_config(data):
-    m = fitted("liquid", data, replace(CFG, liquid_cell="ltc", ltc_unfolds=2))
+    m = fitted("liquid", data, replace(SETTINGS, liquid_cell="ltc", ltc_unfolds=2))
     assert m.network.rnn.rnn_cell._ode_unfolds == 2  # ncps keeps it on the cell
     f = data[1]
-    out = m.forecast(data[0][T_FIT - CFG.window:T_FIT], f[T_FIT - CFG.window:T_FIT + CFG.horizon])
+    out = forecast(m, data[0][T_FIT - CFG.window:T_FIT], f[T_FIT - CFG.window:T_FIT + CFG.horizon])
     assert out.shape == (CFG.horizon, D) and np.isfinite(out).all()
 
 
 @pytest.mark.parametrize("cell", ["cfc", "ltc"])
 def test_autoncp_wiring(cell, data):
-    cfg = replace(CFG, liquid_cell=cell, liquid_wiring="autoncp", liquid_units=10)
+    cfg = replace(SETTINGS, liquid_cell=cell, liquid_wiring="autoncp", liquid_units=10)
     m = fitted("liquid", data, cfg)
     rnn = m.network.rnn
     wiring = rnn.wiring_or_units if cell == "cfc" else rnn._wiring
@@ -196,7 +207,7 @@ def test_autoncp_wiring(cell, data):
 @pytest.mark.parametrize("mode", ["warm", "refit"])
 def test_incremental_refits_exactly_every_b_samples_on_the_last_n(mode, data, monkeypatch):
     u, f = data
-    cfg = replace(CFG, il_mode=mode)  # B=5, N=30
+    cfg = replace(SETTINGS, il_mode=mode)  # B=5, N=30
     seen: list[np.ndarray] = []
     real_sampler = incremental_mod.WindowSampler
 
@@ -206,11 +217,11 @@ def test_incremental_refits_exactly_every_b_samples_on_the_last_n(mode, data, mo
 
     m = fitted("incremental", data, cfg)
     monkeypatch.setattr(incremental_mod, "WindowSampler", spy)
-    probe_w, probe_f = u[T_FIT - cfg.window : T_FIT], f[T_FIT - cfg.window : T_FIT + cfg.horizon]
-    probes = [m.forecast(probe_w, probe_f)]
+    probe_w, probe_f = u[T_FIT - CFG.window : T_FIT], f[T_FIT - CFG.window : T_FIT + CFG.horizon]
+    probes = [forecast(m, probe_w, probe_f)]
     for i in range(T_FIT, T_FIT + 23):
         m.observe(u[i], f[i])
-        probes.append(m.forecast(probe_w, probe_f))
+        probes.append(forecast(m, probe_w, probe_f))
 
     assert m.retrains == 4
     assert m.retrain_steps == [5, 10, 15, 20]
@@ -224,8 +235,8 @@ def test_incremental_refits_exactly_every_b_samples_on_the_last_n(mode, data, mo
 
 
 def test_refit_and_warm_differ(data):
-    a = run_stream(fitted("incremental", data, replace(CFG, il_mode="warm")), data, 12)
-    b = run_stream(fitted("incremental", data, replace(CFG, il_mode="refit")), data, 12)
+    a = run_stream(fitted("incremental", data, replace(SETTINGS, il_mode="warm")), data, 12)
+    b = run_stream(fitted("incremental", data, replace(SETTINGS, il_mode="refit")), data, 12)
     assert np.array_equal(a[:5], b[:5])  # same initial fit
     assert not np.array_equal(a[5:], b[5:])
 
@@ -246,18 +257,18 @@ def test_persistence_is_the_last_value(data):
         assert np.array_equal(out[k], np.stack([last, last]))
     w = u[T_FIT - CFG.window : T_FIT].copy()
     w[-1, 2] = np.nan  # a gap: carry the previous value forward
-    got = m.forecast(w, f[T_FIT - CFG.window : T_FIT + CFG.horizon])
+    got = forecast(m, w, f[T_FIT - CFG.window : T_FIT + CFG.horizon])
     assert got[0, 2] == u[T_FIT - 2, 2] and got[1, 0] == u[T_FIT - 1, 0]
 
 
 def test_seasonal_falls_back_to_persistence_then_uses_one_day_earlier(data):
     u, f = data
     w, h = CFG.window, CFG.horizon
-    m = make_forecaster("seasonal", CFG, seed=0)
+    m = make_forecaster("seasonal", SETTINGS, seed=0)
     start = 10  # only 10 steps of history: less than a day
     m.fit(u[:start], f[:start])
     for i in range(start, start + 2 * S):
-        out = m.forecast(u[i - w : i], f[i - w : i + h])
+        out = forecast(m, u[i - w : i], f[i - w : i + h])
         for k in range(h):  # target step i + k
             src = i + k - S
             expected = u[src] if src >= 0 else u[i - 1]
@@ -270,9 +281,9 @@ def test_seasonal_uses_persistence_where_the_day_old_value_is_missing(data):
     hist = u[:T_FIT].copy()
     i = T_FIT
     hist[i - S, 1] = np.nan  # the source of the next forecast, direction 1
-    m = make_forecaster("seasonal", CFG, seed=0)
+    m = make_forecaster("seasonal", SETTINGS, seed=0)
     m.fit(hist, f[:T_FIT])
-    out = m.forecast(u[i - CFG.window : i], f[i - CFG.window : i + CFG.horizon])
+    out = forecast(m, u[i - CFG.window : i], f[i - CFG.window : i + CFG.horizon])
     assert out[0, 1] == u[i - 1, 1] and out[0, 0] == u[i - S, 0]
 
 
@@ -293,7 +304,12 @@ def test_seasonal_uses_persistence_where_the_day_old_value_is_missing(data):
 )
 def test_bad_config_raises_input_error(kwargs, match):
     with pytest.raises(InputError, match=match):
-        ForecastConfig(**kwargs)
+        ForecastSettings.from_flat(kwargs)
+
+
+def test_unknown_setting_is_refused_by_name():
+    with pytest.raises(InputError, match="model setting 'il_bacth': unknown; valid: .*il_batch"):
+        ForecastSettings.from_flat({"il_bacth": 12})
 
 
 def test_unknown_model_name_lists_valid_ones():

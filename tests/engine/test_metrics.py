@@ -9,17 +9,9 @@ import numpy as np
 import pytest
 
 from engine.errors import InputError
-from engine.metrics import (
-    MetricsConfig,
-    affected_directions,
-    aggregate_error_metrics,
-    drift_class,
-    drift_magnitude,
-    error_metrics,
-    scenario_metrics,
-    summary_table,
-    time_to_convergence,
-)
+from engine.evaluation.drift import affected_directions, drift_class, drift_magnitude, time_to_convergence
+from engine.evaluation.metrics import MetricsConfig, aggregate_error_metrics, error_metrics
+from engine.evaluation.scoring import scenario_metrics, summary_table
 from engine.results import MetricRow
 
 NAN = np.nan

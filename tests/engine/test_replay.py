@@ -337,7 +337,7 @@ def test_make_traffic_truncates_replay_to_steps_and_keeps_shorter_data(topo):
 def test_make_traffic_missing_path(topo):
     with pytest.raises(InputError) as err:
         make_traffic("nowhere/traffic.csv", topo, 10, 5.0, 0)
-    assert str(err.value) == "--traffic 'nowhere/traffic.csv': no such file or folder"
+    assert str(err.value) == "traffic 'nowhere/traffic.csv': no such file or folder"
 
 
 def test_make_traffic_unknown_format(topo, tmp_path):

@@ -9,8 +9,10 @@ import pytest
 
 from engine.errors import InputError
 from engine.events import FailureEvent
-from engine.forecasting.base import ForecastConfig
-from engine.scenario import LiveScenario, ModelEntry
+from engine.forecasting.settings import ForecastSettings
+from engine.routing import routing_matrix
+from engine.experiments.scenario import LiveScenario
+from engine.experiments.spec import ModelEntry, ScenarioSpec
 from engine.topology import Link, Node, Topology
 from engine.traffic import TrafficMatrixSeries
 
@@ -33,7 +35,7 @@ def traffic(topo: Topology, steps: int = STEPS) -> TrafficMatrixSeries:
     return TrafficMatrixSeries(tuple(x.id for x in topo.nodes), src, dst, demands, 60.0, datetime(2024, 1, 1))
 
 
-CFG = ForecastConfig(window=6, horizon=1, epochs=2, il_batch=5, il_window=20)
+CFG = ForecastSettings.from_flat(dict(window=6, horizon=1, epochs=2, il_batch=5, il_window=20))
 
 
 def make(models=("persistence", "seasonal", "frozen", "incremental"), **kw) -> LiveScenario:
@@ -51,24 +53,40 @@ def test_persistence_forecasts_the_previous_actual():
     assert np.isnan(f[:TRAIN]).all(), "no forecast exists during the training period"
 
 
-def test_click_fails_then_restores_and_reroutes_from_the_current_step():
-    live = make(("persistence",))
+def test_a_failed_then_restored_link_reroutes_from_the_current_step_and_back():
+    # Oracles independent of the simulator: the per-pair routing matrix of the failure state
+    # applied to the demands with a plain matrix product (float64), and a scenario built from
+    # the same spec with no failure at all.
+    spec = ScenarioSpec(topology="abilene", steps=40, train_steps=30, step_minutes=60,
+                        models=("persistence",), seed=3)
+    live = LiveScenario.from_spec(spec)
     live.train()
-    live.advance(5)
-    before = live.loads_at(live.step).copy()
-    ab = live.topology.direction_index("a-b", "a")
-    ev = live.toggle("a-b")
-    assert ev == FailureEvent(TRAIN + 5, "fail", "a-b", "link")
-    assert live.down_links == {"a-b"}
-    after = live.loads_at(live.step)
-    assert after[ab] == 0.0
-    # a->b now goes a-d-c-b: d->c carries more than before
-    dc = live.topology.direction_index("c-d", "d")
-    assert after[dc] > before[dc]
+    live.advance(2)
+    down, fail_at = live.topology.links[0].id, live.step
+    live.fail(down)
     live.advance(3)
-    assert live.toggle("a-b").action == "restore"
-    assert live.down_links == frozenset()
-    np.testing.assert_array_equal(live.loads_at(live.step), live.simulator.loads.loads[live.step])
+    restore_at = live.step
+    live.restore(down)
+    live.advance(2)
+
+    topo, tm = live.topology, live.traffic
+    demands = tm.demands.astype(np.float64)
+    intact = routing_matrix(topo, src=tm.src, dst=tm.dst).matrix
+    rerouted = routing_matrix(topo, link_up=np.array([link.id != down for link in topo.links]),
+                              src=tm.src, dst=tm.dst)
+    assert not rerouted.unreachable.any(), "the test wants a failure that only re-routes"
+    untouched = LiveScenario.from_spec(spec)
+    assert (fail_at, restore_at) == (32, 35)
+    for t in range(spec.steps):
+        got = live.loads_at(t)
+        if fail_at <= t < restore_at:
+            np.testing.assert_allclose(got, rerouted.matrix @ demands[t], rtol=1e-6, atol=1e-6)
+            assert not np.allclose(got, untouched.loads_at(t)), f"failing {down} changed nothing at step {t}"
+        else:
+            np.testing.assert_allclose(got, intact @ demands[t], rtol=1e-6, atol=1e-6)
+            np.testing.assert_allclose(got, untouched.loads_at(t), rtol=1e-6, atol=1e-6)
+    d = 2 * topo.link_index[down]
+    assert live.loads_at(fail_at)[d:d + 2].tolist() == [0.0, 0.0]
 
 
 def test_same_seed_same_numbers_bit_for_bit():
@@ -122,7 +140,7 @@ def test_bad_models_are_rejected(bad, message):
 
 def test_training_must_be_shorter_than_the_run():
     topo = square()
-    with pytest.raises(InputError, match="--train-steps"):
+    with pytest.raises(InputError, match="^train_steps: 60 must be smaller"):
         LiveScenario(topo, traffic(topo), ("persistence",), CFG, STEPS, seed=0)
 
 
@@ -149,7 +167,7 @@ def test_fork_is_independent():
 
 def test_the_h_step_ahead_forecast_is_recorded_against_the_step_it_is_for():
     topo = square()
-    cfg = ForecastConfig(window=6, horizon=3, epochs=2, il_batch=5, il_window=20)
+    cfg = ForecastSettings.from_flat(dict(window=6, horizon=3, epochs=2, il_batch=5, il_window=20))
     live = LiveScenario(topo, traffic(topo), ("persistence",), cfg, TRAIN, seed=0)
     live.train()
     live.advance(10)

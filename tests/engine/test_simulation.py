@@ -185,7 +185,7 @@ def test_missing_steps_are_nan_not_zero(topo):
 
 
 def test_frame_summary_and_progress(topo, tm):
-    ev = [FailureEvent(3, "fail", "a-c", "link")]
+    ev = [FailureEvent(3, "fail", "a-c", "link"), FailureEvent(8, "fail", "c-d", "link")]
     calls = []
     sim = Simulator(topo, tm, ev, progress=lambda done, total: calls.append((done, total)))
     assert calls and calls[-1] == (12, 12)
@@ -199,13 +199,47 @@ def test_frame_summary_and_progress(topo, tm):
     assert row.dst == "a" and not row.up and row.load_mbps == 0 and row.capacity_mbps == 100.0
     assert df.time.iloc[-1] == np.datetime64("2024-01-01T00:55")
     np.testing.assert_allclose(df.load_mbps.to_numpy().reshape(12, 14), ll.loads)
+
+    # The summary against figures worked out here: loads of each failure state from the
+    # per-pair routing matrix (float64), utilisation = load / 100 Mbit/s, plain numpy.
+    states = [((), 0, 3), (("a-c",), 3, 8), (("a-c", "c-d"), 8, 12)]
+    util, dropped = np.zeros((12, 14)), np.zeros(12)
+    for down, a, b in states:
+        loads, lost = expected_loads(topo, tm, down_links=down)
+        util[a:b], dropped[a:b] = loads[a:b] / 100.0, lost[a:b]
+    d = tm.demands.astype(np.float64)
+    left = np.isin(tm.src, [0, 1, 2])
+    cross = left != np.isin(tm.dst, [0, 1, 2])
+    np.testing.assert_allclose(dropped, np.r_[np.zeros(8), d[8:, cross].sum(axis=1)], rtol=1e-12)
+    # direction 2i is link i's u -> v, 2i + 1 its v -> u
+    names = [n for link in topo.links for n in ((link.id, link.u, link.v), (link.id, link.v, link.u))]
+    top_step, top_dir = np.unravel_index(np.argmax(util), util.shape)
+
     s = ll.summary(ev)
-    for key in ("steps", "links", "directions", "max_utilization", "dropped_mbps_total", "events"):
-        assert key in s
-    assert (s["steps"], s["links"], s["directions"]) == (12, 7, 14)
-    assert s["max_utilization"] == pytest.approx(float(np.nanmax(ll.utilization())))
-    e = s["events"][0]
-    assert {k: e[k] for k in ("step", "action", "target", "kind")} == {"step": 3, "action": "fail",
-                                                                       "target": "a-c", "kind": "link"}
-    # a->c demand moves from a-c to a-b/b-c at step 3: the biggest changes name those links
-    assert {c["link_id"] for c in e["top_changes"]} <= {"a-c", "a-b", "b-c"}
+    assert {k: s[k] for k in ("steps", "links", "directions", "nodes", "missing_steps", "dropped_steps")} == {
+        "steps": 12, "links": 7, "directions": 14, "nodes": 6, "missing_steps": 0, "dropped_steps": 4}
+    assert s["dropped_mbps_total"] == pytest.approx(d[8:, cross].sum(), rel=1e-6)
+    assert s["max_utilization"] == pytest.approx(util.max(), rel=1e-6)
+    link_id, src, dst = names[top_dir]
+    assert s["max_utilization_at"] == {"step": top_step, "link_id": link_id, "src": src, "dst": dst}
+
+    e1, e2 = s["events"]
+    assert {k: e1[k] for k in ("step", "action", "target", "kind")} == {"step": 3, "action": "fail",
+                                                                        "target": "a-c", "kind": "link"}
+    assert e1["dropped_mbps"] == 0.0
+    assert e1["max_utilization_after"] == pytest.approx(util[3:8].max(), rel=1e-6)
+    # At step 3 a's traffic to c..f (x) moves from a->c onto a->b->c, and the traffic from
+    # c..f to a (y) from c->a onto c->b->a: the three biggest changes are the larger flow's.
+    x = d[3, (tm.src == 0) & (tm.dst >= 2)].sum()
+    y = d[3, (tm.dst == 0) & (tm.src >= 2)].sum()
+    assert abs(x - y) > 0.1, "the test's demands must make the top three unambiguous"
+    if x > y:
+        want = {("a-c", "a", "c"): -x, ("a-b", "a", "b"): x, ("b-c", "b", "c"): x}
+    else:
+        want = {("a-c", "c", "a"): -y, ("b-c", "c", "b"): y, ("a-b", "b", "a"): y}
+    got = {(c["link_id"], c["src"], c["dst"]): c["delta_mbps"] for c in e1["top_changes"]}
+    assert got == pytest.approx(want, rel=1e-6)
+
+    assert (e2["step"], e2["target"]) == (8, "c-d")
+    assert e2["dropped_mbps"] == pytest.approx(d[8, cross].sum(), rel=1e-6)
+    assert e2["max_utilization_after"] == pytest.approx(util[8:].max(), rel=1e-6)

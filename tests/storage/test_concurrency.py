@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import text
 
 from storage.database import open_database
-from storage.repository import ScenarioRepository, _process_token, _writer_alive
+from storage.repository import ScenarioRepository
+from storage.writer import process_token as _process_token, writer_alive as _writer_alive
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -21,11 +21,14 @@ from typing import Any, Callable
 import numpy as np
 
 from engine.events import FailureEvent
-from engine.forecasting.base import ForecastConfig
+from engine.forecasting.settings import ForecastSettings
 from engine.loaders import load_topology
-from engine.metrics import MetricsConfig, drift_magnitude, summary_table
+from engine.evaluation.drift import drift_magnitude
+from engine.evaluation.metrics import MetricsConfig
+from engine.evaluation.scoring import summary_table
 from engine.results import ScenarioResult
-from engine.scenario import LiveScenario, ModelEntry
+from engine.experiments.scenario import LiveScenario
+from engine.experiments.spec import ModelEntry
 from engine.simulation import Simulator
 from engine.topology import Topology
 from engine.traffic_sources import make_traffic
@@ -47,7 +50,7 @@ class PaperConfig:
     per_class: int = 2
     seed: int = 0
     device: str = "cpu"
-    forecast: ForecastConfig = field(default_factory=ForecastConfig)
+    forecast: ForecastSettings = field(default_factory=ForecastSettings)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
 

@@ -1,0 +1,161 @@
+"""A scenario's metric rows: the periods around its failures scored with :mod:`metrics` and
+:mod:`drift`, the one-line-per-model summary, and the running errors of a live run."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from engine.errors import InputError
+from engine.evaluation.drift import affected_directions, drift_magnitude, time_to_convergence
+from engine.evaluation.metrics import (ERROR_METRICS, MetricsConfig, _as_2d, _capacity, _metrics_from_sums,
+                                       _point_terms, _sums, aggregate_error_metrics)
+from engine.results import MetricRow, ScenarioResult
+
+__all__ = ["scenario_metrics", "summary_table", "score_result", "running_errors"]
+
+
+
+def score_result(result: ScenarioResult, steps_per_day: int, config: MetricsConfig | None = None) -> ScenarioResult:
+    """``result`` with its metric rows (none until a step after training has been observed)."""
+    t = result.actual.shape[0]
+    if t <= result.train_steps:
+        return replace(result, metrics=[])
+    fail_steps = sorted(e.step for e in result.events if e.action == "fail" and e.step < t)
+    capacity = result.topology.direction_capacity.astype(np.float32)
+    rows = scenario_metrics(result.actual, result.forecasts, capacity, result.train_steps, fail_steps,
+                            steps_per_day, config or MetricsConfig())
+    return replace(result, metrics=rows)
+
+
+def running_errors(actual: np.ndarray, forecasts: dict[str, np.ndarray], capacity: np.ndarray,
+                   low_load_fraction: float = 0.01) -> dict[str, dict[str, float]]:
+    """{model: {"rmse_mbps", "mape_pct"}} over the given steps, all directions pooled."""
+    out = {}
+    for label, f in forecasts.items():
+        m = aggregate_error_metrics(actual, f, capacity, low_load_fraction)
+        out[label] = {"rmse_mbps": m["rmse"], "mape_pct": m["mape"]}
+    return out
+
+
+def _value(x: float | np.floating | np.integer) -> float | None:
+    """A metric value for a MetricRow: NaN (no data) becomes None; counts stay ints."""
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    v = float(x)
+    return None if np.isnan(v) else v
+
+
+def scenario_metrics(
+    actual: np.ndarray,
+    forecasts: Mapping[str, np.ndarray],
+    capacity: np.ndarray,
+    train_steps: int,
+    fail_steps: Sequence[int],
+    steps_per_day: int,
+    config: MetricsConfig = MetricsConfig(),
+) -> list[MetricRow]:
+    """All metric rows of a scenario.
+
+    Periods: ``"pre"`` = ``[train_steps, first failure)`` (to the end if no failure),
+    ``"post"`` = ``[first failure, T)``, and ``"event:K"`` = ``[fail_steps[K], fail_steps[K+1])``
+    (the last to ``T``), K counting the failure events from 0. Every period starts no earlier
+    than ``train_steps`` (in-sample forecasts are not scored); a period left empty has no
+    error rows.
+
+    Rows: for each model, period and metric of :data:`ERROR_METRICS`, one aggregate row
+    (``direction=None``) and one per direction; per failure K, a ``"ttc"`` row per model
+    (aggregate, None = censored) measured over :func:`affected_directions` of that event's
+    drift; and ``"drift"`` rows of model ``"actual"`` per direction (a fraction; may be
+    ``inf``, None where a side of the event has no data).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.full((8, 2), 100.0); a[4:, 0] = 200.0
+    >>> f = {"persist": np.vstack([np.full((1, 2), np.nan), a[:-1]])}
+    >>> rows = scenario_metrics(a, f, np.array([1000.0, 1000.0]), 2, [4], 4,
+    ...                         MetricsConfig(convergence_window=2))
+    >>> line = summary_table(rows)["persist"]
+    >>> line["mae_post"], line["ttc_steps"]   # one 100 Mbit/s miss over 4 steps x 2 directions
+    (12.5, [1])
+    """
+    a = _as_2d("actual", actual)
+    n_steps, n_dirs = a.shape
+    cap = _capacity(capacity, n_dirs)
+    if int(train_steps) != train_steps or not 0 <= train_steps <= n_steps:
+        raise InputError("train_steps", f"must be a whole number in 0..{n_steps}, got {train_steps}")
+    fails = [int(s) for s in fail_steps]
+    if any(not 0 <= s < n_steps for s in fails):
+        raise InputError("fail_steps", f"every failure step must lie in 0..{n_steps - 1}, got {fails}")
+    if fails != sorted(fails):
+        raise InputError("fail_steps", f"must be sorted, got {fails}")
+    fc = {}
+    for name, f in forecasts.items():
+        fa = _as_2d(f"forecast '{name}'", f)
+        if fa.shape != a.shape:
+            raise InputError(f"forecast '{name}'", f"shape {fa.shape} differs from the actual loads' {a.shape}")
+        fc[name] = fa
+
+    periods: list[tuple[str, int, int]] = []
+    first = fails[0] if fails else n_steps
+    periods.append(("pre", train_steps, first))
+    if fails:
+        periods.append(("post", first, n_steps))
+    for k, s in enumerate(fails):
+        periods.append((f"event:{k}", s, fails[k + 1] if k + 1 < len(fails) else n_steps))
+    periods = [(p, max(lo, train_steps), hi) for p, lo, hi in periods if hi > max(lo, train_steps)]
+    bounds = sorted({b for _, lo, hi in periods for b in (lo, hi)})
+
+    drifts = [drift_magnitude(a, s, steps_per_day) for s in fails]
+    rows: list[MetricRow] = []
+    for model, f in fc.items():
+        terms = _point_terms(a[train_steps:], f[train_steps:], cap, config.low_load_fraction)
+        # Sum each stretch between period bounds once; a period adds up its stretches.
+        stretch = [terms[:, lo - train_steps : hi - train_steps].sum(axis=1) for lo, hi in zip(bounds, bounds[1:])]
+        for period, lo, hi in periods:
+            sums = _sums(sum(stretch[bounds.index(lo) : bounds.index(hi)]), cap)
+            per_dir = _metrics_from_sums(sums)
+            pooled = _metrics_from_sums({k: v.sum() for k, v in sums.items()})
+            for metric in ERROR_METRICS:
+                rows.append(MetricRow(model, period, metric, _value(pooled[metric][()])))
+                values = per_dir[metric].tolist()
+                rows.extend(
+                    MetricRow(model, period, metric, None if v != v else v, d) for d, v in enumerate(values)
+                )
+        for k, s in enumerate(fails):
+            ttc = time_to_convergence(a, f, s, affected_directions(drifts[k], config), cap, config)
+            rows.append(MetricRow(model, f"event:{k}", "ttc", ttc))
+    for k, drift in enumerate(drifts):
+        rows.extend(
+            MetricRow("actual", f"event:{k}", "drift", None if v != v else v, d) for d, v in enumerate(drift.tolist())
+        )
+    return rows
+
+
+def summary_table(rows: Sequence[MetricRow]) -> dict[str, dict[str, float | None | list]]:
+    """One line per model from the aggregate rows of :func:`scenario_metrics`.
+
+    ``{model: {rmse_pre, rmse_post, mape_pre, mape_post, mae_post, smape_post, ttc_steps}}``;
+    a missing value is None and ``ttc_steps`` lists the TTC (None = censored) of each failure
+    event in order. The drift rows (model ``"actual"``) are not models and are left out.
+    """
+    keys = {("pre", "rmse"): "rmse_pre", ("post", "rmse"): "rmse_post", ("pre", "mape"): "mape_pre",
+            ("post", "mape"): "mape_post", ("post", "mae"): "mae_post", ("post", "smape"): "smape_post"}
+    table: dict[str, dict[str, float | None | list]] = {}
+    ttcs: dict[str, dict[int, float | None]] = {}
+    for r in rows:
+        if r.model == "actual" and r.metric == "drift":
+            continue
+        line = table.setdefault(r.model, {**{name: None for name in keys.values()}, "ttc_steps": []})
+        if r.direction is not None:
+            continue
+        if r.metric == "ttc" and r.period.startswith("event:"):
+            ttcs.setdefault(r.model, {})[int(r.period.split(":", 1)[1])] = r.value
+        elif (r.period, r.metric) in keys:
+            line[keys[(r.period, r.metric)]] = r.value
+    for model, by_event in ttcs.items():
+        table[model]["ttc_steps"] = [by_event[k] for k in sorted(by_event)]
+    return table

@@ -1,0 +1,318 @@
+"""The stepwise scenario driver: build, train, step through the evaluation loop, fail and restore.
+
+:class:`LiveScenario` is what the dashboard steps and what the batch run drives to the end. It
+owns the simulator, the fitted models, the observation stream and the recorder; the loop
+(:func:`engine.evaluation.loop.iter_evaluate`) does the forecasting and the metrics live in
+:mod:`engine.evaluation`. Same spec and seed -> identical numbers on CPU.
+
+Examples
+--------
+>>> spec = ScenarioSpec(topology="abilene", steps=40, train_steps=30, step_minutes=60,
+...                     models=("persistence", "seasonal"), failures=("0-1@33",))
+>>> result = run_scenario(spec)
+>>> result.actual.shape[0], sorted(result.forecasts)
+(40, ['persistence', 'seasonal'])
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+
+from engine.errors import InputError
+from engine.evaluation.loop import StepRecord, iter_evaluate
+from engine.evaluation.metrics import MetricsConfig
+from engine.evaluation.recorder import ForecastRecorder
+from engine.evaluation.scoring import running_errors, score_result
+from engine.evaluation.stream import ObservationStream
+from engine.events import FailureEvent, down_sets_at, events_from_specs
+from engine.experiments.spec import ModelEntry, ScenarioSpec, check_run_lengths, parse_models
+from engine.forecasting.base import Forecaster
+from engine.forecasting.catalogue import DEFAULT_MODELS, make_forecaster
+from engine.forecasting.settings import ForecastConfig, ForecastSettings
+from engine.loaders import load_topology
+from engine.results import ScenarioResult
+from engine.simulation import Simulator
+from engine.topology import Topology
+from engine.traffic import TrafficMatrixSeries
+from engine.traffic_sources import make_traffic
+
+__all__ = ["LiveScenario", "run_scenario", "Progress"]
+
+Progress = Callable[[str, float], None]
+
+
+class LiveScenario:
+    """A scenario driven step by step (the dashboard's live view, the CLI's batch loop).
+
+    ``step`` is the next step to be observed: steps ``[0, step)`` have happened. Failures
+    made with :meth:`fail`/:meth:`restore`/:meth:`toggle` take effect from ``step`` on.
+    """
+
+    def __init__(
+        self,
+        topology: Topology,
+        traffic: TrafficMatrixSeries,
+        models: Sequence[str | ModelEntry] = DEFAULT_MODELS,
+        settings: ForecastSettings | None = None,
+        train_steps: int = 2016,
+        seed: int = 0,
+        device: str = "cpu",
+        events: Iterable[FailureEvent] = (),
+        metrics_config: MetricsConfig | None = None,
+        spec: ScenarioSpec | None = None,
+    ) -> None:
+        steps_per_day = max(1, int(round(24 * 60 / traffic.step_minutes)))
+        self.settings = (settings or ForecastSettings()).with_steps_per_day(steps_per_day)
+        check_run_lengths(traffic.steps, train_steps, self.settings)
+        self.topology = topology
+        self.traffic = traffic
+        self.train_steps = train_steps
+        self.seed = seed
+        self.device = device
+        self.metrics_config = metrics_config or MetricsConfig()
+        self.spec = spec
+        self.entries = parse_models(models)
+        self.simulator = Simulator(topology, traffic)
+        for e in sorted(events):
+            self._check_event_step(e)
+            self.simulator.add_event(e)
+        common = self.settings.common
+        self.stream = ObservationStream(self.simulator, common.window, common.horizon)
+        self.recorder = ForecastRecorder([e.label for e in self.entries], traffic.steps, topology.n_directions)
+        self.models: dict[str, Forecaster] = {}
+        self.total_steps = traffic.steps
+        self.step = 0
+
+    # --- construction -----------------------------------------------------------------------
+    @classmethod
+    def from_spec(cls, spec: ScenarioSpec, topology: Topology | None = None) -> "LiveScenario":
+        """Load the topology (unless given), make the traffic and schedule the spec's failures."""
+        topo = topology if topology is not None else load_topology(spec.topology, weights=spec.weights)
+        entries = parse_models(spec.models)
+        for e in entries:
+            e.settings(spec.forecast)
+        check_run_lengths(spec.steps, spec.train_steps, spec.forecast)
+        traffic = make_traffic(spec.traffic, topo, spec.steps, spec.step_minutes, spec.seed, spec.peak_utilization)
+        events = events_from_specs(spec.failures, topo, traffic.steps)
+        return cls(topo, traffic, entries, spec.forecast, spec.train_steps, spec.seed, spec.device,
+                   events, spec.metrics, spec)
+
+    def _check_event_step(self, event: FailureEvent) -> None:
+        if event.step < self.train_steps:
+            raise InputError(
+                f"failure '{event.target}@{event.step}'",
+                f"step {event.step} is inside the training period (0..{self.train_steps - 1})",
+            )
+        if event.step >= self.traffic.steps:
+            raise InputError(f"failure '{event.target}@{event.step}'", "step is outside the run")
+
+    @property
+    def config(self) -> ForecastConfig:
+        """The settings every model shares (window, horizon, day length)."""
+        return self.settings.common
+
+    @property
+    def events(self) -> list[FailureEvent]:
+        """Every failure and restore of the run (scheduled or clicked), sorted."""
+        return self.simulator.events
+
+    @property
+    def forecasts(self) -> dict[str, np.ndarray]:
+        """{model: (T, D)} recorded H-step-ahead forecasts in Mbit/s (NaN where none yet)."""
+        return self.recorder.forecasts
+
+    @property
+    def capacity(self) -> np.ndarray:
+        return self.stream.capacity
+
+    # --- training ---------------------------------------------------------------------------
+    def train(self, progress: Progress | None = None) -> None:
+        """Fit every model on the training period; afterwards ``step == train_steps``."""
+        k = self.train_steps
+        self.stream.fill(k)
+        history, feats = self.stream.observed[:k], self.stream.features[:k]
+        for i, entry in enumerate(self.entries):
+            if progress:
+                progress(f"fitting {entry.label}", i / len(self.entries))
+            model = make_forecaster(entry.kind, entry.settings(self.settings), seed=self.seed, device=self.device)
+            model.fit(history, feats)
+            self.models[entry.label] = model
+        self.step = k
+        if progress:
+            progress("trained", 1.0)
+
+    @property
+    def trained(self) -> bool:
+        return bool(self.models)
+
+    # --- streaming --------------------------------------------------------------------------
+    def records(self, k: int) -> Iterator[StepRecord]:
+        """The next ``k`` steps as loop records (each one recorded as it is yielded)."""
+        if not self.trained:
+            raise RuntimeError("train() the scenario before advancing it")
+        stop = min(self.step + k, self.total_steps)
+        for record in iter_evaluate(self.stream, self.models, self.step, stop):
+            self.recorder.add(record)
+            self.step = record.step + 1
+            yield record
+
+    def advance(self, k: int = 1, progress: Progress | None = None) -> int:
+        """Run ``k`` more steps (forecast, actual arrives, observe); returns the new ``step``."""
+        start = self.step
+        stop = min(start + k, self.total_steps)
+        every = max(1, (stop - start) // 100)
+        for record in self.records(k):
+            if progress and (self.step % every == 0 or self.step == stop):
+                progress(f"step {self.step}/{self.total_steps}", self.step / self.total_steps)
+        return self.step
+
+    @property
+    def finished(self) -> bool:
+        return self.step >= self.total_steps
+
+    # --- failures ---------------------------------------------------------------------------
+    @property
+    def down_links(self) -> frozenset[str]:
+        return down_sets_at(self.events, self.step)[0]
+
+    @property
+    def down_nodes(self) -> frozenset[str]:
+        return down_sets_at(self.events, self.step)[1]
+
+    def _add(self, action: str, target: str) -> FailureEvent:
+        kind = self.topology.check_element(target)
+        if self.step >= self.total_steps:
+            raise InputError(f"{action} '{target}'", "the run has ended")
+        down = self.down_links if kind == "link" else self.down_nodes
+        if action == "fail" and target in down:
+            raise InputError(f"fail '{target}'", "it is already down")
+        if action == "restore" and target not in down:
+            raise InputError(f"restore '{target}'", "it is not down")
+        event = FailureEvent(self.step, action, target, kind)  # type: ignore[arg-type]
+        self._check_event_step(event)
+        self.simulator.add_event(event)
+        return event
+
+    def fail(self, target: str) -> FailureEvent:
+        """Fail a link or node from the current step on."""
+        return self._add("fail", target)
+
+    def restore(self, target: str) -> FailureEvent:
+        """Restore a failed link or node from the current step on."""
+        return self._add("restore", target)
+
+    def toggle(self, target: str) -> FailureEvent:
+        """Fail ``target`` if it is up, restore it if it is down (a click on the map)."""
+        kind = self.topology.check_element(target)
+        down = self.down_links if kind == "link" else self.down_nodes
+        return self.restore(target) if target in down else self.fail(target)
+
+    # --- reading ----------------------------------------------------------------------------
+    def time_of(self, step: int) -> datetime:
+        return self.traffic.time_of(step)
+
+    def loads_at(self, step: int) -> np.ndarray:
+        """(2L,) Mbit/s at ``step`` under the failures known now (NaN if the interval is missing)."""
+        return self.simulator.loads.loads[step]
+
+    def utilization_at(self, step: int) -> np.ndarray:
+        return self.loads_at(step) / self.capacity
+
+    def dropped_mbps_at(self, step: int) -> float:
+        return float(self.simulator.loads.dropped_mbps[step])
+
+    def next_forecasts(self) -> dict[str, np.ndarray]:
+        """{model: (2L,) Mbit/s} forecast for ``step`` (no state change)."""
+        if not self.trained or self.step >= self.total_steps:
+            return {}
+        self.stream.fill(self.step)
+        inp = self.stream.input_at(self.step)
+        return {label: m.forecast(inp).point[0] * self.capacity for label, m in self.models.items()}
+
+    def window(self, direction: int, last: int = 288) -> pd.DataFrame:
+        """Recent actual and the recorded (H-step-ahead) forecasts of one link direction, in Mbit/s."""
+        lo = max(0, self.step - last)
+        data: dict[str, Any] = {
+            "step": np.arange(lo, self.step),
+            "time": self.traffic.times()[lo:self.step],
+            "actual_mbps": self.simulator.loads.loads[lo:self.step, direction],
+        }
+        for label, f in self.forecasts.items():
+            data[f"{label}_mbps"] = f[lo:self.step, direction]
+        return pd.DataFrame(data)
+
+    def running_errors(self, last: int = 288, direction: int | None = None) -> dict[str, dict[str, float]]:
+        """RMSE (Mbit/s) and MAPE (%) of each model over the last ``last`` forecast steps.
+
+        All directions pooled, or only ``direction``; the metrics' definitions (MAPE floor).
+        """
+        lo = max(self.train_steps, self.step - last)
+        cols = slice(None) if direction is None else slice(direction, direction + 1)
+        actual = self.simulator.loads.loads[lo:self.step, cols]
+        forecasts = {label: f[lo:self.step, cols] for label, f in self.forecasts.items()}
+        return running_errors(actual, forecasts, self.capacity[cols], self.metrics_config.low_load_fraction)
+
+    def last_retrain_step(self, label: str = "incremental") -> int | None:
+        """Absolute step at which ``label`` last re-fitted, or None."""
+        m = self.models.get(label)
+        if m is None or not m.retrain_steps:
+            return None
+        return self.train_steps + int(m.retrain_steps[-1])
+
+    def model_stats(self) -> dict[str, dict[str, Any]]:
+        """Per model: kind, re-fits and when, fit time, forecast + observe time per step."""
+        kinds = {e.label: e.kind for e in self.entries}
+        return {
+            label: {
+                "kind": kinds[label],
+                "retrains": int(m.retrains),
+                "retrain_steps": [self.train_steps + int(s) for s in m.retrain_steps],
+                "fit_seconds": float(m.fit_seconds),
+                "predict_ms_per_step": self.recorder.ms_per_step(label),
+            }
+            for label, m in self.models.items()
+        }
+
+    def snapshot(self) -> ScenarioResult:
+        """Everything observed so far (steps [0, step)), without metrics."""
+        t = self.step
+        loads = self.simulator.loads
+        config = self.spec.to_dict() if self.spec else {}
+        config.update({"forecast": {**self.settings.to_flat()}, "steps_observed": t, "device": self.device,
+                       "total_steps": self.total_steps, "train_steps": self.train_steps})
+        return ScenarioResult(
+            topology=self.topology,
+            config=config,
+            seed=self.seed,
+            events=[e for e in self.events if e.step < t],
+            step_minutes=self.traffic.step_minutes,
+            start=self.traffic.start,
+            train_steps=self.train_steps,
+            actual=loads.loads[:t].astype(np.float32),
+            forecasts={k: v[:t].copy() for k, v in self.forecasts.items()},
+            link_up=loads.link_up[:t].copy(),
+            dropped_mbps=loads.dropped_mbps[:t].copy(),
+            model_stats=self.model_stats(),
+        )
+
+    def result(self) -> ScenarioResult:
+        """:meth:`snapshot` with its metrics."""
+        return score_result(self.snapshot(), self.settings.common.steps_per_day, self.metrics_config)
+
+    def fork(self) -> "LiveScenario":
+        """An independent copy (trained models included), e.g. to try another failure."""
+        return copy.deepcopy(self)
+
+
+def run_scenario(spec: ScenarioSpec, progress: Progress | None = None,
+                 topology: Topology | None = None) -> ScenarioResult:
+    """Batch mode: build, train, stream to the end, return the result with its metrics."""
+    live = LiveScenario.from_spec(spec, topology)
+    live.train(progress)
+    live.advance(live.total_steps - live.step, progress)
+    return live.result()

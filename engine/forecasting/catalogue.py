@@ -1,0 +1,122 @@
+"""The one list of models: names, labels, colours, settings classes, and the factory.
+
+Everything that lists models (the CLI's ``--models``, the dashboard's choices and colours, the
+scenario's defaults, the history) reads it from here. Importing this module does not import
+torch: a model's class is imported when it is first built.
+
+Examples
+--------
+>>> MODEL_NAMES
+('liquid', 'incremental', 'persistence', 'seasonal', 'frozen')
+>>> model_info("incremental").settings_class.__name__
+'IncrementalSettings'
+>>> model_info("arima")
+Traceback (most recent call last):
+...
+engine.errors.InputError: model 'arima': unknown model; valid: liquid, incremental, persistence, seasonal, frozen
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+from engine.errors import InputError
+from engine.forecasting.settings import (ForecastConfig, ForecastSettings, IncrementalSettings, LiquidSettings,
+                                         MLPSettings, ModelSettings, NoSettings)
+
+if TYPE_CHECKING:
+    from engine.forecasting.base import Forecaster
+
+__all__ = ["ModelInfo", "CATALOGUE", "MODEL_NAMES", "DEFAULT_MODELS", "model_info", "make_forecaster"]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One model kind: how it is named, shown, configured and built."""
+
+    name: str
+    label: str
+    colour: str
+    settings_class: type[ModelSettings]
+    class_path: str  # "module:Class", imported on first use (keeps torch out of light imports)
+    summary: str
+    learnt: bool
+
+    def forecaster_class(self) -> type["Forecaster"]:
+        module, cls = self.class_path.split(":")
+        return getattr(import_module(module), cls)
+
+
+CATALOGUE: dict[str, ModelInfo] = {
+    m.name: m
+    for m in (
+        ModelInfo("liquid", "Liquid (CfC/LTC)", "#4e79a7", LiquidSettings,
+                  "engine.forecasting.liquid:LiquidForecaster",
+                  "liquid neural network trained once; adapts only through its state", True),
+        ModelInfo("incremental", "Incremental MLP", "#e15759", IncrementalSettings,
+                  "engine.forecasting.incremental:IncrementalForecaster",
+                  "MLP re-fitted every B new samples on the last N", True),
+        ModelInfo("persistence", "Persistence", "#59a14f", NoSettings,
+                  "engine.forecasting.baselines:PersistenceForecaster",
+                  "the last observed value", False),
+        ModelInfo("seasonal", "Seasonal naive", "#9c755f", NoSettings,
+                  "engine.forecasting.baselines:SeasonalForecaster",
+                  "the value one day earlier", False),
+        ModelInfo("frozen", "Frozen MLP", "#b07aa1", MLPSettings,
+                  "engine.forecasting.incremental:FrozenMLPForecaster",
+                  "the incremental MLP never re-fitted (ablation)", True),
+    )
+}
+MODEL_NAMES: tuple[str, ...] = tuple(CATALOGUE)
+#: What a scenario runs unless told otherwise: every model.
+DEFAULT_MODELS: tuple[str, ...] = MODEL_NAMES
+
+
+def model_info(name: str) -> ModelInfo:
+    """The catalogue entry of ``name`` (InputError naming the valid ones when unknown)."""
+    info = CATALOGUE.get(name) if isinstance(name, str) else None
+    if info is None:
+        raise InputError(f"model {name!r}", f"unknown model; valid: {', '.join(MODEL_NAMES)}")
+    return info
+
+
+def make_forecaster(name: str, settings: ForecastSettings | ForecastConfig | None = None, seed: int = 0,
+                    device: str = "cpu") -> "Forecaster":
+    """Build an unfitted forecaster by model name.
+
+    Parameters
+    ----------
+    name : str
+        One of ``MODEL_NAMES``.
+    settings : ForecastSettings or ForecastConfig
+        The scenario's settings (the model takes the shared ones and its own kind's); a bare
+        ForecastConfig means default per-model settings.
+    seed : int
+        Seeds every random choice of the model (initialisation, mini-batches, re-fits).
+    device : str
+        ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"`` (resolved here).
+
+    Notes
+    -----
+    Same name, settings, seed and data give bit-identical forecasts on CPU (within one torch
+    build and thread count); on CUDA they are close but not guaranteed identical.
+
+    Examples
+    --------
+    >>> make_forecaster("persistence", ForecastConfig(), seed=0).name
+    'persistence'
+    """
+    info = model_info(name)
+    if settings is None:
+        settings = ForecastSettings()
+    elif isinstance(settings, ForecastConfig):
+        settings = ForecastSettings(common=settings)
+    elif not isinstance(settings, ForecastSettings):
+        raise InputError("settings", f"expected ForecastSettings, got {type(settings).__name__}")
+    own = settings.for_class(info.settings_class)
+    own.check(settings.common)
+    from engine.forecasting.torch_utils import resolve_device
+
+    return info.forecaster_class()(settings.common, own, seed=int(seed), device=resolve_device(device))

@@ -1,0 +1,105 @@
+"""Create, run and record scenarios in the history.
+
+Every interface goes through :class:`ScenarioService`: ``netdrift run`` (:meth:`run`), ``netdrift
+paper`` (:meth:`record`, one call per failure scenario) and the dashboard's live runs
+(:meth:`open_record` when a run starts, :meth:`save` when it is saved or ends). A scenario row
+becomes complete in one transaction; a run that raises is marked interrupted.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.evaluation.scoring import summary_table
+from engine.experiments.scenario import LiveScenario, Progress
+from engine.experiments.spec import ScenarioSpec
+from engine.results import ScenarioResult
+from storage.repository import ScenarioRepository
+
+__all__ = ["RunOutcome", "ScenarioService", "run_summary"]
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """A finished, stored run: its history id, result and timings (seconds)."""
+
+    scenario_id: int
+    result: ScenarioResult
+    run_seconds: float
+    store_seconds: float
+
+
+def run_summary(outcome: RunOutcome, device: str) -> dict[str, Any]:
+    """The run's JSON (``netdrift run --json``): per model the headline metrics and costs."""
+    result = outcome.result
+    table = summary_table(result.metrics)
+    models = {
+        label: {**table.get(label, {}), "retrains": stats["retrains"], "fit_seconds": stats["fit_seconds"],
+                "predict_ms_per_step": stats["predict_ms_per_step"]}
+        for label, stats in result.model_stats.items()
+    }
+    return {
+        "scenario_id": outcome.scenario_id, "topology": result.topology.name, "steps": result.actual.shape[0],
+        "train_steps": result.train_steps, "device": device,
+        "events": [{"step": e.step, "action": e.action, "target": e.target, "kind": e.kind} for e in result.events],
+        "models": models, "run_seconds": outcome.run_seconds, "store_seconds": outcome.store_seconds,
+    }
+
+
+class ScenarioService:
+    """Scenarios to and from one history database (a SQLAlchemy ``sessionmaker``)."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    def open_record(self, live: LiveScenario, label: str | None = None) -> int:
+        """Create the history row of a scenario about to run (status "running"); its id."""
+        config = live.spec.to_dict() if live.spec else {}
+        with self.sessions.begin() as s:
+            return int(ScenarioRepository(s).create_scenario(
+                live.topology, config, live.seed, [e.label for e in live.entries], label=label))
+
+    def save(self, scenario_id: int, live: LiveScenario) -> float:
+        """Store what ``live`` observed so far as the row's result; seconds it took."""
+        result = live.result()
+        t0 = time.perf_counter()
+        with self.sessions.begin() as s:
+            ScenarioRepository(s).save_result(scenario_id, result)
+        return time.perf_counter() - t0
+
+    def mark_interrupted(self, scenario_id: int) -> None:
+        with self.sessions.begin() as s:
+            ScenarioRepository(s).mark_interrupted(scenario_id)
+
+    def run(self, spec: ScenarioSpec, label: str | None = None, progress: Progress | None = None) -> RunOutcome:
+        """Validate ``spec`` (nothing is stored if it is bad), run it to the end, store it."""
+        live = LiveScenario.from_spec(spec)
+        t0 = time.perf_counter()
+        sid = self.open_record(live, label)
+        try:
+            live.train(progress)
+            live.advance(live.total_steps - live.step, progress)
+            result = live.result()
+        except BaseException:
+            self.mark_interrupted(sid)
+            raise
+        t_store = time.perf_counter()
+        with self.sessions.begin() as s:
+            ScenarioRepository(s).save_result(sid, result)
+        store_seconds = time.perf_counter() - t_store
+        return RunOutcome(sid, result, time.perf_counter() - t0, store_seconds)
+
+    def record(self, result: ScenarioResult, label: str | None = None) -> int:
+        """Store an already computed result as a complete scenario in one go; its id."""
+        with self.sessions.begin() as s:
+            repo = ScenarioRepository(s)
+            sid = repo.create_scenario(result.topology, result.config, result.seed, list(result.forecasts),
+                                       label=label)
+            repo.save_result(sid, result)
+        return int(sid)
+
+
