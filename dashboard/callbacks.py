@@ -8,10 +8,15 @@ sessionmaker and scenario id are given.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from engine.errors import InputError
 from engine.events import FailureEvent
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from engine.experiments.scenario import LiveScenario
 
 __all__ = ["ClickOutcome", "toggle_element", "record_event"]
 
@@ -28,11 +33,7 @@ class ClickOutcome:
         return self.event is not None
 
 
-def _topology(live: Any):  # noqa: ANN202
-    return live.topology
-
-
-def toggle_element(live: Any, target: str | None, kind: str = "link") -> ClickOutcome:
+def toggle_element(live: LiveScenario, target: str | None, kind: str = "link") -> ClickOutcome:
     """Fail ``target`` (a link or node id) if it is up, restore it if it is down.
 
     Returns a ClickOutcome whose message says what happened, or why nothing did (unknown
@@ -46,7 +47,7 @@ def toggle_element(live: Any, target: str | None, kind: str = "link") -> ClickOu
     """
     if not target:
         return ClickOutcome(None, "Nothing was clicked.")
-    topo = _topology(live)
+    topo = live.topology
     index = topo.link_index if kind == "link" else topo.node_index
     if target not in index:
         return ClickOutcome(None, f"No {kind} '{target}' in this topology.")
@@ -60,15 +61,15 @@ def toggle_element(live: Any, target: str | None, kind: str = "link") -> ClickOu
     return ClickOutcome(event, f"{kind.capitalize()} {target} {verb} at step {event.step}.")
 
 
-def record_event(sessionmaker: Any, scenario_id: int | None, event: FailureEvent) -> str | None:
+def record_event(sessions: sessionmaker[Session] | None, scenario_id: int | None,
+                 event: FailureEvent) -> str | None:
     """Append ``event`` to scenario ``scenario_id`` in the history; an error message or None."""
-    if sessionmaker is None or scenario_id is None:
+    if sessions is None or scenario_id is None:
         return None
-    from storage.repository import ScenarioRepository
+    from service.scenarios import ScenarioService
 
     try:
-        with sessionmaker.begin() as s:
-            ScenarioRepository(s).add_event(scenario_id, event)
+        ScenarioService(sessions).add_event(scenario_id, event)
     except Exception as err:  # the live view keeps running; the history write is reported
         return f"Could not record the event in the history: {err}"
     return None

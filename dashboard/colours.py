@@ -1,37 +1,32 @@
 """One colour per series across every chart: the actual in near-black, each model its own hue.
 
-The Live chart and the Compare charts use the same mapping, so "liquid" is the same blue in both
-and never a neighbour of the actual's colour (Streamlit's default palette starts with two blues,
-which made the liquid and incremental lines hard to tell apart).
+A model's colour is the catalogue's (:data:`engine.forecasting.catalogue.CATALOGUE`), so
+"liquid" is the same blue in the Live chart, the Compare charts and anything else that shows
+it. What is the dashboard's own is kept here: the actual's colour, the shades of the paper's
+variants (``liquid-ltc``, ``incremental-b<B>`` by batch size) and a spare palette for labels
+the catalogue does not know.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["ACTUAL", "MODEL_COLOURS", "colour_range"]
+from engine.forecasting.catalogue import CATALOGUE
+
+__all__ = ["ACTUAL", "colour_of", "colour_range"]
 
 ACTUAL = "#111827"
 
-#: Models netdrift runs (the paper's variants get shades of their family's hue).
-MODEL_COLOURS: dict[str, str] = {
-    "actual": ACTUAL,
-    "liquid": "#4e79a7",
-    "liquid-cfc": "#4e79a7",
-    "liquid-ltc": "#76b7b2",
-    "incremental": "#e15759",
-    "frozen": "#b07aa1",
-    "persistence": "#59a14f",
-    "seasonal": "#9c755f",
-}
-
-#: Incremental learners by batch size, smallest first (netdrift paper: b12 orange, b48 red, b144 dark red).
-_INCREMENTAL_SHADES = ["#f28e2b", "#e15759", "#a3262a", "#ff9d9a", "#d4a6c8"]
+#: Variants that get a shade of their own (others take their model's catalogue colour).
+_VARIANTS: dict[str, str] = {"liquid-ltc": "#76b7b2"}
+#: Incremental learners by batch size, smallest first (paper: b12 orange, b48 red, b144 dark red);
+#: the second shade is the incremental model's own colour, as B=48 is its default batch.
+_INCREMENTAL_SHADES = ["#f28e2b", CATALOGUE["incremental"].colour, "#a3262a", "#ff9d9a", "#d4a6c8"]
 #: For names netdrift does not know (Tableau 10's remaining hues, then greys).
 _SPARE = ["#edc948", "#ff9da7", "#bab0ac", "#8cd17d", "#499894", "#86bcb6", "#6b6b6b"]
 
 
-def _incremental_rank(name: str) -> int | None:
+def _incremental_batch(name: str) -> int | None:
     """Batch size of an ``incremental-b<B>`` name, None for anything else."""
     prefix = "incremental-b"
     if name.startswith(prefix) and name[len(prefix):].isdigit():
@@ -39,9 +34,27 @@ def _incremental_rank(name: str) -> int | None:
     return None
 
 
+def colour_of(name: str) -> str | None:
+    """The fixed colour of a series name (the actual, a catalogue model or a known variant), else None.
+
+    >>> colour_of("actual"), colour_of("liquid") == CATALOGUE["liquid"].colour, colour_of("arima")
+    ('#111827', True, None)
+    """
+    if name == "actual":
+        return ACTUAL
+    if name in _VARIANTS:
+        return _VARIANTS[name]
+    if name in CATALOGUE:
+        return CATALOGUE[name].colour
+    return None
+
+
 def colour_range(names: Iterable[str]) -> list[str]:
-    """Colours for ``names`` in order: known ones fixed, incremental batch sizes shaded by size,
-    unknown ones from a spare palette without reusing a colour already taken.
+    """Colours for ``names`` in order, never two the same.
+
+    Fixed colours (:func:`colour_of`) first; ``incremental-b<B>`` shaded by batch size; a
+    ``<model>-<variant>`` label takes its model's colour while no other series has it; the
+    rest come from a spare palette without reusing a colour already taken.
 
     >>> colour_range(["actual", "liquid", "incremental"])
     ['#111827', '#4e79a7', '#e15759']
@@ -49,16 +62,20 @@ def colour_range(names: Iterable[str]) -> list[str]:
     ['#e15759', '#f28e2b']
     """
     names = list(names)
-    batches = sorted({b for n in names if (b := _incremental_rank(n)) is not None})
+    batches = sorted({b for n in names if (b := _incremental_batch(n)) is not None})
     out: list[str] = []
     for name in names:
-        if name in MODEL_COLOURS:
-            out.append(MODEL_COLOURS[name])
-        elif (b := _incremental_rank(name)) is not None:
+        if (c := colour_of(name)) is not None:
+            out.append(c)
+        elif (b := _incremental_batch(name)) is not None:
             out.append(_INCREMENTAL_SHADES[batches.index(b) % len(_INCREMENTAL_SHADES)])
         else:
             out.append("")
     taken = set(out)
+    for i, name in enumerate(names):  # e.g. "liquid-cfc": the liquid blue when liquid is not shown
+        kind = colour_of(name.split("-", 1)[0]) if not out[i] and "-" in name else None
+        if kind is not None and kind != ACTUAL and kind not in taken:
+            out[i] = kind
+            taken.add(kind)
     spare = (c for c in _SPARE if c not in taken)
     return [c or next(spare, "#6b6b6b") for c in out]
-

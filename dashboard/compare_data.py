@@ -8,17 +8,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from engine.metrics import drift_magnitude
+from engine.evaluation.drift import drift_magnitude
+from engine.evaluation.metrics import MetricsConfig, error_metrics, per_step_error_metrics
+from engine.events import FailureEvent
 from engine.results import MetricRow
+
+if TYPE_CHECKING:
+    from engine.topology import Topology
+    from storage.repository import ScenarioRepository, ScenarioSummary
 
 __all__ = [
     "CENSORED",
-    "MAPE_FLOOR_FRACTION",
     "history_table",
     "run_label",
     "first_failure_step",
@@ -34,84 +39,35 @@ __all__ = [
 
 #: How a time to convergence that never happened within the run is shown.
 CENSORED = "censored"
-#: Steps whose actual load is below this fraction of capacity are left out of MAPE (DESIGN.md).
-MAPE_FLOOR_FRACTION = 0.01
 
 _HISTORY_COLUMNS = ["id", "topology", "created", "failures", "events", "models", "status", "label"]
 
 
-def _count(value: Any) -> int:
-    """A count from either a number or a collection (summaries may give either)."""
-    if value is None:
-        return 0
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    try:
-        return len(value)
-    except TypeError:
-        return 0
-
-
-def _events_of(value: Any) -> list[Any]:
-    return [] if value is None or isinstance(value, (int, np.integer)) else list(value)
-
-
-def _field(obj: Any, *names: str, default: Any = None) -> Any:
-    """First present attribute (or mapping key) of ``names``: tolerant to dicts and dataclasses."""
-    for name in names:
-        if isinstance(obj, Mapping) and name in obj:
-            return obj[name]
-        if hasattr(obj, name):
-            return getattr(obj, name)
-    return default
-
-
-def _is_failure(event: Any) -> bool:
-    """A FailureEvent/dict with action "fail", or an event text like ``"fail 3-7@100"``."""
-    if isinstance(event, str):
-        return event.strip().startswith("fail")
-    return _field(event, "action", default="fail") == "fail"
-
-
-def _failure_count(events: Any) -> int:
-    evs = _events_of(events)
-    if not evs:
-        return _count(events)
-    return sum(1 for e in evs if _is_failure(e))
-
-
-def history_table(summaries: Iterable[Any]) -> pd.DataFrame:
+def history_table(summaries: Iterable[ScenarioSummary]) -> pd.DataFrame:
     """One row per stored scenario: id, topology, created, failures, events, models, status, label.
 
-    ``summaries`` are ``storage.repository.ScenarioSummary`` objects (or dicts with the same
-    fields); ``events`` may be a list of event texts (``"fail 3-7@100"``), of FailureEvents,
-    or a count; ``failures`` counts the fail events; ``models`` a list or a
-    comma-separated string. Newest first.
+    ``summaries`` are :class:`storage.repository.ScenarioSummary` rows; ``failures`` counts
+    their ``fail`` events (``"fail 3-7@100"``, ``"fail node 3@100"``). Newest first.
 
-    >>> from datetime import datetime
-    >>> df = history_table([{"id": 1, "topology": "abilene", "created": datetime(2024, 1, 1),
-    ...     "status": "interrupted", "events": [], "models": ["liquid", "incremental"]}])
-    >>> df.loc[0, ["topology", "models", "status"]].tolist()
-    ['abilene', 'liquid, incremental', 'interrupted']
+    >>> from storage.repository import ScenarioSummary
+    >>> df = history_table([ScenarioSummary(1, "abilene", datetime(2024, 1, 1), "interrupted",
+    ...                                     ["fail 1-2@9"], ["liquid", "incremental"], None, 0)])
+    >>> df.loc[0, ["topology", "models", "status"]].tolist(), int(df.loc[0, "failures"])
+    (['abilene', 'liquid, incremental', 'interrupted'], 1)
     """
-    rows = []
-    for s in summaries:
-        models = _field(s, "models", default=[]) or []
-        if not isinstance(models, str):
-            models = ", ".join(str(m) for m in models)
-        topo = _field(s, "topology", "topology_name", default="")
-        rows.append(
-            {
-                "id": _field(s, "id"),
-                "topology": str(_field(topo, "name", default=topo) or ""),
-                "created": _field(s, "created", "created_at"),
-                "failures": _failure_count(_field(s, "events", default=None)),
-                "events": ", ".join(str(e) for e in _events_of(_field(s, "events", default=None))),
-                "models": models,
-                "status": str(_field(s, "status", default="") or ""),
-                "label": _field(s, "label", default=None) or "",
-            }
-        )
+    rows = [
+        {
+            "id": s.id,
+            "topology": s.topology,
+            "created": s.created,
+            "failures": sum(1 for e in s.events if e.startswith("fail ")),
+            "events": ", ".join(s.events),
+            "models": ", ".join(s.models),
+            "status": s.status,
+            "label": s.label or "",
+        }
+        for s in summaries
+    ]
     df = pd.DataFrame(rows, columns=_HISTORY_COLUMNS)
     if not df.empty:
         df["created"] = pd.to_datetime(df["created"])
@@ -119,7 +75,7 @@ def history_table(summaries: Iterable[Any]) -> pd.DataFrame:
     return df
 
 
-def run_label(run_id: Any, topology: str = "", created: datetime | None = None, label: str | None = None) -> str:
+def run_label(run_id: int, topology: str = "", created: datetime | None = None, label: str | None = None) -> str:
     """Short unique name of a run for legends and facets, e.g. ``'#3 abilene 01-05 14:02'``.
 
     >>> run_label(3, "abilene", datetime(2024, 1, 5, 14, 2))
@@ -138,34 +94,16 @@ def run_label(run_id: Any, topology: str = "", created: datetime | None = None, 
     return " ".join(parts)
 
 
-def first_failure_step(events: Iterable[Any] | None) -> int | None:
+def first_failure_step(events: Iterable[FailureEvent]) -> int | None:
     """Step of the earliest ``fail`` event, or None when the run had no failure.
 
-    >>> from engine.events import FailureEvent
     >>> first_failure_step([FailureEvent(9, "restore", "a"), FailureEvent(5, "fail", "a")])
     5
     >>> first_failure_step([]) is None
     True
     """
-    steps = [int(_field(e, "step")) for e in (events or []) if _field(e, "action", default="fail") == "fail"]
+    steps = [e.step for e in events if e.action == "fail"]
     return min(steps) if steps else None
-
-
-def _per_step_errors(
-    actual: np.ndarray, forecast: np.ndarray, capacity: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Mean absolute error (Mbit/s) and MAPE (%) over directions, per step; NaN where undefined."""
-    err = np.abs(forecast - actual)
-    ok = np.isfinite(err)
-    n = ok.sum(axis=1)
-    mae = np.where(n > 0, np.where(ok, err, 0.0).sum(axis=1) / np.maximum(n, 1), np.nan)
-    floor = (MAPE_FLOOR_FRACTION * capacity) if capacity is not None else 0.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ape = err / np.abs(actual) * 100.0
-    ok_p = ok & np.isfinite(ape) & (np.abs(actual) >= floor) & (np.abs(actual) > 0)
-    n_p = ok_p.sum(axis=1)
-    mape = np.where(n_p > 0, np.where(ok_p, ape, 0.0).sum(axis=1) / np.maximum(n_p, 1), np.nan)
-    return mae, mape
 
 
 def aligned_errors(
@@ -174,7 +112,8 @@ def aligned_errors(
     align_step: int,
     run: str,
     *,
-    capacity: np.ndarray | None = None,
+    capacity: np.ndarray,
+    low_load_fraction: float = MetricsConfig.low_load_fraction,
     window: int = 12,
     before: int | None = None,
     after: int | None = None,
@@ -182,11 +121,12 @@ def aligned_errors(
 ) -> pd.DataFrame:
     """Rolling error of each model over time, with step 0 at ``align_step`` (the first failure).
 
-    Per step the absolute error is averaged over link directions (Mbit/s) and the absolute
-    percentage error over directions whose actual load is at least 1% of capacity (%), then
-    both are smoothed with a trailing mean over ``window`` steps (steps with no forecast are
-    skipped, not counted as zero). ``before``/``after`` bound the steps kept around the failure;
-    long runs are thinned to about ``max_points`` steps per line.
+    Per step, MAE (Mbit/s) and MAPE (%) pool the link directions as
+    :func:`engine.evaluation.metrics.per_step_error_metrics` defines them (MAPE leaves out
+    directions whose actual load is below ``low_load_fraction`` of ``capacity``); both are then
+    smoothed with a trailing mean over ``window`` steps (steps with no forecast are skipped, not
+    counted as zero). ``before``/``after`` bound the steps kept around the failure; long runs
+    are thinned to about ``max_points`` steps per line.
 
     Returns columns ``run, model, step, step_rel, rolling_mae_mbps, rolling_mape_pct``.
 
@@ -194,9 +134,9 @@ def aligned_errors(
     --------
     >>> a = np.array([[10.0], [10.0], [10.0], [10.0]])
     >>> f = {"persistence": np.array([[np.nan], [10.0], [12.0], [16.0]])}
-    >>> df = aligned_errors(a, f, align_step=2, run="r", window=1)
-    >>> df[["step_rel", "rolling_mae_mbps"]].values.tolist()
-    [[-1.0, 0.0], [0.0, 2.0], [1.0, 6.0]]
+    >>> df = aligned_errors(a, f, align_step=2, run="r", capacity=np.array([100.0]), window=1)
+    >>> df[["step_rel", "rolling_mae_mbps", "rolling_mape_pct"]].values.tolist()
+    [[-1.0, 0.0, 0.0], [0.0, 2.0, 20.0], [1.0, 6.0, 60.0]]
     """
     actual = np.asarray(actual, dtype=np.float64)
     if actual.ndim != 2:
@@ -205,16 +145,12 @@ def aligned_errors(
     lo = 0 if before is None else max(0, align_step - before)
     hi = T if after is None else min(T, align_step + after + 1)
     stride = max(1, int(np.ceil((hi - lo) / max_points))) if max_points else 1
-    cap = None if capacity is None else np.asarray(capacity, dtype=np.float64)[None, :]
+    w = max(1, int(window))
     frames = []
     for model, fc in forecasts.items():
-        fc = np.asarray(fc, dtype=np.float64)
-        if fc.shape != actual.shape:
-            raise ValueError(f"forecast of {model!r} has shape {fc.shape}, actual {actual.shape}")
-        mae, mape = _per_step_errors(actual, fc, cap)
-        w = max(1, int(window))
-        roll_mae = pd.Series(mae).rolling(w, min_periods=1).mean().to_numpy()
-        roll_mape = pd.Series(mape).rolling(w, min_periods=1).mean().to_numpy()
+        per_step = per_step_error_metrics(actual, fc, capacity, low_load_fraction)
+        roll_mae = pd.Series(per_step["mae"]).rolling(w, min_periods=1).mean().to_numpy()
+        roll_mape = pd.Series(per_step["mape"]).rolling(w, min_periods=1).mean().to_numpy()
         steps = np.arange(lo, hi, stride)
         keep = steps[np.isfinite(roll_mae[steps])]
         frames.append(
@@ -265,7 +201,7 @@ def metrics_table(metrics: Iterable[MetricRow], run: str) -> pd.DataFrame:
     >>> metrics_table(rows, "r")[["period", "rmse_mbps", "ttc_steps"]].values.tolist()
     [['pre', 1.0, None], ['post', 3.0, 'censored']]
     """
-    table: dict[tuple[str, str], dict[str, Any]] = {}
+    table: dict[tuple[str, str], dict[str, object]] = {}
     names = {"rmse": "rmse_mbps", "mae": "mae_mbps", "mape": "mape_pct"}
     for r in metrics:
         if r.direction is not None:
@@ -288,12 +224,9 @@ def metrics_table(metrics: Iterable[MetricRow], run: str) -> pd.DataFrame:
     return df.iloc[order].reset_index(drop=True)
 
 
-def direction_labels(topology: Any) -> list[str] | None:
-    """``'link: src->dst'`` for every link direction of a Topology, or None if unavailable."""
-    names = getattr(topology, "direction_names", None)
-    if names is None:
-        return None
-    return [f"{lid}: {s}->{d}" for lid, s, d in names()]
+def direction_labels(topology: Topology) -> list[str]:
+    """``'link: src->dst'`` for every link direction of a Topology."""
+    return [f"{lid}: {s}->{d}" for lid, s, d in topology.direction_names()]
 
 
 def _pick_period(available: set[str], preferred: Sequence[str]) -> str | None:
@@ -313,7 +246,7 @@ def drift_vs_error(
     """Per-direction drift magnitude at the first failure against each model's error after it.
 
     Drift comes from the ``drift`` rows (relative change of mean load, a fraction; model
-    ``"actual"`` in :func:`engine.metrics.scenario_metrics`; period ``event:0`` preferred, then
+    ``"actual"`` in :func:`engine.evaluation.scoring.scenario_metrics`; period ``event:0`` preferred, then
     ``post``; infinite drifts are left out), the error from ``error_metric`` rows with a
     direction in period ``post`` (else ``event:0``). Columns ``run, model, direction,
     direction_name, abs_drift_pct, error_mbps`` (``error_pct`` instead for mape/nrmse/smape).
@@ -354,20 +287,6 @@ def drift_vs_error(
     return pd.DataFrame(out, columns=cols)
 
 
-class _quiet:
-    """Silence numpy's 'mean of empty slice' warnings inside a block."""
-
-    def __enter__(self) -> None:
-        import warnings
-
-        self._cm = warnings.catch_warnings()
-        self._cm.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc: object) -> None:
-        self._cm.__exit__(*exc)
-
-
 def drift_vs_error_from_series(
     actual: np.ndarray,
     forecasts: Mapping[str, np.ndarray],
@@ -375,15 +294,17 @@ def drift_vs_error_from_series(
     steps_per_day: int,
     run: str,
     *,
+    capacity: np.ndarray,
     direction_names: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Like :func:`drift_vs_error`, computed from the stored series (MAE from ``fail_step`` on).
 
-    Drift is :func:`engine.metrics.drift_magnitude`; infinite or undefined drifts are left out.
+    Drift is :func:`engine.evaluation.drift.drift_magnitude`, the MAE per direction
+    :func:`engine.evaluation.metrics.error_metrics`'s; infinite or undefined drifts are left out.
 
     >>> a = np.array([[2.0], [2.0], [4.0], [4.0]])
     >>> f = {"persistence": np.array([[np.nan], [2.0], [2.0], [4.0]])}
-    >>> drift_vs_error_from_series(a, f, 2, 2, "r")[["abs_drift_pct", "error_mbps"]].values.tolist()
+    >>> drift_vs_error_from_series(a, f, 2, 2, "r", capacity=np.array([10.0]))[["abs_drift_pct", "error_mbps"]].values.tolist()
     [[100.0, 1.0]]
     """
     actual = np.asarray(actual, dtype=np.float64)
@@ -391,9 +312,7 @@ def drift_vs_error_from_series(
     drift[~np.isfinite(drift)] = np.nan
     out = []
     for model, fc in forecasts.items():
-        err = np.abs(np.asarray(fc, dtype=np.float64)[fail_step:] - actual[fail_step:])
-        with _quiet():
-            mae = np.nanmean(err, axis=0) if len(err) else np.full(actual.shape[1], np.nan)
+        mae = error_metrics(actual[fail_step:], np.asarray(fc)[fail_step:], capacity)["mae"]
         for d in range(actual.shape[1]):
             if np.isfinite(drift[d]) and np.isfinite(mae[d]):
                 out.append(
@@ -423,40 +342,43 @@ class RunData:
     train_steps: int
     step_minutes: float | None
     steps_per_day: int
-    capacity: np.ndarray | None
-    direction_names: list[str] | None
+    capacity: np.ndarray
+    direction_names: list[str]
+    low_load_fraction: float = MetricsConfig.low_load_fraction
     actual: np.ndarray | None = None
     forecasts: dict[str, np.ndarray] = field(default_factory=dict)
     metrics: list[MetricRow] = field(default_factory=list)
     problem: str | None = None
 
 
-def load_run_data(repo: Any, run_id: int, label: str) -> RunData:
-    """Read one run through a ``storage.repository.ScenarioRepository`` into a :class:`RunData`.
+def load_run_data(repo: ScenarioRepository, run_id: int, label: str) -> RunData:
+    """Read one run of the history into a :class:`RunData`.
 
-    A run without stored series (interrupted before its result was saved) comes back with
-    ``actual=None`` and ``problem`` set instead of raising.
+    The day length follows the run's step length (as the scenario computed it), the MAPE floor
+    its metrics settings. A run without stored series (interrupted before its result was
+    saved) comes back with ``actual=None`` and ``problem`` set instead of raising.
     """
     from engine.errors import InputError
 
     d = repo.get_scenario(run_id)
     step_minutes = d.step_minutes or d.config.get("step_minutes")
-    spd = d.config.get("steps_per_day") or (round(1440 / step_minutes) if step_minutes else 288)
+    metrics = d.config.get("metrics") or {}
     data = RunData(
         id=int(run_id),
         label=label,
-        status=str(d.status),
+        status=d.status,
         first_failure=first_failure_step(d.events),
         train_steps=int(d.train_steps or 0),
         step_minutes=None if step_minutes is None else float(step_minutes),
-        steps_per_day=max(1, int(spd)),
+        steps_per_day=max(1, round(1440 / step_minutes)) if step_minutes else 288,
         capacity=np.asarray(d.topology.direction_capacity, dtype=np.float64),
         direction_names=direction_labels(d.topology),
+        low_load_fraction=float(metrics.get("low_load_fraction", MetricsConfig.low_load_fraction)),
     )
     try:
         data.actual = np.asarray(repo.load_series(run_id), dtype=np.float64)
         data.forecasts = {m: np.asarray(repo.load_series(run_id, m), dtype=np.float64) for m in d.models}
-        data.metrics = list(repo.load_metrics(run_id))
+        data.metrics = repo.load_metrics(run_id)
     except InputError as err:
         data.actual, data.forecasts, data.problem = None, {}, str(err)
     return data

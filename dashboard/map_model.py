@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Mapping
 
 import numpy as np
 
+from engine.forecasting.catalogue import MODEL_NAMES
 from engine.topology import Topology
 
 __all__ = [
@@ -208,11 +209,11 @@ def build_map(
     topology: Topology,
     positions: Mapping[str, tuple[float, float]],
     frame: MapFrame | None = None,
-    forecast_models: Iterable[str] = ("liquid", "incremental"),
 ) -> dict:
     """vis-network data for the map component: ``{"nodes", "edges", "legend"}``.
 
-    Each edge carries ``link`` (the physical link id, what a click reports), ``dir``
+    A link direction's hover lists each model's forecast, catalogue models first in the
+    catalogue's order. Each edge carries ``link`` (the physical link id, what a click reports), ``dir``
     (the direction index), ``failed`` (bool) and ``util`` (fraction or None) so the browser
     side and tests can read the state without parsing colours.
 
@@ -231,9 +232,7 @@ def build_map(
     with np.errstate(divide="ignore", invalid="ignore"):
         util = np.where(cap > 0, loads / cap, np.nan)
     up = topology.link_up_mask(frame.down_links, frame.down_nodes)
-    models = [m for m in forecast_models if m in frame.forecasts_mbps] + [
-        m for m in frame.forecasts_mbps if m not in set(forecast_models)
-    ]
+    models = sorted(frame.forecasts_mbps, key=lambda m: MODEL_NAMES.index(m) if m in MODEL_NAMES else len(MODEL_NAMES))
 
     nodes = []
     for n in topology.nodes:

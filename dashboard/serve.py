@@ -26,6 +26,7 @@ def preload() -> None:
     import dashboard.callbacks  # noqa: F401
     import dashboard.components.topology_map  # noqa: F401
     import dashboard.live_helpers  # noqa: F401
+    import dashboard.settings_logic  # noqa: F401
     import dashboard.state  # noqa: F401
     import engine.loaders  # noqa: F401
 

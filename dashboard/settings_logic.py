@@ -5,81 +5,79 @@ The Settings view stores in ``st.session_state``:
 - ``"device"``: ``"auto"``, ``"cpu"`` or ``"cuda"``;
 - ``"db_url"``: the history database URL (only once :func:`storage.database.open_database`
   accepted it);
-- ``"forecast_config"``: a dict of :class:`engine.forecasting.base.ForecastConfig` fields;
-- ``"topology_overrides"``: a dict (reserved for link edits; the Topology view stores the
-  edited topology itself under ``"topology_choice"``).
+- ``"forecast_settings"``: the model settings under their flat names (see
+  :class:`engine.forecasting.settings.ForecastSettings`), only once the engine accepted them.
+
+The rules live in the engine's settings classes; this module only asks them and words the
+answer for the form.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Mapping
 
 from engine.errors import InputError
-from engine.forecasting.base import ForecastConfig
+from engine.forecasting.settings import IL_MODES, LIQUID_CELLS, ForecastSettings
 
 __all__ = [
     "DEVICES",
     "LIQUID_CELLS",
     "IL_MODES",
-    "default_forecast_config",
-    "forecast_config_errors",
+    "SETTINGS_KEY",
+    "FIELD_LABELS",
+    "default_forecast_settings",
+    "forecast_settings_errors",
     "detect_cuda",
 ]
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
-LIQUID_CELLS: tuple[str, ...] = ("cfc", "ltc")
-IL_MODES: tuple[str, ...] = ("refit", "warm")
+#: st.session_state key of the saved model settings (flat names -> values).
+SETTINGS_KEY = "forecast_settings"
+#: Flat setting name -> the Settings form's label for it (the form's fields and its messages).
+FIELD_LABELS: dict[str, str] = {
+    "window": "Window W (steps fed to the model)",
+    "horizon": "Horizon H (steps ahead)",
+    "liquid_cell": "Liquid cell",
+    "liquid_units": "Liquid units",
+    "epochs": "Epochs (initial fit)",
+    "il_batch": "IL batch B (re-fit every B samples)",
+    "il_window": "IL window N (re-fit on last N steps)",
+    "il_mode": "IL mode",
+}
 
-_POSITIVE_INTS = ("window", "horizon", "liquid_units", "epochs", "il_batch", "il_window")
+
+def default_forecast_settings() -> dict[str, Any]:
+    """Every model setting at its default, under its flat name.
+
+    >>> s = default_forecast_settings()
+    >>> s["window"], s["il_mode"]
+    (24, 'warm')
+    """
+    return ForecastSettings().to_flat()
 
 
-def default_forecast_config() -> dict[str, Any]:
-    """The fields of a default ForecastConfig as a plain dict."""
-    return dataclasses.asdict(ForecastConfig())
+def forecast_settings_errors(values: Mapping[str, Any]) -> list[str]:
+    """What the engine refuses in a set of flat model settings, as sentences (empty: all fine).
 
-
-def forecast_config_errors(values: Mapping[str, Any]) -> list[str]:
-    """Every problem with a set of model settings, as sentences (empty list: all fine).
-
-    Checks what an operator can get wrong in the form (whole numbers >= 1, the IL window N
-    longer than the IL batch B, known cell and mode) and then whatever ForecastConfig itself
-    refuses.
+    The check is :meth:`ForecastSettings.from_flat`'s (unknown names included); its message
+    is prefixed with the form field it is about.
 
     Examples
     --------
-    >>> cfg = default_forecast_config()
-    >>> forecast_config_errors(cfg)
+    >>> forecast_settings_errors(default_forecast_settings())
     []
-    >>> forecast_config_errors({**cfg, "il_batch": 288, "il_window": 288})
-    ['IL window N (288) must be larger than the IL batch B (288): each refit needs more than the new samples.']
+    >>> forecast_settings_errors({"il_batch": 288, "il_window": 288})
+    ['IL window N (re-fit on last N steps): il_window (N=288): must be greater than il_batch (B=288)']
+    >>> forecast_settings_errors({"windw": 12})[0][:34]
+    "model setting 'windw': unknown; va"
     """
-    errors: list[str] = []
-    for name in _POSITIVE_INTS:
-        v = values.get(name)
-        if v is None:
-            continue
-        if isinstance(v, bool) or int(v) != v or v < 1:
-            errors.append(f"{name} must be a whole number >= 1, got {v!r}.")
-    b, n = values.get("il_batch"), values.get("il_window")
-    if b is not None and n is not None and n <= b:
-        errors.append(
-            f"IL window N ({n}) must be larger than the IL batch B ({b}): each refit needs more than the new samples."
-        )
-    if values.get("liquid_cell") is not None and str(values["liquid_cell"]).lower() not in LIQUID_CELLS:
-        errors.append(f"liquid cell must be one of {', '.join(LIQUID_CELLS)}, got {values['liquid_cell']!r}.")
-    if values.get("il_mode") is not None and values["il_mode"] not in IL_MODES:
-        errors.append(f"IL mode must be one of {', '.join(IL_MODES)}, got {values['il_mode']!r}.")
-    if errors:
-        return errors
-    known = {f.name for f in dataclasses.fields(ForecastConfig)}
     try:
-        ForecastConfig(**{k: v for k, v in values.items() if k in known})
+        ForecastSettings.from_flat(values)
     except InputError as err:
-        errors.append(str(err))
-    except (TypeError, ValueError) as err:
-        errors.append(f"model settings: {err}")
-    return errors
+        name = err.what.split(" ", 1)[0]
+        label = FIELD_LABELS.get(name)
+        return [f"{label}: {err}" if label else str(err)]
+    return []
 
 
 def detect_cuda() -> tuple[bool, str | None]:

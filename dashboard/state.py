@@ -14,16 +14,21 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
+if TYPE_CHECKING:  # the engine's scenario types, without importing them with this module
+    import numpy as np
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from engine.experiments.scenario import LiveScenario
+    from engine.topology import Topology
+
 __all__ = [
-    "DB_URL_ENV",
     "TOPOLOGY_ENV",
     "DEFAULT_TOPOLOGY",
     "LiveSession",
-    "db_url",
     "get_sessionmaker",
     "load_topology_cached",
     "bundled_topology_names",
@@ -31,9 +36,9 @@ __all__ = [
     "get_live",
     "set_live",
     "clear_live",
+    "chosen_topology",
 ]
 
-DB_URL_ENV = "NETDRIFT_DB_URL"
 TOPOLOGY_ENV = "NETDRIFT_TOPOLOGY"
 #: GEANT 2012 (40 nodes, 61 links, real coordinates): looks like a real backbone and stays fast.
 DEFAULT_TOPOLOGY = "geant2012"
@@ -45,11 +50,13 @@ class LiveSession:
     """One browser session's live scenario and its controls.
 
     ``scenario_id`` is the history row (None when the history could not be written);
-    ``saved`` tells whether the current state has been stored as a result.
+    ``saved`` tells whether the current state has been stored as a result. What the screen
+    computes once and reuses is kept here too, not on the engine's objects: the map's node
+    ``positions``, and the models' forecasts for the live step (``next_forecasts``, computed
+    at step ``next_forecasts_step``).
     """
 
-    live: Any  # engine.scenario.LiveScenario
-    spec: Any  # engine.scenario.ScenarioSpec
+    live: LiveScenario
     scenario_id: int | None = None
     playing: bool = False
     steps_per_tick: int = 1
@@ -58,27 +65,24 @@ class LiveSession:
     messages: list[str] = field(default_factory=list)
     tick_ms: float | None = None  # engine time of the last live tick
     last_tick: float = 0.0  # time.monotonic() of the last timed tick
+    positions: dict[str, tuple[float, float]] | None = None
+    next_forecasts: dict[str, np.ndarray] = field(default_factory=dict)
+    next_forecasts_step: int | None = None
 
 
-def db_url() -> str:
-    """History database URL: the one chosen in Settings, else ``NETDRIFT_DB_URL``, else the default."""
-    from dashboard.db import current_db_url
-
-    return current_db_url()
-
-
-def get_sessionmaker():  # noqa: ANN201
-    """The sessionmaker of :func:`db_url`, shared by every browser session (st.cache_resource).
+def get_sessionmaker() -> sessionmaker[Session]:
+    """The sessionmaker of the history database in use (Settings' choice, else
+    ``NETDRIFT_DB_URL``, else the default), shared by every browser session.
 
     Raises :class:`engine.errors.InputError` when the database cannot be opened.
     """
-    from dashboard.db import get_sessionmaker as shared
+    from dashboard.db import current_db_url, get_sessionmaker as shared
 
-    return shared(db_url())
+    return shared(current_db_url())
 
 
 @st.cache_resource(show_spinner=False)
-def load_topology_cached(name: str):  # noqa: ANN201 (engine Topology)
+def load_topology_cached(name: str) -> Topology:
     """A bundled or on-disk topology, loaded once per server process."""
     from engine.loaders import load_topology
 
@@ -113,7 +117,7 @@ def clear_live() -> None:
     st.session_state.pop(_LIVE_KEY, None)
 
 
-def chosen_topology():  # noqa: ANN201 (engine Topology)
+def chosen_topology() -> Topology | None:
     """The topology picked, uploaded or edited in the Topology view, or None."""
     from engine.loaders import topology_from_dict
 

@@ -18,7 +18,7 @@ import gc
 import threading
 import time
 
-__all__ = ["start_once", "settle_heap"]
+__all__ = ["start_once", "settle_heap", "import_engine"]
 
 _started = threading.Event()  # process-wide on purpose: imports are process-wide too
 
@@ -32,13 +32,23 @@ _started = threading.Event()  # process-wide on purpose: imports are process-wid
 START_DELAY_S = 1.0
 
 
-def _warm_up(delay: float = START_DELAY_S) -> None:
-    time.sleep(delay)
+def import_engine() -> None:
+    """Import what training a scenario needs: the scenario driver and every learnt model's class
+    (torch, ncps), and set torch to one thread."""
     from engine.forecasting.torch_utils import configure_threads
 
     configure_threads()
-    import engine.scenario  # noqa: F401
+    import engine.experiments.scenario  # noqa: F401
+    from engine.forecasting.catalogue import CATALOGUE
 
+    for info in CATALOGUE.values():
+        if info.learnt:
+            info.forecaster_class()
+
+
+def _warm_up(delay: float = START_DELAY_S) -> None:
+    time.sleep(delay)
+    import_engine()
     settle_heap()
     # A dashboard rerun allocates tens of thousands of short-lived containers; with the default
     # young-generation threshold (700) they trigger a full collection about once a second.

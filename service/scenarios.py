@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.evaluation.scoring import summary_table
+from engine.events import FailureEvent
 from engine.experiments.scenario import LiveScenario, Progress
 from engine.experiments.spec import ScenarioSpec
 from engine.results import ScenarioResult
@@ -46,7 +47,9 @@ def run_summary(outcome: RunOutcome, device: str) -> dict[str, Any]:
         "scenario_id": outcome.scenario_id, "topology": result.topology.name, "steps": result.actual.shape[0],
         "train_steps": result.train_steps, "device": device,
         "events": [{"step": e.step, "action": e.action, "target": e.target, "kind": e.kind} for e in result.events],
+        "observe": result.config.get("observe"),
         "models": models, "run_seconds": outcome.run_seconds, "store_seconds": outcome.store_seconds,
+        **({"tm_estimation": result.config["tm_estimation"]} if result.config.get("tm_estimation") else {}),
     }
 
 
@@ -70,6 +73,11 @@ class ScenarioService:
         with self.sessions.begin() as s:
             ScenarioRepository(s).save_result(scenario_id, result)
         return time.perf_counter() - t0
+
+    def add_event(self, scenario_id: int, event: FailureEvent) -> None:
+        """Record a failure or restore of a running scenario as it happens (a live click)."""
+        with self.sessions.begin() as s:
+            ScenarioRepository(s).add_event(scenario_id, event)
 
     def mark_interrupted(self, scenario_id: int) -> None:
         with self.sessions.begin() as s:

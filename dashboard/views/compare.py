@@ -123,7 +123,8 @@ for run in runs:
         align = run.train_steps
     aligned.append(
         compare_data.aligned_errors(
-            run.actual, run.forecasts, align, run.label, capacity=run.capacity, window=window, before=span, after=span
+            run.actual, run.forecasts, align, run.label, capacity=run.capacity,
+            low_load_fraction=run.low_load_fraction, window=window, before=span, after=span,
         )
     )
 errors = pd.concat(aligned, ignore_index=True)
@@ -175,7 +176,7 @@ for run in runs:
     if df.empty and run.first_failure is not None:
         df = compare_data.drift_vs_error_from_series(
             run.actual, run.forecasts, run.first_failure, run.steps_per_day, run.label,
-            direction_names=run.direction_names,
+            capacity=run.capacity, direction_names=run.direction_names,
         )
     frames.append(df)
 drift = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -6,23 +6,27 @@ Screen, top to bottom:
 - during a run: time controls (play / pause, speed, one step, save, new run); the step,
   simulated clock, dropped traffic and failed elements; the map (colour = utilisation band,
   dashed red = failed; click a link to fail or restore it now); beside it the selected link
-  direction's actual load against every model's forecast, failures marked, and each model's
-  running error.
+  direction's actual load against every model's forecast, failures and re-fits marked, each
+  model's running error on that direction, and when the re-fitting models last re-fitted.
 """
 
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from dashboard import callbacks, live_helpers as lh, state
 from dashboard.components.topology_map import topology_map
+from dashboard.settings_logic import SETTINGS_KEY
 from dashboard.warmup import settle_heap
 from engine.errors import InputError
+from engine.forecasting.catalogue import CATALOGUE, DEFAULT_MODELS, MODEL_NAMES
 
-MODEL_CHOICES = ["liquid", "incremental", "persistence", "seasonal", "frozen"]
-DEFAULT_MODELS = ["liquid", "incremental", "persistence"]
+if TYPE_CHECKING:
+    from engine.topology import Topology
+
 MAP_KEY = "live_map"
 DIRECTION_KEY = "live_direction"
 TICK_SECONDS = 1.0
@@ -78,7 +82,7 @@ def _after_toggle(sess: state.LiveSession, outcome: callbacks.ClickOutcome) -> N
 def _step_once() -> None:
     sess = state.get_live()
     if sess:
-        sess.tick_ms = lh.tick(sess.live, 1)
+        sess.tick_ms = lh.tick(sess, 1)
 
 
 def _toggle_play() -> None:
@@ -111,22 +115,23 @@ def start_form() -> None:
         names = [CHOSEN_PREFIX + chosen.name, *names]
         default = names[0]
     p = lh.QUICK_PRESET
-    settings = st.session_state.get("forecast_config")
+    settings = st.session_state.get(SETTINGS_KEY)
     form_col, map_col = st.columns([2, 3])
     with form_col:
         st.subheader("Start a live scenario")
         topo = st.selectbox("Topology", names, index=names.index(default), key="live_topology")
         with st.form("live_start"):
             c2, c3, c4 = st.columns(3)
-            train = c2.number_input("Training steps", min_value=48, max_value=4032, value=p["train_steps"], step=24)
+            train = c2.number_input("Training steps", min_value=48, max_value=4032, value=p.train_steps, step=24)
             watch = c3.number_input("Live steps after training", min_value=24, max_value=4032,
-                                    value=p["steps"] - p["train_steps"], step=24)
+                                    value=p.steps - p.train_steps, step=24)
             seed = c4.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1)
-            models = st.multiselect("Models", MODEL_CHOICES, default=DEFAULT_MODELS)
+            models = st.multiselect("Models", MODEL_NAMES, default=DEFAULT_MODELS,
+                                    format_func=lambda m: CATALOGUE[m].label)
             if settings is None:
-                st.caption(lh.PRESET_TEXT.format(train=int(train), train_days=train / 96, watch=int(watch)))
+                st.caption(lh.preset_text(int(train), int(watch)))
             else:
-                st.caption("15-minute steps; model settings from the Settings page.")
+                st.caption(f"{p.step_minutes:g}-minute steps; model settings from the Settings page.")
             st.caption(f"Device: {st.session_state.get('device', 'auto')} (change it in Settings).")
             submitted = st.form_submit_button("Train and start", type="primary")
         if submitted:
@@ -142,7 +147,7 @@ def start_form() -> None:
         topology_map(lh.preview_map_data(preview), key=MAP_KEY)
 
 
-def _topology(choice: str):
+def _topology(choice: str) -> Topology:
     if choice.startswith(CHOSEN_PREFIX):
         chosen = state.chosen_topology()
         if chosen is not None:
@@ -151,9 +156,9 @@ def _topology(choice: str):
 
 
 def start_run(topology_name: str, steps: int, train_steps: int, seed: int, models: list[str],
-              forecast: dict | None = None) -> None:
-    from engine.forecasting.registry import resolve_device
-    from engine.scenario import LiveScenario
+              forecast: dict[str, object] | None = None) -> None:
+    from engine.experiments.scenario import LiveScenario
+    from engine.forecasting.torch_utils import resolve_device
 
     bar = st.progress(0.0, text="Preparing the scenario...")
     try:
@@ -169,7 +174,7 @@ def start_run(topology_name: str, steps: int, train_steps: int, seed: int, model
         return
     bar.empty()
     settle_heap()  # the trained models and series live as long as the run
-    sess = state.LiveSession(live=live, spec=spec)
+    sess = state.LiveSession(live=live)
     sess.scenario_id, err = lh.start_history(_session_maker(), live, label=f"live {topo.name}")
     if err:
         sess.messages.append(err)
@@ -196,7 +201,7 @@ def controls(sess: state.LiveSession) -> None:
 def live_panel(sess: state.LiveSession) -> None:
     live = sess.live
     if sess.playing and not live.finished and time.monotonic() - sess.last_tick >= 0.8 * TICK_SECONDS:
-        sess.tick_ms = lh.tick(live, sess.steps_per_tick)
+        sess.tick_ms = lh.tick(sess, sess.steps_per_tick)
         sess.last_tick = time.monotonic()
         sess.saved = False
     if live.finished and sess.playing:
@@ -218,7 +223,7 @@ def live_panel(sess: state.LiveSession) -> None:
 
     left, right = st.columns([3, 2])
     with left:
-        data = lh.map_data(live, _selected_link(sess))
+        data = lh.map_data(sess, _selected_link(sess))
         data["click_mode"] = "inspect" if st.session_state.get("live_click_mode") == "Inspect" else "toggle"
         topology_map(data, key=MAP_KEY,
                      on_edge_clicked=_on_edge_clicked, on_node_clicked=_on_node_clicked)
@@ -228,14 +233,14 @@ def live_panel(sess: state.LiveSession) -> None:
         st.selectbox("Link direction", [d for d, _ in options], format_func=names.get, key=DIRECTION_KEY)
         d = st.session_state[DIRECTION_KEY]
         st.vega_lite_chart(spec=lh.link_chart_spec(live, d), width="stretch")
-        errors = lh.errors_table(live)
+        errors = lh.errors_table(live, d)
         if live.step > live.train_steps and len(errors):
-            st.caption("Running error over the last day (all link directions)")
-            st.dataframe(errors, hide_index=True, width="stretch")
-        retrain = live.last_retrain_step("incremental") if "incremental" in live.forecasts else None
-        if "incremental" in live.forecasts:
-            st.caption("Incremental model last re-fitted at step "
-                       + (f"{retrain}" if retrain is not None else "- (not yet since training)"))
+            st.caption("Running error on this link direction over the last day")
+            st.dataframe(errors, hide_index=True, width="stretch",
+                         column_config={c: st.column_config.NumberColumn(format="%.2f") for c in errors.columns[1:]})
+        refits = lh.refit_caption(live)
+        if refits:
+            st.caption(refits)
 
 
 def _selected_link(sess: state.LiveSession) -> str | None:

@@ -1,7 +1,7 @@
 """Settings: compute device, history database location, and forecasting model settings.
 
-Stored in ``st.session_state`` ("device", "db_url", "forecast_config") for the Live view; they
-apply to the next run started there.
+Stored in ``st.session_state`` ("device", "db_url", "forecast_settings") for the Live view; they
+apply to the next run started there. The engine checks the model settings when they are saved.
 """
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ import streamlit as st
 from dashboard.db import current_db_url, get_sessionmaker
 from dashboard.settings_logic import (
     DEVICES,
+    FIELD_LABELS,
     IL_MODES,
     LIQUID_CELLS,
-    default_forecast_config,
+    SETTINGS_KEY,
+    default_forecast_settings,
     detect_cuda,
-    forecast_config_errors,
+    forecast_settings_errors,
 )
 from engine.errors import InputError
 from storage.database import display_url
@@ -69,25 +71,25 @@ st.caption(f"In use: `{display_url(current_db_url())}`")
 
 # --- models ---------------------------------------------------------------------------------------
 st.subheader("Forecasting models")
-defaults = default_forecast_config()
-cfg = {**defaults, **st.session_state.get("forecast_config", {})}
+cfg = {**default_forecast_settings(), **st.session_state.get(SETTINGS_KEY, {})}
+label = FIELD_LABELS
 with st.form("settings_models"):
     c1, c2 = st.columns(2)
-    window = c1.number_input("Window W (steps fed to the model)", 1, 10_000, int(cfg["window"]), key="cfg_window")
-    horizon = c2.number_input("Horizon H (steps ahead)", 1, 10_000, int(cfg["horizon"]), key="cfg_horizon")
+    window = c1.number_input(label["window"], 1, 10_000, int(cfg["window"]), key="cfg_window")
+    horizon = c2.number_input(label["horizon"], 1, 10_000, int(cfg["horizon"]), key="cfg_horizon")
     c1, c2, c3 = st.columns(3)
     cell = c1.selectbox(
-        "Liquid cell", LIQUID_CELLS, index=LIQUID_CELLS.index(cfg["liquid_cell"]) if cfg["liquid_cell"] in LIQUID_CELLS else 0,
-        format_func=lambda c: {"cfc": "CfC (closed form, fast)", "ltc": "LTC (ODE, slower)"}[c], key="cfg_cell",
+        label["liquid_cell"], LIQUID_CELLS, index=LIQUID_CELLS.index(cfg["liquid_cell"]),
+        format_func=lambda c: {"cfc": "CfC (closed form, fast)", "ltc": "LTC (ODE, slower)"}.get(c, c), key="cfg_cell",
     )
-    units = c2.number_input("Liquid units", 1, 4096, int(cfg["liquid_units"]), key="cfg_units")
-    epochs = c3.number_input("Epochs (initial fit)", 1, 10_000, int(cfg["epochs"]), key="cfg_epochs")
+    units = c2.number_input(label["liquid_units"], 1, 4096, int(cfg["liquid_units"]), key="cfg_units")
+    epochs = c3.number_input(label["epochs"], 1, 10_000, int(cfg["epochs"]), key="cfg_epochs")
     c1, c2, c3 = st.columns(3)
-    il_batch = c1.number_input("IL batch B (re-fit every B samples)", 1, 100_000, int(cfg["il_batch"]), key="cfg_il_batch")
-    il_window = c2.number_input("IL window N (re-fit on last N steps)", 1, 1_000_000, int(cfg["il_window"]), key="cfg_il_window")
+    il_batch = c1.number_input(label["il_batch"], 1, 100_000, int(cfg["il_batch"]), key="cfg_il_batch")
+    il_window = c2.number_input(label["il_window"], 1, 1_000_000, int(cfg["il_window"]), key="cfg_il_window")
     il_mode = c3.selectbox(
-        "IL mode", IL_MODES, index=IL_MODES.index(cfg["il_mode"]) if cfg["il_mode"] in IL_MODES else 0,
-        format_func=lambda m: {"refit": "refit (from scratch)", "warm": "warm start"}[m], key="cfg_il_mode",
+        label["il_mode"], IL_MODES, index=IL_MODES.index(cfg["il_mode"]),
+        format_func=lambda m: {"refit": "refit (from scratch)", "warm": "warm start"}.get(m, m), key="cfg_il_mode",
     )
     saved = st.form_submit_button("Save model settings")
 if saved:
@@ -95,17 +97,16 @@ if saved:
         **cfg, "window": int(window), "horizon": int(horizon), "liquid_cell": cell, "liquid_units": int(units),
         "epochs": int(epochs), "il_batch": int(il_batch), "il_window": int(il_window), "il_mode": il_mode,
     }
-    problems = forecast_config_errors(values)
+    problems = forecast_settings_errors(values)
     if problems:
         for p in problems:
             st.error(p)
         st.caption("Model settings not saved; the previous ones stay in use.")
     else:
-        st.session_state["forecast_config"] = values
+        st.session_state[SETTINGS_KEY] = values
         st.success("Model settings saved.")
 if st.button("Reset model settings to defaults", key="cfg_reset"):
-    st.session_state.pop("forecast_config", None)
+    st.session_state.pop(SETTINGS_KEY, None)
     for k in ("cfg_window", "cfg_horizon", "cfg_cell", "cfg_units", "cfg_epochs", "cfg_il_batch", "cfg_il_window", "cfg_il_mode"):
         st.session_state.pop(k, None)
     st.rerun()
-st.session_state.setdefault("topology_overrides", {})

@@ -32,6 +32,10 @@ def test_live_is_the_first_screen_with_a_start_form(app: AppTest) -> None:
     assert {"abilene", "cogentco", "geant2012"} <= set(topo.options)
     assert any(b.label == "Train and start" for b in app.button)
     assert any("Quick preset" in c.value for c in app.caption)
+    from engine.forecasting.catalogue import CATALOGUE, DEFAULT_MODELS
+
+    models = next(m for m in app.multiselect if m.label == "Models")
+    assert models.options == [info.label for info in CATALOGUE.values()] and models.value == list(DEFAULT_MODELS)
 
 
 def test_a_tiny_scenario_starts_steps_and_is_in_the_history(app: AppTest, tmp_path) -> None:
@@ -53,6 +57,9 @@ def test_a_tiny_scenario_starts_steps_and_is_in_the_history(app: AppTest, tmp_pa
     _button(app, "Step").click().run()
     assert not app.exception, app.exception
     assert {m.label: m.value for m in app.metric}["Step"] == "49 / 72"
+    assert any("Running error on this link direction" in c.value for c in app.caption)
+    errors = next(d.value for d in app.dataframe if "RMSE (Mbit/s)" in d.value.columns)
+    assert errors["model"].tolist() == ["persistence"]
 
     _button(app, "Save to history").click().run()
     assert any("Saved to history" in c.value for c in app.caption)

@@ -39,3 +39,12 @@ def test_a_model_has_the_same_colour_whatever_else_is_shown() -> None:
     assert crowded["liquid"] != crowded["incremental"]
     live = colour_range(["actual", "persistence", "liquid"])
     assert live[2] == crowded["liquid"]
+
+
+def test_model_colours_are_the_catalogues() -> None:
+    from engine.forecasting.catalogue import CATALOGUE
+
+    assert colour_range(list(CATALOGUE)) == [m.colour for m in CATALOGUE.values()]
+    # A variant takes its model's colour unless that model is shown too.
+    assert colour_range(["liquid-cfc"]) == [CATALOGUE["liquid"].colour]
+    assert len(set(colour_range(["liquid", "liquid-cfc"]))) == 2

@@ -10,7 +10,8 @@ from dashboard import live_helpers as lh
 from dashboard.state import LiveSession
 from engine.errors import InputError
 from engine.experiments.scenario import LiveScenario
-from engine.experiments.spec import ScenarioSpec
+from engine.experiments.spec import ModelEntry, ScenarioSpec
+from engine.forecasting.settings import ForecastSettings
 
 
 @pytest.fixture
@@ -73,6 +74,20 @@ def test_caches_live_in_the_session_not_on_the_scenario(live: LiveScenario) -> N
 def test_refits_are_reported_for_the_refitting_models_only(live: LiveScenario) -> None:
     assert lh.refitting_models(live) == []
     assert lh.refit_caption(live) is None
+    fast = ForecastSettings.from_flat({"window": 4, "epochs": 1, "train_windows": 64, "il_batch": 6,
+                                       "il_window": 12, "mlp_hidden": 8})
+    spec = ScenarioSpec(topology="abilene", steps=60, train_steps=30, step_minutes=60, forecast=fast, seed=2,
+                        models=("frozen", ModelEntry("incremental-b4", "incremental", (("il_batch", 4),))))
+    run = LiveScenario.from_spec(spec)
+    run.train()
+    assert lh.refitting_models(run) == ["incremental-b4"]  # the frozen MLP never re-fits
+    assert lh.refit_caption(run) == "Last re-fit: incremental-b4 not yet since training."
+    run.advance(5)
+    step = run.last_retrain_step("incremental-b4")
+    assert step is not None
+    assert lh.refit_caption(run) == f"Last re-fit: incremental-b4 at step {step}."
+    rules = lh.link_chart_spec(run, 0)["datasets"]["retrain"]
+    assert rules["step"].tolist() == [step] and rules["event"].tolist() == ["incremental-b4 re-fitted"]
 
 
 def test_history_rows_are_written_through_the_service(live: LiveScenario, tmp_path) -> None:
