@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from engine.errors import InputError
 from engine.forecasting.catalogue import DEFAULT_MODELS, MODEL_NAMES
+from engine.forecasting.protocol import OBSERVE_CHOICES
 from engine.forecasting.settings import LIQUID_CELLS, LIQUID_WIRINGS, IL_MODES, ForecastSettings
 
 DEFAULT_MODELS_TEXT = ",".join(DEFAULT_MODELS)

@@ -13,6 +13,7 @@ FLAGS: dict[str, str] = {
     "failure": "--fail",
     "traffic": "--traffic",
     "models": "--models",
+    "observe": "--observe",
     "seed": "--seed",
     "window": "--window",
     "horizon": "--horizon",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from cli.common import (DEFAULT_MODELS_TEXT, StderrProgress, add_forecast_options, forecast_overrides,
-                        forecast_settings, model_names, open_db, positive_int, print_json)
+from cli.common import (DEFAULT_MODELS_TEXT, MODEL_NAMES, OBSERVE_CHOICES, StderrProgress, add_forecast_options,
+                        forecast_overrides, forecast_settings, model_names, open_db, positive_int, print_json)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +21,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--peak-utilization", type=float, default=0.6, help="synthetic busiest-link peak (default 0.6)")
     p.add_argument("--fail", action="append", default=[], metavar="ID@STEP[:RESTORE]",
                    help="fail a link or node at STEP (restore at RESTORE); repeatable")
-    p.add_argument("--models", default=DEFAULT_MODELS_TEXT, help=f"comma-separated, from {DEFAULT_MODELS_TEXT}")
+    p.add_argument("--models", default=DEFAULT_MODELS_TEXT,
+                   help=f"comma-separated, from {', '.join(MODEL_NAMES)} (default {DEFAULT_MODELS_TEXT}); "
+                        "routed-* models forecast demands and route them through the network as it is")
+    p.add_argument("--observe", choices=OBSERVE_CHOICES, default="links",
+                   help="what routed models see: 'links' (link loads and node totals; demands estimated by "
+                        "tomogravity, the default) or 'demands' (the true demands, an upper bound)")
     add_forecast_options(p)
     p.add_argument("--db", help="SQLAlchemy URL of the history (default: the data directory's SQLite file)")
     p.add_argument("--seed", type=int, default=0)
@@ -41,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         topology=args.topology, weights=args.weights, traffic=args.traffic, steps=args.steps,
         train_steps=args.train_steps, step_minutes=args.step_minutes, peak_utilization=args.peak_utilization,
         models=model_names(args.models), forecast=forecast_settings(forecast_overrides(args)),
-        failures=tuple(args.fail), seed=args.seed, device=device,
+        failures=tuple(args.fail), observe=args.observe, seed=args.seed, device=device,
     )
     service = ScenarioService(open_db(args.db))
     outcome = service.run(spec, label=args.label, progress=StderrProgress())
@@ -64,7 +69,7 @@ def _fmt(v: object) -> str:
 def _print_table(out: dict) -> None:
     print(f"scenario {out['scenario_id']} on {out['topology']}: {out['steps']} steps, "
           f"trained on {out['train_steps']}, stored in {out['store_seconds']:.2f} s")
-    cols = ("rmse_pre", "rmse_post", "mape_pre", "mape_post", "ttc_steps", "retrains", "fit_seconds")
+    cols = ("rmse_pre", "rmse_post", "rmse_day1", "rmse_transient", "mape_post", "ttc_steps", "retrains")
     print(f"{'model':<14}" + "".join(f"{c:>13}" for c in cols))
     for label, m in out["models"].items():
         cells = []

@@ -172,21 +172,23 @@ def aligned_errors(
 
 
 def period_sort_key(period: str) -> tuple[int, int]:
-    """Sort key putting periods in reading order: pre, post, event:0, event:1, ...
+    """Sort key putting periods in reading order: pre, post, day1, transient, event:0, event:1, ...
 
-    >>> sorted(["event:10", "post", "event:2", "pre"], key=period_sort_key)
-    ['pre', 'post', 'event:2', 'event:10']
+    ``day1`` is the first day after the first failure, ``transient`` the targets whose forecast
+    was made before it (see :func:`engine.evaluation.scoring.scenario_metrics`).
+
+    >>> sorted(["event:10", "transient", "post", "event:2", "day1", "pre"], key=period_sort_key)
+    ['pre', 'post', 'day1', 'transient', 'event:2', 'event:10']
     """
-    if period == "pre":
-        return (0, 0)
-    if period == "post":
-        return (1, 0)
+    fixed = {"pre": 0, "post": 1, "day1": 2, "transient": 3}
+    if period in fixed:
+        return (0, fixed[period])
     if period.startswith("event:"):
         try:
-            return (2, int(period.split(":", 1)[1]))
+            return (1, int(period.split(":", 1)[1]))
         except ValueError:
             pass
-    return (3, 0)
+    return (2, 0)
 
 
 def metrics_table(metrics: Iterable[MetricRow], run: str) -> pd.DataFrame:

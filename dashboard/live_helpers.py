@@ -80,7 +80,8 @@ def preset_text(train_steps: int, watch_steps: int) -> str:
 
 
 def make_spec(topology: str, steps: int, train_steps: int, seed: int, models: Sequence[str],
-              device: str = "cpu", forecast: Mapping[str, Any] | None = None) -> ScenarioSpec:
+              device: str = "cpu", forecast: Mapping[str, Any] | None = None,
+              observe: str = "links") -> ScenarioSpec:
     """A ScenarioSpec of the quick preset, with the Settings page's flat model settings if given.
 
     Bad or unknown settings raise :class:`engine.errors.InputError` naming them.
@@ -97,6 +98,7 @@ def make_spec(topology: str, steps: int, train_steps: int, seed: int, models: Se
         forecast=QUICK_PRESET.forecast if forecast is None else ForecastSettings.from_flat(forecast),
         seed=int(seed),
         device=device,
+        observe=observe,
     )
 
 

@@ -164,7 +164,8 @@ def start_run(topology_name: str, steps: int, train_steps: int, seed: int, model
     try:
         topo = _topology(topology_name)
         device = resolve_device(st.session_state.get("device", "auto"))
-        spec = lh.make_spec(topo.name, steps, train_steps, seed, models, device, forecast)
+        spec = lh.make_spec(topo.name, steps, train_steps, seed, models, device, forecast,
+                            st.session_state.get("observe", "links"))
         live = LiveScenario.from_spec(spec, topology=topo)
         bar.progress(0.02, text=f"Training on {train_steps} steps...")
         live.train(progress=lambda msg, frac: bar.progress(min(1.0, max(0.0, frac)), text=f"Training: {msg}"))

@@ -20,6 +20,7 @@ from dashboard.settings_logic import (
     forecast_settings_errors,
 )
 from engine.errors import InputError
+from engine.forecasting.protocol import OBSERVE_CHOICES
 from storage.database import display_url
 
 st.title("Settings")
@@ -68,6 +69,22 @@ if submitted:
         st.session_state["db_url"] = candidate
         st.success(f"Using {display_url(candidate)}.")
 st.caption(f"In use: `{display_url(current_db_url())}`")
+
+# --- what routed models see ----------------------------------------------------------------------
+st.subheader("Failure-aware (routed) models")
+observe_now = st.session_state.get("observe", "links")
+observe = st.radio(
+    "What routed models see",
+    OBSERVE_CHOICES,
+    index=OBSERVE_CHOICES.index(observe_now) if observe_now in OBSERVE_CHOICES else 0,
+    horizontal=True,
+    format_func=lambda o: {"links": "link loads (demands estimated by tomogravity)",
+                           "demands": "true demands (flow export; an upper bound)"}.get(o, o),
+    help="Routed models forecast node-pair demands and route them through the network as it is "
+         "after a failure. 'links' is what SNMP counters give; 'demands' what flow export gives.",
+    key="settings_observe",
+)
+st.session_state["observe"] = observe
 
 # --- models ---------------------------------------------------------------------------------------
 st.subheader("Forecasting models")

@@ -56,12 +56,13 @@ def iter_evaluate(stream: ObservationStream, models: Mapping[str, Forecaster], s
         inp = stream.input_at(t)
         stream.fill(t + 1)
         observed, feats = stream.observed[t], stream.features[t]
+        demands = None if stream.demands is None else stream.demands[t]
         forecasts: dict[str, Forecast] = {}
         seconds: dict[str, float] = {}
         for label, model in models.items():
             t0 = time.perf_counter()
             fc = model.forecast(inp)
-            model.observe(observed, feats)
+            model.observe(observed, feats, demands)
             seconds[label] = time.perf_counter() - t0
             forecasts[label] = fc.scaled(stream.capacity)
         yield StepRecord(t, stream.actual_mbps(t), forecasts, t + h - 1,

@@ -18,7 +18,8 @@ __all__ = ["scenario_metrics", "summary_table", "score_result", "running_errors"
 
 
 
-def score_result(result: ScenarioResult, steps_per_day: int, config: MetricsConfig | None = None) -> ScenarioResult:
+def score_result(result: ScenarioResult, steps_per_day: int, config: MetricsConfig | None = None,
+                 horizon: int = 1) -> ScenarioResult:
     """``result`` with its metric rows (none until a step after training has been observed)."""
     t = result.actual.shape[0]
     if t <= result.train_steps:
@@ -26,7 +27,7 @@ def score_result(result: ScenarioResult, steps_per_day: int, config: MetricsConf
     fail_steps = sorted(e.step for e in result.events if e.action == "fail" and e.step < t)
     capacity = result.topology.direction_capacity.astype(np.float32)
     rows = scenario_metrics(result.actual, result.forecasts, capacity, result.train_steps, fail_steps,
-                            steps_per_day, config or MetricsConfig())
+                            steps_per_day, config or MetricsConfig(), horizon)
     return replace(result, metrics=rows)
 
 
@@ -56,12 +57,16 @@ def scenario_metrics(
     fail_steps: Sequence[int],
     steps_per_day: int,
     config: MetricsConfig = MetricsConfig(),
+    horizon: int = 1,
 ) -> list[MetricRow]:
     """All metric rows of a scenario.
 
     Periods: ``"pre"`` = ``[train_steps, first failure)`` (to the end if no failure),
-    ``"post"`` = ``[first failure, T)``, and ``"event:K"`` = ``[fail_steps[K], fail_steps[K+1])``
-    (the last to ``T``), K counting the failure events from 0. Every period starts no earlier
+    ``"post"`` = ``[first failure, T)``, ``"day1"`` = the first day after the first failure,
+    ``"transient"`` = the H - 1 steps after the first failure whose H-step-ahead forecast was
+    made before it (none when H = 1: a forecast made at the failure step knows the failure),
+    and ``"event:K"`` = ``[fail_steps[K], fail_steps[K+1])`` (the last to ``T``), K counting the
+    failure events from 0. Every period starts no earlier
     than ``train_steps`` (in-sample forecasts are not scored); a period left empty has no
     error rows.
 
@@ -104,6 +109,8 @@ def scenario_metrics(
     periods.append(("pre", train_steps, first))
     if fails:
         periods.append(("post", first, n_steps))
+        periods.append(("day1", first, min(first + steps_per_day, n_steps)))
+        periods.append(("transient", first, min(first + horizon - 1, n_steps)))
     for k, s in enumerate(fails):
         periods.append((f"event:{k}", s, fails[k + 1] if k + 1 < len(fails) else n_steps))
     periods = [(p, max(lo, train_steps), hi) for p, lo, hi in periods if hi > max(lo, train_steps)]
@@ -138,12 +145,14 @@ def scenario_metrics(
 def summary_table(rows: Sequence[MetricRow]) -> dict[str, dict[str, float | None | list]]:
     """One line per model from the aggregate rows of :func:`scenario_metrics`.
 
-    ``{model: {rmse_pre, rmse_post, mape_pre, mape_post, mae_post, smape_post, ttc_steps}}``;
+    ``{model: {rmse_pre, rmse_post, mape_pre, mape_post, mae_post, smape_post, rmse_day1,
+    rmse_transient, ttc_steps}}``;
     a missing value is None and ``ttc_steps`` lists the TTC (None = censored) of each failure
     event in order. The drift rows (model ``"actual"``) are not models and are left out.
     """
     keys = {("pre", "rmse"): "rmse_pre", ("post", "rmse"): "rmse_post", ("pre", "mape"): "mape_pre",
-            ("post", "mape"): "mape_post", ("post", "mae"): "mae_post", ("post", "smape"): "smape_post"}
+            ("post", "mape"): "mape_post", ("post", "mae"): "mae_post", ("post", "smape"): "smape_post",
+            ("day1", "rmse"): "rmse_day1", ("transient", "rmse"): "rmse_transient"}
     table: dict[str, dict[str, float | None | list]] = {}
     ttcs: dict[str, dict[int, float | None]] = {}
     for r in rows:

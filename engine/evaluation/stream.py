@@ -3,6 +3,14 @@
 The loads are the simulator's (failures known now included); the models see utilisation
 (load / capacity). A missing interval (NaN) is carried forward from the last observed value,
 as a collector that lost a poll would show it; the recorded actuals keep the NaN.
+
+When demand-space (routed) models run, the stream also keeps one demand row per step, as the
+scenario's ``observe`` setting says:
+
+- ``"links"`` (like SNMP counters): demands estimated at each step by tomogravity from the link
+  loads and the per-node ingress/egress totals (the edge-interface counters tomogravity
+  assumes), through the routing in force at that step;
+- ``"demands"`` (like flow export): the true demands, an upper bound.
 """
 
 from __future__ import annotations
@@ -11,7 +19,8 @@ import numpy as np
 
 from engine.events import FailureEvent
 from engine.forecasting.features import time_features
-from engine.forecasting.protocol import ForecastInput
+from engine.errors import InputError
+from engine.forecasting.protocol import OBSERVE_CHOICES, ForecastInput, Pairs
 from engine.routing import Routing
 from engine.simulation import Simulator
 
@@ -41,8 +50,12 @@ class ObservationStream:
     (True, 6)
     """
 
-    def __init__(self, simulator: Simulator, window: int, horizon: int) -> None:
+    def __init__(self, simulator: Simulator, window: int, horizon: int, observe: str = "links",
+                 with_demands: bool = False) -> None:
+        if observe not in OBSERVE_CHOICES:
+            raise InputError(f"observe '{observe}'", f"unknown; valid: {', '.join(OBSERVE_CHOICES)}")
         self.simulator = simulator
+        self.observe = observe
         self.window = int(window)
         self.horizon = int(horizon)
         topology, traffic = simulator.topology, simulator.traffic
@@ -53,7 +66,12 @@ class ObservationStream:
         offsets = (np.arange(traffic.steps + self.horizon) * traffic.step_minutes * 60).astype("timedelta64[s]")
         self.features = time_features(base_time + offsets).astype(np.float32)
         self.observed = np.zeros((traffic.steps, topology.n_directions), dtype=np.float32)
-        self.filled = 0  # steps [0, filled) are in ``observed``
+        self.pairs = Pairs(traffic.src, traffic.dst, len(topology.nodes))
+        #: (T, P) demands as the routed models see them (gap-filled), when they run.
+        self.demands: np.ndarray | None = (
+            np.zeros((traffic.steps, traffic.n_pairs), dtype=np.float32) if with_demands else None)
+        self._tm_sums = np.zeros(4)  # |est - true|^2, |true|^2, |R est - y|^2, |y|^2
+        self.filled = 0  # steps [0, filled) are in ``observed`` (and ``demands``)
 
     def fill(self, stop: int) -> None:
         """Observe steps up to ``stop`` (exclusive) under the failures known now."""
@@ -68,7 +86,59 @@ class ObservationStream:
                 row = np.where(np.isnan(row), prev, row)
             self.observed[start + t] = row
             prev = self.observed[start + t]
+        if self.demands is not None:
+            self._fill_demands(start, stop)
         self.filled = stop
+
+    def _fill_demands(self, start: int, stop: int) -> None:
+        traffic = self.simulator.traffic
+        true = traffic.demands[start:stop]
+        if self.observe == "demands":
+            rows = np.array(true, dtype=np.float32)
+        else:
+            rows = self._estimate(start, stop)
+        prev = self.demands[start - 1] if start > 0 else np.zeros(rows.shape[1], np.float32)
+        for t in range(stop - start):
+            row = rows[t]
+            if np.isnan(row).any():
+                row = np.where(np.isnan(row), prev, row)
+            self.demands[start + t] = row
+            prev = row
+
+    def _estimate(self, start: int, stop: int) -> np.ndarray:
+        """Tomogravity estimates of steps [start, stop), one batch per routing state."""
+        from engine.tomogravity import node_totals, tomogravity
+
+        sim, traffic = self.simulator, self.simulator.traffic
+        loads = sim.loads.loads[start:stop]
+        true = np.asarray(traffic.demands[start:stop], dtype=np.float32)
+        egress, ingress = node_totals(true, traffic.src, traffic.dst, len(sim.topology.nodes))
+        out = np.empty(true.shape, dtype=np.float32)
+        t = start
+        while t < stop:
+            routing = sim.routing_at(t)
+            end = t + 1
+            while end < stop and sim.routing_at(end) is routing:
+                end += 1
+            a, b = t - start, end - start
+            est = tomogravity(routing, loads[a:b], egress[a:b], ingress[a:b], traffic.src, traffic.dst)
+            out[a:b] = est
+            ok = np.isfinite(est).all(axis=1) & np.isfinite(true[a:b]).all(axis=1) & np.isfinite(loads[a:b]).all(axis=1)
+            if ok.any():
+                e, d, y = est[ok].astype(np.float64), true[a:b][ok].astype(np.float64), loads[a:b][ok]
+                self._tm_sums += [np.sum((e - d) ** 2), np.sum(d**2),
+                                  np.sum((np.asarray(routing.matrix @ e.T).T - y) ** 2), np.sum(y.astype(np.float64) ** 2)]
+            t = end
+        return out
+
+    def estimation_errors(self) -> dict[str, float] | None:
+        """Relative L2 errors of the tomogravity estimates so far (demands, and the link loads they
+        reproduce), or None when demands are observed, not estimated."""
+        if self.demands is None or self.observe != "links" or self._tm_sums[1] == 0:
+            return None
+        s = self._tm_sums
+        return {"rel_l2_demands": float(np.sqrt(s[0] / s[1])),
+                "rel_l2_links": float(np.sqrt(s[2] / s[3])) if s[3] > 0 else 0.0}
 
     def actual_mbps(self, step: int) -> np.ndarray:
         """(D,) loads at ``step`` in Mbit/s (NaN where the interval is missing)."""
@@ -94,4 +164,5 @@ class ObservationStream:
             capacity_mbps=self.capacity,
             routing_at=routing_at,
             events=self.known_events(step),
+            demands=None if self.demands is None else self.demands[step - w:step],
         )

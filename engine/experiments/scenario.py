@@ -32,7 +32,8 @@ from engine.evaluation.stream import ObservationStream
 from engine.events import FailureEvent, down_sets_at, events_from_specs
 from engine.experiments.spec import ModelEntry, ScenarioSpec, check_run_lengths, parse_models
 from engine.forecasting.base import Forecaster
-from engine.forecasting.catalogue import DEFAULT_MODELS, make_forecaster
+from engine.budget import check_memory
+from engine.forecasting.catalogue import DEFAULT_MODELS, make_forecaster, model_info
 from engine.forecasting.settings import ForecastConfig, ForecastSettings
 from engine.loaders import load_topology
 from engine.results import ScenarioResult
@@ -44,6 +45,14 @@ from engine.traffic_sources import make_traffic
 __all__ = ["LiveScenario", "run_scenario", "Progress"]
 
 Progress = Callable[[str, float], None]
+
+
+def routed_memory_bytes(traffic: TrafficMatrixSeries, common: ForecastConfig, routed: Sequence[ModelEntry]) -> float:
+    """What routed models add: the observed/estimated demand rows, plus a day of rows per seasonal one
+    and the routing matrices (a few per failure state, ~ pairs x mean path length)."""
+    row = traffic.n_pairs * 4.0
+    seasonal = sum(1 for e in routed if e.kind == "routed-seasonal")
+    return row * (traffic.steps + 2 * common.window + seasonal * common.steps_per_day) + row * 3 * 16
 
 
 class LiveScenario:
@@ -65,6 +74,7 @@ class LiveScenario:
         events: Iterable[FailureEvent] = (),
         metrics_config: MetricsConfig | None = None,
         spec: ScenarioSpec | None = None,
+        observe: str = "links",
     ) -> None:
         steps_per_day = max(1, int(round(24 * 60 / traffic.step_minutes)))
         self.settings = (settings or ForecastSettings()).with_steps_per_day(steps_per_day)
@@ -77,12 +87,16 @@ class LiveScenario:
         self.metrics_config = metrics_config or MetricsConfig()
         self.spec = spec
         self.entries = parse_models(models)
+        routed = [e for e in self.entries if model_info(e.kind).space == "demands"]
+        if routed:
+            check_memory(f"routed models on '{topology.name}' ({traffic.n_pairs} node pairs)",
+                         routed_memory_bytes(traffic, self.settings.common, routed))
         self.simulator = Simulator(topology, traffic)
         for e in sorted(events):
             self._check_event_step(e)
             self.simulator.add_event(e)
         common = self.settings.common
-        self.stream = ObservationStream(self.simulator, common.window, common.horizon)
+        self.stream = ObservationStream(self.simulator, common.window, common.horizon, observe, bool(routed))
         self.recorder = ForecastRecorder([e.label for e in self.entries], traffic.steps, topology.n_directions)
         self.models: dict[str, Forecaster] = {}
         self.total_steps = traffic.steps
@@ -100,7 +114,7 @@ class LiveScenario:
         traffic = make_traffic(spec.traffic, topo, spec.steps, spec.step_minutes, spec.seed, spec.peak_utilization)
         events = events_from_specs(spec.failures, topo, traffic.steps)
         return cls(topo, traffic, entries, spec.forecast, spec.train_steps, spec.seed, spec.device,
-                   events, spec.metrics, spec)
+                   events, spec.metrics, spec, spec.observe)
 
     def _check_event_step(self, event: FailureEvent) -> None:
         if event.step < self.train_steps:
@@ -135,12 +149,14 @@ class LiveScenario:
         """Fit every model on the training period; afterwards ``step == train_steps``."""
         k = self.train_steps
         self.stream.fill(k)
-        history, feats = self.stream.observed[:k], self.stream.features[:k]
+        stream = self.stream
+        history, feats = stream.observed[:k], stream.features[:k]
+        demands = None if stream.demands is None else stream.demands[:k]
         for i, entry in enumerate(self.entries):
             if progress:
                 progress(f"fitting {entry.label}", i / len(self.entries))
             model = make_forecaster(entry.kind, entry.settings(self.settings), seed=self.seed, device=self.device)
-            model.fit(history, feats)
+            model.fit(history, feats, demands, stream.pairs)
             self.models[entry.label] = model
         self.step = k
         if progress:
@@ -284,7 +300,8 @@ class LiveScenario:
         loads = self.simulator.loads
         config = self.spec.to_dict() if self.spec else {}
         config.update({"forecast": {**self.settings.to_flat()}, "steps_observed": t, "device": self.device,
-                       "total_steps": self.total_steps, "train_steps": self.train_steps})
+                       "total_steps": self.total_steps, "train_steps": self.train_steps,
+                       "observe": self.stream.observe, "tm_estimation": self.stream.estimation_errors()})
         return ScenarioResult(
             topology=self.topology,
             config=config,
@@ -302,7 +319,8 @@ class LiveScenario:
 
     def result(self) -> ScenarioResult:
         """:meth:`snapshot` with its metrics."""
-        return score_result(self.snapshot(), self.settings.common.steps_per_day, self.metrics_config)
+        common = self.settings.common
+        return score_result(self.snapshot(), common.steps_per_day, self.metrics_config, common.horizon)
 
     def fork(self) -> "LiveScenario":
         """An independent copy (trained models included), e.g. to try another failure."""

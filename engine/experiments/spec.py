@@ -80,7 +80,11 @@ def check_run_lengths(steps: int, train_steps: int, settings: ForecastSettings) 
 
 @dataclass(frozen=True)
 class ScenarioSpec:
-    """What to run. Steps are counted from the start of the traffic series."""
+    """What to run. Steps are counted from the start of the traffic series.
+
+    ``observe`` says what the demand-space (routed) models see: ``"links"`` (link loads and node
+    totals; demands estimated by tomogravity) or ``"demands"`` (the true demands).
+    """
 
     topology: str = "geant2001"
     weights: str | None = None
@@ -92,6 +96,7 @@ class ScenarioSpec:
     models: tuple[str | ModelEntry, ...] = DEFAULT_MODELS
     forecast: ForecastSettings = field(default_factory=ForecastSettings)
     failures: tuple[str, ...] = ()
+    observe: str = "links"
     seed: int = 0
     device: str = "cpu"
     metrics: MetricsConfig = field(default_factory=MetricsConfig)

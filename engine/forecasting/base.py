@@ -17,7 +17,7 @@ import numpy as np
 
 from engine.errors import InputError
 from engine.forecasting.features import fill_forward
-from engine.forecasting.protocol import Forecast, ForecastInput
+from engine.forecasting.protocol import Forecast, ForecastInput, Pairs
 from engine.forecasting.settings import ForecastConfig, ModelSettings, NoSettings
 
 __all__ = ["Forecaster"]
@@ -59,9 +59,16 @@ class Forecaster(ABC, Generic[S]):
         self._n_dirs: int | None = None
         self._n_feat: int | None = None
         self._last_known: np.ndarray | None = None
+        self._demands_fit: np.ndarray | None = None
+        self._pairs: Pairs | None = None
 
     # -- public protocol ------------------------------------------------------------------
-    def fit(self, history: np.ndarray, features: np.ndarray) -> None:
+    #: "links": forecasts link utilisation from link observations; "demands": forecasts
+    #: node-pair demands and routes them (needs ``demands`` and ``pairs`` in ``fit``).
+    space: str = "links"
+
+    def fit(self, history: np.ndarray, features: np.ndarray, demands: np.ndarray | None = None,
+            pairs: Pairs | None = None) -> None:
         """Train on the history period.
 
         Parameters
@@ -70,7 +77,20 @@ class Forecaster(ABC, Generic[S]):
             Utilisation (load / capacity) of D link directions; NaN marks a missing interval.
         features : numpy.ndarray, shape (T, F)
             Time features of the same steps (see ``features.time_features``).
+        demands : numpy.ndarray, shape (T, P), optional
+            Node-pair demands (Mbit/s) of the same steps, observed or estimated; demand-space
+            models need them (and ``pairs``), link-level models ignore them.
+        pairs : Pairs, optional
+            Which node pair each demand column is.
         """
+        if self.space == "demands":
+            if demands is None or pairs is None:
+                raise InputError(f"model {self.name!r}", "forecasts demands: fit() needs the demands and their pairs")
+            demands = np.asarray(demands, dtype=np.float32)
+            if demands.shape != (np.shape(history)[0], pairs.n_pairs):
+                raise InputError("demands", f"expected shape ({np.shape(history)[0]}, {pairs.n_pairs}), "
+                                            f"got {demands.shape}")
+        self._demands_fit, self._pairs = demands, pairs
         history = np.asarray(history, dtype=np.float32)
         features = np.asarray(features, dtype=np.float32)
         if history.ndim != 2 or history.shape[0] < 1 or history.shape[1] < 1:
@@ -87,6 +107,7 @@ class Forecaster(ABC, Generic[S]):
         self.retrains, self.retrain_steps, self.n_observed = 0, [], 0
         start = time.perf_counter()
         self._fit(history, features)
+        self._demands_fit = None  # routed models keep what they need; the history is the caller's
         self.fit_seconds = time.perf_counter() - start
 
     def forecast(self, inp: ForecastInput) -> Forecast:
@@ -108,12 +129,12 @@ class Forecaster(ABC, Generic[S]):
                 f"expected shape {(cfg.window + cfg.horizon, self._n_feat)}, got {features.shape}",
             )
         filled = fill_forward(window, fallback=self._last_known)
-        out = np.asarray(self._forecast(filled, features), dtype=np.float32)
+        out = np.asarray(self._forecast_input(inp, filled, features), dtype=np.float32)
         persistence = np.broadcast_to(filled[-1], out.shape)
         out = np.where(np.isfinite(out), out, persistence)
         return Forecast(np.maximum(out, 0.0).astype(np.float32))
 
-    def observe(self, value: np.ndarray, features: np.ndarray) -> None:
+    def observe(self, value: np.ndarray, features: np.ndarray, demands: np.ndarray | None = None) -> None:
         """Take in the actual utilisations of the step just forecast.
 
         Parameters
@@ -134,6 +155,10 @@ class Forecaster(ABC, Generic[S]):
         self._last_known = np.where(np.isfinite(value), value, self._last_known)
         self.n_observed += 1
         self._observe(value, features)
+        if self.space == "demands":
+            if demands is None:
+                raise InputError(f"model {self.name!r}", "forecasts demands: observe() needs the step's demands")
+            self._observe_demands(np.asarray(demands, dtype=np.float32).reshape(-1), features)
 
     # -- for subclasses ---------------------------------------------------------------------
     @abstractmethod
@@ -145,6 +170,13 @@ class Forecaster(ABC, Generic[S]):
 
     @abstractmethod
     def _observe(self, value: np.ndarray, features: np.ndarray) -> None: ...
+
+    def _forecast_input(self, inp: ForecastInput, window: np.ndarray, features: np.ndarray) -> np.ndarray:
+        """The (H, D) utilisation forecast; link-level models forecast from the gap-free window."""
+        return self._forecast(window, features)
+
+    def _observe_demands(self, demands: np.ndarray, features: np.ndarray) -> None:
+        """Take in one step's node-pair demands (demand-space models)."""
 
     @classmethod
     def default_settings(cls) -> S:

@@ -6,14 +6,16 @@ torch: a model's class is imported when it is first built.
 
 Examples
 --------
->>> MODEL_NAMES
+>>> DEFAULT_MODELS
 ('liquid', 'incremental', 'persistence', 'seasonal', 'frozen')
+>>> ROUTED_MODELS
+('routed-liquid', 'routed-incremental', 'routed-persistence', 'routed-seasonal', 'routed-frozen')
 >>> model_info("incremental").settings_class.__name__
 'IncrementalSettings'
 >>> model_info("arima")
 Traceback (most recent call last):
 ...
-engine.errors.InputError: model 'arima': unknown model; valid: liquid, incremental, persistence, seasonal, frozen
+engine.errors.InputError: model 'arima': unknown model; valid: liquid, incremental, persistence, seasonal, frozen, routed-liquid, routed-incremental, routed-persistence, routed-seasonal, routed-frozen
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from engine.forecasting.settings import (ForecastConfig, ForecastSettings, Incre
 if TYPE_CHECKING:
     from engine.forecasting.base import Forecaster
 
-__all__ = ["ModelInfo", "CATALOGUE", "MODEL_NAMES", "DEFAULT_MODELS", "model_info", "make_forecaster"]
+__all__ = ["ModelInfo", "CATALOGUE", "MODEL_NAMES", "DEFAULT_MODELS", "ROUTED_MODELS", "model_info", "make_forecaster"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class ModelInfo:
     class_path: str  # "module:Class", imported on first use (keeps torch out of light imports)
     summary: str
     learnt: bool
+    space: str = "links"  # "demands": forecasts node-pair demands and routes them (failure-aware)
 
     def forecaster_class(self) -> type["Forecaster"]:
         module, cls = self.class_path.split(":")
@@ -67,11 +70,29 @@ CATALOGUE: dict[str, ModelInfo] = {
         ModelInfo("frozen", "Frozen MLP", "#b07aa1", MLPSettings,
                   "engine.forecasting.incremental:FrozenMLPForecaster",
                   "the incremental MLP never re-fitted (ablation)", True),
+        ModelInfo("routed-liquid", "Routed liquid", "#1c3d6b", LiquidSettings,
+                  "engine.forecasting.routed:RoutedLiquid",
+                  "liquid network on origin totals, fanned out to pairs and routed as the network is now",
+                  True, "demands"),
+        ModelInfo("routed-incremental", "Routed incremental", "#8b1e1e", IncrementalSettings,
+                  "engine.forecasting.routed:RoutedIncremental",
+                  "incremental MLP on origin totals, fanned out and routed", True, "demands"),
+        ModelInfo("routed-persistence", "Routed persistence", "#2e6b28", NoSettings,
+                  "engine.forecasting.routed:RoutedPersistence",
+                  "the last demand matrix routed as the network is now", False, "demands"),
+        ModelInfo("routed-seasonal", "Routed seasonal", "#5c4033", NoSettings,
+                  "engine.forecasting.routed:RoutedSeasonal",
+                  "the demand matrix a day earlier routed as the network is now", False, "demands"),
+        ModelInfo("routed-frozen", "Routed frozen MLP", "#6d3b63", MLPSettings,
+                  "engine.forecasting.routed:RoutedFrozen",
+                  "frozen MLP on origin totals, fanned out and routed", True, "demands"),
     )
 }
 MODEL_NAMES: tuple[str, ...] = tuple(CATALOGUE)
-#: What a scenario runs unless told otherwise: every model.
-DEFAULT_MODELS: tuple[str, ...] = MODEL_NAMES
+#: What a scenario runs unless told otherwise: the link-level models of the paper's comparison.
+DEFAULT_MODELS: tuple[str, ...] = tuple(n for n, m in CATALOGUE.items() if m.space == "links")
+#: The failure-aware models: forecast demands, route them through the network as it is.
+ROUTED_MODELS: tuple[str, ...] = tuple(n for n, m in CATALOGUE.items() if m.space == "demands")
 
 
 def model_info(name: str) -> ModelInfo:

@@ -22,7 +22,30 @@ if TYPE_CHECKING:
     from engine.events import FailureEvent
     from engine.routing import Routing
 
-__all__ = ["ForecastInput", "Forecast"]
+__all__ = ["ForecastInput", "Forecast", "Pairs", "OBSERVE_CHOICES"]
+
+#: What demand-space (routed) models may see: "links" (link loads and per-node totals, demands
+#: estimated by tomogravity) or "demands" (the true node-pair demands, like flow export).
+OBSERVE_CHOICES = ("links", "demands")
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """The node pairs a demand column stands for: ``src[k] -> dst[k]``, node indices < n_nodes.
+
+    Examples
+    --------
+    >>> Pairs(np.array([0, 1]), np.array([1, 0]), 2).n_pairs
+    2
+    """
+
+    src: np.ndarray
+    dst: np.ndarray
+    n_nodes: int
+
+    @property
+    def n_pairs(self) -> int:
+        return int(len(self.src))
 
 
 @dataclass(frozen=True)

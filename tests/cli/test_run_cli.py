@@ -120,3 +120,30 @@ def test_paper_tabulates_and_stores_each_failure(tmp_path, capsys):
     assert {"liquid-cfc", "liquid-ltc", "incremental-b6", "incremental-b12", "persistence"} <= models
     assert len(data["scenario_ids"]) == len({r["link"] for r in data["rows"]})
     assert {r["drift_class"] for r in data["table"]} <= {"moderate", "drastic"}
+
+
+@pytest.mark.parametrize("observe", ["links", "demands"])
+def test_routed_models_run_next_to_link_level_ones_and_report_the_estimation(tmp_path, capsys, observe):
+    db = f"sqlite:///{tmp_path}/h.sqlite"
+    code, out = run_json(capsys, BASE + ["--db", db, "--models", "persistence,routed-persistence,routed-frozen",
+                                         "--observe", observe, "--fail", "0-1@80", "--json"])
+    assert code == 0, out.err
+    data = json.loads(out.out)
+    assert data["observe"] == observe
+    assert set(data["models"]) == {"persistence", "routed-persistence", "routed-frozen"}
+    for m in data["models"].values():
+        assert m["rmse_day1"] is not None and m["rmse_transient"] is None  # H = 1: no transient target
+    if observe == "links":
+        est = data["tm_estimation"]
+        assert 0 < est["rel_l2_demands"] < 1 and 0 <= est["rel_l2_links"] < 1e-3
+    else:
+        assert "tm_estimation" not in data
+    code, out = run_json(capsys, ["history", "show", str(data["scenario_id"]), "--db", db, "--json"])
+    assert set(json.loads(out.out)["metrics"]) >= {"routed-persistence", "routed-frozen"}
+
+
+def test_unknown_observe_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(BASE + ["--db", f"sqlite:///{tmp_path}/h.sqlite", "--observe", "flows"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "--observe" in err and "flows" in err

@@ -11,11 +11,13 @@ from ncps.torch import CfC, LTC
 from ncps.wirings import AutoNCP
 
 from engine.errors import InputError
-from engine.forecasting import (MODEL_NAMES, ForecastConfig, ForecastInput, ForecastSettings, make_forecaster,
+from engine.forecasting import (MODEL_NAMES, model_info, ForecastConfig, ForecastInput, ForecastSettings, make_forecaster,
                                 resolve_device, time_features)
 from engine.forecasting import incremental as incremental_mod
 from engine.forecasting.features import fill_forward
 
+#: Link-level models (the routed ones, which need demands, are tested in test_routed.py).
+LINK_MODELS = tuple(n for n in MODEL_NAMES if model_info(n).space == "links")
 D = 3  # link directions
 S = 24  # steps per day (hourly steps keep the arrays tiny)
 T_FIT = 72
@@ -85,7 +87,7 @@ def run_stream(m, data, n_steps: int, cfg: ForecastSettings = SETTINGS) -> np.nd
 
 
 # -- the protocol, every model ---------------------------------------------------------------
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", LINK_MODELS)
 def test_forecast_shape_dtype_finite(name, data):
     out = run_stream(fitted(name, data), data, 8)
     assert out.shape == (8, CFG.horizon, D)
@@ -93,7 +95,7 @@ def test_forecast_shape_dtype_finite(name, data):
     assert np.isfinite(out).all()
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", LINK_MODELS)
 def test_missing_values_still_give_finite_forecasts(name, data):
     u, f = data
     m = fitted(name, data)
@@ -106,7 +108,7 @@ def test_missing_values_still_give_finite_forecasts(name, data):
     assert np.isfinite(forecast(m, w, f[T_FIT - CFG.window + 1 : T_FIT + CFG.horizon + 1])).all()
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", LINK_MODELS)
 def test_same_seed_gives_bit_identical_forecasts(name, data):
     a = run_stream(fitted(name, data, seed=7), data, 12)
     b = run_stream(fitted(name, data, seed=7), data, 12)
@@ -120,7 +122,7 @@ def test_different_seed_gives_a_different_model(name, data):
     assert not np.array_equal(a, b)
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", LINK_MODELS)
 def test_no_global_rng_side_effects(name, data):
     torch_state = torch.get_rng_state()
     np_state = np.random.get_state()[1].copy()
@@ -129,7 +131,7 @@ def test_no_global_rng_side_effects(name, data):
     assert np.array_equal(np.random.get_state()[1], np_state)
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", LINK_MODELS)
 def test_bad_shapes_and_unfitted_use_raise_input_error(name, data):
     u, f = data
     m = make_forecaster(name, SETTINGS, seed=0)

@@ -329,10 +329,21 @@ def test_scenario_ttc_uses_the_affected_directions_and_drift_rows():
     assert all(r.direction is None for r in ttc_rows) and len(ttc_rows) == 2
 
 
+def test_first_day_and_transient_periods_by_hand():
+    actual, forecasts, cap = two_direction_scenario()
+    rows = scenario_metrics(actual, forecasts, cap, 0, [8], 4, M3, horizon=3)
+    # day 1 = steps 8..11 (a day is 4 steps): errors 80, 40, 20, 20 on direction 0, 50 x 4 on 1
+    assert row_value(rows, "good", "day1", "rmse") == pytest.approx(np.sqrt((80**2 + 40**2 + 2 * 20**2 + 4 * 50**2) / 8))
+    # transient = the H - 1 = 2 targets (8, 9) whose 3-step-ahead forecast was made before step 8
+    assert row_value(rows, "good", "transient", "rmse") == pytest.approx(np.sqrt((80**2 + 40**2 + 2 * 50**2) / 4))
+    line = summary_table(rows)["good"]
+    assert line["rmse_day1"] == pytest.approx(np.sqrt(2350.0)) and line["rmse_transient"] == pytest.approx(np.sqrt(3250.0))
+
+
 def test_scenario_rows_cover_every_model_period_metric_and_direction():
     actual, forecasts, cap = two_direction_scenario()
     rows = scenario_metrics(actual, forecasts, cap, 2, [8, 16], 4, M3)
-    periods = {"pre", "post", "event:0", "event:1"}
+    periods = {"pre", "post", "day1", "event:0", "event:1"}  # no "transient" at H = 1
     metrics = {"rmse", "mae", "nrmse", "mape", "smape", "mape_excluded"}
     error_rows = [r for r in rows if r.metric in metrics]
     keys = {(r.model, r.period, r.metric, r.direction) for r in error_rows}
@@ -365,7 +376,8 @@ def test_summary_table():
     rows = scenario_metrics(actual, forecasts, cap, 0, [8, 16], 4, M3)
     table = summary_table(rows)
     assert set(table) == {"good", "bad"}
-    assert set(table["good"]) == {"rmse_pre", "rmse_post", "mape_pre", "mape_post", "mae_post", "smape_post", "ttc_steps"}
+    assert set(table["good"]) == {"rmse_pre", "rmse_post", "mape_pre", "mape_post", "mae_post", "smape_post",
+                                  "rmse_day1", "rmse_transient", "ttc_steps"}
     # "bad" after the failure: direction 0 off by 100 (APE 50%), direction 1 off by 50 (50%)
     bad = table["bad"]
     assert bad["rmse_post"] == pytest.approx(math.sqrt((100**2 + 50**2) / 2))
