@@ -14,6 +14,8 @@ FLAGS: dict[str, str] = {
     "traffic": "--traffic",
     "models": "--models",
     "observe": "--observe",
+    "interval": "--interval",
+    "warn_utilization": "--warn-utilization",
     "seed": "--seed",
     "window": "--window",
     "horizon": "--horizon",

@@ -27,6 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--observe", choices=OBSERVE_CHOICES, default="links",
                    help="what routed models see: 'links' (link loads and node totals; demands estimated by "
                         "tomogravity, the default) or 'demands' (the true demands, an upper bound)")
+    p.add_argument("--interval", type=float, default=0.9,
+                   help="nominal coverage of every model's prediction interval (default 0.9; conformal, online)")
+    p.add_argument("--warn-utilization", type=float, default=0.9,
+                   help="overload warnings: raise when a forecast's upper bound reaches this fraction of "
+                        "capacity within the horizon (default 0.9)")
     add_forecast_options(p)
     p.add_argument("--db", help="SQLAlchemy URL of the history (default: the data directory's SQLite file)")
     p.add_argument("--seed", type=int, default=0)
@@ -46,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
         topology=args.topology, weights=args.weights, traffic=args.traffic, steps=args.steps,
         train_steps=args.train_steps, step_minutes=args.step_minutes, peak_utilization=args.peak_utilization,
         models=model_names(args.models), forecast=forecast_settings(forecast_overrides(args)),
-        failures=tuple(args.fail), observe=args.observe, seed=args.seed, device=device,
+        failures=tuple(args.fail), observe=args.observe, interval=args.interval,
+        warn_utilization=args.warn_utilization, seed=args.seed, device=device,
     )
     service = ScenarioService(open_db(args.db))
     outcome = service.run(spec, label=args.label, progress=StderrProgress())

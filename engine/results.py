@@ -49,4 +49,7 @@ class ScenarioResult:
     link_up: np.ndarray                     # (T, L) bool
     dropped_mbps: np.ndarray                # (T,)
     metrics: list[MetricRow] = field(default_factory=list)
+    lower: dict[str, np.ndarray] = field(default_factory=dict)   # model -> (T, 2L) interval bounds of the
+    upper: dict[str, np.ndarray] = field(default_factory=dict)   # H-step-ahead forecast, Mbit/s (when intervals ran)
+    peak_upper: dict[str, np.ndarray] = field(default_factory=dict)  # model -> (T, 2L) highest upper bound of the forecasts made at each step
     model_stats: dict[str, dict[str, Any]] = field(default_factory=dict)  # retrains, fit_seconds, predict_ms_per_step, retrain_steps

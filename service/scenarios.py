@@ -50,6 +50,9 @@ def run_summary(outcome: RunOutcome, device: str) -> dict[str, Any]:
         "observe": result.config.get("observe"),
         "models": models, "run_seconds": outcome.run_seconds, "store_seconds": outcome.store_seconds,
         **({"tm_estimation": result.config["tm_estimation"]} if result.config.get("tm_estimation") else {}),
+        **({"interval": result.config["interval"], "warn_utilization": result.config.get("warn_utilization"),
+            "interval_ms_per_step": result.config.get("interval_ms_per_step")}
+           if result.config.get("interval") is not None else {}),
     }
 
 

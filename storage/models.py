@@ -134,7 +134,7 @@ class SeriesRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16))  # actual | forecast | link_up | dropped
+    kind: Mapped[str] = mapped_column(String(16))  # actual | forecast | lower | upper | link_up | dropped
     model: Mapped[str | None] = mapped_column(String(64))
     direction: Mapped[int | None] = mapped_column(Integer)
     n_steps: Mapped[int] = mapped_column(Integer)

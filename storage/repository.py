@@ -305,6 +305,12 @@ class ScenarioRepository:
         per_direction("actual", None, actual)
         for name, f in result.forecasts.items():
             per_direction("forecast", str(name), f)
+        for kind, bounds in (("lower", result.lower), ("upper", result.upper)):
+            for name, b in bounds.items():
+                if np.shape(b) != (T, D):
+                    raise InputError(f"result of scenario {scenario_id}",
+                                     f"{kind} bound of '{name}' has shape {np.shape(b)}, expected {(T, D)}")
+                per_direction(kind, str(name), b)
         series.append(dict(scenario_id=scenario_id, kind="link_up", model=None, direction=None, n_steps=T,
                            n_cols=n_links, dtype=_U8, data=np.ascontiguousarray(link_up, dtype=_U8).tobytes()))
         series.append(dict(scenario_id=scenario_id, kind="dropped", model=None, direction=None, n_steps=T,
@@ -429,12 +435,14 @@ class ScenarioRepository:
             train_steps=r.train_steps,
         )
 
-    def load_series(self, scenario_id: int, model: str | None = None, direction: int | None = None) -> np.ndarray:
-        """Stored loads in Mbit/s, float32: the actual (``model=None``) or a model's forecast.
+    def load_series(self, scenario_id: int, model: str | None = None, direction: int | None = None,
+                    kind: str | None = None) -> np.ndarray:
+        """Stored loads in Mbit/s, float32: the actual (``model=None``) or a model's forecast, or
+        with ``kind="lower"``/``"upper"`` its interval bounds.
 
         Returns (T, D), or (T,) for one ``direction`` (which reads only that direction's bytes).
         """
-        kind = "actual" if model is None else "forecast"
+        kind = kind or ("actual" if model is None else "forecast")
         q = select(SeriesRow.direction, SeriesRow.data, SeriesRow.dtype, SeriesRow.n_steps).where(
             SeriesRow.scenario_id == scenario_id, SeriesRow.kind == kind,
             SeriesRow.model.is_(None) if model is None else SeriesRow.model == model,
@@ -444,7 +452,7 @@ class ScenarioRepository:
         rows = self.session.execute(q.order_by(SeriesRow.direction)).all()
         if not rows:
             row = self._row(scenario_id)
-            what = "actual loads" if model is None else f"forecast of model '{model}'"
+            what = "actual loads" if model is None else f"{kind} of model '{model}'"
             if direction is not None:
                 what += f" for direction {direction}"
             raise InputError(f"scenario {scenario_id}", f"no {what} stored (status {_effective_status(row)})")
@@ -514,4 +522,12 @@ class ScenarioRepository:
             dropped_mbps=self.load_dropped(scenario_id),
             metrics=self.load_metrics(scenario_id),
             model_stats=(d.summary or {}).get("model_stats", {}),
+            lower=self._bounds(scenario_id, "lower"),
+            upper=self._bounds(scenario_id, "upper"),
         )
+
+    def _bounds(self, scenario_id: int, kind: str) -> dict[str, np.ndarray]:
+        """{model: (T, D)} interval bounds of ``kind`` stored for the scenario (none for older runs)."""
+        models = self.session.execute(select(SeriesRow.model).where(
+            SeriesRow.scenario_id == scenario_id, SeriesRow.kind == kind).distinct()).scalars().all()
+        return {m: self.load_series(scenario_id, m, kind=kind) for m in sorted(models)}

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.evaluation.intervals import ConformalTracker
 from engine.evaluation.stream import ObservationStream
 from engine.events import FailureEvent
 from engine.forecasting.base import Forecaster
@@ -33,7 +34,8 @@ class StepRecord:
     made before ``actual_mbps`` (the load at ``step``) arrived; ``target`` is the step its last
     row (the H-step-ahead forecast, the one the metrics score) is for. ``events`` are the
     failures and restores that took effect at ``step``; ``seconds`` each model's forecast +
-    observe time.
+    observe time; ``interval_seconds`` the time all intervals took (their bounds and updates),
+    including the widening at an event.
     """
 
     step: int
@@ -42,18 +44,28 @@ class StepRecord:
     target: int
     events: tuple[FailureEvent, ...]
     seconds: Mapping[str, float]
+    interval_seconds: float = 0.0
 
 
 def iter_evaluate(stream: ObservationStream, models: Mapping[str, Forecaster], start: int,
-                  stop: int) -> Iterator[StepRecord]:
+                  stop: int, intervals: Mapping[str, ConformalTracker] | None = None) -> Iterator[StepRecord]:
     """Forecast, observe and yield steps ``[start, stop)`` with fitted ``models``.
 
     ``stream`` must have observed steps ``[0, start)``; afterwards it has observed ``[0, stop)``
-    (or up to where the caller stopped iterating).
+    (or up to where the caller stopped iterating). With ``intervals`` (one tracker per model),
+    each forecast carries its interval and the trackers learn from the actuals.
     """
     h = stream.horizon
+    intervals = intervals or {}
     for t in range(start, stop):
         inp = stream.input_at(t)
+        interval_seconds = 0.0
+        if intervals and any(e.step == t for e in inp.events):
+            t1 = time.perf_counter()
+            shift = stream.reroute_shift(t)
+            for tracker in intervals.values():
+                tracker.widen(shift)
+            interval_seconds += time.perf_counter() - t1
         stream.fill(t + 1)
         observed, feats = stream.observed[t], stream.features[t]
         demands = None if stream.demands is None else stream.demands[t]
@@ -64,6 +76,13 @@ def iter_evaluate(stream: ObservationStream, models: Mapping[str, Forecaster], s
             fc = model.forecast(inp)
             model.observe(observed, feats, demands)
             seconds[label] = time.perf_counter() - t0
-            forecasts[label] = fc.scaled(stream.capacity)
+            fc = fc.scaled(stream.capacity)
+            tracker = intervals.get(label)
+            if tracker is not None:
+                t1 = time.perf_counter()
+                fc = tracker.bound(fc, t)
+                tracker.update(stream.actual_mbps(t), t)
+                interval_seconds += time.perf_counter() - t1
+            forecasts[label] = fc
         yield StepRecord(t, stream.actual_mbps(t), forecasts, t + h - 1,
-                         tuple(e for e in inp.events if e.step == t), seconds)
+                         tuple(e for e in inp.events if e.step == t), seconds, interval_seconds)

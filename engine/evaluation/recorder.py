@@ -25,12 +25,21 @@ class ForecastRecorder:
     ((3, 2), 0)
     """
 
-    def __init__(self, labels: Iterable[str], steps: int, n_directions: int) -> None:
+    def __init__(self, labels: Iterable[str], steps: int, n_directions: int, intervals: bool = False) -> None:
         self.steps = int(steps)
-        self.forecasts: dict[str, np.ndarray] = {
-            label: np.full((self.steps, n_directions), np.nan, dtype=np.float32) for label in labels
-        }
+        labels = list(labels)
+
+        def series() -> dict[str, np.ndarray]:
+            return {label: np.full((self.steps, n_directions), np.nan, dtype=np.float32) for label in labels}
+
+        self.forecasts = series()
+        #: With intervals: the H-step-ahead bounds per target step, and per step the highest upper
+        #: bound of the H forecasts made then (what an overload warning looks at).
+        self.lower: dict[str, np.ndarray] = series() if intervals else {}
+        self.upper: dict[str, np.ndarray] = series() if intervals else {}
+        self.peak_upper: dict[str, np.ndarray] = series() if intervals else {}
         self.seconds = {label: 0.0 for label in self.forecasts}
+        self.interval_seconds = 0.0
         self.steps_recorded = 0
 
     def add(self, record: StepRecord) -> None:
@@ -39,7 +48,17 @@ class ForecastRecorder:
             self.seconds[label] += record.seconds[label]
             if record.target < self.steps:
                 self.forecasts[label][record.target] = fc.point[-1]
+            if fc.upper is not None and label in self.upper:
+                if record.target < self.steps:
+                    self.lower[label][record.target] = fc.lower[-1]
+                    self.upper[label][record.target] = fc.upper[-1]
+                self.peak_upper[label][record.step] = fc.upper.max(axis=0)
+        self.interval_seconds += record.interval_seconds
         self.steps_recorded += 1
+
+    def interval_ms_per_step(self) -> float:
+        """Mean time of all models' intervals per recorded step, in ms."""
+        return 1000.0 * self.interval_seconds / max(1, self.steps_recorded)
 
     def ms_per_step(self, label: str) -> float:
         """Mean forecast + observe time of ``label`` per recorded step, in ms."""

@@ -9,18 +9,24 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from engine.errors import InputError
+from engine.evaluation.interval_scores import interval_rows, warning_rows, warning_scores
 from engine.evaluation.drift import affected_directions, drift_magnitude, time_to_convergence
 from engine.evaluation.metrics import (ERROR_METRICS, MetricsConfig, _as_2d, _capacity, _metrics_from_sums,
                                        _point_terms, _sums, aggregate_error_metrics)
 from engine.results import MetricRow, ScenarioResult
 
-__all__ = ["scenario_metrics", "summary_table", "score_result", "running_errors"]
+__all__ = ["scenario_metrics", "scenario_periods", "summary_table", "score_result", "running_errors"]
 
 
 
 def score_result(result: ScenarioResult, steps_per_day: int, config: MetricsConfig | None = None,
-                 horizon: int = 1) -> ScenarioResult:
-    """``result`` with its metric rows (none until a step after training has been observed)."""
+                 horizon: int = 1, level: float | None = None, warn_utilization: float | None = None) -> ScenarioResult:
+    """``result`` with its metric rows (none until a step after training has been observed).
+
+    With intervals in the result (``level`` their nominal coverage), also their coverage, width
+    and interval score per period and, with ``warn_utilization``, the overload warnings' scores
+    (:mod:`engine.evaluation.interval_scores`).
+    """
     t = result.actual.shape[0]
     if t <= result.train_steps:
         return replace(result, metrics=[])
@@ -28,7 +34,36 @@ def score_result(result: ScenarioResult, steps_per_day: int, config: MetricsConf
     capacity = result.topology.direction_capacity.astype(np.float32)
     rows = scenario_metrics(result.actual, result.forecasts, capacity, result.train_steps, fail_steps,
                             steps_per_day, config or MetricsConfig(), horizon)
+    if result.lower and level is not None:
+        periods = [p for p in scenario_periods(t, result.train_steps, fail_steps, steps_per_day, horizon)
+                   if p[0] in ("pre", "post", "day1")]
+        for model in result.lower:
+            rows += interval_rows(model, result.actual, result.lower[model], result.upper[model], level, periods)
+            if warn_utilization is not None:
+                scores = warning_scores(result.actual, result.peak_upper[model], capacity, warn_utilization,
+                                        horizon, result.train_steps)
+                rows += warning_rows(model, scores)
     return replace(result, metrics=rows)
+
+
+def scenario_periods(n_steps: int, train_steps: int, fail_steps: Sequence[int], steps_per_day: int,
+                     horizon: int = 1) -> list[tuple[str, int, int]]:
+    """The scored periods ``(name, first step, end step)`` of :func:`scenario_metrics` (empty ones left out).
+
+    >>> scenario_periods(20, 4, [10], 4, horizon=3)
+    [('pre', 4, 10), ('post', 10, 20), ('day1', 10, 14), ('transient', 10, 12), ('event:0', 10, 20)]
+    """
+    fails = [int(s) for s in fail_steps]
+    periods: list[tuple[str, int, int]] = []
+    first = fails[0] if fails else n_steps
+    periods.append(("pre", train_steps, first))
+    if fails:
+        periods.append(("post", first, n_steps))
+        periods.append(("day1", first, min(first + steps_per_day, n_steps)))
+        periods.append(("transient", first, min(first + horizon - 1, n_steps)))
+    for k, s in enumerate(fails):
+        periods.append((f"event:{k}", s, fails[k + 1] if k + 1 < len(fails) else n_steps))
+    return [(p, max(lo, train_steps), hi) for p, lo, hi in periods if hi > max(lo, train_steps)]
 
 
 def running_errors(actual: np.ndarray, forecasts: dict[str, np.ndarray], capacity: np.ndarray,
@@ -104,16 +139,7 @@ def scenario_metrics(
             raise InputError(f"forecast '{name}'", f"shape {fa.shape} differs from the actual loads' {a.shape}")
         fc[name] = fa
 
-    periods: list[tuple[str, int, int]] = []
-    first = fails[0] if fails else n_steps
-    periods.append(("pre", train_steps, first))
-    if fails:
-        periods.append(("post", first, n_steps))
-        periods.append(("day1", first, min(first + steps_per_day, n_steps)))
-        periods.append(("transient", first, min(first + horizon - 1, n_steps)))
-    for k, s in enumerate(fails):
-        periods.append((f"event:{k}", s, fails[k + 1] if k + 1 < len(fails) else n_steps))
-    periods = [(p, max(lo, train_steps), hi) for p, lo, hi in periods if hi > max(lo, train_steps)]
+    periods = scenario_periods(n_steps, train_steps, fails, steps_per_day, horizon)
     bounds = sorted({b for _, lo, hi in periods for b in (lo, hi)})
 
     drifts = [drift_magnitude(a, s, steps_per_day) for s in fails]
@@ -146,24 +172,39 @@ def summary_table(rows: Sequence[MetricRow]) -> dict[str, dict[str, float | None
     """One line per model from the aggregate rows of :func:`scenario_metrics`.
 
     ``{model: {rmse_pre, rmse_post, mape_pre, mape_post, mae_post, smape_post, rmse_day1,
-    rmse_transient, ttc_steps}}``;
+    rmse_transient, ttc_steps}}``, plus, when intervals ran, ``coverage_pre/post/day1`` (%),
+    ``mean_width_pre/post/day1_mbps``, ``winkler_post`` and ``warnings`` (a dict of
+    :data:`~engine.evaluation.interval_scores.WARNING_METRICS`);
     a missing value is None and ``ttc_steps`` lists the TTC (None = censored) of each failure
     event in order. The drift rows (model ``"actual"``) are not models and are left out.
     """
     keys = {("pre", "rmse"): "rmse_pre", ("post", "rmse"): "rmse_post", ("pre", "mape"): "mape_pre",
             ("post", "mape"): "mape_post", ("post", "mae"): "mae_post", ("post", "smape"): "smape_post",
-            ("day1", "rmse"): "rmse_day1", ("transient", "rmse"): "rmse_transient"}
+            ("day1", "rmse"): "rmse_day1", ("transient", "rmse"): "rmse_transient",
+            ("pre", "coverage"): "coverage_pre", ("post", "coverage"): "coverage_post",
+            ("day1", "coverage"): "coverage_day1", ("pre", "width"): "mean_width_pre_mbps",
+            ("post", "width"): "mean_width_post_mbps", ("day1", "width"): "mean_width_day1_mbps",
+            ("post", "winkler"): "winkler_post"}
+    interval_keys = {v for (_, m), v in keys.items() if m in ("coverage", "width", "winkler")}
     table: dict[str, dict[str, float | None | list]] = {}
     ttcs: dict[str, dict[int, float | None]] = {}
     for r in rows:
         if r.model == "actual" and r.metric == "drift":
             continue
-        line = table.setdefault(r.model, {**{name: None for name in keys.values()}, "ttc_steps": []})
+        line = table.setdefault(r.model, {**{n: None for n in keys.values() if n not in interval_keys},
+                                          "ttc_steps": []})
         if r.direction is not None:
             continue
         if r.metric == "ttc" and r.period.startswith("event:"):
             ttcs.setdefault(r.model, {})[int(r.period.split(":", 1)[1])] = r.value
+        elif r.period == "run" and r.metric.startswith("warn_"):
+            name = r.metric.removeprefix("warn_")
+            value = r.value if r.value is None or name not in ("raised", "crossings") else int(r.value)
+            line.setdefault("warnings", {})[name] = value  # type: ignore[union-attr]
         elif (r.period, r.metric) in keys:
+            if keys[(r.period, r.metric)] in interval_keys:
+                for n in interval_keys:
+                    line.setdefault(n, None)
             line[keys[(r.period, r.metric)]] = r.value
     for model, by_event in ttcs.items():
         table[model]["ttc_steps"] = [by_event[k] for k in sorted(by_event)]

@@ -131,6 +131,25 @@ class ObservationStream:
             t = end
         return out
 
+    def reroute_shift(self, step: int) -> np.ndarray:
+        """(D,) expected |load change| (Mbit/s) the routing change at ``step`` causes per direction.
+
+        What an operator can compute when a failure or restore happens: the last observed
+        per-node totals (step - 1) spread by the gravity model, routed before and after.
+        """
+        from engine.tomogravity import gravity_prior, node_totals
+
+        sim, traffic = self.simulator, self.simulator.traffic
+        if step <= 0:
+            return np.zeros(self.observed.shape[1])
+        before, after = sim.routing_at(step - 1), sim.routing_at(step)
+        if before is after:
+            return np.zeros(self.observed.shape[1])
+        last = np.nan_to_num(np.asarray(traffic.demands[step - 1], dtype=np.float64))
+        egress, ingress = node_totals(last, traffic.src, traffic.dst, len(sim.topology.nodes))
+        prior = gravity_prior(egress, ingress, traffic.src, traffic.dst)
+        return np.abs(after.matrix @ prior - before.matrix @ prior)
+
     def estimation_errors(self) -> dict[str, float] | None:
         """Relative L2 errors of the tomogravity estimates so far (demands, and the link loads they
         reproduce), or None when demands are observed, not estimated."""

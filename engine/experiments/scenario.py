@@ -24,13 +24,14 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import InputError
+from engine.evaluation.intervals import ConformalTracker, initial_radius
 from engine.evaluation.loop import StepRecord, iter_evaluate
 from engine.evaluation.metrics import MetricsConfig
 from engine.evaluation.recorder import ForecastRecorder
 from engine.evaluation.scoring import running_errors, score_result
 from engine.evaluation.stream import ObservationStream
 from engine.events import FailureEvent, down_sets_at, events_from_specs
-from engine.experiments.spec import ModelEntry, ScenarioSpec, check_run_lengths, parse_models
+from engine.experiments.spec import ModelEntry, ScenarioSpec, check_interval_settings, check_run_lengths, parse_models
 from engine.forecasting.base import Forecaster
 from engine.budget import check_memory
 from engine.forecasting.catalogue import DEFAULT_MODELS, make_forecaster, model_info
@@ -75,10 +76,14 @@ class LiveScenario:
         metrics_config: MetricsConfig | None = None,
         spec: ScenarioSpec | None = None,
         observe: str = "links",
+        interval: float | None = None,
+        warn_utilization: float | None = None,
     ) -> None:
         steps_per_day = max(1, int(round(24 * 60 / traffic.step_minutes)))
         self.settings = (settings or ForecastSettings()).with_steps_per_day(steps_per_day)
         check_run_lengths(traffic.steps, train_steps, self.settings)
+        check_interval_settings(interval, warn_utilization)
+        self.interval, self.warn_utilization = interval, warn_utilization
         self.topology = topology
         self.traffic = traffic
         self.train_steps = train_steps
@@ -97,7 +102,9 @@ class LiveScenario:
             self.simulator.add_event(e)
         common = self.settings.common
         self.stream = ObservationStream(self.simulator, common.window, common.horizon, observe, bool(routed))
-        self.recorder = ForecastRecorder([e.label for e in self.entries], traffic.steps, topology.n_directions)
+        self.recorder = ForecastRecorder([e.label for e in self.entries], traffic.steps, topology.n_directions,
+                                         intervals=interval is not None)
+        self.intervals: dict[str, ConformalTracker] = {}
         self.models: dict[str, Forecaster] = {}
         self.total_steps = traffic.steps
         self.step = 0
@@ -111,10 +118,11 @@ class LiveScenario:
         for e in entries:
             e.settings(spec.forecast)
         check_run_lengths(spec.steps, spec.train_steps, spec.forecast)
+        check_interval_settings(spec.interval, spec.warn_utilization)
         traffic = make_traffic(spec.traffic, topo, spec.steps, spec.step_minutes, spec.seed, spec.peak_utilization)
         events = events_from_specs(spec.failures, topo, traffic.steps)
         return cls(topo, traffic, entries, spec.forecast, spec.train_steps, spec.seed, spec.device,
-                   events, spec.metrics, spec, spec.observe)
+                   events, spec.metrics, spec, spec.observe, spec.interval, spec.warn_utilization)
 
     def _check_event_step(self, event: FailureEvent) -> None:
         if event.step < self.train_steps:
@@ -149,7 +157,7 @@ class LiveScenario:
         """Fit every model on the training period; afterwards ``step == train_steps``."""
         k = self.train_steps
         self.stream.fill(k)
-        stream = self.stream
+        stream, common = self.stream, self.settings.common
         history, feats = stream.observed[:k], stream.features[:k]
         demands = None if stream.demands is None else stream.demands[:k]
         for i, entry in enumerate(self.entries):
@@ -158,6 +166,11 @@ class LiveScenario:
             model = make_forecaster(entry.kind, entry.settings(self.settings), seed=self.seed, device=self.device)
             model.fit(history, feats, demands, stream.pairs)
             self.models[entry.label] = model
+        if self.interval is not None:
+            start = initial_radius(self.simulator.loads.loads[:k], common.horizon, self.interval)
+            self.intervals = {e.label: ConformalTracker(self.interval, start,
+                                                        shifts_with_routing=self.models[e.label].space == "demands")
+                              for e in self.entries}
         self.step = k
         if progress:
             progress("trained", 1.0)
@@ -172,7 +185,7 @@ class LiveScenario:
         if not self.trained:
             raise RuntimeError("train() the scenario before advancing it")
         stop = min(self.step + k, self.total_steps)
-        for record in iter_evaluate(self.stream, self.models, self.step, stop):
+        for record in iter_evaluate(self.stream, self.models, self.step, stop, self.intervals):
             self.recorder.add(record)
             self.step = record.step + 1
             yield record
@@ -301,7 +314,9 @@ class LiveScenario:
         config = self.spec.to_dict() if self.spec else {}
         config.update({"forecast": {**self.settings.to_flat()}, "steps_observed": t, "device": self.device,
                        "total_steps": self.total_steps, "train_steps": self.train_steps,
-                       "observe": self.stream.observe, "tm_estimation": self.stream.estimation_errors()})
+                       "observe": self.stream.observe, "tm_estimation": self.stream.estimation_errors(),
+                       "interval": self.interval, "warn_utilization": self.warn_utilization,
+                       "interval_ms_per_step": self.recorder.interval_ms_per_step()})
         return ScenarioResult(
             topology=self.topology,
             config=config,
@@ -315,12 +330,16 @@ class LiveScenario:
             link_up=loads.link_up[:t].copy(),
             dropped_mbps=loads.dropped_mbps[:t].copy(),
             model_stats=self.model_stats(),
+            lower={k: v[:t].copy() for k, v in self.recorder.lower.items()},
+            upper={k: v[:t].copy() for k, v in self.recorder.upper.items()},
+            peak_upper={k: v[:t].copy() for k, v in self.recorder.peak_upper.items()},
         )
 
     def result(self) -> ScenarioResult:
         """:meth:`snapshot` with its metrics."""
         common = self.settings.common
-        return score_result(self.snapshot(), common.steps_per_day, self.metrics_config, common.horizon)
+        return score_result(self.snapshot(), common.steps_per_day, self.metrics_config, common.horizon,
+                            self.interval, self.warn_utilization)
 
     def fork(self) -> "LiveScenario":
         """An independent copy (trained models included), e.g. to try another failure."""

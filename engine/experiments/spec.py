@@ -15,7 +15,7 @@ from engine.evaluation.metrics import MetricsConfig
 from engine.forecasting.catalogue import DEFAULT_MODELS, MODEL_NAMES, model_info
 from engine.forecasting.settings import ForecastSettings
 
-__all__ = ["ModelEntry", "ScenarioSpec", "parse_models", "check_run_lengths"]
+__all__ = ["ModelEntry", "ScenarioSpec", "parse_models", "check_run_lengths", "check_interval_settings"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,15 @@ def parse_models(models: Iterable[str | ModelEntry]) -> list[ModelEntry]:
     return entries
 
 
+def check_interval_settings(interval: float | None, warn_utilization: float | None) -> None:
+    """Refuse a coverage level outside (0, 1) or a non-positive warning threshold."""
+    if interval is not None and not (isinstance(interval, (int, float)) and 0.0 < interval < 1.0):
+        raise InputError("interval", f"must be a coverage level between 0 and 1 (e.g. 0.9), got {interval!r}")
+    if warn_utilization is not None and not (isinstance(warn_utilization, (int, float))
+                                             and 0.0 < warn_utilization < 100.0):
+        raise InputError("warn_utilization", f"must be a utilisation above 0 (e.g. 0.9), got {warn_utilization!r}")
+
+
 def check_run_lengths(steps: int, train_steps: int, settings: ForecastSettings) -> None:
     """Refuse runs too short for training and for the models' window."""
     window, horizon = settings.common.window, settings.common.horizon
@@ -83,7 +92,9 @@ class ScenarioSpec:
     """What to run. Steps are counted from the start of the traffic series.
 
     ``observe`` says what the demand-space (routed) models see: ``"links"`` (link loads and node
-    totals; demands estimated by tomogravity) or ``"demands"`` (the true demands).
+    totals; demands estimated by tomogravity) or ``"demands"`` (the true demands). ``interval``
+    is the nominal coverage of every model's prediction interval (None: no intervals);
+    ``warn_utilization`` the utilisation (fraction of capacity) an overload warning watches for.
     """
 
     topology: str = "geant2001"
@@ -97,6 +108,8 @@ class ScenarioSpec:
     forecast: ForecastSettings = field(default_factory=ForecastSettings)
     failures: tuple[str, ...] = ()
     observe: str = "links"
+    interval: float | None = 0.9
+    warn_utilization: float | None = 0.9
     seed: int = 0
     device: str = "cpu"
     metrics: MetricsConfig = field(default_factory=MetricsConfig)

@@ -1,0 +1,130 @@
+"""Prediction intervals and overload warnings: what an operator relies on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pytest
+
+from engine.errors import InputError
+from engine.evaluation.interval_scores import interval_rows, warning_scores
+from engine.evaluation.intervals import ConformalTracker, initial_radius
+from engine.events import FailureEvent
+from engine.experiments.scenario import LiveScenario
+from engine.forecasting.protocol import Forecast
+from engine.forecasting.settings import ForecastSettings
+from engine.topology import Link, Node, Topology
+from engine.traffic import TrafficMatrixSeries
+
+
+def stream_coverage(tracker: ConformalTracker, y: np.ndarray, point: float) -> np.ndarray:
+    """Issue H-step forecasts of ``point`` every step; per target step, the share of directions covered."""
+    horizon = tracker.horizon
+    issued: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    covered = []
+    for t in range(y.shape[0] - horizon):
+        f = tracker.bound(Forecast(np.full((horizon, y.shape[1]), point)), t)
+        issued[t + horizon - 1] = (f.lower[-1], f.upper[-1])
+        if t in issued:
+            lo, up = issued.pop(t)
+            covered.append(((y[t] >= lo) & (y[t] <= up)).mean())
+        tracker.update(y[t], t)
+    return np.array(covered)
+
+
+@pytest.mark.parametrize("horizon", [1, 4])
+def test_coverage_of_a_stationary_series_converges_to_nominal(horizon):
+    rng = np.random.default_rng(0)
+    y = rng.normal(100.0, 10.0, (4000, 40))
+    tracker = ConformalTracker(0.9, np.full((horizon, 40), 40.0))  # starts far too wide
+    covered = stream_coverage(tracker, y, 100.0)
+    assert covered[2000:].mean() == pytest.approx(0.9, abs=0.01)
+    # the radius settles near the true 90 % half-width of N(0, 10): 1.645 x 10
+    assert tracker.radius.mean() == pytest.approx(16.45, rel=0.1)
+
+
+def test_coverage_holds_through_a_level_shift_that_the_point_forecast_misses():
+    rng = np.random.default_rng(1)
+    y = rng.normal(100.0, 5.0, (3000, 20))
+    y[1500:] += 30.0  # the model (a constant 100) never learns it: the interval must widen
+    tracker = ConformalTracker(0.9, np.full((1, 20), 10.0))
+    covered = stream_coverage(tracker, y, 100.0)
+    assert covered[1700:].mean() >= 0.85
+    assert (tracker.radius > 30.0).all()
+
+
+def test_a_failure_widens_link_level_intervals_by_the_rerouting_shift_and_keeps_routed_ones():
+    start = np.full((2, 3), 5.0)
+    link, routed = ConformalTracker(0.9, start), ConformalTracker(0.9, start, shifts_with_routing=True)
+    shift = np.array([0.0, 12.0, 3.0])
+    link.widen(shift)
+    routed.widen(shift)
+    np.testing.assert_allclose(link.radius, start + shift)
+    np.testing.assert_allclose(routed.radius, start)
+
+
+def square_with_load() -> tuple[Topology, TrafficMatrixSeries]:
+    nodes = tuple(Node(x, x.upper()) for x in "abcd")
+    links = (Link("a-b", "a", "b", 100.0), Link("b-c", "b", "c", 100.0),
+             Link("c-d", "c", "d", 100.0), Link("d-a", "d", "a", 100.0))
+    topo = Topology("square", nodes, links)
+    src, dst = np.array([(i, j) for i in range(4) for j in range(4) if i != j]).T
+    t = np.arange(120)[:, None]
+    rng = np.random.default_rng(2)
+    demands = 8.0 + 3.0 * np.sin(2 * np.pi * t / 24 + np.arange(len(src))) + rng.normal(0, 0.3, (120, len(src)))
+    return topo, TrafficMatrixSeries(("a", "b", "c", "d"), src, dst, demands.astype(np.float32), 60.0,
+                                     datetime(2024, 1, 1))
+
+
+def test_in_a_scenario_the_interval_at_a_failure_is_never_narrower_than_the_rule():
+    topo, tm = square_with_load()
+    settings = ForecastSettings.from_flat(dict(window=6, horizon=1, epochs=2))
+    live = LiveScenario(topo, tm, ("persistence", "routed-persistence"), settings, 72, seed=0,
+                        events=[FailureEvent(90, "fail", "a-b")], observe="demands", interval=0.9)
+    live.train()
+    live.advance(90 - live.step)
+    before = {m: t.radius.copy() for m, t in live.intervals.items()}
+    shift = live.stream.reroute_shift(90)
+    assert shift.max() > 1.0  # the failure moves load
+    record = next(live.records(1))
+    width = record.forecasts["persistence"].upper[0] - record.forecasts["persistence"].lower[0]
+    # issued at the failure step, before the actual arrives: old radius + the shift, on both sides
+    # (the lower bound is cut at 0 Mbit/s, which only narrows where the load is near 0)
+    point = record.forecasts["persistence"].point[0]
+    expected = np.minimum(before["persistence"][0] + shift, point) + before["persistence"][0] + shift
+    np.testing.assert_allclose(width, expected, rtol=1e-5)
+    routed = record.forecasts["routed-persistence"]
+    np.testing.assert_allclose(routed.upper[0] - routed.point[0], before["routed-persistence"][0], rtol=1e-5)
+
+
+def test_interval_scores_by_hand():
+    a = np.array([[10.0], [20.0], [30.0], [40.0]])
+    lo = np.array([[5.0], [21.0], [25.0], [35.0]])
+    up = np.array([[15.0], [25.0], [35.0], [38.0]])
+    rows = {r.metric: r.value for r in interval_rows("m", a, lo, up, 0.8, [("post", 0, 4)])}
+    assert rows["coverage"] == 50.0  # steps 0 and 2
+    assert rows["width"] == pytest.approx((10 + 4 + 10 + 3) / 4)
+    # Winkler at alpha 0.2: width + 10 x miss; misses 1 (below 21) and 2 (above 38)
+    assert rows["winkler"] == pytest.approx((10 + 4 + 10 + 3 + 10 * 1 + 10 * 2) / 4)
+
+
+def test_warnings_fire_ahead_of_a_constructed_crossing_and_not_on_a_flat_series():
+    cap = np.array([100.0, 100.0])
+    load = np.full((40, 2), 50.0)
+    load[25:, 0] = 95.0  # direction 0 crosses 90 % at step 25; direction 1 stays flat
+    peak = load.copy()
+    peak[19:, 0] = 93.0  # the upper bounds see it coming from step 19 (6 steps ahead)
+    s = warning_scores(load, peak, cap, 0.9, horizon=8, start=10)
+    assert s["crossings"] == 1 and s["recall"] == 1.0 and s["recall_3"] == 1.0
+    assert s["lead_steps_median"] == 6.0
+    assert s["raised"] == 7 and s["precision"] == 1.0  # steps 19..25 (25: lead 0), each followed by the crossing
+    flat = warning_scores(np.full((40, 2), 50.0), np.full((40, 2), 60.0), cap, 0.9, horizon=8, start=10)
+    assert flat["raised"] == 0 and flat["crossings"] == 0 and flat["precision"] is None and flat["recall"] is None
+
+
+def test_initial_radius_and_bad_levels():
+    hist = np.array([[0.0], [2.0], [4.0], [6.0]])
+    np.testing.assert_allclose(initial_radius(hist, 2, 0.5), [[2.0], [4.0]])
+    with pytest.raises(InputError, match="interval"):
+        ConformalTracker(1.5, np.ones((1, 1)))
