@@ -101,6 +101,11 @@ class ConformalTracker:
         self._points[slot] = point
         self._radii[slot] = self.radius
         self._made[slot] = step
+        return self.preview(forecast)
+
+    def preview(self, forecast: Forecast) -> Forecast:
+        """``forecast`` with the current interval, remembering nothing (a display's look ahead)."""
+        point = np.asarray(forecast.point, dtype=np.float64)
         lower = np.maximum(point - self.radius, 0.0)
         return Forecast(forecast.point, lower.astype(np.float32), (point + self.radius).astype(np.float32))
 

@@ -35,6 +35,7 @@ from engine.experiments.spec import ModelEntry, ScenarioSpec, check_interval_set
 from engine.forecasting.base import Forecaster
 from engine.budget import check_memory
 from engine.forecasting.catalogue import DEFAULT_MODELS, make_forecaster, model_info
+from engine.forecasting.protocol import Forecast
 from engine.forecasting.settings import ForecastConfig, ForecastSettings
 from engine.loaders import load_topology
 from engine.results import ScenarioResult
@@ -263,6 +264,21 @@ class LiveScenario:
         inp = self.stream.input_at(self.step)
         return {label: m.forecast(inp).point[0] * self.capacity for label, m in self.models.items()}
 
+    def next_bands(self) -> dict[str, Forecast]:
+        """{model: Forecast} of steps ``step .. step + H - 1`` in Mbit/s with each model's current
+        interval (bounds None when intervals are off); no state changes. What a warning list or a
+        map coloured by the forecast upper bound shows."""
+        if not self.trained or self.step >= self.total_steps:
+            return {}
+        self.stream.fill(self.step)
+        inp = self.stream.input_at(self.step)
+        out = {}
+        for label, m in self.models.items():
+            fc = m.forecast(inp).scaled(self.capacity)
+            tracker = self.intervals.get(label)
+            out[label] = tracker.preview(fc) if tracker is not None else fc
+        return out
+
     def window(self, direction: int, last: int = 288) -> pd.DataFrame:
         """Recent actual and the recorded (H-step-ahead) forecasts of one link direction, in Mbit/s."""
         lo = max(0, self.step - last)
@@ -273,6 +289,9 @@ class LiveScenario:
         }
         for label, f in self.forecasts.items():
             data[f"{label}_mbps"] = f[lo:self.step, direction]
+            if label in self.recorder.lower:
+                data[f"{label}_lower_mbps"] = self.recorder.lower[label][lo:self.step, direction]
+                data[f"{label}_upper_mbps"] = self.recorder.upper[label][lo:self.step, direction]
         return pd.DataFrame(data)
 
     def running_errors(self, last: int = 288, direction: int | None = None) -> dict[str, dict[str, float]]:

@@ -128,3 +128,18 @@ def test_initial_radius_and_bad_levels():
     np.testing.assert_allclose(initial_radius(hist, 2, 0.5), [[2.0], [4.0]])
     with pytest.raises(InputError, match="interval"):
         ConformalTracker(1.5, np.ones((1, 1)))
+
+
+def test_the_live_look_ahead_carries_the_current_interval_and_changes_nothing():
+    topo, tm = square_with_load()
+    settings = ForecastSettings.from_flat(dict(window=6, horizon=3, epochs=2))
+    live = LiveScenario(topo, tm, ("persistence",), settings, 72, seed=0, interval=0.9)
+    live.train()
+    live.advance(10)
+    radius = live.intervals["persistence"].radius.copy()
+    bands = live.next_bands()["persistence"]
+    assert bands.point.shape == (3, topo.n_directions)
+    np.testing.assert_allclose(bands.upper - bands.point, radius, rtol=1e-5)
+    np.testing.assert_array_equal(live.intervals["persistence"].radius, radius)
+    frame = live.window(0, last=5)
+    assert {"persistence_lower_mbps", "persistence_upper_mbps"} <= set(frame.columns)
