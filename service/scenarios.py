@@ -12,11 +12,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.evaluation.counterfactual import DRIFT_CLASSES, drift_classes
+from engine.evaluation.metrics import MetricsConfig
 from engine.evaluation.scoring import summary_table
 from engine.events import FailureEvent
-from engine.experiments.scenario import LiveScenario, Progress
+from engine.experiments.scenario import LiveScenario, Progress, run_to_end
 from engine.experiments.spec import ScenarioSpec
 from engine.results import ScenarioResult
 from storage.repository import ScenarioRepository
@@ -34,6 +37,18 @@ class RunOutcome:
     store_seconds: float
 
 
+def drift_summary(result: ScenarioResult, config: MetricsConfig | None = None) -> dict[str, Any] | None:
+    """Directions per drift class against the counterfactual run (None without one)."""
+    config = config or MetricsConfig()
+    values = [r.value for r in result.metrics if r.metric == "drift_cf" and r.direction is not None]
+    if not values:
+        return None
+    classes = drift_classes(np.array([np.nan if v is None else v for v in values], dtype=float), config)
+    return {"measured_against": "the same traffic routed without the failures, first day after the first failure",
+            "thresholds": {"moderate": config.affected_threshold, "drastic": config.drastic_threshold},
+            "counts": {c: int((classes == c).sum()) for c in DRIFT_CLASSES}}
+
+
 def run_summary(outcome: RunOutcome, device: str) -> dict[str, Any]:
     """The run's JSON (``netdrift run --json``): per model the headline metrics and costs."""
     result = outcome.result
@@ -48,6 +63,8 @@ def run_summary(outcome: RunOutcome, device: str) -> dict[str, Any]:
         "train_steps": result.train_steps, "device": device,
         "events": [{"step": e.step, "action": e.action, "target": e.target, "kind": e.kind} for e in result.events],
         "observe": result.config.get("observe"),
+        "warnings": result.config.get("warnings", []),
+        **({"drift": drift} if (drift := drift_summary(result)) else {}),
         "models": models, "run_seconds": outcome.run_seconds, "store_seconds": outcome.store_seconds,
         **({"tm_estimation": result.config["tm_estimation"]} if result.config.get("tm_estimation") else {}),
         **({"interval": result.config["interval"], "warn_utilization": result.config.get("warn_utilization"),
@@ -92,9 +109,7 @@ class ScenarioService:
         t0 = time.perf_counter()
         sid = self.open_record(live, label)
         try:
-            live.train(progress)
-            live.advance(live.total_steps - live.step, progress)
-            result = live.result()
+            result = run_to_end(live, progress, spec.counterfactual)
         except BaseException:
             self.mark_interrupted(sid)
             raise

@@ -10,6 +10,7 @@ import numpy as np
 
 from engine.errors import InputError
 from engine.evaluation.interval_scores import interval_rows, warning_rows, warning_scores
+from engine.evaluation.counterfactual import counterfactual_drift, drift_classes, excess_rows, ttc_excess
 from engine.evaluation.drift import affected_directions, drift_magnitude, time_to_convergence
 from engine.evaluation.metrics import (ERROR_METRICS, MetricsConfig, _as_2d, _capacity, _metrics_from_sums,
                                        _point_terms, _sums, aggregate_error_metrics)
@@ -20,22 +21,29 @@ __all__ = ["scenario_metrics", "scenario_periods", "summary_table", "score_resul
 
 
 def score_result(result: ScenarioResult, steps_per_day: int, config: MetricsConfig | None = None,
-                 horizon: int = 1, level: float | None = None, warn_utilization: float | None = None) -> ScenarioResult:
+                 horizon: int = 1, level: float | None = None, warn_utilization: float | None = None,
+                 counterfactual: ScenarioResult | None = None, pre_steps: int | None = None) -> ScenarioResult:
     """``result`` with its metric rows (none until a step after training has been observed).
 
     With intervals in the result (``level`` their nominal coverage), also their coverage, width
     and interval score per period and, with ``warn_utilization``, the overload warnings' scores
-    (:mod:`engine.evaluation.interval_scores`).
+    (:mod:`engine.evaluation.interval_scores`). With the ``counterfactual`` run (the same traffic
+    without the failures, forecast by the same fitted models), also the drift per direction
+    against it and each model's excess error (:mod:`engine.evaluation.counterfactual`).
+    ``pre_steps`` limits the "pre" period to that many steps before the first failure.
     """
     t = result.actual.shape[0]
     if t <= result.train_steps:
         return replace(result, metrics=[])
     fail_steps = sorted(e.step for e in result.events if e.action == "fail" and e.step < t)
     capacity = result.topology.direction_capacity.astype(np.float32)
+    config = config or MetricsConfig()
     rows = scenario_metrics(result.actual, result.forecasts, capacity, result.train_steps, fail_steps,
-                            steps_per_day, config or MetricsConfig(), horizon)
+                            steps_per_day, config, horizon, pre_steps)
+    if counterfactual is not None and fail_steps:
+        rows += counterfactual_rows(result, counterfactual, fail_steps[0], steps_per_day, config, horizon)
     if result.lower and level is not None:
-        periods = [p for p in scenario_periods(t, result.train_steps, fail_steps, steps_per_day, horizon)
+        periods = [p for p in scenario_periods(t, result.train_steps, fail_steps, steps_per_day, horizon, pre_steps)
                    if p[0] in ("pre", "post", "day1")]
         for model in result.lower:
             rows += interval_rows(model, result.actual, result.lower[model], result.upper[model], level, periods)
@@ -46,17 +54,42 @@ def score_result(result: ScenarioResult, steps_per_day: int, config: MetricsConf
     return replace(result, metrics=rows)
 
 
+def counterfactual_rows(result: ScenarioResult, cf: ScenarioResult, first_failure: int, steps_per_day: int,
+                        config: MetricsConfig, horizon: int) -> list[MetricRow]:
+    """Drift per direction against the counterfactual, and each model's excess RMSE and TTC."""
+    capacity = result.topology.direction_capacity.astype(np.float32)
+    drift = counterfactual_drift(result.actual, cf.actual, first_failure, steps_per_day)
+    rows = [MetricRow("actual", "day1", "drift_cf", None if v != v else float(v), d)
+            for d, v in enumerate(drift.tolist())]
+    drifted = drift_classes(drift, config) != "none"
+    t = result.actual.shape[0]
+    periods = [p for p in scenario_periods(t, result.train_steps, [first_failure], steps_per_day, horizon)
+               if p[0] in ("post", "day1")]
+    for model, f in result.forecasts.items():
+        if model not in cf.forecasts:
+            continue
+        rows += excess_rows(model, result.actual, f, cf.actual, cf.forecasts[model], capacity, periods)
+        ttc = ttc_excess(result.actual, f, cf.actual, cf.forecasts[model], first_failure, drifted, config)
+        rows.append(MetricRow(model, "event:0", "ttc_excess", ttc))
+    return rows
+
+
 def scenario_periods(n_steps: int, train_steps: int, fail_steps: Sequence[int], steps_per_day: int,
-                     horizon: int = 1) -> list[tuple[str, int, int]]:
+                     horizon: int = 1, pre_steps: int | None = None) -> list[tuple[str, int, int]]:
     """The scored periods ``(name, first step, end step)`` of :func:`scenario_metrics` (empty ones left out).
+
+    ``pre`` runs from the end of training, or only the last ``pre_steps`` before the first failure.
 
     >>> scenario_periods(20, 4, [10], 4, horizon=3)
     [('pre', 4, 10), ('post', 10, 20), ('day1', 10, 14), ('transient', 10, 12), ('event:0', 10, 20)]
+    >>> scenario_periods(20, 4, [10], 4, pre_steps=4)[0]
+    ('pre', 6, 10)
     """
     fails = [int(s) for s in fail_steps]
     periods: list[tuple[str, int, int]] = []
     first = fails[0] if fails else n_steps
-    periods.append(("pre", train_steps, first))
+    pre_start = train_steps if pre_steps is None or not fails else max(train_steps, first - int(pre_steps))
+    periods.append(("pre", pre_start, first))
     if fails:
         periods.append(("post", first, n_steps))
         periods.append(("day1", first, min(first + steps_per_day, n_steps)))
@@ -93,6 +126,7 @@ def scenario_metrics(
     steps_per_day: int,
     config: MetricsConfig = MetricsConfig(),
     horizon: int = 1,
+    pre_steps: int | None = None,
 ) -> list[MetricRow]:
     """All metric rows of a scenario.
 
@@ -139,7 +173,7 @@ def scenario_metrics(
             raise InputError(f"forecast '{name}'", f"shape {fa.shape} differs from the actual loads' {a.shape}")
         fc[name] = fa
 
-    periods = scenario_periods(n_steps, train_steps, fails, steps_per_day, horizon)
+    periods = scenario_periods(n_steps, train_steps, fails, steps_per_day, horizon, pre_steps)
     bounds = sorted({b for _, lo, hi in periods for b in (lo, hi)})
 
     drifts = [drift_magnitude(a, s, steps_per_day) for s in fails]
@@ -184,14 +218,19 @@ def summary_table(rows: Sequence[MetricRow]) -> dict[str, dict[str, float | None
             ("pre", "coverage"): "coverage_pre", ("post", "coverage"): "coverage_post",
             ("day1", "coverage"): "coverage_day1", ("pre", "width"): "mean_width_pre_mbps",
             ("post", "width"): "mean_width_post_mbps", ("day1", "width"): "mean_width_day1_mbps",
-            ("post", "winkler"): "winkler_post"}
-    interval_keys = {v for (_, m), v in keys.items() if m in ("coverage", "width", "winkler")}
+            ("post", "winkler"): "winkler_post",
+            ("post", "excess_rmse"): "excess_rmse_post", ("day1", "excess_rmse"): "excess_rmse_day1",
+            ("event:0", "ttc_excess"): "ttc_excess_steps"}
+    # Keys of optional results: present in a line only when the run produced them.
+    groups = [{v for (_, m), v in keys.items() if m in ("coverage", "width", "winkler")},
+              {v for (_, m), v in keys.items() if m in ("excess_rmse", "ttc_excess")}]
+    optional = set().union(*groups)
     table: dict[str, dict[str, float | None | list]] = {}
     ttcs: dict[str, dict[int, float | None]] = {}
     for r in rows:
-        if r.model == "actual" and r.metric == "drift":
+        if r.model == "actual" and r.metric in ("drift", "drift_cf"):
             continue
-        line = table.setdefault(r.model, {**{n: None for n in keys.values() if n not in interval_keys},
+        line = table.setdefault(r.model, {**{n: None for n in keys.values() if n not in optional},
                                           "ttc_steps": []})
         if r.direction is not None:
             continue
@@ -202,10 +241,12 @@ def summary_table(rows: Sequence[MetricRow]) -> dict[str, dict[str, float | None
             value = r.value if r.value is None or name not in ("raised", "crossings") else int(r.value)
             line.setdefault("warnings", {})[name] = value  # type: ignore[union-attr]
         elif (r.period, r.metric) in keys:
-            if keys[(r.period, r.metric)] in interval_keys:
-                for n in interval_keys:
-                    line.setdefault(n, None)
-            line[keys[(r.period, r.metric)]] = r.value
+            name = keys[(r.period, r.metric)]
+            for group in groups:
+                if name in group:
+                    for n in group:
+                        line.setdefault(n, None)
+            line[name] = r.value
     for model, by_event in ttcs.items():
         table[model]["ttc_steps"] = [by_event[k] for k in sorted(by_event)]
     return table

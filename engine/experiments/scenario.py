@@ -44,7 +44,7 @@ from engine.topology import Topology
 from engine.traffic import TrafficMatrixSeries
 from engine.traffic_sources import make_traffic
 
-__all__ = ["LiveScenario", "run_scenario", "Progress"]
+__all__ = ["LiveScenario", "run_scenario", "run_to_end", "Progress"]
 
 Progress = Callable[[str, float], None]
 
@@ -79,12 +79,16 @@ class LiveScenario:
         observe: str = "links",
         interval: float | None = None,
         warn_utilization: float | None = None,
+        pre_steps: int | None = None,
     ) -> None:
         steps_per_day = max(1, int(round(24 * 60 / traffic.step_minutes)))
         self.settings = (settings or ForecastSettings()).with_steps_per_day(steps_per_day)
         check_run_lengths(traffic.steps, train_steps, self.settings)
         check_interval_settings(interval, warn_utilization)
         self.interval, self.warn_utilization = interval, warn_utilization
+        if pre_steps is not None and (isinstance(pre_steps, bool) or int(pre_steps) != pre_steps or pre_steps < 1):
+            raise InputError("pre_steps", f"must be a whole number of steps >= 1, got {pre_steps!r}")
+        self.pre_steps = int(pre_steps) if pre_steps is not None else steps_per_day
         self.topology = topology
         self.traffic = traffic
         self.train_steps = train_steps
@@ -123,7 +127,7 @@ class LiveScenario:
         traffic = make_traffic(spec.traffic, topo, spec.steps, spec.step_minutes, spec.seed, spec.peak_utilization)
         events = events_from_specs(spec.failures, topo, traffic.steps)
         return cls(topo, traffic, entries, spec.forecast, spec.train_steps, spec.seed, spec.device,
-                   events, spec.metrics, spec, spec.observe, spec.interval, spec.warn_utilization)
+                   events, spec.metrics, spec, spec.observe, spec.interval, spec.warn_utilization, spec.pre_steps)
 
     def _check_event_step(self, event: FailureEvent) -> None:
         if event.step < self.train_steps:
@@ -354,21 +358,60 @@ class LiveScenario:
             peak_upper={k: v[:t].copy() for k, v in self.recorder.peak_upper.items()},
         )
 
-    def result(self) -> ScenarioResult:
-        """:meth:`snapshot` with its metrics."""
+    def result(self, counterfactual: ScenarioResult | None = None) -> ScenarioResult:
+        """:meth:`snapshot` with its metrics (and, given the counterfactual run's snapshot, the
+        drift and excess errors measured against it)."""
         common = self.settings.common
-        return score_result(self.snapshot(), common.steps_per_day, self.metrics_config, common.horizon,
-                            self.interval, self.warn_utilization)
+        snap = self.snapshot()
+        snap.config["warnings"] = self.warnings()
+        return score_result(snap, common.steps_per_day, self.metrics_config, common.horizon,
+                            self.interval, self.warn_utilization, counterfactual, self.pre_steps)
+
+    def warnings(self) -> list[str]:
+        """What the user should know about how this run is scored (e.g. a short pre-failure period)."""
+        fails = sorted(e.step for e in self.events if e.action == "fail")
+        out = []
+        if fails and fails[0] - self.train_steps < self.pre_steps:
+            out.append(f"the pre-failure period has {fails[0] - self.train_steps} steps, fewer than the "
+                       f"{self.pre_steps} asked (pre_steps): 'pre' figures rest on less than that")
+        return out
 
     def fork(self) -> "LiveScenario":
-        """An independent copy (trained models included), e.g. to try another failure."""
-        return copy.deepcopy(self)
+        """An independent copy (trained models included), e.g. to try another failure.
+
+        The topology and the traffic are shared (neither is ever modified), not copied.
+        """
+        return copy.deepcopy(self, {id(self.topology): self.topology, id(self.traffic): self.traffic})
+
+    def counterfactual_twin(self) -> "LiveScenario":
+        """A fork with every failure removed: the same traffic and fitted models, no failure.
+
+        Made before the first failure takes effect, so both runs have observed the same steps.
+        """
+        if any(e.step < self.step for e in self.events):
+            raise InputError("counterfactual", f"a failure already took effect before step {self.step}")
+        twin = self.fork()
+        for event in list(twin.simulator.events):
+            twin.simulator.remove_event(event)
+        return twin
+
+
+def run_to_end(live: LiveScenario, progress: Progress | None = None, counterfactual: bool = True) -> ScenarioResult:
+    """Train (if needed), stream to the end and score; with failures and ``counterfactual``, the
+    same models also forecast the run without them, for the drift and excess errors."""
+    if not live.trained:
+        live.train(progress)
+    twin = live.counterfactual_twin() if counterfactual and live.events else None
+    live.advance(live.total_steps - live.step, progress)
+    if twin is None:
+        return live.result()
+    if progress:
+        progress("counterfactual run (the same traffic without the failures)", 0.99)
+    twin.advance(twin.total_steps - twin.step)
+    return live.result(counterfactual=twin.snapshot())
 
 
 def run_scenario(spec: ScenarioSpec, progress: Progress | None = None,
                  topology: Topology | None = None) -> ScenarioResult:
     """Batch mode: build, train, stream to the end, return the result with its metrics."""
-    live = LiveScenario.from_spec(spec, topology)
-    live.train(progress)
-    live.advance(live.total_steps - live.step, progress)
-    return live.result()
+    return run_to_end(LiveScenario.from_spec(spec, topology), progress, spec.counterfactual)

@@ -95,6 +95,8 @@ class ScenarioSpec:
     totals; demands estimated by tomogravity) or ``"demands"`` (the true demands). ``interval``
     is the nominal coverage of every model's prediction interval (None: no intervals);
     ``warn_utilization`` the utilisation (fraction of capacity) an overload warning watches for.
+    ``pre_steps``: the "pre" period is that many steps before the first failure (None: one day).
+    ``counterfactual``: with failures, the same models also forecast the traffic without them.
     """
 
     topology: str = "geant2001"
@@ -110,6 +112,8 @@ class ScenarioSpec:
     observe: str = "links"
     interval: float | None = 0.9
     warn_utilization: float | None = 0.9
+    pre_steps: int | None = None
+    counterfactual: bool = True
     seed: int = 0
     device: str = "cpu"
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
