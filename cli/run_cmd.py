@@ -35,6 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_forecast_options(p)
     p.add_argument("--db", help="SQLAlchemy URL of the history (default: the data directory's SQLite file)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=positive_int, default=1,
+                   help="repeat with K seeds (seed..seed+K-1: models, and traffic when synthetic); the JSON "
+                        "gives each metric's mean and 95%% interval and each model's difference to persistence")
+    p.add_argument("--pre-steps", type=positive_int,
+                   help="steps before the first failure scored as 'pre' (default one day)")
     p.add_argument("--label", help="a name for the scenario in the history")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)
@@ -52,9 +57,22 @@ def run(args: argparse.Namespace) -> int:
         train_steps=args.train_steps, step_minutes=args.step_minutes, peak_utilization=args.peak_utilization,
         models=model_names(args.models), forecast=forecast_settings(forecast_overrides(args)),
         failures=tuple(args.fail), observe=args.observe, interval=args.interval,
-        warn_utilization=args.warn_utilization, seed=args.seed, device=device,
+        warn_utilization=args.warn_utilization, pre_steps=args.pre_steps, seed=args.seed, device=device,
     )
     service = ScenarioService(open_db(args.db))
+    if args.seeds > 1:
+        outcomes, together = service.run_seeds(spec, args.seeds, label=args.label, progress=StderrProgress())
+        runs = [run_summary(o, device) for o in outcomes]
+        out = {"scenario_ids": [r["scenario_id"] for r in runs], "seeds": [spec.seed + k for k in range(args.seeds)],
+               "topology": runs[0]["topology"], "steps": runs[0]["steps"], "train_steps": runs[0]["train_steps"],
+               "device": device, "events": runs[0]["events"], "warnings": runs[0]["warnings"],
+               "drift": [r.get("drift") for r in runs], **together,
+               "run_seconds": sum(r["run_seconds"] for r in runs), "runs": runs}
+        if args.json:
+            print_json(out)
+        else:
+            _print_seed_table(out)
+        return 0
     outcome = service.run(spec, label=args.label, progress=StderrProgress())
     out = run_summary(outcome, device)
     if args.json:
@@ -84,3 +102,21 @@ def _print_table(out: dict) -> None:
             cells.append(",".join(_fmt(x) for x in v) if isinstance(v, list) else _fmt(v))
         print(f"{label:<14}" + "".join(f"{c:>13}" for c in cells))
     print("RMSE in Mbit/s, MAPE in %, TTC in steps (censored = not converged within the run)")
+
+
+def _print_seed_table(out: dict) -> None:
+    print(f"{len(out['seeds'])} seeds on {out['topology']} (scenarios {out['scenario_ids']}); "
+          "mean [95 % interval] over seeds, Mbit/s")
+    cols = ("rmse_post", "rmse_day1", "excess_rmse_post")
+    print(f"{'model':<20}" + "".join(f"{c:>28}" for c in cols) + f"{'vs persistence (post)':>34}")
+    for label, line in out["models"].items():
+        cells = []
+        for c in cols:
+            v = line.get(c)
+            ci = v and v.get("ci")
+            cells.append("-" if not v or v["mean"] is None else
+                         f"{v['mean']:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else f"{v['mean']:.2f}")
+        d = out.get("vs_baseline", {}).get(label, {}).get("rmse_post_diff")
+        vs = "-" if not d or d["estimate"] is None else (
+            f"{d['estimate']:+.2f} [{d['ci'][0]:+.2f}, {d['ci'][1]:+.2f}]" + (" noise" if d["within_noise"] else ""))
+        print(f"{label:<20}" + "".join(f"{c:>28}" for c in cells) + f"{vs:>34}")

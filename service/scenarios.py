@@ -20,6 +20,7 @@ from engine.evaluation.metrics import MetricsConfig
 from engine.evaluation.scoring import summary_table
 from engine.events import FailureEvent
 from engine.experiments.scenario import LiveScenario, Progress, run_to_end
+from engine.experiments.seeds import aggregate_seeds, seed_specs
 from engine.experiments.spec import ScenarioSpec
 from engine.results import ScenarioResult
 from storage.repository import ScenarioRepository
@@ -118,6 +119,23 @@ class ScenarioService:
             ScenarioRepository(s).save_result(sid, result)
         store_seconds = time.perf_counter() - t_store
         return RunOutcome(sid, result, time.perf_counter() - t0, store_seconds)
+
+    def run_seeds(self, spec: ScenarioSpec, seeds: int, label: str | None = None,
+                  progress: Progress | None = None) -> tuple[list[RunOutcome], dict[str, Any]]:
+        """Run and store ``spec`` once per seed (:func:`engine.experiments.seeds.seed_specs`); the
+        outcomes and what they say together (means, intervals, differences to persistence)."""
+        outcomes = []
+        for k, one in enumerate(seed_specs(spec, seeds)):
+            name = f"{label or 'run'} (seed {one.seed}, {k + 1}/{seeds})"
+
+            def step(msg: str, f: float, k: int = k) -> None:
+                if progress:
+                    progress(f"seed {k + 1}/{seeds}: {msg}", (k + f) / seeds)
+
+            outcomes.append(self.run(one, label=name, progress=step))
+        steps_per_day = max(1, int(round(24 * 60 / outcomes[0].result.step_minutes)))
+        together = aggregate_seeds([o.result for o in outcomes], steps_per_day, spec.forecast.common.horizon)
+        return outcomes, together
 
     def record(self, result: ScenarioResult, label: str | None = None) -> int:
         """Store an already computed result as a complete scenario in one go; its id."""

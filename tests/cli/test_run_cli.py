@@ -147,3 +147,19 @@ def test_unknown_observe_is_refused(tmp_path, capsys):
         main(BASE + ["--db", f"sqlite:///{tmp_path}/h.sqlite", "--observe", "flows"])
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and "--observe" in err and "flows" in err
+
+
+def test_seeds_give_means_intervals_and_differences_to_persistence(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path}/h.sqlite"
+    code, out = run_json(capsys, BASE + ["--db", db, "--models", "persistence,routed-persistence", "--fail", "0-1@80",
+                                         "--seeds", "2", "--json"])
+    assert code == 0, out.err
+    data = json.loads(out.out)
+    assert data["seeds"] == [1, 2] and len(data["scenario_ids"]) == 2
+    line = data["models"]["routed-persistence"]
+    for key in ("rmse_post", "rmse_day1", "excess_rmse_post"):
+        values = line[key]["values"]
+        assert line[key]["mean"] == pytest.approx(sum(values) / 2) and len(line[key]["ci"]) == 2
+    diff = data["vs_baseline"]["routed-persistence"]["rmse_post_diff"]
+    assert diff["ci"][0] <= diff["estimate"] <= diff["ci"][1] and isinstance(diff["within_noise"], bool)
+    assert count_scenarios(tmp_path / "h.sqlite") == 2
