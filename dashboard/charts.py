@@ -18,6 +18,7 @@ from dashboard.colours import colour_range
 __all__ = [
     "ERROR_VALUES",
     "error_over_time_chart",
+    "coverage_over_time_chart",
     "metrics_bar_chart",
     "drift_scatter_chart",
 ]
@@ -104,6 +105,54 @@ def error_over_time_chart(
         line = line.encode(x=x, y=y, color=color, strokeDash=alt.StrokeDash("run:N", title="Run"), tooltip=tooltip)
     rule = alt.Chart().mark_rule(color="#d62728", strokeDash=[4, 3]).encode(x=alt.datum(0))
     layered = alt.layer(line, rule, data=_inline(data)).properties(width=width, height=height)
+    if facet_by_run:
+        return layered.facet(row=alt.Row("run:N", title="Run")).resolve_scale(y="shared")
+    return layered
+
+
+def coverage_over_time_chart(
+    df: pd.DataFrame,
+    *,
+    facet_by_run: bool = True,
+    step_minutes: float | None = None,
+    width: int = 560,
+    height: int = 200,
+) -> alt.TopLevelMixin:
+    """Rolling interval coverage aligned on the first failure: one line per model and run, a
+    red rule at the failure and a grey dashed rule at each run's nominal coverage.
+
+    ``df`` has the columns of :func:`dashboard.compare_intervals.aligned_coverage`; faceting
+    and line dashes as in :func:`error_over_time_chart`.
+
+    >>> df = pd.DataFrame({"run": ["#1", "#1"], "model": ["liquid", "liquid"], "step": [9, 10],
+    ...                    "step_rel": [-1.0, 0.0], "rolling_coverage_pct": [90.0, 70.0], "nominal_pct": [90.0, 90.0]})
+    >>> layers = coverage_over_time_chart(df).to_dict()["spec"]["layer"]
+    >>> layers[0]["encoding"]["y"]["title"], layers[2]["encoding"]["y"]["aggregate"]
+    ('Rolling interval coverage (%)', 'max')
+    """
+    _require(df, ["run", "model", "step_rel", "rolling_coverage_pct", "nominal_pct"], "coverage_over_time_chart")
+    cols = [c for c in ["run", "model", "step", "step_rel", "rolling_coverage_pct", "nominal_pct"] if c in df.columns]
+    data = df[cols]
+    x = alt.X("step_rel:Q", title=_step_title(step_minutes), axis=alt.Axis(tickMinStep=1))
+    y = alt.Y("rolling_coverage_pct:Q", title="Rolling interval coverage (%)", scale=alt.Scale(domain=[0, 100]))
+    tooltip = [
+        alt.Tooltip("run:N", title="Run"),
+        alt.Tooltip("model:N", title="Model"),
+        alt.Tooltip("step_rel:Q", title="Step vs failure (steps)"),
+        alt.Tooltip("rolling_coverage_pct:Q", title="Coverage (%)", format=".1f"),
+    ]
+    line = alt.Chart().mark_line(strokeWidth=1.5)
+    if facet_by_run:
+        line = line.encode(x=x, y=y, color=_model_colour(data), tooltip=tooltip)
+    else:
+        line = line.encode(x=x, y=y, color=_model_colour(data), strokeDash=alt.StrokeDash("run:N", title="Run"),
+                           tooltip=tooltip)
+    failure = alt.Chart().mark_rule(color="#d62728", strokeDash=[4, 3]).encode(x=alt.datum(0))
+    nominal = alt.Chart().mark_rule(color="#6b7280", strokeDash=[2, 2]).encode(
+        y=alt.Y("max(nominal_pct):Q", title="Rolling interval coverage (%)"), detail="run:N",
+        tooltip=[alt.Tooltip("run:N", title="Run"), alt.Tooltip("max(nominal_pct):Q", title="Nominal coverage (%)")],
+    )
+    layered = alt.layer(line, failure, nominal, data=_inline(data)).properties(width=width, height=height)
     if facet_by_run:
         return layered.facet(row=alt.Row("run:N", title="Run")).resolve_scale(y="shared")
     return layered

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from dashboard.compare_intervals import load_bounds
 from engine.evaluation.drift import drift_magnitude
 from engine.evaluation.metrics import MetricsConfig, error_metrics, per_step_error_metrics
 from engine.events import FailureEvent
@@ -335,6 +336,9 @@ class RunData:
     """What the Compare view needs of one stored run (series in Mbit/s, over steps x directions).
 
     ``problem`` says why ``actual`` is None (e.g. an interrupted run that stored no series).
+    ``lower``/``upper`` are the models' stored interval bounds (empty for runs without them),
+    ``interval`` their nominal coverage and ``warn_utilization`` the warning threshold (None
+    when the run had none).
     """
 
     id: int
@@ -351,6 +355,10 @@ class RunData:
     forecasts: dict[str, np.ndarray] = field(default_factory=dict)
     metrics: list[MetricRow] = field(default_factory=list)
     problem: str | None = None
+    lower: dict[str, np.ndarray] = field(default_factory=dict)
+    upper: dict[str, np.ndarray] = field(default_factory=dict)
+    interval: float | None = None
+    warn_utilization: float | None = None
 
 
 def load_run_data(repo: ScenarioRepository, run_id: int, label: str) -> RunData:
@@ -376,11 +384,14 @@ def load_run_data(repo: ScenarioRepository, run_id: int, label: str) -> RunData:
         capacity=np.asarray(d.topology.direction_capacity, dtype=np.float64),
         direction_names=direction_labels(d.topology),
         low_load_fraction=float(metrics.get("low_load_fraction", MetricsConfig.low_load_fraction)),
+        interval=d.config.get("interval"),
+        warn_utilization=d.config.get("warn_utilization"),
     )
     try:
         data.actual = np.asarray(repo.load_series(run_id), dtype=np.float64)
         data.forecasts = {m: np.asarray(repo.load_series(run_id, m), dtype=np.float64) for m in d.models}
         data.metrics = repo.load_metrics(run_id)
+        data.lower, data.upper = load_bounds(repo, run_id, d.models)
     except InputError as err:
         data.actual, data.forecasts, data.problem = None, {}, str(err)
     return data

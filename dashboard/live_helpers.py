@@ -1,4 +1,5 @@
-"""Small helpers behind the Live view: the quick preset, starting, ticking, saving, charts.
+"""Small helpers behind the Live view: the quick preset, starting, ticking, saving, charts, and
+the overload warnings and forecast-upper-bound colouring (worded by :mod:`dashboard.overload`).
 
 Kept out of ``views/live.py`` so that file reads like a description of the screen.
 """
@@ -14,6 +15,8 @@ import pandas as pd
 
 from dashboard.colours import colour_range
 from dashboard.map_model import MapFrame, build_map, node_positions
+from dashboard.overload import (direction_short_names, duration_text, overload_warnings, upper_utilisation,
+                                warning_text)
 from engine.forecasting.catalogue import model_info
 from engine.forecasting.settings import ForecastSettings, IncrementalSettings
 
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
     from dashboard.state import LiveSession
     from engine.experiments.scenario import LiveScenario
     from engine.experiments.spec import ScenarioSpec
+    from engine.forecasting.protocol import Forecast
     from engine.topology import Topology
 
 __all__ = [
@@ -33,7 +37,13 @@ __all__ = [
     "start_history",
     "save_history",
     "tick",
+    "next_bands",
     "next_forecasts",
+    "forget_look_ahead",
+    "band_models",
+    "default_band_model",
+    "horizon_text",
+    "warning_rows",
     "map_data",
     "preview_map_data",
     "shown_step",
@@ -81,10 +91,13 @@ def preset_text(train_steps: int, watch_steps: int) -> str:
 
 def make_spec(topology: str, steps: int, train_steps: int, seed: int, models: Sequence[str],
               device: str = "cpu", forecast: Mapping[str, Any] | None = None,
-              observe: str = "links") -> ScenarioSpec:
+              observe: str = "links", interval: float | None = 0.9,
+              warn_utilization: float | None = 0.9) -> ScenarioSpec:
     """A ScenarioSpec of the quick preset, with the Settings page's flat model settings if given.
 
-    Bad or unknown settings raise :class:`engine.errors.InputError` naming them.
+    ``interval`` is the coverage level of every model's prediction interval (None: none),
+    ``warn_utilization`` the overload warnings' threshold (fraction of capacity); the defaults
+    are the engine's. Bad or unknown settings raise :class:`engine.errors.InputError` naming them.
     """
     from engine.experiments.spec import ScenarioSpec
 
@@ -99,6 +112,8 @@ def make_spec(topology: str, steps: int, train_steps: int, seed: int, models: Se
         seed=int(seed),
         device=device,
         observe=observe,
+        interval=interval,
+        warn_utilization=warn_utilization,
     )
 
 
@@ -129,11 +144,11 @@ def save_history(sessions: sessionmaker[Session] | None, scenario_id: int | None
 
 
 def tick(sess: LiveSession, steps: int) -> float:
-    """Advance the live scenario by ``steps`` and forecast the next step; engine time in ms."""
+    """Advance the live scenario by ``steps`` and forecast the next steps; engine time in ms."""
     t0 = time.perf_counter()
     if not sess.live.finished:
         sess.live.advance(steps)
-        next_forecasts(sess)  # the map's hover shows them: part of the tick's engine work
+        next_bands(sess)  # the map's hover and the warnings show them: part of the tick's engine work
     return (time.perf_counter() - t0) * 1000.0
 
 
@@ -142,32 +157,107 @@ def shown_step(live: LiveScenario) -> int:
     return min(live.step, live.total_steps - 1)
 
 
-def next_forecasts(sess: LiveSession) -> dict[str, np.ndarray]:
-    """Every model's forecast (Mbit/s per direction) for the live step, computed once per step.
+def next_bands(sess: LiveSession) -> dict[str, Forecast]:
+    """Every model's forecast of the next H steps with its interval (Mbit/s, (H, D) arrays;
+    bounds None when the run has no intervals), computed once per step and kept in the session.
 
-    A failure at the current step does not change the observed window, so these depend on
-    the step only; they are kept in the session.
+    A failure clicked at the current step does not change the observed window, so link-level
+    models' look-ahead depends on the step only; routed models route theirs through the network
+    as it is now, which a click changes (:func:`forget_look_ahead`).
     """
     live = sess.live
     if sess.next_forecasts_step != live.step:
-        sess.next_forecasts = live.next_forecasts() if not live.finished else {}
+        sess.next_bands = live.next_bands() if not live.finished else {}
+        sess.next_forecasts = {m: np.asarray(f.point[0], dtype=float) for m, f in sess.next_bands.items()}
         sess.next_forecasts_step = live.step
+    return sess.next_bands
+
+
+def forget_look_ahead(sess: LiveSession) -> None:
+    """A failure or restore took effect at the live step: when the run has routed models, drop
+    the kept look-ahead so the next read recomputes it under the new routing (a run of
+    link-level models only keeps it: its forecasts do not change, and the click stays fast)."""
+    if any(model_info(e.kind).space == "demands" for e in sess.live.entries):
+        sess.next_forecasts_step = None
+
+
+def next_forecasts(sess: LiveSession) -> dict[str, np.ndarray]:
+    """Every model's forecast (Mbit/s per direction) for the live step: the first step of
+    :func:`next_bands`, computed with it once per step."""
+    next_bands(sess)
     return sess.next_forecasts
 
 
-def map_data(sess: LiveSession, selected_link: str | None) -> dict:
-    """Data for the topology map component at the shown step."""
+def band_models(live: LiveScenario) -> list[str]:
+    """The run's models in its order, routed (failure-aware) ones first: the warning model's
+    choices, the first being the default. Empty when the run has no intervals."""
+    if live.interval is None:
+        return []
+    routed = [e.label for e in live.entries if model_info(e.kind).space == "demands"]
+    return routed + [e.label for e in live.entries if e.label not in routed]
+
+
+def default_band_model(live: LiveScenario) -> str | None:
+    """The first routed model if the run has one, else its first model; None without intervals."""
+    models = band_models(live)
+    return models[0] if models else None
+
+
+def horizon_text(live: LiveScenario) -> str:
+    """How far the look-ahead reaches, e.g. ``"the next 45 min (3 steps)"``."""
+    h = live.settings.common.horizon
+    return (f"the next {duration_text(h * live.traffic.step_minutes)}"
+            + (f" ({h} steps)" if h > 1 else ""))
+
+
+def _upper_of(sess: LiveSession, model: str | None) -> np.ndarray | None:
+    band = next_bands(sess).get(model) if model else None
+    return None if band is None or band.upper is None else np.asarray(band.upper, dtype=float)
+
+
+def warning_rows(sess: LiveSession, model: str | None) -> list[tuple[int, str]] | None:
+    """``(direction, text)`` of every direction ``model``'s upper bound warns about, soonest
+    first (see :func:`dashboard.overload.overload_warnings`); None when the run has no
+    intervals or no warning threshold, or no look-ahead (finished).
+
+    The current load is the last observed one (the step before the live step), as in the
+    warning scores the run stores; failed links are never warned.
+    """
+    live = sess.live
+    upper = _upper_of(sess, model)
+    if upper is None or live.warn_utilization is None or live.step < 1:
+        return None
+    topo = live.topology
+    up = np.repeat(topo.link_up_mask(live.down_links, live.down_nodes), 2)
+    found = overload_warnings(upper, live.loads_at(live.step - 1), live.capacity, live.warn_utilization, up)
+    names = direction_short_names(topo)
+    return [(w.direction, warning_text(w, names[w.direction], live.warn_utilization, live.traffic.step_minutes))
+            for w in found]
+
+
+def map_data(sess: LiveSession, selected_link: str | None, upper_model: str | None = None,
+             colour_by_upper: bool = False) -> dict:
+    """Data for the topology map component at the shown step.
+
+    With ``upper_model`` (a model of the run with intervals), each direction's hover also
+    shows the highest of that model's upper bounds over the horizon (as a utilisation), and
+    with ``colour_by_upper`` the links are coloured by it instead of by their current load.
+    """
     live = sess.live
     topo = live.topology
     if sess.positions is None:
         sess.positions = node_positions(topo)
     step = shown_step(live)
+    upper = _upper_of(sess, upper_model)
     frame = MapFrame(
         loads_mbps=live.loads_at(step),
         forecasts_mbps=next_forecasts(sess),
         down_links=frozenset(live.down_links),
         down_nodes=frozenset(live.down_nodes),
         selected_link=selected_link,
+        upper_utilisation=None if upper is None else upper_utilisation(upper, live.capacity),
+        upper_label=f"{upper_model} upper bound within {horizon_text(live)}",
+        colour_by_upper=colour_by_upper and upper is not None,
     )
     data = build_map(topo, sess.positions, frame)
     data.update(topology=topo.name, step=step, down_links=sorted(frame.down_links))
@@ -221,13 +311,16 @@ def refit_caption(live: LiveScenario) -> str | None:
 
 def link_chart_spec(live: LiveScenario, direction: int, last: int = 192) -> dict:
     """Actual load vs every model's forecast on one direction over the last ``last`` steps,
-    failures and each re-fitting model's last re-fit as rules; a plain Vega-Lite dict.
+    each model's prediction interval as a translucent band of its colour (when the run has
+    intervals), failures and each re-fitting model's last re-fit as rules; a plain Vega-Lite dict.
 
-    The data sit in three named ``datasets`` (``series``, ``events``, ``retrain``, each a
-    column dict, possibly empty) and the rest of the spec depends only on the models. So a
-    click or a tick sends a spec Streamlit's frontend has already embedded, and it swaps the
-    data in place instead of re-compiling the chart (~100 ms in the browser per re-embed).
+    The data sit in named ``datasets`` (``series``, ``events``, ``retrain`` and, once the
+    window holds interval bounds, ``bands``: step, series, lower, upper; each a column dict,
+    possibly empty) and the rest of the spec depends only on the models and whether there are
+    bands. So a click or a tick sends a spec Streamlit's frontend has already embedded, and it
+    swaps the data in place instead of re-compiling the chart (~100 ms in the browser per re-embed).
     Built without Altair (its ``to_dict`` costs 100-200 ms, too much for a click's rerun).
+    The band of a step is the interval of its H-step-ahead forecast, the one the line shows.
     """
     lo = max(0, live.step - last)
     names = ["actual", *live.forecasts]
@@ -248,21 +341,45 @@ def link_chart_spec(live: LiveScenario, direction: int, last: int = 192) -> dict
     refit = {"step": np.array([step for _, step in refits], dtype=np.int64),
              "event": np.array([f"{label} re-fitted" for label, _ in refits], dtype=object)}
     rule_tip = [{"field": "event", "type": "nominal"}, {"field": "step", "type": "quantitative"}]
+    colour = {"field": "series", "type": "nominal", "title": None, "sort": names,
+              "scale": {"domain": names, "range": colour_range(names)}}
+    datasets = {"series": series, "events": events, "retrain": refit}
+    layers = []
+    bands = _bands(live, direction, lo) if live.recorder.lower else None
+    # Only with bounds to draw: an empty dataset in the scales' domains makes Vega warn "Infinite
+    # extent" on every tick. So the spec changes (one re-embed) when the first bounds arrive.
+    if bands is not None and len(bands["step"]):
+        datasets["bands"] = bands
+        layers.append({
+            "data": {"name": "bands"},
+            "mark": {"type": "area", "fillOpacity": 0.16},
+            "encoding": {
+                "x": {"field": "step", "type": "quantitative", "title": "step", "scale": {"zero": False}},
+                "y": {"field": "lower", "type": "quantitative", "title": "load (Mbit/s)"},
+                "y2": {"field": "upper"},
+                "color": colour,
+                "tooltip": [{"field": "step", "type": "quantitative"}, {"field": "series", "type": "nominal"},
+                            {"field": "lower", "type": "quantitative", "format": ",.1f"},
+                            {"field": "upper", "type": "quantitative", "format": ",.1f"}],
+            },
+        })
     # Rules are placed on the lines' x scale instead of feeding it: an empty rule dataset in
     # the scale's domain makes Vega warn "Infinite extent" on every tick.
     on_series_scale = {"value": {"expr": "scale('x', datum.step)"}}
     return {
         "height": 260,
-        "datasets": {"series": series, "events": events, "retrain": refit},
+        "datasets": datasets,
         "layer": [
+            *layers,
             {
                 "data": {"name": "series"},
                 "mark": {"type": "line", "strokeWidth": 1.6},
                 "encoding": {
                     "x": {"field": "step", "type": "quantitative", "title": "step", "scale": {"zero": False}},
                     "y": {"field": "Mbit/s", "type": "quantitative", "title": "load (Mbit/s)"},
-                    "color": {"field": "series", "type": "nominal", "title": None, "sort": names,
-                              "scale": {"domain": names, "range": colour_range(names)}},
+                    # The legend shows lines (the bands' area symbols would fill it otherwise).
+                    "color": {**colour, "legend": {"symbolType": "stroke", "symbolOpacity": 1,
+                                                   "symbolStrokeWidth": 2}},
                     "strokeDash": {"condition": {"test": "datum.series === 'actual'", "value": [1, 0]},
                                    "value": [4, 2]},
                     "tooltip": [{"field": "step", "type": "quantitative"}, {"field": "series", "type": "nominal"},
@@ -276,4 +393,24 @@ def link_chart_spec(live: LiveScenario, direction: int, last: int = 192) -> dict
              "mark": {"type": "rule", "color": "#888888", "strokeDash": [2, 2], "clip": True},
              "encoding": {"x": on_series_scale, "tooltip": rule_tip}},
         ],
+    }
+
+
+def _bands(live: LiveScenario, direction: int, lo: int) -> dict[str, np.ndarray]:
+    """The chart's ``bands`` dataset: every model's recorded interval on one direction from
+    step ``lo`` to the live step (steps without a bound left out)."""
+    steps = np.arange(lo, live.step)
+    parts = []
+    for label in live.forecasts:
+        if label not in live.recorder.lower:
+            continue
+        low = np.asarray(live.recorder.lower[label][lo:live.step, direction], dtype=float)
+        high = np.asarray(live.recorder.upper[label][lo:live.step, direction], dtype=float)
+        keep = np.isfinite(low) & np.isfinite(high)
+        parts.append((label, steps[keep], low[keep], high[keep]))
+    return {
+        "step": np.concatenate([p[1] for p in parts] or [np.zeros(0)]).astype(np.int64),
+        "series": np.concatenate([np.full(len(p[1]), p[0], dtype=object) for p in parts] or [np.zeros(0, object)]),
+        "lower": np.round(np.concatenate([p[2] for p in parts] or [np.zeros(0)]), 2),
+        "upper": np.round(np.concatenate([p[3] for p in parts] or [np.zeros(0)]), 2),
     }

@@ -196,13 +196,22 @@ def _fmt_mbps(x: float) -> str:
 
 @dataclass(frozen=True)
 class MapFrame:
-    """Everything the map shows at one step (all arrays over link directions, Mbit/s)."""
+    """Everything the map shows at one step (arrays over link directions, Mbit/s).
+
+    ``upper_utilisation`` is a forecast upper bound per direction as a fraction of capacity
+    (e.g. the highest of one model's upper bounds over the horizon), described by
+    ``upper_label`` in the hover; with ``colour_by_upper`` the links are coloured by it instead
+    of by their current load.
+    """
 
     loads_mbps: np.ndarray
     forecasts_mbps: Mapping[str, np.ndarray]
     down_links: frozenset[str] = frozenset()
     down_nodes: frozenset[str] = frozenset()
     selected_link: str | None = None
+    upper_utilisation: np.ndarray | None = None
+    upper_label: str = "forecast upper bound"
+    colour_by_upper: bool = False
 
 
 def build_map(
@@ -214,8 +223,10 @@ def build_map(
 
     A link direction's hover lists each model's forecast, catalogue models first in the
     catalogue's order. Each edge carries ``link`` (the physical link id, what a click reports), ``dir``
-    (the direction index), ``failed`` (bool) and ``util`` (fraction or None) so the browser
-    side and tests can read the state without parsing colours.
+    (the direction index), ``failed`` (bool), ``util`` (current load / capacity, or None) and
+    ``upper_util`` (the frame's upper bound / capacity, or None) so the browser side and tests
+    can read the state without parsing colours. The colour is ``upper_util``'s band when the
+    frame colours by the upper bound, else ``util``'s.
 
     >>> from engine.topology import Topology, Node, Link
     >>> t = Topology("t", (Node("a", "A"), Node("b", "B")), (Link("a-b", "a", "b", 1000.0),))
@@ -231,6 +242,7 @@ def build_map(
     loads = np.asarray(frame.loads_mbps, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         util = np.where(cap > 0, loads / cap, np.nan)
+    upper = None if frame.upper_utilisation is None else np.asarray(frame.upper_utilisation, dtype=float)
     up = topology.link_up_mask(frame.down_links, frame.down_nodes)
     models = sorted(frame.forecasts_mbps, key=lambda m: MODEL_NAMES.index(m) if m in MODEL_NAMES else len(MODEL_NAMES))
 
@@ -271,9 +283,13 @@ def build_map(
             lines.append(f"capacity {_fmt_mbps(cap[d])}")
             for m in models:
                 lines.append(f"{m} forecast {_fmt_mbps(float(frame.forecasts_mbps[m][d]))}")
+            up_u = float("nan") if upper is None else float(upper[d])
+            if upper is not None:
+                lines.append(f"{frame.upper_label}: " + ("n/a" if not np.isfinite(up_u) else f"{up_u * 100:.1f} %"))
             if not failed:
                 lines.append("click to fail this link")
-            colour = FAILED_COLOUR if failed else band_colour(u)
+            shown = up_u if frame.colour_by_upper and upper is not None else u
+            colour = FAILED_COLOUR if failed else band_colour(shown)
             selected = frame.selected_link == link.id
             edges.append(
                 {
@@ -284,6 +300,7 @@ def build_map(
                     "dir": d,
                     "failed": failed,
                     "util": None if not np.isfinite(u) else round(u, 4),
+                    "upper_util": None if not np.isfinite(up_u) else round(up_u, 4),
                     "title": "\n".join(lines),
                     "color": colour,
                     "width": edge_width(float(cap[d])) + (1.5 if selected else 0.0),

@@ -6,7 +6,9 @@ The Settings view stores in ``st.session_state``:
 - ``"db_url"``: the history database URL (only once :func:`storage.database.open_database`
   accepted it);
 - ``"forecast_settings"``: the model settings under their flat names (see
-  :class:`engine.forecasting.settings.ForecastSettings`), only once the engine accepted them.
+  :class:`engine.forecasting.settings.ForecastSettings`), only once the engine accepted them;
+- ``"interval"``: the coverage level of every model's prediction interval, or None (off);
+- ``"warn_utilization"``: the overload warnings' threshold, a fraction of capacity.
 
 The rules live in the engine's settings classes; this module only asks them and words the
 answer for the form.
@@ -24,6 +26,11 @@ __all__ = [
     "LIQUID_CELLS",
     "IL_MODES",
     "SETTINGS_KEY",
+    "INTERVAL_KEY",
+    "WARN_KEY",
+    "DEFAULT_INTERVAL",
+    "DEFAULT_WARN",
+    "interval_settings",
     "FIELD_LABELS",
     "default_forecast_settings",
     "forecast_settings_errors",
@@ -33,6 +40,12 @@ __all__ = [
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 #: st.session_state key of the saved model settings (flat names -> values).
 SETTINGS_KEY = "forecast_settings"
+#: st.session_state keys of the interval level (None: off) and the warning threshold.
+INTERVAL_KEY = "interval"
+WARN_KEY = "warn_utilization"
+#: The engine's defaults (ScenarioSpec's): 90 % intervals, warnings at 90 % of capacity.
+DEFAULT_INTERVAL = 0.9
+DEFAULT_WARN = 0.9
 #: Flat setting name -> the Settings form's label for it (the form's fields and its messages).
 FIELD_LABELS: dict[str, str] = {
     "window": "Window W (steps fed to the model)",
@@ -90,3 +103,12 @@ def detect_cuda() -> tuple[bool, str | None]:
         return True, torch.cuda.get_device_name(0)
     except Exception:  # a driver that answers is_available but not the name
         return True, None
+
+
+def interval_settings(state: Mapping[str, Any]) -> tuple[float | None, float]:
+    """(interval level or None, warning threshold) from the session state, defaults when unset.
+
+    >>> interval_settings({}), interval_settings({"interval": None, "warn_utilization": 0.8})
+    ((0.9, 0.9), (None, 0.8))
+    """
+    return state.get(INTERVAL_KEY, DEFAULT_INTERVAL), state.get(WARN_KEY, DEFAULT_WARN)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the engine's scenario types, without importing them with th
     from sqlalchemy.orm import Session, sessionmaker
 
     from engine.experiments.scenario import LiveScenario
+    from engine.forecasting.protocol import Forecast
     from engine.topology import Topology
 
 __all__ = [
@@ -52,8 +53,9 @@ class LiveSession:
     ``scenario_id`` is the history row (None when the history could not be written);
     ``saved`` tells whether the current state has been stored as a result. What the screen
     computes once and reuses is kept here too, not on the engine's objects: the map's node
-    ``positions``, and the models' forecasts for the live step (``next_forecasts``, computed
-    at step ``next_forecasts_step``).
+    ``positions``, and the models' look-ahead for the live step: ``next_bands`` (each model's
+    forecast of the next H steps with its interval, Mbit/s) and ``next_forecasts`` (their first
+    step, what the map's hover shows), both computed at step ``next_forecasts_step``.
     """
 
     live: LiveScenario
@@ -66,6 +68,7 @@ class LiveSession:
     tick_ms: float | None = None  # engine time of the last live tick
     last_tick: float = 0.0  # time.monotonic() of the last timed tick
     positions: dict[str, tuple[float, float]] | None = None
+    next_bands: dict[str, Forecast] = field(default_factory=dict)
     next_forecasts: dict[str, np.ndarray] = field(default_factory=dict)
     next_forecasts_step: int | None = None
 

@@ -1,8 +1,9 @@
 """Compare: stored runs side by side.
 
 History of every run -> pick runs -> error over time aligned on the first failure, the metrics
-table, and drift magnitude against error per link direction; every chart exports as PNG, SVG,
-PDF and CSV.
+table, the prediction intervals' coverage over time around the failure and the interval and
+overload-warning scores, and drift magnitude against error per link direction; every chart
+exports as PNG, SVG, PDF and CSV.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, compare_data, export
+from dashboard import charts, compare_data, compare_intervals, export
 from dashboard.db import current_db_url, get_sessionmaker
 from engine.errors import InputError
 from storage.database import display_url
@@ -115,12 +116,13 @@ window = int(c2.number_input("Smoothing (steps)", 1, 2016, 12, key="compare_wind
 span = int(c3.number_input("Steps before / after", 12, 20160, 576, step=12, key="compare_span"))
 facet = c4.toggle("One panel per run", value=True, key="compare_facet")
 
-aligned = []
+aligned, align_at = [], {}
 for run in runs:
     align = run.first_failure
     if align is None:
         st.caption(f"{run.label} had no failure: aligned on the end of training (step {run.train_steps}).")
         align = run.train_steps
+    align_at[run.id] = align
     aligned.append(
         compare_data.aligned_errors(
             run.actual, run.forecasts, align, run.label, capacity=run.capacity,
@@ -167,6 +169,43 @@ else:
     bar_chart = charts.metrics_bar_chart(table, metric, period=period)
     st.altair_chart(bar_chart)
     export_buttons(bar_chart, table, "netdrift_metrics_" + "_".join(str(r.id) for r in runs), "exp_metrics")
+
+# --- prediction intervals and overload warnings ------------------------------------------------------
+st.subheader("Prediction intervals and overload warnings")
+for run in runs:
+    if not run.lower:
+        st.caption(f"{run.label}: no intervals stored.")
+with_bounds = [r for r in runs if r.lower]
+if with_bounds:
+    coverage = pd.concat([
+        compare_intervals.aligned_coverage(run.actual, run.lower, run.upper, align_at[run.id], run.label,
+                                           nominal=run.interval, window=window, before=span, after=span)
+        for run in with_bounds], ignore_index=True)
+    if coverage.empty:
+        st.info("No stored interval falls within the steps shown.")
+    else:
+        coverage_chart = charts.coverage_over_time_chart(coverage, facet_by_run=facet, step_minutes=step_minutes)
+        st.altair_chart(coverage_chart)
+        st.caption(f"Share of actual loads inside each model's interval (the H-step-ahead one), all link "
+                   f"directions pooled over the last {window} steps; dashed grey: the nominal coverage.")
+        export_buttons(coverage_chart, coverage, "netdrift_coverage_over_time_" + "_".join(str(r.id) for r in runs),
+                       "exp_cov")
+    scores = pd.concat([compare_intervals.interval_table(run.metrics, run.label, run.interval, list(run.forecasts))
+                        for run in with_bounds], ignore_index=True)
+    if scores.empty:
+        st.caption("The picked runs stored no interval or warning scores.")
+    else:
+        headers = compare_intervals.INTERVAL_HEADERS
+        st.dataframe(scores, hide_index=True, column_config={
+            "run": "Run", "model": "Model",
+            **{c: st.column_config.NumberColumn(label, format=fmt) for c, (label, fmt) in headers.items()},
+        })
+        thresholds = sorted({r.warn_utilization for r in with_bounds if r.warn_utilization is not None})
+        threshold = "threshold" + (f" ({', '.join(f'{t:.0%}' for t in thresholds)} of capacity)" if thresholds else "")
+        st.caption("Coverage: share of actual loads inside the interval; Winkler: width plus a penalty for "
+                   f"each miss (lower is better). A warning: a model's upper bound reaches the {threshold} "
+                   "within its horizon while the load is below it; precision: warnings followed by a crossing, "
+                   "recall: crossings warned of in advance.")
 
 # --- drift magnitude against error per link direction ----------------------------------------------
 st.subheader("Drift against error per link direction")

@@ -4,10 +4,14 @@ Screen, top to bottom:
 - before a run: a start form (topology, length, seed, models) under the quick preset;
   training shows a progress bar;
 - during a run: time controls (play / pause, speed, one step, save, new run); the step,
-  simulated clock, dropped traffic and failed elements; the map (colour = utilisation band,
-  dashed red = failed; click a link to fail or restore it now); beside it the selected link
-  direction's actual load against every model's forecast, failures and re-fits marked, each
-  model's running error on that direction, and when the re-fitting models last re-fitted.
+  simulated clock, dropped traffic and failed elements; above the map, what colours the links
+  (current load or a model's forecast upper bound) and that model; the map (colour =
+  utilisation band, dashed red = failed; click a link to fail or restore it now); under it the
+  overload warnings (directions whose upper bound reaches the warning threshold within the
+  horizon, soonest first; click one to select it); beside the map the selected link
+  direction's actual load against every model's forecast and interval band, failures and
+  re-fits marked, each model's running error on that direction, and when the re-fitting
+  models last re-fitted.
 """
 
 from __future__ import annotations
@@ -19,16 +23,22 @@ import streamlit as st
 
 from dashboard import callbacks, live_helpers as lh, state
 from dashboard.components.topology_map import topology_map
-from dashboard.settings_logic import SETTINGS_KEY
+from dashboard.overload import percent_text
+from dashboard.settings_logic import SETTINGS_KEY, interval_settings
 from dashboard.warmup import settle_heap
 from engine.errors import InputError
 from engine.forecasting.catalogue import CATALOGUE, DEFAULT_MODELS, MODEL_NAMES
 
 if TYPE_CHECKING:
+    from engine.experiments.scenario import LiveScenario
     from engine.topology import Topology
 
 MAP_KEY = "live_map"
 DIRECTION_KEY = "live_direction"
+BAND_MODEL_KEY = "live_band_model"
+COLOUR_KEY = "live_colour_by"
+COLOUR_BY = ("current load", "forecast upper bound")
+MAX_WARNINGS = 8
 TICK_SECONDS = 1.0
 CHOSEN_PREFIX = "from Topology page: "
 SPEEDS = {"1 step": 1, "4 steps (1 h)": 4, "12 steps (3 h)": 12, "24 steps (6 h)": 24}
@@ -74,6 +84,7 @@ def _after_toggle(sess: state.LiveSession, outcome: callbacks.ClickOutcome) -> N
     sess.messages.append(outcome.message)
     if outcome.ok:
         sess.saved = False
+        lh.forget_look_ahead(sess)  # routed models re-route their forecasts at once
         err = callbacks.record_event(_session_maker(), sess.scenario_id, outcome.event)
         if err:
             sess.messages.append(err)
@@ -101,7 +112,12 @@ def _save() -> None:
 
 def _new_run() -> None:
     state.clear_live()
-    st.session_state.pop(DIRECTION_KEY, None)
+    for key in (DIRECTION_KEY, BAND_MODEL_KEY, COLOUR_KEY):
+        st.session_state.pop(key, None)
+
+
+def _select_direction(direction: int) -> None:
+    st.session_state[DIRECTION_KEY] = direction
 
 
 # --- screen parts --------------------------------------------------------------------------
@@ -132,7 +148,11 @@ def start_form() -> None:
                 st.caption(lh.preset_text(int(train), int(watch)))
             else:
                 st.caption(f"{p.step_minutes:g}-minute steps; model settings from the Settings page.")
-            st.caption(f"Device: {st.session_state.get('device', 'auto')} (change it in Settings).")
+            level, warn = interval_settings(st.session_state)
+            st.caption(f"Device: {st.session_state.get('device', 'auto')}; "
+                       + (f"{percent_text(level)} prediction intervals, warnings at {percent_text(warn)} of capacity"
+                          if level is not None else "no prediction intervals")
+                       + " (change them in Settings).")
             submitted = st.form_submit_button("Train and start", type="primary")
         if submitted:
             start_run(topo, int(train) + int(watch), int(train), int(seed), models, settings)
@@ -164,8 +184,9 @@ def start_run(topology_name: str, steps: int, train_steps: int, seed: int, model
     try:
         topo = _topology(topology_name)
         device = resolve_device(st.session_state.get("device", "auto"))
+        level, warn = interval_settings(st.session_state)
         spec = lh.make_spec(topo.name, steps, train_steps, seed, models, device, forecast,
-                            st.session_state.get("observe", "links"))
+                            st.session_state.get("observe", "links"), level, warn)
         live = LiveScenario.from_spec(spec, topology=topo)
         bar.progress(0.02, text=f"Training on {train_steps} steps...")
         live.train(progress=lambda msg, frac: bar.progress(min(1.0, max(0.0, frac)), text=f"Training: {msg}"))
@@ -182,6 +203,7 @@ def start_run(topology_name: str, steps: int, train_steps: int, seed: int, model
     sess.last_tick = 0.0
     state.set_live(sess)
     st.session_state[DIRECTION_KEY] = lh.busiest_direction(live)
+    st.session_state.pop(BAND_MODEL_KEY, None)  # this run's models may differ
     st.rerun()
 
 
@@ -224,10 +246,12 @@ def live_panel(sess: state.LiveSession) -> None:
 
     left, right = st.columns([3, 2])
     with left:
-        data = lh.map_data(sess, _selected_link(sess))
+        model, colour_by_upper = map_options(live)
+        data = lh.map_data(sess, _selected_link(sess), model, colour_by_upper)
         data["click_mode"] = "inspect" if st.session_state.get("live_click_mode") == "Inspect" else "toggle"
         topology_map(data, key=MAP_KEY,
                      on_edge_clicked=_on_edge_clicked, on_node_clicked=_on_node_clicked)
+        warnings_list(sess, model)
     with right:
         options = lh.direction_options(live.topology)
         names = dict(options)
@@ -242,6 +266,38 @@ def live_panel(sess: state.LiveSession) -> None:
         refits = lh.refit_caption(live)
         if refits:
             st.caption(refits)
+
+
+def map_options(live: LiveScenario) -> tuple[str | None, bool]:
+    """What colours the links, and whose upper bound: (model or None, colour by its upper bound)."""
+    models = lh.band_models(live)
+    if not models:
+        st.caption("This run has no prediction intervals (Settings): links are coloured by their "
+                   "current load, and there are no overload warnings.")
+        return None, False
+    c1, c2 = st.columns(2)
+    colour = c1.segmented_control("Colour links by", COLOUR_BY, default=COLOUR_BY[0], key=COLOUR_KEY)
+    model = c2.selectbox("Upper bound and warnings of", models, key=BAND_MODEL_KEY,
+                         help="Routed (failure-aware) models come first: their forecast moves with a failure.")
+    return model, colour == COLOUR_BY[1]
+
+
+def warnings_list(sess: state.LiveSession, model: str | None) -> None:
+    live = sess.live
+    rows = lh.warning_rows(sess, model)
+    if rows is None:
+        return
+    st.markdown(f"**Overload warnings**: {model}'s upper bound reaches {percent_text(live.warn_utilization)} "
+                f"of capacity within {lh.horizon_text(live)}")
+    if not rows:
+        st.caption("None: no link direction below the threshold is forecast to reach it.")
+        return
+    selected = st.session_state.get(DIRECTION_KEY)
+    for d, text in rows[:MAX_WARNINGS]:
+        st.button(text, key=f"live_warn_{d}", on_click=_select_direction, args=(d,), icon=":material/warning:",
+                  type="secondary" if d == selected else "tertiary")
+    more = len(rows) - MAX_WARNINGS
+    st.caption((f"And {more} more. " if more > 0 else "") + "Click a warning to select its link direction.")
 
 
 def _selected_link(sess: state.LiveSession) -> str | None:

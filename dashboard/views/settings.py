@@ -1,7 +1,9 @@
-"""Settings: compute device, history database location, and forecasting model settings.
+"""Settings: compute device, history database location, what routed models see, prediction
+intervals and overload warnings, and forecasting model settings.
 
-Stored in ``st.session_state`` ("device", "db_url", "forecast_settings") for the Live view; they
-apply to the next run started there. The engine checks the model settings when they are saved.
+Stored in ``st.session_state`` ("device", "db_url", "observe", "interval", "warn_utilization",
+"forecast_settings") for the Live view; they apply to the next run started there. The engine
+checks the model settings when they are saved.
 """
 
 from __future__ import annotations
@@ -10,14 +12,18 @@ import streamlit as st
 
 from dashboard.db import current_db_url, get_sessionmaker
 from dashboard.settings_logic import (
+    DEFAULT_INTERVAL,
     DEVICES,
     FIELD_LABELS,
     IL_MODES,
+    INTERVAL_KEY,
     LIQUID_CELLS,
     SETTINGS_KEY,
+    WARN_KEY,
     default_forecast_settings,
     detect_cuda,
     forecast_settings_errors,
+    interval_settings,
 )
 from engine.errors import InputError
 from engine.forecasting.protocol import OBSERVE_CHOICES
@@ -85,6 +91,31 @@ observe = st.radio(
     key="settings_observe",
 )
 st.session_state["observe"] = observe
+
+# --- prediction intervals and overload warnings ---------------------------------------------------
+st.subheader("Prediction intervals and overload warnings")
+level_now, warn_now = interval_settings(st.session_state)
+c1, c2 = st.columns(2)
+intervals_on = c1.toggle(
+    "Prediction intervals", value=level_now is not None, key="settings_interval_on",
+    help="Every model's forecast gets an interval, learnt online from its own errors (conformal "
+         "quantile tracking) and widened when a failure re-routes traffic.",
+)
+level = c1.slider(
+    "Coverage level", 0.50, 0.99, DEFAULT_INTERVAL if level_now is None else float(level_now), step=0.01,
+    disabled=not intervals_on, key="settings_interval",
+    help="The share of actual loads each interval should hold (0.9: nine in ten).",
+)
+warn = c2.slider(
+    "Warn when a forecast upper bound reaches (fraction of capacity)", 0.10, 1.50, float(warn_now), step=0.01,
+    key="settings_warn",
+    help="A link direction is warned about when a model's upper bound over the horizon reaches this "
+         "share of its capacity while its load is still below it.",
+)
+st.session_state[INTERVAL_KEY] = float(level) if intervals_on else None
+st.session_state[WARN_KEY] = float(warn)
+st.caption("Intervals " + (f"at {level:.0%} coverage" if intervals_on else "off (no warnings, no bands)")
+           + f"; warnings at {warn:.0%} of capacity.")
 
 # --- models ---------------------------------------------------------------------------------------
 st.subheader("Forecasting models")

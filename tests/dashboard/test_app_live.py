@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from streamlit.testing.v1 import AppTest
@@ -120,3 +122,54 @@ def test_two_tabs_keep_their_own_scenarios_and_share_the_history(tmp_path, monke
         steps = sorted(repo.load_series(r.id).shape[0] for r in runs)
     assert seeds == [1, 2]
     assert steps == [48, 51]
+
+
+def test_the_live_screen_shows_warnings_colours_and_bands(app: AppTest) -> None:
+    next(s for s in app.selectbox if s.label == "Topology").set_value("abilene").run()
+    inputs = {n.label: n for n in app.number_input}
+    inputs["Training steps"].set_value(48)
+    inputs["Live steps after training"].set_value(24)
+    next(m for m in app.multiselect if m.label == "Models").set_value(["persistence", "routed-persistence"])
+    _button(app, "Train and start").click().run()
+    _button(app, "Step").click().run()
+    assert not app.exception, app.exception
+
+    model = app.selectbox(key="live_band_model")
+    assert model.value == "routed-persistence" and model.options == ["routed-persistence", "persistence"]
+    colour = app.segmented_control(key="live_colour_by")
+    assert colour.value == "current load"
+    assert any(m.value.startswith("**Overload warnings**: routed-persistence") for m in app.markdown)
+    chart = app.get("vega_lite_chart")[0].proto  # the selected direction's chart: bands behind the lines
+    assert [ds.name for ds in chart.datasets] == ["series", "events", "retrain", "bands"]
+    assert json.loads(chart.spec)["layer"][0]["mark"]["type"] == "area"
+
+    # A threshold between the current load and the upper bound of one direction: it is warned.
+
+    sess = app.session_state["netdrift_live"]
+    live = sess.live
+    upper = sess.next_bands["routed-persistence"].upper.astype(float)
+    cap, now = live.capacity, live.loads_at(live.step - 1)
+    d = int(np.argmax(upper.max(axis=0) / cap - now / cap))
+    live.warn_utilization = float((now[d] / cap[d] + upper[:, d].max() / cap[d]) / 2)
+    app.run()
+    warning = app.button(key=f"live_warn_{d}")
+    assert "may exceed" in warning.label and "within 15 min" in warning.label
+    warning.click().run()
+    assert not app.exception, app.exception
+    assert app.session_state["live_direction"] == d
+    assert app.selectbox(key="live_direction").value == d
+
+    colour.set_value("forecast upper bound").run()
+    assert not app.exception, app.exception
+    model.set_value("persistence").run()
+    assert not app.exception, app.exception
+
+
+def test_a_run_without_intervals_says_so(app: AppTest) -> None:
+    app.session_state["interval"] = None  # what Settings stores when intervals are off
+    app.run()
+    assert any("no prediction intervals" in c.value for c in app.caption)
+    _start_tiny(app, seed=0)
+    assert not app.error, [e.value for e in app.error]
+    assert any("This run has no prediction intervals" in c.value for c in app.caption)
+    assert not [b for b in app.button if "may exceed" in b.label]

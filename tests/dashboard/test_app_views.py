@@ -54,6 +54,27 @@ def test_compare_two_runs_shows_history_charts_and_exports(tmp_path: Path, monke
     assert "Pick two or more" not in texts(at)
 
 
+def test_compare_shows_interval_coverage_and_scores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = make_db(tmp_path, n_complete=2, with_intervals=1)
+    at = view("compare", tmp_path, monkeypatch, url)
+    history = at.dataframe[0].value
+    newer, older = sorted(int(i) for i in history["id"])  # the first stored run has intervals
+    at.multiselect(key="compare_runs").set_value([newer, older]).run()
+    assert not at.exception, at.exception
+    assert "Prediction intervals and overload warnings" in [h.value for h in at.subheader]
+    assert "#2 run1: no intervals stored." in texts(at)
+    scores = next(d.value for d in at.dataframe if "coverage_post_pct" in d.value.columns)
+    assert scores["run"].unique().tolist() == ["#1 run0"]
+    assert scores["model"].tolist() == ["persistence", "frozen"]
+    assert scores.set_index("model").loc["frozen", "coverage_post_pct"] == 0.0
+    metrics = next(d.value for d in at.dataframe if "ttc_steps" in d.value.columns)
+    assert "day1" in set(metrics["period"])
+    # 4 charts (error, coverage, metrics bars, drift) x (PNG, SVG, PDF, CSV)
+    buttons = at.get("download_button")
+    assert len(buttons) == 16 and all(b.proto.ignore_rerun for b in buttons)
+    assert sum("exp_cov" in b.proto.id for b in buttons) == 4
+
+
 def test_compare_bad_database_url_shows_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     at = view("compare", tmp_path, monkeypatch, "nonsense://")
     assert not at.exception
@@ -129,6 +150,20 @@ def test_settings_defaults_and_validation(tmp_path: Path, monkeypatch: pytest.Mo
     assert (cfg["il_batch"], cfg["il_window"], cfg["liquid_cell"]) == (300, 600, "ltc")
     at.radio(key="settings_device").set_value("cpu").run()
     assert at.session_state["device"] == "cpu"
+
+
+def test_settings_store_the_interval_level_and_the_warning_threshold(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    at = view("settings", tmp_path, monkeypatch)
+    assert not at.exception
+    assert at.session_state["interval"] == 0.9 and at.session_state["warn_utilization"] == 0.9
+    at.slider(key="settings_interval").set_value(0.8).run()
+    at.slider(key="settings_warn").set_value(0.75).run()
+    assert at.session_state["interval"] == pytest.approx(0.8) and at.session_state["warn_utilization"] == 0.75
+    at.toggle(key="settings_interval_on").set_value(False).run()
+    assert not at.exception
+    assert at.session_state["interval"] is None and at.slider(key="settings_interval").disabled
+    assert "Intervals off" in texts(at)
 
 
 def test_settings_rejects_bad_db_url_and_keeps_previous(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

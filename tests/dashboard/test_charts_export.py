@@ -88,6 +88,30 @@ def test_error_chart_axes_name_units(value: str, facet: bool) -> None:
     assert all(re.search(r"\((Mbit/s|%|steps[^)]*)\)$", t) for t in titles), titles
 
 
+def coverage_frame() -> pd.DataFrame:
+    rows = []
+    for run, nominal in (("#1 a", 90.0), ("#2 b", 80.0)):
+        for model in ("liquid", "routed-liquid"):
+            for k in range(-5, 6):
+                rows.append({"run": run, "model": model, "step": 100 + k, "step_rel": float(k),
+                             "rolling_coverage_pct": 90.0 - (20.0 if k >= 0 else 0.0), "nominal_pct": nominal})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("facet", [True, False])
+def test_coverage_chart_names_units_marks_nominal_and_exports(facet: bool) -> None:
+    chart = charts.coverage_over_time_chart(coverage_frame(), facet_by_run=facet, step_minutes=15)
+    spec = chart.to_dict()
+    titles = axis_titles(spec)
+    assert "Steps relative to the first failure (steps of 15 min)" in titles
+    assert "Rolling interval coverage (%)" in titles
+    svg = export.chart_bytes(chart, "svg").decode()
+    # one dashed nominal rule per run (at its own level), whatever the number of points
+    assert svg.count("Run: #1 a; Nominal coverage (%): 90\"") == 1
+    assert svg.count("Run: #2 b; Nominal coverage (%): 80\"") == 1
+    assert export.chart_bytes(chart, "png")[:4] == b"\x89PNG" and export.chart_bytes(chart, "pdf").startswith(b"%PDF")
+
+
 def test_scatter_and_bar_axes_name_units() -> None:
     for chart in (charts.drift_scatter_chart(drift_frame()), charts.metrics_bar_chart(metrics_frame())):
         titles = [t for t in axis_titles(chart.to_dict()) if t != "Model"]

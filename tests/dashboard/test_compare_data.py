@@ -10,6 +10,7 @@ import pytest
 
 from dashboard import compare_data as cd
 from engine.events import FailureEvent
+from engine.evaluation.interval_scores import interval_rows, warning_rows, warning_scores
 from engine.evaluation.scoring import scenario_metrics
 from engine.results import MetricRow, ScenarioResult
 from engine.topology import Link, Node, Topology
@@ -22,8 +23,17 @@ def tiny_topology() -> Topology:
     return Topology("tiny", (Node("a", "A"), Node("b", "B")), (Link("a-b", "a", "b", 1000.0),))
 
 
-def tiny_result(topology: Topology, low_load_fraction: float = 0.01) -> ScenarioResult:
-    """dir 0: 100 -> 150 Mbit/s at FAIL (+50%); dir 1: 200 -> 100 (-50%); 144-minute steps (10 a day)."""
+#: Interval half-widths of the runs stored with intervals (Mbit/s), and their warning threshold.
+RADIUS = {"persistence": 20.0, "frozen": 30.0}
+WARN = 0.12
+
+
+def tiny_result(topology: Topology, low_load_fraction: float = 0.01, intervals: bool = False) -> ScenarioResult:
+    """dir 0: 100 -> 150 Mbit/s at FAIL (+50%); dir 1: 200 -> 100 (-50%); 144-minute steps (10 a day).
+
+    With ``intervals``, every forecast +- :data:`RADIUS` as its 90 % interval (H = 1), and the
+    interval and warning rows (threshold :data:`WARN`: dir 0 crosses it at FAIL) as the engine
+    scores them."""
     actual = np.empty((T, 2))
     actual[:FAIL] = [100.0, 200.0]
     actual[FAIL:] = [150.0, 100.0]
@@ -32,16 +42,28 @@ def tiny_result(topology: Topology, low_load_fraction: float = 0.01) -> Scenario
     forecasts = {"persistence": persistence, "frozen": frozen}
     events = [FailureEvent(FAIL, "fail", "a-b")]
     metrics = scenario_metrics(actual, forecasts, topology.direction_capacity, 10, [FAIL], SPD)
+    lower = {m: f - RADIUS[m] for m, f in forecasts.items()} if intervals else {}
+    upper = {m: f + RADIUS[m] for m, f in forecasts.items()} if intervals else {}
+    periods = [("pre", 10, FAIL), ("post", FAIL, T), ("day1", FAIL, FAIL + SPD)]
+    for m in lower:
+        metrics += interval_rows(m, actual, lower[m], upper[m], 0.9, periods)
+        metrics += warning_rows(m, warning_scores(actual, upper[m], topology.direction_capacity, WARN, 1, 10))
+    config = {"step_minutes": 144.0, "metrics": {"low_load_fraction": low_load_fraction}}
+    if intervals:
+        config.update(interval=0.9, warn_utilization=WARN)
     return ScenarioResult(
-        topology=topology, config={"step_minutes": 144.0, "metrics": {"low_load_fraction": low_load_fraction}},
+        topology=topology, config=config,
         seed=0, events=events, step_minutes=144.0,
         start=datetime(2024, 1, 1, tzinfo=timezone.utc), train_steps=10, actual=actual, forecasts=forecasts,
         link_up=np.ones((T, 1), dtype=bool), dropped_mbps=np.zeros(T), metrics=metrics,
+        lower=lower, upper=upper, peak_upper=upper,
     )
 
 
-def make_db(tmp_path: Path, n_complete: int = 2, interrupted: bool = False, low_load_fraction: float = 0.01) -> str:
-    """A SQLite history with ``n_complete`` finished tiny runs (+ one interrupted); returns its URL."""
+def make_db(tmp_path: Path, n_complete: int = 2, interrupted: bool = False, low_load_fraction: float = 0.01,
+            with_intervals: int = 0) -> str:
+    """A SQLite history with ``n_complete`` finished tiny runs (the first ``with_intervals`` of
+    them with intervals; + one interrupted); returns its URL."""
     from storage.database import open_database
     from storage.repository import ScenarioRepository
 
@@ -51,8 +73,9 @@ def make_db(tmp_path: Path, n_complete: int = 2, interrupted: bool = False, low_
     for i in range(n_complete):
         with Session.begin() as s:
             repo = ScenarioRepository(s)
-            sid = repo.create_scenario(topo, {"step_minutes": 144.0}, i, ["persistence", "frozen"], label=f"run{i}")
-            repo.save_result(sid, tiny_result(topo, low_load_fraction))
+            result = tiny_result(topo, low_load_fraction, intervals=i < with_intervals)
+            sid = repo.create_scenario(topo, result.config, i, ["persistence", "frozen"], label=f"run{i}")
+            repo.save_result(sid, result)
     if interrupted:
         with Session.begin() as s:
             repo = ScenarioRepository(s)

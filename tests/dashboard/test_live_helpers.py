@@ -104,3 +104,141 @@ def test_history_rows_are_written_through_the_service(live: LiveScenario, tmp_pa
         assert ScenarioRepository(s).load_series(sid).shape[0] == live.step
     assert lh.start_history(None, live) == (None, "No history database is configured.")
     assert lh.save_history(sessions, None, live).startswith("Not saved")
+
+
+# --- intervals, warnings, the map coloured by the upper bound --------------------------------------
+@pytest.fixture(scope="module")
+def banded() -> LiveScenario:
+    """A run with a routed model, intervals on and a 3-step horizon, 12 steps into its live part."""
+    fast = ForecastSettings.from_flat({"window": 6, "horizon": 3, "epochs": 1, "train_windows": 64})
+    spec = ScenarioSpec(topology="abilene", steps=60, train_steps=30, step_minutes=15, forecast=fast,
+                        models=("persistence", "routed-persistence"), seed=2, interval=0.8, warn_utilization=0.9)
+    s = LiveScenario.from_spec(spec)
+    s.train()
+    s.advance(12)
+    return s
+
+
+def test_the_spec_carries_the_interval_settings() -> None:
+    default = lh.make_spec("abilene", 100, 60, 1, ["persistence"])
+    assert (default.interval, default.warn_utilization) == (ScenarioSpec().interval, ScenarioSpec().warn_utilization)
+    off = lh.make_spec("abilene", 100, 60, 1, ["persistence"], interval=None, warn_utilization=0.7)
+    assert off.interval is None and off.warn_utilization == 0.7
+
+
+def test_bands_are_computed_once_per_step_and_give_the_hover_forecasts(banded: LiveScenario) -> None:
+    sess = LiveSession(live=banded)
+    bands = lh.next_bands(sess)
+    assert set(bands) == {"persistence", "routed-persistence"} and sess.next_forecasts_step == banded.step
+    assert bands["persistence"].upper.shape == (3, banded.topology.n_directions)
+    assert lh.next_bands(sess) is bands  # cached in the session, not recomputed
+    expected = banded.next_forecasts()
+    for m, f in lh.next_forecasts(sess).items():
+        np.testing.assert_allclose(f, expected[m], rtol=1e-6)
+
+
+def test_the_warning_model_defaults_to_the_first_routed_model(banded: LiveScenario, live: LiveScenario) -> None:
+    assert lh.band_models(banded) == ["routed-persistence", "persistence"]
+    assert lh.default_band_model(banded) == "routed-persistence"
+    assert lh.horizon_text(banded) == "the next 45 min (3 steps)"
+    live.interval = None  # a run without intervals has nothing to warn with
+    assert lh.band_models(live) == [] and lh.default_band_model(live) is None
+
+
+def test_warning_rows_by_hand_from_the_bands(banded: LiveScenario) -> None:
+    sess = LiveSession(live=banded)
+    upper = lh.next_bands(sess)["persistence"].upper.astype(float)
+    cap, now = banded.capacity, banded.loads_at(banded.step - 1)
+    peak = upper.max(axis=0) / cap
+    # a threshold between the current load and the bound of the direction with the widest gap
+    d = int(np.argmax(peak - now / cap))
+    threshold = float((now[d] / cap[d] + peak[d]) / 2)
+    old = banded.warn_utilization
+    banded.warn_utilization = threshold
+    try:
+        rows = lh.warning_rows(sess, "persistence")
+    finally:
+        banded.warn_utilization = old
+    warned = {int(x) for x in np.flatnonzero((now < threshold * cap) & (upper >= threshold * cap).any(axis=0))}
+    assert {r[0] for r in rows} == warned and d in warned
+    first = {int(x): int(np.argmax(upper[:, x] >= threshold * cap[x])) + 1 for x in warned}
+    soon = [first[r[0]] for r in rows]
+    assert soon == sorted(soon)
+    text = dict(rows)[d]
+    lid, s, t = banded.topology.direction_names()[d]
+    labels = {n.id: n.label for n in banded.topology.nodes}
+    assert text.startswith(f"{labels[s]} \u2192 {labels[t]} may exceed ")
+    assert f"within {15 * first[d]} min (upper bound {peak[d] * 100:.0f} %)" in text
+
+
+def test_a_failed_link_is_never_warned_and_no_intervals_means_no_rows(banded: LiveScenario) -> None:
+    run = banded.fork()
+    sess = LiveSession(live=run)
+    upper = lh.next_bands(sess)["persistence"].upper.astype(float)
+    cap, now = run.capacity, run.loads_at(run.step - 1)
+    d = int(np.argmax(upper.max(axis=0) / cap - now / cap))
+    run.warn_utilization = float((now[d] / cap[d] + upper[:, d].max() / cap[d]) / 2)
+    assert d in {r[0] for r in lh.warning_rows(sess, "persistence")}
+    run.fail(run.topology.direction_names()[d][0])
+    assert not {d, d ^ 1} & {r[0] for r in lh.warning_rows(sess, "persistence")}
+    run.warn_utilization = 0.0001  # every direction with a load above it is already over
+    assert lh.warning_rows(sess, "persistence") == []
+    assert lh.warning_rows(sess, None) is None
+    run.warn_utilization = None
+    assert lh.warning_rows(sess, "persistence") is None
+
+
+def test_the_chart_draws_each_models_recorded_interval_as_a_band(banded: LiveScenario, live: LiveScenario) -> None:
+    d = 5
+    spec = lh.link_chart_spec(banded, d, last=8)
+    bands = spec["datasets"]["bands"]
+    assert set(spec["datasets"]) == {"series", "events", "retrain", "bands"}
+    area = spec["layer"][0]
+    assert area["data"] == {"name": "bands"} and area["mark"]["type"] == "area"
+    assert area["encoding"]["y"]["field"] == "lower" and area["encoding"]["y2"]["field"] == "upper"
+    # the band takes its model's colour: the same colour scale as the lines
+    assert area["encoding"]["color"]["scale"] == spec["layer"][1]["encoding"]["color"]["scale"]
+    lo = banded.step - 8
+    for m in ("persistence", "routed-persistence"):
+        mine = bands["series"] == m
+        low = banded.recorder.lower[m][lo:banded.step, d]
+        keep = np.isfinite(low)
+        assert bands["step"][mine].tolist() == np.arange(lo, banded.step)[keep].tolist()
+        np.testing.assert_allclose(bands["lower"][mine], np.round(low[keep].astype(float), 2))
+        np.testing.assert_allclose(bands["upper"][mine],
+                                   np.round(banded.recorder.upper[m][lo:banded.step, d][keep].astype(float), 2))
+    assert (bands["upper"] >= bands["lower"]).all()
+    plain = lh.link_chart_spec(LiveScenario.from_spec(ScenarioSpec(
+        topology="abilene", steps=60, train_steps=30, step_minutes=60, models=("persistence",), interval=None)), 0)
+    assert "bands" not in plain["datasets"] and plain["layer"][0]["mark"]["type"] == "line"
+
+
+def test_the_map_can_colour_by_the_chosen_models_upper_bound(banded: LiveScenario) -> None:
+    sess = LiveSession(live=banded)
+    upper = lh.next_bands(sess)["routed-persistence"].upper.astype(float)
+    data = lh.map_data(sess, None, "routed-persistence", colour_by_upper=True)
+    expected = upper.max(axis=0) / banded.capacity
+    got = np.array([e["upper_util"] for e in sorted(data["edges"], key=lambda e: e["dir"])], dtype=float)
+    np.testing.assert_allclose(got, np.round(expected, 4), atol=1e-4)
+    from dashboard.map_model import band_colour
+
+    assert all(e["color"] == band_colour(e["upper_util"]) for e in data["edges"] if not e["failed"])
+    by_load = lh.map_data(sess, None, "routed-persistence")
+    assert all(e["color"] == band_colour(e["util"]) for e in by_load["edges"] if e["util"] is not None)
+
+
+def test_a_click_re_routes_the_routed_models_look_ahead_at_once(banded: LiveScenario, live: LiveScenario) -> None:
+    run = banded.fork()
+    sess = LiveSession(live=run)
+    before = lh.next_bands(sess)
+    loads = run.loads_at(run.step)
+    link = run.topology.links[int(np.nanargmax(loads[0::2] + loads[1::2]))].id
+    run.fail(link)
+    lh.forget_look_ahead(sess)
+    after = lh.next_bands(sess)
+    assert not np.allclose(after["routed-persistence"].upper, before["routed-persistence"].upper)
+    np.testing.assert_array_equal(after["persistence"].point, before["persistence"].point)
+    plain = LiveSession(live=live)  # link-level models only: their look-ahead is kept
+    kept = lh.next_bands(plain)
+    lh.forget_look_ahead(plain)
+    assert plain.next_forecasts_step == live.step and lh.next_bands(plain) is kept

@@ -33,7 +33,7 @@ function tooltip(id, text) {
 function visEdge(e) {
   const c = e.color;
   return {
-    id: e.id, from: e.from, to: e.to, link: e.link, dir: e.dir, failed: e.failed, util: e.util, pending: false,
+    id: e.id, from: e.from, to: e.to, link: e.link, dir: e.dir, failed: e.failed, util: e.util, upper_util: e.upper_util, pending: false,
     title: tooltip("e:" + e.id, e.title),
     color: { color: c, highlight: c, hover: c, inherit: false },
     width: e.width, dashes: e.dashes,
