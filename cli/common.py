@@ -82,11 +82,13 @@ def add_forecast_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--il-batch", type=positive_int, help="B: incremental re-fit every B new samples")
     g.add_argument("--il-window", type=positive_int, help="N: incremental re-fit on the last N samples")
     g.add_argument("--il-mode", choices=IL_MODES, help="incremental re-fit from scratch or warm start")
+    g.add_argument("--il-replay", type=float,
+                   help="share of each incremental re-fit's windows replayed from the training period (default 0)")
     g.add_argument("--device", default="auto", help="auto | cpu | cuda (auto: cuda when available)")
 
 
 _FORECAST_FIELDS = ("window", "horizon", "liquid_cell", "ltc_unfolds", "ltc_epochs", "liquid_units", "liquid_wiring", "epochs",
-                    "train_windows", "il_batch", "il_window", "il_mode")
+                    "train_windows", "il_batch", "il_window", "il_mode", "il_replay")
 
 
 def forecast_overrides(args: argparse.Namespace) -> dict[str, Any]:

@@ -29,6 +29,7 @@ FLAGS: dict[str, str] = {
     "il_batch": "--il-batch",
     "il_window": "--il-window",
     "il_mode": "--il-mode",
+    "il_replay": "--il-replay",
 }
 
 

@@ -20,7 +20,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--train-steps", type=positive_int, default=2016, help="training steps (default 2016 = 1 week)")
     p.add_argument("--step-minutes", type=float, default=5.0)
     p.add_argument("--batch-sizes", default="12,48,144", help="incremental batch sizes B (default 12,48,144)")
+    p.add_argument("--il-windows", default="288", help="incremental re-fit windows N to sweep (default 288)")
     p.add_argument("--per-class", type=positive_int, default=2, help="failures per drift class (default 2)")
+    p.add_argument("--traffic", default="synthetic", help="'synthetic' or a replay file/folder (SNDlib, CSV)")
+    p.add_argument("--seeds", type=positive_int, default=1,
+                   help="repeat with K seeds (models; traffic too when synthetic); intervals over all scenarios")
     add_forecast_options(p)
     p.add_argument("--db", help="SQLAlchemy URL of the history")
     p.add_argument("--seed", type=int, default=0)
@@ -34,20 +38,21 @@ def run(args: argparse.Namespace) -> int:
     from engine.forecasting.torch_utils import resolve_device
     from service.scenarios import ScenarioService
 
-    try:
-        batch_sizes = tuple(int(b) for b in args.batch_sizes.split(",") if b.strip())
-    except ValueError:
-        raise InputError(f"--batch-sizes '{args.batch_sizes}'", "expected comma-separated whole numbers") from None
-    if not batch_sizes or min(batch_sizes) < 1:
-        raise InputError(f"--batch-sizes '{args.batch_sizes}'", "batch sizes must be at least 1")
+    batch_sizes = _whole_numbers("--batch-sizes", args.batch_sizes)
+    il_windows = _whole_numbers("--il-windows", args.il_windows)
     overrides = forecast_overrides(args)
     overrides.pop("liquid_cell", None)  # the family runs both cells
+    # --il-replay sets the share of the '-replay' variants (default 0.5; 0: only the paper's plain ones)
+    il_replay = overrides.pop("il_replay", 0.5)
     # The base config holds the smallest B; each incremental variant overrides it. N must exceed
     # every B, so unless the user chose N it is at least twice the largest B.
     overrides["il_batch"] = min(batch_sizes)
     overrides.setdefault("il_window", max(IncrementalSettings().il_window, 2 * max(batch_sizes)))
+    if min(il_windows) <= max(batch_sizes):
+        raise InputError(f"--il-windows '{args.il_windows}'", f"every N must exceed every B (largest B: {max(batch_sizes)})")
     config = PaperConfig(topology=args.topology, steps=args.steps, train_steps=args.train_steps,
-                         step_minutes=args.step_minutes, batch_sizes=batch_sizes, per_class=args.per_class,
+                         step_minutes=args.step_minutes, batch_sizes=batch_sizes, il_windows=il_windows,
+                         il_replay=il_replay, per_class=args.per_class, traffic=args.traffic, seeds=args.seeds,
                          seed=args.seed, device=resolve_device(args.device), forecast=forecast_settings(overrides))
     service = ScenarioService(open_db(args.db))
     ids: list[int] = []
@@ -64,11 +69,33 @@ def run(args: argparse.Namespace) -> int:
         print("no link failure in this topology causes moderate or drastic drift without partitioning it")
         return 0
     print(f"paper experiment on {config.topology}: {len(ids)} failure scenarios stored (ids {ids})")
-    print(f"{'drift':<9}{'model':<18}{'B':>5}{'RMSE Mbit/s':>13}{'MAPE %':>9}{'TTC med':>9}{'censored':>10}")
+    print(f"{'drift':<9}{'model':<26}{'RMSE post':>24}{'RMSE day 1':>24}{'excess RMSE':>24}"
+          f"{'vs persistence':>26}{'TTC med':>9}{'censored':>10}")
     for r in table:
-        fmt = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
-        print(f"{r['drift_class']:<9}{r['model']:<18}{str(r['batch_size'] or ''):>5}"
-              f"{fmt(r['rmse_post_mbps']):>13}{fmt(r['mape_post_pct']):>9}{fmt(r['ttc_median_steps']):>9}"
-              f"{r['ttc_censored']:>7}/{r['failures']}")
-    print("post-failure RMSE and MAPE averaged over failures; TTC median over converged runs (steps)")
+        vs = r["rmse_post_vs_persistence"]
+        vs_text = "-" if vs["mean"] is None else (
+            f"{vs['mean']:+.2f}" + (f" [{vs['ci'][0]:+.2f},{vs['ci'][1]:+.2f}]" if vs["ci"] else "")
+            + (" noise" if vs["within_noise"] else ""))
+        ttc = "-" if r["ttc_median_steps"] is None else f"{r['ttc_median_steps']:.1f}"
+        print(f"{r['drift_class']:<9}{r['model']:<26}{_with_ci(r['rmse_post_mbps']):>24}"
+              f"{_with_ci(r['rmse_day1_mbps']):>24}{_with_ci(r['excess_rmse_post_mbps']):>24}{vs_text:>28}"
+              f"{ttc:>9}{r['ttc_censored']:>7}/{r['failures']}")
+    print("Mbit/s, mean [95 % interval] over failures x seeds; excess = against the same traffic without the "
+          "failure; 'noise' = the difference to persistence is within noise; TTC median over converged runs (steps)")
     return 0
+
+
+def _with_ci(v: dict) -> str:
+    if v["mean"] is None:
+        return "-"
+    return f"{v['mean']:.2f}" + (f" [{v['ci'][0]:.2f},{v['ci'][1]:.2f}]" if v["ci"] else "")
+
+
+def _whole_numbers(flag: str, text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(b) for b in text.split(",") if b.strip())
+    except ValueError:
+        raise InputError(f"{flag} '{text}'", "expected comma-separated whole numbers") from None
+    if not values or min(values) < 1:
+        raise InputError(f"{flag} '{text}'", "values must be at least 1")
+    return values

@@ -23,14 +23,16 @@ import numpy as np
 from engine.events import FailureEvent
 from engine.forecasting.settings import ForecastSettings
 from engine.loaders import load_topology
-from engine.evaluation.drift import drift_magnitude
+from engine.evaluation.counterfactual import counterfactual_drift
 from engine.evaluation.metrics import MetricsConfig
+from engine.evaluation.uncertainty import mean_interval
 from engine.evaluation.scoring import summary_table
 from engine.results import ScenarioResult
 from engine.experiments.scenario import LiveScenario
 from engine.experiments.spec import ModelEntry
 from engine.simulation import Simulator
 from engine.topology import Topology
+from engine.traffic import TrafficMatrixSeries
 from engine.traffic_sources import make_traffic
 
 __all__ = ["PaperConfig", "PaperRow", "paper_models", "choose_failures", "run_paper", "failure_step"]
@@ -47,7 +49,11 @@ class PaperConfig:
     train_steps: int = 2016
     step_minutes: float = 5.0
     batch_sizes: tuple[int, ...] = (12, 48, 144)
+    il_windows: tuple[int, ...] = (288,)
+    il_replay: float = 0.5
     per_class: int = 2
+    traffic: str = "synthetic"
+    seeds: int = 1
     seed: int = 0
     device: str = "cpu"
     forecast: ForecastSettings = field(default_factory=ForecastSettings)
@@ -66,30 +72,53 @@ class PaperRow:
     rmse_post: float | None
     mape_post: float | None
     ttc_steps: int | None
+    seed: int = 0
+    rmse_day1: float | None = None
+    excess_rmse_post: float | None = None
+    ttc_excess_steps: int | None = None
 
 
-def paper_models(batch_sizes: tuple[int, ...]) -> list[ModelEntry]:
-    """liquid-cfc, liquid-ltc, incremental-b{B} for each B, and the three baselines."""
+#: Baselines and ablations run next to the paper's models when the catalogue has them.
+EXTRA_MODELS = ("persistence", "seasonal", "frozen", "online-ar", "gru", "liquid-stateful", "hybrid")
+
+
+def paper_models(batch_sizes: tuple[int, ...], il_windows: tuple[int, ...] = (288,),
+                 il_replay: float = 0.5) -> list[ModelEntry]:
+    """liquid-cfc, liquid-ltc, incremental learning over the B x N sweep (as in the paper, and a
+    fairer variant whose re-fits replay a share of the training period), and the baselines.
+
+    >>> [m.label for m in paper_models((12, 48), (288,), 0.5)][:6]
+    ['liquid-cfc', 'liquid-ltc', 'incremental-b12', 'incremental-b12-replay', 'incremental-b48', 'incremental-b48-replay']
+    """
+    from engine.forecasting.catalogue import CATALOGUE
+
     models = [ModelEntry("liquid-cfc", "liquid", (("liquid_cell", "cfc"),)),
               ModelEntry("liquid-ltc", "liquid", (("liquid_cell", "ltc"),))]
-    models += [ModelEntry(f"incremental-b{b}", "incremental", (("il_batch", b),)) for b in batch_sizes]
-    models += [ModelEntry(m, m) for m in ("persistence", "seasonal", "frozen")]
+    for b in batch_sizes:
+        for n in il_windows:
+            name = f"incremental-b{b}" + (f"-n{n}" if len(il_windows) > 1 else "")
+            base = (("il_batch", b), ("il_window", n))
+            models.append(ModelEntry(name, "incremental", base))
+            if il_replay > 0:
+                models.append(ModelEntry(f"{name}-replay", "incremental", base + (("il_replay", il_replay),)))
+    models += [ModelEntry(m, m) for m in EXTRA_MODELS if m in CATALOGUE]
     return models
 
 
 def failure_step(train_steps: int, steps_per_day: int, steps: int) -> int:
-    """Failures strike half a day after training ends (a clean 'pre' period before them)."""
-    return min(train_steps + max(1, steps_per_day // 2), steps - 1)
+    """Failures strike a day after training ends: a full day of 'pre' period before them."""
+    return min(train_steps + max(1, steps_per_day), steps - 1)
 
 
 def choose_failures(topology: Topology, steps: int, train_steps: int, step_minutes: float, seed: int,
                     per_class: int = 2, metrics: MetricsConfig | None = None,
-                    traffic=None) -> list[tuple[str, str, float]]:
-    """Pick links whose failure causes moderate and drastic drift: [(link, class, max |drift|)].
+                    traffic: TrafficMatrixSeries | None = None) -> list[tuple[str, str, float]]:
+    """Pick links whose failure causes moderate and drastic drift: [(link, class, max drift)].
 
-    A link's drift is the largest |relative change of mean load| over the surviving link
-    directions between the day before and the day after its failure. Bridges (whose failure
-    drops traffic) are skipped: the paper studies re-routing, not partition.
+    A link's drift is the largest drift over the other link directions against the counterfactual
+    (the same traffic without the failure, first day after it: see
+    :mod:`engine.evaluation.counterfactual`), so the day's own change does not count. Bridges
+    (whose failure drops traffic) are skipped: the paper studies re-routing, not partition.
     """
     cfg = metrics or MetricsConfig()
     spd = max(1, int(round(24 * 60 / step_minutes)))
@@ -109,14 +138,13 @@ def choose_failures(topology: Topology, steps: int, train_steps: int, step_minut
         if dropped > 0:
             continue
         own = [2 * topology.link_index[link.id], 2 * topology.link_index[link.id] + 1]
-        series = np.concatenate([base[:at], after[at:]])
-        drift = drift_magnitude(series, at, spd)
+        drift = counterfactual_drift(after, base, at, spd)
         drift[own] = 0.0
-        drift = np.where(np.isfinite(drift), np.abs(drift), 0.0)
+        drift = np.where(np.isfinite(drift), drift, 0.0)
         m = float(drift.max()) if drift.size else 0.0
-        if m > cfg.drastic_threshold:
+        if m >= cfg.drastic_threshold:
             scored.append((link.id, "drastic", m))
-        elif m > cfg.affected_threshold:
+        elif m >= cfg.affected_threshold:
             scored.append((link.id, "moderate", m))
     plan: list[tuple[str, str, float]] = []
     for cls in ("moderate", "drastic"):
@@ -130,54 +158,76 @@ def choose_failures(topology: Topology, steps: int, train_steps: int, step_minut
 
 def run_paper(config: PaperConfig, progress: Progress | None = None,
               on_result: Callable[[str, str, ScenarioResult], None] | None = None) -> list[PaperRow]:
-    """Run the family; ``on_result(link, class, result)`` is called per failure (to store it)."""
+    """Run the family for every seed; ``on_result(link, class, result)`` is called per failure
+    scenario (to store it). Per seed, the models are trained once, one fork runs on without any
+    failure (the counterfactual every failure is measured against) and one fork per failure."""
     topo = load_topology(config.topology)
-    traffic = make_traffic("synthetic", topo, config.steps, config.step_minutes, config.seed)
-    plan = choose_failures(topo, config.steps, config.train_steps, config.step_minutes, config.seed,
-                           config.per_class, config.metrics, traffic)
-    models = paper_models(config.batch_sizes)
-    base = LiveScenario(topo, traffic, models, config.forecast, config.train_steps, config.seed,
-                        config.device, metrics_config=config.metrics)
-    base.train(lambda msg, f: progress and progress(f"training: {msg}", 0.2 * f))
-    at = failure_step(config.train_steps, base.config.steps_per_day, config.steps)
+    models = paper_models(config.batch_sizes, config.il_windows, config.il_replay)
     rows: list[PaperRow] = []
-    for i, (link, cls, drift) in enumerate(plan):
-        live = base.fork()
-        live.advance(at - live.step)
-        live.fail(link)
-        span = 0.8 / max(1, len(plan))
+    seeds = [config.seed + k for k in range(config.seeds)]
+    for n_seed, seed in enumerate(seeds):
+        share = 1.0 / len(seeds)
 
-        def step_progress(msg: str, f: float, i: int = i, link: str = link) -> None:
+        def report(msg: str, f: float, n_seed: int = n_seed, seed: int = seed) -> None:
             if progress:
-                progress(f"failure {i + 1}/{len(plan)} ({link}): {msg}", 0.2 + span * (i + f))
+                progress(f"seed {seed}: {msg}", share * (n_seed + f))
 
-        live.advance(live.total_steps - live.step, step_progress)
-        result = live.result()
-        result.config["paper"] = {"link": link, "drift_class": cls, "max_drift": drift}
-        if on_result:
-            on_result(link, cls, result)
-        table = summary_table(result.metrics)
-        for m in models:
-            s = table.get(m.label, {})
-            ttc = s.get("ttc_steps") or [None]
-            b = dict(m.overrides).get("il_batch")
-            rows.append(PaperRow(link, cls, drift, m.label, b, s.get("rmse_post"), s.get("mape_post"), ttc[0]))
+        traffic = make_traffic(config.traffic, topo, config.steps, config.step_minutes, seed)
+        plan = choose_failures(topo, config.steps, config.train_steps, traffic.step_minutes, seed,
+                               config.per_class, config.metrics, traffic)
+        base = LiveScenario(topo, traffic, models, config.forecast, config.train_steps, seed,
+                            config.device, metrics_config=config.metrics, interval=None)
+        base.train(lambda msg, f: report(f"training: {msg}", 0.2 * f))
+        at = failure_step(config.train_steps, base.config.steps_per_day, traffic.steps)
+        base.advance(at - base.step)
+        counterfactual = base.fork()
+        counterfactual.advance(counterfactual.total_steps - counterfactual.step)
+        without = counterfactual.snapshot()
+        for i, (link, cls, drift) in enumerate(plan):
+            live = base.fork()
+            live.fail(link)
+            span = 0.8 / max(1, len(plan))
+
+            def step_progress(msg: str, f: float, i: int = i, link: str = link) -> None:
+                report(f"failure {i + 1}/{len(plan)} ({link}): {msg}", 0.2 + span * (i + f))
+
+            live.advance(live.total_steps - live.step, step_progress)
+            result = live.result(counterfactual=without)
+            result.config["paper"] = {"link": link, "drift_class": cls, "max_drift": drift, "seed": seed}
+            if on_result:
+                on_result(link, cls, result)
+            table = summary_table(result.metrics)
+            for m in models:
+                s = table.get(m.label, {})
+                ttc = s.get("ttc_steps") or [None]
+                b = dict(m.overrides).get("il_batch")
+                rows.append(PaperRow(link, cls, drift, m.label, b, s.get("rmse_post"), s.get("mape_post"), ttc[0],
+                                     seed, s.get("rmse_day1"), s.get("excess_rmse_post"), s.get("ttc_excess_steps")))
     return rows
 
 
-def aggregate(rows: list[PaperRow]) -> list[dict[str, Any]]:
-    """Mean RMSE/MAPE per model and drift class; TTC as median over converged runs + censored count."""
+def aggregate(rows: list[PaperRow], baseline: str = "persistence") -> list[dict[str, Any]]:
+    """Per drift class and model, over its failure scenarios (failures x seeds): RMSE after the
+    failure and on its first day, and the excess RMSE against the counterfactual, as means with a
+    95 % t-interval; the paired difference to ``baseline``'s post-failure RMSE with its interval
+    and whether it is within noise; TTC as median over converged runs + censored count."""
     out: list[dict[str, Any]] = []
     keys = sorted({(r.drift_class, r.model) for r in rows}, key=lambda k: (k[0] != "moderate", k[1]))
+    base = {(r.drift_class, r.link, r.seed): r.rmse_post for r in rows if r.model == baseline}
     for cls, model in keys:
         rs = [r for r in rows if r.drift_class == cls and r.model == model]
-        rmse = [r.rmse_post for r in rs if r.rmse_post is not None]
-        mape = [r.mape_post for r in rs if r.mape_post is not None]
         ttc = [r.ttc_steps for r in rs if r.ttc_steps is not None]
+        diffs = [r.rmse_post - base[(cls, r.link, r.seed)] for r in rs
+                 if r.rmse_post is not None and base.get((cls, r.link, r.seed)) is not None]
+        diff = mean_interval(diffs)
+        ci = diff["ci"]
         out.append({
             "drift_class": cls, "model": model, "batch_size": rs[0].batch_size, "failures": len(rs),
-            "rmse_post_mbps": float(np.mean(rmse)) if rmse else None,
-            "mape_post_pct": float(np.mean(mape)) if mape else None,
+            "rmse_post_mbps": mean_interval([r.rmse_post for r in rs]),
+            "rmse_day1_mbps": mean_interval([r.rmse_day1 for r in rs]),
+            "excess_rmse_post_mbps": mean_interval([r.excess_rmse_post for r in rs]),
+            "mape_post_pct": mean_interval([r.mape_post for r in rs])["mean"],
+            f"rmse_post_vs_{baseline}": {**diff, "within_noise": None if ci is None else bool(ci[0] <= 0 <= ci[1])},
             "ttc_median_steps": float(np.median(ttc)) if ttc else None,
             "ttc_censored": len(rs) - len(ttc),
         })

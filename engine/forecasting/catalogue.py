@@ -15,7 +15,7 @@ Examples
 >>> model_info("arima")
 Traceback (most recent call last):
 ...
-engine.errors.InputError: model 'arima': unknown model; valid: liquid, incremental, persistence, seasonal, frozen, routed-liquid, routed-incremental, routed-persistence, routed-seasonal, routed-frozen
+engine.errors.InputError: model 'arima': unknown model; valid: liquid, incremental, persistence, seasonal, frozen, routed-liquid, routed-incremental, routed-persistence, routed-seasonal, routed-frozen, online-ar, gru, liquid-stateful, hybrid
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 from engine.errors import InputError
 from engine.forecasting.settings import (ForecastConfig, ForecastSettings, IncrementalSettings, LiquidSettings,
                                          MLPSettings, ModelSettings, NoSettings)
+from engine.forecasting.settings import OnlineARSettings, StatefulLiquidSettings
+from engine.forecasting.settings import HybridSettings
 
 if TYPE_CHECKING:
     from engine.forecasting.base import Forecaster
@@ -86,11 +88,27 @@ CATALOGUE: dict[str, ModelInfo] = {
         ModelInfo("routed-frozen", "Routed frozen MLP", "#6d3b63", MLPSettings,
                   "engine.forecasting.routed:RoutedFrozen",
                   "frozen MLP on origin totals, fanned out and routed", True, "demands"),
+        ModelInfo("online-ar", "Online AR (RLS)", "#b6992d", OnlineARSettings,
+                  "engine.forecasting.online_ar:OnlineARForecaster",
+                  "AR(p) on first differences, fitted online by recursive least squares with forgetting",
+                  False),
+        ModelInfo("gru", "GRU (liquid ablation)", "#d37295", LiquidSettings,
+                  "engine.forecasting.liquid:GRUForecaster",
+                  "the liquid network with a GRU in place of its cell, trained once, weights frozen", True),
+        ModelInfo("liquid-stateful", "Liquid, stateful (CfC)", "#a0cbe8", StatefulLiquidSettings,
+                  "engine.forecasting.liquid:StatefulLiquidForecaster",
+                  "CfC trained on long sequences, its state carried step to step; weights frozen", True),
+        ModelInfo("hybrid", "Hybrid (liquid + incremental)", "#edc948", HybridSettings,
+                  "engine.forecasting.hybrid:HybridForecaster",
+                  "liquid and incremental combined per direction by recent errors, drift detection and failures",
+                  True),
     )
 }
 MODEL_NAMES: tuple[str, ...] = tuple(CATALOGUE)
-#: What a scenario runs unless told otherwise: the link-level models of the paper's comparison.
-DEFAULT_MODELS: tuple[str, ...] = tuple(n for n, m in CATALOGUE.items() if m.space == "links")
+#: What a scenario runs unless told otherwise: the paper's comparison (liquid against incremental
+#: learning, with the three baselines). The other baselines, the ablations and the routed models
+#: are opt-in: each adds fitting time to every run.
+DEFAULT_MODELS: tuple[str, ...] = ("liquid", "incremental", "persistence", "seasonal", "frozen")
 #: The failure-aware models: forecast demands, route them through the network as it is.
 ROUTED_MODELS: tuple[str, ...] = tuple(n for n, m in CATALOGUE.items() if m.space == "demands")
 

@@ -146,6 +146,34 @@ class WindowSampler:
         return win, feats, target
 
 
+class MixedSampler:
+    """Windows mostly from ``recent`` plus a ``share`` of windows replayed from ``older``.
+
+    The replayed ids are drawn once (with ``rng``) per sampler; ids of ``older`` are offset past
+    every id of ``recent``, so one index pool and one ``gather`` serve both.
+    """
+
+    def __init__(self, recent: WindowSampler, older: WindowSampler, share: float,
+                 rng: np.random.Generator) -> None:
+        self.window, self.horizon = recent.window, recent.horizon
+        self.recent, self.older = recent, older
+        self._offset = recent.raw.shape[0] * recent.n_dirs
+        n_old = min(len(older.valid), int(round(share / (1.0 - share) * len(recent.valid))))
+        replay = rng.choice(older.valid, size=n_old, replace=False) if n_old else np.empty(0, np.int64)
+        self.valid = np.concatenate([recent.valid, replay + self._offset])
+
+    def gather(self, flat_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        idx = np.asarray(flat_idx)
+        old = idx >= self._offset
+        parts = [self.recent.gather(idx[~old]), self.older.gather(idx[old] - self._offset)]
+        out = []
+        for k in range(3):
+            arr = np.empty((len(idx),) + parts[0][k].shape[1:], dtype=parts[0][k].dtype)
+            arr[~old], arr[old] = parts[0][k], parts[1][k]
+            out.append(arr)
+        return out[0], out[1], out[2]
+
+
 def split_window(
     win: np.ndarray, feats: np.ndarray, window: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -17,7 +17,7 @@ from torch import nn
 from engine.errors import InputError
 from engine.forecasting.base import Forecaster
 from engine.forecasting.settings import ForecastConfig, IncrementalSettings, MLPSettings
-from engine.forecasting.features import DELTA_SCALE, WindowSampler, split_window
+from engine.forecasting.features import DELTA_SCALE, MixedSampler, WindowSampler, split_window
 from engine.forecasting.torch_utils import derive_seed, seeded, train_steps
 
 __all__ = ["FrozenMLPForecaster", "IncrementalForecaster"]
@@ -67,7 +67,7 @@ class FrozenMLPForecaster(Forecaster[MLPSettings]):
         return MLPSettings()
 
     def _train(
-        self, net: nn.Module, sampler: WindowSampler, epochs: int, label: tuple[object, ...]
+        self, net: nn.Module, sampler: WindowSampler | MixedSampler, epochs: int, label: tuple[object, ...]
     ) -> None:
         cfg, device = self.config, self.device
 
@@ -177,6 +177,10 @@ class IncrementalForecaster(FrozenMLPForecaster):  # settings: IncrementalSettin
         self._buf_pos = tail % n  # next slot to write
         self._since_fit = 0
         self.retrain_seconds = []
+        self._replay: WindowSampler | None = None
+        if self.settings.il_replay > 0:
+            self._replay = WindowSampler(np.array(history), np.array(features), self.config.window,
+                                         self.config.horizon, "history")
 
     def _buffer(self) -> tuple[np.ndarray, np.ndarray]:
         """The buffered steps in time order."""
@@ -200,10 +204,14 @@ class IncrementalForecaster(FrozenMLPForecaster):  # settings: IncrementalSettin
         cfg, own = self.config, self.settings
         series, feats = self._buffer()
         try:
-            sampler = WindowSampler(series, feats, cfg.window, cfg.horizon, "recent samples")
+            sampler: WindowSampler | MixedSampler = WindowSampler(series, feats, cfg.window, cfg.horizon,
+                                                                  "recent samples")
         except InputError:
             return  # nothing complete to learn from: keep the current model
         k = self.retrains + 1
+        if self._replay is not None:
+            rng = np.random.default_rng(derive_seed(self.seed, "mlp-replay", k))
+            sampler = MixedSampler(sampler, self._replay, own.il_replay, rng)
         start = time.perf_counter()
         with seeded(derive_seed(self.seed, "mlp-retrain", k), self.device):
             if own.il_mode == "refit":

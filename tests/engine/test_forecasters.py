@@ -360,3 +360,28 @@ def test_fill_forward():
     x = np.array([[np.nan, np.nan], [1.0, np.nan], [np.nan, np.nan], [3.0, np.nan]])
     got = fill_forward(x, fallback=np.array([9.0, 7.0]))
     np.testing.assert_array_equal(got, [[1, 7], [1, 7], [1, 7], [3, 7]])
+
+
+def test_replay_mixes_a_share_of_training_windows_into_each_refit(data, monkeypatch):
+    from engine.forecasting.features import MixedSampler, WindowSampler
+
+    u, f = data
+    recent = WindowSampler(u[100:130], f[100:130], CFG.window, CFG.horizon, "recent")
+    older = WindowSampler(u[:T_FIT], f[:T_FIT], CFG.window, CFG.horizon, "history")
+    mixed = MixedSampler(recent, older, 0.5, np.random.default_rng(0))
+    assert len(mixed.valid) == 2 * len(recent.valid)  # half of the pool replayed
+    ids = mixed.valid[::-1]
+    win, feats, target = mixed.gather(ids)
+    for k, i in enumerate(ids):  # every id comes back as its own window, in the order asked
+        source, j = (older, i - mixed._offset) if i >= mixed._offset else (recent, i)
+        w, ft, y = source.gather(np.array([j]))
+        np.testing.assert_array_equal(win[k], w[0])
+        np.testing.assert_array_equal(target[k], y[0])
+    seen = []
+    real = incremental_mod.MixedSampler
+    monkeypatch.setattr(incremental_mod, "MixedSampler",
+                        lambda *a, **kw: seen.append(real(*a, **kw)) or seen[-1])
+    m = fitted("incremental", data, replace(SETTINGS, il_replay=0.5))
+    for i in range(T_FIT, T_FIT + 5):
+        m.observe(u[i], f[i])
+    assert m.retrains == 1 and len(seen) == 1 and (seen[0].valid >= seen[0]._offset).sum() > 0
