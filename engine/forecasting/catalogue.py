@@ -98,7 +98,7 @@ CATALOGUE: dict[str, ModelInfo] = {
         ModelInfo("liquid-stateful", "Liquid, stateful (CfC)", "#a0cbe8", StatefulLiquidSettings,
                   "engine.forecasting.liquid:StatefulLiquidForecaster",
                   "CfC trained on long sequences, its state carried step to step; weights frozen", True),
-        ModelInfo("hybrid", "Hybrid (liquid + incremental)", "#edc948", HybridSettings,
+        ModelInfo("hybrid", "Hybrid (liquid + incremental)", "#17becf", HybridSettings,
                   "engine.forecasting.hybrid:HybridForecaster",
                   "liquid and incremental combined per direction by recent errors, drift detection and failures",
                   True),
