@@ -206,28 +206,34 @@ def run_paper(config: PaperConfig, progress: Progress | None = None,
     return rows
 
 
-def aggregate(rows: list[PaperRow], baseline: str = "persistence") -> list[dict[str, Any]]:
+def aggregate(rows: list[PaperRow], baselines: tuple[str, ...] = ("persistence", "liquid-cfc")
+              ) -> list[dict[str, Any]]:
     """Per drift class and model, over its failure scenarios (failures x seeds): RMSE after the
     failure and on its first day, and the excess RMSE against the counterfactual, as means with a
-    95 % t-interval; the paired difference to ``baseline``'s post-failure RMSE with its interval
-    and whether it is within noise; TTC as median over converged runs + censored count."""
+    95 % t-interval; the paired difference (same failure, same seed) to each of ``baselines``'
+    post-failure RMSE with its interval and whether it is within noise; TTC as median over
+    converged runs + censored count."""
     out: list[dict[str, Any]] = []
     keys = sorted({(r.drift_class, r.model) for r in rows}, key=lambda k: (k[0] != "moderate", k[1]))
-    base = {(r.drift_class, r.link, r.seed): r.rmse_post for r in rows if r.model == baseline}
+    base = {b: {(r.drift_class, r.link, r.seed): r.rmse_post for r in rows if r.model == b} for b in baselines}
+
+    def paired(rs: list[PaperRow], b: str) -> dict[str, Any]:
+        ref = base[b]
+        diff = mean_interval([r.rmse_post - ref[(r.drift_class, r.link, r.seed)] for r in rs
+                              if r.rmse_post is not None and ref.get((r.drift_class, r.link, r.seed)) is not None])
+        ci = diff["ci"]
+        return {**diff, "within_noise": None if ci is None else bool(ci[0] <= 0 <= ci[1])}
+
     for cls, model in keys:
         rs = [r for r in rows if r.drift_class == cls and r.model == model]
         ttc = [r.ttc_steps for r in rs if r.ttc_steps is not None]
-        diffs = [r.rmse_post - base[(cls, r.link, r.seed)] for r in rs
-                 if r.rmse_post is not None and base.get((cls, r.link, r.seed)) is not None]
-        diff = mean_interval(diffs)
-        ci = diff["ci"]
         out.append({
             "drift_class": cls, "model": model, "batch_size": rs[0].batch_size, "failures": len(rs),
             "rmse_post_mbps": mean_interval([r.rmse_post for r in rs]),
             "rmse_day1_mbps": mean_interval([r.rmse_day1 for r in rs]),
             "excess_rmse_post_mbps": mean_interval([r.excess_rmse_post for r in rs]),
             "mape_post_pct": mean_interval([r.mape_post for r in rs])["mean"],
-            f"rmse_post_vs_{baseline}": {**diff, "within_noise": None if ci is None else bool(ci[0] <= 0 <= ci[1])},
+            **{f"rmse_post_vs_{b}": paired(rs, b) for b in baselines},
             "ttc_median_steps": float(np.median(ttc)) if ttc else None,
             "ttc_censored": len(rs) - len(ttc),
         })
