@@ -21,6 +21,7 @@ __all__ = [
     "coverage_over_time_chart",
     "metrics_bar_chart",
     "drift_scatter_chart",
+    "seed_means_chart",
 ]
 
 #: Column of :func:`dashboard.compare_data.aligned_errors` -> axis title (with unit).
@@ -232,4 +233,41 @@ def drift_scatter_chart(
         )
         .properties(width=width, height=height)
         .interactive()
+    )
+
+
+def seed_means_chart(df: pd.DataFrame, *, width: int = 220, height: int = 220) -> alt.TopLevelMixin:
+    """Each model's mean RMSE over repeats of one scenario, with 95 % interval whiskers, one
+    panel per period (after the failure, first day).
+
+    ``df`` has the columns of :func:`dashboard.compare_seeds.model_means`; a mean without an
+    interval (one run) is drawn without whiskers.
+
+    >>> df = pd.DataFrame({"group": ["g"], "model": ["frozen"], "period": ["post"], "rmse_mean_mbps": [3.0],
+    ...                    "ci_low_mbps": [2.0], "ci_high_mbps": [4.0], "runs": [2]})
+    >>> seed_means_chart(df).to_dict()["spec"]["layer"][1]["encoding"]["y"]["title"]
+    'Mean RMSE over seeds (Mbit/s), 95 % interval'
+    """
+    _require(df, ["model", "period", "rmse_mean_mbps", "ci_low_mbps", "ci_high_mbps", "runs"], "seed_means_chart")
+    data = df[df["rmse_mean_mbps"].notna()].copy()
+    names = {"post": "after the failure", "day1": "first day"}
+    data["period_name"] = data["period"].map(lambda p: names.get(p, p))
+    title = "Mean RMSE over seeds (Mbit/s), 95 % interval"
+    tooltip = [
+        alt.Tooltip("model:N", title="Model"),
+        alt.Tooltip("rmse_mean_mbps:Q", title="Mean RMSE (Mbit/s)", format=".4g"),
+        alt.Tooltip("ci_low_mbps:Q", title="95 % low (Mbit/s)", format=".4g"),
+        alt.Tooltip("ci_high_mbps:Q", title="95 % high (Mbit/s)", format=".4g"),
+        alt.Tooltip("runs:Q", title="Runs"),
+    ]
+    x = alt.X("model:N", title="Model", axis=alt.Axis(labelAngle=-30))
+    base = alt.Chart().encode(x=x, color=_model_colour(data, legend=False), tooltip=tooltip)
+    whiskers = base.mark_errorbar(ticks={"size": 14}, thickness=2).encode(
+        y=alt.Y("ci_low_mbps:Q", title=title), y2="ci_high_mbps:Q"
+    )
+    points = base.mark_point(filled=True, size=80).encode(y=alt.Y("rmse_mean_mbps:Q", title=title))
+    return (
+        alt.layer(whiskers, points, data=_inline(data))
+        .properties(width=width, height=height)
+        .facet(column=alt.Column("period_name:N", title="Period", sort=[names[p] for p in names]))
     )

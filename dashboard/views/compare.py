@@ -1,7 +1,9 @@
 """Compare: stored runs side by side.
 
 History of every run -> pick runs -> error over time aligned on the first failure, the metrics
-table, the prediction intervals' coverage over time around the failure and the interval and
+table, for repeats of one scenario over seeds each model's mean RMSE with 95 % interval whiskers
+and its paired difference to persistence ("within noise" where the interval spans zero), the
+prediction intervals' coverage over time around the failure and the interval and
 overload-warning scores, and drift magnitude against error per link direction; every chart
 exports as PNG, SVG, PDF and CSV.
 """
@@ -13,7 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, compare_data, compare_intervals, export
+from dashboard import charts, compare_data, compare_intervals, compare_seeds, export
 from dashboard.db import current_db_url, get_sessionmaker
 from engine.errors import InputError
 from storage.database import display_url
@@ -25,6 +27,14 @@ def load_run(url: str, run_id: int, status: str, label: str) -> compare_data.Run
     """One run's series and metrics, cached per URL, run and status (a finished run never changes)."""
     with get_sessionmaker(url)() as s:
         return compare_data.load_run_data(ScenarioRepository(s), run_id, label)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def load_scenario_key(url: str, run_id: int, status: str) -> tuple[tuple, int]:
+    """(what repeats over seeds share, the run's seed), cached per URL, run and status."""
+    with get_sessionmaker(url)() as s:
+        detail = ScenarioRepository(s).get_scenario(run_id)
+    return compare_seeds.scenario_key(detail), int(detail.seed)
 
 
 def export_buttons(chart: Any, frame: pd.DataFrame, stem: str, key: str) -> None:
@@ -169,6 +179,48 @@ else:
     bar_chart = charts.metrics_bar_chart(table, metric, period=period)
     st.altair_chart(bar_chart)
     export_buttons(bar_chart, table, "netdrift_metrics_" + "_".join(str(r.id) for r in runs), "exp_metrics")
+
+# --- repeats of one scenario over seeds ------------------------------------------------------------
+st.subheader("Repeats over seeds")
+seed_runs = []
+for run in runs:
+    key, seed = load_scenario_key(url, run.id, run.status)
+    seed_runs.append(compare_seeds.SeedRun(run.id, run.label, key, seed, run.metrics))
+groups = compare_seeds.seed_groups(seed_runs)
+if not groups:
+    st.caption("No two picked runs repeat one scenario over seeds: store repeats with "
+               "`netdrift run --seeds 3 ...` and pick them to see means with 95 % intervals.")
+for g, group in enumerate(groups):
+    title = compare_seeds.group_title(group)
+    st.markdown(f"**{title}** ({len(group)} seeds: {', '.join(str(r.seed) for r in group)})")
+    means = compare_seeds.model_means(group, title)
+    if means.empty:
+        st.caption("These runs stored no RMSE after the failure.")
+        continue
+    seed_chart = charts.seed_means_chart(means)
+    st.altair_chart(seed_chart)
+    stem = "netdrift_seeds_" + "_".join(str(r.id) for r in group)
+    export_buttons(seed_chart, means, stem, f"exp_seeds_{g}")
+    diffs = compare_seeds.vs_baseline(group, name=title)
+    if diffs.empty:
+        st.caption("No persistence in these runs: no paired differences to show.")
+        continue
+    diffs = diffs.assign(period=diffs["period"].map(lambda p: compare_seeds.PERIODS.get(p, p)))
+    st.dataframe(diffs.drop(columns="group"), hide_index=True, column_config={
+        "model": "Model", "period": "Period",
+        "diff_mean_mbps": st.column_config.NumberColumn("RMSE - persistence (Mbit/s)", format="%.3f"),
+        "ci_low_mbps": st.column_config.NumberColumn("95 % low", format="%.3f"),
+        "ci_high_mbps": st.column_config.NumberColumn("95 % high", format="%.3f"),
+        "runs": st.column_config.NumberColumn("Runs", format="%d"),
+        "verdict": "Against persistence",
+    })
+    st.download_button("CSV", data=export.dataframe_to_csv(diffs),
+                       file_name=export.sanitize_filename(stem + "_vs_persistence", extension="csv"),
+                       mime=export.MIME_TYPES["csv"], key=f"exp_seeds_diff_{g}_csv",
+                       icon=":material/download:", on_click="ignore")
+    st.caption("Whiskers and intervals: 95 % Student-t intervals of the mean over the runs. A difference "
+               "is each run's RMSE minus persistence's in the same run, averaged; 'within noise' where "
+               "its interval spans zero.")
 
 # --- prediction intervals and overload warnings ------------------------------------------------------
 st.subheader("Prediction intervals and overload warnings")

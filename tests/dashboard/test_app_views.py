@@ -177,3 +177,34 @@ def test_settings_rejects_bad_db_url_and_keeps_previous(tmp_path: Path, monkeypa
     assert not at.exception
     assert at.error and "nonsense" in at.error[0].value
     assert at.session_state["db_url"] == good
+
+
+def test_compare_seed_group_shows_intervals_and_verdicts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.experiments.spec import ScenarioSpec
+    from engine.forecasting.settings import ForecastSettings
+    from service.scenarios import ScenarioService
+    from storage.database import open_database
+
+    url = f"sqlite:///{tmp_path / 'seeds.sqlite'}"
+    spec = ScenarioSpec(topology="abilene", steps=96, train_steps=60, step_minutes=60,
+                        models=("persistence", "frozen"), failures=("0-1@70",),
+                        forecast=ForecastSettings.from_flat(dict(window=6, epochs=1)))
+    ScenarioService(open_database(url)).run_seeds(spec, 2)
+    at = view("compare", tmp_path, monkeypatch, url)
+    ids = sorted(int(i) for i in at.dataframe[0].value["id"])
+    assert len(ids) == 2
+    at.multiselect(key="compare_runs").set_value(ids[:1]).run()
+    assert not at.exception, at.exception
+    assert "netdrift run --seeds 3" in texts(at)
+    at.multiselect(key="compare_runs").set_value(ids).run()
+    assert not at.exception, at.exception
+    assert "netdrift run --seeds 3" not in texts(at)
+    assert "Abilene, fail 0-1@70: runs #1, #2" in texts(at)
+    tables = [d.value for d in at.dataframe if "verdict" in d.value.columns]
+    assert len(tables) == 1
+    diffs = tables[0]
+    assert diffs["model"].tolist() == ["frozen", "frozen"] and diffs["runs"].tolist() == [2, 2]
+    assert diffs["verdict"].isin(["within noise", "better", "worse"]).all()
+    # the chart's PNG / SVG / PDF / CSV and the differences' CSV, none rerunning the page
+    seed_buttons = [b for b in at.get("download_button") if "exp_seeds" in str(b.proto.id)]
+    assert len(seed_buttons) == 5 and all(b.proto.ignore_rerun for b in seed_buttons)
