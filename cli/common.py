@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import os
 import sys
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from engine.errors import InputError
+from engine.events import refuse_repeated_failures
 from engine.forecasting.catalogue import DEFAULT_MODELS, MODEL_NAMES
 from engine.forecasting.protocol import OBSERVE_CHOICES
 from engine.forecasting.settings import LIQUID_CELLS, LIQUID_WIRINGS, IL_MODES, ForecastSettings
@@ -16,7 +19,8 @@ from engine.forecasting.settings import LIQUID_CELLS, LIQUID_WIRINGS, IL_MODES, 
 DEFAULT_MODELS_TEXT = ",".join(DEFAULT_MODELS)
 
 __all__ = ["DEFAULT_MODELS_TEXT", "StderrProgress", "print_json", "add_forecast_options", "forecast_overrides",
-           "forecast_settings", "model_names", "positive_int"]
+           "forecast_settings", "model_names", "positive_int", "quiet_broken_pipe", "silence_stdout",
+           "refuse_repeated_failures"]
 
 
 class StderrProgress:
@@ -41,8 +45,43 @@ class StderrProgress:
 
 
 def print_json(obj: Any) -> None:
-    """JSON to stdout; NaN/inf become null so any JSON parser reads it."""
-    print(json.dumps(_clean(obj), indent=2, default=str))
+    """JSON to stdout; NaN/inf become null so any JSON parser reads it. A closed stdout
+    (``| head``) ends the output quietly."""
+    try:
+        print(json.dumps(_clean(obj), indent=2, default=str))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
+
+
+def silence_stdout() -> None:
+    """After a broken pipe: send the rest of stdout to the null device, so neither later
+    prints nor the interpreter's last flush raise (what Python's ``signal`` docs advise)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (e.g. a captured stdout)
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (lives as long as the process)
+
+
+def quiet_broken_pipe(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Wrap a command so that a reader closing stdout early (``netdrift ... | head``) ends it
+    quietly with exit 0 instead of a BrokenPipeError traceback; stdout is flushed inside."""
+
+    @functools.wraps(func)
+    def wrapper(args: argparse.Namespace) -> int:
+        try:
+            rc = func(args)
+            sys.stdout.flush()
+            return rc
+        except BrokenPipeError:
+            silence_stdout()
+            return 0
+
+    return wrapper
 
 
 def _clean(obj: Any) -> Any:

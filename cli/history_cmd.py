@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict, is_dataclass
 
-from cli.common import open_db, print_json
+from cli.common import open_db, print_json, quiet_broken_pipe
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,6 +26,7 @@ def _plain(obj: object) -> object:
     return asdict(obj) if is_dataclass(obj) and not isinstance(obj, type) else obj
 
 
+@quiet_broken_pipe
 def list_cmd(args: argparse.Namespace) -> int:
     from storage.database import missing_sqlite_file
     from storage.repository import ScenarioRepository
@@ -52,6 +53,7 @@ def list_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+@quiet_broken_pipe
 def show_cmd(args: argparse.Namespace) -> int:
     from engine.errors import InputError
     from engine.evaluation.scoring import summary_table
@@ -67,8 +69,8 @@ def show_cmd(args: argparse.Namespace) -> int:
         detail = repo.get_scenario(args.id)
         rows = repo.load_metrics(args.id)
     d = _plain(detail)
-    topo = d.pop("topology", None)
-    d["topology"] = getattr(topo, "name", topo if isinstance(topo, str) else None)
+    d.pop("topology", None)  # asdict made the Topology a plain dict: take its name from the object
+    d["topology"] = detail.topology.name
     d["metrics"] = summary_table(rows)
     if args.json:
         print_json(d)

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cli.common import StderrProgress, positive_int, print_json
+from cli.common import StderrProgress, positive_int, print_json, quiet_broken_pipe, refuse_repeated_failures
 from engine.errors import InputError
 
 __all__ = ["register", "run", "OUT_FORMATS"]
@@ -28,7 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--topology", required=True, help="bundled name (e.g. cogentco) or a topology file")
     p.add_argument("--traffic", default="synthetic", help="'synthetic' (default) or a replay file/folder (SNDlib, CSV)")
     p.add_argument("--steps", type=positive_int, required=True, help="N: steps in the run")
-    p.add_argument("--step-minutes", type=float, required=True, help="minutes per step (synthetic traffic)")
+    p.add_argument("--step-minutes", type=float,
+                   help="minutes per step: needed for synthetic traffic; replay traffic keeps its file's step "
+                        "(given, it must match it)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic traffic (default 0)")
     p.add_argument("--weights", choices=("hop", "distance", "inv-capacity"),
                    help="IGP weights (default: the file's own, else hop)")
@@ -42,16 +44,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+@quiet_broken_pipe
 def run(args: argparse.Namespace) -> int:
     # Everything that can be checked without work is checked first.
     out = Path(args.out) if args.out else None
     if out is not None:
-        if out.suffix.lower() not in OUT_FORMATS:
-            raise InputError(f"--out '{args.out}'", "unknown extension: expected .csv or .parquet")
-        if not out.parent.exists():
-            raise InputError(f"--out '{args.out}'", "its folder does not exist")
-    if not (math.isfinite(args.step_minutes) and args.step_minutes > 0):
+        _check_out(out, args.out)
+    synthetic = args.traffic.strip().lower() == "synthetic"
+    if args.step_minutes is None:
+        if synthetic:
+            raise InputError("--step-minutes", "is needed with synthetic traffic (minutes per step)")
+    elif not (math.isfinite(args.step_minutes) and args.step_minutes > 0):
         raise InputError("--step-minutes", f"must be > 0 (got {args.step_minutes})")
+    from engine.synthetic import check_seed
+
+    check_seed(args.seed)
     if not (math.isfinite(args.peak_utilization) and args.peak_utilization > 0):
         raise InputError("--peak-utilization", f"must be > 0 (got {args.peak_utilization})")
 
@@ -62,9 +69,14 @@ def run(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     topology = load_topology(args.topology, weights=args.weights)
-    traffic = make_traffic(args.traffic, topology, args.steps, args.step_minutes, args.seed,
-                           peak_utilization=args.peak_utilization)
-    events = events_from_specs(args.fail, topology, traffic.steps)
+    events = events_from_specs(args.fail, topology, args.steps)  # before the traffic: no work for a bad --fail
+    refuse_repeated_failures(events)
+    traffic = make_traffic(args.traffic, topology, args.steps, args.step_minutes or 5.0, args.seed,
+                           peak_utilization=args.peak_utilization, require_steps=True)
+    if not synthetic and args.step_minutes is not None and not math.isclose(args.step_minutes, traffic.step_minutes):
+        raise InputError("--step-minutes", f"{args.step_minutes:g} does not match the replayed traffic "
+                                           f"'{args.traffic}', whose steps are {traffic.step_minutes:g} minutes "
+                                           "(leave --step-minutes out with replay traffic)")
     bar = StderrProgress(enabled=traffic.steps * max(traffic.n_pairs, 1) > 5_000_000)
     sim = Simulator(topology, traffic, events,
                     progress=lambda done, total: bar("simulating link loads", done / max(total, 1)))
@@ -84,6 +96,27 @@ def run(args: argparse.Namespace) -> int:
         for line in summary_lines(summary, traffic):
             print(line)
     return 0
+
+
+def _check_out(out: Path, text: str) -> None:
+    """Refuse an ``--out`` that cannot be written before any work: a folder, a missing or
+    unwritable folder (probed by creating and removing a temporary file there)."""
+    if out.suffix.lower() not in OUT_FORMATS:
+        raise InputError(f"--out '{text}'", "unknown extension: expected .csv or .parquet")
+    if out.is_dir():
+        raise InputError(f"--out '{text}'", "is a folder; give a file name ending in .csv or .parquet")
+    if not out.parent.exists():
+        raise InputError(f"--out '{text}'", "its folder does not exist")
+    if not out.parent.is_dir():
+        raise InputError(f"--out '{text}'", f"'{out.parent}' is not a folder")
+    if out.exists() and not os.access(out, os.W_OK):
+        raise InputError(f"--out '{text}'", "the file exists and cannot be written")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".probe", dir=out.parent)
+    except OSError as err:
+        raise InputError(f"--out '{text}'", f"cannot write in its folder ({err.strerror or err})") from None
+    os.close(fd)
+    Path(probe).unlink(missing_ok=True)
 
 
 def _write_atomically(frame: Any, out: Path) -> None:

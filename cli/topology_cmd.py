@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from cli.common import quiet_broken_pipe
 from engine.loaders import WEIGHT_SCHEMES, bundled_topologies, load_topology, topology_to_dict
 from engine.topology import Topology
 
@@ -70,6 +71,7 @@ def summary_lines(t: Topology) -> list[str]:
     ]
 
 
+@quiet_broken_pipe
 def _info(args: argparse.Namespace) -> int:
     t = load_topology(args.source, weights=args.weights)
     if args.json:
@@ -81,6 +83,7 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+@quiet_broken_pipe
 def _list(args: argparse.Namespace) -> int:
     rows = []
     for name, path in bundled_topologies().items():

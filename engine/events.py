@@ -9,7 +9,7 @@ from typing import Iterable, Literal
 from engine.errors import InputError
 from engine.topology import Topology
 
-__all__ = ["FailureEvent", "parse_failure_spec", "events_from_specs", "down_sets_at"]
+__all__ = ["FailureEvent", "parse_failure_spec", "events_from_specs", "down_sets_at", "refuse_repeated_failures"]
 
 _SPEC = re.compile(r"^(?P<id>[^@]+)@(?P<step>\d+)(?::(?P<restore>\d+))?$")
 
@@ -73,3 +73,22 @@ def down_sets_at(events: Iterable[FailureEvent], step: int) -> tuple[frozenset[s
     links = frozenset(t for (k, t), c in count.items() if k == "link" and c > 0)
     nodes = frozenset(t for (k, t), c in count.items() if k == "node" and c > 0)
     return links, nodes
+
+
+def refuse_repeated_failures(events: Iterable[FailureEvent]) -> None:
+    """InputError (``--fail``) when an element is failed again while it is still down.
+
+    ``events`` are :class:`engine.events.FailureEvent`; at one step a restore counts before a
+    failure, so ``X@10:20`` with ``X@20`` is accepted (restored and failed again at 20).
+    """
+    down: dict[tuple[str, str], int] = {}
+    for e in sorted(events, key=lambda e: (e.step, e.action == "fail")):
+        key = (e.kind, e.target)
+        if e.action == "restore":
+            down.pop(key, None)
+        elif key in down:
+            raise InputError(f"failure '{e.target}@{e.step}'",
+                             f"{e.kind} {e.target} is already down (failed at step {down[key]} and not restored "
+                             "before); give a restore step between the two failures")
+        else:
+            down[key] = e.step

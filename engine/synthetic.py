@@ -43,12 +43,32 @@ from engine.routing import LoadPlan, block_steps_for, run_in_threads
 from engine.topology import Topology
 from engine.traffic import TrafficMatrixSeries
 
-__all__ = ["synthetic_traffic", "MEAN_PAIR_MBPS"]
+__all__ = ["synthetic_traffic", "check_seed", "MEAN_PAIR_MBPS", "MAX_SEED"]
 
 #: Mean demand of a pair, in Mbit/s, before auto-scaling (what ``peak_utilization=None`` gives).
 MEAN_PAIR_MBPS = 10.0
+#: Largest seed accepted (the history's seed column is a signed 64-bit integer).
+MAX_SEED = 2**63 - 1
 _PAIR_SPREAD = 0.25
 _DAILY_PEAK_LOCAL_DAYS = 20.5 / 24  # 20:30 local time
+
+
+def check_seed(seed: object) -> int:
+    """``seed`` as an int, or an InputError naming "seed": numpy seeds are whole numbers >= 0,
+    and the history stores them as 64-bit signed integers (at most :data:`MAX_SEED`).
+
+    >>> check_seed(3)
+    3
+    >>> check_seed(-1)
+    Traceback (most recent call last):
+    ...
+    engine.errors.InputError: seed: must be a whole number >= 0 (got -1)
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError("seed", f"must be a whole number >= 0 (got {seed})")
+    if seed > MAX_SEED:  # what the history's 64-bit integer column and torch take
+        raise InputError("seed", f"must be at most {MAX_SEED} (got {seed})")
+    return int(seed)
 
 
 def _node_weights(topology: Topology, node_weights: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
@@ -127,6 +147,7 @@ def synthetic_traffic(
     """
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise InputError("steps", f"must be a whole number >= 1 (got {steps!r})")
+    seed = check_seed(seed)
     if not (isinstance(step_minutes, (int, float)) and math.isfinite(step_minutes) and step_minutes > 0):
         raise InputError("step_minutes", f"must be a number > 0 (got {step_minutes!r})")
     if not (math.isfinite(noise) and noise >= 0):

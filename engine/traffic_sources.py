@@ -8,7 +8,7 @@ import numpy as np
 
 from engine.errors import InputError
 from engine.replay import load_sndlib_dynamic, load_traffic_csv
-from engine.synthetic import synthetic_traffic
+from engine.synthetic import check_seed, synthetic_traffic
 from engine.topology import Topology
 from engine.traffic import TrafficMatrixSeries
 
@@ -25,6 +25,8 @@ def make_traffic(
     step_minutes: float,
     seed: int,
     peak_utilization: float = 0.6,
+    *,
+    require_steps: bool = False,
 ) -> TrafficMatrixSeries:
     """Traffic for a run: ``"synthetic"`` or a path to real traffic to replay.
 
@@ -35,7 +37,11 @@ def make_traffic(
 
     Replayed traffic keeps its own volumes and step length (``step_minutes``, ``seed`` and
     ``peak_utilization`` do not apply); ``steps`` truncates it, and shorter data is returned
-    as is (read ``traffic.steps``).
+    as is (read ``traffic.steps``), unless ``require_steps`` is set: then data shorter than
+    ``steps`` is refused, naming the file, its steps and the steps asked.
+
+    ``seed`` must be a whole number >= 0 (numpy's seeds are unsigned), whatever the traffic:
+    the scenario's models are seeded with it too.
 
     Examples
     --------
@@ -43,6 +49,10 @@ def make_traffic(
     >>> t = Topology("ab", (Node("a", "a"), Node("b", "b")), (Link("ab", "a", "b", 1000.0),))
     >>> make_traffic("synthetic", t, steps=12, step_minutes=5.0, seed=0).demands.shape
     (12, 2)
+    >>> make_traffic("synthetic", t, 12, 5.0, seed=-1)
+    Traceback (most recent call last):
+    ...
+    engine.errors.InputError: seed: must be a whole number >= 0 (got -1)
     >>> make_traffic("no/such/file.csv", t, 12, 5.0, 0)
     Traceback (most recent call last):
     ...
@@ -50,6 +60,7 @@ def make_traffic(
     """
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise InputError("steps", f"must be a whole number >= 1 (got {steps!r})")
+    check_seed(seed)
     if spec.strip().lower() == SYNTHETIC:
         return synthetic_traffic(topology, int(steps), step_minutes=step_minutes, seed=seed,
                                  peak_utilization=peak_utilization)
@@ -64,4 +75,7 @@ def make_traffic(
     else:
         raise InputError(f"traffic '{spec}'",
                          "unknown format: expected 'synthetic', a .csv file, or an SNDlib folder or .tar.gz/.tgz")
+    if require_steps and traffic.steps < steps:
+        raise InputError(f"traffic '{spec}'", f"has {traffic.steps} steps, fewer than the {int(steps)} steps asked "
+                                              "(lower --steps or give longer data)")
     return traffic.slice(0, int(steps)) if traffic.steps > steps else traffic

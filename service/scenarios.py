@@ -8,12 +8,19 @@ becomes complete in one transaction; a run that raises is marked interrupted.
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+
+from engine.errors import InputError
 
 from engine.evaluation.counterfactual import DRIFT_CLASSES, drift_classes
 from engine.evaluation.metrics import MetricsConfig
@@ -23,9 +30,15 @@ from engine.experiments.scenario import LiveScenario, Progress, run_to_end
 from engine.experiments.seeds import aggregate_seeds, seed_specs
 from engine.experiments.spec import ScenarioSpec
 from engine.results import ScenarioResult
-from storage.repository import ScenarioRepository
+from engine.loaders import topology_to_dict
+from storage.data_dir import default_data_dir
+from storage.database import _problem, _sqlite_path
+from storage.repository import ScenarioRepository, _jsonable
 
-__all__ = ["RunOutcome", "ScenarioService", "run_summary"]
+__all__ = ["RunOutcome", "ScenarioService", "run_summary", "write_unsaved", "UNSAVED_PREFIX"]
+
+#: Name prefix of the files a run is kept in when the history refuses it.
+UNSAVED_PREFIX = "netdrift-unsaved-"
 
 
 @dataclass(frozen=True)
@@ -115,10 +128,34 @@ class ScenarioService:
             self.mark_interrupted(sid)
             raise
         t_store = time.perf_counter()
-        with self.sessions.begin() as s:
-            ScenarioRepository(s).save_result(sid, result)
+        try:
+            with self.sessions.begin() as s:
+                ScenarioRepository(s).save_result(sid, result)
+        except (SQLAlchemyError, OSError) as err:
+            self._keep_unsaved(sid, result, err)  # raises InputError naming the file
         store_seconds = time.perf_counter() - t_store
         return RunOutcome(sid, result, time.perf_counter() - t0, store_seconds)
+
+    def _keep_unsaved(self, sid: int, result: ScenarioResult, err: BaseException) -> None:
+        """The finished run could not be stored: keep it in a file, mark the row, say where.
+
+        The file goes next to a SQLite database, else into the data directory (else the
+        current folder): ``netdrift-unsaved-<UTC time>-scenario<id>.npz`` with every array
+        of the result, and a ``.json`` of the same name with the rest (topology, config,
+        seed, events, metrics, model stats) and the database error.
+        """
+        problem = _problem(err)
+        try:
+            self.mark_interrupted(sid)
+        except (SQLAlchemyError, OSError):
+            pass  # the database that refused the result may refuse this too; the file matters
+        try:
+            path = write_unsaved(result, _unsaved_folder(self.sessions), sid, problem)
+        except OSError as file_err:
+            raise InputError(f"scenario {sid}", f"the finished run could not be stored ({problem}) nor kept in a "
+                                                f"file ({file_err.strerror or file_err})") from err
+        raise InputError(f"scenario {sid}", f"the finished run could not be stored ({problem}); "
+                                            f"it was kept in {path} (with {path.with_suffix('.json').name})") from err
 
     def run_seeds(self, spec: ScenarioSpec, seeds: int, label: str | None = None,
                   progress: Progress | None = None) -> tuple[list[RunOutcome], dict[str, Any]]:
@@ -147,3 +184,54 @@ class ScenarioService:
         return int(sid)
 
 
+def _unsaved_folder(sessions: sessionmaker[Session]) -> Path:
+    """Beside the SQLite file of ``sessions``, else the data directory (when it can be made)."""
+    bind = sessions.kw.get("bind")
+    url = getattr(bind, "url", None)
+    db = _sqlite_path(url) if url is not None else None
+    if db is not None and db.parent.is_dir():
+        return db.parent
+    folder = default_data_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    except OSError:
+        return Path.cwd()
+
+
+def write_unsaved(result: ScenarioResult, folder: Path, scenario_id: int | None = None,
+                  problem: str | None = None) -> Path:
+    """Write ``result`` to ``folder/netdrift-unsaved-<UTC time>[-scenario<id>].npz`` (+ ``.json``).
+
+    The ``.npz`` holds ``actual``, ``link_up``, ``dropped_mbps`` and, per model, ``forecast/<m>``
+    (and ``lower/<m>``, ``upper/<m>``, ``peak_upper/<m>`` when intervals ran); the ``.json`` the
+    rest of :class:`engine.results.ScenarioResult` and the reason it was not stored. Both are
+    written to a temporary name and renamed, so neither is ever half-written. Returns the
+    ``.npz`` path.
+    """
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    stem = UNSAVED_PREFIX + stamp + ("" if scenario_id is None else f"-scenario{scenario_id}")
+    npz, js = folder / f"{stem}.npz", folder / f"{stem}.json"
+    arrays: dict[str, np.ndarray] = {"actual": np.asarray(result.actual), "link_up": np.asarray(result.link_up),
+                                     "dropped_mbps": np.asarray(result.dropped_mbps)}
+    for kind, per_model in (("forecast", result.forecasts), ("lower", result.lower), ("upper", result.upper),
+                            ("peak_upper", result.peak_upper)):
+        arrays.update({f"{kind}/{m}": np.asarray(a) for m, a in per_model.items()})
+    summary = {
+        "scenario_id": scenario_id, "not_stored_because": problem, "arrays": npz.name,
+        "topology": topology_to_dict(result.topology), "config": _jsonable(result.config), "seed": result.seed,
+        "events": [{"step": e.step, "action": e.action, "target": e.target, "kind": e.kind} for e in result.events],
+        "step_minutes": result.step_minutes, "start": result.start.isoformat(), "train_steps": result.train_steps,
+        "metrics": [_jsonable(m) for m in result.metrics], "model_stats": _jsonable(result.model_stats),
+    }
+    tmp_npz, tmp_js = folder / f".{stem}.npz.tmp", folder / f".{stem}.json.tmp"
+    try:
+        with open(tmp_npz, "wb") as f:
+            np.savez(f, **arrays)
+        tmp_js.write_text(json.dumps(summary, indent=1, allow_nan=False))
+        os.replace(tmp_npz, npz)
+        os.replace(tmp_js, js)
+    finally:
+        tmp_npz.unlink(missing_ok=True)
+        tmp_js.unlink(missing_ok=True)
+    return npz

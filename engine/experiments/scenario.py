@@ -30,7 +30,7 @@ from engine.evaluation.metrics import MetricsConfig
 from engine.evaluation.recorder import ForecastRecorder
 from engine.evaluation.scoring import running_errors, score_result
 from engine.evaluation.stream import ObservationStream
-from engine.events import FailureEvent, down_sets_at, events_from_specs
+from engine.events import FailureEvent, down_sets_at, events_from_specs, refuse_repeated_failures
 from engine.experiments.spec import ModelEntry, ScenarioSpec, check_interval_settings, check_run_lengths, parse_models
 from engine.forecasting.base import Forecaster
 from engine.budget import check_memory
@@ -124,7 +124,9 @@ class LiveScenario:
             e.settings(spec.forecast)
         check_run_lengths(spec.steps, spec.train_steps, spec.forecast)
         check_interval_settings(spec.interval, spec.warn_utilization)
-        traffic = make_traffic(spec.traffic, topo, spec.steps, spec.step_minutes, spec.seed, spec.peak_utilization)
+        refuse_repeated_failures(events_from_specs(spec.failures, topo, spec.steps))
+        traffic = make_traffic(spec.traffic, topo, spec.steps, spec.step_minutes, spec.seed, spec.peak_utilization,
+                               require_steps=True)
         events = events_from_specs(spec.failures, topo, traffic.steps)
         return cls(topo, traffic, entries, spec.forecast, spec.train_steps, spec.seed, spec.device,
                    events, spec.metrics, spec, spec.observe, spec.interval, spec.warn_utilization, spec.pre_steps)

@@ -93,6 +93,25 @@ def load_topology_bytes(
     return _PARSERS[fmt](data, path.stem or "topology", what, weights)
 
 
+def _load_stream(path: Path, what: str, weights: str | None, max_bytes: int) -> Topology:
+    """A topology from a file that is not a regular one (a pipe such as ``/dev/stdin``, a FIFO).
+
+    It has no size to check beforehand, so at most ``max_bytes + 1`` bytes are read; the format
+    comes from the name's ending, else from the content.
+    """
+    try:
+        with path.open("rb") as f:
+            data = f.read(max_bytes + 1)
+    except OSError as err:
+        raise InputError(what, f"cannot read it (not a regular file: {err.strerror or err})") from None
+    if len(data) > max_bytes:
+        raise InputError(what, f"input is over the {max_bytes:,}-byte limit")
+    if not data.strip():
+        raise InputError(what, "is empty (nothing was read from it; it is not a regular file, e.g. a pipe)")
+    fmt = _detect_format(data, path.suffix.lower(), what)
+    return _PARSERS[fmt](data, path.stem or "topology", what, weights)
+
+
 def load_topology(source: str | Path, weights: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> Topology:
     """Load a topology file, or a bundled topology by name, into a Topology.
 
@@ -147,6 +166,8 @@ def load_topology(source: str | Path, weights: str | None = None, max_bytes: int
             what = f"topology file '{path}'"
         elif path.is_dir():
             raise InputError(what, "is a directory, not a topology file")
+        elif path.exists():  # a pipe or another stream (``/dev/stdin``): read it, up to the limit
+            return _load_stream(path, what, weights, max_bytes)
         else:
             names = ", ".join(bundled) or "none found"
             raise InputError(what, f"no such file, and not a bundled topology name (bundled: {names})")

@@ -163,3 +163,15 @@ def test_seeds_give_means_intervals_and_differences_to_persistence(tmp_path, cap
     diff = data["vs_baseline"]["routed-persistence"]["rmse_post_diff"]
     assert diff["ci"][0] <= diff["estimate"] <= diff["ci"][1] and isinstance(diff["within_noise"], bool)
     assert count_scenarios(tmp_path / "h.sqlite") == 2
+
+
+def test_run_refuses_a_link_failed_twice_and_replay_shorter_than_the_run(tmp_path, capsys):
+    db_file = tmp_path / "h.sqlite"
+    args = BASE + ["--db", f"sqlite:///{db_file}", "--models", "persistence"]
+    code, out = run_json(capsys, args + ["--fail", "0-1@80", "--fail", "0-1@90"])
+    assert code == 2 and "--fail '0-1@90'" in out.err and "already down" in out.err
+    csv = tmp_path / "short.csv"
+    csv.write_text("time,src,dst,mbps\n2024-01-01T00:00:00,0,1,5\n2024-01-01T01:00:00,0,1,6\n")
+    code, out = run_json(capsys, args + ["--traffic", str(csv)])
+    assert code == 2 and "fewer than the 120 steps" in out.err
+    assert count_scenarios(db_file) == 0
