@@ -30,6 +30,10 @@ FLAGS: dict[str, str] = {
     "il_window": "--il-window",
     "il_mode": "--il-mode",
     "il_replay": "--il-replay",
+    "from": "--from",
+    "to": "--to",
+    "srlg": "--srlg",
+    "kind": "--kind",
 }
 
 

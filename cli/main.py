@@ -15,6 +15,7 @@ __all__ = ["main", "build_parser"]
 _COMMAND_MODULES = (
     "cli.topology_cmd",
     "cli.simulate_cmd",
+    "cli.sweep_cmd",
     "cli.run_cmd",
     "cli.history_cmd",
     "cli.paper_cmd",
@@ -49,6 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("netdrift: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `netdrift ... | head`: the reader has what it wanted
+        from cli.common import silence_stdout
+
+        silence_stdout()
+        return 0
 
 
 if __name__ == "__main__":

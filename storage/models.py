@@ -10,6 +10,10 @@ Tables
                     ``forecast`` series are stored one row per link direction (``direction``
                     set, shape (T, 1)) so that reading one direction for a chart reads 4*T bytes;
                     ``link_up`` (T, L) and ``dropped`` (T,) are one row each (``direction`` NULL).
+``sweeps``          one row per failure sweep (``netdrift sweep``): its settings, the ranked
+                    failures and the per-direction worst cases as JSON (a first-class record,
+                    not a scenario; added without a schema version bump: ``create_all`` adds the
+                    table to an existing database and older code ignores it).
 ``metrics``         one row per value; ``value`` NULL means censored (e.g. time to convergence
                     never reached), ``direction`` NULL means the aggregate over directions.
 
@@ -45,6 +49,7 @@ __all__ = [
     "EventRow",
     "SeriesRow",
     "MetricRowDB",
+    "SweepRow",
     "STATUSES",
 ]
 
@@ -154,3 +159,17 @@ class MetricRowDB(Base):
     metric: Mapped[str] = mapped_column(String(32))
     direction: Mapped[int | None] = mapped_column(Integer)
     value: Mapped[float | None] = mapped_column(Float)
+
+
+class SweepRow(Base):
+    __tablename__ = "sweeps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    topology_id: Mapped[int] = mapped_column(ForeignKey("topologies.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # link | node | srlg | link-pairs
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)  # traffic, steps, seed, from, to, ...
+    n_failures: Mapped[int] = mapped_column(Integer)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)  # every failure ranked + per_direction
+    versions: Mapped[dict[str, str | None]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    seconds: Mapped[float | None] = mapped_column(Float)

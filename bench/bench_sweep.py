@@ -1,0 +1,72 @@
+"""Benchmark of failure sweeps (engine.sweep); prints ONE JSON object.
+
+- Cogentco: every single-link failure x 288 steps (target <= 10 s);
+- Geant2012: every link pair x 288 steps (target <= 30 s);
+- Kdl: every single-link failure x 288 steps (target <= 120 s).
+
+Synthetic traffic, 5-minute steps, seed 0; the sweep covers steps [0, 288). Times are wall
+clock (seconds, one run each) on whatever machine runs it; targets are for 2 cores. Traffic
+generation is not counted. The default path is the incremental one (only the pairs whose
+routes cross the failed links are re-routed, see engine/sweep.py); ``--full`` also times the
+path that re-routes every failure state in full. ``--limit N`` sweeps only the first N failures (an estimate for the whole
+set is then extrapolated linearly and marked as such).
+
+    .venv/bin/python bench/bench_sweep.py [--only cogentco,geant2012,kdl] [--full] [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from engine.loaders import load_topology  # noqa: E402
+from engine.sweep import failure_set, sweep  # noqa: E402
+from engine.traffic_sources import make_traffic  # noqa: E402
+
+CASES = {"cogentco": ("link", 10.0), "geant2012": ("link-pairs", 30.0), "kdl": ("link", 120.0)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", default=",".join(CASES))
+    ap.add_argument("--full", action="store_true", help="also time the full re-routing path")
+    ap.add_argument("--limit", type=int, default=0, help="sweep only the first N failures (0: all)")
+    ap.add_argument("--steps", type=int, default=288)
+    args = ap.parse_args()
+    out: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                             "processor": platform.processor()}, "steps": args.steps, "results": {}}
+    for name in args.only.split(","):
+        kind, target = CASES[name]
+        topo = load_topology(name)
+        traffic = make_traffic("synthetic", topo, args.steps, 5.0, 0)
+        fl = failure_set(topo, kind)
+        n_all = len(fl)
+        if args.limit:
+            fl = fl[:args.limit]
+        res: dict = {"kind": kind, "failures": len(fl), "nodes": len(topo.nodes), "links": len(topo.links),
+                     "pairs": traffic.n_pairs, "target_s": target}
+        for inc in ([True, False] if args.full else [True]):
+            t0 = time.perf_counter()
+            r = sweep(topo, traffic, kind, 0, args.steps, failures=fl, incremental=inc)
+            dt = time.perf_counter() - t0
+            key = "incremental" if inc else "full"
+            if args.limit:
+                res[f"{key}_all_{n_all}_estimated_s"] = round(dt * n_all / max(len(fl), 1), 1)
+            res[f"{key}_s"] = round(dt, 3)
+            res[f"{key}_per_failure_ms"] = round(1000 * dt / max(len(fl), 1), 2)
+            res[f"{key}_worst"] = r.failures[0]["target"] if r.failures else None
+        res["meets_target"] = res["incremental_s"] <= target if not args.limit else None
+        out["results"][name] = res
+        print(json.dumps(res), file=sys.stderr, flush=True)
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""`netdrift sweep`: every single failure (links, nodes, shared-risk groups, link pairs) ranked by impact.
+
+Local executor only (threads on this machine); the sweep is stored in the history as a sweep
+record (its id is printed) and the per-failure table can be written as CSV or parquet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from cli.common import StderrProgress, positive_int, print_json
+from engine.errors import InputError
+
+__all__ = ["register", "run"]
+
+KINDS = ("link", "node", "srlg", "link-pairs")
+OUT_FORMATS = (".csv", ".parquet")
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sweep", help="rank every failure (link, node, shared-risk group, link pair) by its impact",
+        description="Fail each element of the set in turn over steps [--from, --to) and report, per failure, the "
+                    "worst utilisation (and where and when), the directions over 100 % with their excess, "
+                    "the dropped demand and the node pairs cut off; ranked by severity = worst utilisation, "
+                    "ties by dropped demand. Also each direction's worst case over all failures. "
+                    "Runs locally (worker processes, threads where fork is unavailable); stored in the history as a sweep.")
+    p.add_argument("--topology", required=True, help="bundled name (e.g. cogentco) or a topology file")
+    p.add_argument("--traffic", default="synthetic", help="'synthetic' (default) or a replay file/folder (SNDlib, CSV)")
+    p.add_argument("--steps", type=positive_int, required=True, help="N: steps in the run")
+    p.add_argument("--step-minutes", type=float, default=5.0, help="minutes per step (synthetic traffic, default 5)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic traffic (default 0)")
+    p.add_argument("--peak-utilization", type=float, default=0.6,
+                   help="synthetic traffic is scaled so the busiest direction peaks here with all links up (default 0.6)")
+    p.add_argument("--kind", required=True, choices=KINDS, help="the failure set")
+    p.add_argument("--srlg", metavar="FILE",
+                   help="shared-risk link groups: JSON {\"srlgs\": [{id, links}]} or CSV 'srlg,link_id' "
+                        "(default for --kind srlg: the topology JSON's 'srlgs')")
+    p.add_argument("--from", dest="start", type=_non_negative_int, required=True, metavar="STEP",
+                   help="first step of the window")
+    p.add_argument("--to", dest="stop", type=_non_negative_int, required=True, metavar="STEP",
+                   help="end of the window (exclusive)")
+    p.add_argument("--top", type=_non_negative_int, default=20, help="failures listed (default 20; 0: all)")
+    p.add_argument("--workers", type=positive_int, help="threads (default: the CPU count)")
+    p.add_argument("--db", help="SQLAlchemy URL of the history (default: the data directory's SQLite file)")
+    p.add_argument("--out", metavar="FILE.csv|FILE.parquet", help="write the per-failure table (every failure)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        if out.suffix.lower() not in OUT_FORMATS:
+            raise InputError(f"--out '{args.out}'", "unknown extension: expected .csv or .parquet")
+        if not out.parent.exists():
+            raise InputError(f"--out '{args.out}'", "its folder does not exist")
+    if not (math.isfinite(args.step_minutes) and args.step_minutes > 0):
+        raise InputError("--step-minutes", f"must be > 0 (got {args.step_minutes})")
+    if not (math.isfinite(args.peak_utilization) and args.peak_utilization > 0):
+        raise InputError("--peak-utilization", f"must be > 0 (got {args.peak_utilization})")
+    if args.start >= args.stop:
+        raise InputError("--from", f"must be smaller than --to (got {args.start} >= {args.stop})")
+    if args.stop > args.steps:
+        raise InputError("--to", f"step {args.stop} is past the end of the run ({args.steps} steps)")
+    if args.srlg and args.kind != "srlg":
+        raise InputError("--srlg", f"only applies to --kind srlg (got --kind {args.kind})")
+
+    from engine.loaders import load_topology
+    from engine.sweep import failure_set, load_srlgs, srlgs_from_topology_file, sweep
+    from engine.traffic_sources import make_traffic
+
+    topology = load_topology(args.topology)
+    srlgs = None
+    if args.kind == "srlg":
+        srlgs = load_srlgs(args.srlg, topology) if args.srlg else srlgs_from_topology_file(args.topology, topology)
+    failures = failure_set(topology, args.kind, srlgs)
+    traffic = make_traffic(args.traffic, topology, args.steps, args.step_minutes, args.seed,
+                           peak_utilization=args.peak_utilization)
+    bar = StderrProgress(enabled=len(failures) * (args.stop - args.start) * max(traffic.n_pairs, 1) > 20_000_000)
+    result = sweep(topology, traffic, args.kind, args.start, args.stop, failures, workers=args.workers,
+                   progress=lambda done, total: bar(f"sweeping {total} failures", done / max(total, 1)))
+    config = {"topology": args.topology, "traffic": args.traffic, "steps": args.steps,
+              "step_minutes": traffic.step_minutes, "seed": args.seed, "peak_utilization": args.peak_utilization,
+              "kind": args.kind, "srlg": args.srlg, "from": args.start, "to": args.stop}
+
+    from storage.database import open_database
+    from storage.repository import SweepRepository
+
+    Session = open_database(args.db)
+    with Session.begin() as s:
+        sweep_id = SweepRepository(s).save_sweep(topology, args.kind, config, result.to_dict(top=0))
+    summary: dict[str, Any] = {"sweep_id": sweep_id, **result.to_dict(top=args.top)}
+    if out is not None:
+        import pandas as pd
+
+        frame = pd.DataFrame(result.table())
+        _write_atomically(frame, out)
+        summary["out"] = str(out)
+        summary["rows"] = len(frame)
+    if args.json:
+        print_json(summary)
+    else:
+        for line in summary_lines(summary):
+            print(line)
+    return 0
+
+
+def _write_atomically(frame: Any, out: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    os.close(fd)
+    try:
+        if out.suffix.lower() == ".csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            frame.to_parquet(tmp, index=False)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def summary_lines(s: dict[str, Any]) -> list[str]:
+    """The readable result printed without --json."""
+    lines = [f"{s['topology']}: {s['n_failures']} {s['kind']} failures over steps [{s['from']}, {s['to']}) "
+             f"(sweep {s['sweep_id']}); severity = worst utilisation, ties by dropped demand"]
+    for f in s["failures"]:
+        wu = f["worst_utilization"]
+        wd = f["worst_direction"]
+        head = f"{f['rank']:>4}. {f['target']}: "
+        head += (f"worst {100 * wu:.1f}% on {wd['link_id']} ({wd['src']} -> {wd['dst']}) at step {f['worst_step']}"
+                 if wu is not None else "no traffic data")
+        if f["overloaded"]:
+            head += f"; {len(f['overloaded'])} directions over 100%"
+        if f["dropped_mbps_max"]:
+            head += f"; dropped up to {f['dropped_mbps_max']:.6g} Mbit/s"
+        if f["cut_pairs"]:
+            head += f"; {f['cut_pairs']} node pairs cut off"
+        lines.append(head)
+    if s.get("out"):
+        lines.append(f"wrote {s['rows']} rows to {s['out']}")
+    lines.append(f"done in {s['seconds']:.2f} s")
+    return lines

@@ -1,0 +1,162 @@
+"""One failure state's loads over the window (full or incremental re-routing), and the workers
+that run a sweep's failures (forked processes, else threads). See :mod:`engine.sweep`."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from engine.routing import LoadPlan, routing_matrix, run_in_threads
+from engine.sweep.failures import Failure
+from engine.topology import Topology
+from engine.traffic import TrafficMatrixSeries
+
+__all__ = ["estimate_bytes"]
+
+
+def _block_steps(n_pairs: int, window: int) -> int:
+    return int(max(8, min(window, 16_000_000 // max(n_pairs, 1))))
+
+
+def estimate_bytes(n_pairs: int, n_directions: int, window: int, n_failures: int, workers: int,
+                   n_nodes: int = 0, incremental: bool = True) -> float:
+    """Memory a sweep needs: the window's demands (float32, pair-major), per worker the
+    scratch of one block (demands gathered + flow, float32) and its loads, the per-failure
+    results (worst load and step per direction while running, plus the summaries), and for the
+    incremental path the no-failure per-pair routing matrix (about 1.5 sqrt(nodes) entries per
+    pair, kept as CSR and CSC, about 40 bytes an entry with the temporaries of its build)."""
+    c = _block_steps(n_pairs, window)
+    routing = 40.0 * n_pairs * 1.5 * max(n_nodes, 1) ** 0.5 if incremental else 0.0
+    return (4.0 * n_pairs * window + workers * (2 * 4.0 * n_pairs * c + 16.0 * n_directions * window)
+            + n_failures * 400.0 + 8.0 * n_directions * 4 + routing)
+
+
+def _window(traffic: TrafficMatrixSeries, start: int, stop: int, c: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """Pair-major float32 blocks (P, c) of the window's demands; a step whose demands are all
+    NaN (missing interval) stays NaN, isolated NaN demands count as 0 (as the simulator does)."""
+    d = np.asarray(traffic.demands[start:stop])
+    missing = np.isnan(d).all(axis=1) if d.shape[1] else np.zeros(len(d), bool)
+    blocks = []
+    for a in range(0, len(d), c):
+        x = np.ascontiguousarray(np.nan_to_num(d[a:a + c].T, nan=0.0), dtype=np.float32)
+        blocks.append(x)
+    return blocks, missing
+
+
+class _Sweeper:
+    def __init__(self, topology: Topology, traffic: TrafficMatrixSeries, start: int, stop: int,
+                 incremental: bool) -> None:
+        self.t = topology
+        self.src, self.dst = np.asarray(traffic.src), np.asarray(traffic.dst)
+        self.n_pairs = len(self.src)
+        self.window = stop - start
+        self.c = _block_steps(self.n_pairs, self.window)
+        self.blocks, self.missing = _window(traffic, start, stop, self.c)
+        self.cap = topology.direction_capacity.astype(np.float64)
+        self.incremental = incremental
+        self.base = LoadPlan(topology, src=self.src, dst=self.dst)
+        self.base_loads, self.base_dropped = self._apply(self.base, None)
+        if incremental:
+            # Per-pair routing without failure: rows give the pairs crossing each direction,
+            # columns each pair's fractions (float32, as the loads).
+            rm = self.base.routing().matrix
+            self._by_dir = rm.tocsr()
+            self._by_pair = rm.tocsc().astype(np.float32)
+
+    def _apply(self, plan: LoadPlan, sel: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Loads (W, 2L) float32 and dropped (W,) float64 of the window for ``plan`` (built on
+        the pairs ``sel``, or all)."""
+        loads = np.empty((self.window, self.t.n_directions), dtype=np.float32)
+        dropped = np.empty(self.window, dtype=np.float64)
+        flow = None
+        for i, x in enumerate(self.blocks):
+            a = i * self.c
+            xs = x if sel is None else np.take(x, sel, axis=0)
+            if flow is None or flow.shape[1] != xs.shape[1]:
+                flow = np.empty((plan.n_states, xs.shape[1]), dtype=np.float32)
+            ld, dr = plan.apply_pair_major(xs, flow)
+            loads[a:a + xs.shape[1]] = ld.T
+            dropped[a:a + xs.shape[1]] = dr
+        return loads, dropped
+
+    def _incremental(self, link_up: np.ndarray, node_up: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Loads, dropped and unreachable pairs under a failure, re-routing only the pairs whose
+        routes cross a failed link (pairs at a failed node cross one of its links)."""
+        down = np.flatnonzero(~np.repeat(link_up, 2))
+        R = self._by_dir
+        parts = [R.indices[R.indptr[d]:R.indptr[d + 1]] for d in down]
+        sel = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+        if not len(sel):
+            return self.base_loads, self.base_dropped, self.base.unreachable
+        after = routing_matrix(self.t, link_up, node_up, self.src[sel], self.dst[sel])
+        delta = (after.matrix.astype(np.float32) - self._by_pair[:, sel]).tocsr()
+        delta.eliminate_zeros()
+        newly = after.unreachable & ~self.base.unreachable[sel]
+        loads = np.empty_like(self.base_loads)
+        dropped = self.base_dropped.copy()
+        for i, x in enumerate(self.blocks):
+            a = i * self.c
+            xs = np.take(x, sel, axis=0)
+            loads[a:a + xs.shape[1]] = self.base_loads[a:a + xs.shape[1]] + (delta @ xs).T
+            if newly.any():
+                dropped[a:a + xs.shape[1]] += xs[newly].sum(axis=0, dtype=np.float64)
+        np.maximum(loads, 0.0, out=loads)
+        unreach = self.base.unreachable.copy()
+        unreach[sel] = after.unreachable
+        return loads, dropped, unreach
+
+    def run_one(self, f: Failure) -> dict[str, Any]:
+        t = self.t
+        link_up = t.link_up_mask(f.links, f.nodes)
+        node_up = np.ones(len(t.nodes), dtype=bool)
+        for nid in f.nodes:
+            node_up[t.node_index[nid]] = False
+        if self.incremental:
+            loads, dropped, unreach = self._incremental(link_up, node_up)
+        else:
+            plan = LoadPlan(t, link_up, node_up, self.src, self.dst)
+            loads, dropped = self._apply(plan, None)
+            unreach = plan.unreachable
+        if self.missing.any():
+            loads = np.where(self.missing[:, None], np.nan, loads)
+            dropped = np.where(self.missing, np.nan, dropped)
+        util = loads / self.cap[None, :]
+        finite = np.isfinite(util)
+        u = np.where(finite, util, -np.inf)
+        wstep = np.argmax(u, axis=0) if len(u) else np.zeros(t.n_directions, np.int64)
+        wutil = u[wstep, np.arange(t.n_directions)] if len(u) else np.full(t.n_directions, -np.inf)
+        ends_up = node_up[self.src] & node_up[self.dst]
+        cut = unreach & ends_up & ~self.base.unreachable
+        return {"util": wutil, "step": wstep, "load": wutil * self.cap, "dropped": dropped,
+                "cut": np.flatnonzero(cut), "lost_endpoint": int((~ends_up).sum())}
+
+
+_SHARED: "_Sweeper | None" = None
+
+
+def _run_shared(i: int, f: Failure) -> tuple[int, dict[str, Any]]:
+    assert _SHARED is not None
+    return i, _SHARED.run_one(f)
+
+
+def _run(sw: "_Sweeper", fl: Sequence[Failure], workers: int, record: Callable, processes: bool | None) -> None:
+    """Each failure through ``sw.run_one``, results to ``record`` in failure order."""
+    import multiprocessing as mp
+
+    if processes is None:
+        processes = workers > 1 and len(fl) >= 4 * workers and "fork" in mp.get_all_start_methods()
+    if not processes:
+        run_in_threads(lambda i: (i, sw.run_one(fl[i])), range(len(fl)), workers, record)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _SHARED
+    _SHARED = sw  # inherited by the forked workers (copy-on-write), never pickled
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
+            chunk = max(1, min(16, len(fl) // (8 * workers)))
+            for res in pool.map(_run_shared, range(len(fl)), fl, chunksize=chunk):
+                record(res)
+    finally:
+        _SHARED = None

@@ -1,0 +1,109 @@
+"""`netdrift sweep`: the CLI contract (JSON shape, --top, --out, the stored record, exit codes)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from cli.main import main
+from engine.loaders import load_topology, topology_to_dict
+
+BASE = ["sweep", "--topology", "abilene", "--steps", "24", "--step-minutes", "30", "--seed", "2",
+        "--peak-utilization", "0.9"]
+FAILURE_KEYS = {"target", "severity", "worst_utilization", "worst_direction", "worst_step", "overloaded",
+                "dropped_mbps_max", "dropped_mbps_total", "cut_pairs"}
+
+
+@pytest.fixture()
+def db(tmp_path):
+    return f"sqlite:///{tmp_path}/h.sqlite"
+
+
+def test_json_shape_top_and_stored_record(capsys, db):
+    topo = load_topology("abilene")
+    assert main(BASE + ["--kind", "link", "--from", "4", "--to", "20", "--top", "3", "--json", "--db", db]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert {"kind", "failures", "per_direction", "seconds", "sweep_id"} <= set(s)
+    assert s["kind"] == "link" and s["n_failures"] == len(topo.links)
+    assert len(s["failures"]) == 3
+    for f in s["failures"]:
+        assert FAILURE_KEYS <= set(f)
+        assert 4 <= f["worst_step"] < 20
+    assert len(s["per_direction"]) == 2 * len(topo.links)
+    d = next(iter(s["per_direction"].values()))
+    assert {"link_id", "src", "dst", "worst_utilization", "step", "failure"} <= set(d)
+
+    from storage.database import open_database
+    from storage.repository import SweepRepository
+
+    with open_database(db)() as session:
+        stored = SweepRepository(session).get_sweep(s["sweep_id"])
+    assert stored["kind"] == "link" and stored["n_failures"] == len(topo.links)
+    assert stored["result"]["failures"][:3] == s["failures"]
+
+    assert main(BASE + ["--kind", "node", "--from", "0", "--to", "24", "--top", "0", "--json", "--db", db]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert len(s["failures"]) == len(topo.nodes)
+
+
+@pytest.mark.parametrize("ext", [".csv", ".parquet"])
+def test_out_writes_the_per_failure_table(tmp_path, capsys, db, ext):
+    out = tmp_path / f"sweep{ext}"
+    assert main(BASE + ["--kind", "link", "--from", "0", "--to", "24", "--out", str(out), "--db", db]) == 0
+    text = capsys.readouterr().out
+    assert "sweep" in text and str(out) in text
+    frame = pd.read_csv(out) if ext == ".csv" else pd.read_parquet(out)
+    assert len(frame) == len(load_topology("abilene").links)
+    assert {"rank", "target", "worst_utilization", "dropped_mbps_total", "cut_pairs"} <= set(frame.columns)
+    assert list(frame["rank"]) == list(range(1, len(frame) + 1))
+
+
+def test_srlg_from_topology_json_and_csv(tmp_path, capsys, db):
+    topo = load_topology("abilene")
+    data = topology_to_dict(topo)
+    l0, l1, l2 = (l.id for l in topo.links[:3])
+    data["srlgs"] = [{"id": "g1", "links": [l0, l1]}, {"id": "g2", "links": [l2]}]
+    tf = tmp_path / "abilene.json"
+    tf.write_text(json.dumps(data))
+    args = ["sweep", "--topology", str(tf), "--steps", "12", "--kind", "srlg", "--from", "0", "--to", "12",
+            "--json", "--db", db]
+    assert main(args) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert sorted(f["target"] for f in s["failures"]) == ["g1", "g2"]
+    csv = tmp_path / "g.csv"
+    csv.write_text(f"srlg,link_id\nduct,{l0}\nduct,{l2}\n")
+    assert main(args + ["--srlg", str(csv)]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert [f["target"] for f in s["failures"]] == ["duct"]
+    assert s["failures"][0]["links"] == [l0, l2]
+
+
+def _one_line_exit_2(capsys, argv, fragment):
+    try:
+        rc = main(argv)
+    except SystemExit as exc:  # argparse errors (unknown --kind) exit from the parser
+        rc = exc.code
+    err = capsys.readouterr().err
+    assert rc == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], err
+
+
+def test_bad_input_exits_2_with_one_line(tmp_path, capsys, db, monkeypatch):
+    w = ["--from", "0", "--to", "12", "--db", db]
+    _one_line_exit_2(capsys, BASE + ["--kind", "bogus"] + w, "invalid choice")
+    _one_line_exit_2(capsys, BASE + ["--kind", "srlg"] + w, "--srlg")
+    _one_line_exit_2(capsys, BASE + ["--kind", "srlg", "--srlg", str(tmp_path / "none.csv")] + w, "no such file")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("srlg,link_id\ng,\n")
+    _one_line_exit_2(capsys, BASE + ["--kind", "srlg", "--srlg", str(empty)] + w, "empty")
+    unknown = tmp_path / "unknown.json"
+    unknown.write_text(json.dumps({"srlgs": [{"id": "g", "links": ["no-such-link"]}]}))
+    _one_line_exit_2(capsys, BASE + ["--kind", "srlg", "--srlg", str(unknown)] + w, "unknown link id")
+    _one_line_exit_2(capsys, BASE + ["--kind", "link", "--from", "8", "--to", "8", "--db", db], "--from")
+    _one_line_exit_2(capsys, BASE + ["--kind", "link", "--from", "0", "--to", "99", "--db", db], "--to")
+    _one_line_exit_2(capsys, BASE + ["--kind", "link", "--out", str(tmp_path / "x.txt")] + w, "--out")
+    monkeypatch.setenv("NETDRIFT_MAX_MEMORY", "1K")
+    _one_line_exit_2(capsys, BASE + ["--kind", "link-pairs"] + w, "memory budget")
