@@ -32,8 +32,8 @@ from engine.experiments.spec import ScenarioSpec
 from engine.results import ScenarioResult
 from engine.loaders import topology_to_dict
 from storage.data_dir import default_data_dir
-from storage.database import _problem, _sqlite_path
-from storage.repository import ScenarioRepository, _jsonable
+from storage.database import driver_problem, sqlite_path
+from storage.repository import ScenarioRepository, jsonable
 
 __all__ = ["RunOutcome", "ScenarioService", "run_summary", "write_unsaved", "UNSAVED_PREFIX"]
 
@@ -144,7 +144,7 @@ class ScenarioService:
         of the result, and a ``.json`` of the same name with the rest (topology, config,
         seed, events, metrics, model stats) and the database error.
         """
-        problem = _problem(err)
+        problem = driver_problem(err)
         try:
             self.mark_interrupted(sid)
         except (SQLAlchemyError, OSError):
@@ -188,7 +188,7 @@ def _unsaved_folder(sessions: sessionmaker[Session]) -> Path:
     """Beside the SQLite file of ``sessions``, else the data directory (when it can be made)."""
     bind = sessions.kw.get("bind")
     url = getattr(bind, "url", None)
-    db = _sqlite_path(url) if url is not None else None
+    db = sqlite_path(url) if url is not None else None
     if db is not None and db.parent.is_dir():
         return db.parent
     folder = default_data_dir()
@@ -219,10 +219,10 @@ def write_unsaved(result: ScenarioResult, folder: Path, scenario_id: int | None 
         arrays.update({f"{kind}/{m}": np.asarray(a) for m, a in per_model.items()})
     summary = {
         "scenario_id": scenario_id, "not_stored_because": problem, "arrays": npz.name,
-        "topology": topology_to_dict(result.topology), "config": _jsonable(result.config), "seed": result.seed,
+        "topology": topology_to_dict(result.topology), "config": jsonable(result.config), "seed": result.seed,
         "events": [{"step": e.step, "action": e.action, "target": e.target, "kind": e.kind} for e in result.events],
         "step_minutes": result.step_minutes, "start": result.start.isoformat(), "train_steps": result.train_steps,
-        "metrics": [_jsonable(m) for m in result.metrics], "model_stats": _jsonable(result.model_stats),
+        "metrics": [jsonable(m) for m in result.metrics], "model_stats": jsonable(result.model_stats),
     }
     tmp_npz, tmp_js = folder / f".{stem}.npz.tmp", folder / f".{stem}.json.tmp"
     try:

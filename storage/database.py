@@ -19,7 +19,8 @@ from engine.errors import InputError
 from storage.data_dir import default_db_url
 from storage.models import SCHEMA_VERSION, Base, Meta
 
-__all__ = ["open_database", "missing_sqlite_file", "display_url", "SCHEMA_VERSION", "BUSY_TIMEOUT_MS"]
+__all__ = ["open_database", "missing_sqlite_file", "display_url", "sqlite_path", "driver_problem", "SCHEMA_VERSION",
+           "BUSY_TIMEOUT_MS"]
 
 #: How long a writer waits for another writer's transaction before giving up (milliseconds).
 BUSY_TIMEOUT_MS = 30_000
@@ -45,7 +46,7 @@ def display_url(url: str | URL) -> str:
         return _CREDENTIALS.sub(r"\1***@", str(url))
 
 
-def _sqlite_path(u: URL) -> Path | None:
+def sqlite_path(u: URL) -> Path | None:
     """The file of a SQLite-file URL (``~`` expanded); None for other URLs and in-memory SQLite."""
     db = u.database or ""
     if u.get_backend_name() != "sqlite" or db in ("", ":memory:") or db.startswith("file:"):
@@ -64,7 +65,7 @@ def missing_sqlite_file(url: str | None = None) -> Path | None:
     True
     """
     try:
-        path = _sqlite_path(make_url(default_db_url() if url is None else url))
+        path = sqlite_path(make_url(default_db_url() if url is None else url))
     except ArgumentError:
         return None
     return None if path is None or path.exists() else path
@@ -83,7 +84,7 @@ def _set_sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: A
         cur.close()
 
 
-def _problem(err: BaseException) -> str:
+def driver_problem(err: BaseException) -> str:
     """A one-line description of a driver error (without SQLAlchemy's statement dump)."""
     orig = getattr(err, "orig", None) or err
     text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
@@ -144,7 +145,7 @@ def open_database(url: str | None = None) -> sessionmaker[Session]:
             hint = f"; for a SQLite file write sqlite:///{Path(raw).absolute().as_posix()}"
         raise InputError(what, "not a valid SQLAlchemy URL (e.g. sqlite:///path/to/netdrift.sqlite)" + hint) from None
 
-    path = _sqlite_path(u)
+    path = sqlite_path(u)
     if path is not None:
         u = u.set(database=str(path))
         if path.is_dir():
@@ -187,5 +188,5 @@ def open_database(url: str | None = None) -> sessionmaker[Session]:
         raise
     except (DBAPIError, SQLAlchemyError, OSError) as err:
         engine.dispose()
-        raise InputError(what, _problem(err)) from None
+        raise InputError(what, driver_problem(err)) from None
     return sessionmaker(bind=engine, expire_on_commit=False)

@@ -46,6 +46,7 @@ __all__ = [
     "ScenarioDetail",
     "topology_hash",
     "library_versions",
+    "jsonable",
 ]
 
 _F32 = "<f4"
@@ -98,7 +99,7 @@ def topology_hash(t: Topology) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _jsonable(x: Any) -> Any:
+def jsonable(x: Any) -> Any:
     """A JSON-safe copy: numpy scalars/arrays to Python, NaN/inf to None, paths and dates to str."""
     if x is None or isinstance(x, (bool, str)):
         return x
@@ -110,21 +111,21 @@ def _jsonable(x: Any) -> Any:
         f = float(x)
         return f if math.isfinite(f) else None
     if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
+        return {str(k): jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
+        return [jsonable(v) for v in x]
     if isinstance(x, (set, frozenset)):
-        return sorted((_jsonable(v) for v in x), key=repr)
+        return sorted((jsonable(v) for v in x), key=repr)
     if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
+        return jsonable(x.tolist())
     if isinstance(x, (datetime, date)):
         return x.isoformat()
     if isinstance(x, PurePath):
         return str(x)
     if isinstance(x, Enum):
-        return _jsonable(x.value)
+        return jsonable(x.value)
     if is_dataclass(x) and not isinstance(x, type):
-        return _jsonable(asdict(x))
+        return jsonable(asdict(x))
     return str(x)
 
 
@@ -212,7 +213,7 @@ class ScenarioRepository:
         row = ScenarioRow(
             topology_id=self.save_topology(topology),
             label=label,
-            config=_jsonable(config),
+            config=jsonable(config),
             seed=int(seed),
             models=[str(m) for m in models],
             status="running",
@@ -346,13 +347,13 @@ class ScenarioRepository:
             "dropped_total_mbps_steps": float(np.nansum(dropped)),
         }
         row.topology_id = self.save_topology(result.topology)
-        row.config = _jsonable(result.config)
+        row.config = jsonable(result.config)
         row.seed = int(result.seed)
         row.models = [str(m) for m in result.forecasts]
         row.step_minutes = float(result.step_minutes)
         row.start_time = result.start.isoformat()
         row.train_steps = int(result.train_steps)
-        row.summary = _jsonable(summary)
+        row.summary = jsonable(summary)
         row.status = "complete"
         row.finished_at = datetime.now(timezone.utc)
         s.flush()
@@ -559,9 +560,9 @@ class SweepRepository:
         row = SweepRow(
             topology_id=ScenarioRepository(self.session).save_topology(topology),
             kind=str(kind),
-            config=_jsonable(config),
+            config=jsonable(config),
             n_failures=len(result.get("failures", [])),
-            result=_jsonable(result),
+            result=jsonable(result),
             versions=library_versions(),
             created_at=datetime.now(timezone.utc),
             seconds=result.get("seconds"),
