@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from dashboard.names import element_name
 from engine.errors import InputError
 from engine.events import FailureEvent
 
@@ -37,7 +38,8 @@ def toggle_element(live: LiveScenario, target: str | None, kind: str = "link") -
     """Fail ``target`` (a link or node id) if it is up, restore it if it is down.
 
     Returns a ClickOutcome whose message says what happened, or why nothing did (unknown
-    id, scenario finished, the click named a node where a link was expected...). Never
+    id, scenario finished, the click named a node where a link was expected...), naming the
+    element as an operator reads it (``"Link AT – DE (4-29) failed at step 400."``). Never
     raises for a bad id: the map can only report what it draws, but a stale page can
     report an id of another topology.
 
@@ -58,7 +60,7 @@ def toggle_element(live: LiveScenario, target: str | None, kind: str = "link") -
     except InputError as err:
         return ClickOutcome(None, str(err))
     verb = "failed" if event.action == "fail" else "restored"
-    return ClickOutcome(event, f"{kind.capitalize()} {target} {verb} at step {event.step}.")
+    return ClickOutcome(event, f"{kind.capitalize()} {element_name(topo, target, kind)} {verb} at step {event.step}.")
 
 
 def record_event(sessions: sessionmaker[Session] | None, scenario_id: int | None,

@@ -228,8 +228,11 @@ def metrics_table(metrics: Iterable[MetricRow], run: str) -> pd.DataFrame:
 
 
 def direction_labels(topology: Topology) -> list[str]:
-    """``'link: src->dst'`` for every link direction of a Topology."""
-    return [f"{lid}: {s}->{d}" for lid, s, d in topology.direction_names()]
+    """``'link: SRC -> DST'`` (node names, see :func:`dashboard.names.direction_labels`) for every
+    link direction of a Topology: what the CSV's ``direction_name`` and the tooltips show."""
+    from dashboard.names import direction_labels as by_name
+
+    return by_name(topology)
 
 
 def _pick_period(available: set[str], preferred: Sequence[str]) -> str | None:

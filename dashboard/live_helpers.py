@@ -236,12 +236,13 @@ def warning_rows(sess: LiveSession, model: str | None) -> list[tuple[int, str]] 
 
 
 def map_data(sess: LiveSession, selected_link: str | None, upper_model: str | None = None,
-             colour_by_upper: bool = False) -> dict:
+             colour_by_upper: bool = False, labels: bool = False) -> dict:
     """Data for the topology map component at the shown step.
 
     With ``upper_model`` (a model of the run with intervals), each direction's hover also
     shows the highest of that model's upper bounds over the horizon (as a utilisation), and
-    with ``colour_by_upper`` the links are coloured by it instead of by their current load.
+    with ``colour_by_upper`` the links are coloured by it instead of by their current load;
+    with ``labels`` each direction is labelled with the utilisation it is coloured by.
     """
     live = sess.live
     topo = live.topology
@@ -258,6 +259,7 @@ def map_data(sess: LiveSession, selected_link: str | None, upper_model: str | No
         upper_utilisation=None if upper is None else upper_utilisation(upper, live.capacity),
         upper_label=f"{upper_model} upper bound within {horizon_text(live)}",
         colour_by_upper=colour_by_upper and upper is not None,
+        utilisation_labels=labels,
     )
     data = build_map(topo, sess.positions, frame)
     data.update(topology=topo.name, step=step, down_links=sorted(frame.down_links))
@@ -265,9 +267,10 @@ def map_data(sess: LiveSession, selected_link: str | None, upper_model: str | No
 
 
 def preview_map_data(topology: Topology) -> dict:
-    """Map data of a topology before any run: positions and capacities, no loads yet."""
+    """Map data of a topology before any run: positions and capacities, no loads yet; a click
+    on it changes nothing (``click_mode`` "preview": no pending style in the browser)."""
     data = build_map(topology, node_positions(topology), None)
-    data.update(topology=topology.name, step=None, down_links=[])
+    data.update(topology=topology.name, step=None, down_links=[], click_mode="preview")
     return data
 
 

@@ -6,7 +6,9 @@ map component only draws what they return.
 Each physical link ``i`` becomes two vis edges, one per link direction (``2*i``: u->v and
 ``2*i+1``: v->u), both curved clockwise relative to their own direction so they bow to
 opposite sides and both loads stay visible. Colour is the utilisation band (weathermap
-style), width grows with capacity, a failed link is dashed red.
+style), width grows with capacity, a failed link is dashed black (never one of the bands' hues),
+a link without data light grey (the idle 0-10 % band is light blue, not grey). Each direction can
+carry its utilisation as a label ("37 %"), an option of the map (off by default on large maps).
 """
 
 from __future__ import annotations
@@ -33,13 +35,16 @@ __all__ = [
     "MapFrame",
     "build_map",
     "edge_id",
+    "LABELS_MAX_LINKS",
+    "labels_by_default",
+    "utilisation_label",
 ]
 
 #: Lower bounds (utilisation fraction) of the weathermap bands; the last band is "100%+".
 BAND_EDGES: tuple[float, ...] = (0.0, 0.10, 0.25, 0.40, 0.55, 0.70, 0.85, 1.00)
 #: One colour per band, cool (idle) to hot (overloaded).
 BAND_COLOURS: tuple[str, ...] = (
-    "#8c96a8",  # 0-10 %: grey-blue, idle
+    "#7fb2e5",  # 0-10 %: light blue, idle (clearly apart from the no-data grey)
     "#3b7dd8",  # 10-25 %: blue
     "#1fa2a8",  # 25-40 %: teal
     "#36a852",  # 40-55 %: green
@@ -49,7 +54,10 @@ BAND_COLOURS: tuple[str, ...] = (
     "#8e1b9c",  # 100 %+: purple, overloaded (traffic above capacity)
 )
 NO_DATA_COLOUR = "#c8c8c8"
-FAILED_COLOUR = "#d62728"
+#: Near-black, drawn dashed: far from the 85-100 % red and the 100 %+ purple.
+FAILED_COLOUR = "#111111"
+#: Utilisation labels are on by default up to this many links (GEANT 2012's 61), off above (Cogentco's 243).
+LABELS_MAX_LINKS = 100
 
 
 def band_index(utilisation: float) -> int:
@@ -91,6 +99,22 @@ def legend() -> list[dict[str, str]]:
     out.append({"label": "failed", "colour": FAILED_COLOUR, "dashed": "1"})
     out.append({"label": "no data", "colour": NO_DATA_COLOUR})
     return out
+
+
+def labels_by_default(topology: Topology) -> bool:
+    """Whether the map shows per-direction utilisation labels by default: small maps only."""
+    return len(topology.links) <= LABELS_MAX_LINKS
+
+
+def utilisation_label(utilisation: float, failed: bool = False) -> str:
+    """A direction's label on the map: ``"37 %"``; empty when failed or without data.
+
+    >>> utilisation_label(0.374), utilisation_label(1.234), utilisation_label(float("nan")), utilisation_label(0.5, True)
+    ('37 %', '123 %', '', '')
+    """
+    if failed or utilisation is None or not math.isfinite(utilisation):
+        return ""
+    return f"{utilisation * 100:.0f} %"
 
 
 def edge_width(capacity_mbps: float) -> float:
@@ -201,7 +225,8 @@ class MapFrame:
     ``upper_utilisation`` is a forecast upper bound per direction as a fraction of capacity
     (e.g. the highest of one model's upper bounds over the horizon), described by
     ``upper_label`` in the hover; with ``colour_by_upper`` the links are coloured by it instead
-    of by their current load.
+    of by their current load. With ``utilisation_labels`` each direction is labelled with the
+    utilisation it is coloured by.
     """
 
     loads_mbps: np.ndarray
@@ -212,6 +237,7 @@ class MapFrame:
     upper_utilisation: np.ndarray | None = None
     upper_label: str = "forecast upper bound"
     colour_by_upper: bool = False
+    utilisation_labels: bool = False
 
 
 def build_map(
@@ -302,6 +328,7 @@ def build_map(
                     "util": None if not np.isfinite(u) else round(u, 4),
                     "upper_util": None if not np.isfinite(up_u) else round(up_u, 4),
                     "title": "\n".join(lines),
+                    "label": utilisation_label(shown, failed) if frame.utilisation_labels else "",
                     "color": colour,
                     "width": edge_width(float(cap[d])) + (1.5 if selected else 0.0),
                     "dashes": [6, 5] if failed else False,

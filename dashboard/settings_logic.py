@@ -35,6 +35,10 @@ __all__ = [
     "default_forecast_settings",
     "forecast_settings_errors",
     "detect_cuda",
+    "device_choices",
+    "device_label",
+    "resolved_device",
+    "refuse_missing_folder",
 ]
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
@@ -103,6 +107,55 @@ def detect_cuda() -> tuple[bool, str | None]:
         return True, torch.cuda.get_device_name(0)
     except Exception:  # a driver that answers is_available but not the name
         return True, None
+
+
+def device_choices(cuda: bool) -> tuple[str, ...]:
+    """The device radio's choices: cuda only where a CUDA GPU is detected."""
+    return DEVICES if cuda else tuple(d for d in DEVICES if d != "cuda")
+
+
+def resolved_device(choice: str, cuda: bool) -> str:
+    """The device a choice runs on: auto is the GPU when one is detected, else the CPU.
+
+    >>> resolved_device("auto", False), resolved_device("auto", True), resolved_device("cpu", True)
+    ('cpu', 'cuda', 'cpu')
+    """
+    return "cuda" if choice in ("auto", "cuda") and cuda else "cpu"
+
+
+def device_label(choice: str, cuda: bool) -> str:
+    """The radio's text for a choice: ``"auto (cpu)"`` says what auto resolves to.
+
+    >>> device_label("auto", False), device_label("auto", True), device_label("cpu", False)
+    ('auto (cpu)', 'auto (cuda)', 'cpu')
+    """
+    return f"auto ({resolved_device(choice, cuda)})" if choice == "auto" else choice
+
+
+def refuse_missing_folder(url: str) -> None:
+    """Raise :class:`InputError` naming the folder when ``url`` is a SQLite file in a folder that
+    does not exist: the Settings page creates no folder (a typo would create it anywhere, as the
+    server's user). Other URLs, and malformed ones (the database opener words those), pass.
+
+    >>> refuse_missing_folder("sqlite:////no/such/folder/h.sqlite")
+    Traceback (most recent call last):
+    ...
+    engine.errors.InputError: database 'sqlite:////no/such/folder/h.sqlite': the folder '/no/such/folder' does not exist; create it first (Settings creates no folders)
+    >>> refuse_missing_folder("sqlite://")
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from storage.database import display_url, sqlite_path
+
+    try:
+        path = sqlite_path(make_url(url))
+    except ArgumentError:
+        return
+    if path is not None and not path.absolute().parent.is_dir():
+        raise InputError(f"database '{display_url(url)}'",
+                         f"the folder '{path.absolute().parent}' does not exist; create it first "
+                         "(Settings creates no folders)")
 
 
 def interval_settings(state: Mapping[str, Any]) -> tuple[float | None, float]:

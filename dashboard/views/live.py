@@ -1,12 +1,14 @@
 """Live: link loads evolving on the map; click a link to fail it, watch the forecasts cope.
 
 Screen, top to bottom:
-- before a run: a start form (topology, length, seed, models) under the quick preset;
-  training shows a progress bar;
+- before a run: a start form (topology, length, seed, models) under the quick preset, beside a
+  preview of the topology's map (a click on it says to start a run first); training shows a
+  progress bar;
 - during a run: time controls (play / pause, speed, one step, save, new run); the step,
   simulated clock, dropped traffic and failed elements; above the map, what colours the links
-  (current load or a model's forecast upper bound) and that model; the map (colour =
-  utilisation band, dashed red = failed; click a link to fail or restore it now); under it the
+  (current load or a model's forecast upper bound) and that model, and whether each link direction
+  shows its utilisation as a label (on by default for small maps); the map (colour = utilisation
+  band, dashed black = failed; click a link to fail or restore it now); under it the
   overload warnings (directions whose upper bound reaches the warning threshold within the
   horizon, soonest first; click one to select it); beside the map the selected link
   direction's actual load against every model's forecast and interval band, failures and
@@ -23,6 +25,8 @@ import streamlit as st
 
 from dashboard import callbacks, live_helpers as lh, state
 from dashboard.components.topology_map import topology_map
+from dashboard.map_model import labels_by_default
+from dashboard.names import failed_text
 from dashboard.overload import percent_text
 from dashboard.settings_logic import SETTINGS_KEY, interval_settings
 from dashboard.warmup import settle_heap
@@ -37,6 +41,8 @@ MAP_KEY = "live_map"
 DIRECTION_KEY = "live_direction"
 BAND_MODEL_KEY = "live_band_model"
 COLOUR_KEY = "live_colour_by"
+LABELS_KEY = "live_util_labels"
+PREVIEW_NOTE_KEY = "live_preview_note"
 COLOUR_BY = ("current load", "forecast upper bound")
 MAX_WARNINGS = 8
 TICK_SECONDS = 1.0
@@ -90,6 +96,10 @@ def _after_toggle(sess: state.LiveSession, outcome: callbacks.ClickOutcome) -> N
             sess.messages.append(err)
 
 
+def _on_preview_clicked() -> None:
+    st.session_state[PREVIEW_NOTE_KEY] = "Start a run to fail links."
+
+
 def _step_once() -> None:
     sess = state.get_live()
     if sess:
@@ -112,7 +122,7 @@ def _save() -> None:
 
 def _new_run() -> None:
     state.clear_live()
-    for key in (DIRECTION_KEY, BAND_MODEL_KEY, COLOUR_KEY):
+    for key in (DIRECTION_KEY, BAND_MODEL_KEY, COLOUR_KEY, LABELS_KEY):
         st.session_state.pop(key, None)
 
 
@@ -164,7 +174,10 @@ def start_form() -> None:
             return
         st.caption(f"{preview.name}: {len(preview.nodes)} nodes, {len(preview.links)} links "
                    "(grey until the run starts; link width = capacity)")
-        topology_map(lh.preview_map_data(preview), key=MAP_KEY)
+        topology_map(lh.preview_map_data(preview), key=MAP_KEY,
+                     on_edge_clicked=_on_preview_clicked, on_node_clicked=_on_preview_clicked)
+        if note := st.session_state.pop(PREVIEW_NOTE_KEY, None):
+            st.info(note, icon=":material/info:")
 
 
 def _topology(choice: str) -> Topology:
@@ -238,16 +251,15 @@ def live_panel(sess: state.LiveSession) -> None:
     m[0].metric("Step", f"{live.step} / {live.total_steps}")
     m[1].metric("Simulated time", live.time_of(step).strftime("%a %H:%M"))
     m[2].metric("Dropped traffic", f"{live.dropped_mbps_at(step):,.0f} Mbit/s")
-    down = sorted(live.down_links) + sorted(live.down_nodes)
-    m[3].metric("Failed", ", ".join(down) if down else "none")
+    m[3].metric("Failed", failed_text(live.topology, live.down_links, live.down_nodes))
     m[4].metric("Engine tick", "-" if sess.tick_ms is None else f"{sess.tick_ms:.0f} ms")
     if sess.messages:
         st.caption(sess.messages[-1])
 
     left, right = st.columns([3, 2])
     with left:
-        model, colour_by_upper = map_options(live)
-        data = lh.map_data(sess, _selected_link(sess), model, colour_by_upper)
+        model, colour_by_upper, labels = map_options(live)
+        data = lh.map_data(sess, _selected_link(sess), model, colour_by_upper, labels)
         data["click_mode"] = "inspect" if st.session_state.get("live_click_mode") == "Inspect" else "toggle"
         topology_map(data, key=MAP_KEY,
                      on_edge_clicked=_on_edge_clicked, on_node_clicked=_on_node_clicked)
@@ -268,18 +280,23 @@ def live_panel(sess: state.LiveSession) -> None:
             st.caption(refits)
 
 
-def map_options(live: LiveScenario) -> tuple[str | None, bool]:
-    """What colours the links, and whose upper bound: (model or None, colour by its upper bound)."""
+def map_options(live: LiveScenario) -> tuple[str | None, bool, bool]:
+    """What colours the links, whose upper bound, and whether the map labels each direction with
+    its utilisation: (model or None, colour by its upper bound, labels)."""
     models = lh.band_models(live)
-    if not models:
+    if models:
+        c1, c2 = st.columns(2)
+        colour = c1.segmented_control("Colour links by", COLOUR_BY, default=COLOUR_BY[0], key=COLOUR_KEY)
+        model = c2.selectbox("Upper bound and warnings of", models, key=BAND_MODEL_KEY,
+                             help="Routed (failure-aware) models come first: their forecast moves with a failure.")
+    else:
         st.caption("This run has no prediction intervals (Settings): links are coloured by their "
                    "current load, and there are no overload warnings.")
-        return None, False
-    c1, c2 = st.columns(2)
-    colour = c1.segmented_control("Colour links by", COLOUR_BY, default=COLOUR_BY[0], key=COLOUR_KEY)
-    model = c2.selectbox("Upper bound and warnings of", models, key=BAND_MODEL_KEY,
-                         help="Routed (failure-aware) models come first: their forecast moves with a failure.")
-    return model, colour == COLOUR_BY[1]
+        colour, model = COLOUR_BY[0], None
+    labels = st.checkbox("Show utilisation labels", value=labels_by_default(live.topology), key=LABELS_KEY,
+                         help="Each link direction's utilisation in % on the map (zoom in to read them); "
+                              "off by default on large maps.")
+    return model, colour == COLOUR_BY[1], labels
 
 
 def warnings_list(sess: state.LiveSession, model: str | None) -> None:

@@ -13,7 +13,6 @@ import streamlit as st
 from dashboard.db import current_db_url, get_sessionmaker
 from dashboard.settings_logic import (
     DEFAULT_INTERVAL,
-    DEVICES,
     FIELD_LABELS,
     IL_MODES,
     INTERVAL_KEY,
@@ -22,8 +21,12 @@ from dashboard.settings_logic import (
     WARN_KEY,
     default_forecast_settings,
     detect_cuda,
+    device_choices,
+    device_label,
     forecast_settings_errors,
     interval_settings,
+    refuse_missing_folder,
+    resolved_device,
 )
 from engine.errors import InputError
 from engine.forecasting.protocol import OBSERVE_CHOICES
@@ -39,20 +42,19 @@ if cuda:
     st.success(f"CUDA detected: {gpu_name or 'GPU 0'}.")
 else:
     st.info("No CUDA GPU detected: models run on the CPU.")
+choices = device_choices(cuda)
 device_now = st.session_state.get("device", "auto")
 device = st.radio(
     "Device",
-    DEVICES,
-    index=DEVICES.index(device_now) if device_now in DEVICES else 0,
+    choices,
+    index=choices.index(device_now) if device_now in choices else 0,
+    format_func=lambda choice: device_label(choice, cuda),
     horizontal=True,
-    help="auto = the GPU when one is detected, else the CPU.",
+    help="auto = the GPU when one is detected, else the CPU; cuda is offered only when a GPU is detected.",
     key="settings_device",
 )
-if device == "cuda" and not cuda:
-    st.error("cuda was chosen but no CUDA GPU is available; keeping the previous device.")
-else:
-    st.session_state["device"] = device
-st.caption(f"In use: **{st.session_state.get('device', 'auto')}** → runs on {'cuda' if (st.session_state.get('device', 'auto') != 'cpu' and cuda) else 'cpu'}.")
+st.session_state["device"] = device
+st.caption(f"In use: **{device_label(device, cuda)}**: runs on the {resolved_device(device, cuda).upper()}.")
 
 # --- database -------------------------------------------------------------------------------------
 st.subheader("History database")
@@ -68,6 +70,7 @@ with st.form("settings_db"):
 if submitted:
     candidate = new_url.strip()
     try:
+        refuse_missing_folder(candidate)  # a typo must not create folders on the server
         get_sessionmaker(candidate)
     except InputError as err:
         st.error(f"{err} (still using {display_url(url_now)})")

@@ -179,6 +179,34 @@ def test_settings_rejects_bad_db_url_and_keeps_previous(tmp_path: Path, monkeypa
     assert at.session_state["db_url"] == good
 
 
+def test_settings_refuses_a_sqlite_file_in_a_missing_folder_and_creates_none(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    at = view("settings", tmp_path, monkeypatch)
+    missing = tmp_path / "no" / "such"
+    at.text_input(key="settings_db_url").set_value(f"sqlite:///{missing / 'h.sqlite'}")
+    button(at, "Use this database").click().run()
+    assert not at.exception
+    assert at.error and f"the folder '{missing}' does not exist" in at.error[0].value
+    assert not (tmp_path / "no").exists(), "Settings must not create folders"
+    assert "db_url" not in at.session_state
+
+
+@pytest.mark.parametrize("cuda", [False, True])
+def test_settings_device_radio_says_what_auto_resolves_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         cuda: bool) -> None:
+    monkeypatch.setattr("dashboard.settings_logic.detect_cuda", lambda: (cuda, "H200" if cuda else None))
+    at = view("settings", tmp_path, monkeypatch)
+    assert not at.exception
+    radio = at.radio(key="settings_device")
+    if cuda:
+        assert radio.options == ["auto (cuda)", "cpu", "cuda"]
+        assert "In use: **auto (cuda)**: runs on the CUDA." in texts(at)
+    else:  # cuda is not offered, so the radio can never show it while the CPU is in use
+        assert radio.options == ["auto (cpu)", "cpu"]
+        assert "In use: **auto (cpu)**: runs on the CPU." in texts(at)
+    assert radio.value == "auto" and at.session_state["device"] == "auto"
+
+
 def test_compare_seed_group_shows_intervals_and_verdicts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from engine.experiments.spec import ScenarioSpec
     from engine.forecasting.settings import ForecastSettings

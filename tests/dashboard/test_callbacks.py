@@ -35,7 +35,10 @@ def test_click_fails_then_restores_the_link_at_the_current_step(live: LiveScenar
 
     first = toggle_element(live, link)
     assert first.ok and first.event.action == "fail" and first.event.step == step
-    assert first.message == f"Link {link} failed at step {step}."
+    # Names where an operator reads them, the id kept in parentheses (issue 13, item 5).
+    u, v = (live.topology.nodes[live.topology.node_index[x]].label for x in (live.topology.links[i].u,
+                                                                             live.topology.links[i].v))
+    assert first.message == f"Link {u} \u2013 {v} ({link}) failed at step {step}."
     assert link in live.down_links
     failed = live.loads_at(step)
     assert failed[2 * i] == 0 and failed[2 * i + 1] == 0  # nothing crosses a failed link
@@ -62,6 +65,8 @@ def test_node_click_fails_the_node(live: LiveScenario) -> None:
     node = live.topology.nodes[0].id
     out = toggle_element(live, node, "node")
     assert out.ok and out.event.kind == "node" and node in live.down_nodes
+    label = live.topology.nodes[0].label
+    assert out.message == f"Node {label} ({node}) failed at step {live.step}."
 
 
 def test_no_toggle_after_the_end(live: LiveScenario) -> None:

@@ -184,6 +184,8 @@ def test_load_run_data_from_sqlite(tmp_path: Path) -> None:
     assert frozen[-1.0] == pytest.approx(0.0) and frozen[0.0] == pytest.approx(75.0)
 
     drift = cd.drift_vs_error(run.metrics, run.label, direction_names=run.direction_names)
+    # The CSV names each direction by its nodes' labels (issue 13, item 5).
+    assert sorted(set(drift["direction_name"])) == ["a-b: A -> B", "a-b: B -> A"]
     by = drift[drift["model"] == "frozen"].set_index("direction")
     assert by["abs_drift_pct"].to_dict() == pytest.approx({0: 50.0, 1: 50.0})
     assert by["error_mbps"].to_dict() == pytest.approx({0: 50.0, 1: 100.0})

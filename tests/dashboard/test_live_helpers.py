@@ -242,3 +242,21 @@ def test_a_click_re_routes_the_routed_models_look_ahead_at_once(banded: LiveScen
     kept = lh.next_bands(plain)
     lh.forget_look_ahead(plain)
     assert plain.next_forecasts_step == live.step and lh.next_bands(plain) is kept
+
+
+def test_the_map_labels_each_direction_with_its_utilisation_when_asked(live: LiveScenario) -> None:
+    sess = LiveSession(live=live)
+    plain = lh.map_data(sess, None)
+    assert all(e["label"] == "" for e in plain["edges"])
+    shown = lh.map_data(sess, None, labels=True)
+    loaded = [e for e in shown["edges"] if e["util"] is not None and not e["failed"]]
+    assert loaded and all(e["label"] == f"{e['util'] * 100:.0f} %" for e in loaded)
+
+
+def test_a_click_on_the_preview_map_changes_nothing() -> None:
+    from engine.loaders import load_topology
+
+    data = lh.preview_map_data(load_topology("abilene"))
+    # The browser shows no "pending" style in this mode (map.js), and the view says to start a run.
+    assert data["click_mode"] == "preview" and data["step"] is None and data["down_links"] == []
+    assert not any(e["failed"] for e in data["edges"])

@@ -11,12 +11,14 @@ import pytest
 from dashboard.map_model import (
     BAND_COLOURS,
     FAILED_COLOUR,
+    LABELS_MAX_LINKS,
     NO_DATA_COLOUR,
     MapFrame,
     band_colour,
     band_index,
     build_map,
     edge_width,
+    labels_by_default,
     legend,
     node_positions,
 )
@@ -112,7 +114,7 @@ def test_each_link_has_two_edges_coloured_per_direction() -> None:
     json.dumps(m)  # what the component receives must be plain JSON
 
 
-def test_failed_link_is_dashed_red_in_both_directions() -> None:
+def test_failed_link_is_dashed_black_in_both_directions() -> None:
     t = _triangle()
     loads = np.array([0.0, 0.0, 50.0, 300.0, 2_000.0, 1_000.0])
     m = build_map(t, node_positions(t), MapFrame(loads, {}, down_links=frozenset({"a-b"})))
@@ -130,3 +132,68 @@ def test_failed_node_takes_its_links_down() -> None:
     failed = {e["link"] for e in m["edges"] if e["failed"]}
     assert failed == {"b-c", "a-c"}
     assert [n["failed"] for n in m["nodes"]] == [False, False, True]
+
+
+# --- legibility (issue 13, item 3) ------------------------------------------------------------------
+def _lab(colour: str) -> tuple[float, float, float]:
+    """CIELAB (D65) of a "#rrggbb" colour."""
+    rgb = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb)
+    xyz = ((0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047, 0.2126 * r + 0.7152 * g + 0.0722 * b,
+           (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883)
+    fx, fy, fz = (t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116 for t in xyz)
+    return 116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)
+
+
+def _delta_e(a: str, b: str) -> float:
+    return math.dist(_lab(a), _lab(b))
+
+
+#: CIE76 distance above which two swatches read as different colours at a glance (2.3 is "just
+#: noticeable"; the old idle grey and no-data grey were 21.6 apart, the old failed and 85-100 % reds 8.5).
+DISTINCT = 25.0
+
+
+def test_idle_band_cannot_be_mistaken_for_no_data() -> None:
+    assert _delta_e(BAND_COLOURS[0], NO_DATA_COLOUR) > DISTINCT
+    assert all(_delta_e(c, NO_DATA_COLOUR) > DISTINCT for c in BAND_COLOURS)
+
+
+def test_failed_cannot_be_mistaken_for_any_band() -> None:
+    assert _delta_e(FAILED_COLOUR, BAND_COLOURS[6]) > DISTINCT  # 85-100 % red
+    assert min(_delta_e(FAILED_COLOUR, c) for c in (*BAND_COLOURS, NO_DATA_COLOUR)) > DISTINCT
+
+
+def test_legend_uses_the_map_colours_and_dashes_failed() -> None:
+    entries = {e["label"]: e for e in legend()}
+    assert [entries[lbl]["colour"] for lbl in list(entries)[:8]] == list(BAND_COLOURS)
+    assert entries["failed"]["colour"] == FAILED_COLOUR and entries["failed"].get("dashed")
+    assert entries["no data"]["colour"] == NO_DATA_COLOUR and not entries["no data"].get("dashed")
+
+
+def test_utilisation_labels_are_an_option_off_by_default_on_large_maps() -> None:
+    t = _triangle()
+    loads = np.array([500.0, 9_000.0, 50.0, 300.0, 2_000.0, 120_000.0])
+    plain = build_map(t, node_positions(t), MapFrame(loads, {}, down_links=frozenset({"b-c"})))
+    assert {e["label"] for e in plain["edges"]} == {""}
+    shown = build_map(t, node_positions(t), MapFrame(loads, {}, down_links=frozenset({"b-c"}),
+                                                    utilisation_labels=True))
+    labels = {e["id"]: e["label"] for e in shown["edges"]}
+    assert labels["a-b#0"] == "5 %" and labels["a-b#1"] == "90 %" and labels["a-c#1"] == "120 %"
+    assert labels["b-c#0"] == labels["b-c#1"] == ""  # failed: no utilisation to show
+    assert labels_by_default(t)
+    many = Topology("ring", tuple(Node(str(i), str(i)) for i in range(LABELS_MAX_LINKS + 1)),
+                    tuple(Link(f"{i}-{i + 1}", str(i), str(i + 1), 1_000.0) for i in range(LABELS_MAX_LINKS)))
+    assert labels_by_default(many)
+    bigger = Topology("ring", many.nodes + (Node("x", "X"),),
+                      many.links + (Link("0-x", "0", "x", 1_000.0),))
+    assert not labels_by_default(bigger)
+
+
+def test_utilisation_labels_follow_the_upper_bound_colouring() -> None:
+    t = _triangle()
+    loads = np.array([500.0, 9_000.0, 50.0, 300.0, 2_000.0, 1_000.0])
+    upper = np.array([0.95, 0.2, 0.3, 0.4, 0.5, 0.6])
+    m = build_map(t, node_positions(t), MapFrame(loads, {}, upper_utilisation=upper, colour_by_upper=True,
+                                                utilisation_labels=True))
+    assert m["edges"][0]["label"] == "95 %" and m["edges"][0]["color"] == BAND_COLOURS[6]

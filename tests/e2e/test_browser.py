@@ -169,9 +169,15 @@ def _check_upper_bound_colours_and_warnings(page) -> None:
         "() => window.__netdriftMap.edges.get().some(e => e.upper_util !== null && e.upper_util !== undefined)",
         timeout=30_000)
     _wait_idle(page)
-    edges = page.evaluate(_EDGE_COLOURS)
-    assert edges and all(c == band_colour(up) for _, up, c in edges if up is not None), \
-        "the links are not coloured by the forecast upper bound"
+    # upper_util is in every edge's data whatever colours it (the hover shows it): wait for the colours.
+    deadline = time.perf_counter() + 30
+    while True:
+        edges = page.evaluate(_EDGE_COLOURS)
+        wrong = [(u, up, c) for u, up, c in edges if up is not None and c != band_colour(up)]
+        if not wrong or time.perf_counter() > deadline:
+            break
+        page.wait_for_timeout(100)
+    assert edges and not wrong, f"the links are not coloured by the forecast upper bound: {wrong[:5]}"
     page.get_by_test_id("stButtonGroup").get_by_role("radio", name="current load").click()
     _wait_idle(page)
     warning = page.get_by_role("button", name=re.compile("may exceed"))
@@ -186,6 +192,24 @@ def _check_upper_bound_colours_and_warnings(page) -> None:
     except Exception as err:  # a playwright TimeoutError: say what was shown instead
         chosen = page.get_by_role("combobox", name="Link direction").input_value()
         raise AssertionError(f"warning {text!r} did not select its direction (shown: {chosen!r})") from err
+
+
+def _click_preview(page) -> None:
+    """Click a link of the preview map (no run yet): no link stays "pending", and the page says
+    to start a run first (issue 13, item 10)."""
+    ids = page.evaluate("() => window.__netdriftMap.edges.getIds()")
+    pt = next((p for eid in ids if (p := page.evaluate(_EDGE_POINT, eid)) and p["ok"]), None)
+    assert pt, "no link of the preview map can be clicked unambiguously"
+    page.mouse.click(pt["x"], pt["y"])
+    page.get_by_text("Start a run to fail links").wait_for(timeout=30_000)
+    _wait_idle(page)
+    assert not page.evaluate("() => window.__netdriftMap.edges.get().some(e => e.pending || e.failed)"), \
+        "a click on the preview map left a link pending or failed"
+
+
+def _labels_shown(page) -> int:
+    """How many link directions carry a utilisation label on the map."""
+    return page.evaluate("() => window.__netdriftMap.edges.get().filter(e => e.label).length")
 
 
 def _latencies(page, eid: str, clicks: int = 6) -> list[float]:
@@ -208,6 +232,7 @@ def test_live_failure_by_click_and_compare_export(offline_page, dashboard_server
     bench["first_map_after_health_s"] = round(time.perf_counter() - healthy_at, 3)
     bench["first_map_after_navigation_s"] = round(time.perf_counter() - navigated_at, 3)
     page.screenshot(path=str(SHOTS / "live_start.png"), full_page=True)
+    _click_preview(page)
 
     # Warnings from 30 % of capacity (most of GEANT 2012's links run under 40 % in the quick
     # preset's Thursday morning, when loads rise), then start.
@@ -222,7 +247,11 @@ def test_live_failure_by_click_and_compare_export(offline_page, dashboard_server
     assert after[eid][1] is True, "the clicked link is not shown as failed"
     assert all(after[e][1] for e, v in after.items() if v[0] == link), "both directions must be failed"
     assert page.evaluate("() => window.__netdriftMap.root.dataset.down").split(",") == [link]
-    assert page.get_by_test_id("stMetric").filter(has_text="Failed").inner_text().find(link) >= 0
+    failed_metric = page.get_by_test_id("stMetric").filter(has_text="Failed").inner_text()
+    assert f"({link})" in failed_metric and "\u2013" in failed_metric, \
+        f"the status line should name the failed link by its ends: {failed_metric!r}"
+    assert page.get_by_text(re.compile(rf"Link .+ \u2013 .+ \({re.escape(link)}\) failed at step")).count() > 0
+    assert _labels_shown(page) > 0, "GEANT 2012 is small: utilisation labels should be on by default"
     changed = [e for e, v in after.items()
                if v[0] != link and before[e][2] is not None and v[2] is not None and abs(v[2] - before[e][2]) > 1e-6]
     assert changed, "no other link's utilisation changed after the failure (no re-routing?)"
@@ -285,6 +314,7 @@ def test_live_failure_by_click_and_compare_export(offline_page, dashboard_server
     page.get_by_role("button", name="Train and start").wait_for(timeout=30_000)
     bench["cogentco_train_and_start_s"] = round(_start_scenario(page, "cogentco"), 2)
     _map_ready(page, "cogentco")
+    assert _labels_shown(page) == 0, "Cogentco is large: utilisation labels should be off by default"
     _, ceid = _clickable_link(page)
     lat = _latencies(page, ceid)
     bench["cogentco_click_to_map_ms_median"] = round(statistics.median(lat), 1)

@@ -34,7 +34,7 @@ function visEdge(e) {
   const c = e.color;
   return {
     id: e.id, from: e.from, to: e.to, link: e.link, dir: e.dir, failed: e.failed, util: e.util, upper_util: e.upper_util, pending: false,
-    title: tooltip("e:" + e.id, e.title),
+    title: tooltip("e:" + e.id, e.title), label: e.label || "", // "" draws no label
     color: { color: c, highlight: c, hover: c, inherit: false },
     width: e.width, dashes: e.dashes,
   };
@@ -52,7 +52,7 @@ function visNode(n) {
 
 // Immediate feedback while the server re-routes: both directions of the clicked link turn
 // grey-dotted and are flagged `pending`; the server's next update replaces them with the
-// re-routed state (failed dashed red, or restored and coloured by load).
+// re-routed state (failed dashed black, or restored and coloured by load).
 function showPending(edges, link, sigs) {
   const ids = edges.getIds({ filter: (x) => x.link === link });
   ids.forEach((id) => sigs.delete(id)); // whatever the server sends next replaces the grey
@@ -125,6 +125,8 @@ export default function (component) {
                  font: { size: 11, color: "#1f2937", strokeWidth: 3, strokeColor: "#ffffff" } },
         edges: { smooth: { enabled: true, type: "curvedCW", roundness: 0.07 },
                  arrows: { to: { enabled: true, scaleFactor: 0.35 } },
+                 // Utilisation labels upright; vis skips them while too small to read (zoom in to see them).
+                 font: { size: 10, color: "#1f2937", strokeWidth: 3, strokeColor: "#ffffff", align: "horizontal" },
                  selectionWidth: 2, hoverWidth: 1.5 },
       });
       st.network.on("click", (p) => {
@@ -135,7 +137,8 @@ export default function (component) {
           if (!e) return;
           // The message first: the server's re-route starts while the pending style paints.
           st.setTriggerValue("edge_clicked", e.link);
-          if (st.clickMode !== "inspect") showPending(st.edges, e.link, st.edgeSigs);
+          // Only a live run re-routes: the preview (no run yet) and inspecting change no link.
+          if (st.clickMode === "toggle") showPending(st.edges, e.link, st.edgeSigs);
         }
       });
       st.fitted = false;

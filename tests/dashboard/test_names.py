@@ -1,0 +1,34 @@
+"""Names instead of ids where an operator reads them: messages, the status line, the CSV."""
+
+from __future__ import annotations
+
+from dashboard.compare_data import direction_labels as csv_direction_labels
+from dashboard.names import direction_labels, element_name, failed_text, link_name, node_name
+from engine.topology import Link, Node, Topology
+
+
+def _net() -> Topology:
+    nodes = (Node("4", "AT"), Node("29", "DE"), Node("7", "7"), Node("8", ""))
+    links = (Link("4-29", "4", "29", 10_000.0), Link("7-8", "7", "8", 1_000.0))
+    return Topology("net", nodes, links)
+
+
+def test_link_name_gives_the_ends_by_label_and_keeps_the_id() -> None:
+    t = _net()
+    assert link_name(t, "4-29") == "AT \u2013 DE (4-29)"
+    assert link_name(t, "7-8") == "7 \u2013 8 (7-8)"  # unnamed nodes: their ids
+    assert link_name(t, "no-such") == "no-such"
+    assert node_name(t, "29") == "DE" and node_name(t, "8") == "8"
+    assert element_name(t, "4", "node") == "AT (4)" and element_name(t, "7", "node") == "7"
+
+
+def test_status_line_names_failed_links_and_nodes() -> None:
+    t = _net()
+    assert failed_text(t, [], []) == "none"
+    assert failed_text(t, {"7-8", "4-29"}, {"29"}) == "AT \u2013 DE (4-29), 7 \u2013 8 (7-8), DE (29)"
+
+
+def test_csv_direction_names_carry_node_labels() -> None:
+    t = _net()
+    assert direction_labels(t) == ["4-29: AT -> DE", "4-29: DE -> AT", "7-8: 7 -> 8", "7-8: 8 -> 7"]
+    assert csv_direction_labels(t) == direction_labels(t)
