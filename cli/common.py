@@ -20,7 +20,7 @@ DEFAULT_MODELS_TEXT = ",".join(DEFAULT_MODELS)
 
 __all__ = ["DEFAULT_MODELS_TEXT", "StderrProgress", "print_json", "add_forecast_options", "forecast_overrides",
            "forecast_settings", "model_names", "positive_int", "quiet_broken_pipe", "silence_stdout",
-           "refuse_repeated_failures"]
+           "refuse_repeated_failures", "add_max_memory_option", "memory_size", "with_max_memory"]
 
 
 class StderrProgress:
@@ -104,6 +104,38 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def memory_size(text: str) -> int:
+    """``--max-memory 2G`` -> bytes (argparse type: a bad size is argparse's one line, exit 2)."""
+    from engine.budget import parse_bytes
+
+    try:
+        return parse_bytes(text)
+    except InputError as err:
+        raise argparse.ArgumentTypeError(f"'{text}': {err.problem}") from None
+
+
+def add_max_memory_option(p: argparse.ArgumentParser) -> None:
+    """``--max-memory SIZE``: the memory budget of the command (see :func:`with_max_memory`)."""
+    p.add_argument("--max-memory", type=memory_size, metavar="SIZE",
+                   help="memory budget, e.g. 2G or 512M: traffic generation, replay, the load arrays and "
+                        "sweeps are refused in one line before they allocate more (default: "
+                        "NETDRIFT_MAX_MEMORY if set, else half of the memory available when the command starts)")
+
+
+def with_max_memory(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Run a command with ``args.max_memory`` (when given) as the engine's memory budget
+    (:func:`engine.budget.memory_budget`, restored afterwards)."""
+
+    @functools.wraps(func)
+    def wrapper(args: argparse.Namespace) -> int:
+        from engine.budget import memory_budget
+
+        with memory_budget(getattr(args, "max_memory", None), "--max-memory"):
+            return func(args)
+
+    return wrapper
 
 
 def add_forecast_options(p: argparse.ArgumentParser) -> None:

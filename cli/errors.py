@@ -17,6 +17,7 @@ FLAGS: dict[str, str] = {
     "interval": "--interval",
     "warn_utilization": "--warn-utilization",
     "seed": "--seed",
+    "peak_utilization": "--peak-utilization",
     "window": "--window",
     "horizon": "--horizon",
     "epochs": "--epochs",

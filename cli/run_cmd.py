@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from cli.common import (DEFAULT_MODELS_TEXT, MODEL_NAMES, OBSERVE_CHOICES, StderrProgress, add_forecast_options,
-                        forecast_overrides, forecast_settings, model_names, open_db, positive_int, print_json)
+                        add_max_memory_option, forecast_overrides, forecast_settings, model_names, open_db,
+                        positive_int, print_json, with_max_memory)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,9 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="steps before the first failure scored as 'pre' (default one day)")
     p.add_argument("--label", help="a name for the scenario in the history")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_max_memory_option(p)
     p.set_defaults(func=run)
 
 
+@with_max_memory
 def run(args: argparse.Namespace) -> int:
     # Imported here so that `netdrift --help` and light commands do not load torch.
     from engine.experiments.spec import ScenarioSpec

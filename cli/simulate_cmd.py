@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cli.common import StderrProgress, positive_int, print_json, quiet_broken_pipe, refuse_repeated_failures
+from cli.common import (StderrProgress, add_max_memory_option, positive_int, print_json, quiet_broken_pipe,
+                        refuse_repeated_failures, with_max_memory)
 from engine.errors import InputError
 
 __all__ = ["register", "run", "OUT_FORMATS"]
@@ -41,10 +42,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="FILE.csv|FILE.parquet",
                    help="write the long table (step,time,link_id,src,dst,load_mbps,capacity_mbps,up)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    add_max_memory_option(p)
     p.set_defaults(func=run)
 
 
 @quiet_broken_pipe
+@with_max_memory
 def run(args: argparse.Namespace) -> int:
     # Everything that can be checked without work is checked first.
     out = Path(args.out) if args.out else None
@@ -77,6 +80,13 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--step-minutes", f"{args.step_minutes:g} does not match the replayed traffic "
                                            f"'{args.traffic}', whose steps are {traffic.step_minutes:g} minutes "
                                            "(leave --step-minutes out with replay traffic)")
+    from engine.budget import check_memory, simulation_memory_bytes
+
+    # The load arrays (and --out's long table) before they are allocated.
+    check_memory(f"simulation of {traffic.steps} steps x {topology.n_directions} link directions on "
+                 f"'{topology.name}'" + (" with --out" if out is not None else ""),
+                 simulation_memory_bytes(traffic.steps, traffic.n_pairs, len(topology.nodes), topology.n_directions,
+                                         n_plans=len(events) + 1, frame=out is not None))
     bar = StderrProgress(enabled=traffic.steps * max(traffic.n_pairs, 1) > 5_000_000)
     sim = Simulator(topology, traffic, events,
                     progress=lambda done, total: bar("simulating link loads", done / max(total, 1)))

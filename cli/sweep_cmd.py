@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from cli.common import StderrProgress, positive_int, print_json
+from cli.common import StderrProgress, add_max_memory_option, positive_int, print_json, with_max_memory
 from engine.errors import InputError
 
 __all__ = ["register", "run"]
@@ -60,9 +60,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--db", help="SQLAlchemy URL of the history (default: the data directory's SQLite file)")
     p.add_argument("--out", metavar="FILE.csv|FILE.parquet", help="write the per-failure table (every failure)")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    add_max_memory_option(p)
     p.set_defaults(func=run)
 
 
+@with_max_memory
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is not None:

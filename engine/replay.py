@@ -21,12 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.budget import check_memory
 from engine.errors import InputError
 from engine.topology import Topology
 from engine.traffic import TrafficMatrixSeries
 
-__all__ = ["load_sndlib_dynamic", "load_traffic_csv", "MAX_XML_BYTES", "MAX_FILES", "MAX_CSV_BYTES",
-           "MAX_STEPS", "MAX_CELLS"]
+__all__ = ["load_sndlib_dynamic", "load_traffic_csv", "csv_memory_bytes", "MAX_XML_BYTES", "MAX_FILES",
+           "MAX_CSV_BYTES", "MAX_STEPS", "MAX_CELLS", "MAX_MBPS"]
 
 #: Largest single demand-matrix XML accepted (real SNDlib files are tens of KB).
 MAX_XML_BYTES = 64 * 1024 * 1024
@@ -38,6 +39,17 @@ MAX_CSV_BYTES = 4 * 1024**3
 MAX_STEPS = 5_000_000
 #: Largest (steps x pairs) array accepted: 4 GiB of float32.
 MAX_CELLS = 1 << 30
+#: Largest demand accepted, Mbit/s: float32's largest finite value (demands are float32; a
+#: larger one would become inf and make every load through it inf).
+MAX_MBPS = float(np.finfo(np.float32).max)
+#: Peak memory of reading a CSV per byte of the file (pandas' string columns, their stripped
+#: copies, the factorised codes, the records): measured with resource.getrusage (ru_maxrss after
+#: minus the RSS before) at 18x on a 44 MB file (22 nodes, 3,000 steps) and 21x on a 25 MB one
+#: (5 nodes, 40,000 steps), rows of 31-32 bytes; shorter rows cost a little more per byte.
+CSV_BYTES_PER_FILE_BYTE = 22
+#: Bytes per record (time index, src, dst as int64, value as float64) plus the sort of the
+#: assembly (pair codes, their unique inverse), on top of the float32 (steps x pairs) array.
+_ASSEMBLY_BYTES_PER_RECORD = 64
 
 _SNDLIB_TIME = "%Y%m%d-%H%M"
 _FILENAME_TIME = re.compile(r"(\d{8}-\d{4})(?!\d)")
@@ -78,8 +90,18 @@ def _unknown_ids_error(what: str, ids: list[str], topology: Topology) -> InputEr
     )
 
 
+def csv_memory_bytes(file_bytes: int) -> float:
+    """Peak memory of :func:`load_traffic_csv` on a file of ``file_bytes`` (see
+    :data:`CSV_BYTES_PER_FILE_BYTE`).
+
+    >>> csv_memory_bytes(1024**3) / 1024**3
+    22.0
+    """
+    return float(CSV_BYTES_PER_FILE_BYTE) * file_bytes
+
+
 def _assemble(what: str, rec: _Records, topology: Topology,
-              single_step_minutes: float | None) -> TrafficMatrixSeries:
+              single_step_minutes: float | None, budget_bytes: int | None = None) -> TrafficMatrixSeries:
     """Lay the records on a regular time grid; intervals with no record become NaN rows."""
     times = np.asarray(rec.times, dtype=np.int64)
     order = np.argsort(times, kind="stable")
@@ -119,6 +141,8 @@ def _assemble(what: str, rec: _Records, topology: Topology,
     pair_codes, col = np.unique(codes, return_inverse=True)
     if steps * max(len(pair_codes), 1) > MAX_CELLS:
         raise InputError(what, f"{steps} steps x {len(pair_codes)} pairs is too large to hold in memory")
+    check_memory(f"{what} ({steps} steps x {len(pair_codes)} pairs)",
+                 4.0 * steps * len(pair_codes) + _ASSEMBLY_BYTES_PER_RECORD * len(codes), budget_bytes)
     demands = np.full((steps, len(pair_codes)), np.nan, dtype=np.float32)
     demands[row_of_time] = 0.0
     demands[row_of_time[t], col] = v
@@ -190,6 +214,10 @@ def _parse_sndlib_matrix(name: str, data: bytes):
         if not (value >= 0 and value != math.inf):  # also catches NaN
             label = dem.get("id") or f"#{i + 1}"
             raise InputError(what, f"demand {label!r}: value {raw.strip()} must be a finite number >= 0 Mbit/s")
+        if value > MAX_MBPS:
+            label = dem.get("id") or f"#{i + 1}"
+            raise InputError(what, f"demand {label!r}: value {raw.strip()} Mbit/s is above the largest demand "
+                                   f"accepted ({MAX_MBPS:.4g}, float32)")
         if not src or not dst:
             raise InputError(what, f"demand {dem.get('id') or f'#{i + 1}'!r} has an empty <source> or <target>")
         if src == dst:
@@ -199,6 +227,9 @@ def _parse_sndlib_matrix(name: str, data: bytes):
         key = (src, dst)
         # Parallel demands between the same nodes add up.
         values[key] = values.get(key, 0.0) + value
+        if values[key] > MAX_MBPS:
+            raise InputError(what, f"demands {src} -> {dst} add up to {values[key]:.4g} Mbit/s, above the largest "
+                                   f"demand accepted ({MAX_MBPS:.4g}, float32)")
     return when, granularity, values
 
 
@@ -247,7 +278,7 @@ def _iter_sndlib_documents(path: Path):
             yield name, data
 
 
-def load_sndlib_dynamic(path: str | Path, topology: Topology) -> TrafficMatrixSeries:
+def load_sndlib_dynamic(path: str | Path, topology: Topology, budget_bytes: int | None = None) -> TrafficMatrixSeries:
     """Read SNDlib dynamic traffic matrices: one ``demandMatrix`` XML per interval.
 
     ``path`` is a folder holding ``*.xml`` files (subfolders included) or a ``.tar.gz`` /
@@ -264,6 +295,8 @@ def load_sndlib_dynamic(path: str | Path, topology: Topology) -> TrafficMatrixSe
     ----------
     path : folder or tar archive of demand-matrix XML files.
     topology : the network whose node ids the matrices must use.
+    budget_bytes : memory budget (``None``: :func:`engine.budget.memory_budget_bytes`), checked
+        against the (steps x pairs) array and the records before the array is allocated.
 
     Returns
     -------
@@ -331,7 +364,7 @@ def load_sndlib_dynamic(path: str | Path, topology: Topology) -> TrafficMatrixSe
         raise _unknown_ids_error(f"traffic '{path}' (first in '{first_unknown_file}')", list(unknown), topology)
     if n_docs == 0:
         raise InputError(what, "no demand-matrix XML files found")
-    return _assemble(what, rec, topology, granularity)
+    return _assemble(what, rec, topology, granularity, budget_bytes)
 
 
 # --- CSV ---------------------------------------------------------------------------------------
@@ -342,7 +375,7 @@ def _parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def load_traffic_csv(path: str | Path, topology: Topology) -> TrafficMatrixSeries:
+def load_traffic_csv(path: str | Path, topology: Topology, budget_bytes: int | None = None) -> TrafficMatrixSeries:
     """Read a long CSV ``time,src,dst,mbps`` (one row per interval and pair) as a series.
 
     Times are ISO 8601 (``2024-01-01T00:05``; with an offset they are converted to UTC) or
@@ -354,6 +387,8 @@ def load_traffic_csv(path: str | Path, topology: Topology) -> TrafficMatrixSerie
     ----------
     path : the CSV file (UTF-8, optional BOM), header ``time,src,dst,mbps``.
     topology : the network whose node ids the rows must use.
+    budget_bytes : memory budget (``None``: :func:`engine.budget.memory_budget_bytes`); the
+        file is read whole, so :func:`csv_memory_bytes` of its size is checked before reading.
 
     Returns
     -------
@@ -391,6 +426,7 @@ def load_traffic_csv(path: str | Path, topology: Topology) -> TrafficMatrixSerie
     size = path.stat().st_size
     if size > MAX_CSV_BYTES:
         raise InputError(what, f"{size} bytes is too large (limit {MAX_CSV_BYTES})")
+    check_memory(f"{what} (a {size}-byte CSV, read whole)", csv_memory_bytes(size), budget_bytes)
     try:
         with open(path, encoding="utf-8-sig", newline="") as f:
             header_line = f.readline()
@@ -445,6 +481,11 @@ def load_traffic_csv(path: str | Path, topology: Topology) -> TrafficMatrixSerie
     if neg.any():
         i = int(np.argmax(neg))
         raise InputError(what, f"line {lines[i]}: mbps {cols['mbps'][i]} is negative")
+    huge = values > MAX_MBPS
+    if huge.any():
+        i = int(np.argmax(huge))
+        raise InputError(what, f"line {lines[i]}: mbps {cols['mbps'][i]} is above the largest demand accepted "
+                               f"({MAX_MBPS:.4g}, float32)")
     same = (cols["src"] == cols["dst"]).to_numpy()
     if same.any():
         i = int(np.argmax(same))
@@ -469,4 +510,4 @@ def load_traffic_csv(path: str | Path, topology: Topology) -> TrafficMatrixSerie
         raise InputError(what, f"line {lines[rows[1]]}: duplicate row for time {cols['time'][rows[1]]}, "
                          f"{cols['src'][rows[1]]} -> {cols['dst'][rows[1]]} (first on line {lines[rows[0]]})")
     rec = _Records(times=uniq_secs.tolist(), t=[t_idx.astype(np.int64)], src=[src], dst=[dst], val=[values])
-    return _assemble(what, rec, topology, None)
+    return _assemble(what, rec, topology, None, budget_bytes)

@@ -27,6 +27,7 @@ def make_traffic(
     peak_utilization: float = 0.6,
     *,
     require_steps: bool = False,
+    budget_bytes: int | None = None,
 ) -> TrafficMatrixSeries:
     """Traffic for a run: ``"synthetic"`` or a path to real traffic to replay.
 
@@ -39,6 +40,9 @@ def make_traffic(
     ``peak_utilization`` do not apply); ``steps`` truncates it, and shorter data is returned
     as is (read ``traffic.steps``), unless ``require_steps`` is set: then data shorter than
     ``steps`` is refused, naming the file, its steps and the steps asked.
+
+    ``budget_bytes`` is the memory budget (``None``: :func:`engine.budget.memory_budget_bytes`,
+    which the CLI's ``--max-memory`` sets): each reader checks its estimate before it allocates.
 
     ``seed`` must be a whole number >= 0 (numpy's seeds are unsigned), whatever the traffic:
     the scenario's models are seeded with it too.
@@ -63,15 +67,15 @@ def make_traffic(
     check_seed(seed)
     if spec.strip().lower() == SYNTHETIC:
         return synthetic_traffic(topology, int(steps), step_minutes=step_minutes, seed=seed,
-                                 peak_utilization=peak_utilization)
+                                 peak_utilization=peak_utilization, budget_bytes=budget_bytes)
     path = Path(spec).expanduser()
     if not path.exists():
         raise InputError(f"traffic '{spec}'", "no such file or folder")
     name = path.name.lower()
     if path.is_dir() or name.endswith((".tar.gz", ".tgz")):
-        traffic = load_sndlib_dynamic(path, topology)
+        traffic = load_sndlib_dynamic(path, topology, budget_bytes)
     elif name.endswith(".csv"):
-        traffic = load_traffic_csv(path, topology)
+        traffic = load_traffic_csv(path, topology, budget_bytes)
     else:
         raise InputError(f"traffic '{spec}'",
                          "unknown format: expected 'synthetic', a .csv file, or an SNDlib folder or .tar.gz/.tgz")

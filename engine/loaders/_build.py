@@ -23,6 +23,9 @@ WEIGHT_SCHEMES = ("hop", "distance", "inv-capacity")
 REFERENCE_BANDWIDTH_MBPS = 100_000.0
 #: Smallest distance weight, km: co-located routers must not form zero-cost loops.
 MIN_DISTANCE_WEIGHT = 1.0
+#: Largest link capacity accepted, Mbit/s: float32's largest finite value (loads and the
+#: synthetic demands scaled to capacity are float32; above it they would become inf).
+MAX_CAPACITY_MBPS = 3.4028234663852886e38
 
 _MAX_LISTED = 8
 
@@ -216,6 +219,9 @@ def build_topology(
         else:
             capacity = sum(caps)
             extra = len(group) - 1
+        if not capacity <= MAX_CAPACITY_MBPS:  # parallel links summed can overflow too
+            raise InputError(what, f"link {lid}: capacity {capacity:.4g} Mbit/s is above the largest accepted "
+                                   f"({MAX_CAPACITY_MBPS:.4g}, float32)")
         if extra:
             absorbed = [e.id for e in group[1:] if e.id]
             merged.append(f"{lid} (absorbs {'+'.join(absorbed)})" if absorbed else f"{lid} (x{extra + 1})")
