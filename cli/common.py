@@ -7,7 +7,9 @@ import functools
 import json
 import os
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from engine.errors import InputError
@@ -190,3 +192,18 @@ def open_db(url: str | None) -> Callable:
 def require(cond: bool, what: str, problem: str) -> None:
     if not cond:
         raise InputError(what, problem)
+
+
+def write_table_atomically(frame: Any, out: Path) -> None:
+    """Write to a temporary file beside ``out`` and rename it, so nothing is half-written."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    os.close(fd)
+    try:
+        if out.suffix.lower() == ".csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            frame.to_parquet(tmp, index=False)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

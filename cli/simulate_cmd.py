@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from cli.common import (StderrProgress, add_max_memory_option, positive_int, print_json, quiet_broken_pipe,
-                        refuse_repeated_failures, with_max_memory)
+                        refuse_repeated_failures, with_max_memory, write_table_atomically)
 from engine.errors import InputError
 
 __all__ = ["register", "run", "OUT_FORMATS"]
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     summary.update(loads.summary(events))
     if out is not None:
         frame = loads.to_frame(traffic)
-        _write_atomically(frame, out)
+        write_table_atomically(frame, out)
         summary["out"] = str(out)
         summary["rows"] = len(frame)
     summary["seconds"] = round(time.perf_counter() - t0, 3)
@@ -127,21 +127,6 @@ def _check_out(out: Path, text: str) -> None:
         raise InputError(f"--out '{text}'", f"cannot write in its folder ({err.strerror or err})") from None
     os.close(fd)
     Path(probe).unlink(missing_ok=True)
-
-
-def _write_atomically(frame: Any, out: Path) -> None:
-    """Write to a temporary file beside ``out`` and rename it, so nothing is half-written."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    try:
-        if out.suffix.lower() == ".csv":
-            frame.to_csv(tmp, index=False)
-        else:
-            frame.to_parquet(tmp, index=False)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def summary_lines(s: dict[str, Any], traffic: Any) -> list[str]:

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from cli.common import StderrProgress, add_max_memory_option, positive_int, print_json, with_max_memory
+from cli.common import (StderrProgress, add_max_memory_option, positive_int, print_json, with_max_memory,
+                        write_table_atomically)
 from engine.errors import InputError
 
 __all__ = ["register", "run"]
@@ -112,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         import pandas as pd
 
         frame = pd.DataFrame(result.table())
-        _write_atomically(frame, out)
+        write_table_atomically(frame, out)
         summary["out"] = str(out)
         summary["rows"] = len(frame)
     if args.json:
@@ -121,20 +120,6 @@ def run(args: argparse.Namespace) -> int:
         for line in summary_lines(summary):
             print(line)
     return 0
-
-
-def _write_atomically(frame: Any, out: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    try:
-        if out.suffix.lower() == ".csv":
-            frame.to_csv(tmp, index=False)
-        else:
-            frame.to_parquet(tmp, index=False)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def summary_lines(s: dict[str, Any]) -> list[str]:
