@@ -21,8 +21,9 @@ from engine.forecasting.settings import LIQUID_CELLS, LIQUID_WIRINGS, IL_MODES, 
 DEFAULT_MODELS_TEXT = ",".join(DEFAULT_MODELS)
 
 __all__ = ["DEFAULT_MODELS_TEXT", "StderrProgress", "print_json", "add_forecast_options", "forecast_overrides",
-           "forecast_settings", "model_names", "positive_int", "quiet_broken_pipe", "silence_stdout",
-           "refuse_repeated_failures", "add_max_memory_option", "memory_size", "with_max_memory"]
+           "forecast_settings", "model_names", "positive_int", "non_negative_int", "quiet_broken_pipe",
+           "silence_stdout", "write_table_atomically", "refuse_repeated_failures", "add_max_memory_option",
+           "memory_size", "with_max_memory"]
 
 
 class StderrProgress:
@@ -98,14 +99,24 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
-def positive_int(text: str) -> int:
+def _whole_number_at_least(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    return _whole_number_at_least(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: a whole number >= 0."""
+    return _whole_number_at_least(text, 0)
 
 
 def memory_size(text: str) -> int:

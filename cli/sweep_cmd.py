@@ -11,24 +11,14 @@ import math
 from pathlib import Path
 from typing import Any
 
-from cli.common import (StderrProgress, add_max_memory_option, positive_int, print_json, with_max_memory,
-                        write_table_atomically)
+from cli.common import (StderrProgress, add_max_memory_option, non_negative_int, positive_int, print_json,
+                        with_max_memory, write_table_atomically)
 from engine.errors import InputError
 
 __all__ = ["register", "run"]
 
 KINDS = ("link", "node", "srlg", "link-pairs")
 OUT_FORMATS = (".csv", ".parquet")
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
-    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -50,11 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--srlg", metavar="FILE",
                    help="shared-risk link groups: JSON {\"srlgs\": [{id, links}]} or CSV 'srlg,link_id' "
                         "(default for --kind srlg: the topology JSON's 'srlgs')")
-    p.add_argument("--from", dest="start", type=_non_negative_int, required=True, metavar="STEP",
+    p.add_argument("--from", dest="start", type=non_negative_int, required=True, metavar="STEP",
                    help="first step of the window")
-    p.add_argument("--to", dest="stop", type=_non_negative_int, required=True, metavar="STEP",
+    p.add_argument("--to", dest="stop", type=non_negative_int, required=True, metavar="STEP",
                    help="end of the window (exclusive)")
-    p.add_argument("--top", type=_non_negative_int, default=20, help="failures listed (default 20; 0: all)")
+    p.add_argument("--top", type=non_negative_int, default=20, help="failures listed (default 20; 0: all)")
     p.add_argument("--workers", type=positive_int, help="threads (default: the CPU count)")
     p.add_argument("--db", help="SQLAlchemy URL of the history (default: the data directory's SQLite file)")
     p.add_argument("--out", metavar="FILE.csv|FILE.parquet", help="write the per-failure table (every failure)")

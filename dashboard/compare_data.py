@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CENSORED",
+    "aligned_span",
     "history_table",
     "run_label",
     "first_failure_step",
@@ -107,6 +108,23 @@ def first_failure_step(events: Iterable[FailureEvent]) -> int | None:
     return min(steps) if steps else None
 
 
+def aligned_span(actual: np.ndarray, align_step: int, before: int | None, after: int | None,
+                 max_points: int) -> tuple[int, int, int]:
+    """(first step, end step, stride) of an aligned chart: ``before``/``after`` steps around
+    ``align_step`` (all when None), thinned to at most ``max_points`` (0: no thinning).
+
+    >>> aligned_span(np.zeros((100, 2)), 50, 10, 10, 7)
+    (40, 61, 3)
+    """
+    if np.ndim(actual) != 2:
+        raise ValueError(f"actual must be (steps, directions), got shape {np.shape(actual)}")
+    steps = np.shape(actual)[0]
+    lo = 0 if before is None else max(0, align_step - before)
+    hi = steps if after is None else min(steps, align_step + after + 1)
+    stride = max(1, int(np.ceil((hi - lo) / max_points))) if max_points else 1
+    return lo, hi, stride
+
+
 def aligned_errors(
     actual: np.ndarray,
     forecasts: Mapping[str, np.ndarray],
@@ -140,12 +158,7 @@ def aligned_errors(
     [[-1.0, 0.0, 0.0], [0.0, 2.0, 20.0], [1.0, 6.0, 60.0]]
     """
     actual = np.asarray(actual, dtype=np.float64)
-    if actual.ndim != 2:
-        raise ValueError(f"actual must be (steps, directions), got shape {actual.shape}")
-    T = actual.shape[0]
-    lo = 0 if before is None else max(0, align_step - before)
-    hi = T if after is None else min(T, align_step + after + 1)
-    stride = max(1, int(np.ceil((hi - lo) / max_points))) if max_points else 1
+    lo, hi, stride = aligned_span(actual, align_step, before, after, max_points)
     w = max(1, int(window))
     frames = []
     for model, fc in forecasts.items():

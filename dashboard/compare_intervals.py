@@ -112,13 +112,10 @@ def aligned_coverage(
     >>> aligned_coverage(a, lo, up, 1, "r", window=2)["rolling_coverage_pct"].tolist()   # 2/2, (2+1)/(2+2)
     [100.0, 75.0]
     """
+    from dashboard.compare_data import aligned_span  # compare_data imports this module
+
     actual = np.asarray(actual, dtype=np.float64)
-    if actual.ndim != 2:
-        raise ValueError(f"actual must be (steps, directions), got shape {actual.shape}")
-    T = actual.shape[0]
-    lo_step = 0 if before is None else max(0, align_step - before)
-    hi_step = T if after is None else min(T, align_step + after + 1)
-    stride = max(1, int(np.ceil((hi_step - lo_step) / max_points))) if max_points else 1
+    lo_step, hi_step, stride = aligned_span(actual, align_step, before, after, max_points)
     w = max(1, int(window))
     frames = []
     for model, low in lower.items():
