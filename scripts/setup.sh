@@ -47,11 +47,17 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   echo "$digest" > "$stamp"
 fi
 
-if [ "$want_test" = 1 ] && [ ! -x /usr/bin/chromium ]; then
-  # The browser tests drive Debian's Chromium through Playwright; no browser download.
-  echo "netdrift setup: installing Debian chromium for the browser tests" >&2
-  SUDO=""
-  [ "$(id -u)" = 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+if [ "$want_test" = 1 ]; then
+  # The browser tests drive Debian's Chromium through Playwright (no browser download); the
+  # history tests start a throwaway PostgreSQL server from Debian's packages as an unprivileged user.
+  debs=()
+  [ -x /usr/bin/chromium ] || debs+=(chromium chromium-driver)
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || debs+=(postgresql)
+  if [ "${#debs[@]}" -gt 0 ]; then
+    echo "netdrift setup: installing Debian ${debs[*]} for the tests" >&2
+    SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${debs[@]}" >/dev/null
+  fi
 fi
