@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect, select
+from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -109,6 +109,15 @@ def _stored_version(engine: Engine) -> int | None:
         raise InputError("meta.schema_version", f"not an integer: {raw!r}") from None
 
 
+def _add_heartbeat_column(engine: Engine) -> None:
+    """Databases written before ``scenarios.heartbeat_at`` existed get the (nullable) column."""
+    with engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("scenarios")}
+    if "heartbeat_at" not in columns:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE scenarios ADD COLUMN heartbeat_at TIMESTAMP"))
+
+
 def open_database(url: str | None = None) -> sessionmaker[Session]:
     """Open (creating if needed) the history database at ``url`` and return a session factory.
 
@@ -179,7 +188,7 @@ def open_database(url: str | None = None) -> sessionmaker[Session]:
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _set_sqlite_pragmas)
         Base.metadata.create_all(engine)
-        # (No older schema versions exist yet; a future version migrates them here.)
+        _add_heartbeat_column(engine)
         if stored != SCHEMA_VERSION:
             with Session(engine) as s, s.begin():
                 s.merge(Meta(key="schema_version", value=str(SCHEMA_VERSION)))

@@ -116,6 +116,9 @@ class ScenarioRow(Base):
     hostname: Mapped[str] = mapped_column(String(255))
     # "<boot id>:<process start tick>" on Linux: tells a reused pid (e.g. after a reboot) apart.
     process_token: Mapped[str | None] = mapped_column(String(80))
+    # Last sign of life of a run that stamps it (the dashboard's live loop, see
+    # ScenarioRepository.heartbeat); None for writers that never do (the CLI: pid liveness only).
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     step_minutes: Mapped[float | None] = mapped_column(Float)
     start_time: Mapped[str | None] = mapped_column(String(64))  # ISO 8601, as given
     train_steps: Mapped[int | None] = mapped_column(Integer)

@@ -11,7 +11,8 @@ The repository never opens, commits or rolls back a transaction: the caller does
         ScenarioRepository(s).save_result(sid, result)
 
 A "running" scenario whose writer process is gone (same host, pid no longer alive, see
-:mod:`storage.writer`) is reported as "interrupted".
+:mod:`storage.writer`), or whose heartbeat (:meth:`ScenarioRepository.heartbeat`) is older than
+:data:`HEARTBEAT_STALE_S`, is reported as "interrupted".
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass, is_dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from enum import Enum
 from importlib import metadata
 from pathlib import PurePath
@@ -40,6 +41,7 @@ from storage.models import EventRow, MetricRowDB, ScenarioRow, SeriesRow, SweepR
 from storage.writer import current_writer, writer_alive
 
 __all__ = [
+    "HEARTBEAT_STALE_S",
     "ScenarioRepository",
     "SweepRepository",
     "ScenarioSummary",
@@ -48,6 +50,10 @@ __all__ = [
     "library_versions",
     "jsonable",
 ]
+
+#: A "running" row whose heartbeat is older than this (seconds) counts as interrupted: its
+#: writer (e.g. a dashboard session whose browser tab is gone) stopped stamping it.
+HEARTBEAT_STALE_S = 60
 
 _F32 = "<f4"
 _U8 = "|u1"
@@ -145,8 +151,18 @@ def _event_text(e: FailureEvent | EventRow) -> str:
     return f"{e.action}{node} {e.target}@{e.step}"
 
 
+def _heartbeat_stale(row: ScenarioRow, now: datetime | None = None) -> bool:
+    """True when the row was stamped by a heartbeat and the last stamp is older than the limit."""
+    if row.heartbeat_at is None:
+        return False
+    now = now or datetime.now(timezone.utc)
+    return now - row.heartbeat_at > timedelta(seconds=HEARTBEAT_STALE_S)
+
+
 def _effective_status(row: ScenarioRow) -> str:
-    if row.status == "running" and writer_alive(row.pid, row.hostname, row.process_token) is False:
+    if row.status == "running" and (
+        _heartbeat_stale(row) or writer_alive(row.pid, row.hostname, row.process_token) is False
+    ):
         return "interrupted"
     return row.status
 
@@ -357,6 +373,21 @@ class ScenarioRepository:
         row.status = "complete"
         row.finished_at = datetime.now(timezone.utc)
         s.flush()
+
+    def heartbeat(self, scenario_id: int) -> None:
+        """Stamp the scenario's ``heartbeat_at`` with UTC now: its writer is still at work.
+
+        Once a run has stamped it, the row stays "running" only while stamps keep coming at
+        least every :data:`HEARTBEAT_STALE_S` seconds (stamp every ~10 s); a missing id raises
+        :class:`engine.errors.InputError`.
+        """
+        done = self.session.execute(
+            update(ScenarioRow).where(ScenarioRow.id == scenario_id)
+            .values(heartbeat_at=datetime.now(timezone.utc))
+            .execution_options(synchronize_session="fetch")
+        )
+        if done.rowcount == 0:
+            self._row(scenario_id)  # raises "not found"
 
     def mark_interrupted(self, scenario_id: int) -> None:
         """Mark a running scenario as interrupted (e.g. the run raised); a complete one is left alone."""
