@@ -44,7 +44,7 @@ from engine.topology import Topology
 from engine.traffic import TrafficMatrixSeries
 from engine.traffic_sources import make_traffic
 
-__all__ = ["LiveScenario", "run_scenario", "run_to_end", "Progress"]
+__all__ = ["LiveScenario", "run_scenario", "run_to_end", "spec_from_dict", "Progress"]
 
 Progress = Callable[[str, float], None]
 
@@ -164,7 +164,7 @@ class LiveScenario:
         """Fit every model on the training period; afterwards ``step == train_steps``."""
         k = self.train_steps
         self.stream.fill(k)
-        stream, common = self.stream, self.settings.common
+        stream = self.stream
         history, feats = stream.observed[:k], stream.features[:k]
         demands = None if stream.demands is None else stream.demands[:k]
         for i, entry in enumerate(self.entries):
@@ -173,14 +173,80 @@ class LiveScenario:
             model = make_forecaster(entry.kind, entry.settings(self.settings), seed=self.seed, device=self.device)
             model.fit(history, feats, demands, stream.pairs)
             self.models[entry.label] = model
+        self._start_streaming()
+        if progress:
+            progress("trained", 1.0)
+
+    def _start_streaming(self) -> None:
+        """What follows the fit: the interval trackers, and ``step = train_steps``."""
+        k, common = self.train_steps, self.settings.common
         if self.interval is not None:
             start = initial_radius(self.simulator.loads.loads[:k], common.horizon, self.interval)
             self.intervals = {e.label: ConformalTracker(self.interval, start,
                                                         shifts_with_routing=self.models[e.label].space == "demands")
                               for e in self.entries}
         self.step = k
-        if progress:
-            progress("trained", 1.0)
+
+    def export_models(self) -> bytes:
+        """The fitted models as bytes (``torch.save`` of the model objects: weights, optimiser-free
+        state, RNGs), to be taken right after :meth:`train`; :meth:`load_models` takes them back.
+
+        With them a stored run is rebuilt without training again (:meth:`resume`). The bytes are
+        a pickle: load only what this program stored.
+        """
+        if not self.trained or self.step != self.train_steps:
+            raise InputError("trained models", f"export them right after training (the run is at step {self.step})")
+        import io
+
+        import torch
+
+        buf = io.BytesIO()
+        torch.save({"labels": [e.label for e in self.entries], "models": self.models}, buf)
+        return buf.getvalue()
+
+    def load_models(self, blob: bytes) -> None:
+        """Take the models :meth:`export_models` gave instead of training; afterwards
+        ``step == train_steps``, as after :meth:`train`."""
+        import io
+        import pickle
+
+        import torch
+
+        if self.trained:
+            raise InputError("trained models", "this run is trained already")
+        try:
+            saved = torch.load(io.BytesIO(blob), map_location=self.device, weights_only=False)
+        except (pickle.UnpicklingError, EOFError, RuntimeError, AttributeError, ImportError) as err:
+            raise InputError("trained models", f"cannot be read ({err})") from err
+        labels = [e.label for e in self.entries]
+        if not isinstance(saved, dict) or saved.get("labels") != labels:
+            raise InputError("trained models", f"they are not this run's models ({', '.join(labels)})")
+        self.stream.fill(self.train_steps)
+        self.models = dict(saved["models"])
+        self._start_streaming()
+
+    @classmethod
+    def resume(cls, spec: ScenarioSpec, events: Iterable[FailureEvent], step: int, models: bytes | None = None,
+               topology: Topology | None = None, progress: Progress | None = None) -> "LiveScenario":
+        """A stored live run rebuilt at ``step``: the spec's traffic, its ``events`` (clicked ones
+        included), the exported ``models`` (trained again from the seed when None), and the steps
+        from the end of training to ``step`` replayed. Same numbers as the run that was never
+        interrupted: every part is deterministic for the spec and seed.
+        """
+        live = cls.from_spec(spec, topology)
+        known = set(live.events)
+        for e in sorted(events):
+            if e not in known:
+                live._check_event_step(e)
+                live.simulator.add_event(e)
+        if not live.train_steps <= step <= live.total_steps:
+            raise InputError("step", f"a run is resumed between {live.train_steps} and {live.total_steps}, got {step}")
+        if models is None:
+            live.train(progress)
+        else:
+            live.load_models(models)
+        live.advance(step - live.step, progress)
+        return live
 
     @property
     def trained(self) -> bool:
@@ -396,6 +462,28 @@ class LiveScenario:
         for event in list(twin.simulator.events):
             twin.simulator.remove_event(event)
         return twin
+
+
+def spec_from_dict(stored: dict[str, Any]) -> ScenarioSpec:
+    """The :class:`ScenarioSpec` whose :meth:`ScenarioSpec.to_dict` (or a run's stored config, which
+    extends it) is ``stored``; keys that are not the spec's are ignored.
+
+    >>> spec_from_dict(ScenarioSpec(topology="abilene", seed=3).to_dict()) == ScenarioSpec(topology="abilene", seed=3)
+    True
+    """
+    names = set(ScenarioSpec.__dataclass_fields__)
+    values = {k: v for k, v in stored.items() if k in names}
+    if "model_entries" in stored:
+        values["models"] = tuple(ModelEntry(e["label"], e["kind"], tuple(tuple(o) for o in e.get("overrides", ())))
+                                 for e in stored["model_entries"])
+    elif "models" in values:
+        values["models"] = tuple(values["models"])
+    if "forecast" in values:
+        values["forecast"] = ForecastSettings.from_flat(values["forecast"])
+    if "metrics" in values:
+        values["metrics"] = MetricsConfig(**values["metrics"])
+    values["failures"] = tuple(values.get("failures", ()))
+    return ScenarioSpec(**values)
 
 
 def run_to_end(live: LiveScenario, progress: Progress | None = None, counterfactual: bool = True) -> ScenarioResult:

@@ -11,7 +11,7 @@ from engine.errors import InputError
 from engine.events import FailureEvent
 from engine.forecasting.settings import ForecastSettings
 from engine.routing import routing_matrix
-from engine.experiments.scenario import LiveScenario
+from engine.experiments.scenario import LiveScenario, spec_from_dict
 from engine.experiments.spec import ModelEntry, ScenarioSpec
 from engine.topology import Link, Node, Topology
 from engine.traffic import TrafficMatrixSeries
@@ -176,3 +176,58 @@ def test_the_h_step_ahead_forecast_is_recorded_against_the_step_it_is_for():
     # persistence made at step t (last seen t-1) for step t+2: the value of step t-1
     np.testing.assert_allclose(f[TRAIN + 2:TRAIN + 10], actual[TRAIN - 1:TRAIN + 7], rtol=1e-5)
     assert np.isnan(f[:TRAIN + 2]).all()
+
+
+RESUME_SPEC = ScenarioSpec(topology="abilene", steps=150, train_steps=100, step_minutes=60,
+                           models=("persistence", "liquid", "incremental", "routed-incremental", "liquid-stateful"),
+                           forecast=ForecastSettings.from_flat(dict(window=8, horizon=2, epochs=1,
+                                                                    train_windows=64, il_batch=6, il_window=30)),
+                           seed=7, interval=0.9)
+
+
+def _uninterrupted(click_at: int, stop: int, target: str) -> LiveScenario:
+    live = LiveScenario.from_spec(RESUME_SPEC)
+    live.train()
+    live.advance(click_at - live.step)
+    live.toggle(target)
+    live.advance(stop - live.step)
+    return live
+
+
+@pytest.mark.parametrize("with_models", [True, False])
+def test_a_run_resumed_from_its_spec_events_and_models_continues_bit_for_bit(with_models):
+    """A run clicked at step 110, stopped at 120 and rebuilt from what a history stores (spec,
+    events, exported models, step) then played to 140 equals the run that was never stopped."""
+    target = LiveScenario.from_spec(RESUME_SPEC).topology.links[0].id
+    first = LiveScenario.from_spec(RESUME_SPEC)
+    first.train()
+    blob = first.export_models()
+    first.advance(10)
+    first.toggle(target)
+    first.advance(10)
+    rebuilt = LiveScenario.resume(spec_from_dict(first.snapshot().config), first.events, first.step,
+                                  models=blob if with_models else None)
+    assert rebuilt.step == 120 and rebuilt.events == first.events
+    rebuilt.advance(20)
+    whole = _uninterrupted(110, 140, target)
+    a, b = rebuilt.snapshot(), whole.snapshot()
+    np.testing.assert_array_equal(a.actual, b.actual)
+    assert set(a.forecasts) == set(b.forecasts)
+    for m in b.forecasts:
+        np.testing.assert_array_equal(a.forecasts[m], b.forecasts[m])
+        np.testing.assert_array_equal(a.upper[m], b.upper[m])
+    assert a.model_stats["incremental"]["retrain_steps"] == b.model_stats["incremental"]["retrain_steps"]
+
+
+def test_models_are_exported_only_right_after_training_and_only_into_the_same_run():
+    live = LiveScenario.from_spec(RESUME_SPEC)
+    live.train()
+    blob = live.export_models()
+    live.advance(1)
+    with pytest.raises(InputError, match="right after training"):
+        live.export_models()
+    other = LiveScenario.from_spec(ScenarioSpec(**{**RESUME_SPEC.__dict__, "models": ("persistence",)}))
+    with pytest.raises(InputError, match="not this run's models"):
+        other.load_models(blob)
+    with pytest.raises(InputError, match="cannot be read"):
+        LiveScenario.from_spec(RESUME_SPEC).load_models(b"not a model")
