@@ -17,7 +17,9 @@ from engine.sweep.failures import Failure, failure_set
 from engine.topology import Topology
 from engine.traffic import TrafficMatrixSeries
 
-__all__ = ["SweepResult", "sweep"]
+__all__ = ["SweepResult", "sweep", "EXECUTORS"]
+
+EXECUTORS = ("local", "ray")
 
 
 @dataclass
@@ -61,7 +63,8 @@ class SweepResult:
 def sweep(topology: Topology, traffic: TrafficMatrixSeries, kind: str, start: int, stop: int,
           failures: Sequence[Failure] | None = None, workers: int | None = None, incremental: bool = True,
           progress: Callable[[int, int], None] | None = None, budget_bytes: int | None = None,
-          processes: bool | None = None) -> SweepResult:
+          processes: bool | None = None, executor: str = "local", ray_address: str | None = None,
+          device: str | None = None) -> SweepResult:
     """Sweep every failure of ``kind`` (or the given ``failures``) over steps ``[start, stop)``.
 
     ``workers`` (default: the CPU count) run the failures in forked worker processes when
@@ -69,7 +72,15 @@ def sweep(topology: Topology, traffic: TrafficMatrixSeries, kind: str, start: in
     a few failures): building a failure's routing plan is mostly Python-level work that threads
     cannot overlap. Otherwise they run on threads. Results do not depend on either.
 
-    Raises :class:`InputError` for a bad window or a sweep over the memory budget.
+    ``executor="ray"`` shards the failures over Ray tasks instead (a local Ray with ``workers``
+    CPUs, the Ray this process is connected to, or the cluster at ``ray_address``); the results
+    are identical. ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:N"``) computes the loads of batches
+    of failure states as batched torch products there (:mod:`engine.sweep.batched`; the
+    incremental routing deltas are still built on the CPU); ``None`` (default) is the numpy path.
+    Resolve ``"auto"`` with :func:`engine.sweep.batched.resolve_sweep_device` first.
+
+    Raises :class:`InputError` for a bad window, a sweep over the memory budget, an unknown
+    executor, Ray missing or unreachable, or a cuda device without a GPU.
     """
     t0 = time.perf_counter()
     if tuple(traffic.node_ids) != tuple(n.id for n in topology.nodes):
@@ -80,6 +91,19 @@ def sweep(topology: Topology, traffic: TrafficMatrixSeries, kind: str, start: in
         raise InputError("from", f"must be smaller than --to (got {start} >= {stop})")
     if stop > traffic.steps:
         raise InputError("to", f"step {stop} is past the end of the run ({traffic.steps} steps)")
+    if executor not in EXECUTORS:
+        raise InputError(f"executor '{executor}'", f"expected one of {', '.join(EXECUTORS)}")
+    if executor == "ray":
+        from engine.sweep.ray_executor import import_ray
+
+        import_ray()
+    if device is not None:
+        from engine.sweep.batched import resolve_sweep_device
+
+        if device == "auto":
+            raise InputError("device 'auto'", "resolve it first (engine.sweep.batched.resolve_sweep_device)")
+        device = resolve_sweep_device(device)
+        incremental = True  # the batched path applies the incremental routing deltas
     fl = list(failures) if failures is not None else failure_set(topology, kind)
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
     check_memory(f"sweep of {len(fl)} failures x {stop - start} steps on '{topology.name}'",
@@ -127,7 +151,34 @@ def sweep(topology: Topology, traffic: TrafficMatrixSeries, kind: str, start: in
         if progress is not None:
             progress(len(rows), len(fl))
 
-    _run(sw, fl, n_workers, record, processes)
+    extra: dict[str, Any] = {"incremental": incremental, "workers": n_workers, "executor": executor,
+                             "device": device or "numpy"}
+    method, sink = "run_one", record
+    if device is not None:
+        from engine.sweep.batched import TorchLoads
+
+        loads = TorchLoads(sw, device)
+        pending: list[tuple[int, dict[str, Any]]] = []
+
+        def flush() -> None:
+            for (i, d), (wutil, wstep, dropped) in zip(pending, loads.compute([d for _, d in pending])):
+                record((i, sw.summary(wutil, wstep, dropped, d["unreach"], d["node_up"])))
+            pending.clear()
+
+        def collect(res: tuple[int, dict[str, Any]]) -> None:
+            pending.append(res)
+            if len(pending) >= loads.batch:
+                flush()
+
+        method, sink = "delta", collect
+    if executor == "ray":
+        from engine.sweep.ray_executor import run_on_ray
+
+        extra.update(run_on_ray(sw, fl, n_workers, sink, ray_address, method))
+    else:
+        _run(sw, fl, n_workers, sink, processes, method)
+    if device is not None:
+        flush()
     rows.sort(key=lambda x: (-(x["worst_utilization"] if x["worst_utilization"] is not None else -np.inf),
                              -x["dropped_mbps_total"], x["target"]))
     for k, x in enumerate(rows, start=1):
@@ -145,5 +196,4 @@ def sweep(topology: Topology, traffic: TrafficMatrixSeries, kind: str, start: in
             "no_failure_utilization": float(base_max[d]) if np.isfinite(base_max[d]) else None,
         }
     return SweepResult(kind, start, stop, traffic.step_minutes, topology, rows, per_dir,
-                       round(time.perf_counter() - t0, 3),
-                       {"incremental": incremental, "workers": n_workers})
+                       round(time.perf_counter() - t0, 3), extra)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 import numpy as np
+import scipy.sparse as sp
 
 from engine.routing import LoadPlan, routing_matrix, run_in_threads
 from engine.sweep.failures import Failure
@@ -80,19 +81,38 @@ class _Sweeper:
             dropped[a:a + xs.shape[1]] = dr
         return loads, dropped
 
-    def _incremental(self, link_up: np.ndarray, node_up: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Loads, dropped and unreachable pairs under a failure, re-routing only the pairs whose
-        routes cross a failed link (pairs at a failed node cross one of its links)."""
+    def _selected(self, link_up: np.ndarray) -> np.ndarray:
+        """The pairs whose no-failure routes cross a failed link (pairs at a failed node
+        cross one of its links)."""
         down = np.flatnonzero(~np.repeat(link_up, 2))
         R = self._by_dir
         parts = [R.indices[R.indptr[d]:R.indptr[d + 1]] for d in down]
-        sel = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+        return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+
+    def delta(self, f: Failure) -> dict[str, Any]:
+        """What failure ``f`` changes against the no-failure state: the re-routed pairs ``sel``,
+        ``delta`` CSR (2L, len(sel)) float32 = new - old fractions, ``newly`` (len(sel),) the
+        pairs it makes unreachable, ``unreach`` (P,) and ``node_up`` (N,). Needs the per-pair
+        routing (incremental sweeper)."""
+        link_up, node_up = self._state(f)
+        sel = self._selected(link_up)
+        unreach = self.base.unreachable
         if not len(sel):
-            return self.base_loads, self.base_dropped, self.base.unreachable
+            delta = sp.csr_matrix((self.t.n_directions, 0), dtype=np.float32)
+            return {"sel": sel, "delta": delta, "newly": np.zeros(0, bool), "unreach": unreach, "node_up": node_up}
         after = routing_matrix(self.t, link_up, node_up, self.src[sel], self.dst[sel])
         delta = (after.matrix.astype(np.float32) - self._by_pair[:, sel]).tocsr()
         delta.eliminate_zeros()
-        newly = after.unreachable & ~self.base.unreachable[sel]
+        newly = after.unreachable & ~unreach[sel]
+        unreach = unreach.copy()
+        unreach[sel] = after.unreachable
+        return {"sel": sel, "delta": delta, "newly": newly, "unreach": unreach, "node_up": node_up}
+
+    def _incremental(self, d: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """Loads and dropped under a failure from its :meth:`delta` (numpy, block by block)."""
+        sel, delta, newly = d["sel"], d["delta"], d["newly"]
+        if not len(sel):
+            return self.base_loads, self.base_dropped
         loads = np.empty_like(self.base_loads)
         dropped = self.base_dropped.copy()
         for i, x in enumerate(self.blocks):
@@ -102,30 +122,40 @@ class _Sweeper:
             if newly.any():
                 dropped[a:a + xs.shape[1]] += xs[newly].sum(axis=0, dtype=np.float64)
         np.maximum(loads, 0.0, out=loads)
-        unreach = self.base.unreachable.copy()
-        unreach[sel] = after.unreachable
-        return loads, dropped, unreach
+        return loads, dropped
 
-    def run_one(self, f: Failure) -> dict[str, Any]:
+    def _state(self, f: Failure) -> tuple[np.ndarray, np.ndarray]:
         t = self.t
         link_up = t.link_up_mask(f.links, f.nodes)
         node_up = np.ones(len(t.nodes), dtype=bool)
         for nid in f.nodes:
             node_up[t.node_index[nid]] = False
+        return link_up, node_up
+
+    def run_one(self, f: Failure) -> dict[str, Any]:
         if self.incremental:
-            loads, dropped, unreach = self._incremental(link_up, node_up)
+            d = self.delta(f)
+            loads, dropped = self._incremental(d)
+            unreach, node_up = d["unreach"], d["node_up"]
         else:
-            plan = LoadPlan(t, link_up, node_up, self.src, self.dst)
+            link_up, node_up = self._state(f)
+            plan = LoadPlan(self.t, link_up, node_up, self.src, self.dst)
             loads, dropped = self._apply(plan, None)
             unreach = plan.unreachable
         if self.missing.any():
             loads = np.where(self.missing[:, None], np.nan, loads)
             dropped = np.where(self.missing, np.nan, dropped)
         util = loads / self.cap[None, :]
-        finite = np.isfinite(util)
-        u = np.where(finite, util, -np.inf)
-        wstep = np.argmax(u, axis=0) if len(u) else np.zeros(t.n_directions, np.int64)
-        wutil = u[wstep, np.arange(t.n_directions)] if len(u) else np.full(t.n_directions, -np.inf)
+        u = np.where(np.isfinite(util), util, -np.inf)
+        n_dir = self.t.n_directions
+        wstep = np.argmax(u, axis=0) if len(u) else np.zeros(n_dir, np.int64)
+        wutil = u[wstep, np.arange(n_dir)] if len(u) else np.full(n_dir, -np.inf)
+        return self.summary(wutil, wstep, dropped, unreach, node_up)
+
+    def summary(self, wutil: np.ndarray, wstep: np.ndarray, dropped: np.ndarray, unreach: np.ndarray,
+                node_up: np.ndarray) -> dict[str, Any]:
+        """One failure's result from its per-direction worst utilisation and step (window
+        positions), its dropped demand per step and its unreachable pairs."""
         ends_up = node_up[self.src] & node_up[self.dst]
         cut = unreach & ends_up & ~self.base.unreachable
         return {"util": wutil, "step": wstep, "load": wutil * self.cap, "dropped": dropped,
@@ -135,19 +165,22 @@ class _Sweeper:
 _SHARED: "_Sweeper | None" = None
 
 
-def _run_shared(i: int, f: Failure) -> tuple[int, dict[str, Any]]:
+def _run_shared(i: int, f: Failure, method: str) -> tuple[int, dict[str, Any]]:
     assert _SHARED is not None
-    return i, _SHARED.run_one(f)
+    return i, getattr(_SHARED, method)(f)
 
 
-def _run(sw: "_Sweeper", fl: Sequence[Failure], workers: int, record: Callable, processes: bool | None) -> None:
-    """Each failure through ``sw.run_one``, results to ``record`` in failure order."""
+def _run(sw: "_Sweeper", fl: Sequence[Failure], workers: int, record: Callable, processes: bool | None,
+         method: str = "run_one") -> None:
+    """Each failure through ``sw.<method>`` (``run_one``: its summary; ``delta``: what it changes),
+    results ``(index, result)`` to ``record`` in failure order."""
     import multiprocessing as mp
 
     if processes is None:
         processes = workers > 1 and len(fl) >= 4 * workers and "fork" in mp.get_all_start_methods()
     if not processes:
-        run_in_threads(lambda i: (i, sw.run_one(fl[i])), range(len(fl)), workers, record)
+        fn = getattr(sw, method)
+        run_in_threads(lambda i: (i, fn(fl[i])), range(len(fl)), workers, record)
         return
     from concurrent.futures import ProcessPoolExecutor
 
@@ -156,7 +189,7 @@ def _run(sw: "_Sweeper", fl: Sequence[Failure], workers: int, record: Callable, 
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
             chunk = max(1, min(16, len(fl) // (8 * workers)))
-            for res in pool.map(_run_shared, range(len(fl)), fl, chunksize=chunk):
+            for res in pool.map(_run_shared, range(len(fl)), fl, [method] * len(fl), chunksize=chunk):
                 record(res)
     finally:
         _SHARED = None
