@@ -33,8 +33,6 @@ __all__ = ["load_sndlib_dynamic", "load_traffic_csv", "csv_memory_bytes", "MAX_X
 MAX_XML_BYTES = 64 * 1024 * 1024
 #: Largest number of demand-matrix files accepted in one folder or archive.
 MAX_FILES = 2_000_000
-#: Largest CSV accepted (it is read whole into memory).
-MAX_CSV_BYTES = 4 * 1024**3
 #: Longest series accepted, in steps (a stray far-away timestamp would otherwise ask for it).
 MAX_STEPS = 5_000_000
 #: Largest (steps x pairs) array accepted: 4 GiB of float32.
@@ -42,11 +40,6 @@ MAX_CELLS = 1 << 30
 #: Largest demand accepted, Mbit/s: float32's largest finite value (demands are float32; a
 #: larger one would become inf and make every load through it inf).
 MAX_MBPS = float(np.finfo(np.float32).max)
-#: Peak memory of reading a CSV per byte of the file (pandas' string columns, their stripped
-#: copies, the factorised codes, the records): measured with resource.getrusage (ru_maxrss after
-#: minus the RSS before) at 18x on a 44 MB file (22 nodes, 3,000 steps) and 21x on a 25 MB one
-#: (5 nodes, 40,000 steps), rows of 31-32 bytes; shorter rows cost a little more per byte.
-CSV_BYTES_PER_FILE_BYTE = 22
 #: Bytes per record (time index, src, dst as int64, value as float64) plus the sort of the
 #: assembly (pair codes, their unique inverse), on top of the float32 (steps x pairs) array.
 _ASSEMBLY_BYTES_PER_RECORD = 64
@@ -56,7 +49,6 @@ _FILENAME_TIME = re.compile(r"(\d{8}-\d{4})(?!\d)")
 _GRANULARITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(min|minute|minutes|h|hour|hours|d|day|days)\s*$", re.I)
 _GRANULARITY_MINUTES = {"min": 1, "minute": 1, "minutes": 1, "h": 60, "hour": 60, "hours": 60,
                         "d": 1440, "day": 1440, "days": 1440}
-_CSV_HEADER = ("time", "src", "dst", "mbps")
 
 
 # --- shared assembly ---------------------------------------------------------------------------
@@ -81,6 +73,14 @@ def _from_epoch(secs: int | np.integer) -> datetime:
     return datetime(1970, 1, 1) + timedelta(seconds=int(secs))
 
 
+def _parse_time(text: str) -> datetime:
+    """ISO 8601 or SNDlib's ``YYYYMMDD-HHMM`` (ValueError otherwise)."""
+    text = text.strip()
+    if len(text) == 13 and text[8] == "-":
+        return datetime.strptime(text, _SNDLIB_TIME)
+    return datetime.fromisoformat(text)
+
+
 def _unknown_ids_error(what: str, ids: list[str], topology: Topology) -> InputError:
     shown = ", ".join(repr(i) for i in ids[:10])
     more = f" (+{len(ids) - 10} more)" if len(ids) > 10 else ""
@@ -90,22 +90,27 @@ def _unknown_ids_error(what: str, ids: list[str], topology: Topology) -> InputEr
     )
 
 
-def csv_memory_bytes(file_bytes: int) -> float:
-    """Peak memory of :func:`load_traffic_csv` on a file of ``file_bytes`` (see
-    :data:`CSV_BYTES_PER_FILE_BYTE`).
+@dataclass(frozen=True)
+class _TimeGrid:
+    """The regular time grid of a replay: ``steps`` rows of ``step_s`` seconds from ``start_s``."""
 
-    >>> csv_memory_bytes(1024**3) / 1024**3
-    22.0
-    """
-    return float(CSV_BYTES_PER_FILE_BYTE) * file_bytes
+    start_s: int
+    step_s: int
+    steps: int
+
+    @property
+    def start(self) -> datetime:
+        return _from_epoch(self.start_s)
+
+    def row_of(self, secs: np.ndarray) -> np.ndarray:
+        """Row of each time (all on the grid)."""
+        return (np.asarray(secs, dtype=np.int64) - self.start_s) // self.step_s
 
 
-def _assemble(what: str, rec: _Records, topology: Topology,
-              single_step_minutes: float | None, budget_bytes: int | None = None) -> TrafficMatrixSeries:
-    """Lay the records on a regular time grid; intervals with no record become NaN rows."""
-    times = np.asarray(rec.times, dtype=np.int64)
-    order = np.argsort(times, kind="stable")
-    sorted_times = times[order]
+def _time_grid(what: str, times: np.ndarray, single_step_minutes: float | None) -> _TimeGrid:
+    """The grid of distinct interval ``times`` (epoch seconds): the step is the most common gap
+    (ties: the shortest); InputError for a time off the grid or an absurd span."""
+    sorted_times = np.sort(np.asarray(times, dtype=np.int64), kind="stable")
     if len(sorted_times) >= 2:
         gaps = np.diff(sorted_times)
         values, counts = np.unique(gaps, return_counts=True)
@@ -129,8 +134,21 @@ def _assemble(what: str, rec: _Records, topology: Topology,
     if steps > MAX_STEPS:
         raise InputError(what, f"the times span {steps} steps of {step_s / 60:g} min; "
                          f"at most {MAX_STEPS} are accepted")
-    row_of_time = np.empty(len(times), dtype=np.int64)
-    row_of_time[order] = offsets // step_s
+    return _TimeGrid(int(sorted_times[0]), step_s, steps)
+
+
+def check_cells(what: str, steps: int, n_pairs: int) -> None:
+    """Refuse a (steps x pairs) array above :data:`MAX_CELLS`."""
+    if steps * max(n_pairs, 1) > MAX_CELLS:
+        raise InputError(what, f"{steps} steps x {n_pairs} pairs is too large to hold in memory")
+
+
+def _assemble(what: str, rec: _Records, topology: Topology,
+              single_step_minutes: float | None, budget_bytes: int | None = None) -> TrafficMatrixSeries:
+    """Lay the records on a regular time grid; intervals with no record become NaN rows."""
+    times = np.asarray(rec.times, dtype=np.int64)
+    grid = _time_grid(what, times, single_step_minutes)
+    row_of_time = grid.row_of(times)
 
     n = len(topology.nodes)
     t = np.concatenate(rec.t) if rec.t else np.zeros(0, np.int64)
@@ -139,21 +157,20 @@ def _assemble(what: str, rec: _Records, topology: Topology,
     v = np.concatenate(rec.val) if rec.val else np.zeros(0, np.float64)
     codes = s.astype(np.int64) * n + d
     pair_codes, col = np.unique(codes, return_inverse=True)
-    if steps * max(len(pair_codes), 1) > MAX_CELLS:
-        raise InputError(what, f"{steps} steps x {len(pair_codes)} pairs is too large to hold in memory")
+    steps = grid.steps
+    check_cells(what, steps, len(pair_codes))
     check_memory(f"{what} ({steps} steps x {len(pair_codes)} pairs)",
                  4.0 * steps * len(pair_codes) + _ASSEMBLY_BYTES_PER_RECORD * len(codes), budget_bytes)
     demands = np.full((steps, len(pair_codes)), np.nan, dtype=np.float32)
     demands[row_of_time] = 0.0
     demands[row_of_time[t], col] = v
-    start = _from_epoch(sorted_times[0])
     return TrafficMatrixSeries(
         tuple(nd.id for nd in topology.nodes),
         (pair_codes // n).astype(np.int64),
         (pair_codes % n).astype(np.int64),
         demands,
-        step_s / 60.0,
-        start,
+        grid.step_s / 60.0,
+        grid.start,
     )
 
 
@@ -367,147 +384,10 @@ def load_sndlib_dynamic(path: str | Path, topology: Topology, budget_bytes: int 
     return _assemble(what, rec, topology, granularity, budget_bytes)
 
 
-# --- CSV ---------------------------------------------------------------------------------------
-def _parse_time(text: str) -> datetime:
-    text = text.strip()
-    if len(text) == 13 and text[8] == "-":
-        return datetime.strptime(text, _SNDLIB_TIME)
-    return datetime.fromisoformat(text)
+def __getattr__(name: str):
+    # The CSV reader lives in engine.replay_csv (streamed); its names stay importable from here.
+    if name in ("load_traffic_csv", "csv_memory_bytes", "MAX_CSV_BYTES"):
+        from engine import replay_csv
 
-
-def load_traffic_csv(path: str | Path, topology: Topology, budget_bytes: int | None = None) -> TrafficMatrixSeries:
-    """Read a long CSV ``time,src,dst,mbps`` (one row per interval and pair) as a series.
-
-    Times are ISO 8601 (``2024-01-01T00:05``; with an offset they are converted to UTC) or
-    ``YYYYMMDD-HHMM``. Values are Mbit/s, finite and >= 0. Pairs absent from a present
-    interval are 0; a grid interval with no row at all is missing (a NaN row). Each
-    (time, src, dst) may appear once. Blank lines are skipped.
-
-    Parameters
-    ----------
-    path : the CSV file (UTF-8, optional BOM), header ``time,src,dst,mbps``.
-    topology : the network whose node ids the rows must use.
-    budget_bytes : memory budget (``None``: :func:`engine.budget.memory_budget_bytes`); the
-        file is read whole, so :func:`csv_memory_bytes` of its size is checked before reading.
-
-    Returns
-    -------
-    TrafficMatrixSeries
-        Demands (steps, pairs) in float32 Mbit/s; the step is the most common gap between times.
-
-    Raises
-    ------
-    InputError
-        Naming the file (and the line where there is one) for a bad header, no rows, an
-        unparsable time, a negative or non-numeric value, ``src == dst``, a duplicate row, or
-        node ids missing from the topology.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> from engine.topology import Topology, Node, Link
-    >>> topo = Topology("t", (Node("a", "a"), Node("b", "b")), (Link("a-b", "a", "b", 1e3),))
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     p = os.path.join(tmp, "t.csv")
-    ...     _ = open(p, "w").write("time,src,dst,mbps\\n2024-01-01T00:00,a,b,5\\n"
-    ...                            "2024-01-01T00:10,b,a,2.5\\n")
-    ...     tm = load_traffic_csv(p, topo)
-    >>> tm.step_minutes, tm.demands.tolist()
-    (10.0, [[5.0, 0.0], [0.0, 2.5]])
-    """
-    import pandas as pd
-
-    path = Path(path)
-    what = f"traffic '{path}'"
-    if not path.exists():
-        raise InputError(what, "no such file or folder")
-    if not path.is_file():
-        raise InputError(what, "is not a file")
-    size = path.stat().st_size
-    if size > MAX_CSV_BYTES:
-        raise InputError(what, f"{size} bytes is too large (limit {MAX_CSV_BYTES})")
-    check_memory(f"{what} (a {size}-byte CSV, read whole)", csv_memory_bytes(size), budget_bytes)
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            header_line = f.readline()
-    except UnicodeDecodeError:
-        raise InputError(what, "is not UTF-8 text") from None
-    header = tuple(h.strip().strip('"').strip().lower() for h in header_line.rstrip("\r\n").split(","))
-    if header != _CSV_HEADER:
-        raise InputError(what, f"line 1: header must be 'time,src,dst,mbps' (got {header_line.strip()!r})")
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False,
-                         encoding="utf-8-sig", engine="c", header=0, names=list(_CSV_HEADER),
-                         index_col=False)
-    except pd.errors.ParserError as err:
-        msg = str(err).strip()
-        m = re.search(r"line (\d+), saw (\d+)", msg)
-        detail = f"line {m[1]}: expected 4 fields, saw {m[2]}" if m else msg
-        raise InputError(what, detail) from None
-    except UnicodeDecodeError:
-        raise InputError(what, "is not UTF-8 text") from None
-    lines = np.arange(len(df), dtype=np.int64) + 2  # header is line 1
-    cols = {c: df[c].str.strip() for c in _CSV_HEADER}
-    blank = ((cols["time"] == "") & (cols["src"] == "") & (cols["dst"] == "") & (cols["mbps"] == "")).to_numpy()
-    keep = ~blank
-    lines = lines[keep]
-    cols = {c: s[keep].reset_index(drop=True) for c, s in cols.items()}
-    if len(lines) == 0:
-        raise InputError(what, "no data rows")
-    empty = ((cols["time"] == "") | (cols["src"] == "") | (cols["dst"] == "") | (cols["mbps"] == "")).to_numpy()
-    if empty.any():
-        raise InputError(what, f"line {lines[np.argmax(empty)]}: expected 4 non-empty fields time,src,dst,mbps")
-
-    # Times: few distinct strings, parsed one by one.
-    t_codes, t_uniques = pd.factorize(cols["time"])
-    time_secs: list[int] = []
-    for k, text in enumerate(t_uniques):
-        try:
-            time_secs.append(_epoch_seconds(_parse_time(text)))
-        except ValueError:
-            line = lines[np.argmax(t_codes == k)]
-            raise InputError(what, f"line {line}: unparsable time {text!r} "
-                             "(expected ISO 8601 or YYYYMMDD-HHMM)") from None
-    # Distinct strings can name the same instant (e.g. ISO vs YYYYMMDD-HHMM): merge them.
-    uniq_secs, t_idx_of_code = np.unique(np.asarray(time_secs, dtype=np.int64), return_inverse=True)
-    t_idx = t_idx_of_code[t_codes]
-
-    values = pd.to_numeric(cols["mbps"], errors="coerce").to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise InputError(what, f"line {lines[i]}: mbps {cols['mbps'][i]!r} is not a finite number")
-    neg = values < 0
-    if neg.any():
-        i = int(np.argmax(neg))
-        raise InputError(what, f"line {lines[i]}: mbps {cols['mbps'][i]} is negative")
-    huge = values > MAX_MBPS
-    if huge.any():
-        i = int(np.argmax(huge))
-        raise InputError(what, f"line {lines[i]}: mbps {cols['mbps'][i]} is above the largest demand accepted "
-                               f"({MAX_MBPS:.4g}, float32)")
-    same = (cols["src"] == cols["dst"]).to_numpy()
-    if same.any():
-        i = int(np.argmax(same))
-        raise InputError(what, f"line {lines[i]}: src and dst are the same node {cols['src'][i]!r}")
-
-    index = topology.node_index
-    # Row-major (src, dst, src, dst, ...) so unknown ids are listed in file order.
-    both = np.column_stack([cols["src"].to_numpy(dtype=object), cols["dst"].to_numpy(dtype=object)]).ravel()
-    n_codes, n_uniques = pd.factorize(both)
-    node_of_code = np.array([index.get(x, -1) for x in n_uniques], dtype=np.int64)
-    if (node_of_code < 0).any():
-        raise _unknown_ids_error(what, [x for x, i in zip(n_uniques, node_of_code) if i < 0], topology)
-    src = node_of_code[n_codes[0::2]]
-    dst = node_of_code[n_codes[1::2]]
-
-    n = len(topology.nodes)
-    key = (t_idx.astype(np.int64) * n + src) * n + dst
-    _, first, counts = np.unique(key, return_index=True, return_counts=True)
-    if (counts > 1).any():
-        dup_keys = np.unique(key)[counts > 1]
-        rows = np.nonzero(key == dup_keys[0])[0]
-        raise InputError(what, f"line {lines[rows[1]]}: duplicate row for time {cols['time'][rows[1]]}, "
-                         f"{cols['src'][rows[1]]} -> {cols['dst'][rows[1]]} (first on line {lines[rows[0]]})")
-    rec = _Records(times=uniq_secs.tolist(), t=[t_idx.astype(np.int64)], src=[src], dst=[dst], val=[values])
-    return _assemble(what, rec, topology, None, budget_bytes)
+        return getattr(replay_csv, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import InputError
-from engine.replay import load_sndlib_dynamic, load_traffic_csv
+from engine.replay import load_sndlib_dynamic
+from engine.replay_csv import load_traffic_csv
 from engine.synthetic import check_seed, synthetic_traffic
 from engine.topology import Topology
 from engine.traffic import TrafficMatrixSeries

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import engine.replay as replay
+import engine.replay_csv as replay_csv
 from engine.errors import InputError
 from engine.replay import load_sndlib_dynamic, load_traffic_csv
 from engine.topology import Link, Node, Topology
@@ -270,7 +271,7 @@ def test_csv_quoted_header_crlf_and_bom_are_fine(topo, tmp_path):
 
 
 def test_csv_absurd_size_is_refused(topo, monkeypatch):
-    monkeypatch.setattr(replay, "MAX_CSV_BYTES", 100)
+    monkeypatch.setattr(replay_csv, "MAX_CSV_BYTES", 100)
     with pytest.raises(InputError, match="too large"):
         load_traffic_csv(CSV, topo)
 
@@ -345,3 +346,67 @@ def test_make_traffic_unknown_format(topo, tmp_path):
     p.write_text("{}")
     with pytest.raises(InputError, match="unknown format"):
         make_traffic(str(p), topo, 10, 5.0, 0)
+
+
+# --- CSV streamed in blocks: the block size never changes the result ---------------------------
+IDS = ["ATLAng", "CHINng", "NYCMng", "WASHng"]
+
+
+def written_series(rng: np.random.Generator, steps: int = 40) -> tuple[str, np.ndarray, list[tuple[str, str]]]:
+    """A CSV (rows shuffled, blank lines, mixed time formats, step 7 missing, some pairs absent in
+    some intervals) and the (steps x pairs) array it says, built cell by cell by this test."""
+    pair_list = [(a, b) for a in IDS for b in IDS if a != b]
+    expected = np.zeros((steps, len(pair_list)), dtype=np.float32)
+    expected[7] = np.nan
+    rows = []
+    for t in range(steps):
+        if t == 7:
+            continue
+        hh, mm = divmod(5 * t, 60)
+        for p, (a, b) in enumerate(pair_list):
+            if rng.random() < 0.3 and not (t == 0 or t == steps - 1):
+                continue  # absent pair in a present interval: 0
+            value = float(np.float32(rng.uniform(0, 1e4)))
+            expected[t, p] = value
+            when = f"2024-05-06T{hh:02d}:{mm:02d}" if rng.random() < 0.5 else f"20240506-{hh:02d}{mm:02d}"
+            rows.append(f"{when}, {a} ,{b},{value!r}")
+    rng.shuffle(rows)
+    for k in rng.choice(len(rows), size=5, replace=False):
+        rows[k] += "\n"  # blank lines
+    return "time,src,dst,mbps\n" + "\n".join(rows) + "\n", expected, pair_list
+
+
+@pytest.mark.parametrize("block_bytes", [64, 100, 1000, 4096])
+def test_csv_block_boundaries_do_not_change_the_result(topo, tmp_path, block_bytes):
+    text, expected, pair_list = written_series(np.random.default_rng(7))
+    p = write_csv(tmp_path, text)
+    whole = load_traffic_csv(p, topo, block_bytes=len(text) * 2)
+    small = load_traffic_csv(p, topo, block_bytes=block_bytes)
+    for tm in (whole, small):
+        assert pairs(tm) == pair_list and tm.step_minutes == 5.0 and tm.start == datetime(2024, 5, 6)
+        np.testing.assert_array_equal(tm.demands, expected)
+        assert tm.demands.dtype == np.float32 and tm.missing.tolist() == [t == 7 for t in range(40)]
+
+
+def test_csv_errors_name_the_right_line_in_a_later_block(topo, tmp_path):
+    rows = [f"2024-01-01T00:{m:02d},ATLAng,CHINng,1" for m in range(0, 60, 5)]
+    text = HEADER + "\n".join(rows[:6]) + "\n\n   \n" + "\n".join(rows[6:]) + "\n2024-01-01T00:20,ATLAng,CHINng,2\n"
+    # lines: 1 header, 2-7 rows, 8 blank, 9 spaces only, 10-15 rows, 16 the duplicate of line 6
+    p = write_csv(tmp_path, text)
+    for block_bytes in (64, 10_000):
+        with pytest.raises(InputError, match=r"line 16: duplicate row for time 2024-01-01T00:20, "
+                                             r"ATLAng -> CHINng \(first on line 6\)"):
+            load_traffic_csv(p, topo, block_bytes=block_bytes)
+    p.write_text(text.replace("00:50,ATLAng,CHINng,1", "00:50,ATLAng,CHINng,x"))
+    with pytest.raises(InputError, match=r"line 14: mbps 'x' is not a finite number"):
+        load_traffic_csv(p, topo, block_bytes=64)
+
+
+def test_csv_unknown_ids_from_several_blocks_in_file_order(topo, tmp_path):
+    rows = [f"2024-01-01T00:{m:02d},ATLAng,CHINng,1" for m in range(0, 50, 5)]
+    rows[3] = "2024-01-01T00:15,ZZZ,CHINng,1"
+    rows[8] = "2024-01-01T00:40,ATLAng,AAA,1"
+    p = write_csv(tmp_path, HEADER + "\n".join(rows) + "\n")
+    with pytest.raises(InputError) as err:
+        load_traffic_csv(p, topo, block_bytes=64)
+    assert str(err.value).endswith("2 node id(s) not in topology 'abilene4': 'ZZZ', 'AAA'")
