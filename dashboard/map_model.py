@@ -8,19 +8,26 @@ Each physical link ``i`` becomes two vis edges, one per link direction (``2*i``:
 opposite sides and both loads stay visible. Colour is the utilisation band (weathermap
 style), width grows with capacity, a failed link is dashed black (never one of the bands' hues),
 a link without data light grey (the idle 0-10 % band is light blue, not grey). Each direction can
-carry its utilisation as a label ("37 %"), an option of the map (off by default on large maps).
+carry its utilisation as a label ("37 %"), always on small maps and on zoom on large ones.
+
+Nodes are placed by Web Mercator where the file gives coordinates (the component draws the
+Natural Earth land under them with the same projection) and by a seeded force layout where it
+gives none, computed once per topology. Topology Zoo hyperedge junctions are small unlabelled
+points, and names read the PoPs behind them ("Washington \u2192 New York / Boston").
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Mapping
 
 import numpy as np
 
 from engine.forecasting.catalogue import MODEL_NAMES
-from engine.topology import Topology
+from engine.geo import plane_layout
+from engine.topology import Link, Node, Topology  # noqa: F401  (Link: doctests)
 
 __all__ = [
     "BAND_EDGES",
@@ -31,6 +38,12 @@ __all__ = [
     "band_colour",
     "legend",
     "node_positions",
+    "map_layout",
+    "MapLayout",
+    "is_junction",
+    "junction_members",
+    "end_names",
+    "direction_display_names",
     "edge_width",
     "MapFrame",
     "build_map",
@@ -54,6 +67,11 @@ BAND_COLOURS: tuple[str, ...] = (
     "#8e1b9c",  # 100 %+: purple, overloaded (traffic above capacity)
 )
 NO_DATA_COLOUR = "#c8c8c8"
+#: A PoP's dot, and the smaller grey point of a hyperedge junction.
+NODE_COLOUR = "#2b3a55"
+JUNCTION_COLOUR = "#8a94a6"
+#: What the legend's colours measure, with the unit.
+LEGEND_TITLE = "Utilisation per direction (load / capacity, %):"
 #: Near-black, drawn dashed: far from the 85-100 % red and the 100 %+ purple.
 FAILED_COLOUR = "#111111"
 #: Utilisation labels are on by default up to this many links (GEANT 2012's 61), off above (Cogentco's 243).
@@ -128,13 +146,108 @@ def edge_width(capacity_mbps: float) -> float:
     return float(min(7.0, 1.0 + 1.5 * math.log10(capacity_mbps / 1000.0)))
 
 
+def is_junction(node: Node) -> bool:
+    """Whether a node is a Topology Zoo hyperedge junction rather than a PoP.
+
+    The Zoo joins three or more PoPs on one shared segment through a pseudo-node flagged
+    ``hyperedge`` with no label and no coordinates; the loaders name it ``"hyperedge <id>"``
+    (:func:`engine.loaders._build.zoo_node_label`).
+
+    >>> is_junction(Node("148", "hyperedge 148")), is_junction(Node("7", "Paris", 48.9, 2.4))
+    (True, False)
+    """
+    return node.label == f"hyperedge {node.id}" and (node.lat is None or node.lon is None)
+
+
+def junction_members(topology: Topology) -> dict[str, tuple[str, ...]]:
+    """For each junction, the PoPs (non-junction nodes) it joins, through chained junctions too.
+
+    >>> t = Topology("t", (Node("a", "A"), Node("b", "B"), Node("c", "C"), Node("h", "hyperedge h")),
+    ...              (Link("a-h", "a", "h", 1.0), Link("h-b", "h", "b", 1.0), Link("h-c", "h", "c", 1.0)))
+    >>> junction_members(t)
+    {'h': ('a', 'b', 'c')}
+    """
+    junctions = {n.id for n in topology.nodes if is_junction(n)}
+    if not junctions:
+        return {}
+    neighbours: dict[str, list[str]] = {n: [] for n in junctions}
+    for l in topology.links:
+        if l.u in junctions:
+            neighbours[l.u].append(l.v)
+        if l.v in junctions:
+            neighbours[l.v].append(l.u)
+    out = {}
+    for j in sorted(junctions):
+        seen, stack, pops = {j}, [j], []
+        while stack:
+            for m in neighbours[stack.pop()]:
+                if m in seen:
+                    continue
+                seen.add(m)
+                if m in junctions:
+                    stack.append(m)
+                else:
+                    pops.append(m)
+        out[j] = tuple(sorted(pops, key=lambda m: topology.node_index[m]))
+    return out
+
+
+def _name(topology: Topology, node_id: str) -> str:
+    label = topology.nodes[topology.node_index[node_id]].label
+    return label or node_id
+
+
+def end_names(topology: Topology, members: Mapping[str, tuple[str, ...]] | None = None) -> list[tuple[str, str]]:
+    """(source, destination) names of every link direction as an operator reads them.
+
+    A PoP is named by its label; a junction end by the PoPs behind it, other than the one at
+    the far end ("New York / Boston"), so no name reads "hyperedge 148".
+
+    >>> t = Topology("t", (Node("a", "A"), Node("b", "B"), Node("c", "C"), Node("h", "hyperedge h")),
+    ...              (Link("a-h", "a", "h", 1.0), Link("h-b", "h", "b", 1.0), Link("h-c", "h", "c", 1.0)))
+    >>> end_names(t)[:2]
+    [('A', 'B / C'), ('B / C', 'A')]
+    """
+    members = junction_members(topology) if members is None else members
+
+    def end(node: str, other: str) -> str:
+        if node not in members:
+            return _name(topology, node)
+        pops = [m for m in members[node] if m != other] or list(members[node])
+        return " / ".join(_name(topology, m) for m in pops) or _name(topology, node)
+
+    out = []
+    for l in topology.links:
+        out.append((end(l.u, l.v), end(l.v, l.u)))
+        out.append((end(l.v, l.u), end(l.u, l.v)))
+    return out
+
+
+def direction_display_names(topology: Topology) -> list[str]:
+    """``"Washington \u2192 New York / Boston"`` for every link direction, junctions resolved to PoPs."""
+    return [f"{s} \u2192 {d}" for s, d in end_names(topology)]
+
+
+@dataclass(frozen=True)
+class MapLayout:
+    """Node positions on a ``size`` x ``size`` canvas and, for geographic maps, the projection.
+
+    ``projection`` maps lon/lat to the same canvas: ``x = (mx - x0) * scale``,
+    ``y = (my - y0) * scale`` with ``(mx, my) = engine.geo.mercator_xy(lat, lon)``; None when
+    no node has coordinates (a force layout, no background).
+    """
+
+    positions: dict[str, tuple[float, float]]
+    projection: dict[str, float | str] | None
+
+
 def node_positions(topology: Topology, seed: int = 0, size: float = 1000.0) -> dict[str, tuple[float, float]]:
     """Canvas positions (x right, y down) of every node, fitting a ``size`` x ``size`` box.
 
-    Nodes with lat/lon use an equirectangular projection (longitude scaled by the cosine of
-    the mean latitude, north up). A node without coordinates is put at the mean of its
-    already placed neighbours plus a small seeded offset (hyperedge pseudo-nodes land
-    between their members); when no node has coordinates, a seeded spring layout is used.
+    Nodes with lat/lon use Web Mercator (:func:`engine.geo.mercator_xy`, north up). A node
+    without coordinates is put at the mean of its already placed neighbours plus a small seeded
+    offset (hyperedge junctions land between their members); when no node has coordinates, a
+    seeded force layout is used. Computed once per topology (cached).
 
     >>> from engine.topology import Topology, Node, Link
     >>> t = Topology("t", (Node("w", "W", 0.0, 0.0), Node("e", "E", 0.0, 10.0)), ())
@@ -142,69 +255,18 @@ def node_positions(topology: Topology, seed: int = 0, size: float = 1000.0) -> d
     >>> p["w"][0] < p["e"][0], p["w"][1] == p["e"][1]
     (True, True)
     """
-    rng = np.random.default_rng(seed)
-    geo = {n.id: (n.lat, n.lon) for n in topology.nodes if n.lat is not None and n.lon is not None}
-    raw: dict[str, tuple[float, float]] = {}
-    if geo:
-        mean_lat = float(np.mean([lat for lat, _ in geo.values()]))
-        kx = math.cos(math.radians(mean_lat))
-        for nid, (lat, lon) in geo.items():
-            raw[nid] = (lon * kx, -lat)
-    else:
-        import networkx as nx
+    return dict(map_layout(topology, seed, size).positions)
 
-        g = nx.Graph()
-        g.add_nodes_from(n.id for n in topology.nodes)
-        g.add_edges_from((l.u, l.v) for l in topology.links)
-        lay = nx.spring_layout(g, seed=int(rng.integers(2**31)))
-        raw = {k: (float(v[0]), float(v[1])) for k, v in lay.items()}
 
-    neighbours: dict[str, list[str]] = {n.id: [] for n in topology.nodes}
-    for l in topology.links:
-        neighbours[l.u].append(l.v)
-        neighbours[l.v].append(l.u)
+def map_layout(topology: Topology, seed: int = 0, size: float = 1000.0) -> MapLayout:
+    """:class:`MapLayout` of a topology (cached per topology, seed and size; treat as read-only)."""
+    return _layout(topology, int(seed), float(size))
 
-    # Span of the placed nodes sets the scale of the offsets for unplaced ones.
-    if raw:
-        arr = np.array(list(raw.values()))
-        span = float(max(np.ptp(arr[:, 0]), np.ptp(arr[:, 1]), 1e-9))
-    else:
-        span = 1.0
-    jitter = 0.03 * span
-    missing = [n.id for n in topology.nodes if n.id not in raw]
-    # Repeated passes place chains of unknown nodes outward from the known ones.
-    while missing:
-        progressed = False
-        still = []
-        for nid in missing:
-            placed = [raw[m] for m in neighbours[nid] if m in raw]
-            if placed:
-                cx = float(np.mean([p[0] for p in placed]))
-                cy = float(np.mean([p[1] for p in placed]))
-                dx, dy = rng.normal(0.0, jitter, 2)
-                raw[nid] = (cx + float(dx), cy + float(dy))
-                progressed = True
-            else:
-                still.append(nid)
-        missing = still
-        if not progressed:
-            # Components with no placed node at all: a ring below the map.
-            for k, nid in enumerate(missing):
-                ang = 2 * math.pi * k / max(1, len(missing))
-                base = np.array(list(raw.values())) if raw else np.zeros((1, 2))
-                raw[nid] = (
-                    float(base[:, 0].mean()) + 0.15 * span * math.cos(ang),
-                    float(base[:, 1].max()) + 0.15 * span + 0.05 * span * math.sin(ang),
-                )
-            missing = []
 
-    if not raw:
-        return {}
-    arr = np.array(list(raw.values()))
-    lo = arr.min(axis=0)
-    extent = float(max(np.ptp(arr[:, 0]), np.ptp(arr[:, 1]), 1e-9))
-    scale = size / extent
-    return {k: (round(float((x - lo[0]) * scale), 2), round(float((y - lo[1]) * scale), 2)) for k, (x, y) in raw.items()}
+@lru_cache(maxsize=32)
+def _layout(topology: Topology, seed: int, size: float) -> MapLayout:
+    positions, projection = plane_layout(topology, seed, size)
+    return MapLayout(positions, projection)
 
 
 def edge_id(link_id: str, direction: int) -> str:
@@ -245,7 +307,15 @@ def build_map(
     positions: Mapping[str, tuple[float, float]],
     frame: MapFrame | None = None,
 ) -> dict:
-    """vis-network data for the map component: ``{"nodes", "edges", "legend"}``.
+    """vis-network data for the map component: ``{"nodes", "edges", "legend", "legend_title",
+    "geo", "large"}``.
+
+    ``geo`` is the projection of :func:`map_layout` when ``positions`` are its positions (the
+    component then draws the land under the nodes), ``large`` says whether the map is too big
+    for per-direction labels at every zoom. Nodes carry ``junction`` (a hyperedge junction,
+    drawn as a small unlabelled point) and ``degree`` (labels of busier PoPs win when labels
+    would overlap); edges carry ``name`` (the direction by PoP names), ``link_name``,
+    ``selected`` and ``util_label`` (the utilisation text, drawn on zoom on large maps).
 
     A link direction's hover lists each model's forecast, catalogue models first in the
     catalogue's order. Each edge carries ``link`` (the physical link id, what a click reports), ``dir``
@@ -272,36 +342,51 @@ def build_map(
     up = topology.link_up_mask(frame.down_links, frame.down_nodes)
     models = sorted(frame.forecasts_mbps, key=lambda m: MODEL_NAMES.index(m) if m in MODEL_NAMES else len(MODEL_NAMES))
 
+    members = junction_members(topology)
+    degree = {n.id: 0 for n in topology.nodes}
+    for l in topology.links:
+        degree[l.u] += 1
+        degree[l.v] += 1
     nodes = []
     for n in topology.nodes:
         x, y = positions.get(n.id, (0.0, 0.0))
         down = n.id in frame.down_nodes
-        title = f"{n.label} ({n.id})" + ("\nFAILED" if down else "")
+        junction = n.id in members
+        if junction:
+            title = f"junction ({n.label}) joining " + ", ".join(_name(topology, m) for m in members[n.id])
+        else:
+            title = f"{n.label} ({n.id})"
+        title += "\nFAILED" if down else ""
         if n.lat is not None and n.lon is not None:
             title += f"\nlat {n.lat:.2f}, lon {n.lon:.2f}"
+        fill = FAILED_COLOUR if down else (JUNCTION_COLOUR if junction else NODE_COLOUR)
         nodes.append(
             {
                 "id": n.id,
-                "label": n.label,
+                "label": "" if junction else n.label,
                 "x": x,
                 "y": y,
                 "title": title,
                 "failed": down,
-                "color": {"background": FAILED_COLOUR if down else "#2b3a55",
-                          "border": FAILED_COLOUR if down else "#ffffff"},
+                "junction": junction,
+                "degree": degree[n.id],
+                "color": {"background": fill, "border": FAILED_COLOUR if down else "#ffffff"},
                 "shapeProperties": {"borderDashes": [3, 3] if down else False},
             }
         )
 
-    # "DE (29)" where the file names the node, else the bare id.
+    # "DE (29)" where the file names the node, else the bare id; a junction by the PoPs behind it.
     names = {n.id: n.id if not n.label or n.label == n.id else f"{n.label} ({n.id})" for n in topology.nodes}
+    ends = end_names(topology, members)
     edges = []
     for i, link in enumerate(topology.links):
         for d in (2 * i, 2 * i + 1):
             src, dst = (link.u, link.v) if d % 2 == 0 else (link.v, link.u)
             failed = not bool(up[i])
             u = float(util[d])
-            lines = [f"{link.id}: {names[src]} \u2192 {names[dst]}"]
+            src_name = names[src] if src not in members else ends[d][0]
+            dst_name = names[dst] if dst not in members else ends[d][1]
+            lines = [f"{link.id}: {src_name} \u2192 {dst_name}"]
             if failed:
                 lines.append("FAILED (click to restore)")
             lines.append(f"load {_fmt_mbps(loads[d])}")
@@ -328,10 +413,22 @@ def build_map(
                     "util": None if not np.isfinite(u) else round(u, 4),
                     "upper_util": None if not np.isfinite(up_u) else round(up_u, 4),
                     "title": "\n".join(lines),
+                    "name": f"{ends[d][0]} \u2192 {ends[d][1]}",
+                    "link_name": f"{ends[2 * i][0]} \u2013 {ends[2 * i][1]}",
+                    "selected": selected,
+                    "util_label": utilisation_label(shown, failed),
                     "label": utilisation_label(shown, failed) if frame.utilisation_labels else "",
                     "color": colour,
                     "width": edge_width(float(cap[d])) + (1.5 if selected else 0.0),
                     "dashes": [6, 5] if failed else False,
                 }
             )
-    return {"nodes": nodes, "edges": edges, "legend": legend()}
+    layout = map_layout(topology)
+    geo = layout.projection if layout.projection is not None and _same_positions(positions, layout.positions) else None
+    return {"nodes": nodes, "edges": edges, "legend": legend(), "legend_title": LEGEND_TITLE,
+            "geo": geo, "large": not labels_by_default(topology)}
+
+
+def _same_positions(a: Mapping[str, tuple[float, float]], b: Mapping[str, tuple[float, float]]) -> bool:
+    """Whether the caller placed the nodes where the cached layout does (then its projection fits)."""
+    return len(a) == len(b) and all(tuple(a[k]) == tuple(v) for k, v in b.items() if k in a)

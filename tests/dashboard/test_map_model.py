@@ -71,12 +71,13 @@ def test_geographic_positions_keep_east_right_and_north_up() -> None:
     assert pos["a"][0] < pos["c"][0] < pos["b"][0]  # lon 0 < 5 < 10
     assert pos["a"][1] == pos["b"][1]  # same latitude
     assert pos["c"][1] > pos["a"][1]  # further south = lower on screen (y grows down)
-    # Equirectangular with cos(mean lat): the 10 deg of longitude at ~46.7 deg N span
-    # 10*cos(46.67 deg) = 6.86 units, the 10 deg of latitude 10 units -> y spans the box.
+    # Web Mercator: 10 deg of longitude against ln(tan(45 + lat/2)) between 40 and 50 deg N
+    # (0.3152 rad = 18.06 "degrees"), so y spans the box and x 10 / 18.06 of it.
+    merc = lambda lat: math.degrees(math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)))  # noqa: E731
     ys = [p[1] for p in pos.values()]
     xs = [p[0] for p in pos.values()]
     assert max(ys) - min(ys) == pytest.approx(1000.0)
-    assert (max(xs) - min(xs)) / (max(ys) - min(ys)) == pytest.approx(math.cos(math.radians(140 / 3)), rel=1e-3)
+    assert (max(xs) - min(xs)) / (max(ys) - min(ys)) == pytest.approx(10 / (merc(50) - merc(40)), rel=1e-3)
 
 
 def test_node_without_coordinates_lands_near_its_neighbours() -> None:
