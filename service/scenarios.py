@@ -2,7 +2,8 @@
 
 Every interface goes through :class:`ScenarioService`: ``netdrift run`` (:meth:`run`), ``netdrift
 paper`` (:meth:`record`, one call per failure scenario) and the dashboard's live runs
-(:meth:`open_record` when a run starts, :meth:`save` when it is saved or ends). A scenario row
+(:meth:`open_live` when a run starts, :meth:`mark_progress` and :meth:`checkpoint` as it goes,
+:meth:`save` when it is saved or ends, :meth:`resume_live` after a reload or a restart). A scenario row
 becomes complete in one transaction; a run that raises is marked interrupted.
 """
 
@@ -26,11 +27,12 @@ from engine.evaluation.counterfactual import DRIFT_CLASSES, drift_classes
 from engine.evaluation.metrics import MetricsConfig
 from engine.evaluation.scoring import summary_table
 from engine.events import FailureEvent
-from engine.experiments.scenario import LiveScenario, Progress, run_to_end
+from engine.experiments.scenario import LiveScenario, Progress, run_to_end, spec_from_dict
 from engine.experiments.seeds import aggregate_seeds, seed_specs
 from engine.experiments.spec import ScenarioSpec
 from engine.results import ScenarioResult
 from engine.loaders import topology_to_dict
+from storage.checkpoints import STEP_KEY, CheckpointRepository, LiveRun
 from storage.data_dir import default_data_dir
 from storage.database import driver_problem, sqlite_path
 from storage.repository import ScenarioRepository, jsonable
@@ -101,12 +103,72 @@ class ScenarioService:
                 live.topology, config, live.seed, [e.label for e in live.entries], label=label))
 
     def save(self, scenario_id: int, live: LiveScenario) -> float:
-        """Store what ``live`` observed so far as the row's result; seconds it took."""
+        """Store what ``live`` observed so far as the row's result (complete, metrics scored); seconds
+        it took. A live run's fitted models stay stored, so it can still be resumed from a checkpoint."""
         result = live.result()
         t0 = time.perf_counter()
         with self.sessions.begin() as s:
-            ScenarioRepository(s).save_result(scenario_id, result)
+            CheckpointRepository(s).save_keeping_models(scenario_id, result)
         return time.perf_counter() - t0
+
+    # --- durable live runs (see storage.checkpoints) ------------------------------------------
+    def open_live(self, live: LiveScenario, owner: str, label: str | None = None) -> int:
+        """The history row of a trained live run, driven by the tab ``owner``, with its fitted
+        models stored (so it can be resumed without training again); its id."""
+        config = live.spec.to_dict() if live.spec else {}
+        blob = live.export_models()
+        with self.sessions.begin() as s:
+            sid = int(ScenarioRepository(s).create_scenario(
+                live.topology, config, live.seed, [e.label for e in live.entries], label=label))
+            checkpoints = CheckpointRepository(s)
+            checkpoints.claim(sid, owner, step=live.step)
+            checkpoints.store_models(sid, blob)
+        return sid
+
+    def mark_progress(self, scenario_id: int, step: int, owner: str) -> None:
+        """Heartbeat of a live run, with the step it reached (cheap: no series written)."""
+        with self.sessions.begin() as s:
+            CheckpointRepository(s).mark_progress(scenario_id, step, owner)
+
+    def checkpoint(self, scenario_id: int, live: LiveScenario, owner: str) -> float:
+        """Store what ``live`` observed so far (series and events, no metrics) and keep the row
+        running; seconds it took."""
+        snap = live.snapshot()
+        t0 = time.perf_counter()
+        with self.sessions.begin() as s:
+            CheckpointRepository(s).checkpoint(scenario_id, snap, owner)
+        return time.perf_counter() - t0
+
+    def owner(self, scenario_id: int) -> str | None:
+        """The tab that drives live run ``scenario_id`` (None when released)."""
+        with self.sessions() as s:
+            return CheckpointRepository(s).owner(scenario_id)
+
+    def release(self, scenario_id: int, owner: str) -> None:
+        """The tab ``owner`` stops driving the run; it stays unfinished and resumable."""
+        with self.sessions.begin() as s:
+            CheckpointRepository(s).release(scenario_id, owner)
+
+    def unfinished_live_runs(self, limit: int = 5) -> list[LiveRun]:
+        """Live runs still running or interrupted, newest first (what the Live page offers to resume)."""
+        with self.sessions() as s:
+            return CheckpointRepository(s).unfinished_live_runs(limit)
+
+    def resume_live(self, scenario_id: int, owner: str, progress: Progress | None = None) -> LiveScenario:
+        """Rebuild live run ``scenario_id`` where it was (its spec, stored topology, events and
+        fitted models; the steps after training replayed) and let ``owner`` drive it."""
+        with self.sessions() as s:
+            detail = ScenarioRepository(s).get_scenario(scenario_id)
+            blob = CheckpointRepository(s).load_models(scenario_id)
+        config = detail.config or {}
+        if STEP_KEY not in config:
+            raise InputError(f"scenario {scenario_id}", "is not a live run of the dashboard; it cannot be resumed")
+        step = max([int(config[STEP_KEY]), *(e.step for e in detail.events)])
+        live = LiveScenario.resume(spec_from_dict(config), detail.events, step, models=blob,
+                                   topology=detail.topology, progress=progress)
+        with self.sessions.begin() as s:
+            CheckpointRepository(s).claim(scenario_id, owner, step=live.step)
+        return live
 
     def add_event(self, scenario_id: int, event: FailureEvent) -> None:
         """Record a failure or restore of a running scenario as it happens (a live click)."""

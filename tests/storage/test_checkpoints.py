@@ -1,0 +1,107 @@
+"""Durable live runs: checkpoints, stored models, resume where the run was, interrupted when its
+tab is gone. Real SQLite, real models; the oracle is the same run never interrupted."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+
+from engine.errors import InputError
+from engine.experiments.scenario import LiveScenario
+from engine.experiments.spec import ScenarioSpec
+from engine.forecasting.settings import ForecastSettings
+from service.scenarios import ScenarioService
+from storage.checkpoints import CheckpointRepository
+from storage.database import open_database
+from storage.models import ScenarioRow
+from storage.repository import HEARTBEAT_STALE_S, ScenarioRepository
+
+SPEC = ScenarioSpec(topology="abilene", steps=140, train_steps=100, step_minutes=60,
+                    models=("persistence", "liquid", "incremental"),
+                    forecast=ForecastSettings.from_flat(dict(window=8, horizon=2, epochs=1, train_windows=64,
+                                                             il_batch=6, il_window=30)),
+                    seed=3, interval=0.9)
+
+
+@pytest.fixture()
+def service(tmp_path) -> ScenarioService:
+    return ScenarioService(open_database(f"sqlite:///{tmp_path}/history.sqlite"))
+
+
+def _trained() -> LiveScenario:
+    live = LiveScenario.from_spec(SPEC)
+    live.train()
+    return live
+
+
+def test_a_run_checkpointed_halfway_resumes_at_its_step_with_its_events_and_series(service):
+    tab = _trained()
+    target = tab.topology.links[2].id
+    sid = service.open_live(tab, owner="tab-1", label="live abilene")
+    tab.advance(8)
+    tab.toggle(target)
+    service.add_event(sid, tab.events[-1])
+    tab.advance(7)
+    service.checkpoint(sid, tab, "tab-1")
+    tab.advance(3)
+    service.mark_progress(sid, tab.step, "tab-1")  # the tab is closed after step 118
+
+    with service.sessions() as s:  # stored complete up to the checkpoint, still running
+        repo = ScenarioRepository(s)
+        assert repo.get_scenario(sid).status == "running"
+        np.testing.assert_array_equal(repo.load_series(sid), tab.snapshot().actual[:115])
+        np.testing.assert_array_equal(repo.load_series(sid, "liquid"), tab.snapshot().forecasts["liquid"][:115])
+
+    runs = service.unfinished_live_runs()
+    assert [(r.id, r.step, r.owner, r.has_models) for r in runs] == [(sid, 118, "tab-1", True)]
+    assert [(e.step, e.action, e.target) for e in runs[0].events] == [(108, "fail", target)]
+
+    resumed = service.resume_live(sid, owner="tab-2")
+    assert resumed.step == 118 and resumed.events == tab.events
+    assert service.owner(sid) == "tab-2"
+    resumed.advance(12)
+
+    never_stopped = _trained()  # the oracle: the same clicks, never interrupted
+    never_stopped.advance(8)
+    never_stopped.toggle(target)
+    never_stopped.advance(22)
+    a, b = resumed.snapshot(), never_stopped.snapshot()
+    np.testing.assert_array_equal(a.actual, b.actual)
+    for m in b.forecasts:
+        np.testing.assert_array_equal(a.forecasts[m], b.forecasts[m])
+        np.testing.assert_array_equal(a.lower[m], b.lower[m])
+
+
+def test_a_run_whose_heartbeat_stopped_reads_interrupted_and_is_still_offered(service):
+    live = _trained()
+    sid = service.open_live(live, owner="tab-1")
+    with service.sessions.begin() as s:  # the last stamp is older than the limit: the tab is gone
+        s.get(ScenarioRow, sid).heartbeat_at = datetime.now(timezone.utc) - timedelta(seconds=HEARTBEAT_STALE_S + 5)
+    assert [(r.id, r.status, r.step) for r in service.unfinished_live_runs()] == [(sid, "interrupted", 100)]
+    service.resume_live(sid, owner="tab-2")
+    assert [r.status for r in service.unfinished_live_runs()] == ["running"]
+
+
+def test_saving_keeps_the_models_and_a_saved_run_is_not_offered_for_resume(service):
+    live = _trained()
+    sid = service.open_live(live, owner="tab-1")
+    live.advance(5)
+    service.save(sid, live)
+    with service.sessions() as s:
+        assert ScenarioRepository(s).get_scenario(sid).status == "complete"
+        assert CheckpointRepository(s).load_models(sid) is not None
+    assert service.unfinished_live_runs() == []
+
+
+def test_a_released_run_has_no_owner_and_a_cli_run_cannot_be_resumed(service):
+    live = _trained()
+    sid = service.open_live(live, owner="tab-1")
+    service.release(sid, "someone else")
+    assert service.owner(sid) == "tab-1"
+    service.release(sid, "tab-1")
+    assert service.owner(sid) is None
+    other = service.open_record(live)  # a row no tab ever drove
+    with pytest.raises(InputError, match="not a live run"):
+        service.resume_live(other, owner="tab-1")
