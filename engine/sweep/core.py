@@ -64,7 +64,7 @@ def sweep(topology: Topology, traffic: TrafficMatrixSeries, kind: str, start: in
           failures: Sequence[Failure] | None = None, workers: int | None = None, incremental: bool = True,
           progress: Callable[[int, int], None] | None = None, budget_bytes: int | None = None,
           processes: bool | None = None, executor: str = "local", ray_address: str | None = None,
-          device: str | None = None) -> SweepResult:
+          device: str | None = None, forecast: str | None = None, forecast_seed: int = 0) -> SweepResult:
     """Sweep every failure of ``kind`` (or the given ``failures``) over steps ``[start, stop)``.
 
     ``workers`` (default: the CPU count) run the failures in forked worker processes when
@@ -79,17 +79,22 @@ def sweep(topology: Topology, traffic: TrafficMatrixSeries, kind: str, start: in
     incremental routing deltas are still built on the CPU); ``None`` (default) is the numpy path.
     Resolve ``"auto"`` with :func:`engine.sweep.batched.resolve_sweep_device` first.
 
+    ``forecast`` (a routed model name, :mod:`engine.sweep.forecast`) sweeps the demands that
+    model forecasts at ``start`` for the H = ``stop - start`` steps ahead instead of the actual
+    ones (``stop`` may then lie past the end of the traffic); the result carries
+    ``forecast: {model, horizon}``.
+
     Raises :class:`InputError` for a bad window, a sweep over the memory budget, an unknown
     executor, Ray missing or unreachable, or a cuda device without a GPU.
     """
     t0 = time.perf_counter()
     if tuple(traffic.node_ids) != tuple(n.id for n in topology.nodes):
         raise InputError("traffic", f"its nodes do not match topology '{topology.name}'")
-    if not 0 <= start < traffic.steps:
+    if not 0 <= start < traffic.steps + (forecast is not None):
         raise InputError("from", f"step {start} is outside the run (0..{traffic.steps - 1})")
     if not start < stop:
         raise InputError("from", f"must be smaller than --to (got {start} >= {stop})")
-    if stop > traffic.steps:
+    if stop > traffic.steps and forecast is None:
         raise InputError("to", f"step {stop} is past the end of the run ({traffic.steps} steps)")
     if executor not in EXECUTORS:
         raise InputError(f"executor '{executor}'", f"expected one of {', '.join(EXECUTORS)}")
@@ -110,7 +115,13 @@ def sweep(topology: Topology, traffic: TrafficMatrixSeries, kind: str, start: in
                  estimate_bytes(traffic.n_pairs, topology.n_directions, stop - start, len(fl), n_workers,
                                 len(topology.nodes), incremental),
                  budget_bytes)
-    sw = _Sweeper(topology, traffic, start, stop, incremental)
+    if forecast is not None:
+        from engine.sweep.forecast import forecast_traffic
+
+        fc = forecast_traffic(traffic, forecast, start, stop - start, forecast_seed, device or "cpu")
+        sw = _Sweeper(topology, fc, 0, stop - start, incremental)
+    else:
+        sw = _Sweeper(topology, traffic, start, stop, incremental)
     names = topology.direction_names()
     n_dir = topology.n_directions
     best_util = np.full(n_dir, -np.inf)
@@ -153,6 +164,9 @@ def sweep(topology: Topology, traffic: TrafficMatrixSeries, kind: str, start: in
 
     extra: dict[str, Any] = {"incremental": incremental, "workers": n_workers, "executor": executor,
                              "device": device or "numpy"}
+    if forecast is not None:
+        extra["forecast"] = {"model": forecast, "horizon": stop - start, "from": start,
+                             "demands": f"forecast at step {start} from steps up to {start - 1}"}
     method, sink = "run_one", record
     if device is not None:
         from engine.sweep.batched import TorchLoads
