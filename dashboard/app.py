@@ -1,4 +1,4 @@
-"""netdrift dashboard shell: page setup and navigation between Live, Compare, Topology, Settings.
+"""netdrift dashboard shell: page setup and navigation between Live, Compare, Impact, Topology, Settings.
 
 Run with ``netdrift dashboard`` (or ``streamlit run dashboard/app.py``). An exception in one
 view is shown in the page with its message; the other views keep working.
@@ -51,6 +51,7 @@ def _guarded(path: Path):  # noqa: ANN202 (page callable)
 _PAGES = [
     ("live.py", "Live", True),
     ("compare.py", "Compare", False),
+    ("impact.py", "Impact", False),
     ("topology.py", "Topology", False),
     ("settings.py", "Settings", False),
 ]
