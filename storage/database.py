@@ -1,4 +1,4 @@
-"""Opening the history database: engine, schema, SQLite pragmas, schema-version guard.
+"""Opening the history database: engine, schema migrations, SQLite pragmas, schema-version guard.
 
 Any SQLAlchemy URL works; SQLite (the default, see :mod:`storage.data_dir`) gets WAL mode so
 the dashboard can read while a run writes, a busy timeout so two writers queue instead of
@@ -7,23 +7,38 @@ failing, and enforced foreign keys (so deleting a scenario cascades to its serie
 
 from __future__ import annotations
 
+import math
+import os
 import re
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect, select, text
+from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.errors import InputError
 from storage.data_dir import default_db_url
-from storage.models import SCHEMA_VERSION, Base, Meta
+from storage.migrate import head_revision, unknown_revision, upgrade_to_head
+from storage.models import SCHEMA_VERSION, Meta
 
 __all__ = ["open_database", "missing_sqlite_file", "display_url", "sqlite_path", "driver_problem", "SCHEMA_VERSION",
-           "BUSY_TIMEOUT_MS"]
+           "BUSY_TIMEOUT_MS", "DEFAULT_SERVER_TIMEOUT_S", "TIMEOUT_ENV", "server_timeout"]
 
 #: How long a writer waits for another writer's transaction before giving up (milliseconds).
 BUSY_TIMEOUT_MS = 30_000
+
+#: Connect and statement timeout of server databases (PostgreSQL), seconds; instead of the
+#: driver's default, under which a server that accepts and never answers blocks for ~130 s.
+DEFAULT_SERVER_TIMEOUT_S = 10.0
+
+#: Environment variable overriding :data:`DEFAULT_SERVER_TIMEOUT_S` (seconds, e.g. ``30``).
+TIMEOUT_ENV = "NETDRIFT_DB_TIMEOUT"
+
+# psycopg 3 (the ``netdrift[postgres]`` extra) for plain postgresql:// URLs; SQLAlchemy's
+# default there would be psycopg2, which netdrift does not install.
+_DEFAULT_DRIVERS = {"postgresql": "postgresql+psycopg"}
+_DRIVER_EXTRAS = {"psycopg": "postgres", "psycopg2": "postgres"}
 
 _CREDENTIALS = re.compile(r"(://[^:/@]*:)[^@/]*@")
 
@@ -95,6 +110,37 @@ def driver_problem(err: BaseException) -> str:
     return text
 
 
+def server_timeout() -> float:
+    """Seconds of :data:`TIMEOUT_ENV` when set, else :data:`DEFAULT_SERVER_TIMEOUT_S`.
+
+    >>> server_timeout() if "NETDRIFT_DB_TIMEOUT" not in __import__("os").environ else 10.0
+    10.0
+    """
+    raw = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_SERVER_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not (math.isfinite(value) and value > 0):
+        raise InputError(f"{TIMEOUT_ENV}={raw!r}", "not a positive number of seconds")
+    return value
+
+
+def _server_connect_args(u: URL) -> dict[str, object]:
+    """Connect and statement timeout for a PostgreSQL URL (the URL's own settings win)."""
+    if u.get_backend_name() != "postgresql" or u.get_driver_name() != "psycopg":
+        return {}
+    seconds = server_timeout()
+    args: dict[str, object] = {}
+    if "connect_timeout" not in u.query:
+        args["connect_timeout"] = max(1, math.ceil(seconds))  # libpq takes whole seconds
+    if "options" not in u.query:
+        args["options"] = f"-c statement_timeout={int(seconds * 1000)}"
+    return args
+
+
 def _stored_version(engine: Engine) -> int | None:
     """The schema_version recorded in ``meta``, or None for a new (or foreign) database."""
     with engine.connect() as conn:
@@ -109,23 +155,14 @@ def _stored_version(engine: Engine) -> int | None:
         raise InputError("meta.schema_version", f"not an integer: {raw!r}") from None
 
 
-def _add_heartbeat_column(engine: Engine) -> None:
-    """Databases written before ``scenarios.heartbeat_at`` existed get the (nullable) column."""
-    with engine.connect() as conn:
-        columns = {c["name"] for c in inspect(conn).get_columns("scenarios")}
-    if "heartbeat_at" not in columns:
-        with engine.begin() as conn:
-            conn.execute(text("ALTER TABLE scenarios ADD COLUMN heartbeat_at TIMESTAMP"))
-
-
 def open_database(url: str | None = None) -> sessionmaker[Session]:
     """Open (creating if needed) the history database at ``url`` and return a session factory.
 
     ``url`` is any SQLAlchemy URL; None means :func:`storage.data_dir.default_db_url`. For a
     SQLite file the folder is created, the file is put in WAL mode, and every connection gets
-    ``busy_timeout`` and ``foreign_keys=ON``. The schema is created when missing and its
-    version recorded. A database written by a newer netdrift is refused before anything is
-    written to it. Every failure raises :class:`engine.errors.InputError` naming the URL
+    ``busy_timeout`` and ``foreign_keys=ON``. The schema is created when missing and an older
+    one upgraded (Alembic, :mod:`storage.migrate`; a database of netdrift 0.1 included). A
+    database written by a newer netdrift is refused before anything is written to it. Every failure raises :class:`engine.errors.InputError` naming the URL
     (password masked) and the problem.
 
     Sessions are the caller's: ``with Session.begin() as s: ...`` commits on success and
@@ -166,13 +203,17 @@ def open_database(url: str | None = None) -> sessionmaker[Session]:
         if path.exists() and not path.is_file():
             raise InputError(what, "is not a regular file")
 
+    if u.drivername in _DEFAULT_DRIVERS:
+        u = u.set(drivername=_DEFAULT_DRIVERS[u.drivername])
     try:
-        engine = create_engine(u)
+        engine = create_engine(u, connect_args=_server_connect_args(u))
     except NoSuchModuleError:
         raise InputError(what, f"unknown database dialect '{u.drivername}'") from None
     except ImportError as err:
-        missing = getattr(err, "name", None) or str(err)
-        raise InputError(what, f"database driver '{missing}' is not installed") from None
+        missing = (getattr(err, "name", None) or str(err)).split(".")[0]
+        extra = _DRIVER_EXTRAS.get(missing)
+        hint = f" (pip install 'netdrift[{extra}]')" if extra else ""
+        raise InputError(what, f"database driver '{missing}' is not installed{hint}") from None
     except (ArgumentError, TypeError, ValueError) as err:
         raise InputError(what, f"invalid URL: {err}") from None
 
@@ -184,14 +225,15 @@ def open_database(url: str | None = None) -> sessionmaker[Session]:
             raise InputError(
                 what, f"schema version {stored} is newer than this netdrift ({SCHEMA_VERSION}); upgrade netdrift"
             )
+        with engine.connect() as conn:
+            newer = unknown_revision(conn)
+        if newer is not None:
+            raise InputError(what, f"schema revision {newer} is unknown to this netdrift (written by a newer "
+                                   f"one, this one knows up to {head_revision()}); upgrade netdrift")
         engine.dispose()
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _set_sqlite_pragmas)
-        Base.metadata.create_all(engine)
-        _add_heartbeat_column(engine)
-        if stored != SCHEMA_VERSION:
-            with Session(engine) as s, s.begin():
-                s.merge(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+        upgrade_to_head(engine)
     except InputError:
         engine.dispose()
         raise

@@ -12,8 +12,8 @@ Tables
                     ``link_up`` (T, L) and ``dropped`` (T,) are one row each (``direction`` NULL).
 ``sweeps``          one row per failure sweep (``netdrift sweep``): its settings, the ranked
                     failures and the per-direction worst cases as JSON (a first-class record,
-                    not a scenario; added without a schema version bump: ``create_all`` adds the
-                    table to an existing database and older code ignores it).
+                    not a scenario; added in 0.1 without a schema version bump, so the
+                    baseline migration creates it where missing).
 ``metrics``         one row per value; ``value`` NULL means censored (e.g. time to convergence
                     never reached), ``direction`` NULL means the aggregate over directions.
 
@@ -53,8 +53,10 @@ __all__ = [
     "STATUSES",
 ]
 
-#: Version of this schema. Bump it (and add a migration in storage.database) on any change.
-SCHEMA_VERSION = 1
+#: Version of this schema, also kept in ``meta`` so that netdrift 0.1 (which knows no Alembic)
+#: refuses newer databases. Bump it with each new migration in storage/migrations/versions
+#: (2: scenarios.heartbeat_at).
+SCHEMA_VERSION = 2
 
 #: Values of ``scenarios.status``.
 STATUSES = ("running", "complete", "interrupted")

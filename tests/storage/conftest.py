@@ -1,8 +1,15 @@
-"""Shared fixtures: a tiny hand-built topology and ScenarioResult, a temporary database."""
+"""Shared fixtures: a tiny hand-built topology and ScenarioResult, a temporary database, and a
+throwaway PostgreSQL server."""
 
 from __future__ import annotations
 
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
 from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -70,3 +77,81 @@ def Session(db_url):
     maker = open_database(db_url)
     yield maker
     maker.kw["bind"].dispose()
+
+
+# --- a throwaway PostgreSQL server ------------------------------------------------------------
+def _pg_bindir() -> Path | None:
+    """Folder of initdb / pg_ctl: Debian's /usr/lib/postgresql/<major>/bin (newest), else PATH."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name)
+                   if p.parent.parent.name.isdigit() else 0)
+    if found:
+        return found[-1].parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+class PgServer:
+    """A PostgreSQL server in a temporary folder, owned by an unprivileged user, reachable only
+    through a Unix socket in that folder (no TCP port is opened)."""
+
+    def __init__(self, bindir: Path) -> None:
+        self.bindir = bindir
+        # Straight under /tmp: pytest's own temp folders are root-only, unreadable to the server user.
+        self.root = Path(tempfile.mkdtemp(prefix="netdrift-pg-"))
+        self.data, self.log, self.port = self.root / "data", self.root / "server.log", 5432
+        self._as_user: list[str] = []
+        if os.geteuid() == 0:  # postgres refuses to run as root: use Debian's postgres user
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.root, pw.pw_uid, pw.pw_gid)
+            self._as_user = ["runuser", "-u", "postgres", "--"]
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+        self.start()
+
+    def _run(self, tool: str, *args: str) -> None:
+        subprocess.run([*self._as_user, str(self.bindir / tool), *args], check=True, capture_output=True,
+                       timeout=120)
+
+    def start(self) -> None:
+        opts = f"-k {self.root} -c listen_addresses='' -p {self.port} -c fsync=off -c max_connections=50"
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", opts, "-w", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@/{database}?host={self.root}&port={self.port}"
+
+    def create_database(self) -> str:
+        """A new empty database; its SQLAlchemy URL."""
+        import psycopg
+
+        self._n = getattr(self, "_n", 0) + 1
+        name = f"test_{self._n}"
+        with psycopg.connect(host=str(self.root), port=self.port, user="postgres", dbname="postgres",
+                             autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def close(self) -> None:
+        try:
+            self.stop("immediate")
+        except subprocess.CalledProcessError:
+            pass  # already stopped
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A PostgreSQL server for the whole test session (skipped only without its binaries)."""
+    bindir = _pg_bindir()
+    if bindir is None:
+        pytest.skip("no PostgreSQL binaries (initdb) found; scripts/setup.sh --test installs them")
+    server = PgServer(bindir)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """A fresh, empty database on the test server."""
+    return pg_server.create_database()
