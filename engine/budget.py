@@ -7,6 +7,11 @@ overrides both for one command through :func:`memory_budget` (a module setting, 
 function called inside the command, on any thread, reads the same budget; a function may also
 take an explicit ``budget_bytes``).
 
+The estimates live beside what they measure: :func:`engine.synthetic.synthetic_memory_bytes`,
+:func:`engine.replay_csv.csv_memory_bytes` (the CSV is streamed: its float32 array plus one block,
+checked once the first pass knows the steps and pairs), the SNDlib reader's records in
+:mod:`engine.replay`, and :func:`simulation_memory_bytes` here.
+
 Precedence: an explicit ``budget_bytes`` > :func:`memory_budget` (``--max-memory``) >
 ``NETDRIFT_MAX_MEMORY`` > half of the available memory.
 """

@@ -1,4 +1,5 @@
-"""Real traffic replay: SNDlib dynamic traffic matrices and a long CSV, as TrafficMatrixSeries.
+"""Real traffic replay: SNDlib dynamic traffic matrices and a long CSV, as TrafficMatrixSeries
+(the CSV reader, streamed in blocks, is :mod:`engine.replay_csv`).
 
 Both readers share the same semantics:
 

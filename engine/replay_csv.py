@@ -30,13 +30,15 @@ __all__ = ["load_traffic_csv", "csv_memory_bytes", "MAX_CSV_BYTES", "BLOCK_BYTES
 #: Largest CSV accepted (a stray multi-GB file would otherwise take minutes to refuse).
 MAX_CSV_BYTES = 4 * 1024**3
 #: Bytes of CSV text parsed at a time (pyarrow's block size).
-BLOCK_BYTES = 16 * 1024**2
-#: Working memory of one block besides its text: the parsed string columns, the trimmed copies
-#: and the per-row arrays (times, pairs, values, line numbers). Measured with
-#: bench/bench_replay_memory.py: peak RSS minus the final array stays under this many block sizes.
-_BLOCK_WORKING_FACTOR = 12
-#: pyarrow, pandas and the reader's own imports, resident once.
-_READER_BASE_BYTES = 64 * 1024**2
+BLOCK_BYTES = 2 * 1024**2
+#: Working memory besides the result, in block sizes: the chunk's bytes and their copies, pyarrow's
+#: parsed columns, the trimmed copies and the per-row arrays (times, tokens, values, lines).
+#: Measured by bench/bench_replay_memory.py (peak RSS minus the RSS before loading): 97 MB besides
+#: the 118 MB array on a 977 MB file (35,557 steps x 870 pairs) with 2 MiB blocks, 37 MB besides
+#: 6 MB on a 48 MB file; 13x the block plus a fixed part, the code pyarrow pages in on first use.
+_BLOCK_WORKING_FACTOR = 16
+#: The fixed part (pyarrow's CSV and compute code and tables, paged in on first use).
+_READER_BASE_BYTES = 96 * 1024**2
 
 _CSV_HEADER = ("time", "src", "dst", "mbps")
 
@@ -45,8 +47,8 @@ def csv_memory_bytes(steps: int, n_pairs: int, block_bytes: int = BLOCK_BYTES) -
     """Peak memory of :func:`load_traffic_csv` for a result of ``steps`` x ``n_pairs``: the float32
     array plus one block's working memory (the file is streamed, so its size does not count).
 
-    >>> round(csv_memory_bytes(100_000, 1_000) / 1024**2)
-    637
+    >>> round(csv_memory_bytes(100_000, 1_000) / 1024**2)   # 381 MiB of float32, 128 MiB besides
+    509
     """
     return 4.0 * steps * n_pairs + _BLOCK_WORKING_FACTOR * float(block_bytes) + _READER_BASE_BYTES
 
@@ -123,57 +125,52 @@ def _iter_blocks(path: Path, what: str, topology: Topology, tokens: _Tokens,
     from pyarrow import csv as pacsv
 
     bad_row: list[tuple[int | None, int]] = []
-    skipped: list[int] = []  # whitespace-only lines pyarrow saw as one-field rows
+    skipped: list[int] = []  # whitespace-only lines (pyarrow sees one-field rows), numbered in the chunk
 
     def on_invalid(row) -> str:
         if row.text is not None and not row.text.strip():
-            if row.number is not None:
-                skipped.append(row.number)
+            skipped.append(row.number if row.number is not None else 0)
             return "skip"
         bad_row.append((row.number, row.actual_columns))
         return "error"
 
     text_type = pa.dictionary(pa.int32(), pa.string())
-    try:
-        reader = pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(column_names=list(_CSV_HEADER), skip_rows=1, block_size=block_bytes,
-                                           use_threads=False),
-            parse_options=pacsv.ParseOptions(ignore_empty_lines=False, invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(
-                column_types={"time": text_type, "src": text_type, "dst": text_type, "mbps": pa.string()},
-                strings_can_be_null=False, quoted_strings_can_be_null=False),
-        )
-    except pa.ArrowInvalid as err:
-        raise _arrow_error(what, err, bad_row) from None
+    parse = pacsv.ParseOptions(ignore_empty_lines=False, invalid_row_handler=on_invalid)
+    convert = pacsv.ConvertOptions(
+        column_types={"time": text_type, "src": text_type, "dst": text_type, "mbps": pa.string()},
+        strings_can_be_null=False, quoted_strings_can_be_null=False)
     trim = pc.utf8_trim_whitespace
-    row0 = 0  # rows (blank ones included) before this block
-    while True:
+    for first_line, chunk in _line_chunks(path, block_bytes):
+        # One physical line per row (pyarrow's default: no newlines inside values), blank ones included.
+        del bad_row[:], skipped[:]
         try:
-            batch = reader.read_next_batch()
-        except StopIteration:
-            return
+            batch = pacsv.read_csv(
+                pa.py_buffer(chunk),
+                read_options=pacsv.ReadOptions(column_names=list(_CSV_HEADER), use_threads=False,
+                                               block_size=len(chunk) + 1),
+                parse_options=parse, convert_options=convert)
         except pa.ArrowInvalid as err:
+            bad_row[:] = [(None if n is None else n + first_line - 1, f) for n, f in bad_row]
             raise _arrow_error(what, err, bad_row) from None
         n = batch.num_rows
-        rows = np.arange(row0, row0 + n, dtype=np.int64)
-        row0 += n
-        lines = rows + 2  # header is line 1
+        lines = np.arange(n, dtype=np.int64) + first_line
         if skipped:
-            sk = np.asarray(skipped, dtype=np.int64)
+            sk = np.asarray(skipped, dtype=np.int64) + first_line - 1
             for _ in range(len(sk) + 1):  # each pass can only move a line past more skipped lines
-                shifted = rows + 2 + np.searchsorted(sk, lines, side="right")
+                shifted = np.arange(n, dtype=np.int64) + first_line + np.searchsorted(sk, lines, side="right")
                 if np.array_equal(shifted, lines):
                     break
                 lines = shifted
+        if n == 0:
+            continue
         t_idx, t_text = _dictionary_column(batch.column("time"), trim)
         s_idx, s_text = _dictionary_column(batch.column("src"), trim)
         d_idx, d_text = _dictionary_column(batch.column("dst"), trim)
         mbps = trim(batch.column("mbps"))
-        t_empty = np.array([t == "" for t in t_text], dtype=bool)[t_idx] if n else np.zeros(0, bool)
-        s_empty = np.array([t == "" for t in s_text], dtype=bool)[s_idx] if n else np.zeros(0, bool)
-        d_empty = np.array([t == "" for t in d_text], dtype=bool)[d_idx] if n else np.zeros(0, bool)
-        v_empty = pc.equal(mbps, "").to_numpy(zero_copy_only=False) if n else np.zeros(0, bool)
+        t_empty = np.array([t == "" for t in t_text], dtype=bool)[t_idx]
+        s_empty = np.array([t == "" for t in s_text], dtype=bool)[s_idx]
+        d_empty = np.array([t == "" for t in d_text], dtype=bool)[d_idx]
+        v_empty = pc.equal(mbps, "").to_numpy(zero_copy_only=False)
         blank = t_empty & s_empty & d_empty & v_empty
         some_empty = (t_empty | s_empty | d_empty | v_empty) & ~blank
         if some_empty.any():
@@ -245,6 +242,29 @@ def _lookup(tokens: _Tokens, names: list[str], codes: np.ndarray) -> np.ndarray:
     used = np.unique(codes)
     lut[used] = tokens.of([names[u] for u in used])
     return lut[codes]
+
+
+def _line_chunks(path: Path, block_bytes: int) -> Iterator[tuple[int, bytes]]:
+    """(number of its first line, text) of whole-line chunks of about ``block_bytes`` after the
+    header line; a line longer than a block makes a chunk of its own."""
+    with open(path, "rb") as f:
+        f.readline()  # the header, checked by _check_header
+        line = 2
+        rest = b""
+        while True:
+            data = f.read(block_bytes)
+            if not data:
+                if rest:
+                    yield line, rest
+                return
+            buf = rest + data
+            cut = buf.rfind(b"\n")
+            if cut < 0:
+                rest = buf
+                continue
+            chunk, rest = buf[:cut + 1], buf[cut + 1:]
+            yield line, chunk
+            line += chunk.count(b"\n")
 
 
 def _arrow_error(what: str, err: Exception, bad_row: list[tuple[int | None, int]]) -> InputError:
