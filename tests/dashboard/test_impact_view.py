@@ -1,0 +1,218 @@
+"""The Impact page (AppTest, no browser) and its data (dashboard.impact_data), against independent
+oracles: the engine's sweep and the Simulator run per failure, names built from the topology file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.navigation.page import calc_hash
+from streamlit.testing.v1 import AppTest
+
+from dashboard import impact_data as idt
+from dashboard.map_model import band_colour, node_positions
+from engine.events import FailureEvent
+from engine.loaders import load_topology
+from engine.simulation import Simulator
+from engine.sweep import sweep
+from engine.traffic_sources import make_traffic
+from service.sweeps import SweepSettings, list_sweeps, run_sweep
+from storage.database import open_database
+
+ROOT = Path(__file__).resolve().parents[2]
+VIEW = str(ROOT / "dashboard" / "views" / "impact.py")
+APP = str(ROOT / "dashboard" / "app.py")
+STEPS, PEAK = 48, 0.8  # Abilene at an 80 % peak: some single failures overload a direction
+
+
+@pytest.fixture(scope="module")
+def abilene():
+    return load_topology("abilene")
+
+
+def names_from_file(topology) -> dict[str, str]:
+    """Link id -> "<end> – <end> (<id>)" built from the node labels (the oracle for names)."""
+    label = {n.id: n.label for n in topology.nodes}
+    return {l.id: f"{label[l.u]} \u2013 {label[l.v]} ({l.id})" for l in topology.links}
+
+
+def open_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str = VIEW) -> AppTest:
+    monkeypatch.setenv("NETDRIFT_DB_URL", f"sqlite:///{tmp_path / 'h.sqlite'}")
+    monkeypatch.delenv("NETDRIFT_TOPOLOGY", raising=False)
+    monkeypatch.delenv("NETDRIFT_MAX_MEMORY", raising=False)
+    return AppTest.from_file(path, default_timeout=120).run()
+
+
+def run_sweep_in_page(at: AppTest, kind: str = "link", start: int = 0, stop: int = STEPS,
+                      srlg: tuple[str, bytes] | None = None) -> AppTest:
+    at.selectbox(key="impact_topology").set_value("abilene").run()
+    at.radio(key="impact_kind").set_value(kind).run()
+    if srlg is not None:
+        at.file_uploader(key="impact_srlg").set_value((srlg[0], srlg[1], "text/csv")).run()
+    inputs = {n.label: n for n in at.number_input}
+    inputs["Steps of traffic"].set_value(STEPS)
+    inputs["From step"].set_value(start)
+    inputs["To step (excluded)"].set_value(stop)
+    inputs["Peak utilisation, all links up (%)"].set_value(100 * PEAK)
+    next(b for b in at.button if b.label == "Run the sweep").click().run()
+    return at
+
+
+def ranked(at: AppTest):  # noqa: ANN201 (DataFrame)
+    return next(d.value for d in at.dataframe if "Rank" in d.value.columns)
+
+
+def select_row(at: AppTest, row: int) -> AppTest:
+    """A click on the table's row ``row`` (0-based), as the browser reports it."""
+    sid = at.session_state["impact_sweep"].id
+    at.session_state[f"impact_table_{sid}"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    return at.run()
+
+
+# --- the page ----------------------------------------------------------------------------------
+def test_a_small_sweep_is_ranked_as_the_engine_ranks_and_stored(tmp_path, monkeypatch, abilene) -> None:
+    at = run_sweep_in_page(open_page(tmp_path, monkeypatch))
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    table = ranked(at)
+
+    traffic = make_traffic("synthetic", abilene, STEPS, 5.0, 0, peak_utilization=PEAK)
+    engine = sweep(abilene, traffic, "link", 0, STEPS, workers=1)
+    names = names_from_file(abilene)
+    assert table["Failure"].tolist() == [names[f["target"]] for f in engine.failures]
+    np.testing.assert_allclose(table["Worst utilisation (%)"], [100 * f["worst_utilization"] for f in engine.failures],
+                               atol=0.006)
+    assert table["Rank"].tolist() == list(range(1, 15))
+    assert any("Severity = the worst utilisation" in c.value for c in at.caption)
+
+    with open_database(f"sqlite:///{tmp_path / 'h.sqlite'}")() as s:
+        from storage.repository import SweepRepository
+
+        stored = SweepRepository(s).list_sweeps()
+    assert [(x["topology"], x["kind"], x["n_failures"]) for x in stored] == [("Abilene", "link", 14)]
+    # two charts (ranking, worst-case map) x PNG/SVG/PDF/CSV, none of them reruns the page
+    buttons = at.get("download_button")
+    assert len(buttons) == 8 and all(b.proto.ignore_rerun for b in buttons)
+
+
+def test_a_row_click_asks_live_to_apply_that_failure(tmp_path, monkeypatch, abilene) -> None:
+    at = run_sweep_in_page(open_page(tmp_path, monkeypatch))
+    third = ranked(at).iloc[2]
+    at = select_row(at, 2)
+    assert not at.exception, at.exception
+    request = at.session_state[idt.APPLY_FAILURE_KEY]
+    link = third["Failure"].rsplit("(", 1)[1].rstrip(")")
+    assert request == {"topology": "abilene", "links": [link], "nodes": [], "label": third["Failure"]}
+    assert link in abilene.link_index
+
+
+def test_in_details_mode_a_row_click_shows_that_failure(tmp_path, monkeypatch) -> None:
+    at = run_sweep_in_page(open_page(tmp_path, monkeypatch))
+    at.segmented_control(key="impact_click_mode").set_value("shows its details").run()
+    second = ranked(at).iloc[1]
+    at = select_row(at, 1)
+    assert not at.exception, at.exception
+    assert idt.APPLY_FAILURE_KEY not in at.session_state
+    assert f"**{second['Failure']}**" in [m.value for m in at.markdown]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Worst utilisation"] == f"{second['Worst utilisation (%)']:.1f} %"
+
+
+def test_in_the_app_a_row_click_switches_to_live(tmp_path, monkeypatch) -> None:
+    at = open_page(tmp_path, monkeypatch, APP)
+    # AppTest.switch_page() only knows file pages; app.py's pages are callables found by url_path.
+    at._page_hash = calc_hash("impact")
+    at.run()
+    at._page_hash = ""
+    assert [h.value for h in at.header] == ["Impact"]
+    at = select_row(run_sweep_in_page(at), 0)
+    assert not at.exception, at.exception
+    assert [h.value for h in at.header] == ["Live"]
+    assert at.session_state[idt.APPLY_FAILURE_KEY]["topology"] == "abilene"
+
+
+def test_a_stored_sweep_opens(tmp_path, monkeypatch, abilene) -> None:
+    sessions = open_database(f"sqlite:///{tmp_path / 'h.sqlite'}")
+    stored = run_sweep(sessions, abilene, SweepSettings("node", 0, 24, steps=24, seed=2), topology_source="abilene",
+                       workers=1)
+    at = open_page(tmp_path, monkeypatch)
+    assert at.selectbox(key="impact_stored").value == stored.id
+    next(b for b in at.button if b.label == "Open").click().run()
+    assert not at.exception, at.exception
+    table = ranked(at)
+    label = {n.id: n.label for n in abilene.nodes}
+    assert table["Failure"].tolist() == [f"{label[f['target']]} ({f['target']})" for f in stored.failures]
+    assert len(table) == len(abilene.nodes)
+
+
+@pytest.mark.parametrize("kind, start, stop, srlg, env, message", [
+    ("link", STEPS, STEPS, None, None, f"from: must be smaller than to (got {STEPS} >= {STEPS})"),
+    ("srlg", 0, STEPS, ("empty.csv", b""), None, "srlg 'empty.csv': the file is empty"),
+    ("srlg", 0, STEPS, ("g.csv", b"srlg,link_id\nduct,0-1\nduct,9-99\n"), None,
+     "srlg 'g.csv': group 'duct': unknown link id '9-99'"),
+    ("srlg", 0, STEPS, None, None, "srlg: the SRLG failure kind needs a shared-risk link group file"),
+    ("link-pairs", 0, STEPS, None, "64K", "sweep of 91 failures x 48 steps on 'Abilene': would need about"),
+])
+def test_bad_input_is_one_error_line_and_the_page_keeps_running(tmp_path, monkeypatch, kind, start, stop, srlg,
+                                                                 env, message) -> None:
+    at = open_page(tmp_path, monkeypatch)
+    if env:
+        monkeypatch.setenv("NETDRIFT_MAX_MEMORY", env)
+    at = run_sweep_in_page(at, kind, start, stop, srlg)
+    assert not at.exception, at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith(message), errors
+    assert "\n" not in errors[0]
+    assert "impact_sweep" not in at.session_state
+    assert list_sweeps(open_database(f"sqlite:///{tmp_path / 'h.sqlite'}")) == []
+    assert any(b.label == "Run the sweep" for b in at.button)  # the form is still there
+
+
+def test_an_srlg_upload_sweeps_its_groups(tmp_path, monkeypatch, abilene) -> None:
+    csv = b"srlg,link_id\nnorth,0-1\nnorth,1-10\nsouth,8-9\n"
+    at = run_sweep_in_page(open_page(tmp_path, monkeypatch), "srlg", srlg=("ducts.csv", csv))
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    names = names_from_file(abilene)
+    assert sorted(ranked(at)["Failure"]) == [f"north: {names['0-1']} + {names['1-10']}", f"south: {names['8-9']}"]
+
+
+# --- the data behind it --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def stored_link_sweep(tmp_path_factory, abilene):
+    sessions = open_database(f"sqlite:///{tmp_path_factory.mktemp('impact') / 'h.sqlite'}")
+    return run_sweep(sessions, abilene, SweepSettings("link", 0, STEPS, STEPS, peak_utilization=PEAK),
+                     topology_source="abilene", workers=1)
+
+
+def test_worst_case_map_colours_each_direction_by_its_worst_failure(stored_link_sweep, abilene) -> None:
+    """Oracle: the Simulator run once per link failure; each direction's max over failures and steps."""
+    traffic = make_traffic("synthetic", abilene, STEPS, 5.0, 0, peak_utilization=PEAK)
+    per_failure = {l.id: np.nan_to_num(Simulator(abilene, traffic, [FailureEvent(0, "fail", l.id, "link")])
+                                       .loads.utilization(), nan=-np.inf).max(axis=0)
+                   for l in abilene.links}
+    worst = np.max(np.stack(list(per_failure.values())), axis=0)
+    data = idt.worst_case_map(stored_link_sweep, node_positions(abilene))
+    names = names_from_file(abilene)
+    for e in data["edges"]:
+        d = e["dir"]
+        assert e["util"] == pytest.approx(worst[d], abs=1e-4)
+        assert e["color"] == band_colour(worst[d])
+        culprit = next(lid for lid, name in names.items() if f"when {name} fails" in e["title"])
+        assert per_failure[culprit][d] == pytest.approx(worst[d], rel=1e-5)  # the named failure causes it
+    assert data["click_mode"] == "preview"
+
+
+def test_failure_details_list_the_overloaded_directions(stored_link_sweep, abilene) -> None:
+    top = stored_link_sweep.failures[0]
+    traffic = make_traffic("synthetic", abilene, STEPS, 5.0, 0, peak_utilization=PEAK)
+    loads = Simulator(abilene, traffic, [FailureEvent(0, "fail", top["target"], "link")]).loads
+    util = loads.utilization()
+    over = np.flatnonzero(util.max(axis=0) > 1.0)
+    assert len(over) > 0  # the scenario is chosen so that the worst failure overloads something
+    details = idt.failure_details(stored_link_sweep, 1)
+    frame = details["overloaded"]
+    assert len(frame) == len(over)
+    cap = abilene.direction_capacity
+    want_excess = sorted(round(float(util[:, d].max() * cap[d] - cap[d]), 1) for d in over)
+    np.testing.assert_allclose(sorted(frame["Excess (Mbit/s)"]), want_excess, atol=0.2)
