@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import InputError
-from engine.loaders._build import RawEdge, RawNode, assign_weights, build_topology, check_weights, coords
+from engine.loaders._build import (MAX_CAPACITY_MBPS, RawEdge, RawNode, assign_weights, build_topology, check_weights,
+                                   coords)
 from engine.topology import Link, Node, Topology
 
 __all__ = ["FORMAT_NAME", "topology_to_dict", "topology_from_dict", "save_topology_json", "parse_netjson"]
@@ -149,6 +150,11 @@ def topology_from_dict(
                 raise InputError(what, f"link '{lid}' names unknown node '{end}'")
         if u == v:
             raise InputError(what, f"link '{lid}' is a self-loop")
+        capacity = l["capacity_mbps"]
+        if isinstance(capacity, (int, float)) and not isinstance(capacity, bool) and capacity > MAX_CAPACITY_MBPS:
+            # finite as a float64, but inf as the float32 the loads are computed in
+            raise InputError(what, f"links[{i}].capacity_mbps {capacity:.4g} Mbit/s is above the largest accepted "
+                                   f"({MAX_CAPACITY_MBPS:.4g}, float32)")
         links.append(
             Link(
                 lid,

@@ -67,6 +67,16 @@ BAD_FILES = {
         '"weight": 0, "length_km": null}]}',
         "must be positive",
     ),
+    # the full form (every link with id, capacity, weight, length) skips the shared rules: checked there too
+    "float32cap.json": (
+        '{"nodes": [{"id": "a"}, {"id": "b"}], "links": [{"id": "x", "u": "a", "v": "b", "capacity_mbps": 1e39, '
+        '"weight": 1, "length_km": null}]}',
+        "links[0].capacity_mbps 1e+39 Mbit/s is above the largest accepted (3.403e+38, float32)",
+    ),
+    "float32cap_short.json": (
+        '{"nodes": [{"id": "a"}, {"id": "b"}], "links": [{"u": "a", "v": "b", "capacity_mbps": 1e39}]}',
+        "above the largest accepted (3.403e+38, float32)",
+    ),
     "otherformat.json": ('{"format": "geojson", "nodes": [], "links": []}', "unknown format"),
     "binary.bin": ("\x00\x01\x02garbage", "unrecognised topology format"),
 }
