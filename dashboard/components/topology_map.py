@@ -1,7 +1,7 @@
 """The live topology map: vis-network in a bidirectional ``st.components.v2`` component.
 
-The vis-network JavaScript comes from the installed pyvis wheel and is evaluated once per
-browser page by a tiny "loader" component whose message never changes (Streamlit's message
+The vis-network JavaScript comes from the installed pyvis wheel and, with the Natural Earth
+land of ``dashboard/static``, is evaluated once per browser page by a tiny "loader" component whose message never changes (Streamlit's message
 cache then re-sends only a reference on reruns); the map component itself carries only
 ~4 KB of JS plus the map data. Nothing is fetched from the network.
 
@@ -21,7 +21,16 @@ import streamlit as st
 __all__ = ["vis_network_js_path", "topology_map"]
 
 _HERE = Path(__file__).with_suffix("")  # dashboard/components/topology_map/
-_HTML = '<div class="nd-map"><div class="nd-canvas"></div><div class="nd-legend"></div></div>'
+_HTML = (
+    '<div class="nd-map">'
+    '<div class="nd-tools"><input class="nd-search" type="search" placeholder="Find a node or link" '
+    'aria-label="Find a node or link" autocomplete="off"><datalist></datalist>'
+    '<button type="button" class="nd-fit" title="Show the whole network">Fit</button>'
+    '<button type="button" class="nd-reset" title="Clear the search and show the whole network">Reset</button>'
+    '<span class="nd-find-msg" role="status"></span></div>'
+    '<div class="nd-canvas"></div><div class="nd-legend"></div></div>'
+)
+_STATIC = Path(__file__).resolve().parents[1] / "static"  # dashboard/static/
 
 
 def vis_network_js_path() -> Path:
@@ -41,8 +50,11 @@ def _components() -> tuple[Callable[..., Any], Callable[..., Any]]:
     vis_js = vis_network_js_path().read_text(encoding="utf-8")
     # vis-network's UMD wrapper assigns globalThis.vis; the guard keeps a second evaluation
     # (e.g. after a hot reload) from replacing the instance the map already uses.
+    land = (_STATIC / "land-110m.geo.json").read_text(encoding="utf-8").strip()
     loader_js = (
         "if (!globalThis.vis || !globalThis.vis.Network) {\n" + vis_js + "\n}\n"
+        # Natural Earth land (public domain, see dashboard/static/NOTICE), drawn under geographic maps.
+        "if (!globalThis.__ndLand) { globalThis.__ndLand = " + land + "; }\n"
         "export default function () {}\n"
     )
     loader = st.components.v2.component("netdrift.vis_loader", js=loader_js)

@@ -2,8 +2,9 @@
 
 Run once by hand when the data is updated, not at runtime:
 ``npm pack world-atlas@2 && tar xzf world-atlas-2.0.2.tgz && python convert_land.py package/land-110m.json``.
-It decodes the TopoJSON arcs (quantised, delta-encoded) into lon/lat rings, keeps two
-decimals (about 1 km, far below what 1:110m resolves) and writes one GeoJSON MultiPolygon.
+It decodes the TopoJSON arcs (quantised, delta-encoded) into lon/lat rings, makes them
+fillable on a flat map (see ``_planar``), keeps two decimals (about 1 km, far below what
+1:110m resolves) and writes one GeoJSON MultiPolygon.
 """
 
 from __future__ import annotations
@@ -40,6 +41,32 @@ def _ring(indices: list[int], arcs: list[list[tuple[float, float]]]) -> list[lis
     return ring
 
 
+def _planar(ring: list[list[float]]) -> list[list[list[float]]]:
+    """A spherical ring as rings a flat map can fill.
+
+    world-atlas keeps polygons whole across the antimeridian (for d3's spherical clipping);
+    drawn flat, their 180 -> -180 jump would streak across the map. The longitudes are
+    unwrapped into one continuous ring, copied 360 degrees over where it leaves [-180, 180],
+    and a ring that goes once round a pole (Antarctica) is closed along that pole.
+    """
+    out = [list(ring[0])]
+    for lon, lat in ring[1:]:
+        prev = out[-1][0]
+        lon += 360.0 * round((prev - lon) / 360.0)
+        out.append([round(lon, 2), lat])
+    travel = out[-1][0] - out[0][0]
+    if abs(travel) > 180.0:  # round a pole
+        pole = -90.0 if sum(p[1] for p in out) < 0 else 90.0
+        out += [[out[-1][0], pole], [out[0][0], pole]]
+    rings = [out]
+    lo, hi = min(p[0] for p in out), max(p[0] for p in out)
+    if hi > 180.0:
+        rings.append([[round(x - 360.0, 2), y] for x, y in out])
+    if lo < -180.0:
+        rings.append([[round(x + 360.0, 2), y] for x, y in out])
+    return rings
+
+
 def convert(src: Path, dst: Path) -> None:
     topo = json.loads(src.read_text())
     arcs = _arcs(topo)
@@ -47,9 +74,9 @@ def convert(src: Path, dst: Path) -> None:
     for geom in topo["objects"]["land"]["geometries"]:
         polys = geom["arcs"] if geom["type"] == "MultiPolygon" else [geom["arcs"]]
         for poly in polys:
-            rings = [r for r in (_ring(ix, arcs) for ix in poly) if len(r) >= 4]
-            if rings:
-                polygons.append(rings)
+            for ring in (_ring(ix, arcs) for ix in poly):
+                if len(ring) >= 4:  # each ring its own polygon: 1:110m land has no holes that matter
+                    polygons.extend([r] for r in _planar(ring))
     doc = {"type": "Feature", "properties": {"source": "Natural Earth 1:110m land via world-atlas 2.0.2"},
            "geometry": {"type": "MultiPolygon", "coordinates": polygons}}
     dst.write_text(json.dumps(doc, separators=(",", ":")) + "\n")

@@ -1,7 +1,21 @@
 // netdrift topology map: a vis-network Network kept across re-renders.
 // Streamlit calls the default export on mount and on every data change; the Network, its
 // DataSets and therefore zoom / pan live on the component's parent element.
-// vis itself is evaluated once per page by the "netdrift.vis_loader" component.
+// vis itself (and the Natural Earth land, globalThis.__ndLand) is evaluated once per page by
+// the "netdrift.vis_loader" component.
+//
+// What vis does not do is drawn here on its canvas: the land under the network (same Web
+// Mercator projection as the nodes, parameters from the server), node labels placed without
+// overlap (busier PoPs first; hovered, selected and searched ones always), and on large maps
+// the per-direction utilisation labels once a link is long enough on screen to carry them.
+
+const NODE_FONT = "11px system-ui, -apple-system, 'Segoe UI', sans-serif";
+const NODE_FONT_BOLD = "600 12px system-ui, -apple-system, 'Segoe UI', sans-serif";
+const EDGE_FONT = "10px system-ui, -apple-system, 'Segoe UI', sans-serif";
+const LABEL_H = 14; // px, one line of NODE_FONT with its halo
+const EDGE_LABEL_MIN_PX = 80; // a large map labels a direction once its link is this long on screen
+const EDGE_LABEL_ZOOM = 1.8; // ... and the view is zoomed in this much beyond "fit"
+const LAND = "#eceee8", COAST = "#d3d7cc", SEA = "#f8fafc";
 
 function waitForVis(timeoutMs) {
   if (globalThis.vis && globalThis.vis.Network) return Promise.resolve(globalThis.vis);
@@ -30,19 +44,24 @@ function tooltip(id, text) {
   return el;
 }
 
-function visEdge(e) {
+function visEdge(e, large) {
   const c = e.color;
   return {
     id: e.id, from: e.from, to: e.to, link: e.link, dir: e.dir, failed: e.failed, util: e.util, upper_util: e.upper_util, pending: false,
-    title: tooltip("e:" + e.id, e.title), label: e.label || "", // "" draws no label
+    name: e.name, link_name: e.link_name, selected: !!e.selected, util_label: e.util_label || "",
+    // Small maps: vis draws the per-direction label; large maps: drawLabels() does, decluttered.
+    title: tooltip("e:" + e.id, e.title), label: large ? "" : (e.label || ""), text: e.label || "",
     color: { color: c, highlight: c, hover: c, inherit: false },
     width: e.width, dashes: e.dashes,
   };
 }
 
 function visNode(n) {
+  const j = !!n.junction;
   return {
-    id: n.id, label: n.label, x: n.x, y: n.y, failed: n.failed, title: tooltip("n:" + n.id, n.title),
+    id: n.id, name: n.label || "", x: n.x, y: n.y, failed: n.failed, junction: j, degree: n.degree || 0,
+    title: tooltip("n:" + n.id, n.title),
+    size: j ? 2.5 : 6, borderWidth: j ? 0 : 1.5,
     color: { background: n.color.background, border: n.color.border,
              highlight: { background: n.color.background, border: "#ffb000" },
              hover: { background: n.color.background, border: "#ffb000" } },
@@ -60,18 +79,31 @@ function showPending(edges, link, sigs) {
                                   color: { color: "#9ca3af", highlight: "#9ca3af", hover: "#9ca3af", inherit: false } })));
 }
 
-function renderLegend(el, legend) {
+function renderLegend(el, d) {
   el.replaceChildren();
-  for (const item of legend || []) {
+  const add = (cls, text, style) => {
     const row = document.createElement("span");
     row.className = "nd-legend-item";
     const sw = document.createElement("span");
-    sw.className = "nd-swatch" + (item.dashed ? " nd-dashed" : "");
-    sw.style.borderTopColor = item.colour;
+    sw.className = cls;
+    Object.assign(sw.style, style || {});
     row.appendChild(sw);
-    row.appendChild(document.createTextNode(item.label));
+    row.appendChild(document.createTextNode(text));
     el.appendChild(row);
+  };
+  if (d.legend_title) {
+    const t = document.createElement("span");
+    t.className = "nd-legend-title";
+    t.textContent = d.legend_title;
+    el.appendChild(t);
   }
+  for (const item of d.legend || []) add("nd-swatch" + (item.dashed ? " nd-dashed" : ""), item.label, { borderTopColor: item.colour });
+  add("nd-dot", "PoP");
+  if ((d.nodes || []).some((n) => n.junction)) add("nd-dot nd-junction", "junction (shared segment)");
+  const note = document.createElement("span");
+  note.className = "nd-legend-note";
+  note.textContent = "line width: capacity; arrows: direction";
+  el.appendChild(note);
 }
 
 // What the server sent for an item (the tooltip element is the same object across updates).
@@ -93,6 +125,347 @@ function syncDataSet(ds, items, sigs) {
   if (changed.length) ds.update(changed);
 }
 
+// --- land ------------------------------------------------------------------------------------
+function mercatorY(lat) {
+  const phi = Math.max(-85.05112878, Math.min(85.05112878, lat)) * Math.PI / 180;
+  return -Math.asinh(Math.tan(phi)) * 180 / Math.PI;
+}
+
+// The land as one Path2D in the network's canvas coordinates (built once per topology).
+function landPath(geo) {
+  const land = globalThis.__ndLand;
+  if (!geo || !land || !land.geometry) return null;
+  const path = new Path2D();
+  const { x0, y0, scale } = geo;
+  for (const polygon of land.geometry.coordinates) {
+    for (const ring of polygon) {
+      ring.forEach(([lon, lat], i) => {
+        const x = (lon - x0) * scale, y = (mercatorY(lat) - y0) * scale;
+        if (i === 0) path.moveTo(x, y); else path.lineTo(x, y);
+      });
+      path.closePath();
+    }
+  }
+  return path;
+}
+
+function drawLand(st, ctx) {
+  if (!st.land) return;
+  const s = st.network.getScale();
+  ctx.save();
+  ctx.fillStyle = LAND;
+  ctx.strokeStyle = COAST;
+  ctx.lineWidth = 1 / s;
+  ctx.fill(st.land, "evenodd");
+  ctx.stroke(st.land);
+  ctx.restore();
+}
+
+// --- labels ------------------------------------------------------------------------------------
+function overlaps(a, list) {
+  for (const b of list) {
+    if (a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h) return true;
+  }
+  return false;
+}
+
+function textWidth(st, ctx, font, text) {
+  const key = font + "|" + text;
+  let w = st.widths.get(key);
+  if (w === undefined) {
+    ctx.font = font;
+    w = ctx.measureText(text).width;
+    st.widths.set(key, w);
+  }
+  return w;
+}
+
+// Nodes whose label is always drawn: hovered, selected (or an end of a selected link) and found.
+function pinnedNodes(st) {
+  const pins = new Set();
+  const net = st.network;
+  if (st.hover) pins.add(st.hover);
+  for (const id of net.getSelectedNodes()) pins.add(id);
+  const edgeIds = new Set(net.getSelectedEdges());
+  if (st.hoverEdge) edgeIds.add(st.hoverEdge);
+  for (const e of st.edgeList) if (e.selected) edgeIds.add(e.id);
+  for (const id of edgeIds) {
+    const e = st.edges.get(id);
+    if (e) { pins.add(e.from); pins.add(e.to); }
+  }
+  if (st.focus) st.focus.nodes.forEach((id) => pins.add(id));
+  return pins;
+}
+
+function drawText(ctx, text, x, y, font, colour) {
+  ctx.font = font;
+  ctx.lineWidth = 3;
+  ctx.strokeStyle = "rgba(255,255,255,0.92)";
+  ctx.strokeText(text, x, y);
+  ctx.fillStyle = colour;
+  ctx.fillText(text, x, y);
+}
+
+function drawLabels(st, ctx) {
+  const net = st.network;
+  const view = net.body.view;
+  const s = view.scale, tx = view.translation.x, ty = view.translation.y;
+  const cv = net.canvas.frame.canvas;
+  const W = cv.clientWidth, H = cv.clientHeight;
+  const ratio = net.canvas.pixelRatio || 1;
+  ctx.save();
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  ctx.textBaseline = "middle";
+  const dom = (n) => ({ x: n.x * s + tx, y: n.y * s + ty });
+  const inView = (p) => p.x >= 0 && p.y >= 0 && p.x <= W && p.y <= H;
+
+  // Obstacles: every visible PoP's dot (a label never hides another node).
+  const dots = [];
+  const shown = [];
+  for (const n of st.nodeOrder) {
+    const p = dom(n);
+    if (!inView(p)) continue;
+    const r = Math.max(2, (n.junction ? 2.5 : 6) * s);
+    dots.push({ id: n.id, x: p.x - r, y: p.y - r, w: 2 * r, h: 2 * r });
+    if (!n.junction && n.name) shown.push({ n, p, r });
+  }
+  const pins = pinnedNodes(st);
+  shown.sort((a, b) => (pins.has(b.n.id) - pins.has(a.n.id)));
+  const placed = [];
+  // The search box and buttons float over the canvas: no label under them.
+  const tools = st.root.querySelector(".nd-tools");
+  const blocked = [];
+  if (tools) {
+    const c = cv.getBoundingClientRect(), t = tools.getBoundingClientRect();
+    blocked.push({ x: t.left - c.left, y: t.top - c.top, w: t.width, h: t.height });
+  }
+  for (const { n, p, r } of shown) {
+    const pinned = pins.has(n.id);
+    const font = pinned ? NODE_FONT_BOLD : NODE_FONT;
+    const w = textWidth(st, ctx, font, n.name) + 4, h = LABEL_H;
+    const cands = [
+      { x: p.x + r + 2, y: p.y - h / 2 }, { x: p.x - r - 2 - w, y: p.y - h / 2 },
+      { x: p.x - w / 2, y: p.y - r - h }, { x: p.x - w / 2, y: p.y + r },
+    ];
+    let box = null;
+    for (const c of cands) {
+      const b = { id: n.id, x: c.x, y: c.y, w, h };
+      if (b.x < 0 || b.y < 0 || b.x + w > W || b.y + h > H) continue;
+      if (overlaps(b, placed) || overlaps(b, blocked)) continue;
+      if (!pinned && overlaps(b, dots.filter((d) => d.id !== n.id && Math.abs(d.x - b.x) < w + 20))) continue;
+      box = b;
+      break;
+    }
+    if (!box && pinned) box = { id: n.id, x: cands[0].x, y: cands[0].y, w, h };
+    if (!box) continue;
+    box.pinned = pinned;
+    placed.push(box);
+    if (pinned) {
+      ctx.fillStyle = "rgba(255,251,230,0.95)";
+      ctx.fillRect(box.x, box.y, box.w, box.h);
+    }
+    drawText(ctx, n.name, box.x + 2, box.y + h / 2, font, "#1f2937");
+  }
+  st.labelBoxes = placed.map(({ id, x, y, w, h, pinned }) => ({ id, x, y, w, h, pinned }));
+
+  // Large maps: per-direction utilisation labels where the link is long enough on screen.
+  const edgeBoxes = [];
+  if (st.large) {
+    const zoomed = s >= (st.fitScale || s) * EDGE_LABEL_ZOOM;
+    const pos = st.nodePos;
+    const cands = [];
+    for (const e of st.edgeList) {
+      if (e.failed) continue;
+      const text = e.text || (zoomed ? e.util_label : "");
+      if (!text) continue;
+      const a = pos.get(e.from), b = pos.get(e.to);
+      if (!a || !b) continue;
+      const len = Math.hypot(a.x - b.x, a.y - b.y) * s;
+      if (len < EDGE_LABEL_MIN_PX) continue;
+      const body = net.body.edges[e.id];
+      if (!body) continue;
+      const m = dom(body.edgeType.getPoint(0.5));
+      if (!inView(m)) continue;
+      cands.push({ e, m, text, u: e.util || 0 });
+    }
+    cands.sort((x, y) => y.u - x.u); // the busiest directions first
+    for (const { e, m, text } of cands) {
+      const w = textWidth(st, ctx, EDGE_FONT, text) + 6, h = 13;
+      const box = { id: e.id, x: m.x - w / 2, y: m.y - h / 2, w, h };
+      if (overlaps(box, placed) || overlaps(box, edgeBoxes) || overlaps(box, blocked)) continue;
+      edgeBoxes.push(box);
+      ctx.fillStyle = "rgba(255,255,255,0.85)";
+      ctx.fillRect(box.x, box.y, w, h);
+      drawText(ctx, text, box.x + 3, m.y, EDGE_FONT, "#1f2937");
+    }
+  }
+  st.edgeLabelBoxes = edgeBoxes;
+
+  // A found node or link: an amber ring around its node(s).
+  if (st.focus) {
+    ctx.strokeStyle = "#ffb000";
+    ctx.lineWidth = 3;
+    for (const id of st.focus.nodes) {
+      const n = st.nodePos.get(id);
+      if (!n) continue;
+      const p = dom(n);
+      ctx.beginPath();
+      ctx.arc(p.x, p.y, Math.max(9, 9 * s), 0, 2 * Math.PI);
+      ctx.stroke();
+    }
+  }
+  ctx.restore();
+}
+
+// --- search, fit, reset ------------------------------------------------------------------------
+function norm(s) {
+  return String(s).toLowerCase().replace(/\s*(?:\u2013|\u2014|\u2192|<->|->|-)\s*/g, " - ").replace(/\s+/g, " ").trim();
+}
+
+function searchIndex(st) {
+  const items = [];
+  for (const n of st.nodeOrder) {
+    if (n.junction) continue;
+    items.push({ label: n.name || n.id, keys: [norm(n.name || n.id), norm(n.id)], nodes: [n.id], edges: [] });
+  }
+  const seen = new Set();
+  for (const e of st.edgeList) {
+    if (seen.has(e.link)) continue;
+    seen.add(e.link);
+    const both = st.edgeList.filter((x) => x.link === e.link);
+    const ends = e.link_name.split(" \u2013 ");
+    const rev = ends.length === 2 ? ends[1] + " \u2013 " + ends[0] : e.link_name;
+    items.push({ label: e.link_name, keys: [norm(e.link_name), norm(rev), norm(e.link)],
+                 nodes: [e.from, e.to], edges: both.map((x) => x.id) });
+  }
+  return items;
+}
+
+function findItem(st, query) {
+  const q = norm(query);
+  if (!q) return null;
+  const items = st.search;
+  return items.find((it) => it.keys.includes(q))
+    || items.find((it) => it.keys.some((k) => k.startsWith(q)))
+    || items.find((it) => it.keys.some((k) => k.includes(q))) || null;
+}
+
+function focusItem(st, item) {
+  const net = st.network;
+  st.focus = item;
+  const fit = st.fitScale || net.getScale();
+  if (item.edges.length) {
+    net.fit({ nodes: item.nodes, animation: false, maxZoomLevel: fit * 6 });
+    if (net.getScale() > fit * 6) net.moveTo({ scale: fit * 6 });
+    net.setSelection({ nodes: [], edges: item.edges }, { unselectAll: true, highlightEdges: false });
+  } else {
+    net.focus(item.nodes[0], { scale: Math.max(net.getScale(), fit * 3), animation: false });
+    net.setSelection({ nodes: item.nodes, edges: [] }, { unselectAll: true, highlightEdges: false });
+  }
+  st.root.dataset.focus = item.label;
+  net.redraw();
+}
+
+function setupTools(st) {
+  const root = st.root;
+  const input = root.querySelector(".nd-search");
+  const list = root.querySelector("datalist");
+  const msg = root.querySelector(".nd-find-msg");
+  if (!list.id) list.id = "nd-find-" + Math.random().toString(36).slice(2);
+  input.setAttribute("list", list.id);
+  if (st.toolsReady) return;
+  st.toolsReady = true;
+  const go = () => {
+    const item = findItem(st, input.value);
+    if (!item) {
+      msg.textContent = input.value.trim() ? `no node or link matches "${input.value.trim()}"` : "";
+      return;
+    }
+    msg.textContent = "";
+    focusItem(st, item);
+  };
+  input.addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); go(); } });
+  input.addEventListener("change", go);
+  root.querySelector(".nd-fit").addEventListener("click", () => st.network.fit({ animation: false }));
+  root.querySelector(".nd-reset").addEventListener("click", () => {
+    st.focus = null;
+    input.value = "";
+    msg.textContent = "";
+    delete root.dataset.focus;
+    st.network.unselectAll();
+    st.network.fit({ animation: false });
+  });
+  // vis leaves its tooltip open when the pointer leaves the canvas: close it.
+  root.querySelector(".nd-canvas").addEventListener("pointerleave", () => {
+    const ih = st.network && st.network.interactionHandler;
+    if (ih) { ih.popupObj = undefined; if (ih.popup) ih.popup.hide(); }
+    if (st.hover || st.hoverEdge) { st.hover = null; st.hoverEdge = null; st.network.redraw(); }
+  });
+}
+
+function fillSearchList(st) {
+  const list = st.root.querySelector("datalist");
+  const frag = document.createDocumentFragment();
+  for (const it of st.search) {
+    const o = document.createElement("option");
+    o.value = it.label;
+    frag.appendChild(o);
+  }
+  list.replaceChildren(frag);
+}
+
+// --- the component ---------------------------------------------------------------------------
+function newNetwork(vis, st, d, canvasEl, nodes, edges) {
+  if (st.network) st.network.destroy();
+  st.nodes = new vis.DataSet(nodes);
+  st.edges = new vis.DataSet(edges);
+  st.nodeSigs = new Map(nodes.map((x) => [x.id, signature(x)]));
+  st.edgeSigs = new Map(edges.map((x) => [x.id, signature(x)]));
+  st.topology = d.topology;
+  st.focus = null;
+  delete st.root.dataset.focus;
+  st.land = landPath(d.geo);
+  st.widths = new Map();
+  st.network = new vis.Network(canvasEl, { nodes: st.nodes, edges: st.edges }, {
+    autoResize: true,
+    physics: { enabled: false },
+    interaction: { hover: true, tooltipDelay: 80, multiselect: false, hideEdgesOnDrag: false,
+                   zoomView: true, dragView: true, dragNodes: false },
+    nodes: { shape: "dot", size: 6, borderWidth: 1.5 },
+    edges: { smooth: { enabled: true, type: "curvedCW", roundness: 0.07 },
+             arrows: { to: { enabled: true, scaleFactor: 0.35 } },
+             // Utilisation labels upright; vis skips them while too small to read (zoom in to see them).
+             font: { size: 10, color: "#1f2937", strokeWidth: 3, strokeColor: "#ffffff", align: "horizontal" },
+             selectionWidth: 2, hoverWidth: 1.5 },
+  });
+  const net = st.network;
+  net.on("click", (p) => {
+    if (p.nodes && p.nodes.length) {
+      st.setTriggerValue("node_clicked", String(p.nodes[0]));
+    } else if (p.edges && p.edges.length) {
+      const e = st.edges.get(p.edges[0]);
+      if (!e) return;
+      // The message first: the server's re-route starts while the pending style paints.
+      st.setTriggerValue("edge_clicked", e.link);
+      // Only a live run re-routes: the preview (no run yet) and inspecting change no link.
+      if (st.clickMode === "toggle") showPending(st.edges, e.link, st.edgeSigs);
+    }
+  });
+  net.on("hoverNode", (p) => { st.hover = p.node; net.redraw(); });
+  net.on("blurNode", () => { st.hover = null; net.redraw(); });
+  net.on("hoverEdge", (p) => { st.hoverEdge = p.edge; net.redraw(); });
+  net.on("blurEdge", () => { st.hoverEdge = null; net.redraw(); });
+  net.on("beforeDrawing", (ctx) => drawLand(st, ctx));
+  net.on("afterDrawing", (ctx) => drawLabels(st, ctx));
+  st.fitted = false;
+  net.once("afterDrawing", () => {
+    net.fit({ animation: false });
+    st.fitScale = net.getScale();
+    st.fitted = true;
+    if (globalThis.__netdriftMap && globalThis.__netdriftMap.network === net) globalThis.__netdriftMap.fitted = true;
+  });
+}
+
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
   const root = parentElement.querySelector(".nd-map");
@@ -101,64 +474,42 @@ export default function (component) {
   st.setTriggerValue = setTriggerValue; // the latest one (fragment / form context)
   st.clickMode = data && data.click_mode;
   st.pending = data;
+  st.root = root;
 
   waitForVis(10000).then((vis) => {
     const d = st.pending;
     if (!d) return;
     st.pending = null;
     const canvasEl = root.querySelector(".nd-canvas");
+    st.large = !!d.large;
     const nodes = d.nodes.map(visNode);
-    const edges = d.edges.map(visEdge);
-    if (!st.network || st.topology !== d.topology) {
-      if (st.network) st.network.destroy();
-      st.nodes = new vis.DataSet(nodes);
-      st.edges = new vis.DataSet(edges);
-      st.nodeSigs = new Map(nodes.map((x) => [x.id, signature(x)]));
-      st.edgeSigs = new Map(edges.map((x) => [x.id, signature(x)]));
-      st.topology = d.topology;
-      st.network = new vis.Network(canvasEl, { nodes: st.nodes, edges: st.edges }, {
-        autoResize: true,
-        physics: { enabled: false },
-        interaction: { hover: true, tooltipDelay: 80, multiselect: false, hideEdgesOnDrag: false,
-                       zoomView: true, dragView: true, dragNodes: false },
-        nodes: { shape: "dot", size: 6, borderWidth: 1.5,
-                 font: { size: 11, color: "#1f2937", strokeWidth: 3, strokeColor: "#ffffff" } },
-        edges: { smooth: { enabled: true, type: "curvedCW", roundness: 0.07 },
-                 arrows: { to: { enabled: true, scaleFactor: 0.35 } },
-                 // Utilisation labels upright; vis skips them while too small to read (zoom in to see them).
-                 font: { size: 10, color: "#1f2937", strokeWidth: 3, strokeColor: "#ffffff", align: "horizontal" },
-                 selectionWidth: 2, hoverWidth: 1.5 },
-      });
-      st.network.on("click", (p) => {
-        if (p.nodes && p.nodes.length) {
-          st.setTriggerValue("node_clicked", String(p.nodes[0]));
-        } else if (p.edges && p.edges.length) {
-          const e = st.edges.get(p.edges[0]);
-          if (!e) return;
-          // The message first: the server's re-route starts while the pending style paints.
-          st.setTriggerValue("edge_clicked", e.link);
-          // Only a live run re-routes: the preview (no run yet) and inspecting change no link.
-          if (st.clickMode === "toggle") showPending(st.edges, e.link, st.edgeSigs);
-        }
-      });
-      st.fitted = false;
-      st.network.once("afterDrawing", () => {
-        st.network.fit({ animation: false });
-        st.fitted = true;
-        if (globalThis.__netdriftMap && globalThis.__netdriftMap.network === st.network) globalThis.__netdriftMap.fitted = true;
-      });
+    const edges = d.edges.map((e) => visEdge(e, st.large));
+    const fresh = !st.network || st.topology !== d.topology;
+    st.edgeList = edges;
+    if (fresh) {
+      // Labels go to busier PoPs first when they would overlap.
+      st.nodeOrder = nodes.slice().sort((a, b) => (b.degree - a.degree) || (a.id < b.id ? -1 : 1));
+      st.nodePos = new Map(nodes.map((n) => [n.id, { x: n.x, y: n.y }]));
+      st.search = searchIndex(st);
+      newNetwork(vis, st, d, canvasEl, nodes, edges);
+      setupTools(st);
+      fillSearchList(st);
     } else {
       syncDataSet(st.nodes, nodes, st.nodeSigs);
       syncDataSet(st.edges, edges, st.edgeSigs);
     }
-    renderLegend(root.querySelector(".nd-legend"), d.legend);
+    renderLegend(root.querySelector(".nd-legend"), d);
     st.renders = (st.renders || 0) + 1;
     root.dataset.renders = String(st.renders);
     root.dataset.step = String(d.step ?? "");
     root.dataset.down = (d.down_links || []).join(",");
-    // For real-browser tests and debugging: the live Network and its DataSets.
-    globalThis.__netdriftMap = { network: st.network, nodes: st.nodes, edges: st.edges,
-                                 renders: st.renders, step: d.step, topology: d.topology, root, fitted: !!st.fitted };
+    // For real-browser tests and debugging: the live Network, its DataSets and drawn labels.
+    globalThis.__netdriftMap = {
+      network: st.network, nodes: st.nodes, edges: st.edges, renders: st.renders, step: d.step,
+      topology: d.topology, root, fitted: !!st.fitted, land: !!st.land,
+      labels: () => st.labelBoxes || [], edgeLabels: () => st.edgeLabelBoxes || [],
+      find: (q) => { const it = findItem(st, q); if (it) focusItem(st, it); return it ? it.label : null; },
+    };
   }).catch((err) => {
     root.querySelector(".nd-canvas").textContent = "Map unavailable: " + err.message;
   });
