@@ -107,6 +107,10 @@ def driver_problem(err: BaseException) -> str:
         return "not a SQLite database (file is not a database)"
     if "readonly database" in text:
         return "cannot write there (attempt to write a readonly database)"
+    if "connection timeout expired" in text:
+        return f"no answer from the server within the connect timeout (settable by {TIMEOUT_ENV}, seconds)"
+    if "statement timeout" in text:
+        return f"the server did not finish within the statement timeout (settable by {TIMEOUT_ENV}, seconds)"
     return text
 
 
@@ -205,8 +209,9 @@ def open_database(url: str | None = None) -> sessionmaker[Session]:
 
     if u.drivername in _DEFAULT_DRIVERS:
         u = u.set(drivername=_DEFAULT_DRIVERS[u.drivername])
+    connect_args = _server_connect_args(u)
     try:
-        engine = create_engine(u, connect_args=_server_connect_args(u))
+        engine = create_engine(u, connect_args=connect_args)
     except NoSuchModuleError:
         raise InputError(what, f"unknown database dialect '{u.drivername}'") from None
     except ImportError as err:
