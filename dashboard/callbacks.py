@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from engine.experiments.scenario import LiveScenario
 
-__all__ = ["ClickOutcome", "toggle_element", "record_event"]
+__all__ = ["ClickOutcome", "toggle_element", "fail_element", "record_event"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,17 @@ def toggle_element(live: LiveScenario, target: str | None, kind: str = "link") -
         return ClickOutcome(None, str(err))
     verb = "failed" if event.action == "fail" else "restored"
     return ClickOutcome(event, f"{kind.capitalize()} {element_name(topo, target, kind)} {verb} at step {event.step}.")
+
+
+def fail_element(live: LiveScenario, target: str, kind: str = "link") -> ClickOutcome:
+    """Fail ``target`` now, as a click would (the Impact page's "apply to the live run"); one that
+    is down already is left down, and the message says so."""
+    topo = live.topology
+    index = topo.link_index if kind == "link" else topo.node_index
+    down = live.down_links if kind == "link" else live.down_nodes
+    if target in index and target in down:
+        return ClickOutcome(None, f"{kind.capitalize()} {element_name(topo, target, kind)} is already down.")
+    return toggle_element(live, target, kind)
 
 
 def record_event(sessions: sessionmaker[Session] | None, scenario_id: int | None,

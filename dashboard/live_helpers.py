@@ -36,6 +36,13 @@ __all__ = [
     "make_spec",
     "start_history",
     "save_history",
+    "keep_alive",
+    "resume_history",
+    "claim_history",
+    "release_history",
+    "unfinished_runs",
+    "unfinished_run_text",
+    "BEAT_SECONDS",
     "tick",
     "next_bands",
     "next_forecasts",
@@ -73,6 +80,8 @@ class QuickPreset:
 
 
 QUICK_PRESET = QuickPreset()
+#: Fill of a node cut off from the rest of the network (a violet no utilisation band uses).
+CUT_OFF_COLOUR = "#8e24aa"
 _PRESET_TEXT = (
     "Quick preset: 15-minute steps, {train} training steps ({train_days:g} days), "
     "{watch} live steps, window {window} steps, {epochs} short training epochs, incremental re-fit every "
@@ -118,16 +127,111 @@ def make_spec(topology: str, steps: int, train_steps: int, seed: int, models: Se
 
 
 def start_history(sessions: sessionmaker[Session] | None, live: LiveScenario,
-                  label: str | None = None) -> tuple[int | None, str | None]:
-    """Create the scenario row for a live run; (id, None) or (None, error message)."""
+                  label: str | None = None, owner: str = "") -> tuple[int | None, str | None]:
+    """Create the history row of a trained live run driven by tab ``owner``, its fitted models
+    stored with it (so a reload or a restart can resume it); (id, None) or (None, error message)."""
     if sessions is None:
         return None, "No history database is configured."
     from service.scenarios import ScenarioService
 
     try:
-        return ScenarioService(sessions).open_record(live, label), None
+        return ScenarioService(sessions).open_live(live, owner, label), None
     except Exception as err:  # noqa: BLE001 - the live run goes on without a history row
         return None, f"History not written: {err}"
+
+
+#: Seconds between two heartbeats of a live run (the history calls it interrupted after 60 s).
+BEAT_SECONDS = 10.0
+#: A checkpoint of the series every this many steps (a simulated day)...
+CHECKPOINT_STEPS = 96
+#: ...but not more often than this many seconds (a checkpoint of Cogentco writes ~10 MB).
+CHECKPOINT_SECONDS = 20.0
+
+
+def keep_alive(sess: LiveSession, sessions: sessionmaker[Session] | None, force: bool = False) -> str | None:
+    """Keep the live run's history row alive and complete; an error message or None.
+
+    Every :data:`BEAT_SECONDS` a heartbeat with the step reached (a few ms); the observed series
+    (a checkpoint) every :data:`CHECKPOINT_STEPS` steps (at most every :data:`CHECKPOINT_SECONDS`),
+    after an event, or when ``force``d (pause, "New scenario"). Nothing to do without a history row.
+    """
+    if sessions is None or sess.scenario_id is None or sess.owner is None:
+        return None
+    from service.scenarios import ScenarioService
+
+    now = time.monotonic()
+    live, service = sess.live, ScenarioService(sessions)
+    new_steps = live.step > sess.checkpoint_step
+    series = new_steps and (force or sess.checkpoint_due or (
+        live.step - sess.checkpoint_step >= CHECKPOINT_STEPS and now - sess.beat_at >= CHECKPOINT_SECONDS))
+    if not series and not force and now - sess.beat_at < BEAT_SECONDS:
+        return None
+    try:
+        if series:
+            sess.checkpoint_ms = service.checkpoint(sess.scenario_id, live, sess.owner) * 1000.0
+            sess.checkpoint_step, sess.checkpoint_due = live.step, False
+        else:
+            service.mark_progress(sess.scenario_id, live.step, sess.owner)
+    except Exception as err:  # noqa: BLE001 - the run goes on; the next beat tries again
+        return f"History not updated: {err}"
+    finally:
+        sess.beat_at = now
+    return None
+
+
+def resume_history(sessions: sessionmaker[Session], scenario_id: int, owner: str,
+                   progress: Any = None) -> LiveScenario:
+    """Rebuild stored live run ``scenario_id`` where it was, driven by ``owner`` (see
+    :meth:`service.scenarios.ScenarioService.resume_live`); raises InputError naming the problem."""
+    from service.scenarios import ScenarioService
+
+    return ScenarioService(sessions).resume_live(scenario_id, owner, progress)
+
+
+def claim_history(sessions: sessionmaker[Session] | None, scenario_id: int | None, owner: str, step: int) -> None:
+    """The tab ``owner`` drives the run now (it was taken back from the server's memory)."""
+    if sessions is None or scenario_id is None:
+        return
+    from service.scenarios import ScenarioService
+
+    ScenarioService(sessions).claim(scenario_id, owner, step)
+
+
+def release_history(sessions: sessionmaker[Session] | None, sess: LiveSession) -> str | None:
+    """Store the run as far as it went and let it go ("New scenario"): it stays resumable."""
+    err = keep_alive(sess, sessions, force=True)
+    if err or sessions is None or sess.scenario_id is None or sess.owner is None:
+        return err
+    from service.scenarios import ScenarioService
+
+    try:
+        ScenarioService(sessions).release(sess.scenario_id, sess.owner)
+    except Exception as e:  # noqa: BLE001
+        return f"History not updated: {e}"
+    return None
+
+
+def unfinished_runs(sessions: sessionmaker[Session] | None) -> list[Any]:
+    """The history's unfinished live runs (:class:`storage.checkpoints.LiveRun`), newest first."""
+    if sessions is None:
+        return []
+    from service.scenarios import ScenarioService
+
+    try:
+        return ScenarioService(sessions).unfinished_live_runs()
+    except Exception:  # noqa: BLE001 - an unreadable history offers nothing to resume
+        return []
+
+
+def unfinished_run_text(run: Any, topology: Topology | None = None) -> str:
+    """``"Scenario 12, geant2012: step 380 of 708, 1 event (fail AT – DE (4-29) at step 350); interrupted"``."""
+    from dashboard.names import element_name
+
+    evs = [f"{e.action} {element_name(topology, e.target, e.kind) if topology else e.target} at step {e.step}"
+           for e in run.events]
+    total = f" of {run.total_steps}" if run.total_steps else ""
+    count = f"{len(evs)} event{'s' if len(evs) != 1 else ''}" + (f" ({'; '.join(evs[-3:])})" if evs else "")
+    return f"Scenario {run.id}, {run.topology}: step {run.step}{total}, {count}; {run.status}"
 
 
 def save_history(sessions: sessionmaker[Session] | None, scenario_id: int | None, live: LiveScenario) -> str:
@@ -236,13 +340,14 @@ def warning_rows(sess: LiveSession, model: str | None) -> list[tuple[int, str]] 
 
 
 def map_data(sess: LiveSession, selected_link: str | None, upper_model: str | None = None,
-             colour_by_upper: bool = False, labels: bool = False) -> dict:
+             colour_by_upper: bool = False, labels: bool = False, highlight: frozenset[str] = frozenset()) -> dict:
     """Data for the topology map component at the shown step.
 
     With ``upper_model`` (a model of the run with intervals), each direction's hover also
     shows the highest of that model's upper bounds over the horizon (as a utilisation), and
     with ``colour_by_upper`` the links are coloured by it instead of by their current load;
-    with ``labels`` each direction is labelled with the utilisation it is coloured by.
+    with ``labels`` each direction is labelled with the utilisation it is coloured by; the nodes
+    in ``highlight`` (cut off by a failure) are filled with :data:`CUT_OFF_COLOUR`.
     """
     live = sess.live
     topo = live.topology
@@ -262,6 +367,10 @@ def map_data(sess: LiveSession, selected_link: str | None, upper_model: str | No
         utilisation_labels=labels,
     )
     data = build_map(topo, sess.positions, frame)
+    for node in data["nodes"]:
+        if node["id"] in highlight:
+            node["color"] = {"background": CUT_OFF_COLOUR, "border": CUT_OFF_COLOUR}
+            node["title"] += "\nCUT OFF from the rest of the network"
     data.update(topology=topo.name, step=step, down_links=sorted(frame.down_links))
     return data
 

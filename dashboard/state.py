@@ -13,6 +13,8 @@ per session) and
 from __future__ import annotations
 
 import os
+import threading
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -38,6 +40,9 @@ __all__ = [
     "set_live",
     "clear_live",
     "chosen_topology",
+    "tab_id",
+    "running_live_sessions",
+    "adopt_live",
 ]
 
 TOPOLOGY_ENV = "NETDRIFT_TOPOLOGY"
@@ -71,6 +76,11 @@ class LiveSession:
     next_bands: dict[str, Forecast] = field(default_factory=dict)
     next_forecasts: dict[str, np.ndarray] = field(default_factory=dict)
     next_forecasts_step: int | None = None
+    owner: str | None = None  # the tab (``tab_id``) that drives the run; another tab may take it over
+    beat_at: float = 0.0  # time.monotonic() of the last heartbeat written to the history
+    checkpoint_step: int = 0  # the step the stored series reach
+    checkpoint_due: bool = False  # an event happened since: write the series at the next beat
+    checkpoint_ms: float | None = None  # time the last checkpoint took
 
 
 def get_sessionmaker() -> sessionmaker[Session]:
@@ -111,13 +121,56 @@ def get_live() -> LiveSession | None:
 
 
 def set_live(session: LiveSession) -> None:
-    """Make ``session`` this browser session's live scenario."""
+    """Make ``session`` this browser session's live scenario, driven by this tab; it is also kept
+    for the whole server process (:func:`running_live_sessions`) so a reload finds it again."""
+    session.owner = tab_id()
     st.session_state[_LIVE_KEY] = session
+    if session.scenario_id is not None:
+        with _REGISTRY_LOCK:
+            runs = running_live_sessions()
+            runs.pop(session.scenario_id, None)
+            runs[session.scenario_id] = session
+            while len(runs) > MAX_KEPT_RUNS:  # the oldest is still stored and resumable from the history
+                runs.pop(next(iter(runs)))
 
 
-def clear_live() -> None:
-    """Forget this browser session's live scenario (the history keeps what was saved)."""
-    st.session_state.pop(_LIVE_KEY, None)
+def tab_id() -> str:
+    """A random token for this browser tab (a reload is a new tab), which the history stores as
+    the owner of the live run it drives."""
+    return st.session_state.setdefault("netdrift_tab", uuid.uuid4().hex)
+
+
+#: Live runs kept in memory for a reload to take back at once (older ones resume from the history).
+MAX_KEPT_RUNS = 3
+_REGISTRY_LOCK = threading.Lock()
+
+
+@st.cache_resource(show_spinner=False)
+def running_live_sessions() -> dict[int, LiveSession]:
+    """{history id: live session} of the runs this server process holds, oldest first (shared by
+    every tab: a tab that reloads takes its run back from here without replaying it)."""
+    return {}
+
+
+def adopt_live(scenario_id: int) -> LiveSession | None:
+    """Take live run ``scenario_id`` from the server's memory into this tab (paused), or None when
+    this process no longer holds it. The tab that drove it sees it has been taken over."""
+    with _REGISTRY_LOCK:
+        session = running_live_sessions().get(scenario_id)
+    if session is None:
+        return None
+    session.playing = False
+    set_live(session)
+    return session
+
+
+def clear_live(forget: bool = False) -> None:
+    """Forget this browser session's live scenario (the history keeps what was stored); with
+    ``forget``, the server's memory drops it too (it was finished or discarded)."""
+    session = st.session_state.pop(_LIVE_KEY, None)
+    if forget and session is not None and session.scenario_id is not None:
+        with _REGISTRY_LOCK:
+            running_live_sessions().pop(session.scenario_id, None)
 
 
 def chosen_topology() -> Topology | None:

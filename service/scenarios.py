@@ -139,6 +139,11 @@ class ScenarioService:
             CheckpointRepository(s).checkpoint(scenario_id, snap, owner)
         return time.perf_counter() - t0
 
+    def claim(self, scenario_id: int, owner: str, step: int) -> None:
+        """The tab ``owner`` drives live run ``scenario_id`` from now on (it is "running" again)."""
+        with self.sessions.begin() as s:
+            CheckpointRepository(s).claim(scenario_id, owner, step=step)
+
     def owner(self, scenario_id: int) -> str | None:
         """The tab that drives live run ``scenario_id`` (None when released)."""
         with self.sessions() as s:

@@ -19,11 +19,13 @@ Screen, top to bottom:
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from dashboard import callbacks, live_helpers as lh, state
+from dashboard.impact_panel import impact_of_last_event, show_impact
 from dashboard.components.topology_map import topology_map
 from dashboard.map_model import labels_by_default
 from dashboard.names import failed_text
@@ -43,6 +45,10 @@ BAND_MODEL_KEY = "live_band_model"
 COLOUR_KEY = "live_colour_by"
 LABELS_KEY = "live_util_labels"
 PREVIEW_NOTE_KEY = "live_preview_note"
+CONFIRM_NEW_KEY = "live_confirm_new"
+RESUME_KEY = "live_resume"
+#: Set by the Impact page: {"topology": name, "links": [ids], "nodes": [ids], "label": str}.
+APPLY_FAILURE_KEY = "netdrift_apply_failure"
 COLOUR_BY = ("current load", "forecast upper bound")
 MAX_WARNINGS = 8
 TICK_SECONDS = 1.0
@@ -90,6 +96,7 @@ def _after_toggle(sess: state.LiveSession, outcome: callbacks.ClickOutcome) -> N
     sess.messages.append(outcome.message)
     if outcome.ok:
         sess.saved = False
+        sess.checkpoint_due = True  # the series are stored at the next beat, not in the click's time
         lh.forget_look_ahead(sess)  # routed models re-route their forecasts at once
         err = callbacks.record_event(_session_maker(), sess.scenario_id, outcome.event)
         if err:
@@ -104,6 +111,7 @@ def _step_once() -> None:
     sess = state.get_live()
     if sess:
         sess.tick_ms = lh.tick(sess, 1)
+        _report(lh.keep_alive(sess, _session_maker()))
 
 
 def _toggle_play() -> None:
@@ -111,6 +119,14 @@ def _toggle_play() -> None:
     if sess:
         sess.playing = not sess.playing
         sess.last_tick = 0.0
+        if not sess.playing:  # paused: store the run as far as it went
+            _report(lh.keep_alive(sess, _session_maker(), force=True))
+
+
+def _report(err: str | None) -> None:
+    sess = state.get_live()
+    if err and sess is not None:
+        sess.messages.append(err)
 
 
 def _save() -> None:
@@ -118,12 +134,34 @@ def _save() -> None:
     if sess:
         sess.messages.append(lh.save_history(_session_maker(), sess.scenario_id, sess.live))
         sess.saved = True
+        sess.checkpoint_step = sess.live.step
+
+
+def _ask_new_run() -> None:
+    st.session_state[CONFIRM_NEW_KEY] = True
+    sess = state.get_live()
+    if sess:
+        sess.playing = False
 
 
 def _new_run() -> None:
-    state.clear_live()
+    st.session_state.pop(CONFIRM_NEW_KEY, None)
+    sess = state.get_live()
+    if sess is not None:
+        err = lh.release_history(_session_maker(), sess)
+        if err:
+            st.session_state["live_history_error"] = err
+    state.clear_live(forget=sess is not None and sess.live.finished)
     for key in (DIRECTION_KEY, BAND_MODEL_KEY, COLOUR_KEY, LABELS_KEY):
         st.session_state.pop(key, None)
+
+
+def _cancel_new_run() -> None:
+    st.session_state.pop(CONFIRM_NEW_KEY, None)
+
+
+def _ask_resume(scenario_id: int) -> None:
+    st.session_state[RESUME_KEY] = scenario_id
 
 
 def _select_direction(direction: int) -> None:
@@ -131,6 +169,63 @@ def _select_direction(direction: int) -> None:
 
 
 # --- screen parts --------------------------------------------------------------------------
+def resume_offer() -> None:
+    """The history's unfinished live runs (a reload, another tab, a restart), each to resume."""
+    sessions = _session_maker()
+    runs = lh.unfinished_runs(sessions)
+    if not runs:
+        return
+    with st.container(border=True):
+        st.markdown("**Unfinished live runs**: stored up to their last step; resume one where it was.")
+        kept = state.running_live_sessions()
+        for run in runs:
+            if run.id in kept:  # held in memory: it resumes at its live step, maybe past the last beat
+                run = replace(run, step=kept[run.id].live.step, events=list(kept[run.id].live.events))
+            topo = _stored_topology(run.topology)
+            c1, c2 = st.columns([5, 1])
+            c1.markdown(lh.unfinished_run_text(run, topo))
+            c2.button("Resume", key=f"live_resume_{run.id}", on_click=_ask_resume, args=(run.id,),
+                      type="primary" if run is runs[0] else "secondary", width="stretch")
+
+
+def _stored_topology(name: str) -> Topology | None:
+    try:
+        return state.load_topology_cached(name)
+    except Exception:  # noqa: BLE001 - names then fall back to ids
+        return None
+
+
+def resume_run(scenario_id: int) -> None:
+    """Take run ``scenario_id`` into this tab: from the server's memory at once, else rebuilt from
+    the history (its stored models, the steps after training replayed)."""
+    sessions = _session_maker()
+    sess = state.adopt_live(scenario_id)
+    if sess is not None:
+        try:
+            lh.claim_history(sessions, scenario_id, sess.owner or state.tab_id(), sess.live.step)
+        except Exception as err:  # noqa: BLE001 - the run goes on in this tab
+            sess.messages.append(f"History not updated: {err}")
+        sess.messages.append(f"Resumed scenario {scenario_id} at step {sess.live.step}.")
+    elif sessions is not None:
+        bar = st.progress(0.0, text=f"Rebuilding scenario {scenario_id}...")
+        try:
+            live = lh.resume_history(sessions, scenario_id, state.tab_id(), progress=lambda msg, frac: bar.progress(
+                min(1.0, max(0.0, frac)), text=f"Rebuilding scenario {scenario_id}: {msg}"))
+        except InputError as err:
+            bar.empty()
+            st.error(str(err))
+            return
+        bar.empty()
+        sess = state.LiveSession(live=live, scenario_id=scenario_id, checkpoint_step=0)
+        sess.messages.append(f"Resumed scenario {scenario_id} at step {live.step} (rebuilt from the history).")
+        state.set_live(sess)
+    else:
+        return
+    st.session_state[DIRECTION_KEY] = lh.busiest_direction(sess.live)
+    st.session_state.pop(BAND_MODEL_KEY, None)
+    st.rerun()
+
+
 def start_form() -> None:
     names = state.bundled_topology_names()
     default = state.default_topology_name()
@@ -209,11 +304,12 @@ def start_run(topology_name: str, steps: int, train_steps: int, seed: int, model
         return
     bar.empty()
     settle_heap()  # the trained models and series live as long as the run
-    sess = state.LiveSession(live=live)
-    sess.scenario_id, err = lh.start_history(_session_maker(), live, label=f"live {topo.name}")
+    sess = state.LiveSession(live=live, checkpoint_step=live.step)
+    sess.scenario_id, err = lh.start_history(_session_maker(), live, label=f"live {topo.name}", owner=state.tab_id())
     if err:
         sess.messages.append(err)
     sess.last_tick = 0.0
+    sess.beat_at = time.monotonic()
     state.set_live(sess)
     st.session_state[DIRECTION_KEY] = lh.busiest_direction(live)
     st.session_state.pop(BAND_MODEL_KEY, None)  # this run's models may differ
@@ -229,21 +325,57 @@ def controls(sess: state.LiveSession) -> None:
     label = c[2].selectbox("Speed (per second)", list(SPEEDS), key="live_speed", label_visibility="collapsed")
     sess.steps_per_tick = SPEEDS[label]
     c[3].button("Save to history", on_click=_save, width="stretch", key="live_save")
-    c[4].button("New scenario", on_click=_new_run, width="stretch", key="live_new")
+    c[4].button("New scenario", on_click=_ask_new_run, width="stretch", key="live_new")
     c[5].segmented_control("Click on a link to", ["Fail / restore", "Inspect"], default="Fail / restore",
                            key="live_click_mode", label_visibility="collapsed")
+    if st.session_state.get(CONFIRM_NEW_KEY):
+        with st.container(border=True):
+            where = (f"scenario {sess.scenario_id} keeps it up to step {sess.live.step} and this page offers "
+                     "it for resume" if sess.scenario_id is not None else "it has no history row and will be lost")
+            st.markdown(f"**Start a new scenario?** This run stops here; {where}.")
+            y, n, _ = st.columns([1.2, 1, 3])
+            y.button("Yes, start a new one", on_click=_new_run, type="primary", key="live_new_yes")
+            n.button("Cancel", on_click=_cancel_new_run, key="live_new_no")
+
+
+def apply_requested_failure(sess: state.LiveSession | None) -> None:
+    """Failures asked for on the Impact page: applied to this tab's run at its current step (as
+    clicks), or a line saying to start a run on that topology first (the request is kept)."""
+    request = st.session_state.get(APPLY_FAILURE_KEY)
+    if not request:
+        return
+    topology = request.get("topology")
+    label = request.get("label") or "the failure chosen on the Impact page"
+    if sess is None or sess.live.finished or str(topology).casefold() != sess.live.topology.name.casefold():
+        st.info(f"To apply {label}, start a live run on {topology} first (it is applied when the run starts).",
+                icon=":material/info:")
+        return
+    st.session_state.pop(APPLY_FAILURE_KEY)
+    for kind, targets in (("link", request.get("links") or []), ("node", request.get("nodes") or [])):
+        for target in targets:
+            outcome = callbacks.fail_element(sess.live, target, kind)
+            _after_toggle(sess, outcome)
+
+
+def beat(sess: state.LiveSession) -> None:
+    """While paused, the run's heartbeat (the history calls a run without one interrupted)."""
+    _report(lh.keep_alive(sess, _session_maker()))
 
 
 def live_panel(sess: state.LiveSession) -> None:
     live = sess.live
+    if sess.owner != state.tab_id():
+        st.rerun(scope="app")  # another tab took the run over
     if sess.playing and not live.finished and time.monotonic() - sess.last_tick >= 0.8 * TICK_SECONDS:
         sess.tick_ms = lh.tick(sess, sess.steps_per_tick)
         sess.last_tick = time.monotonic()
         sess.saved = False
+        _report(lh.keep_alive(sess, _session_maker()))
     if live.finished and sess.playing:
         sess.playing = False
         sess.messages.append(lh.save_history(_session_maker(), sess.scenario_id, live))
         sess.saved = True
+        sess.checkpoint_step = live.step
         st.rerun(scope="app")
 
     step = lh.shown_step(live)
@@ -259,10 +391,13 @@ def live_panel(sess: state.LiveSession) -> None:
     left, right = st.columns([3, 2])
     with left:
         model, colour_by_upper, labels = map_options(live)
-        data = lh.map_data(sess, _selected_link(sess), model, colour_by_upper, labels)
+        impact = impact_of_last_event(live)
+        data = lh.map_data(sess, _selected_link(sess), model, colour_by_upper, labels,
+                           highlight=frozenset(impact.cut_off) if impact else frozenset())
         data["click_mode"] = "inspect" if st.session_state.get("live_click_mode") == "Inspect" else "toggle"
         topology_map(data, key=MAP_KEY,
                      on_edge_clicked=_on_edge_clicked, on_node_clicked=_on_node_clicked)
+        show_impact(impact)
         warnings_list(sess, model)
     with right:
         options = lh.direction_options(live.topology)
@@ -329,8 +464,19 @@ st.header("Live")
 if "live_history_error" in st.session_state:
     st.warning(st.session_state["live_history_error"])
 session = state.get_live()
+if session is not None and session.owner != state.tab_id():
+    state.clear_live()
+    session = None
+    st.info("Your live run was taken over by another tab; it continues there.", icon=":material/info:")
+if session is None and (pending := st.session_state.pop(RESUME_KEY, None)) is not None:
+    resume_run(pending)
+    session = state.get_live()
+apply_requested_failure(session)
 if session is None:
+    resume_offer()
     start_form()
 else:
     controls(session)
     st.fragment(run_every=TICK_SECONDS if session.playing else None)(live_panel)(session)
+    if not session.playing:
+        st.fragment(run_every=lh.BEAT_SECONDS)(beat)(session)

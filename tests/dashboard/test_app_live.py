@@ -178,3 +178,88 @@ def test_a_run_without_intervals_says_so(app: AppTest) -> None:
     assert not app.error, [e.value for e in app.error]
     assert any("This run has no prediction intervals" in c.value for c in app.caption)
     assert not [b for b in app.button if "may exceed" in b.label]
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return {m.label: m.value for m in at.metric}[label]
+
+
+def _new_tab(tmp_path) -> AppTest:
+    """A reload: a new browser session on the same server and history."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_reload_offers_the_run_with_its_step_and_events_and_the_old_tab_lets_it_go(app: AppTest, tmp_path) -> None:
+    _start_tiny(app, seed=5)
+    _button(app, "Step").click().run()
+    # The Impact page's request: applied to the running run at its step, as a click would be.
+    app.session_state["netdrift_apply_failure"] = {"topology": "abilene", "links": ["0-1"], "nodes": [],
+                                                   "label": "ATLA-M5 – ATLAng"}
+    app.run()
+    assert not app.exception, app.exception
+    assert "netdrift_apply_failure" not in app.session_state
+    failed = _metric(app, "Failed")
+    assert "(0-1)" in failed
+    assert any(m.value.startswith("**Impact of") for m in app.markdown)
+    for _ in range(2):
+        _button(app, "Step").click().run()
+    assert _metric(app, "Step") == "51 / 72"
+
+    reloaded = _new_tab(tmp_path)
+    offer = [m.value for m in reloaded.markdown if m.value.startswith("Scenario ")]
+    assert len(offer) == 1 and "step 51 of 72" in offer[0] and "fail" in offer[0] and "(0-1)" in offer[0]
+    next(b for b in reloaded.button if b.label == "Resume").click().run()
+    assert not reloaded.exception, reloaded.exception
+    assert _metric(reloaded, "Step") == "51 / 72" and _metric(reloaded, "Failed") == failed
+
+    app.run()  # the first tab learns its run continues elsewhere
+    assert any("taken over by another tab" in i.value for i in app.info)
+    assert any(b.label == "Train and start" for b in app.button)
+
+
+def test_after_a_server_restart_the_run_is_rebuilt_from_the_history(app: AppTest, tmp_path) -> None:
+    from dashboard.state import running_live_sessions
+
+    _start_tiny(app, seed=6)
+    for _ in range(3):
+        _button(app, "Step").click().run()
+    _button(app, "Play").click().run()
+    _button(app, "Pause").click().run()  # pausing stores the run as far as it went
+    kept = app.session_state["netdrift_live"].live
+    running_live_sessions.clear()  # a new server process holds no run in memory
+
+    restarted = _new_tab(tmp_path)
+    next(b for b in restarted.button if b.label == "Resume").click().run()
+    assert not restarted.exception, restarted.exception
+    assert not restarted.error, [e.value for e in restarted.error]
+    rebuilt = restarted.session_state["netdrift_live"].live
+    assert rebuilt is not kept and rebuilt.step == kept.step and rebuilt.events == kept.events
+    np.testing.assert_array_equal(rebuilt.forecasts["persistence"][:kept.step], kept.forecasts["persistence"][:kept.step])
+
+
+def test_new_scenario_asks_first_and_the_run_stays_resumable(app: AppTest) -> None:
+    _start_tiny(app, seed=7)
+    _button(app, "Step").click().run()
+    _button(app, "New scenario").click().run()
+    assert any(m.value.startswith("**Start a new scenario?**") for m in app.markdown)
+    _button(app, "Cancel").click().run()
+    assert _metric(app, "Step") == "49 / 72"
+    _button(app, "New scenario").click().run()
+    _button(app, "Yes, start a new one").click().run()
+    assert not app.exception, app.exception
+    assert any(b.label == "Train and start" for b in app.button)
+    assert any(m.value.startswith("Scenario ") and "step 49 of 72" in m.value for m in app.markdown)
+
+
+def test_a_failure_asked_for_another_topology_waits_for_a_run_on_it(app: AppTest) -> None:
+    app.session_state["netdrift_apply_failure"] = {"topology": "abilene", "links": ["0-1"], "nodes": [],
+                                                   "label": "link 0-1"}
+    app.run()
+    assert any("start a live run on abilene first" in i.value for i in app.info)
+    assert "netdrift_apply_failure" in app.session_state
+    _start_tiny(app, seed=8)
+    assert "netdrift_apply_failure" not in app.session_state
+    assert "(0-1)" in _metric(app, "Failed")
