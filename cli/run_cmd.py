@@ -54,6 +54,10 @@ def run(args: argparse.Namespace) -> int:
     from engine.forecasting.torch_utils import resolve_device
     from service.scenarios import ScenarioService, run_summary
 
+    if args.traffic.strip().lower() == "synthetic":  # a too-large topology file, refused before it is loaded
+        from engine.traffic_sources import check_synthetic_fits
+
+        check_synthetic_fits(args.topology, args.steps)
     device = resolve_device(args.device)
     spec = ScenarioSpec(
         topology=args.topology, weights=args.weights, traffic=args.traffic, steps=args.steps,

@@ -71,6 +71,10 @@ def run(args: argparse.Namespace) -> int:
     from engine.traffic_sources import make_traffic
 
     t0 = time.perf_counter()
+    if synthetic:  # a topology file too large for the traffic it needs is refused before it is loaded
+        from engine.traffic_sources import check_synthetic_fits
+
+        check_synthetic_fits(args.topology, args.steps)
     topology = load_topology(args.topology, weights=args.weights)
     events = events_from_specs(args.fail, topology, args.steps)  # before the traffic: no work for a bad --fail
     refuse_repeated_failures(events)

@@ -6,14 +6,15 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.budget import check_memory
 from engine.errors import InputError
 from engine.replay import load_sndlib_dynamic
 from engine.replay_csv import load_traffic_csv
-from engine.synthetic import check_seed, synthetic_traffic
+from engine.synthetic import check_seed, synthetic_memory_bytes, synthetic_traffic
 from engine.topology import Topology
 from engine.traffic import TrafficMatrixSeries
 
-__all__ = ["make_traffic", "SYNTHETIC"]
+__all__ = ["make_traffic", "check_synthetic_fits", "SYNTHETIC"]
 
 #: The spec that selects the paper's synthetic generator.
 SYNTHETIC = "synthetic"
@@ -84,3 +85,33 @@ def make_traffic(
         raise InputError(f"traffic '{spec}'", f"has {traffic.steps} steps, fewer than the {int(steps)} steps asked "
                                               "(lower --steps or give longer data)")
     return traffic.slice(0, int(steps)) if traffic.steps > steps else traffic
+
+
+def check_synthetic_fits(topology_source: str | Path, steps: int, budget_bytes: int | None = None,
+                         max_bytes: int | None = None) -> None:
+    """Refuse (InputError) synthetic traffic for a topology file too large for the memory budget,
+    before the file is loaded: its nodes and edges are counted in one pass over its bytes
+    (:func:`engine.loaders.precount.count_topology_file`; GraphML, SNDlib XML and GML). Other
+    formats, bundled names and pipes are checked once loaded, by the generator itself.
+
+    >>> import tempfile, os
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     p = os.path.join(tmp, "big.graphml")
+    ...     _ = open(p, "w").write("<graphml><graph>" + "".join(f'<node id="{i}"/>' for i in range(3000))
+    ...                            + "</graph></graphml>")
+    ...     try:
+    ...         check_synthetic_fits(p, 288, budget_bytes=1024**3)
+    ...     except InputError as err:
+    ...         print(err.what.endswith("big.graphml' (3000 nodes counted before loading, 8997000 node pairs, "
+    ...                                 "288 steps)"))
+    True
+    """
+    from engine.loaders import DEFAULT_MAX_BYTES
+    from engine.loaders.precount import count_topology_file
+
+    count = count_topology_file(topology_source, DEFAULT_MAX_BYTES if max_bytes is None else max_bytes)
+    if count is None:
+        return
+    n = count.nodes
+    check_memory(f"topology '{topology_source}' ({n} nodes counted before loading, {n * (n - 1)} node pairs, "
+                 f"{int(steps)} steps)", synthetic_memory_bytes(n, 2 * count.edges, int(steps)), budget_bytes)
