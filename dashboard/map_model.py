@@ -19,6 +19,7 @@ points, and names read the PoPs behind them ("Washington \u2192 New York / Bosto
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Mapping
@@ -425,8 +426,10 @@ def build_map(
             )
     layout = map_layout(topology)
     geo = layout.projection if layout.projection is not None and _same_positions(positions, layout.positions) else None
+    # Another node set under the same name (a second upload of "x.graphml") is a new map.
+    layout_key = f"{len(nodes)}:{zlib.crc32(' '.join(n['id'] for n in nodes).encode()):08x}"
     return {"nodes": nodes, "edges": edges, "legend": legend(), "legend_title": LEGEND_TITLE,
-            "geo": geo, "large": not labels_by_default(topology)}
+            "geo": geo, "large": not labels_by_default(topology), "layout_key": layout_key}
 
 
 def _same_positions(a: Mapping[str, tuple[float, float]], b: Mapping[str, tuple[float, float]]) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from dashboard.export import sanitize_filename
+from dashboard.map_model import build_map, node_positions
 from engine.errors import InputError
 from engine.loaders import load_topology_bytes
 from engine.topology import Topology
@@ -27,10 +28,15 @@ __all__ = [
     "links_frame",
     "apply_link_edits",
     "topology_counts",
+    "UPLOAD_WIDGET_MB",
+    "preview_data",
 ]
 
 #: Largest topology file accepted from the browser (20 MiB; real backbones are < 1 MiB).
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+#: What the upload widget itself lets through (MB): more than MAX_UPLOAD_BYTES, so a file
+#: over our limit is refused by :func:`topology_from_upload` in one readable line.
+UPLOAD_WIDGET_MB = 200
 #: File name endings the loaders understand.
 UPLOAD_TYPES = ("graphml", "gml", "xml", "txt", "json")
 LINK_COLUMNS = ["id", "u", "v", "capacity_mbps", "weight", "length_km"]
@@ -144,3 +150,17 @@ def topology_counts(topology: Topology) -> dict[str, int]:
         "directions": topology.n_directions,
         "located": sum(1 for n in topology.nodes if n.lat is not None and n.lon is not None),
     }
+
+
+def preview_data(topology: Topology) -> dict:
+    """Map data of a topology without loads (the Topology page's preview): clicks change nothing.
+
+    >>> from engine.topology import Topology, Node, Link
+    >>> t = Topology("t", (Node("a", "A", 48.9, 2.4), Node("b", "B", 52.5, 13.4)), (Link("a-b", "a", "b", 1e3),))
+    >>> d = preview_data(t)
+    >>> len(d["nodes"]), len(d["edges"]), d["click_mode"], d["geo"]["kind"]
+    (2, 2, 'preview', 'mercator')
+    """
+    data = build_map(topology, node_positions(topology), None)
+    data.update(topology=topology.name, step=None, down_links=[], click_mode="preview")
+    return data

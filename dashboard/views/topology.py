@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.components.topology_map import topology_map
 from dashboard.topology_io import (
     EDITABLE_COLUMNS,
     MAX_UPLOAD_BYTES,
     UPLOAD_TYPES,
+    UPLOAD_WIDGET_MB,
+    preview_data,
     apply_link_edits,
     links_frame,
     topology_counts,
@@ -52,7 +55,9 @@ else:
         f"Topology file (Topology Zoo .graphml/.gml, SNDlib .xml/.txt, netdrift .json; up to "
         f"{MAX_UPLOAD_BYTES // 2**20} MB)",
         type=list(UPLOAD_TYPES),
-        max_upload_size=MAX_UPLOAD_BYTES // 2**20,
+        # Above our own limit, so an oversized file reaches topology_from_upload and its refusal
+        # is one visible line (the widget's own refusal is only an icon with a hover text).
+        max_upload_size=UPLOAD_WIDGET_MB,
         key="topology_upload",
     )
     if upload is None:
@@ -76,6 +81,11 @@ if topology.warnings:
     with st.expander(f"{len(topology.warnings)} loader warning(s)", expanded=False):
         for w in topology.warnings:
             st.warning(w)
+
+st.subheader("Map")
+st.caption("Hover a node or link for its details; zoom with the wheel, search by name, Fit shows it all. "
+           "Grey until a run gives loads; link width = capacity.")
+topology_map(preview_data(topology), key="topology_preview_map")
 
 st.subheader("Links")
 st.caption("Edit capacity (Mbit/s per direction) and IGP weight before running; other columns are fixed.")

@@ -310,7 +310,7 @@ function drawLabels(st, ctx) {
       if (!n) continue;
       const p = dom(n);
       ctx.beginPath();
-      ctx.arc(p.x, p.y, Math.max(9, 9 * s), 0, 2 * Math.PI);
+      ctx.arc(p.x, p.y, Math.max(2, 6 * s) + 4, 0, 2 * Math.PI);
       ctx.stroke();
     }
   }
@@ -355,14 +355,15 @@ function focusItem(st, item) {
   st.focus = item;
   const fit = st.fitScale || net.getScale();
   if (item.edges.length) {
-    net.fit({ nodes: item.nodes, animation: false, maxZoomLevel: fit * 6 });
-    if (net.getScale() > fit * 6) net.moveTo({ scale: fit * 6 });
+    net.fit({ nodes: item.nodes, animation: false, maxZoomLevel: fit * 3 });
+    if (net.getScale() > fit * 3) net.moveTo({ scale: fit * 3 });
     net.setSelection({ nodes: [], edges: item.edges }, { unselectAll: true, highlightEdges: false });
   } else {
     net.focus(item.nodes[0], { scale: Math.max(net.getScale(), fit * 3), animation: false });
     net.setSelection({ nodes: item.nodes, edges: [] }, { unselectAll: true, highlightEdges: false });
   }
   st.root.dataset.focus = item.label;
+  st.root.querySelector(".nd-find-msg").textContent = "";
   net.redraw();
 }
 
@@ -484,7 +485,8 @@ export default function (component) {
     st.large = !!d.large;
     const nodes = d.nodes.map(visNode);
     const edges = d.edges.map((e) => visEdge(e, st.large));
-    const fresh = !st.network || st.topology !== d.topology;
+    const fresh = !st.network || st.topology !== d.topology || st.layoutKey !== d.layout_key;
+    st.layoutKey = d.layout_key;
     st.edgeList = edges;
     if (fresh) {
       // Labels go to busier PoPs first when they would overlap.
