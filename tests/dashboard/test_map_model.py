@@ -17,9 +17,13 @@ from dashboard.map_model import (
     band_colour,
     band_index,
     build_map,
+    direction_display_names,
     edge_width,
+    is_junction,
+    junction_members,
     labels_by_default,
     legend,
+    map_layout,
     node_positions,
 )
 from engine.topology import Link, Node, Topology
@@ -198,3 +202,121 @@ def test_utilisation_labels_follow_the_upper_bound_colouring() -> None:
     m = build_map(t, node_positions(t), MapFrame(loads, {}, upper_utilisation=upper, colour_by_upper=True,
                                                 utilisation_labels=True))
     assert m["edges"][0]["label"] == "95 %" and m["edges"][0]["color"] == BAND_COLOURS[6]
+
+
+# --- the map at real scale (issue 13, items 2 and 8) -------------------------------------------------
+def _mercator_deg(lat: float) -> float:
+    """Mercator ordinate in degrees, written out independently of engine.geo."""
+    return math.degrees(math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)))
+
+
+def test_known_cities_are_placed_by_web_mercator() -> None:
+    # London, Paris, Madrid (lat, lon): the ratios of their offsets on screen follow Mercator.
+    t = Topology("cities", (Node("lon", "London", 51.5074, -0.1278), Node("par", "Paris", 48.8566, 2.3522),
+                            Node("mad", "Madrid", 40.4168, -3.7038)), ())
+    pos = node_positions(t)
+    dx = pos["par"][0] - pos["lon"][0]
+    dy = pos["mad"][1] - pos["par"][1]
+    assert dx / dy == pytest.approx((2.3522 + 0.1278) / (_mercator_deg(48.8566) - _mercator_deg(40.4168)), rel=1e-3)
+    assert pos["mad"][0] < pos["lon"][0] < pos["par"][0]  # Madrid west of London west of Paris
+    assert pos["lon"][1] < pos["par"][1] < pos["mad"][1]  # north is up
+
+
+def test_the_land_is_projected_like_the_nodes() -> None:
+    # The component draws land with the projection build_map sends: a node's own lat/lon must land
+    # on its position through it, and a point between two nodes between them.
+    t = _triangle()
+    m = build_map(t, node_positions(t))
+    geo = m["geo"]
+    assert geo["kind"] == "mercator"
+    for n in t.nodes:
+        x = (n.lon - geo["x0"]) * geo["scale"]
+        y = (-_mercator_deg(n.lat) - geo["y0"]) * geo["scale"]
+        node = next(d for d in m["nodes"] if d["id"] == n.id)
+        assert (x, y) == pytest.approx((node["x"], node["y"]), abs=0.01)
+
+
+def test_no_coordinates_no_background_and_a_cached_force_layout() -> None:
+    t = _triangle(coords=False)
+    assert build_map(t, node_positions(t))["geo"] is None
+    assert map_layout(t) is map_layout(t)  # computed once per topology
+    p = node_positions(t)
+    p["a"] = (0.0, 0.0)  # callers get their own copy: the cache is not changed through it
+    assert node_positions(t) == dict(map_layout(t).positions)
+
+
+def test_positions_other_than_the_layout_get_no_background() -> None:
+    t = _triangle()
+    moved = {k: (x + 5.0, y) for k, (x, y) in node_positions(t).items()}
+    assert build_map(t, moved)["geo"] is None
+
+
+def _with_junction() -> Topology:
+    """Three PoPs joined by a Topology Zoo hyperedge junction, plus a plain link."""
+    nodes = (Node("83", "Charlotte", 35.2, -80.8), Node("84", "Greensboro", 36.1, -79.8),
+             Node("154", "Washington", 38.9, -77.0), Node("148", "hyperedge 148"), Node("9", "Richmond", 37.5, -77.4))
+    links = (Link("83-148", "83", "148", 1e4), Link("84-148", "84", "148", 1e4),
+             Link("148-154", "148", "154", 1e4), Link("9-154", "9", "154", 1e4))
+    return Topology("zoo", nodes, links)
+
+
+def test_hyperedge_junctions_are_small_unlabelled_points() -> None:
+    t = _with_junction()
+    assert [n.id for n in t.nodes if is_junction(n)] == ["148"]
+    m = build_map(t, node_positions(t))
+    nodes = {n["id"]: n for n in m["nodes"]}
+    assert nodes["148"]["junction"] is True and nodes["148"]["label"] == ""
+    assert "Charlotte" in nodes["148"]["title"] and "Washington" in nodes["148"]["title"]
+    assert all(nodes[i]["label"] and not nodes[i]["junction"] for i in ("83", "84", "154", "9"))
+    # Label priority goes to busier PoPs: Washington has two links, Richmond one.
+    assert nodes["154"]["degree"] == 2 and nodes["9"]["degree"] == 1
+    json.dumps(m)
+
+
+def test_directions_through_a_junction_are_named_by_the_pops_behind_it() -> None:
+    t = _with_junction()
+    names = direction_display_names(t)
+    assert not any("hyperedge" in n for n in names)
+    by_dir = dict(zip(range(len(names)), names))
+    assert by_dir[4] == "Charlotte / Greensboro \u2192 Washington"  # 148 -> 154
+    assert by_dir[5] == "Washington \u2192 Charlotte / Greensboro"
+    assert by_dir[6] == "Richmond \u2192 Washington"
+    m = build_map(t, node_positions(t))
+    edge = next(e for e in m["edges"] if e["id"] == "148-154#1")
+    assert edge["name"] == "Washington \u2192 Charlotte / Greensboro"
+    assert edge["link_name"] == "Charlotte / Greensboro \u2013 Washington"
+    assert "hyperedge" not in edge["title"].splitlines()[0]
+
+
+def test_chained_junctions_reach_the_pops_on_both() -> None:
+    nodes = (Node("a", "A"), Node("b", "B"), Node("c", "C"), Node("h1", "hyperedge h1"), Node("h2", "hyperedge h2"))
+    links = (Link("a-h1", "a", "h1", 1.0), Link("h1-h2", "h1", "h2", 1.0), Link("h2-b", "h2", "b", 1.0),
+             Link("h2-c", "h2", "c", 1.0))
+    members = junction_members(Topology("chain", nodes, links))
+    assert members == {"h1": ("a", "b", "c"), "h2": ("a", "b", "c")}
+
+
+def test_cogentco_default_names_never_read_hyperedge() -> None:
+    from engine.loaders import load_topology
+
+    t = load_topology("Cogentco")
+    junctions = [n for n in t.nodes if is_junction(n)]
+    assert len(junctions) == 11  # the file's hyperedge="1" nodes
+    names = direction_display_names(t)
+    assert len(names) == t.n_directions and not any("hyperedge" in n for n in names)
+    m = build_map(t, node_positions(t))
+    assert m["large"] is True and m["geo"] is not None
+    assert not any(e["label"] for e in m["edges"])  # per-direction labels come on zoom, in the browser
+    assert all(e["util_label"] == "" for e in m["edges"])  # no loads yet: nothing to label
+    assert sum(1 for n in m["nodes"] if n["junction"]) == 11
+
+
+def test_every_direction_carries_its_utilisation_text_for_zoomed_labels() -> None:
+    t = _triangle()
+    loads = np.array([500.0, 9_000.0, 50.0, 300.0, 2_000.0, 1_000.0])
+    m = build_map(t, node_positions(t), MapFrame(loads, {}, down_links=frozenset({"b-c"}), selected_link="a-b"))
+    by_id = {e["id"]: e for e in m["edges"]}
+    assert by_id["a-b#1"]["util_label"] == "90 %" and by_id["a-b#1"]["label"] == ""
+    assert by_id["b-c#0"]["util_label"] == ""  # failed
+    assert by_id["a-b#0"]["selected"] and not by_id["a-c#0"]["selected"]
+    assert m["large"] is False and "%" in m["legend_title"]
