@@ -174,10 +174,10 @@ def worst_case_map(stored: StoredSweep, positions: Mapping[str, tuple[float, flo
 
 def apply_request(stored: StoredSweep, rank: int) -> dict[str, Any]:
     """What the Live page is asked to apply for the failure at ``rank``
-    (``st.session_state[APPLY_FAILURE_KEY]``): the topology as it was chosen, the links and nodes
-    to fail (ids), and the failure's name."""
+    (``st.session_state[APPLY_FAILURE_KEY]``): the topology's name (what the Live run's topology
+    is called), the links and nodes to fail (ids), and the failure's name."""
     f = stored.failures[rank - 1]
-    return {"topology": stored.topology_source, "links": list(f["links"]), "nodes": list(f["nodes"]),
+    return {"topology": stored.topology.name, "links": list(f["links"]), "nodes": list(f["nodes"]),
             "label": failure_name(stored.topology, f, stored.kind)}
 
 

@@ -103,7 +103,7 @@ def test_a_row_click_asks_live_to_apply_that_failure(tmp_path, monkeypatch, abil
     assert not at.exception, at.exception
     request = at.session_state[idt.APPLY_FAILURE_KEY]
     link = third["Failure"].rsplit("(", 1)[1].rstrip(")")
-    assert request == {"topology": "abilene", "links": [link], "nodes": [], "label": third["Failure"]}
+    assert request == {"topology": "Abilene", "links": [link], "nodes": [], "label": third["Failure"]}
     assert link in abilene.link_index
 
 
@@ -129,7 +129,8 @@ def test_in_the_app_a_row_click_switches_to_live(tmp_path, monkeypatch) -> None:
     at = select_row(run_sweep_in_page(at), 0)
     assert not at.exception, at.exception
     assert [h.value for h in at.header] == ["Live"]
-    assert at.session_state[idt.APPLY_FAILURE_KEY]["topology"] == "abilene"
+    assert at.session_state[idt.APPLY_FAILURE_KEY]["topology"] == "Abilene"
+    assert any("Abilene" in i.value for i in at.info)  # Live answers: start a run on it first
 
 
 def test_a_stored_sweep_opens(tmp_path, monkeypatch, abilene) -> None:
