@@ -1,7 +1,10 @@
 """`netdrift sweep`: every single failure (links, nodes, shared-risk groups, link pairs) ranked by impact.
 
-Local executor only (threads on this machine); the sweep is stored in the history as a sweep
-record (its id is printed) and the per-failure table can be written as CSV or parquet.
+Local (worker processes on this machine) or on Ray (``--executor ray``: a local Ray, or a cluster
+at ``--ray-address``); the loads of many failure states as batched torch products on a GPU
+(``--device``); on actual or forecast demands (``--forecast MODEL --horizon H``). The sweep is
+stored in the history as a sweep record (its id is printed) and the per-failure table can be
+written as CSV or parquet. See docs/sweeps.md.
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ from engine.errors import InputError
 __all__ = ["register", "run"]
 
 KINDS = ("link", "node", "srlg", "link-pairs")
+EXECUTORS = ("local", "ray")
+DEVICES = ("auto", "cpu", "cuda")
+#: Engine input names of this command -> its flags (the rest are mapped by cli.errors).
+_FLAGS = {"executor": "--executor", "ray_address": "--ray-address", "device": "--device", "forecast": "--forecast"}
 OUT_FORMATS = (".csv", ".parquet")
 
 
@@ -28,7 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "worst utilisation (and where and when), the directions over 100 % with their excess, "
                     "the dropped demand and the node pairs cut off; ranked by severity = worst utilisation, "
                     "ties by dropped demand. Also each direction's worst case over all failures. "
-                    "Runs locally (worker processes, threads where fork is unavailable); stored in the history as a sweep.")
+                    "Runs locally (worker processes, threads where fork is unavailable) or on Ray; stored in the "
+                    "history as a sweep. With --forecast, ranks failures by the forecast worst case over the next "
+                    "--horizon steps from --from.")
     p.add_argument("--topology", required=True, help="bundled name (e.g. cogentco) or a topology file")
     p.add_argument("--traffic", default="synthetic", help="'synthetic' (default) or a replay file/folder (SNDlib, CSV)")
     p.add_argument("--steps", type=positive_int, required=True, help="N: steps in the run")
@@ -42,10 +51,23 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(default for --kind srlg: the topology JSON's 'srlgs')")
     p.add_argument("--from", dest="start", type=non_negative_int, required=True, metavar="STEP",
                    help="first step of the window")
-    p.add_argument("--to", dest="stop", type=non_negative_int, required=True, metavar="STEP",
-                   help="end of the window (exclusive)")
+    p.add_argument("--to", dest="stop", type=non_negative_int, metavar="STEP",
+                   help="end of the window (exclusive; required unless --forecast)")
     p.add_argument("--top", type=non_negative_int, default=20, help="failures listed (default 20; 0: all)")
-    p.add_argument("--workers", type=positive_int, help="threads (default: the CPU count)")
+    p.add_argument("--workers", type=positive_int,
+                   help="worker processes, or the CPUs of the local Ray (default: the CPU count)")
+    p.add_argument("--executor", choices=EXECUTORS, default="local",
+                   help="local (default) or ray: failures sharded over Ray tasks (pip install 'netdrift[ray]')")
+    p.add_argument("--ray-address", metavar="ADDR",
+                   help="an existing Ray cluster ('auto' or host:port of `ray start --head`); default: a local Ray "
+                        "started with the sweep")
+    p.add_argument("--device", choices=DEVICES, default="auto",
+                   help="cuda: the loads of many failure states as batched tensor products on the GPU; cpu: the "
+                        "numpy path; auto (default): cuda when a GPU is available, else cpu")
+    p.add_argument("--forecast", metavar="MODEL",
+                   help="rank by the forecast worst case: a routed model (routed-persistence, routed-seasonal, "
+                        "routed-frozen, routed-incremental, routed-liquid) forecasts the demands from --from")
+    p.add_argument("--horizon", type=positive_int, metavar="H", help="steps forecast ahead (with --forecast)")
     p.add_argument("--db", help="SQLAlchemy URL of the history (default: the data directory's SQLite file)")
     p.add_argument("--out", metavar="FILE.csv|FILE.parquet", help="write the per-failure table (every failure)")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
@@ -65,12 +87,18 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--step-minutes", f"must be > 0 (got {args.step_minutes})")
     if not (math.isfinite(args.peak_utilization) and args.peak_utilization > 0):
         raise InputError("--peak-utilization", f"must be > 0 (got {args.peak_utilization})")
-    if args.start >= args.stop:
-        raise InputError("--from", f"must be smaller than --to (got {args.start} >= {args.stop})")
-    if args.stop > args.steps:
-        raise InputError("--to", f"step {args.stop} is past the end of the run ({args.steps} steps)")
+    _check_window(args)
     if args.srlg and args.kind != "srlg":
         raise InputError("--srlg", f"only applies to --kind srlg (got --kind {args.kind})")
+    if args.ray_address and args.executor != "ray":
+        raise InputError("--ray-address", "only applies to --executor ray")
+    if args.executor == "ray":
+        from engine.sweep.ray_executor import import_ray
+
+        _flagged(import_ray)
+    from engine.sweep.batched import resolve_sweep_device
+
+    device = None if args.device == "cpu" else _flagged(resolve_sweep_device, args.device)
 
     from engine.loaders import load_topology
     from engine.sweep import failure_set, load_srlgs, srlgs_from_topology_file, sweep
@@ -84,11 +112,15 @@ def run(args: argparse.Namespace) -> int:
     traffic = make_traffic(args.traffic, topology, args.steps, args.step_minutes, args.seed,
                            peak_utilization=args.peak_utilization)
     bar = StderrProgress(enabled=len(failures) * (args.stop - args.start) * max(traffic.n_pairs, 1) > 20_000_000)
-    result = sweep(topology, traffic, args.kind, args.start, args.stop, failures, workers=args.workers,
-                   progress=lambda done, total: bar(f"sweeping {total} failures", done / max(total, 1)))
+    result = _flagged(sweep, topology, traffic, args.kind, args.start, args.stop, failures, workers=args.workers,
+                      progress=lambda done, total: bar(f"sweeping {total} failures", done / max(total, 1)),
+                      executor=args.executor, ray_address=args.ray_address, device=device,
+                      forecast=args.forecast, forecast_seed=args.seed)
     config = {"topology": args.topology, "traffic": args.traffic, "steps": args.steps,
               "step_minutes": traffic.step_minutes, "seed": args.seed, "peak_utilization": args.peak_utilization,
-              "kind": args.kind, "srlg": args.srlg, "from": args.start, "to": args.stop}
+              "kind": args.kind, "srlg": args.srlg, "from": args.start, "to": args.stop,
+              "executor": args.executor, "ray_address": args.ray_address, "device": args.device,
+              "forecast": args.forecast, "horizon": args.horizon}
 
     from storage.database import open_database
     from storage.repository import SweepRepository
@@ -112,10 +144,46 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_window(args: argparse.Namespace) -> None:
+    """--from/--to, or --from/--horizon with --forecast (then --to = --from + --horizon)."""
+    if args.forecast is None:
+        if args.horizon is not None:
+            raise InputError("--horizon", "only applies with --forecast MODEL")
+        if args.stop is None:
+            raise InputError("--to", "is required (the end of the window, exclusive)")
+        if args.start >= args.stop:
+            raise InputError("--from", f"must be smaller than --to (got {args.start} >= {args.stop})")
+        if args.stop > args.steps:
+            raise InputError("--to", f"step {args.stop} is past the end of the run ({args.steps} steps)")
+        return
+    if args.horizon is None:
+        raise InputError("--forecast", "needs --horizon H (the steps forecast ahead of --from)")
+    if args.stop is not None:
+        raise InputError("--to", "does not apply with --forecast (the window is --from .. --from + --horizon)")
+    if not 1 <= args.start <= args.steps:
+        raise InputError("--from", f"a forecast from step {args.start} needs observed steps before it "
+                                   f"(1..{args.steps})")
+    args.stop = args.start + args.horizon
+
+
+def _flagged(fn: Any, *a: Any, **kw: Any) -> Any:
+    """``fn(*a, **kw)`` with this command's engine input names turned into its flags."""
+    try:
+        return fn(*a, **kw)
+    except InputError as err:
+        head, sep, rest = err.what.partition(" ")
+        if head in _FLAGS:
+            raise InputError(_FLAGS[head] + sep + rest, err.problem) from None
+        raise
+
+
 def summary_lines(s: dict[str, Any]) -> list[str]:
     """The readable result printed without --json."""
     lines = [f"{s['topology']}: {s['n_failures']} {s['kind']} failures over steps [{s['from']}, {s['to']}) "
              f"(sweep {s['sweep_id']}); severity = worst utilisation, ties by dropped demand"]
+    if s.get("forecast"):
+        fc = s["forecast"]
+        lines.append(f"on the demands {fc['model']} forecasts at step {s['from']} for the next {fc['horizon']} steps")
     for f in s["failures"]:
         wu = f["worst_utilization"]
         wd = f["worst_direction"]

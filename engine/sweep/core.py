@@ -64,7 +64,8 @@ def sweep(topology: Topology, traffic: TrafficMatrixSeries, kind: str, start: in
           failures: Sequence[Failure] | None = None, workers: int | None = None, incremental: bool = True,
           progress: Callable[[int, int], None] | None = None, budget_bytes: int | None = None,
           processes: bool | None = None, executor: str = "local", ray_address: str | None = None,
-          device: str | None = None, forecast: str | None = None, forecast_seed: int = 0) -> SweepResult:
+          device: str | None = None, forecast: str | None = None, forecast_seed: int = 0,
+          device_batch: int | None = None) -> SweepResult:
     """Sweep every failure of ``kind`` (or the given ``failures``) over steps ``[start, stop)``.
 
     ``workers`` (default: the CPU count) run the failures in forked worker processes when
@@ -77,7 +78,8 @@ def sweep(topology: Topology, traffic: TrafficMatrixSeries, kind: str, start: in
     are identical. ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:N"``) computes the loads of batches
     of failure states as batched torch products there (:mod:`engine.sweep.batched`; the
     incremental routing deltas are still built on the CPU); ``None`` (default) is the numpy path.
-    Resolve ``"auto"`` with :func:`engine.sweep.batched.resolve_sweep_device` first.
+    ``device_batch`` failures go in one product (default: as many as fit in about 256 MB of
+    output). Resolve ``"auto"`` with :func:`engine.sweep.batched.resolve_sweep_device` first.
 
     ``forecast`` (a routed model name, :mod:`engine.sweep.forecast`) sweeps the demands that
     model forecasts at ``start`` for the H = ``stop - start`` steps ahead instead of the actual
@@ -171,7 +173,7 @@ def sweep(topology: Topology, traffic: TrafficMatrixSeries, kind: str, start: in
     if device is not None:
         from engine.sweep.batched import TorchLoads
 
-        loads = TorchLoads(sw, device)
+        loads = TorchLoads(sw, device, device_batch)
         pending: list[tuple[int, dict[str, Any]]] = []
 
         def flush() -> None:

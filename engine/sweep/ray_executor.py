@@ -14,6 +14,7 @@ Ray is optional (``pip install 'netdrift[ray]'``) and imported only here, only w
 
 from __future__ import annotations
 
+import socket
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -31,6 +32,18 @@ def import_ray() -> Any:
     except ImportError:
         raise InputError("executor 'ray'", "Ray is not installed (pip install 'netdrift[ray]')") from None
     return ray
+
+
+def _check_reachable(address: str) -> None:
+    """A ``host:port`` address must accept a TCP connection within 5 s: Ray itself retries an
+    unreachable head for minutes, logging as it goes."""
+    host, sep, port = address.rpartition(":")
+    if address == "auto" or address.startswith("ray://") or not sep or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
+    except OSError as err:
+        raise InputError(f"ray_address '{address}'", f"no Ray head answers there ({err.strerror or err})") from None
 
 
 def _shard(sw: Any, idx: list[int], failures: list[Failure], method: str) -> list[tuple[int, Any]]:
@@ -52,13 +65,15 @@ def run_on_ray(sw: Any, fl: Sequence[Failure], workers: int, record: Callable[[t
     if not ray.is_initialized():
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                   "logging_level": "ERROR", "configure_logging": True}
+        if address:
+            _check_reachable(address)
         try:
             if address:
                 ray.init(address=address, **kwargs)
             else:
                 ray.init(num_cpus=workers, **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as err:
-            what = f"ray-address '{address}'" if address else "executor 'ray'"
+            what = f"ray_address '{address}'" if address else "executor 'ray'"
             msg = " ".join(str(err).split())[:200]
             raise InputError(what, f"cannot start or reach Ray ({msg})") from None
         started = True

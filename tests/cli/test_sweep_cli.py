@@ -107,3 +107,53 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, db, monkeypatch):
     _one_line_exit_2(capsys, BASE + ["--kind", "link", "--out", str(tmp_path / "x.txt")] + w, "--out")
     monkeypatch.setenv("NETDRIFT_MAX_MEMORY", "1K")
     _one_line_exit_2(capsys, BASE + ["--kind", "link-pairs"] + w, "memory budget")
+
+
+def test_forecast_sweep_json_names_the_forecast(capsys, db):
+    argv = BASE + ["--kind", "link", "--from", "12", "--forecast", "routed-persistence", "--horizon", "4",
+                   "--top", "0", "--json", "--db", db]
+    assert main(argv) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["forecast"]["model"] == "routed-persistence" and s["forecast"]["horizon"] == 4
+    assert s["from"] == 12 and s["to"] == 16
+    assert all(12 <= f["worst_step"] < 16 for f in s["failures"])
+
+
+def test_backend_and_forecast_bad_input_exits_2_with_one_line(capsys, db):
+    w = ["--kind", "link", "--from", "0", "--to", "12", "--db", db]
+    _one_line_exit_2(capsys, BASE + w + ["--ray-address", "127.0.0.1:1"], "--ray-address")
+    _one_line_exit_2(capsys, BASE + w + ["--executor", "ray", "--ray-address", "127.0.0.1:1"],
+                     "no Ray head answers")
+    _one_line_exit_2(capsys, BASE + w + ["--executor", "dask"], "invalid choice")
+    fc = ["--kind", "link", "--from", "12", "--db", db]
+    _one_line_exit_2(capsys, BASE + fc + ["--forecast", "bogus", "--horizon", "4"], "--forecast 'bogus'")
+    _one_line_exit_2(capsys, BASE + fc + ["--forecast", "persistence", "--horizon", "4"],
+                     "cannot forecast each failure state")
+    _one_line_exit_2(capsys, BASE + fc + ["--forecast", "routed-persistence"], "--horizon")
+    _one_line_exit_2(capsys, BASE + fc + ["--forecast", "routed-persistence", "--horizon", "4", "--to", "16"],
+                     "--to")
+    _one_line_exit_2(capsys, BASE + fc + ["--horizon", "4", "--to", "16"], "--horizon")
+    _one_line_exit_2(capsys, BASE + ["--kind", "link", "--from", "0", "--db", db], "--to")
+
+
+def test_cuda_without_gpu_exits_2_with_one_line(capsys, db):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    _one_line_exit_2(capsys, BASE + ["--kind", "link", "--from", "0", "--to", "12", "--device", "cuda", "--db", db],
+                     "--device 'cuda': no CUDA GPU")
+
+
+def test_executor_ray_without_ray_installed_is_one_line(tmp_path):
+    # A fresh interpreter where `import ray` fails, as it does without the [ray] extra.
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['ray'] = None\n"
+            "from cli.main import main\n"
+            f"sys.exit(main({BASE + ['--kind', 'link', '--from', '0', '--to', '12', '--executor', 'ray', '--db', f'sqlite:///{tmp_path}/h.sqlite']!r}))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Ray is not installed" in lines[0] and "netdrift[ray]" in lines[0]
+    assert not (tmp_path / "h.sqlite").exists()                  # nothing written
