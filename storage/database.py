@@ -211,7 +211,8 @@ def open_database(url: str | None = None) -> sessionmaker[Session]:
         u = u.set(drivername=_DEFAULT_DRIVERS[u.drivername])
     connect_args = _server_connect_args(u)
     try:
-        engine = create_engine(u, connect_args=connect_args)
+        # Server connections can die under the pool (a restart, a failover): test each on checkout.
+        engine = create_engine(u, connect_args=connect_args, pool_pre_ping=u.get_backend_name() != "sqlite")
     except NoSuchModuleError:
         raise InputError(what, f"unknown database dialect '{u.drivername}'") from None
     except ImportError as err:
