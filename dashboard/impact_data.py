@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from service.sweeps import StoredSweep
 
 __all__ = ["SEVERITY_TEXT", "KIND_LABELS", "APPLY_FAILURE_KEY", "failure_name", "direction_name",
-           "ranking_table", "failure_details", "worst_case_table", "worst_case_map", "apply_request",
+           "ranking_table", "failure_details", "worst_case_table", "worst_case_map", "worst_failure_rank", "apply_request",
            "severity_chart", "worst_case_chart", "sweep_caption"]
 
 #: The Live page's key for a failure to apply (consumed by the Live view).
@@ -146,7 +146,7 @@ def worst_case_map(stored: StoredSweep, positions: Mapping[str, tuple[float, flo
                    selected_link: str | None = None, labels: bool = False) -> dict:
     """Map data (:func:`dashboard.map_model.build_map`) coloured by each direction's worst
     utilisation over all failures; its hover names the failure that causes it, the step and the
-    utilisation without any failure. A click on the map changes nothing (``click_mode`` preview)."""
+    utilisation without any failure. A click on the map fails nothing (``click_mode`` inspect)."""
     t = stored.topology
     worst = _direction_worst(stored)
     util = np.array([np.nan if d.get("worst_utilization") is None else d["worst_utilization"] for d in worst])
@@ -168,8 +168,19 @@ def worst_case_map(stored: StoredSweep, positions: Mapping[str, tuple[float, flo
             "without failure: " + ("n/a" if base is None else f"{100 * base:.1f} %"),
             f"capacity {t.direction_capacity[e['dir']]:,.0f} Mbit/s",
         ])
-    data.update(topology=f"impact:{t.name}", step=None, down_links=[], click_mode="preview")
+    data.update(topology=f"impact:{t.name}", step=None, down_links=[], click_mode="inspect")
     return data
+
+
+def worst_failure_rank(stored: StoredSweep, link_id: str) -> int | None:
+    """Rank of the failure causing the worse of the link's two directions' worst cases (None when
+    neither has one, e.g. an unknown link)."""
+    cases = [d for d in stored.per_direction.values()
+             if d.get("link_id") == link_id and d.get("worst_utilization") is not None and d.get("failure")]
+    if not cases:
+        return None
+    target = max(cases, key=lambda d: d["worst_utilization"])["failure"]
+    return next((f["rank"] for f in stored.failures if f["target"] == target), None)
 
 
 def apply_request(stored: StoredSweep, rank: int) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from service.sweeps import SRLG_TYPES, SrlgUpload, StoredSweep, SweepSettings, l
 SWEEP_KEY = "impact_sweep"
 CLICK_KEY = "impact_click_mode"
 DETAIL_KEY = "impact_detail_rank"
+MAP_KEY = "impact_map"
 HANDLED_KEY = "impact_row_handled"
 CLICK_MODES = ("fails it on the Live map", "shows its details")
 #: Live's option for a topology chosen on the Topology page (as the Live view names it).
@@ -37,6 +38,7 @@ CHOSEN_PREFIX = "from Topology page: "
 #: Live's url_path in app.py; Streamlit identifies a page by its url_path alone.
 LIVE_URL_PATH = "live"
 MAX_TABLE_ROWS = 2000
+LARGE_SWEEP = 5000
 
 
 # --- what the page reads -------------------------------------------------------------------
@@ -93,6 +95,9 @@ def run_form() -> None:
     counts = {"link": n_links, "node": len(topology.nodes), "link-pairs": n_links * (n_links - 1) // 2}
     kind = st.radio("Fail", KINDS, format_func=lambda k: idt.KIND_LABELS[k]
                     + (f" ({counts[k]:,})" if k in counts else ""), horizontal=True, key="impact_kind")
+    if counts.get(kind, 0) > LARGE_SWEEP:
+        st.caption(f"{counts[kind]:,} failures: this runs for a while here (with a progress bar); "
+                   "`netdrift sweep` runs it from a shell, and the result opens here.")
     upload = None
     if kind == "srlg":
         upload = st.file_uploader("Shared-risk link groups: CSV with header 'srlg,link_id', or JSON "
@@ -201,7 +206,12 @@ def on_row(stored: StoredSweep, rank: int | None, mode: str) -> None:
     st.session_state[HANDLED_KEY] = (stored.id, rank)
     if mode == CLICK_MODES[1]:
         st.session_state[DETAIL_KEY] = rank
-        return
+    else:
+        apply_in_live(stored, rank)
+
+
+def apply_in_live(stored: StoredSweep, rank: int) -> None:
+    """Ask the Live page to fail the failure at ``rank`` and go there."""
     st.session_state[idt.APPLY_FAILURE_KEY] = idt.apply_request(stored, rank)
     st.switch_page(st.Page(_live_page, title="Live", url_path=LIVE_URL_PATH))
 
@@ -211,6 +221,16 @@ def _live_page() -> None:
     alone (the view cannot import the page object from the app script); never run."""
 
 
+def _on_map_click() -> None:
+    """A link clicked on the worst-case map: show the failure causing its worst case."""
+    stored = st.session_state.get(SWEEP_KEY)
+    value = st.session_state.get(MAP_KEY) or {}
+    link = value.get("edge_clicked") if hasattr(value, "get") else None
+    rank = idt.worst_failure_rank(stored, link) if stored is not None and link else None
+    if rank is not None:
+        st.session_state[DETAIL_KEY] = rank
+
+
 def worst_case(stored: StoredSweep) -> None:
     left, right = st.columns([3, 2])
     rank = int(st.session_state.get(DETAIL_KEY, 1))
@@ -218,12 +238,13 @@ def worst_case(stored: StoredSweep) -> None:
     with left:
         st.subheader("Worst case per link direction")
         st.caption("Each direction coloured by its worst utilisation over all failures; hover a link for the "
-                   "failure that causes it, when, and its utilisation without failure.")
+                   "failure that causes it, when, and its utilisation without failure; click it for that "
+                   "failure's details.")
         labels = st.checkbox("Show utilisation labels", value=labels_by_default(stored.topology),
                              key="impact_labels")
         links = stored.failures[rank - 1]["links"] if stored.failures else []
         data = idt.worst_case_map(stored, positions_of(stored), links[0] if len(links) == 1 else None, labels)
-        topology_map(data, key="impact_map")
+        topology_map(data, key=MAP_KEY, on_edge_clicked=_on_map_click)
         export_buttons(idt.worst_case_chart(stored, positions_of(stored)), idt.worst_case_table(stored),
                        f"impact_{stored.topology.name}_{stored.kind}_worst_case", "impact_exp_map")
     with right:
@@ -258,7 +279,7 @@ def details(stored: StoredSweep) -> None:
     else:
         st.caption("No link direction goes over 100 %.")
     if st.button("Fail it on the Live map", key="impact_apply"):
-        on_row(stored, int(rank), CLICK_MODES[0])
+        apply_in_live(stored, int(rank))
 
 
 def export_buttons(chart: Any, frame: Any, stem: str, key: str) -> None:

@@ -117,6 +117,9 @@ def test_in_details_mode_a_row_click_shows_that_failure(tmp_path, monkeypatch) -
     assert f"**{second['Failure']}**" in [m.value for m in at.markdown]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Worst utilisation"] == f"{second['Worst utilisation (%)']:.1f} %"
+    next(b for b in at.button if b.label == "Fail it on the Live map").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state[idt.APPLY_FAILURE_KEY]["label"] == second["Failure"]
 
 
 def test_in_the_app_a_row_click_switches_to_live(tmp_path, monkeypatch) -> None:
@@ -201,7 +204,14 @@ def test_worst_case_map_colours_each_direction_by_its_worst_failure(stored_link_
         assert e["color"] == band_colour(worst[d])
         culprit = next(lid for lid, name in names.items() if f"when {name} fails" in e["title"])
         assert per_failure[culprit][d] == pytest.approx(worst[d], rel=1e-5)  # the named failure causes it
-    assert data["click_mode"] == "preview"
+    assert data["click_mode"] == "inspect"  # a click selects, it fails nothing
+    # A click on a link selects the failure behind the worse of its two directions' worst cases.
+    for i, link in enumerate(abilene.links):
+        rank = idt.worst_failure_rank(stored_link_sweep, link.id)
+        culprit = stored_link_sweep.failures[rank - 1]["target"]
+        want = max(worst[2 * i], worst[2 * i + 1])
+        assert max(per_failure[culprit][2 * i], per_failure[culprit][2 * i + 1]) == pytest.approx(want, rel=1e-5)
+    assert idt.worst_failure_rank(stored_link_sweep, "no-such-link") is None
 
 
 def test_failure_details_list_the_overloaded_directions(stored_link_sweep, abilene) -> None:
