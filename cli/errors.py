@@ -9,6 +9,7 @@ __all__ = ["FLAGS", "cli_message"]
 #: The engine's input names -> the flag that sets them.
 FLAGS: dict[str, str] = {
     "steps": "--steps",
+    "step_minutes": "--step-minutes",
     "train_steps": "--train-steps",
     "failure": "--fail",
     "traffic": "--traffic",

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from cli.common import (DEFAULT_MODELS_TEXT, MODEL_NAMES, OBSERVE_CHOICES, StderrProgress, add_forecast_options,
                         add_max_memory_option, forecast_overrides, forecast_settings, model_names, open_db,
                         positive_int, print_json, with_max_memory)
+from engine.errors import InputError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,7 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--traffic", default="synthetic", help="'synthetic' or a replay file/folder (SNDlib, CSV)")
     p.add_argument("--steps", type=positive_int, required=True, help="N: steps in the run")
     p.add_argument("--train-steps", type=positive_int, required=True, help="K: steps of the training period (K < N)")
-    p.add_argument("--step-minutes", type=float, default=5.0, help="minutes per step for synthetic traffic (default 5)")
+    p.add_argument("--step-minutes", type=float,
+                   help="minutes per step for synthetic traffic (default 5); replay traffic keeps its data's step "
+                        "(given, it must match it)")
     p.add_argument("--peak-utilization", type=float, default=0.6, help="synthetic busiest-link peak (default 0.6)")
     p.add_argument("--fail", action="append", default=[], metavar="ID@STEP[:RESTORE]",
                    help="fail a link or node at STEP (restore at RESTORE); repeatable")
@@ -54,14 +58,23 @@ def run(args: argparse.Namespace) -> int:
     from engine.forecasting.torch_utils import resolve_device
     from service.scenarios import ScenarioService, run_summary
 
+    if args.step_minutes is not None and not (math.isfinite(args.step_minutes) and args.step_minutes > 0):
+        raise InputError("--step-minutes", f"must be > 0 (got {args.step_minutes})")
     if args.traffic.strip().lower() == "synthetic":  # a too-large topology file, refused before it is loaded
         from engine.traffic_sources import check_synthetic_fits
 
         check_synthetic_fits(args.topology, args.steps)
+        step_minutes = 5.0 if args.step_minutes is None else args.step_minutes
+    else:  # the same rule as simulate's, checked before any work: the data's step, or the one stated if equal
+        from engine.traffic_sources import check_replay_step, replay_step_minutes
+
+        if args.step_minutes is not None:
+            check_replay_step(args.traffic, args.step_minutes, replay_step_minutes(args.traffic, args.step_minutes))
+        step_minutes = 5.0 if args.step_minutes is None else args.step_minutes  # the data's own step is used
     device = resolve_device(args.device)
     spec = ScenarioSpec(
         topology=args.topology, weights=args.weights, traffic=args.traffic, steps=args.steps,
-        train_steps=args.train_steps, step_minutes=args.step_minutes, peak_utilization=args.peak_utilization,
+        train_steps=args.train_steps, step_minutes=step_minutes, peak_utilization=args.peak_utilization,
         models=model_names(args.models), forecast=forecast_settings(forecast_overrides(args)),
         failures=tuple(args.fail), observe=args.observe, interval=args.interval,
         warn_utilization=args.warn_utilization, pre_steps=args.pre_steps, seed=args.seed, device=device,

@@ -30,8 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--traffic", default="synthetic", help="'synthetic' (default) or a replay file/folder (SNDlib, CSV)")
     p.add_argument("--steps", type=positive_int, required=True, help="N: steps in the run")
     p.add_argument("--step-minutes", type=float,
-                   help="minutes per step: needed for synthetic traffic; replay traffic keeps its file's step "
-                        "(given, it must match it)")
+                   help="minutes per step: needed for synthetic traffic; replay traffic keeps its data's step "
+                        "(given, it must match it; used when the data has a single interval)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic traffic (default 0)")
     p.add_argument("--weights", choices=("hop", "distance", "inv-capacity"),
                    help="IGP weights (default: the file's own, else hop)")
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.events import events_from_specs
     from engine.loaders import load_topology
     from engine.simulation import Simulator
-    from engine.traffic_sources import make_traffic
+    from engine.traffic_sources import check_replay_step, make_traffic
 
     t0 = time.perf_counter()
     if synthetic:  # a topology file too large for the traffic it needs is refused before it is loaded
@@ -78,12 +78,10 @@ def run(args: argparse.Namespace) -> int:
     topology = load_topology(args.topology, weights=args.weights)
     events = events_from_specs(args.fail, topology, args.steps)  # before the traffic: no work for a bad --fail
     refuse_repeated_failures(events)
-    traffic = make_traffic(args.traffic, topology, args.steps, args.step_minutes or 5.0, args.seed,
+    traffic = make_traffic(args.traffic, topology, args.steps, args.step_minutes, args.seed,
                            peak_utilization=args.peak_utilization, require_steps=True)
-    if not synthetic and args.step_minutes is not None and not math.isclose(args.step_minutes, traffic.step_minutes):
-        raise InputError("--step-minutes", f"{args.step_minutes:g} does not match the replayed traffic "
-                                           f"'{args.traffic}', whose steps are {traffic.step_minutes:g} minutes "
-                                           "(leave --step-minutes out with replay traffic)")
+    if not synthetic:
+        check_replay_step(args.traffic, args.step_minutes, traffic.step_minutes)
     from engine.budget import check_memory, simulation_memory_bytes
 
     # The load arrays (and --out's long table) before they are allocated.

@@ -296,7 +296,8 @@ def _iter_sndlib_documents(path: Path):
             yield name, data
 
 
-def load_sndlib_dynamic(path: str | Path, topology: Topology, budget_bytes: int | None = None) -> TrafficMatrixSeries:
+def load_sndlib_dynamic(path: str | Path, topology: Topology, budget_bytes: int | None = None, *,
+                        step_minutes: float | None = None) -> TrafficMatrixSeries:
     """Read SNDlib dynamic traffic matrices: one ``demandMatrix`` XML per interval.
 
     ``path`` is a folder holding ``*.xml`` files (subfolders included) or a ``.tar.gz`` /
@@ -315,6 +316,8 @@ def load_sndlib_dynamic(path: str | Path, topology: Topology, budget_bytes: int 
     topology : the network whose node ids the matrices must use.
     budget_bytes : memory budget (``None``: :func:`engine.budget.memory_budget_bytes`), checked
         against the (steps x pairs) array and the records before the array is allocated.
+    step_minutes : the step of data with a single interval and no ``<granularity>`` (data with
+        more than one tells its own step).
 
     Returns
     -------
@@ -382,7 +385,31 @@ def load_sndlib_dynamic(path: str | Path, topology: Topology, budget_bytes: int 
         raise _unknown_ids_error(f"traffic '{path}' (first in '{first_unknown_file}')", list(unknown), topology)
     if n_docs == 0:
         raise InputError(what, "no demand-matrix XML files found")
-    return _assemble(what, rec, topology, granularity, budget_bytes)
+    return _assemble(what, rec, topology, granularity if granularity is not None else step_minutes, budget_bytes)
+
+
+def sndlib_step_minutes(path: str | Path, step_minutes: float | None = None) -> float:
+    """The step of SNDlib dynamic traffic matrices (see :func:`load_sndlib_dynamic`), reading the
+    documents one at a time and keeping only their times.
+
+    >>> from pathlib import Path
+    >>> sndlib_step_minutes(Path(__file__).parents[1] / "tests/fixtures/traffic/sndlib_abilene4")
+    5.0
+    """
+    path = Path(path)
+    what = f"traffic '{path}'"
+    if not path.exists():
+        raise InputError(what, "no such file or folder")
+    times: set[int] = set()
+    granularity: float | None = None
+    for name, data in _iter_sndlib_documents(path):
+        when, gran, _ = _parse_sndlib_matrix(name, data)
+        granularity = granularity if granularity is not None else gran
+        times.add(_epoch_seconds(when))
+    if not times:
+        raise InputError(what, "no demand-matrix XML files found")
+    fallback = granularity if granularity is not None else step_minutes
+    return _time_grid(what, np.fromiter(times, np.int64, len(times)), fallback).step_s / 60.0
 
 
 def __getattr__(name: str):

@@ -25,7 +25,7 @@ from engine.replay import (MAX_MBPS, _epoch_seconds, _parse_time, _TimeGrid, _ti
 from engine.topology import Topology
 from engine.traffic import TrafficMatrixSeries
 
-__all__ = ["load_traffic_csv", "csv_memory_bytes", "MAX_CSV_BYTES", "BLOCK_BYTES"]
+__all__ = ["load_traffic_csv", "csv_step_minutes", "csv_memory_bytes", "MAX_CSV_BYTES", "BLOCK_BYTES"]
 
 #: Largest CSV accepted (a stray multi-GB file would otherwise take minutes to refuse).
 MAX_CSV_BYTES = 4 * 1024**3
@@ -292,7 +292,7 @@ def _check_header(path: Path, what: str) -> None:
 
 
 def load_traffic_csv(path: str | Path, topology: Topology, budget_bytes: int | None = None, *,
-                     block_bytes: int = BLOCK_BYTES) -> TrafficMatrixSeries:
+                     step_minutes: float | None = None, block_bytes: int = BLOCK_BYTES) -> TrafficMatrixSeries:
     """Read a long CSV ``time,src,dst,mbps`` (one row per interval and pair) as a series.
 
     Times are ISO 8601 (``2024-01-01T00:05``; with an offset they are converted to UTC) or
@@ -310,6 +310,7 @@ def load_traffic_csv(path: str | Path, topology: Topology, budget_bytes: int | N
     budget_bytes : memory budget (``None``: :func:`engine.budget.memory_budget_bytes`), checked
         with :func:`csv_memory_bytes` once the first pass knows the steps and pairs, before the
         array is allocated.
+    step_minutes : the step of data with a single interval (data with more tells its own step).
     block_bytes : bytes of text parsed at a time (the result does not depend on it).
 
     Returns
@@ -364,7 +365,7 @@ def load_traffic_csv(path: str | Path, topology: Topology, budget_bytes: int | N
         raise _unknown_ids_error(what, list(tokens.unknown), topology)
     if rows == 0:
         raise InputError(what, "no data rows")
-    grid = _time_grid(what, np.fromiter(times, dtype=np.int64, count=len(times)), None)
+    grid = _time_grid(what, np.fromiter(times, dtype=np.int64, count=len(times)), step_minutes)
     check_cells(what, grid.steps, len(pair_codes))
     check_memory(f"{what} ({grid.steps} steps x {len(pair_codes)} pairs)",
                  csv_memory_bytes(grid.steps, len(pair_codes), block_bytes), budget_bytes)
@@ -395,6 +396,48 @@ def load_traffic_csv(path: str | Path, topology: Topology, budget_bytes: int | N
         grid.step_s / 60.0,
         grid.start,
     )
+
+
+def csv_step_minutes(path: str | Path, step_minutes: float | None = None, block_bytes: int = BLOCK_BYTES) -> float:
+    """The step of a long CSV (the most common gap between its distinct times), streaming only
+    its ``time`` column; rows are not checked here (:func:`load_traffic_csv` does).
+
+    >>> from pathlib import Path
+    >>> csv_step_minutes(Path(__file__).parents[1] / "tests/fixtures/traffic/long4.csv")
+    15.0
+    """
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    path = Path(path)
+    what = f"traffic '{path}'"
+    if not path.is_file():
+        raise InputError(what, "no such file")
+    _check_header(path, what)
+    times: set[int] = set()
+    cache: dict[str, int] = {}
+    for _, chunk in _line_chunks(path, block_bytes):
+        try:
+            table = pacsv.read_csv(
+                pa.py_buffer(chunk),
+                read_options=pacsv.ReadOptions(column_names=list(_CSV_HEADER), use_threads=False,
+                                               block_size=len(chunk) + 1),
+                parse_options=pacsv.ParseOptions(ignore_empty_lines=True, invalid_row_handler=lambda row: "skip"),
+                convert_options=pacsv.ConvertOptions(include_columns=["time"],
+                                                     column_types={"time": pa.dictionary(pa.int32(), pa.string())}))
+        except pa.ArrowInvalid as err:
+            raise _arrow_error(what, err, []) from None
+        for text in table.column("time").combine_chunks().dictionary.to_pylist():
+            text = text.strip()
+            if text and text not in cache:
+                try:
+                    cache[text] = _epoch_seconds(_parse_time(text))
+                except ValueError:
+                    raise InputError(what, f"unparsable time {text!r} (expected ISO 8601 or YYYYMMDD-HHMM)") from None
+                times.add(cache[text])
+    if not times:
+        raise InputError(what, "no data rows")
+    return _time_grid(what, np.fromiter(times, np.int64, len(times)), step_minutes).step_s / 60.0
 
 
 def _zero_absent_pairs(demands: np.ndarray, present: np.ndarray, rows_at_once: int = 4096) -> None:

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 
 from engine.budget import check_memory
 from engine.errors import InputError
-from engine.replay import load_sndlib_dynamic
-from engine.replay_csv import load_traffic_csv
+from engine.replay import load_sndlib_dynamic, sndlib_step_minutes
+from engine.replay_csv import csv_step_minutes, load_traffic_csv
 from engine.synthetic import check_seed, synthetic_memory_bytes, synthetic_traffic
 from engine.topology import Topology
 from engine.traffic import TrafficMatrixSeries
 
-__all__ = ["make_traffic", "check_synthetic_fits", "SYNTHETIC"]
+__all__ = ["make_traffic", "check_synthetic_fits", "replay_step_minutes", "check_replay_step", "SYNTHETIC"]
 
 #: The spec that selects the paper's synthetic generator.
 SYNTHETIC = "synthetic"
@@ -24,7 +25,7 @@ def make_traffic(
     spec: str,
     topology: Topology,
     steps: int,
-    step_minutes: float,
+    step_minutes: float | None,
     seed: int,
     peak_utilization: float = 0.6,
     *,
@@ -38,8 +39,10 @@ def make_traffic(
     - a ``.csv`` file: :func:`engine.replay.load_traffic_csv`.
     - a folder or a ``.tar.gz`` / ``.tgz`` archive: :func:`engine.replay.load_sndlib_dynamic`.
 
-    Replayed traffic keeps its own volumes and step length (``step_minutes``, ``seed`` and
-    ``peak_utilization`` do not apply); ``steps`` truncates it, and shorter data is returned
+    Replayed traffic keeps its own volumes and step length (``seed`` and ``peak_utilization`` do
+    not apply; ``step_minutes`` is only the step of data with a single interval and no step of
+    its own; a caller that lets the user state a step checks it with :func:`check_replay_step`,
+    as ``netdrift simulate`` and ``netdrift run`` do); ``steps`` truncates it, and shorter data is returned
     as is (read ``traffic.steps``), unless ``require_steps`` is set: then data shorter than
     ``steps`` is refused, naming the file, its steps and the steps asked.
 
@@ -68,6 +71,8 @@ def make_traffic(
         raise InputError("steps", f"must be a whole number >= 1 (got {steps!r})")
     check_seed(seed)
     if spec.strip().lower() == SYNTHETIC:
+        if step_minutes is None:
+            raise InputError("step_minutes", "is needed with synthetic traffic (minutes per step)")
         return synthetic_traffic(topology, int(steps), step_minutes=step_minutes, seed=seed,
                                  peak_utilization=peak_utilization, budget_bytes=budget_bytes)
     path = Path(spec).expanduser()
@@ -75,9 +80,9 @@ def make_traffic(
         raise InputError(f"traffic '{spec}'", "no such file or folder")
     name = path.name.lower()
     if path.is_dir() or name.endswith((".tar.gz", ".tgz")):
-        traffic = load_sndlib_dynamic(path, topology, budget_bytes)
+        traffic = load_sndlib_dynamic(path, topology, budget_bytes, step_minutes=step_minutes)
     elif name.endswith(".csv"):
-        traffic = load_traffic_csv(path, topology, budget_bytes)
+        traffic = load_traffic_csv(path, topology, budget_bytes, step_minutes=step_minutes)
     else:
         raise InputError(f"traffic '{spec}'",
                          "unknown format: expected 'synthetic', a .csv file, or an SNDlib folder or .tar.gz/.tgz")
@@ -115,3 +120,40 @@ def check_synthetic_fits(topology_source: str | Path, steps: int, budget_bytes: 
     n = count.nodes
     check_memory(f"topology '{topology_source}' ({n} nodes counted before loading, {n * (n - 1)} node pairs, "
                  f"{int(steps)} steps)", synthetic_memory_bytes(n, 2 * count.edges, int(steps)), budget_bytes)
+
+
+def replay_step_minutes(spec: str, step_minutes: float | None = None) -> float:
+    """The step, in minutes, of the replay ``spec`` names (a .csv file, an SNDlib folder or
+    archive), read without building its series: only the times are kept. ``step_minutes`` is the
+    step of data with a single interval and none of its own.
+
+    >>> from pathlib import Path
+    >>> replay_step_minutes(str(Path(__file__).parents[1] / "tests/fixtures/traffic/long4.csv"))
+    15.0
+    """
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise InputError(f"traffic '{spec}'", "no such file or folder")
+    name = path.name.lower()
+    if path.is_dir() or name.endswith((".tar.gz", ".tgz")):
+        return sndlib_step_minutes(path, step_minutes)
+    if name.endswith(".csv"):
+        return csv_step_minutes(path, step_minutes)
+    raise InputError(f"traffic '{spec}'",
+                     "unknown format: expected 'synthetic', a .csv file, or an SNDlib folder or .tar.gz/.tgz")
+
+
+def check_replay_step(spec: str, given: float | None, replay_minutes: float) -> None:
+    """The one rule for a step length stated with replayed traffic: none stated keeps the data's
+    step; a stated one must be the data's (the replay's times are not resampled).
+
+    >>> check_replay_step("t.csv", None, 15.0)
+    >>> check_replay_step("t.csv", 15, 15.0)
+    >>> check_replay_step("t.csv", 60, 15.0)
+    Traceback (most recent call last):
+    ...
+    engine.errors.InputError: step_minutes: 60 does not match the replayed traffic 't.csv', whose steps are 15 minutes (leave it out with replay traffic)
+    """
+    if given is not None and not math.isclose(given, replay_minutes):
+        raise InputError("step_minutes", f"{given:g} does not match the replayed traffic '{spec}', whose steps are "
+                                         f"{replay_minutes:g} minutes (leave it out with replay traffic)")

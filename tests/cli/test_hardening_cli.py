@@ -205,6 +205,32 @@ def test_replay_without_step_minutes_keeps_the_files_step(capsys, abilene4):
     capsys.readouterr()
 
 
+def test_run_refuses_step_minutes_that_differ_from_the_replay_before_any_work(tmp_path, capsys, abilene4):
+    db = tmp_path / "h.sqlite"
+    one_line_error(capsys, ["run", "--topology", str(abilene4), "--traffic", str(CSV), "--steps", "4",
+                            "--train-steps", "2", "--step-minutes", "60", "--db", f"sqlite:///{db}"],
+                   "--step-minutes: 60 does not match the replayed traffic", "15 minutes")
+    assert not db.exists()  # refused before the history was opened
+
+
+def test_run_with_the_replays_own_step_minutes_gets_past_the_check(tmp_path, capsys, abilene4):
+    # 15 is the data's step: accepted; the run then stops at the replay's length (4 < 100 steps)
+    one_line_error(capsys, ["run", "--topology", str(abilene4), "--traffic", str(CSV), "--steps", "100",
+                            "--train-steps", "50", "--step-minutes", "15", "--db", f"sqlite:///{tmp_path}/h.sqlite"],
+                   "--traffic", "has 4 steps, fewer than the 100 steps asked")
+
+
+def test_step_minutes_is_the_step_of_a_single_interval_replay(tmp_path, capsys, abilene4):
+    one = tmp_path / "one.csv"
+    one.write_text("time,src,dst,mbps\n2024-01-01T00:00,ATLAng,CHINng,5\n")
+    one_line_error(capsys, ["simulate", "--topology", str(abilene4), "--traffic", str(one), "--steps", "1"],
+                   "--traffic", "only one interval")
+    assert main(["simulate", "--topology", str(abilene4), "--traffic", str(one), "--steps", "1",
+                 "--step-minutes", "10", "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["steps"] == 1 and s["step_minutes"] == 10.0
+
+
 def test_synthetic_traffic_needs_step_minutes(capsys, no_simulation):
     one_line_error(capsys, ["simulate", "--topology", "abilene", "--steps", "12"], "--step-minutes", "synthetic")
 
