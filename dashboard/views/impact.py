@@ -265,9 +265,11 @@ def details(stored: StoredSweep) -> None:
     if d["worst_direction"]:
         st.caption(f"On {d['worst_direction']}.")
     m = st.columns(3)
-    m[0].metric("Dropped, max (Mbit/s)", f"{d['dropped_mbps_max']:,.1f}")
-    m[1].metric("Dropped, total (Mbit/s x steps)", f"{d['dropped_mbps_total']:,.1f}")
-    m[2].metric("Cut node pairs", f"{d['cut_pairs']:,}")
+    m[0].metric("Peak dropped", f"{d['dropped_mbps_max']:,.1f} Mbit/s", help="The most traffic dropped at one step.")
+    m[1].metric("Dropped volume", f"{(d['dropped_mbit'] or 0.0) / 1000:,.1f} Gbit",
+                help=f"All traffic dropped over the window: {d['dropped_mbps_total']:,.1f} Mbit/s x steps "
+                     "(the table's total) times the step length.")
+    m[2].metric("Cut node pairs", f"{d['cut_pairs']:,}", help="Node pairs left without any path.")
     if d["cut_pairs_sample"]:
         more = d["cut_pairs"] - len(d["cut_pairs_sample"])
         st.caption("Cut off: " + ", ".join(d["cut_pairs_sample"]) + (f" and {more:,} more." if more > 0 else "."))

@@ -227,3 +227,23 @@ def test_failure_details_list_the_overloaded_directions(stored_link_sweep, abile
     cap = abilene.direction_capacity
     want_excess = sorted(round(float(util[:, d].max() * cap[d] - cap[d]), 1) for d in over)
     np.testing.assert_allclose(sorted(frame["Excess (Mbit/s)"]), want_excess, atol=0.2)
+
+
+def test_details_of_a_link_pair_that_cuts_a_node_off(tmp_path, monkeypatch, abilene) -> None:
+    """0-1 + 0-2 are New York's two links: the 10 other nodes lose it both ways (20 ordered pairs)."""
+    at = run_sweep_in_page(open_page(tmp_path, monkeypatch), "link-pairs")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    table = ranked(at)
+    assert len(table) == 14 * 13 // 2
+    names = names_from_file(abilene)
+    row = table.index[table["Failure"] == f"{names['0-1']} + {names['0-2']}"][0]
+    at.segmented_control(key="impact_click_mode").set_value("shows its details").run()
+    at = select_row(at, int(row))
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Cut node pairs"] == "20"
+    traffic = make_traffic("synthetic", abilene, STEPS, 5.0, 0, peak_utilization=PEAK)
+    events = [FailureEvent(0, "fail", x, "link") for x in ("0-1", "0-2")]
+    dropped = Simulator(abilene, traffic, events).loads.dropped_mbps
+    assert metrics["Peak dropped"] == f"{dropped.max():,.1f} Mbit/s"
+    assert metrics["Dropped volume"] == f"{dropped.sum() * 300 / 1000:,.1f} Gbit"  # 5-minute steps
+    assert any(c.value.startswith("Cut off: ") and "New York" in c.value for c in at.caption)
