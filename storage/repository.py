@@ -29,6 +29,8 @@ from typing import Any, Sequence
 
 import numpy as np
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.errors import InputError
@@ -208,13 +210,21 @@ class ScenarioRepository:
     def save_topology(self, t: Topology) -> int:
         """Store ``t`` unless an identical one is stored already; return its id."""
         h = topology_hash(t)
-        found = self.session.execute(select(TopologyRow.id).where(TopologyRow.content_hash == h)).scalar()
+        lookup = select(TopologyRow.id).where(TopologyRow.content_hash == h)
+        found = self.session.execute(lookup).scalar()
         if found is not None:
             return found
-        row = TopologyRow(name=t.name, content_hash=h, data=topology_to_dict(t))
-        self.session.add(row)
-        self.session.flush()
-        return row.id
+        values = dict(name=t.name, content_hash=h, data=topology_to_dict(t))
+        dialect = self.session.get_bind().dialect.name
+        if dialect in ("postgresql", "sqlite"):
+            # Another writer may store the same topology between our look-up and insert (several
+            # processes on one server): let the unique hash absorb it instead of failing the save.
+            dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+            self.session.execute(dialect_insert(TopologyRow).values(**values)
+                                 .on_conflict_do_nothing(index_elements=["content_hash"]))
+        else:
+            self.session.execute(insert(TopologyRow).values(**values))
+        return self.session.execute(lookup).scalar_one()
 
     def create_scenario(
         self,

@@ -118,6 +118,13 @@ class PgServer:
     def stop(self, mode: str = "fast") -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
 
+    def start_if_stopped(self) -> None:
+        """Start the server unless it runs (after a test that stopped it failed midway)."""
+        status = subprocess.run([*self._as_user, str(self.bindir / "pg_ctl"), "-D", str(self.data), "status"],
+                                capture_output=True, timeout=60)
+        if status.returncode != 0:
+            self.start()
+
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@/{database}?host={self.root}&port={self.port}"
 
