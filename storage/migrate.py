@@ -120,6 +120,9 @@ def _migration_connection(engine: Engine) -> Iterator[Connection]:
         try:
             with conn.begin():
                 if engine.dialect.name == "postgresql":
+                    # Waiting for another migrator, or altering a big table, may outlast the
+                    # statement timeout meant for ordinary queries.
+                    conn.execute(text("SET LOCAL statement_timeout = 0"))
                     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
                 yield conn
         finally:
