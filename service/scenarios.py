@@ -114,15 +114,17 @@ class ScenarioService:
     # --- durable live runs (see storage.checkpoints) ------------------------------------------
     def open_live(self, live: LiveScenario, owner: str, label: str | None = None) -> int:
         """The history row of a trained live run, driven by the tab ``owner``, with its fitted
-        models stored (so it can be resumed without training again); its id."""
+        models stored when it is still where training left it (so it can be resumed without training
+        again; else a resume trains them again from the seed); its id."""
         config = live.spec.to_dict() if live.spec else {}
-        blob = live.export_models()
+        blob = live.export_models() if live.trained and live.step == live.train_steps else None
         with self.sessions.begin() as s:
             sid = int(ScenarioRepository(s).create_scenario(
                 live.topology, config, live.seed, [e.label for e in live.entries], label=label))
             checkpoints = CheckpointRepository(s)
             checkpoints.claim(sid, owner, step=live.step)
-            checkpoints.store_models(sid, blob)
+            if blob is not None:
+                checkpoints.store_models(sid, blob)
         return sid
 
     def mark_progress(self, scenario_id: int, step: int, owner: str) -> None:

@@ -407,9 +407,8 @@ def live_panel(sess: state.LiveSession) -> None:
         st.vega_lite_chart(spec=lh.link_chart_spec(live, d), width="stretch")
         errors = lh.errors_table(live, d)
         if live.step > live.train_steps and len(errors):
-            st.caption("Running error on this link direction over the last day")
-            st.dataframe(errors, hide_index=True, width="stretch",
-                         column_config={c: st.column_config.NumberColumn(format="%.2f") for c in errors.columns[1:]})
+            st.caption("Running error over the last day: this link direction, and the whole network")
+            st.dataframe(errors, hide_index=True, width="stretch")
         refits = lh.refit_caption(live)
         if refits:
             st.caption(refits)

@@ -21,8 +21,8 @@ def _svg(spec: dict) -> str:
 
 
 def _failure_rules(svg: str) -> list[float]:
-    """x positions of the red failure rules."""
-    return [float(x) for x in re.findall(r'<line[^>]*aria-label="event: fail[^"]*"[^>]*translate\(([\d.]+),', svg)]
+    """x positions of the failure rules."""
+    return [float(x) for x in re.findall(r'<line[^>]*aria-label="marker: failure; event: fail[^"]*"[^>]*translate\(([\d.]+),', svg)]
 
 
 def test_failure_rule_appears_inside_the_plot_once_the_link_fails() -> None:
@@ -44,3 +44,54 @@ def test_failure_rule_appears_inside_the_plot_once_the_link_fails() -> None:
     xs = _failure_rules(after)
     assert len(xs) == 1
     assert 0 < xs[0] < 400  # placed on the lines' step axis, inside the plot
+
+
+def _run(steps: int = 120) -> LiveScenario:
+    live = LiveScenario.from_spec(ScenarioSpec(topology="abilene", steps=steps, train_steps=30, step_minutes=15,
+                                               models=("persistence", "incremental"), seed=3))
+    live.train()
+    return live
+
+
+def test_the_axis_is_the_simulated_clock_and_the_last_failure_stays_in_view() -> None:
+    live = _run()
+    live.advance(5)
+    assert toggle_element(live, "0-1").ok
+    live.advance(60)  # the failure is 60 steps back, further than the 20 steps asked for
+    spec = link_chart_spec(live, 0, last=20)
+    series = spec["datasets"]["series"]
+    assert series["step"].min() <= 35 <= series["step"].max()
+    start = pd.Timestamp(live.traffic.start, tz="UTC")
+    expected = [(start + pd.Timedelta(minutes=15 * int(k))).value // 10**6 for k in series["step"]]
+    assert series["time"].tolist() == expected
+    x = spec["layer"][0]["encoding"]["x"]
+    assert x["type"] == "temporal" and x["scale"] == {"type": "utc"}
+
+
+def test_every_rule_has_a_legend_entry_no_model_shares_the_failure_colour_and_the_actual_is_on_top() -> None:
+    from dashboard.colours import colour_range
+
+    live = _run()
+    live.advance(5)
+    assert toggle_element(live, "0-1").ok
+    live.advance(3)
+    spec = link_chart_spec(live, 0)
+    svg = _svg(spec)
+    assert "Symbol legend for strokeDash with 4 values: failure, restore, re-fit, capacity" in svg
+    failure = next(layer for layer in spec["layer"] if "marker === 'failure'" in str(layer.get("transform")))
+    assert failure["mark"]["color"].lower() not in {c.lower() for c in colour_range(["actual", *live.forecasts])}
+    top = spec["layer"][-1]
+    assert top["transform"] == [{"filter": "datum.series === 'actual'"}] and top["mark"]["type"] == "line"
+
+
+def test_the_capacity_line_is_drawn_when_the_load_comes_near_it() -> None:
+    live = _run()
+    live.advance(10)
+    d = int(np.nanargmax(live.utilization_at(live.step - 1)))
+    cap = float(live.capacity[d])
+    svg = _svg(link_chart_spec(live, d))
+    assert f"capacity {cap:,.0f} Mbit/s" in svg  # in the title whatever the load
+    ys = [float(y) for y in re.findall(r'aria-label="marker: capacity[^"]*"[^>]*translate\([\d.]+,(-?[\d.]+)\)', svg)]
+    peak = float(np.nanmax(live.utilization_at(live.step - 1)))
+    if peak >= 0.4:  # the abilene preset peaks near 60 %: the rule is inside the 260 px plot
+        assert len(ys) == 1 and 0 <= ys[0] <= 260

@@ -43,19 +43,25 @@ def test_the_preset_caption_states_the_preset_numbers() -> None:
     assert "window 24 steps" in text and "every 24 steps on the last 192" in text
 
 
-def test_the_running_error_table_is_the_selected_direction_to_two_decimals(live: LiveScenario) -> None:
+def test_the_running_error_table_is_the_selected_direction_beside_the_network_to_3_digits(live: LiveScenario) -> None:
     d = 3
     table = lh.errors_table(live, d, last=10)
-    assert list(table.columns) == ["model", "RMSE (Mbit/s)", "MAPE (%)"]
+    assert list(table.columns) == ["model", "RMSE, this direction (Mbit/s)", "MAPE, this direction (%)",
+                                   "RMSE, network (Mbit/s)", "MAPE, network (%)"]
+
+    def sig3(x: float) -> float:
+        return float(f"{x:.3g}")
+
     # Persistence forecasts each step with the load one step earlier.
-    a = live.simulator.loads.loads[live.step - 11:live.step, d]
-    err = a[1:] - a[:-1]
+    loads = live.simulator.loads.loads[live.step - 11:live.step].astype(float)
+    err = loads[1:] - loads[:-1]
     row = table.set_index("model").loc["persistence"]
-    assert row["RMSE (Mbit/s)"] == round(float(np.sqrt(np.mean(err ** 2))), 2)
-    kept = a[1:] >= 0.01 * live.capacity[d]  # MAPE leaves out loads under 1 % of capacity
+    assert row["RMSE, this direction (Mbit/s)"] == sig3(np.sqrt(np.mean(err[:, d] ** 2)))
+    a = loads[1:, d]
+    kept = a >= 0.01 * live.capacity[d]  # MAPE leaves out loads under 1 % of capacity
     assert 0 < kept.sum() < len(kept)
-    assert row["MAPE (%)"] == round(float(np.mean(np.abs(err[kept]) / a[1:][kept]) * 100), 2)
-    assert all(v == round(v, 2) for v in table[["RMSE (Mbit/s)", "MAPE (%)"]].to_numpy().ravel())
+    assert row["MAPE, this direction (%)"] == sig3(np.mean(np.abs(err[kept, d]) / a[kept]) * 100)
+    assert row["RMSE, network (Mbit/s)"] == sig3(np.sqrt(np.nanmean(err ** 2)))
 
 
 def test_caches_live_in_the_session_not_on_the_scenario(live: LiveScenario) -> None:
@@ -192,7 +198,7 @@ def test_the_chart_draws_each_models_recorded_interval_as_a_band(banded: LiveSce
     d = 5
     spec = lh.link_chart_spec(banded, d, last=8)
     bands = spec["datasets"]["bands"]
-    assert set(spec["datasets"]) == {"series", "events", "retrain", "bands"}
+    assert set(spec["datasets"]) == {"series", "events", "retrain", "capacity", "bands"}
     area = spec["layer"][0]
     assert area["data"] == {"name": "bands"} and area["mark"]["type"] == "area"
     assert area["encoding"]["y"]["field"] == "lower" and area["encoding"]["y2"]["field"] == "upper"
