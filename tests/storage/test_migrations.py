@@ -224,3 +224,20 @@ def test_processes_opening_a_new_database_at_once_migrate_it_once(any_url):
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, [e for _, e in outs]
     assert _revision(any_url) == "0002"
+
+
+def test_release_database_that_already_has_the_heartbeat_column(release_tree, tmp_path):
+    # as left by a development build that added the column before the migrations existed
+    path = tmp_path / "dev.sqlite"
+    complete, _ = _write_with_release(release_tree, f"sqlite:///{path}", tmp_path)
+    con = sqlite3.connect(path)
+    con.execute("ALTER TABLE scenarios ADD COLUMN heartbeat_at TIMESTAMP")
+    con.commit()
+    con.close()
+    Session = open_database(f"sqlite:///{path}")
+    with Session.begin() as s:
+        ScenarioRepository(s).heartbeat(complete)
+    with Session() as s:
+        assert ScenarioRepository(s).get_scenario(complete).status == "complete"
+    Session.kw["bind"].dispose()
+    assert _revision(f"sqlite:///{path}") == "0002"
