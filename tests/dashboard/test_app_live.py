@@ -64,8 +64,8 @@ def test_a_tiny_scenario_starts_steps_and_is_in_the_history(app: AppTest, tmp_pa
     _button(app, "Step").click().run()
     assert not app.exception, app.exception
     assert {m.label: m.value for m in app.metric}["Step"] == "49 / 72"
-    assert any("Running error on this link direction" in c.value for c in app.caption)
-    errors = next(d.value for d in app.dataframe if "RMSE (Mbit/s)" in d.value.columns)
+    assert any(c.value.startswith("Running error over the last day: this link direction") for c in app.caption)
+    errors = next(d.value for d in app.dataframe if "RMSE, network (Mbit/s)" in d.value.columns)
     assert errors["model"].tolist() == ["persistence"]
 
     _button(app, "Save to history").click().run()
