@@ -60,13 +60,15 @@ else:
         max_upload_size=UPLOAD_WIDGET_MB,
         key="topology_upload",
     )
+    # Sent before parsing starts, so the previous file's error goes as soon as a new file is chosen.
+    message = st.empty()
     if upload is None:
-        st.info("Upload a topology file to inspect it.")
+        message.info("Upload a topology file to inspect it.")
         st.stop()
     try:
         topology = topology_from_upload(upload.name, upload.getvalue())
     except InputError as err:
-        st.error(str(err))
+        message.error(str(err))
 
 if topology is None:
     st.stop()

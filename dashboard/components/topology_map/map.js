@@ -13,8 +13,8 @@ const NODE_FONT = "11px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const NODE_FONT_BOLD = "600 12px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const EDGE_FONT = "10px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const LABEL_H = 14; // px, one line of NODE_FONT with its halo
-const EDGE_LABEL_MIN_PX = 80; // a large map labels a direction once its link is this long on screen
-const EDGE_LABEL_ZOOM = 1.8; // ... and the view is zoomed in this much beyond "fit"
+const EDGE_LABEL_MIN_PX = 45; // a direction is labelled once its link is this long on screen
+const EDGE_LABEL_ZOOM = 1.8; // ... and, on a large map, the view is zoomed in this much beyond "fit"
 const LAND = "#eceee8", COAST = "#d3d7cc", SEA = "#f8fafc";
 
 function waitForVis(timeoutMs) {
@@ -49,7 +49,8 @@ function visEdge(e, large) {
   return {
     id: e.id, from: e.from, to: e.to, link: e.link, dir: e.dir, failed: e.failed, util: e.util, upper_util: e.upper_util, pending: false,
     name: e.name, link_name: e.link_name, selected: !!e.selected, util_label: e.util_label || "",
-    // Small maps: vis draws the per-direction label; large maps: drawLabels() does, decluttered.
+    // drawLabels() draws the label (vis's own would shrink with the zoom and smear); `label`
+    // keeps what the server asked for, drawn by vis in transparent ink only.
     title: tooltip("e:" + e.id, e.title), label: large ? "" : (e.label || ""), text: e.label || "",
     color: { color: c, highlight: c, hover: c, inherit: false },
     width: e.width, dashes: e.dashes,
@@ -268,36 +269,35 @@ function drawLabels(st, ctx) {
   }
   st.labelBoxes = placed.map(({ id, x, y, w, h, pinned }) => ({ id, x, y, w, h, pinned }));
 
-  // Large maps: per-direction utilisation labels where the link is long enough on screen.
+  // Per-direction utilisation labels, weathermap style: each on its own half of the link (30 %
+  // along from its source), upright, at a readable size whatever the zoom, never over another
+  // label; a small map shows them at every zoom, a large one once zoomed in (or when asked).
   const edgeBoxes = [];
-  if (st.large) {
-    const zoomed = s >= (st.fitScale || s) * EDGE_LABEL_ZOOM;
-    const pos = st.nodePos;
-    const cands = [];
-    for (const e of st.edgeList) {
-      if (e.failed) continue;
-      const text = e.text || (zoomed ? e.util_label : "");
-      if (!text) continue;
-      const a = pos.get(e.from), b = pos.get(e.to);
-      if (!a || !b) continue;
-      const len = Math.hypot(a.x - b.x, a.y - b.y) * s;
-      if (len < EDGE_LABEL_MIN_PX) continue;
-      const body = net.body.edges[e.id];
-      if (!body) continue;
-      const m = dom(body.edgeType.getPoint(0.5));
-      if (!inView(m)) continue;
-      cands.push({ e, m, text, u: e.util || 0 });
-    }
-    cands.sort((x, y) => y.u - x.u); // the busiest directions first
-    for (const { e, m, text } of cands) {
-      const w = textWidth(st, ctx, EDGE_FONT, text) + 6, h = 13;
-      const box = { id: e.id, x: m.x - w / 2, y: m.y - h / 2, w, h };
-      if (overlaps(box, placed) || overlaps(box, edgeBoxes) || overlaps(box, blocked)) continue;
-      edgeBoxes.push(box);
-      ctx.fillStyle = "rgba(255,255,255,0.85)";
-      ctx.fillRect(box.x, box.y, w, h);
-      drawText(ctx, text, box.x + 3, m.y, EDGE_FONT, "#1f2937");
-    }
+  const zoomed = !st.large || s >= (st.fitScale || s) * EDGE_LABEL_ZOOM;
+  const pos = st.nodePos;
+  const todo = [];
+  for (const e of st.edgeList) {
+    if (e.failed) continue;
+    const text = e.text || (zoomed && st.large ? e.util_label : "");
+    if (!text) continue;
+    const a = pos.get(e.from), b = pos.get(e.to);
+    if (!a || !b) continue;
+    if (Math.hypot(a.x - b.x, a.y - b.y) * s < EDGE_LABEL_MIN_PX) continue;
+    const body = net.body.edges[e.id];
+    if (!body) continue;
+    const m = dom(body.edgeType.getPoint(0.3));
+    if (!inView(m)) continue;
+    todo.push({ e, m, text, u: e.util || 0 });
+  }
+  todo.sort((x, y) => y.u - x.u); // the busiest directions first
+  for (const { e, m, text } of todo) {
+    const w = textWidth(st, ctx, EDGE_FONT, text) + 4, h = 12;
+    const box = { id: e.id, x: m.x - w / 2, y: m.y - h / 2, w, h };
+    if (overlaps(box, placed) || overlaps(box, edgeBoxes) || overlaps(box, blocked)) continue;
+    edgeBoxes.push(box);
+    ctx.fillStyle = "rgba(255,255,255,0.82)";
+    ctx.fillRect(box.x, box.y, w, h);
+    drawText(ctx, text, box.x + 2, m.y, EDGE_FONT, "#1f2937");
   }
   st.edgeLabelBoxes = edgeBoxes;
 
@@ -355,11 +355,11 @@ function focusItem(st, item) {
   st.focus = item;
   const fit = st.fitScale || net.getScale();
   if (item.edges.length) {
-    net.fit({ nodes: item.nodes, animation: false, maxZoomLevel: fit * 3 });
-    if (net.getScale() > fit * 3) net.moveTo({ scale: fit * 3 });
+    net.fit({ nodes: item.nodes, animation: false, maxZoomLevel: fit * 2.2 });
+    if (net.getScale() > fit * 2.2) net.moveTo({ scale: fit * 2.2 });
     net.setSelection({ nodes: [], edges: item.edges }, { unselectAll: true, highlightEdges: false });
   } else {
-    net.focus(item.nodes[0], { scale: Math.max(net.getScale(), fit * 3), animation: false });
+    net.focus(item.nodes[0], { scale: Math.max(net.getScale(), fit * 2.2), animation: false });
     net.setSelection({ nodes: item.nodes, edges: [] }, { unselectAll: true, highlightEdges: false });
   }
   st.root.dataset.focus = item.label;
@@ -435,8 +435,8 @@ function newNetwork(vis, st, d, canvasEl, nodes, edges) {
     nodes: { shape: "dot", size: 6, borderWidth: 1.5 },
     edges: { smooth: { enabled: true, type: "curvedCW", roundness: 0.07 },
              arrows: { to: { enabled: true, scaleFactor: 0.35 } },
-             // Utilisation labels upright; vis skips them while too small to read (zoom in to see them).
-             font: { size: 10, color: "#1f2937", strokeWidth: 3, strokeColor: "#ffffff", align: "horizontal" },
+             // drawLabels() draws the utilisation labels; vis's copy is invisible.
+             font: { size: 10, color: "rgba(0,0,0,0)", strokeWidth: 0, align: "horizontal" },
              selectionWidth: 2, hoverWidth: 1.5 },
   });
   const net = st.network;
