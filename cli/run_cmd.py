@@ -58,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
     from engine.forecasting.torch_utils import resolve_device
     from service.scenarios import ScenarioService, run_summary
 
+    from engine.synthetic import check_seed
+
+    check_seed(args.seed)  # before the history is opened: a refused run leaves no database behind
     if args.step_minutes is not None and not (math.isfinite(args.step_minutes) and args.step_minutes > 0):
         raise InputError("--step-minutes", f"must be > 0 (got {args.step_minutes})")
     if args.traffic.strip().lower() == "synthetic":  # a too-large topology file, refused before it is loaded

@@ -97,7 +97,8 @@ def check_synthetic_fits(topology_source: str | Path, steps: int, budget_bytes: 
     """Refuse (InputError) synthetic traffic for a topology file too large for the memory budget,
     before the file is loaded: its nodes and edges are counted in one pass over its bytes
     (:func:`engine.loaders.precount.count_topology_file`; GraphML, SNDlib XML and GML). Other
-    formats, bundled names and pipes are checked once loaded, by the generator itself.
+    formats and pipes are checked once loaded, by the generator itself; a bundled name is counted
+    in its file.
 
     >>> import tempfile, os
     >>> with tempfile.TemporaryDirectory() as tmp:
@@ -111,15 +112,19 @@ def check_synthetic_fits(topology_source: str | Path, steps: int, budget_bytes: 
     ...                                 "288 steps)"))
     True
     """
-    from engine.loaders import DEFAULT_MAX_BYTES
+    from engine.loaders import DEFAULT_MAX_BYTES, bundled_topologies
     from engine.loaders.precount import count_topology_file
 
-    count = count_topology_file(topology_source, DEFAULT_MAX_BYTES if max_bytes is None else max_bytes)
+    path = Path(topology_source)
+    if not path.exists() and isinstance(topology_source, str):  # a bundled name, as load_topology resolves it
+        path = bundled_topologies().get(topology_source.strip().lower(), path)
+    count = count_topology_file(path, DEFAULT_MAX_BYTES if max_bytes is None else max_bytes)
     if count is None:
         return
     n = count.nodes
-    check_memory(f"topology '{topology_source}' ({n} nodes counted before loading, {n * (n - 1)} node pairs, "
-                 f"{int(steps)} steps)", synthetic_memory_bytes(n, 2 * count.edges, int(steps)), budget_bytes)
+    check_memory(f"synthetic traffic on '{topology_source}' ({n} nodes counted before loading, "
+                 f"{n * (n - 1)} node pairs, {int(steps)} steps)",
+                 synthetic_memory_bytes(n, 2 * count.edges, int(steps)), budget_bytes)
 
 
 def replay_step_minutes(spec: str, step_minutes: float | None = None) -> float:
