@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 import pandas as pd
 import vl_convert as vlc
@@ -23,6 +23,8 @@ __all__ = [
     "chart_to_pdf",
     "chart_bytes",
     "dataframe_to_csv",
+    "scenario_text",
+    "with_title",
 ]
 
 Format = Literal["png", "svg", "pdf"]
@@ -122,8 +124,35 @@ def chart_to_pdf(chart: Any) -> bytes:
     return vlc.vegalite_to_pdf(spec, **_kwargs(spec))
 
 
-def chart_bytes(chart: Any, fmt: Format) -> bytes:
-    """The chart rendered as ``fmt`` (``"png"`` at scale 2, ``"svg"`` or ``"pdf"``)."""
+def scenario_text(topology: str, failures: Sequence[str], models: Sequence[str], horizon_steps: int | None = None,
+                  step_minutes: float | None = None) -> str:
+    """One line naming the scenario an export comes from.
+
+    >>> scenario_text("GEANT", ["fail AT – DE (4-29) at step 400"], ["liquid", "incremental"], 3, 15)
+    'Topology GEANT; failures: fail AT – DE (4-29) at step 400; models: liquid, incremental; horizon 3 steps (45 min)'
+    >>> scenario_text("Abilene", [], ["persistence"])
+    'Topology Abilene; failures: none; models: persistence'
+    """
+    parts = [f"Topology {topology}", "failures: " + ("; ".join(failures) if failures else "none"),
+             "models: " + (", ".join(models) if models else "none")]
+    if horizon_steps is not None:
+        minutes = f" ({horizon_steps * step_minutes:g} min)" if step_minutes else ""
+        parts.append(f"horizon {horizon_steps} step{'s' if horizon_steps != 1 else ''}{minutes}")
+    return "; ".join(parts)
+
+
+def with_title(chart: Any, title: str, scenario: str | None = None) -> dict[str, Any]:
+    """The chart's spec with ``title`` on top and ``scenario`` (:func:`scenario_text`) under it."""
+    spec = dict(chart_spec(chart))
+    spec["title"] = {"text": title, "anchor": "start", **({"subtitle": scenario} if scenario else {})}
+    return spec
+
+
+def chart_bytes(chart: Any, fmt: Format, title: str | None = None, scenario: str | None = None) -> bytes:
+    """The chart rendered as ``fmt`` (``"png"`` at scale 2, ``"svg"`` or ``"pdf"``), with ``title``
+    and the ``scenario`` line on top when given (see :func:`with_title`)."""
+    if title:
+        chart = with_title(chart, title, scenario)
     if fmt == "png":
         return chart_to_png(chart, scale=2.0)
     if fmt == "svg":
@@ -133,10 +162,15 @@ def chart_bytes(chart: Any, fmt: Format) -> bytes:
     raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
 
 
-def dataframe_to_csv(df: pd.DataFrame) -> bytes:
-    """UTF-8 CSV of the frame, without the index; NaN/None written as empty fields.
+def dataframe_to_csv(df: pd.DataFrame, title: str | None = None, scenario: str | None = None) -> bytes:
+    """UTF-8 CSV of the frame, without the index; NaN/None written as empty fields. With ``title``
+    (and ``scenario``), they come first as ``# `` comment lines (``pandas.read_csv(comment="#")``
+    and most tools skip them).
 
     >>> dataframe_to_csv(pd.DataFrame({"model": ["liquid", "mlp"], "rmse_mbps": [1.5, None]}))
     b'model,rmse_mbps\\nliquid,1.5\\nmlp,\\n'
+    >>> dataframe_to_csv(pd.DataFrame({"a": [1]}), "RMSE", "Topology X; failures: none; models: liquid")
+    b'# RMSE\\n# Topology X; failures: none; models: liquid\\na\\n1\\n'
     """
-    return df.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    head = "".join(f"# {line}\n" for line in (title, scenario) if line)
+    return head.encode("utf-8") + df.to_csv(index=False, lineterminator="\n").encode("utf-8")

@@ -61,6 +61,8 @@ __all__ = [
     "refit_caption",
     "link_chart_spec",
     "errors_table",
+    "scenario_line",
+    "chart_export",
 ]
 
 @dataclass(frozen=True)
@@ -583,6 +585,30 @@ def link_chart_spec(live: LiveScenario, direction: int, last: int = 192) -> dict
              "encoding": {"x": x, "y": line_y, "color": line_colour, "tooltip": line_tip}},
         ],
     }
+
+
+def scenario_line(live: LiveScenario) -> str:
+    """The run as an export names it: topology, failures and restores by name, models, horizon."""
+    from dashboard.export import scenario_text
+
+    events = [f"{e.action} {element_name(live.topology, e.target, e.kind)} at step {e.step}"
+              for e in live.events if e.step < live.step]
+    return scenario_text(live.topology.name, events, [e.label for e in live.entries],
+                         live.settings.common.horizon, live.traffic.step_minutes)
+
+
+def chart_export(live: LiveScenario, direction: int, fmt: str, last: int = 192) -> bytes:
+    """The forecast panel of ``direction`` as a ``fmt`` file (png, svg, pdf: the chart; csv: its
+    window of actual, forecasts and bounds in Mbit/s), titled and naming the scenario."""
+    from dashboard.export import chart_bytes, dataframe_to_csv
+
+    title = f"Load and forecasts, {direction_short_names(live.topology)[direction]} (step {live.step})"
+    scenario = scenario_line(live)
+    if fmt == "csv":
+        return dataframe_to_csv(live.window(direction, live.step - chart_window(live, last)), title, scenario)
+    spec = link_chart_spec(live, direction, last)
+    datasets = {name: pd.DataFrame(cols).to_dict(orient="records") for name, cols in spec["datasets"].items()}
+    return chart_bytes({**spec, "datasets": datasets, "width": 640}, fmt, title, scenario)  # type: ignore[arg-type]
 
 
 def _bands(live: LiveScenario, direction: int, lo: int) -> dict[str, np.ndarray]:

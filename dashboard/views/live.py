@@ -412,6 +412,20 @@ def live_panel(sess: state.LiveSession) -> None:
         refits = lh.refit_caption(live)
         if refits:
             st.caption(refits)
+        export_buttons(live, d)
+
+
+def export_buttons(live: LiveScenario, direction: int) -> None:
+    """PNG / SVG / PDF of the forecast panel and the CSV of its data, each titled and naming the
+    scenario (made only when clicked)."""
+    from dashboard.export import MIME_TYPES, sanitize_filename
+
+    cols = st.columns(4)
+    stem = f"netdrift_{live.topology.name}_direction{direction}_step{live.step}"
+    for col, fmt in zip(cols, ("png", "svg", "pdf", "csv")):
+        col.download_button(fmt.upper(), data=lambda fmt=fmt: lh.chart_export(live, direction, fmt),  # type: ignore[misc]
+                            file_name=sanitize_filename(stem, extension=fmt), mime=MIME_TYPES[fmt],
+                            key=f"live_export_{fmt}", icon=":material/download:", on_click="ignore", width="stretch")
 
 
 def map_options(live: LiveScenario) -> tuple[str | None, bool, bool]:

@@ -189,3 +189,30 @@ def test_sanitize_filename_examples() -> None:
     assert export.sanitize_filename("Zürich Genève", extension=".pdf") == "Zurich_Geneve.pdf"
     assert export.sanitize_filename("report.PNG", extension="png") == "report.png"
     assert len(export.sanitize_filename("y" * 500, extension="svg", max_length=40)) == 40
+
+
+def test_live_exports_carry_a_title_and_the_scenario() -> None:
+    import io
+
+    from dashboard.callbacks import toggle_element
+    from dashboard.live_helpers import chart_export
+    from engine.experiments.scenario import LiveScenario
+    from engine.experiments.spec import ScenarioSpec
+
+    live = LiveScenario.from_spec(ScenarioSpec(topology="abilene", steps=60, train_steps=30, step_minutes=15,
+                                               models=("persistence", "seasonal"), seed=1))
+    live.train()
+    live.advance(3)
+    assert toggle_element(live, "0-1").ok
+    live.advance(4)
+    scenario = ("Topology Abilene; failures: fail New York – Chicago (0-1) at step 33; "
+                "models: persistence, seasonal; horizon 1 step (15 min)")
+    csv = chart_export(live, 0, "csv").decode()
+    lines = csv.splitlines()
+    assert lines[0] == "# Load and forecasts, New York → Chicago (step 37)" and lines[1] == "# " + scenario
+    frame = pd.read_csv(io.StringIO(csv), comment="#")
+    assert frame["step"].tolist() == list(range(37)) and "persistence_mbps" in frame.columns  # the chart shows 192 steps back
+    svg = chart_export(live, 0, "svg").decode()
+    assert "Load and forecasts, New York → Chicago (step 37)" in svg
+    assert "fail New York – Chicago (0-1) at step 33" in svg
+    assert chart_export(live, 0, "png")[:4] == b"\x89PNG"
