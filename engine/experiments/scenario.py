@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 import copy
+import time
 from datetime import datetime
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -55,6 +56,20 @@ def routed_memory_bytes(traffic: TrafficMatrixSeries, common: ForecastConfig, ro
     row = traffic.n_pairs * 4.0
     seasonal = sum(1 for e in routed if e.kind == "routed-seasonal")
     return row * (traffic.steps + 2 * common.window + seasonal * common.steps_per_day) + row * 3 * 16
+
+
+def _epoch_reporter(progress: Progress, label: str, i: int, n: int) -> Callable[[float], None]:
+    """A model's fit progress (fraction of its epochs) as the run's, with the time it has left
+    at the pace of its epochs so far, e.g. ``"fitting liquid (1/3): 50 % of its epochs, ~12 s left"``."""
+    start = time.perf_counter()
+
+    def report(done: float) -> None:
+        elapsed = time.perf_counter() - start
+        left = elapsed * (1.0 - done) / done if done > 0 else float("nan")
+        eta = f", ~{left:.0f} s left for it" if done < 1.0 and np.isfinite(left) else ""
+        progress(f"fitting {label} ({i + 1}/{n}): {done:.0%} of its epochs{eta}", (i + done) / n)
+
+    return report
 
 
 class LiveScenario:
@@ -167,11 +182,13 @@ class LiveScenario:
         stream = self.stream
         history, feats = stream.observed[:k], stream.features[:k]
         demands = None if stream.demands is None else stream.demands[:k]
+        n = len(self.entries)
         for i, entry in enumerate(self.entries):
             if progress:
-                progress(f"fitting {entry.label}", i / len(self.entries))
+                progress(f"fitting {entry.label} ({i + 1}/{n})", i / n)
             model = make_forecaster(entry.kind, entry.settings(self.settings), seed=self.seed, device=self.device)
-            model.fit(history, feats, demands, stream.pairs)
+            model.fit(history, feats, demands, stream.pairs,
+                      progress=None if progress is None else _epoch_reporter(progress, entry.label, i, n))
             self.models[entry.label] = model
         self._start_streaming()
         if progress:

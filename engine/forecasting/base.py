@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from typing import Generic, TypeVar
+from typing import Callable, Generic, TypeVar
 
 import numpy as np
 
@@ -68,7 +68,7 @@ class Forecaster(ABC, Generic[S]):
     space: str = "links"
 
     def fit(self, history: np.ndarray, features: np.ndarray, demands: np.ndarray | None = None,
-            pairs: Pairs | None = None) -> None:
+            pairs: Pairs | None = None, progress: Callable[[float], None] | None = None) -> None:
         """Train on the history period.
 
         Parameters
@@ -82,6 +82,9 @@ class Forecaster(ABC, Generic[S]):
             models need them (and ``pairs``), link-level models ignore them.
         pairs : Pairs, optional
             Which node pair each demand column is.
+        progress : callable, optional
+            Called with the fraction of the fit done (0..1) after each training epoch by the
+            models that train in epochs (liquid, MLPs); never kept with the model.
         """
         if self.space == "demands":
             if demands is None or pairs is None:
@@ -106,7 +109,11 @@ class Forecaster(ABC, Generic[S]):
         self._last_known = fill_forward(history)[-1].copy()
         self.retrains, self.retrain_steps, self.n_observed = 0, [], 0
         start = time.perf_counter()
-        self._fit(history, features)
+        self._fit_progress = progress
+        try:
+            self._fit(history, features)
+        finally:
+            self._fit_progress = None  # a callback is not part of the model (models are pickled)
         self._demands_fit = None  # routed models keep what they need; the history is the caller's
         self.fit_seconds = time.perf_counter() - start
 
@@ -161,6 +168,13 @@ class Forecaster(ABC, Generic[S]):
             self._observe_demands(np.asarray(demands, dtype=np.float32).reshape(-1), features)
 
     # -- for subclasses ---------------------------------------------------------------------
+    _fit_progress: Callable[[float], None] | None = None
+
+    def _epoch_done(self, done: int, total: int) -> None:
+        """A training epoch of the initial fit ended (re-fits report nothing)."""
+        if self._fit_progress is not None and total > 0:
+            self._fit_progress(min(1.0, done / total))
+
     @abstractmethod
     def _fit(self, history: np.ndarray, features: np.ndarray) -> None: ...
 

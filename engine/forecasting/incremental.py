@@ -93,6 +93,7 @@ class FrozenMLPForecaster(Forecaster[MLPSettings]):
             batch_size=cfg.batch_size,
             lr=cfg.lr,
             rng=np.random.default_rng(derive_seed(self.seed, "mlp-batches", *label)),
+            on_epoch=self._epoch_done,  # reports only during the initial fit
         )
         net.eval()
         for p in net.parameters():

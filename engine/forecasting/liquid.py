@@ -159,6 +159,7 @@ class LiquidForecaster(Forecaster[LiquidSettings]):
                 batch_size=cfg.batch_size,
                 lr=cfg.lr,
                 rng=np.random.default_rng(derive_seed(self.seed, "liquid-batches")),
+                on_epoch=self._epoch_done,
             )
         # Freeze: from here on only the recurrent state moves, never a weight.
         net.eval()
@@ -339,7 +340,7 @@ class StatefulLiquidForecaster(Forecaster[StatefulLiquidSettings]):
         rng = np.random.default_rng(derive_seed(self.seed, "stateful-batches"))
         net.train()
         opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, foreach=True)
-        for _ in range(cfg.epochs):
+        for epoch in range(cfg.epochs):
             chosen = rng.choice(n_pairs, size=n_seq, replace=False)
             for b in range(0, n_seq, cfg.batch_size):
                 ids = chosen[b : b + cfg.batch_size]
@@ -360,6 +361,7 @@ class StatefulLiquidForecaster(Forecaster[StatefulLiquidSettings]):
                     nn.utils.clip_grad_norm_(net.parameters(), 1.0)
                     opt.step()
                     h = h.detach()
+            self._epoch_done(epoch + 1, cfg.epochs)
 
     def _forecast(self, window: np.ndarray, features: np.ndarray) -> np.ndarray:
         assert self._net is not None and self._out is not None

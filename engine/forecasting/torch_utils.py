@@ -124,19 +124,20 @@ def train_steps(
     batch_size: int,
     lr: float,
     rng: np.random.Generator,
+    on_epoch: Callable[[int, int], None] | None = None,
 ) -> int:
     """Adam over mini-batches of training windows; returns the number of optimizer steps.
 
     Each epoch draws ``min(windows_per_epoch, len(index_pool))`` sample ids without replacement
     from ``index_pool``, turns them into tensors once with ``build(ids)`` (so the per-batch
     cost is a slice), and walks them in batches; ``loss_fn(net, batch_tensors)`` returns the
-    scalar loss.
+    scalar loss. ``on_epoch(done, epochs)`` is called after each epoch when given.
     """
     net.train()
     opt = torch.optim.Adam(net.parameters(), lr=lr, foreach=True)
     n_per_epoch = min(int(windows_per_epoch), len(index_pool))
     steps = 0
-    for _ in range(epochs):
+    for epoch in range(epochs):
         chosen = rng.choice(index_pool, size=n_per_epoch, replace=False)
         tensors = build(chosen)
         for start in range(0, n_per_epoch, batch_size):
@@ -146,5 +147,7 @@ def train_steps(
             loss.backward()
             opt.step()
             steps += 1
+        if on_epoch is not None:
+            on_epoch(epoch + 1, epochs)
     net.eval()
     return steps

@@ -231,3 +231,19 @@ def test_models_are_exported_only_right_after_training_and_only_into_the_same_ru
         other.load_models(blob)
     with pytest.raises(InputError, match="cannot be read"):
         LiveScenario.from_spec(RESUME_SPEC).load_models(b"not a model")
+
+
+def test_training_reports_each_epoch_of_each_model_with_the_time_left():
+    spec = ScenarioSpec(**{**RESUME_SPEC.__dict__, "models": ("persistence", "liquid", "incremental"),
+                           "forecast": ForecastSettings.from_flat(dict(window=8, horizon=2, epochs=3, train_windows=64,
+                                                                       il_batch=6, il_window=30, il_epochs=2))})
+    seen: list[tuple[str, float]] = []
+    live = LiveScenario.from_spec(spec)
+    live.train(progress=lambda msg, frac: seen.append((msg, frac)))
+    liquid = [m for m, _ in seen if m.startswith("fitting liquid (2/3): ")]
+    assert [m.split(": ")[1].split(" of")[0] for m in liquid] == ["33%", "67%", "100%"]
+    assert "s left for it" in liquid[0] and "left" not in liquid[-1]
+    fractions = [f for _, f in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert live.models["liquid"]._fit_progress is None
+    live.export_models()  # the callbacks are not kept with the models: they still pickle
