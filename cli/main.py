@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command in ("run", "paper"):
+    if args.command == "paper":  # `run` does it itself once its input is checked (torch takes seconds to load)
         from engine.forecasting.torch_utils import configure_threads
 
         configure_threads()

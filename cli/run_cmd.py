@@ -53,11 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 @with_max_memory
 def run(args: argparse.Namespace) -> int:
-    # Imported here so that `netdrift --help` and light commands do not load torch.
-    from engine.experiments.spec import ScenarioSpec
-    from engine.forecasting.torch_utils import resolve_device
-    from service.scenarios import ScenarioService, run_summary
-
+    # The checks that need no model come first, before torch is loaded (seconds) or the history opened.
     from engine.synthetic import check_seed
 
     check_seed(args.seed)  # before the history is opened: a refused run leaves no database behind
@@ -74,6 +70,12 @@ def run(args: argparse.Namespace) -> int:
         if args.step_minutes is not None:
             check_replay_step(args.traffic, args.step_minutes, replay_step_minutes(args.traffic, args.step_minutes))
         step_minutes = 5.0 if args.step_minutes is None else args.step_minutes  # the data's own step is used
+    # Imported here so that `netdrift --help` and light commands do not load torch.
+    from engine.experiments.spec import ScenarioSpec
+    from engine.forecasting.torch_utils import configure_threads, resolve_device
+    from service.scenarios import ScenarioService, run_summary
+
+    configure_threads()
     device = resolve_device(args.device)
     spec = ScenarioSpec(
         topology=args.topology, weights=args.weights, traffic=args.traffic, steps=args.steps,

@@ -83,9 +83,14 @@ def big_graphml(path: Path, n: int = 198_000) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def big_file(tmp_path_factory) -> Path:
+    return big_graphml(tmp_path_factory.mktemp("big") / "big.graphml")
+
+
 @pytest.mark.parametrize("command", ["simulate", "run"])
-def test_198k_node_graphml_refused_before_loading(home, command):
-    path = big_graphml(home / "big.graphml")
+def test_198k_node_graphml_refused_before_loading(home, big_file, command):
+    path = big_file
     assert 18e6 < path.stat().st_size < 20 * 1024**2
     args = (SIM if command == "simulate" else RUN)[:]
     args[args.index("--topology") + 1] = str(path)
