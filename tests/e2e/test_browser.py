@@ -217,6 +217,40 @@ def _latencies(page, eid: str, clicks: int = 6) -> list[float]:
     return [_click_edge(page, eid) for _ in range(clicks)]
 
 
+def _play_rate(page, steps: int = 96) -> float:
+    """Play at 12 steps a tick until the map has moved ``steps`` steps; steps per second."""
+    box = page.get_by_test_id("stSelectbox").filter(has_text="1 step").first
+    box.click()
+    page.get_by_role("option", name="12 steps (3 h)").click()
+    _wait_idle(page)
+    start = page.evaluate("() => window.__netdriftMap.step")
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function("(s) => window.__netdriftMap.step > s", arg=start, timeout=30_000)
+    first, t0 = page.evaluate("() => window.__netdriftMap.step"), time.perf_counter()
+    page.wait_for_function("(s) => window.__netdriftMap.step >= s", arg=first + steps, timeout=120_000, polling=100)
+    rate = (page.evaluate("() => window.__netdriftMap.step") - first) / (time.perf_counter() - t0)
+    page.get_by_role("button", name="Pause").click()
+    _wait_idle(page)
+    return round(rate, 2)
+
+
+def _leaf_links(topology: str) -> dict[str, str]:
+    """{link id: name of the node it alone connects}: the links whose failure cuts a node off
+    (counted from the topology file: nodes with exactly one link)."""
+    from collections import Counter
+
+    from engine.loaders import load_topology
+
+    topo = load_topology(topology)
+    degree = Counter([link.u for link in topo.links] + [link.v for link in topo.links])
+    labels = {n.id: n.label or n.id for n in topo.nodes}
+    return {link.id: labels[end] for link in topo.links for end in (link.u, link.v) if degree[end] == 1}
+
+
+def _metric_text(page, label: str) -> str:
+    return page.get_by_test_id("stMetric").filter(has_text=label).inner_text().replace(label, "").strip()
+
+
 def test_live_failure_by_click_and_compare_export(offline_page, dashboard_server) -> None:
     # offline_page first: the browser is already open when the server turns healthy, as for
     # an operator, so "first map after health" does not include launching Chromium.
@@ -311,6 +345,7 @@ def test_live_failure_by_click_and_compare_export(offline_page, dashboard_server
     # Cogentco: a bigger map (197 nodes, 243 links).
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Live").click()
     page.get_by_role("button", name="New scenario").click()
+    page.get_by_role("button", name="Yes, start a new one").click()  # "New scenario" asks first
     page.get_by_role("button", name="Train and start").wait_for(timeout=30_000)
     bench["cogentco_train_and_start_s"] = round(_start_scenario(page, "cogentco"), 2)
     _map_ready(page, "cogentco")
@@ -321,6 +356,7 @@ def test_live_failure_by_click_and_compare_export(offline_page, dashboard_server
     bench["cogentco_click_to_map_ms"] = [round(x, 1) for x in lat]
     ticks = _engine_tick_ms(page, 3)
     bench["cogentco_engine_tick_ms_median"] = round(statistics.median(ticks), 1) if ticks else None
+    bench["cogentco_play_steps_per_s"] = _play_rate(page)
     page.screenshot(path=str(SHOTS / "live_cogentco.png"), full_page=True)
 
     bench["blocked_requests"] = blocked
@@ -333,3 +369,50 @@ def test_live_failure_by_click_and_compare_export(offline_page, dashboard_server
     # makes Vega warn on every tick.
     extents = [m for m in _DIAGNOSTICS["console"] if "Infinite extent" in m]  # type: ignore[union-attr]
     assert not extents, extents[:3]
+
+
+def test_a_reload_keeps_the_run_and_the_impact_panel_names_the_cut_off_node(offline_page, dashboard_server) -> None:
+    base, _ = dashboard_server
+    page, blocked = offline_page
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.goto(base)
+    _map_ready(page, "geant2012")
+    _start_scenario(page, "geant2012")
+    _map_ready(page, "geant2012")
+    page.get_by_role("button", name="Step", exact=True).click()
+    _wait_idle(page)
+
+    # A partition: fail a link that alone connects a node; the impact panel lists that node.
+    leaves = _leaf_links("geant2012")
+    eid = next(e for e, (link, _, _) in _edges(page).items() if link in leaves
+               and (pt := page.evaluate(_EDGE_POINT, e)) and pt["ok"])
+    link = _edges(page)[eid][0]
+    _click_edge(page, eid)
+    page.get_by_text(f"Cut off: {leaves[link]}").wait_for(timeout=30_000)
+    page.get_by_text(re.compile(r"^Impact of .+ failed")).wait_for(timeout=30_000)
+    page.screenshot(path=str(SHOTS / "live_impact.png"), full_page=True)
+    for _ in range(2):
+        step = page.evaluate("() => window.__netdriftMap.step")
+        page.get_by_role("button", name="Step", exact=True).click()
+        page.wait_for_function("(s) => window.__netdriftMap.step > s", arg=step, timeout=30_000)
+    _wait_idle(page)
+    step_text, failed_text = _metric_text(page, "Step"), _metric_text(page, "Failed")
+    assert f"({link})" in failed_text
+
+    # Reload in the middle of the run: the page offers it for resume with its step and event.
+    page.reload()
+    page.get_by_text("Unfinished live runs").wait_for(timeout=60_000)
+    offer = page.get_by_text(re.compile(r"^Scenario \d+, ")).first.inner_text()
+    assert f"step {step_text.split(' / ')[0]} of" in offer and f"({link})" in offer, offer
+    page.screenshot(path=str(SHOTS / "live_resume_offer.png"), full_page=True)
+    page.get_by_role("button", name="Resume").first.click()
+    page.get_by_role("button", name="Play").wait_for(timeout=120_000)
+    _map_ready(page, "geant2012")
+    _wait_idle(page)
+    assert _metric_text(page, "Step") == step_text and _metric_text(page, "Failed") == failed_text
+    assert page.evaluate("() => window.__netdriftMap.root.dataset.down").split(",") == [link]
+    page.get_by_text(f"Cut off: {leaves[link]}").wait_for(timeout=30_000)
+    step = page.evaluate("() => window.__netdriftMap.step")
+    page.get_by_role("button", name="Step", exact=True).click()  # and it goes on
+    page.wait_for_function("(s) => window.__netdriftMap.step === s + 1", arg=step, timeout=30_000)
+    assert blocked == [], f"the app tried to reach the network: {blocked}"
