@@ -178,14 +178,14 @@ def resume_offer() -> None:
     with st.container(border=True):
         st.markdown("**Unfinished live runs**: stored up to their last step; resume one where it was.")
         kept = state.running_live_sessions()
-        for run in runs:
+        for i, run in enumerate(runs):
             if run.id in kept:  # held in memory: it resumes at its live step, maybe past the last beat
                 run = replace(run, step=kept[run.id].live.step, events=list(kept[run.id].live.events))
             topo = _stored_topology(run.topology)
             c1, c2 = st.columns([5, 1])
             c1.markdown(lh.unfinished_run_text(run, topo))
             c2.button("Resume", key=f"live_resume_{run.id}", on_click=_ask_resume, args=(run.id,),
-                      type="primary" if run is runs[0] else "secondary", width="stretch")
+                      type="primary" if i == 0 else "secondary", width="stretch")
 
 
 def _stored_topology(name: str) -> Topology | None:
