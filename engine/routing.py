@@ -165,14 +165,21 @@ def _build_dag(topology: Topology, link_up: np.ndarray | None, node_up: np.ndarr
     dsrc, ddst = topology.direction_src, topology.direction_dst
     up_idx = np.flatnonzero(np.repeat(lu, 2))
 
-    # All-pairs distances on the up graph; parallel links keep their cheapest weight.
-    key = dsrc[up_idx] * n + ddst[up_idx]
+    # Distances to every destination of the pairs (only those: a sweep re-routes a few), by
+    # Dijkstra from each destination on the reversed up graph; parallel links keep their
+    # cheapest weight.
+    key = ddst[up_idx] * n + dsrc[up_idx]
     order = np.lexsort((w[up_idx], key))
     ukey, first = np.unique(key[order], return_index=True)
-    g = sp.csr_matrix((w[up_idx][order][first], (ukey // n, ukey % n)), shape=(n, n))
-    dist = dijkstra(g, directed=True) if n else np.zeros((0, 0))
+    g_rev = sp.csr_matrix((w[up_idx][order][first], (ukey // n, ukey % n)), shape=(n, n))
+    ends_up = nu[src] & nu[dst] if n_pairs else np.zeros(0, bool)
+    wanted = np.unique(dst[ends_up & (src != dst)])
+    to_dst = dijkstra(g_rev, directed=True, indices=wanted) if len(wanted) else np.zeros((0, n))
+    to_dst = to_dst.reshape(len(wanted), n)        # to_dst[k, a] = dist(a -> wanted[k])
 
-    reach = nu[src] & nu[dst] & np.isfinite(dist[src, dst]) if n_pairs else np.zeros(0, bool)
+    reach = ends_up.copy()
+    other = ends_up & (src != dst)
+    reach[other] = np.isfinite(to_dst[np.searchsorted(wanted, dst[other]), src[other]])
     routed = reach & (src != dst)
     targets, tinv = np.unique(dst[routed], return_inverse=True)
     empty = np.zeros(0, dtype=np.int64)
@@ -182,8 +189,9 @@ def _build_dag(topology: Topology, link_up: np.ndarray | None, node_up: np.ndarr
 
     # Direction a->b is a next hop of a towards t when w + dist(b,t) == dist(a,t) (within
     # tolerance) and b is strictly closer, which keeps every DAG acyclic.
-    ds = dist[dsrc[up_idx]][:, targets]          # (U, K)
-    dd = dist[ddst[up_idx]][:, targets]
+    dist_t = to_dst[np.searchsorted(wanted, targets)]   # (K, N)
+    ds = dist_t[:, dsrc[up_idx]].T                       # (U, K)
+    dd = dist_t[:, ddst[up_idx]].T
     with np.errstate(invalid="ignore"):  # inf - inf where a node cannot reach the target
         on = np.isfinite(ds) & (dd < ds) & (w[up_idx][:, None] + dd - ds <= ECMP_RTOL * ds)
     ui, ti = np.nonzero(on)
@@ -201,31 +209,34 @@ def _routing_from_dag(dag: _Dag) -> Routing:
     if len(dag.e_dir) == 0:
         return Routing(sp.csr_matrix((n_dir, n_pairs), dtype=np.float64),
                        dag.unreachable, dag.link_up, dag.node_up)
-    step = sp.csr_matrix((dag.e_share, (dag.e_from, dag.e_to)), shape=(nk, nk))
-    emit = sp.csr_matrix((dag.e_share, (dag.e_from, dag.e_dir)), shape=(nk, n_dir))
+    # Out-edges of each state (target k, node a), grouped by state.
+    by_from = np.argsort(dag.e_from, kind="stable")
+    ptr = np.zeros(nk + 1, dtype=np.int64)
+    np.cumsum(np.bincount(dag.e_from, minlength=nk), out=ptr[1:])
+    e_to, e_dir, e_share = dag.e_to[by_from], dag.e_dir[by_from], dag.e_share[by_from]
 
-    # Node-visit fractions: start at (target, source) with 1, push along next hops until
-    # every pair has arrived, summing the levels (a node can be reached at several hop
-    # counts). Only rows still travelling are kept, so each level costs what it moves.
-    # Rows are ordered by target so consecutive rows touch the same diagonal block (cache).
-    start = dag.tinv * n + dag.src[dag.routed]
-    order = np.argsort(start, kind="stable")
-    rows = np.flatnonzero(dag.routed)[order]      # pair of each active row
-    x = sp.csr_matrix((np.ones(len(rows)), start[order], np.arange(len(rows) + 1)),
-                      shape=(len(rows), nk))
+    # Node-visit fractions as (pair, state, fraction) entries: start at (target, source) with 1,
+    # push along next hops until every pair has arrived, summing the levels (a node can be
+    # reached at several hop counts). Each level costs what it moves (plain array work, no
+    # allocation of the size of the state space).
+    rows = np.flatnonzero(dag.routed)
+    state = dag.tinv * n + dag.src[rows]
+    val = np.ones(len(rows))
     out_p, out_d, out_v = [], [], []
     for _ in range(n):
-        y = (x @ emit).tocoo()                    # this level's fractions per direction
-        out_p.append(rows[y.row])
-        out_d.append(y.col)
-        out_v.append(y.data)
-        x = x @ step
-        alive = np.diff(x.indptr) > 0
-        if not alive.any():
+        cnt = ptr[state + 1] - ptr[state]
+        total = int(cnt.sum())
+        if total == 0:
             break
-        if not alive.all():
-            x = x[alive]
-            rows = rows[alive]
+        eidx = np.repeat(ptr[state] - np.cumsum(cnt) + cnt, cnt) + np.arange(total)
+        r = np.repeat(rows, cnt)
+        v = np.repeat(val, cnt) * e_share[eidx]
+        out_p.append(r)
+        out_d.append(e_dir[eidx])
+        out_v.append(v)
+        key, inv = np.unique(r * nk + e_to[eidx], return_inverse=True)
+        val = np.bincount(inv.ravel(), weights=v, minlength=len(key))
+        rows, state = key // nk, key % nk
     frac = sp.csr_matrix((np.concatenate(out_v), (np.concatenate(out_d), np.concatenate(out_p))),
                          shape=(n_dir, n_pairs))  # duplicates summed, indices sorted
     return Routing(frac, dag.unreachable, dag.link_up, dag.node_up)
