@@ -1,19 +1,27 @@
 """Live: link loads evolving on the map; click a link to fail it, watch the forecasts cope.
 
 Screen, top to bottom:
-- before a run: a start form (topology, length, seed, models) under the quick preset, beside a
-  preview of the topology's map (a click on it says to start a run first); training shows a
-  progress bar;
-- during a run: time controls (play / pause, speed, one step, save, new run); the step,
-  simulated clock, dropped traffic and failed elements; above the map, what colours the links
-  (current load or a model's forecast upper bound) and that model, and whether each link direction
-  shows its utilisation as a label (on by default for small maps); the map (colour = utilisation
-  band, dashed black = failed; click a link to fail or restore it now); under it the
-  overload warnings (directions whose upper bound reaches the warning threshold within the
-  horizon, soonest first; click one to select it); beside the map the selected link
-  direction's actual load against every model's forecast and interval band, failures and
-  re-fits marked, each model's running error on that direction, and when the re-fitting
-  models last re-fitted.
+- before a run: the unfinished live runs of the history (a reload, another tab, a restart; each
+  with its step and events, to resume where it was), then a start form (topology, length, seed,
+  models) under the quick preset, beside a preview of the topology's map (a click on it says to
+  start a run first); training shows a progress bar per epoch with the time left;
+- during a run: time controls (play / pause, speed, one step, save, new run: it asks first, and
+  the run stays resumable); the step, simulated clock, dropped traffic and failed elements; above
+  the map, what colours the links (current load or a model's forecast upper bound) and that
+  model, and whether each link direction shows its utilisation as a label (on by default for
+  small maps); the map (colour = utilisation band, dashed black = failed, violet = a node cut
+  off; click a link to fail or restore it now); under it the impact of the last event (cut-off
+  nodes, directions over 100 %, dropped pairs, what changed) and the overload warnings
+  (directions whose upper bound reaches the warning threshold within the horizon, soonest
+  first; click one to select it); beside the map the selected link direction's actual load
+  against every model's forecast and interval band on the simulated clock, its capacity,
+  failures, restores and re-fits marked, each model's running error on that direction beside
+  the network's, when the re-fitting models last re-fitted, and the panel's exports.
+
+The run is kept in the history as it goes (a heartbeat every 10 s, the series every simulated
+day, after an event and on pause), so a run whose tab is gone reads "interrupted", never
+"running" forever. Failures asked for on the Impact page (``netdrift_apply_failure``) are applied
+to the run at its current step, as clicks.
 """
 
 from __future__ import annotations

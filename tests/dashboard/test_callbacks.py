@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dashboard.callbacks import ClickOutcome, record_event, toggle_element
+from dashboard.callbacks import ClickOutcome, fail_element, record_event, toggle_element
 from engine.experiments.scenario import LiveScenario
 from engine.experiments.spec import ScenarioSpec
 
@@ -87,3 +87,15 @@ def test_event_is_recorded_in_the_history(live: LiveScenario, tmp_path) -> None:
     with Session() as s:
         assert ScenarioRepository(s).get_scenario(sid).events == [ev]
     assert record_event(None, sid, ev) is None  # no history configured: nothing to do
+
+
+def test_failing_from_the_impact_page_fails_once_and_never_restores(live: LiveScenario) -> None:
+    link = _busiest_link(live)
+    first = fail_element(live, link)
+    assert first.ok and first.event.action == "fail" and first.event.step == live.step
+    again = fail_element(live, link)
+    assert not again.ok and again.message.endswith("is already down.") and f"({link})" in again.message
+    assert live.down_links == {link}
+    node = live.topology.nodes[0].id
+    assert fail_element(live, node, "node").event.kind == "node"
+    assert not fail_element(live, "nope").ok
