@@ -55,8 +55,8 @@ SHORTENED: dict[str, dict[str, str | list[str]]] = {
     "netdrift sweep --topology cogentco --steps 288 --kind link --from 0 --to 288 --top 10 --out sweep.csv":
         {"--steps": "48", "--to": "48"},
     "netdrift run --topology geant2001 --steps 4032 --train-steps 2016 --fail 2-7@2304 --seeds 3 --json":
-        {"--steps": "400", "--train-steps": "300", "--fail": "2-7@320", "--seeds": "2", "--models": "persistence,frozen",
-         **_FAST_MODELS},
+        {"--steps": "400", "--train-steps": "300", "--fail": "2-7@320", "--seeds": "2",
+         "--models": "persistence,frozen", **_FAST_MODELS},
     "netdrift run --topology geant2001 --steps 4032 --train-steps 2016 --fail 2-7@2160 --horizon 12 --models "
     "liquid,incremental,frozen,persistence,routed-liquid,routed-incremental,routed-frozen,routed-persistence "
     "--observe links --json": {"--steps": "400", "--train-steps": "300", "--fail": "2-7@320", **_FAST_MODELS},

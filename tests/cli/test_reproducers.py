@@ -94,7 +94,8 @@ def test_198k_node_graphml_refused_before_loading(home, big_file, command):
     assert 18e6 < path.stat().st_size < 20 * 1024**2
     args = (SIM if command == "simulate" else RUN)[:]
     args[args.index("--topology") + 1] = str(path)
-    refused(home, args, f"synthetic traffic on '{path}'", "198000 nodes counted before loading", "over the memory budget")
+    refused(home, args, f"synthetic traffic on '{path}'", "198000 nodes counted before loading",
+            "over the memory budget")
 
 
 @pytest.mark.parametrize("command", ["simulate", "run"])
@@ -110,7 +111,8 @@ def test_absurd_steps_refused(home, command):
 # --- 2. a CSV larger than the budget ---------------------------------------------------------
 def test_csv_replay_over_the_budget(home, abilene4):
     refused(home, ["simulate", "--topology", str(abilene4), "--traffic", str(CSV), "--steps", "4",
-                   "--max-memory", "64M"], f"--traffic '{CSV}'", "4 steps x 4 pairs", "over the memory budget of 64 MiB")
+                   "--max-memory", "64M"],
+            f"--traffic '{CSV}'", "4 steps x 4 pairs", "over the memory budget of 64 MiB")
 
 
 # --- 4. values above float32's range --------------------------------------------------------

@@ -31,7 +31,8 @@ def test_formats_that_are_not_counted(tmp_path):
     assert count_topology_file(tmp_path / "missing.graphml", 1 << 30) is None
     assert count_topology_file(FILES[0], 10) is None  # over the size limit: the loader says so itself
     check_synthetic_fits("abilene", 10**5)  # a bundled name is counted in its file
-    with pytest.raises(InputError, match=r"synthetic traffic on 'abilene' \(11 nodes counted before loading, 110 node pairs, "
+    with pytest.raises(InputError, match=r"synthetic traffic on 'abilene' \(11 nodes counted before loading, "
+                                         r"110 node pairs, "
                                          r"99999999999 steps\): would need about .* TiB"):
         check_synthetic_fits("abilene", 99_999_999_999)
 
@@ -49,6 +50,7 @@ def test_synthetic_traffic_for_a_large_file_refused_before_loading(tmp_path):
     # 2000 nodes, 3,998,000 pairs x 288 steps x 4 bytes = 4.3 GiB of demands alone
     with pytest.raises(InputError) as err:
         check_synthetic_fits(p, 288, budget_bytes=2 * 1024**3)
-    assert err.value.what == f"synthetic traffic on '{p}' (2000 nodes counted before loading, 3998000 node pairs, 288 steps)"
+    assert err.value.what == (f"synthetic traffic on '{p}' (2000 nodes counted before loading, "
+                              "3998000 node pairs, 288 steps)")
     assert "over the memory budget of 2.00 GiB" in err.value.problem
     check_synthetic_fits(p, 2, budget_bytes=2 * 1024**3)  # the same file with few steps fits
