@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["TopologyCount", "count_topology_file"]
+__all__ = ["TopologyCount", "count_topology_file", "count_topology_bytes"]
 
 _XML_NODE = re.compile(rb"<(?:[\w.-]+:)?node[\s/>]")
 _XML_EDGE = re.compile(rb"<(?:[\w.-]+:)?(?:edge|link)[\s/>]")
@@ -52,9 +52,22 @@ def count_topology_file(path: str | Path, max_bytes: int) -> TopologyCount | Non
         data = p.read_bytes()
     except OSError:
         return None
+    return count_topology_bytes(data, suffix)
+
+
+def count_topology_bytes(data: bytes, suffix: str) -> TopologyCount | None:
+    """:func:`count_topology_file` for contents already in memory (an upload); ``suffix`` is the
+    file name's ending (``".graphml"``, ``".xml"``, ``".gml"``; anything else gives None).
+
+    >>> count_topology_bytes(b"graph [ node [ id 0 ] node [ id 1 ] edge [ source 0 target 1 ] ]", ".gml")
+    TopologyCount(nodes=2, edges=1)
+    """
+    suffix = suffix.lower()
     if suffix == ".gml":
         return TopologyCount(_count(_GML_NODE, data), _count(_GML_EDGE, data))
-    return TopologyCount(_count(_XML_NODE, data), _count(_XML_EDGE, data))
+    if suffix in (".graphml", ".xml"):
+        return TopologyCount(_count(_XML_NODE, data), _count(_XML_EDGE, data))
+    return None
 
 
 def _count(pattern: re.Pattern[bytes], data: bytes) -> int:
