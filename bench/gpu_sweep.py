@@ -7,7 +7,8 @@ For each case (synthetic traffic, 5-minute steps, seed 0, window [0, 288)):
   its first use of CUDA included);
 - ``loads_s``: only the part a device can take over, for the same failures: the routing deltas
   of every failure are built once (CPU, not counted), then timed: the numpy loop (per failure:
-  no-failure loads + delta @ demands, clip, per-direction max and argmax) against the batched
+  the directions it changes: no-failure loads + delta @ demands, clip, max and argmax over the
+  steps) against the batched
   products (:class:`engine.sweep.batched.TorchLoads`, including the host <-> device copies);
 - ``agree``: the largest difference of per-direction worst utilisation between each path and
   numpy, and whether the ranking's first 10 failures are the same.
@@ -62,10 +63,7 @@ def _sync(device: str) -> None:
 def _numpy_loads(sw: _Sweeper, deltas: list[dict]) -> float:
     t0 = time.perf_counter()
     for d in deltas:
-        loads, _ = sw._incremental(d)
-        util = loads / sw.cap[None, :]
-        np.argmax(util, axis=0)
-        util.max(axis=0)
+        sw.incremental_worst(d)
     return time.perf_counter() - t0
 
 

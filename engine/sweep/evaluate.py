@@ -58,6 +58,7 @@ class _Sweeper:
         self.incremental = incremental
         self.base = LoadPlan(topology, src=self.src, dst=self.dst)
         self.base_loads, self.base_dropped = self._apply(self.base, None)
+        self.base_worst = self.worst(self.base_loads, self.cap)
         if incremental:
             # Per-pair routing without failure: rows give the pairs crossing each direction,
             # columns each pair's fractions (float32, as the loads).
@@ -108,21 +109,42 @@ class _Sweeper:
         unreach[sel] = after.unreachable
         return {"sel": sel, "delta": delta, "newly": newly, "unreach": unreach, "node_up": node_up}
 
-    def _incremental(self, d: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-        """Loads and dropped under a failure from its :meth:`delta` (numpy, block by block)."""
+    def worst(self, loads: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per column of ``loads`` (W, k): the worst utilisation and its window position
+        (missing steps and non-finite values never count; -inf where nothing counts)."""
+        if self.missing.any():
+            loads = np.where(self.missing[:, None], np.nan, loads)
+        util = loads / cap[None, :]
+        u = np.where(np.isfinite(util), util, -np.inf)
+        k = u.shape[1]
+        if not len(u):
+            return np.full(k, -np.inf), np.zeros(k, np.int64)
+        wstep = np.argmax(u, axis=0)
+        return u[wstep, np.arange(k)], wstep
+
+    def incremental_worst(self, d: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Worst utilisation and step per direction, and dropped demand per step, under a failure
+        from its :meth:`delta`. Only the directions whose routing fractions change are
+        recomputed (no-failure loads + delta @ demands, clipped at 0, in float32, block by
+        block); the others keep their no-failure worst case."""
         sel, delta, newly = d["sel"], d["delta"], d["newly"]
-        if not len(sel):
-            return self.base_loads, self.base_dropped
-        loads = np.empty_like(self.base_loads)
+        wutil, wstep = self.base_worst[0].copy(), self.base_worst[1].copy()
         dropped = self.base_dropped.copy()
-        for i, x in enumerate(self.blocks):
-            a = i * self.c
-            xs = np.take(x, sel, axis=0)
-            loads[a:a + xs.shape[1]] = self.base_loads[a:a + xs.shape[1]] + (delta @ xs).T
-            if newly.any():
-                dropped[a:a + xs.shape[1]] += xs[newly].sum(axis=0, dtype=np.float64)
-        np.maximum(loads, 0.0, out=loads)
-        return loads, dropped
+        if len(sel):
+            touched = np.flatnonzero(np.diff(delta.indptr))
+            dt = delta[touched]
+            loads = np.empty((self.window, len(touched)), dtype=np.float32)
+            for i, x in enumerate(self.blocks):
+                a = i * self.c
+                xs = np.take(x, sel, axis=0)
+                loads[a:a + xs.shape[1]] = self.base_loads[a:a + xs.shape[1], touched] + (dt @ xs).T
+                if newly.any():
+                    dropped[a:a + xs.shape[1]] += xs[newly].sum(axis=0, dtype=np.float64)
+            np.maximum(loads, 0.0, out=loads)
+            wutil[touched], wstep[touched] = self.worst(loads, self.cap[touched])
+        if self.missing.any():
+            dropped = np.where(self.missing, np.nan, dropped)
+        return wutil, wstep, dropped
 
     def _state(self, f: Failure) -> tuple[np.ndarray, np.ndarray]:
         t = self.t
@@ -135,22 +157,15 @@ class _Sweeper:
     def run_one(self, f: Failure) -> dict[str, Any]:
         if self.incremental:
             d = self.delta(f)
-            loads, dropped = self._incremental(d)
-            unreach, node_up = d["unreach"], d["node_up"]
-        else:
-            link_up, node_up = self._state(f)
-            plan = LoadPlan(self.t, link_up, node_up, self.src, self.dst)
-            loads, dropped = self._apply(plan, None)
-            unreach = plan.unreachable
+            wutil, wstep, dropped = self.incremental_worst(d)
+            return self.summary(wutil, wstep, dropped, d["unreach"], d["node_up"])
+        link_up, node_up = self._state(f)
+        plan = LoadPlan(self.t, link_up, node_up, self.src, self.dst)
+        loads, dropped = self._apply(plan, None)
         if self.missing.any():
-            loads = np.where(self.missing[:, None], np.nan, loads)
             dropped = np.where(self.missing, np.nan, dropped)
-        util = loads / self.cap[None, :]
-        u = np.where(np.isfinite(util), util, -np.inf)
-        n_dir = self.t.n_directions
-        wstep = np.argmax(u, axis=0) if len(u) else np.zeros(n_dir, np.int64)
-        wutil = u[wstep, np.arange(n_dir)] if len(u) else np.full(n_dir, -np.inf)
-        return self.summary(wutil, wstep, dropped, unreach, node_up)
+        wutil, wstep = self.worst(loads, self.cap)
+        return self.summary(wutil, wstep, dropped, plan.unreachable, node_up)
 
     def summary(self, wutil: np.ndarray, wstep: np.ndarray, dropped: np.ndarray, unreach: np.ndarray,
                 node_up: np.ndarray) -> dict[str, Any]:
