@@ -163,6 +163,27 @@ function drawLand(st, ctx) {
 }
 
 // --- labels ------------------------------------------------------------------------------------
+// Boxes bucketed by 40 px cells, so a label's overlap test looks at its neighbours only
+// (a 750-node map would otherwise test every label against every dot on every frame).
+class BoxGrid {
+  constructor() { this.cells = new Map(); }
+  *keys(b) {
+    for (let i = Math.floor(b.x / 40); i <= Math.floor((b.x + b.w) / 40); i++)
+      for (let j = Math.floor(b.y / 40); j <= Math.floor((b.y + b.h) / 40); j++) yield i * 100003 + j;
+  }
+  add(b) {
+    for (const k of this.keys(b)) { let c = this.cells.get(k); if (!c) this.cells.set(k, (c = [])); c.push(b); }
+  }
+  hits(a, ignoreId) {
+    for (const k of this.keys(a)) {
+      for (const b of this.cells.get(k) || []) {
+        if (b.id !== ignoreId && a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h) return true;
+      }
+    }
+    return false;
+  }
+}
+
 function overlaps(a, list) {
   for (const b of list) {
     if (a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h) return true;
@@ -221,18 +242,19 @@ function drawLabels(st, ctx) {
   const inView = (p) => p.x >= 0 && p.y >= 0 && p.x <= W && p.y <= H;
 
   // Obstacles: every visible PoP's dot (a label never hides another node).
-  const dots = [];
+  const dots = new BoxGrid();
   const shown = [];
   for (const n of st.nodeOrder) {
     const p = dom(n);
     if (!inView(p)) continue;
     const r = Math.max(2, (n.junction ? 2.5 : 6) * s);
-    dots.push({ id: n.id, x: p.x - r, y: p.y - r, w: 2 * r, h: 2 * r });
+    dots.add({ id: n.id, x: p.x - r, y: p.y - r, w: 2 * r, h: 2 * r });
     if (!n.junction && n.name) shown.push({ n, p, r });
   }
   const pins = pinnedNodes(st);
   shown.sort((a, b) => (pins.has(b.n.id) - pins.has(a.n.id)));
   const placed = [];
+  const placedGrid = new BoxGrid();
   // The search box and buttons float over the canvas: no label under them.
   const tools = st.root.querySelector(".nd-tools");
   const blocked = [];
@@ -252,8 +274,8 @@ function drawLabels(st, ctx) {
     for (const c of cands) {
       const b = { id: n.id, x: c.x, y: c.y, w, h };
       if (b.x < 0 || b.y < 0 || b.x + w > W || b.y + h > H) continue;
-      if (overlaps(b, placed) || overlaps(b, blocked)) continue;
-      if (!pinned && overlaps(b, dots.filter((d) => d.id !== n.id && Math.abs(d.x - b.x) < w + 20))) continue;
+      if (placedGrid.hits(b) || overlaps(b, blocked)) continue;
+      if (!pinned && dots.hits(b, n.id)) continue;
       box = b;
       break;
     }
@@ -261,6 +283,7 @@ function drawLabels(st, ctx) {
     if (!box) continue;
     box.pinned = pinned;
     placed.push(box);
+    placedGrid.add(box);
     if (pinned) {
       ctx.fillStyle = "rgba(255,251,230,0.95)";
       ctx.fillRect(box.x, box.y, box.w, box.h);
@@ -273,6 +296,7 @@ function drawLabels(st, ctx) {
   // along from its source), upright, at a readable size whatever the zoom, never over another
   // label; a small map shows them at every zoom, a large one once zoomed in (or when asked).
   const edgeBoxes = [];
+  const edgeGrid = new BoxGrid();
   const zoomed = !st.large || s >= (st.fitScale || s) * EDGE_LABEL_ZOOM;
   const pos = st.nodePos;
   const todo = [];
@@ -293,8 +317,9 @@ function drawLabels(st, ctx) {
   for (const { e, m, text } of todo) {
     const w = textWidth(st, ctx, EDGE_FONT, text) + 4, h = 12;
     const box = { id: e.id, x: m.x - w / 2, y: m.y - h / 2, w, h };
-    if (overlaps(box, placed) || overlaps(box, edgeBoxes) || overlaps(box, blocked)) continue;
+    if (placedGrid.hits(box) || edgeGrid.hits(box) || overlaps(box, blocked)) continue;
     edgeBoxes.push(box);
+    edgeGrid.add(box);
     ctx.fillStyle = "rgba(255,255,255,0.82)";
     ctx.fillRect(box.x, box.y, w, h);
     drawText(ctx, text, box.x + 2, m.y, EDGE_FONT, "#1f2937");
@@ -457,7 +482,11 @@ function newNetwork(vis, st, d, canvasEl, nodes, edges) {
   net.on("hoverEdge", (p) => { st.hoverEdge = p.edge; net.redraw(); });
   net.on("blurEdge", () => { st.hoverEdge = null; net.redraw(); });
   net.on("beforeDrawing", (ctx) => drawLand(st, ctx));
-  net.on("afterDrawing", (ctx) => drawLabels(st, ctx));
+  net.on("afterDrawing", (ctx) => {
+    const t0 = performance.now();
+    drawLabels(st, ctx);
+    st.labelMs = performance.now() - t0; // for measuring: window.__netdriftMap.labelMs()
+  });
   st.fitted = false;
   net.once("afterDrawing", () => {
     net.fit({ animation: false });
@@ -509,7 +538,7 @@ export default function (component) {
     globalThis.__netdriftMap = {
       network: st.network, nodes: st.nodes, edges: st.edges, renders: st.renders, step: d.step,
       topology: d.topology, root, fitted: !!st.fitted, land: !!st.land,
-      labels: () => st.labelBoxes || [], edgeLabels: () => st.edgeLabelBoxes || [],
+      labels: () => st.labelBoxes || [], labelMs: () => st.labelMs, edgeLabels: () => st.edgeLabelBoxes || [],
       find: (q) => { const it = findItem(st, q); if (it) focusItem(st, it); return it ? it.label : null; },
     };
   }).catch((err) => {
