@@ -95,13 +95,21 @@ def impact_of_last_event(live: LiveScenario, top: int = TOP) -> Impact | None:
     events = [e for e in applied if e.step == event_step]
     topo = live.topology
     demand = np.nan_to_num(np.asarray(live.traffic.demands[step], dtype=float))
-    before = live.simulator.routing_at(event_step - 1) if event_step > 0 else None
-    after = live.simulator.routing_at(step)
+    # The simulator's load plans (no routing matrix to build: a click's rerun stays fast on Cogentco).
+    loads = live.simulator.loads
+    plans = {a: (b, plan) for a, b, plan in loads.segments}
+
+    def plan_at(k: int):  # noqa: ANN202
+        return next(plan for a, (b, plan) in plans.items() if a <= k < b)
+
+    after = plan_at(step)
     after_loads = np.nan_to_num(np.asarray(live.loads_at(step), dtype=float))
-    if before is None:
+    if event_step == 0:
         before_loads, before_unreach = after_loads, np.zeros(len(demand), dtype=bool)
     else:
-        before_loads, before_unreach = np.asarray(before.matrix @ demand, dtype=float), before.unreachable
+        before = plan_at(event_step - 1)
+        before_loads = np.asarray(before.apply(demand[None, :], np.float64)[0][0], dtype=float)
+        before_unreach = before.unreachable
     capacity = np.asarray(live.capacity, dtype=float)
     names = direction_short_names(topo)
     down_links, down_nodes = live.simulator.state_at(step)

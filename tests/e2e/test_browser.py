@@ -219,7 +219,7 @@ def _latencies(page, eid: str, clicks: int = 6) -> list[float]:
 
 def _play_rate(page, steps: int = 96) -> float:
     """Play at 12 steps a tick until the map has moved ``steps`` steps; steps per second."""
-    box = page.get_by_test_id("stSelectbox").filter(has_text="1 step").first
+    box = page.locator(".st-key-live_speed").get_by_test_id("stSelectbox")
     box.click()
     page.get_by_role("option", name="12 steps (3 h)").click()
     _wait_idle(page)
