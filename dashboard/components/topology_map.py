@@ -62,7 +62,7 @@ def _components() -> tuple[Callable[..., Any], Callable[..., Any]]:
         "netdrift.topology_map",
         html=_HTML,
         css=(_HERE / "map.css").read_text(encoding="utf-8"),
-        js=(_HERE / "map.js").read_text(encoding="utf-8"),
+        js=(_HERE / "drawing.js").read_text(encoding="utf-8") + "\n" + (_HERE / "map.js").read_text(encoding="utf-8"),
     )
     return loader, topo
 
