@@ -73,15 +73,19 @@ def topology_map(
     key: str,
     on_edge_clicked: Callable[[], None] | None = None,
     on_node_clicked: Callable[[], None] | None = None,
+    height: int | None = None,
 ) -> Any:
     """Draw the map from :func:`dashboard.map_model.build_map` output (plus ``topology``,
     ``step`` and ``down_links`` entries) and return the component result.
 
     ``on_edge_clicked`` / ``on_node_clicked`` run before the rerun that a click causes; read
     the clicked id from ``st.session_state[key]["edge_clicked"]`` (or ``node_clicked``).
+    ``height`` sets the canvas height in px (560 by default).
     """
     loader, topo = _components()
     loader(key="netdrift_vis_loader")
+    if height is not None:
+        data = {**data, "height": int(height)}
     return topo(
         key=key,
         data=data,

@@ -87,7 +87,7 @@ if topology.warnings:
 st.subheader("Map")
 st.caption("Hover a node or link for its details; zoom with the wheel, search by name, Fit shows it all. "
            "Grey until a run gives loads; link width = capacity.")
-topology_map(preview_data(topology), key="topology_preview_map")
+topology_map(preview_data(topology), key="topology_preview_map", height=520)
 
 st.subheader("Links")
 st.caption("Edit capacity (Mbit/s per direction) and IGP weight before running; other columns are fixed.")

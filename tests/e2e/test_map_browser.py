@@ -240,6 +240,7 @@ def test_topology_page_preview_and_visible_upload_errors(offline_page, dashboard
     page.wait_for_function("() => window.__netdriftMap.root.isConnected && window.__netdriftMap.fitted"
                            " && window.__netdriftMap.nodes.length > 0", timeout=30_000)
     assert page.evaluate("() => window.__netdriftMap.land")
+    assert page.evaluate("() => window.__netdriftMap.network.canvas.frame.canvas.clientHeight") == 520  # height=520
 
     page.get_by_text("Upload a file").click()
     upload = page.get_by_test_id("stFileUploaderDropzoneInput")

@@ -137,7 +137,7 @@ function searchIndex(st) {
     const both = st.edgeList.filter((x) => x.link === e.link);
     const ends = e.link_name.split(" \u2013 ");
     const rev = ends.length === 2 ? ends[1] + " \u2013 " + ends[0] : e.link_name;
-    items.push({ label: e.link_name, keys: [norm(e.link_name), norm(rev), norm(e.link)],
+    items.push({ label: e.link_name, link: e.link, keys: [norm(e.link_name), norm(rev), norm(e.link)],
                  nodes: [e.from, e.to], edges: both.map((x) => x.id) });
   }
   return items;
@@ -306,6 +306,7 @@ export default function (component) {
       syncDataSet(st.nodes, nodes, st.nodeSigs);
       syncDataSet(st.edges, edges, st.edgeSigs);
     }
+    if (d.height && canvasEl.style.height !== d.height + "px") canvasEl.style.height = d.height + "px";
     renderLegend(root.querySelector(".nd-legend"), d);
     st.renders = (st.renders || 0) + 1;
     root.dataset.renders = String(st.renders);
