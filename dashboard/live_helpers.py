@@ -476,9 +476,9 @@ def link_chart_spec(live: LiveScenario, direction: int, last: int = 192) -> dict
     with a legend of their own; the actual is drawn on top; a plain Vega-Lite dict.
 
     The window is the last ``last`` steps, widened to keep the latest event in view
-    (:func:`chart_window`). The data sit in named ``datasets`` (``series``, ``events``,
-    ``retrain``, ``capacity`` and, once the window holds interval bounds, ``bands``: each a column
-    dict with ``step`` and ``time`` (ms since 1970, UTC = the simulated clock), possibly empty) and
+    (:func:`chart_window`). The data sit in named ``datasets`` (``actual``, ``events``, ``retrain``,
+    ``capacity`` and, once the window holds them, ``bands`` and ``forecasts``: each a column dict
+    with ``step`` and ``time`` (ms since 1970, UTC = the simulated clock), possibly empty) and
     the rest of the spec depends only on the models, whether there are bands and whether the
     capacity is within the loads' range. So a click or a tick sends a spec Streamlit's frontend
     has already embedded, and it swaps the data in place instead of re-compiling the chart (~100 ms
@@ -492,13 +492,16 @@ def link_chart_spec(live: LiveScenario, direction: int, last: int = 192) -> dict
     arrays += [np.asarray(f[lo:live.step, direction], dtype=float) for f in live.forecasts.values()]
     steps = np.arange(lo, live.step)
     keep = [np.isfinite(a) for a in arrays]
-    kept_steps = np.concatenate([steps[k] for k in keep]).astype(np.int64)
-    series = {
-        "step": kept_steps,
-        "time": _epoch_ms(live, kept_steps),
-        "series": np.concatenate([np.full(int(k.sum()), n, dtype=object) for n, k in zip(names, keep)]),
-        "Mbit/s": np.round(np.concatenate([a[k] for a, k in zip(arrays, keep)]), 2),
-    }
+
+    def lines(which: slice) -> dict[str, np.ndarray]:
+        kept = np.concatenate([steps[k] for k in keep[which]] or [np.zeros(0)]).astype(np.int64)
+        return {"step": kept, "time": _epoch_ms(live, kept),
+                "series": np.concatenate([np.full(int(k.sum()), n, dtype=object)
+                                          for n, k in zip(names[which], keep[which])] or [np.zeros(0, object)]),
+                "Mbit/s": np.round(np.concatenate([a[k] for a, k in zip(arrays[which], keep[which])]
+                                                  or [np.zeros(0)]), 2)}
+
+    actual, forecasts = lines(slice(0, 1)), lines(slice(1, None))
     evs = [e for e in live.events if lo <= e.step < max(live.step, lo + 1)]
     ev_steps = np.array([e.step for e in evs], dtype=np.int64)
     events = {"step": ev_steps, "time": _epoch_ms(live, ev_steps),
@@ -523,7 +526,7 @@ def link_chart_spec(live: LiveScenario, direction: int, last: int = 192) -> dict
     x = {"field": "time", "type": "temporal", "title": f"simulated time ({live.traffic.step_minutes:g}-min steps)",
          "scale": {"type": "utc"}, "axis": {"format": "%a %H:%M", "labelOverlap": True}}
     y_title = "load (Mbit/s)"
-    datasets = {"series": series, "events": events, "retrain": refit, "capacity": capacity}
+    datasets = {"actual": actual, "events": events, "retrain": refit, "capacity": capacity}
     layers = []
     bands = _bands(live, direction, lo) if live.recorder.lower else None
     highest = max([float(np.nanmax(a)) for a, k in zip(arrays, keep) if k.any()] or [0.0])
@@ -558,6 +561,12 @@ def link_chart_spec(live: LiveScenario, direction: int, last: int = 192) -> dict
     # squashed at the bottom, and the rule stays out of view (the title gives the capacity).
     cap_y = ({"field": "Mbit/s", "type": "quantitative", "title": y_title} if highest >= 0.4 * cap
              else {"value": {"expr": "scale('y', datum['Mbit/s'])"}})
+    # Like the bands, the forecasts' layer comes with its first forecast (an empty dataset in the
+    # scales' domains makes Vega warn "Infinite extent" on every tick).
+    if len(forecasts["step"]):
+        datasets["forecasts"] = forecasts
+        layers.append({"data": {"name": "forecasts"}, "mark": {"type": "line", "strokeWidth": 1.5, "strokeDash": [4, 2]},
+                       "encoding": {"x": x, "y": line_y, "color": line_colour, "tooltip": line_tip}})
     return {
         "height": 260,
         "title": {"text": f"{direction_short_names(live.topology)[direction]}: capacity {cap:,.0f} Mbit/s",
@@ -565,9 +574,6 @@ def link_chart_spec(live: LiveScenario, direction: int, last: int = 192) -> dict
         "datasets": datasets,
         "layer": [
             *layers,
-            {"data": {"name": "series"}, "transform": [{"filter": "datum.series !== 'actual'"}],
-             "mark": {"type": "line", "strokeWidth": 1.5, "strokeDash": [4, 2]},
-             "encoding": {"x": x, "y": line_y, "color": line_colour, "tooltip": line_tip}},
             *[{"data": {"name": "events"}, "transform": [{"filter": f"datum.marker === '{m}'"}],
                "mark": {"type": "rule", "strokeWidth": 1.8, "clip": True, "color": MARKERS[m][0]},
                "encoding": {"x": on_x, "strokeDash": dash, "tooltip": rule_tip}} for m in ("failure", "restore")],
@@ -580,8 +586,7 @@ def link_chart_spec(live: LiveScenario, direction: int, last: int = 192) -> dict
                           "tooltip": [{"field": "marker", "type": "nominal", "title": "rule"},
                                       {"field": "Mbit/s", "type": "quantitative", "format": ",.0f"}]}},
             # The actual last, on top of every forecast.
-            {"data": {"name": "series"}, "transform": [{"filter": "datum.series === 'actual'"}],
-             "mark": {"type": "line", "strokeWidth": 2.0},
+            {"data": {"name": "actual"}, "mark": {"type": "line", "strokeWidth": 2.0},
              "encoding": {"x": x, "y": line_y, "color": line_colour, "tooltip": line_tip}},
         ],
     }

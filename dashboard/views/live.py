@@ -224,7 +224,7 @@ def resume_run(scenario_id: int) -> None:
             st.error(str(err))
             return
         bar.empty()
-        sess = state.LiveSession(live=live, scenario_id=scenario_id, checkpoint_step=0)
+        sess = state.LiveSession(live=live, scenario_id=scenario_id, checkpoint_due=True)  # series: next beat
         sess.messages.append(f"Resumed scenario {scenario_id} at step {live.step} (rebuilt from the history).")
         state.set_live(sess)
     else:

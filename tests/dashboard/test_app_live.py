@@ -145,7 +145,7 @@ def test_the_live_screen_shows_warnings_colours_and_bands(app: AppTest) -> None:
     assert colour.value == "current load"
     assert any(m.value.startswith("**Overload warnings**: routed-persistence") for m in app.markdown)
     chart = app.get("vega_lite_chart")[0].proto  # the selected direction's chart: bands behind the lines
-    assert [ds.name for ds in chart.datasets] == ["series", "events", "retrain", "capacity", "bands"]
+    assert [ds.name for ds in chart.datasets] == ["actual", "events", "retrain", "capacity", "bands", "forecasts"]
     assert json.loads(chart.spec)["layer"][0]["mark"]["type"] == "area"
 
     # A threshold between the current load and the upper bound of one direction: it is warned.

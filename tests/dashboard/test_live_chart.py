@@ -59,7 +59,7 @@ def test_the_axis_is_the_simulated_clock_and_the_last_failure_stays_in_view() ->
     assert toggle_element(live, "0-1").ok
     live.advance(60)  # the failure is 60 steps back, further than the 20 steps asked for
     spec = link_chart_spec(live, 0, last=20)
-    series = spec["datasets"]["series"]
+    series = spec["datasets"]["actual"]
     assert series["step"].min() <= 35 <= series["step"].max()
     start = pd.Timestamp(live.traffic.start, tz="UTC")
     expected = [(start + pd.Timedelta(minutes=15 * int(k))).value // 10**6 for k in series["step"]]
@@ -81,7 +81,8 @@ def test_every_rule_has_a_legend_entry_no_model_shares_the_failure_colour_and_th
     failure = next(layer for layer in spec["layer"] if "marker === 'failure'" in str(layer.get("transform")))
     assert failure["mark"]["color"].lower() not in {c.lower() for c in colour_range(["actual", *live.forecasts])}
     top = spec["layer"][-1]
-    assert top["transform"] == [{"filter": "datum.series === 'actual'"}] and top["mark"]["type"] == "line"
+    assert top["data"] == {"name": "actual"} and top["mark"]["type"] == "line"
+    assert spec["datasets"]["actual"]["series"].tolist() == ["actual"] * live.step
 
 
 def test_the_capacity_line_is_drawn_when_the_load_comes_near_it() -> None:
@@ -95,3 +96,14 @@ def test_the_capacity_line_is_drawn_when_the_load_comes_near_it() -> None:
     peak = float(np.nanmax(live.utilization_at(live.step - 1)))
     if peak >= 0.4:  # the abilene preset peaks near 60 %: the rule is inside the 260 px plot
         assert len(ys) == 1 and 0 <= ys[0] <= 260
+
+
+def test_no_layer_draws_an_empty_dataset_right_after_training() -> None:
+    """Vega warns "Infinite extent" on every tick for an empty dataset in a scale's domain."""
+    live = _run()
+    spec = link_chart_spec(live, 0)
+    assert "forecasts" not in spec["datasets"] and "bands" not in spec["datasets"]
+    fed = [layer["data"]["name"] for layer in spec["layer"] if "field" in layer["encoding"].get("x", {})
+           or "field" in layer["encoding"].get("y", {})]
+    assert all(len(spec["datasets"][name]["Mbit/s"] if "Mbit/s" in spec["datasets"][name]
+                   else spec["datasets"][name]["step"]) for name in fed)

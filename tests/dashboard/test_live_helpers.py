@@ -198,7 +198,7 @@ def test_the_chart_draws_each_models_recorded_interval_as_a_band(banded: LiveSce
     d = 5
     spec = lh.link_chart_spec(banded, d, last=8)
     bands = spec["datasets"]["bands"]
-    assert set(spec["datasets"]) == {"series", "events", "retrain", "capacity", "bands"}
+    assert set(spec["datasets"]) == {"actual", "events", "retrain", "capacity", "bands", "forecasts"}
     area = spec["layer"][0]
     assert area["data"] == {"name": "bands"} and area["mark"]["type"] == "area"
     assert area["encoding"]["y"]["field"] == "lower" and area["encoding"]["y2"]["field"] == "upper"
@@ -216,7 +216,7 @@ def test_the_chart_draws_each_models_recorded_interval_as_a_band(banded: LiveSce
     assert (bands["upper"] >= bands["lower"]).all()
     plain = lh.link_chart_spec(LiveScenario.from_spec(ScenarioSpec(
         topology="abilene", steps=60, train_steps=30, step_minutes=60, models=("persistence",), interval=None)), 0)
-    assert "bands" not in plain["datasets"] and plain["layer"][0]["mark"]["type"] == "line"
+    assert "bands" not in plain["datasets"] and all(layer["mark"]["type"] != "area" for layer in plain["layer"])
 
 
 def test_the_map_can_colour_by_the_chosen_models_upper_bound(banded: LiveScenario) -> None:
