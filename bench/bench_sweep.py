@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import sys
 import time
 from pathlib import Path
@@ -40,6 +41,13 @@ PYNTM_REFERENCE = {
     "seconds_per_failure_step": [33, 43],
     "measured": "by an earlier session on this 2-core machine; NOT re-measured here",
 }
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its finished worker processes (less sensitive than wall
+    clock to other work on a shared machine)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def main() -> None:
@@ -63,10 +71,11 @@ def main() -> None:
         res: dict = {"kind": kind, "failures": len(fl), "nodes": len(topo.nodes), "links": len(topo.links),
                      "pairs": traffic.n_pairs, "target_s": target}
         for inc in ([True, False] if args.full else [True]):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), _cpu()
             r = sweep(topo, traffic, kind, 0, args.steps, failures=fl, incremental=inc)
-            dt = time.perf_counter() - t0
+            dt, cpu = time.perf_counter() - t0, _cpu() - c0
             key = "incremental" if inc else "full"
+            res[f"{key}_cpu_s"] = round(cpu, 1)
             if args.limit:
                 res[f"{key}_all_{n_all}_estimated_s"] = round(dt * n_all / max(len(fl), 1), 1)
             res[f"{key}_s"] = round(dt, 3)
