@@ -45,6 +45,7 @@ __all__ = [
     "unfinished_run_text",
     "BEAT_SECONDS",
     "tick",
+    "steps_due",
     "next_bands",
     "next_forecasts",
     "forget_look_ahead",
@@ -257,6 +258,21 @@ def tick(sess: LiveSession, steps: int) -> float:
         sess.live.advance(steps)
         next_bands(sess)  # the map's hover and the warnings show them: part of the tick's engine work
     return (time.perf_counter() - t0) * 1000.0
+
+
+def steps_due(per_tick: int, since: float, tick_seconds: float) -> int:
+    """Steps to advance on a timed tick ``since`` seconds after the last one, so that playing keeps
+    ``per_tick`` steps per ``tick_seconds`` even when a frame takes longer than a tick to draw (up
+    to twice the speed's steps, so a stall is not made up at once); the first tick gives ``per_tick``.
+
+    >>> steps_due(12, 1.0, 1.0), steps_due(12, 1.6, 1.0), steps_due(12, 9.0, 1.0), steps_due(1, 0.8, 1.0)
+    (12, 19, 24, 1)
+    >>> steps_due(12, 1e9, 1.0)  # first tick: last_tick was 0.0
+    12
+    """
+    if since > 60 * tick_seconds:
+        return per_tick
+    return int(min(2 * per_tick, max(1, round(per_tick * since / tick_seconds))))
 
 
 def shown_step(live: LiveScenario) -> int:

@@ -374,11 +374,11 @@ def live_panel(sess: state.LiveSession) -> None:
     live = sess.live
     if sess.owner != state.tab_id():
         st.rerun(scope="app")  # another tab took the run over
-    if sess.playing and not live.finished and time.monotonic() - sess.last_tick >= 0.8 * TICK_SECONDS:
-        sess.tick_ms = lh.tick(sess, sess.steps_per_tick)
+    since = time.monotonic() - sess.last_tick
+    if sess.playing and not live.finished and since >= 0.8 * TICK_SECONDS:
         sess.last_tick = time.monotonic()
+        sess.tick_ms = lh.tick(sess, lh.steps_due(sess.steps_per_tick, since, TICK_SECONDS))
         sess.saved = False
-        _report(lh.keep_alive(sess, _session_maker()))
     if live.finished and sess.playing:
         sess.playing = False
         sess.messages.append(lh.save_history(_session_maker(), sess.scenario_id, live))
@@ -421,6 +421,7 @@ def live_panel(sess: state.LiveSession) -> None:
         if refits:
             st.caption(refits)
         export_buttons(live, d)
+    _report(lh.keep_alive(sess, _session_maker()))  # after the frame is drawn: a checkpoint does not delay it
 
 
 def export_buttons(live: LiveScenario, direction: int) -> None:
