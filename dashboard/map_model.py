@@ -315,8 +315,9 @@ def build_map(
     component then draws the land under the nodes), ``large`` says whether the map is too big
     for per-direction labels at every zoom. Nodes carry ``junction`` (a hyperedge junction,
     drawn as a small unlabelled point) and ``degree`` (labels of busier PoPs win when labels
-    would overlap); edges carry ``name`` (the direction by PoP names), ``link_name``,
-    ``selected`` and ``util_label`` (the utilisation text, drawn on zoom on large maps).
+    would overlap); edges carry ``link_name`` (the link by its PoPs' names, on the first
+    direction only), ``selected`` and ``util_label`` (the utilisation text, drawn on zoom on
+    large maps).
 
     A link direction's hover lists each model's forecast, catalogue models first in the
     catalogue's order. Each edge carries ``link`` (the physical link id, what a click reports), ``dir``
@@ -343,11 +344,7 @@ def build_map(
     up = topology.link_up_mask(frame.down_links, frame.down_nodes)
     models = sorted(frame.forecasts_mbps, key=lambda m: MODEL_NAMES.index(m) if m in MODEL_NAMES else len(MODEL_NAMES))
 
-    members = junction_members(topology)
-    degree = {n.id: 0 for n in topology.nodes}
-    for l in topology.links:
-        degree[l.u] += 1
-        degree[l.v] += 1
+    members, ends, degree = _structure(topology)
     nodes = []
     for n in topology.nodes:
         x, y = positions.get(n.id, (0.0, 0.0))
@@ -378,7 +375,6 @@ def build_map(
 
     # "DE (29)" where the file names the node, else the bare id; a junction by the PoPs behind it.
     names = {n.id: n.id if not n.label or n.label == n.id else f"{n.label} ({n.id})" for n in topology.nodes}
-    ends = end_names(topology, members)
     edges = []
     for i, link in enumerate(topology.links):
         for d in (2 * i, 2 * i + 1):
@@ -414,8 +410,8 @@ def build_map(
                     "util": None if not np.isfinite(u) else round(u, 4),
                     "upper_util": None if not np.isfinite(up_u) else round(up_u, 4),
                     "title": "\n".join(lines),
-                    "name": f"{ends[d][0]} \u2192 {ends[d][1]}",
-                    "link_name": f"{ends[2 * i][0]} \u2013 {ends[2 * i][1]}",
+                    # The link by its PoPs, for the search box (once per link: the data goes out every rerun).
+                    "link_name": f"{ends[d][0]} \u2013 {ends[d][1]}" if d % 2 == 0 else "",
                     "selected": selected,
                     "util_label": utilisation_label(shown, failed),
                     "label": utilisation_label(shown, failed) if frame.utilisation_labels else "",
@@ -430,6 +426,17 @@ def build_map(
     layout_key = f"{len(nodes)}:{zlib.crc32(' '.join(n['id'] for n in nodes).encode()):08x}"
     return {"nodes": nodes, "edges": edges, "legend": legend(), "legend_title": LEGEND_TITLE,
             "geo": geo, "large": not labels_by_default(topology), "layout_key": layout_key}
+
+
+@lru_cache(maxsize=32)
+def _structure(topology: Topology) -> tuple[dict[str, tuple[str, ...]], list[tuple[str, str]], dict[str, int]]:
+    """Junctions with their PoPs, the directions' end names and each node's degree (per topology)."""
+    members = junction_members(topology)
+    degree = {n.id: 0 for n in topology.nodes}
+    for l in topology.links:
+        degree[l.u] += 1
+        degree[l.v] += 1
+    return members, end_names(topology, members), degree
 
 
 def _same_positions(a: Mapping[str, tuple[float, float]], b: Mapping[str, tuple[float, float]]) -> bool:

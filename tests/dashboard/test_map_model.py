@@ -282,10 +282,10 @@ def test_directions_through_a_junction_are_named_by_the_pops_behind_it() -> None
     assert by_dir[5] == "Washington \u2192 Charlotte / Greensboro"
     assert by_dir[6] == "Richmond \u2192 Washington"
     m = build_map(t, node_positions(t))
-    edge = next(e for e in m["edges"] if e["id"] == "148-154#1")
-    assert edge["name"] == "Washington \u2192 Charlotte / Greensboro"
-    assert edge["link_name"] == "Charlotte / Greensboro \u2013 Washington"
-    assert "hyperedge" not in edge["title"].splitlines()[0]
+    back = next(e for e in m["edges"] if e["id"] == "148-154#1")
+    assert back["title"].splitlines()[0] == "148-154: Washington (154) \u2192 Charlotte / Greensboro"
+    first = next(e for e in m["edges"] if e["id"] == "148-154#0")
+    assert first["link_name"] == "Charlotte / Greensboro \u2013 Washington" and back["link_name"] == ""
 
 
 def test_chained_junctions_reach_the_pops_on_both() -> None:

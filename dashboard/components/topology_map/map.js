@@ -41,7 +41,7 @@ function visEdge(e, large) {
   const c = e.color;
   return {
     id: e.id, from: e.from, to: e.to, link: e.link, dir: e.dir, failed: e.failed, util: e.util, upper_util: e.upper_util, pending: false,
-    name: e.name, link_name: e.link_name, selected: !!e.selected, util_label: e.util_label || "",
+    link_name: e.link_name, selected: !!e.selected, util_label: e.util_label || "",
     // drawLabels() draws the label (vis's own would shrink with the zoom and smear); `label`
     // keeps what the server asked for, drawn by vis in transparent ink only.
     title: tooltip("e:" + e.id, e.title), label: large ? "" : (e.label || ""), text: e.label || "",
