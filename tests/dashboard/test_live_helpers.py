@@ -266,3 +266,43 @@ def test_a_click_on_the_preview_map_changes_nothing() -> None:
     # The browser shows no "pending" style in this mode (map.js), and the view says to start a run.
     assert data["click_mode"] == "preview" and data["step"] is None and data["down_links"] == []
     assert not any(e["failed"] for e in data["edges"])
+
+
+def test_keep_alive_beats_cheaply_and_stores_the_series_after_an_event_or_when_forced(tmp_path) -> None:
+    from storage.checkpoints import CheckpointRepository
+    from storage.database import open_database
+    from storage.repository import ScenarioRepository
+
+    live = LiveScenario.from_spec(ScenarioSpec(topology="abilene", steps=60, train_steps=30, step_minutes=60,
+                                               models=("persistence",), seed=2))
+    live.train()
+    sessions = open_database(f"sqlite:///{tmp_path}/h.sqlite")
+    sess = LiveSession(live=live, owner="tab-1", checkpoint_step=live.step)
+    sess.scenario_id, err = lh.start_history(sessions, live, owner="tab-1")
+    assert err is None
+
+    def stored() -> tuple[int, int | None, str]:
+        with sessions() as s:
+            run = CheckpointRepository(s).unfinished_live_runs()[0]
+            repo = ScenarioRepository(s)
+            try:
+                steps = repo.load_series(sess.scenario_id).shape[0]
+            except InputError:
+                steps = None
+            return run.step, steps, repo.get_scenario(sess.scenario_id).status
+
+    live.advance(3)
+    assert lh.keep_alive(sess, sessions) is None  # the first beat: the step only, no series
+    assert stored() == (33, None, "running")
+    live.advance(2)
+    lh.keep_alive(sess, sessions)  # within 10 s of the last beat: nothing written
+    assert stored() == (33, None, "running")
+    live.fail(live.topology.links[0].id)
+    sess.checkpoint_due = True  # what a click sets
+    live.advance(1)
+    lh.keep_alive(sess, sessions)
+    assert stored() == (36, 36, "running") and sess.checkpoint_step == 36 and not sess.checkpoint_due
+    live.advance(4)
+    lh.keep_alive(sess, sessions, force=True)  # pause or "New scenario"
+    assert stored() == (40, 40, "running")
+    assert lh.keep_alive(LiveSession(live=live), sessions) is None  # no history row: nothing to do
