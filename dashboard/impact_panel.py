@@ -31,6 +31,8 @@ __all__ = ["Impact", "impact_of_last_event", "cut_off_nodes", "show_impact", "TO
 
 #: Rows shown per table.
 TOP = 8
+#: A direction's load counts as changed from this fraction of its capacity on (1 Mbit/s on 10 Gbit/s).
+CHANGE_FRACTION = 1e-4
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,8 @@ def impact_of_last_event(live: LiveScenario, top: int = TOP) -> Impact | None:
         "dropped (Mbit/s)": [_sig(dropped[p]) for p in worst]})
 
     change = after_loads - before_loads
-    moved = np.flatnonzero(np.abs(change) > 1e-9)
+    # Float noise (the simulator keeps float32 loads) is not a change an operator should read.
+    moved = np.flatnonzero(np.abs(change) >= CHANGE_FRACTION * capacity)
     moved = moved[np.argsort(-np.abs(change[moved]), kind="stable")][:top]
     changes = pd.DataFrame({"direction": [names[d] for d in moved],
                             "before (Mbit/s)": [_sig(before_loads[d]) for d in moved],
@@ -142,8 +145,19 @@ def impact_of_last_event(live: LiveScenario, top: int = TOP) -> Impact | None:
                   dropped_pairs=dropped_pairs, changes=changes,
                   dropped_before=float(np.where(before_unreach, demand, 0.0).sum()),
                   dropped_after=float(dropped.sum()),
-                  event_names=[f"{element_name(topo, e.target, e.kind)} "
-                               f"{'failed' if e.action == 'fail' else 'restored'}" for e in events])
+                  event_names=_net_change(topo, live.simulator.state_at(event_step - 1) if event_step > 0
+                                          else (frozenset(), frozenset()), (down_links, down_nodes)))
+
+
+def _net_change(topo: Topology, before: tuple[frozenset[str], frozenset[str]],
+                after: tuple[frozenset[str], frozenset[str]]) -> list[str]:
+    """What the events of one step changed, by name: several clicks on one link at the same step
+    (fail, restore, fail) read as their net effect; nothing when they cancel out."""
+    out = []
+    for kind, was, now in (("link", before[0], after[0]), ("node", before[1], after[1])):
+        out += [f"{element_name(topo, x, kind)} failed" for x in sorted(now - was)]
+        out += [f"{element_name(topo, x, kind)} restored" for x in sorted(was - now)]
+    return out
 
 
 def _sig(x: float, digits: int = 3) -> float:
@@ -161,14 +175,17 @@ def show_impact(impact: Impact | None) -> None:
 
     if impact is None:
         return
+    if not impact.event_names:
+        st.caption(f"The failures and restores at step {impact.event_step} cancel out: the network is as before.")
+        return
     st.markdown(f"**Impact of {', '.join(impact.event_names)}** (step {impact.event_step}; "
                 f"now step {impact.step}, against the same traffic routed as before the event)")
     delta = impact.dropped_delta
     c = st.columns(3)
     c[0].metric("Cut-off nodes", len(impact.cut_off))
     c[1].metric("Directions over 100 %", len(impact.overloads))
-    c[2].metric("Dropped traffic", f"{impact.dropped_after:,.0f} Mbit/s", delta=f"{delta:+,.0f} Mbit/s",
-                delta_color="inverse")
+    c[2].metric("Dropped traffic", f"{impact.dropped_after:,.0f} Mbit/s",
+                delta=f"{delta:+,.0f} Mbit/s" if abs(delta) >= 0.5 else None, delta_color="inverse")
     if impact.cut_off_names:
         st.markdown("Cut off: " + ", ".join(impact.cut_off_names))
     if len(impact.overloads):

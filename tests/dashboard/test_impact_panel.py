@@ -76,3 +76,15 @@ def test_a_failed_node_is_not_listed_as_cut_off_but_its_stranded_neighbour_is():
     topo = _network(True)
     assert cut_off_nodes(topo, frozenset(), frozenset({"a"})) == ["e"]
     assert cut_off_nodes(topo, frozenset({"a-b", "c-d"}), frozenset()) in (["b", "c"],)
+
+
+def test_clicks_that_cancel_out_at_one_step_show_no_change_and_noise_is_not_a_change():
+    live = _live(_network(False))
+    live.fail("a-b")
+    live.restore("a-b")
+    imp = impact_of_last_event(live)
+    assert imp.event_names == [] and len(imp.changes) == 0 and len(imp.overloads) == 0
+    live.fail("a-b")
+    live.restore("a-b")
+    live.fail("a-b")
+    assert impact_of_last_event(live).event_names == ["A – B (a-b) failed"]
