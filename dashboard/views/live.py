@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from dashboard import callbacks, live_helpers as lh, state
+from dashboard import callbacks, live_chart, live_helpers as lh, live_history as history, state
 from dashboard.impact_panel import impact_of_last_event, show_impact
 from dashboard.components.topology_map import topology_map
 from dashboard.map_model import labels_by_default
@@ -119,7 +119,7 @@ def _step_once() -> None:
     sess = state.get_live()
     if sess:
         sess.tick_ms = lh.tick(sess, 1)
-        _report(lh.keep_alive(sess, _session_maker()))
+        _report(history.keep_alive(sess, _session_maker()))
 
 
 def _toggle_play() -> None:
@@ -128,7 +128,7 @@ def _toggle_play() -> None:
         sess.playing = not sess.playing
         sess.last_tick = 0.0
         if not sess.playing:  # paused: store the run as far as it went
-            _report(lh.keep_alive(sess, _session_maker(), force=True))
+            _report(history.keep_alive(sess, _session_maker(), force=True))
 
 
 def _report(err: str | None) -> None:
@@ -140,7 +140,7 @@ def _report(err: str | None) -> None:
 def _save() -> None:
     sess = state.get_live()
     if sess:
-        sess.messages.append(lh.save_history(_session_maker(), sess.scenario_id, sess.live))
+        sess.messages.append(history.save_history(_session_maker(), sess.scenario_id, sess.live))
         sess.saved = True
         sess.checkpoint_step = sess.live.step
 
@@ -156,7 +156,7 @@ def _new_run() -> None:
     st.session_state.pop(CONFIRM_NEW_KEY, None)
     sess = state.get_live()
     if sess is not None:
-        err = lh.release_history(_session_maker(), sess)
+        err = history.release_history(_session_maker(), sess)
         if err:
             st.session_state["live_history_error"] = err
     state.clear_live(forget=sess is not None and sess.live.finished)
@@ -180,7 +180,7 @@ def _select_direction(direction: int) -> None:
 def resume_offer() -> None:
     """The history's unfinished live runs (a reload, another tab, a restart), each to resume."""
     sessions = _session_maker()
-    runs = lh.unfinished_runs(sessions)
+    runs = history.unfinished_runs(sessions)
     if not runs:
         return
     with st.container(border=True):
@@ -191,7 +191,7 @@ def resume_offer() -> None:
                 run = replace(run, step=kept[run.id].live.step, events=list(kept[run.id].live.events))
             topo = _stored_topology(run.topology)
             c1, c2 = st.columns([5, 1])
-            c1.markdown(lh.unfinished_run_text(run, topo))
+            c1.markdown(history.unfinished_run_text(run, topo))
             c2.button("Resume", key=f"live_resume_{run.id}", on_click=_ask_resume, args=(run.id,),
                       type="primary" if i == 0 else "secondary", width="stretch")
 
@@ -210,14 +210,14 @@ def resume_run(scenario_id: int) -> None:
     sess = state.adopt_live(scenario_id)
     if sess is not None:
         try:
-            lh.claim_history(sessions, scenario_id, sess.owner or state.tab_id(), sess.live.step)
+            history.claim_history(sessions, scenario_id, sess.owner or state.tab_id(), sess.live.step)
         except Exception as err:  # noqa: BLE001 - the run goes on in this tab
             sess.messages.append(f"History not updated: {err}")
         sess.messages.append(f"Resumed scenario {scenario_id} at step {sess.live.step}.")
     elif sessions is not None:
         bar = st.progress(0.0, text=f"Rebuilding scenario {scenario_id}...")
         try:
-            live = lh.resume_history(sessions, scenario_id, state.tab_id(), progress=lambda msg, frac: bar.progress(
+            live = history.resume_history(sessions, scenario_id, state.tab_id(), progress=lambda msg, frac: bar.progress(
                 min(1.0, max(0.0, frac)), text=f"Rebuilding scenario {scenario_id}: {msg}"))
         except InputError as err:
             bar.empty()
@@ -313,7 +313,7 @@ def start_run(topology_name: str, steps: int, train_steps: int, seed: int, model
     bar.empty()
     settle_heap()  # the trained models and series live as long as the run
     sess = state.LiveSession(live=live, checkpoint_step=live.step)
-    sess.scenario_id, err = lh.start_history(_session_maker(), live, label=f"live {topo.name}", owner=state.tab_id())
+    sess.scenario_id, err = history.start_history(_session_maker(), live, label=f"live {topo.name}", owner=state.tab_id())
     if err:
         sess.messages.append(err)
     sess.last_tick = 0.0
@@ -367,7 +367,7 @@ def apply_requested_failure(sess: state.LiveSession | None) -> None:
 
 def beat(sess: state.LiveSession) -> None:
     """While paused, the run's heartbeat (the history calls a run without one interrupted)."""
-    _report(lh.keep_alive(sess, _session_maker()))
+    _report(history.keep_alive(sess, _session_maker()))
 
 
 def live_panel(sess: state.LiveSession) -> None:
@@ -381,7 +381,7 @@ def live_panel(sess: state.LiveSession) -> None:
         sess.saved = False
     if live.finished and sess.playing:
         sess.playing = False
-        sess.messages.append(lh.save_history(_session_maker(), sess.scenario_id, live))
+        sess.messages.append(history.save_history(_session_maker(), sess.scenario_id, live))
         sess.saved = True
         sess.checkpoint_step = live.step
         st.rerun(scope="app")
@@ -412,7 +412,7 @@ def live_panel(sess: state.LiveSession) -> None:
         names = dict(options)
         st.selectbox("Link direction", [d for d, _ in options], format_func=names.get, key=DIRECTION_KEY)
         d = st.session_state[DIRECTION_KEY]
-        st.vega_lite_chart(spec=lh.link_chart_spec(live, d), width="stretch")
+        st.vega_lite_chart(spec=live_chart.link_chart_spec(live, d), width="stretch")
         errors = lh.errors_table(live, d)
         if live.step > live.train_steps and len(errors):
             st.caption("Running error over the last day: this link direction, and the whole network")
@@ -421,7 +421,7 @@ def live_panel(sess: state.LiveSession) -> None:
         if refits:
             st.caption(refits)
         export_buttons(live, d)
-    _report(lh.keep_alive(sess, _session_maker()))  # after the frame is drawn: a checkpoint does not delay it
+    _report(history.keep_alive(sess, _session_maker()))  # after the frame is drawn: a checkpoint does not delay it
 
 
 def export_buttons(live: LiveScenario, direction: int) -> None:
@@ -432,7 +432,7 @@ def export_buttons(live: LiveScenario, direction: int) -> None:
     cols = st.columns(4)
     stem = f"netdrift_{live.topology.name}_direction{direction}_step{live.step}"
     for col, fmt in zip(cols, ("png", "svg", "pdf", "csv")):
-        col.download_button(fmt.upper(), data=lambda fmt=fmt: lh.chart_export(live, direction, fmt),  # type: ignore[misc]
+        col.download_button(fmt.upper(), data=lambda fmt=fmt: live_chart.chart_export(live, direction, fmt),  # type: ignore[misc]
                             file_name=sanitize_filename(stem, extension=fmt), mime=MIME_TYPES[fmt],
                             key=f"live_export_{fmt}", icon=":material/download:", on_click="ignore", width="stretch")
 
@@ -501,4 +501,4 @@ else:
     controls(session)
     st.fragment(run_every=TICK_SECONDS if session.playing else None)(live_panel)(session)
     if not session.playing:
-        st.fragment(run_every=lh.BEAT_SECONDS)(beat)(session)
+        st.fragment(run_every=history.BEAT_SECONDS)(beat)(session)

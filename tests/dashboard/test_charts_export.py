@@ -195,7 +195,7 @@ def test_live_exports_carry_a_title_and_the_scenario() -> None:
     import io
 
     from dashboard.callbacks import toggle_element
-    from dashboard.live_helpers import chart_export
+    from dashboard.live_chart import chart_export
     from engine.experiments.scenario import LiveScenario
     from engine.experiments.spec import ScenarioSpec
 

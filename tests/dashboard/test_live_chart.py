@@ -9,7 +9,7 @@ import pandas as pd
 import vl_convert as vlc
 
 from dashboard.callbacks import toggle_element
-from dashboard.live_helpers import link_chart_spec
+from dashboard.live_chart import link_chart_spec
 from engine.experiments.scenario import LiveScenario
 from engine.experiments.spec import ScenarioSpec
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dashboard import live_helpers as lh
+from dashboard import live_helpers as lh, live_history as history
+from dashboard.live_chart import link_chart_spec
 from dashboard.state import LiveSession
 from engine.errors import InputError
 from engine.experiments.scenario import LiveScenario
@@ -92,7 +93,7 @@ def test_refits_are_reported_for_the_refitting_models_only(live: LiveScenario) -
     step = run.last_retrain_step("incremental-b4")
     assert step is not None
     assert lh.refit_caption(run) == f"Last re-fit: incremental-b4 at step {step}."
-    rules = lh.link_chart_spec(run, 0)["datasets"]["retrain"]
+    rules = link_chart_spec(run, 0)["datasets"]["retrain"]
     assert rules["step"].tolist() == [step] and rules["event"].tolist() == ["incremental-b4 re-fitted"]
 
 
@@ -101,15 +102,15 @@ def test_history_rows_are_written_through_the_service(live: LiveScenario, tmp_pa
     from storage.repository import ScenarioRepository
 
     sessions = open_database(f"sqlite:///{tmp_path}/h.sqlite")
-    sid, err = lh.start_history(sessions, live, label="live abilene")
+    sid, err = history.start_history(sessions, live, label="live abilene")
     assert err is None and sid is not None
-    assert lh.save_history(sessions, sid, live) == f"Saved to history as scenario {sid} (steps 0..{live.step - 1})."
+    assert history.save_history(sessions, sid, live) == f"Saved to history as scenario {sid} (steps 0..{live.step - 1})."
     with sessions() as s:
         detail = ScenarioRepository(s).get_scenario(sid)
         assert detail.status == "complete" and detail.label == "live abilene"
         assert ScenarioRepository(s).load_series(sid).shape[0] == live.step
-    assert lh.start_history(None, live) == (None, "No history database is configured.")
-    assert lh.save_history(sessions, None, live).startswith("Not saved")
+    assert history.start_history(None, live) == (None, "No history database is configured.")
+    assert history.save_history(sessions, None, live).startswith("Not saved")
 
 
 # --- intervals, warnings, the map coloured by the upper bound --------------------------------------
@@ -196,7 +197,7 @@ def test_a_failed_link_is_never_warned_and_no_intervals_means_no_rows(banded: Li
 
 def test_the_chart_draws_each_models_recorded_interval_as_a_band(banded: LiveScenario, live: LiveScenario) -> None:
     d = 5
-    spec = lh.link_chart_spec(banded, d, last=8)
+    spec = link_chart_spec(banded, d, last=8)
     bands = spec["datasets"]["bands"]
     assert set(spec["datasets"]) == {"actual", "events", "retrain", "capacity", "bands", "forecasts"}
     area = spec["layer"][0]
@@ -214,7 +215,7 @@ def test_the_chart_draws_each_models_recorded_interval_as_a_band(banded: LiveSce
         np.testing.assert_allclose(bands["upper"][mine],
                                    np.round(banded.recorder.upper[m][lo:banded.step, d][keep].astype(float), 2))
     assert (bands["upper"] >= bands["lower"]).all()
-    plain = lh.link_chart_spec(LiveScenario.from_spec(ScenarioSpec(
+    plain = link_chart_spec(LiveScenario.from_spec(ScenarioSpec(
         topology="abilene", steps=60, train_steps=30, step_minutes=60, models=("persistence",), interval=None)), 0)
     assert "bands" not in plain["datasets"] and all(layer["mark"]["type"] != "area" for layer in plain["layer"])
 
@@ -278,7 +279,7 @@ def test_keep_alive_beats_cheaply_and_stores_the_series_after_an_event_or_when_f
     live.train()
     sessions = open_database(f"sqlite:///{tmp_path}/h.sqlite")
     sess = LiveSession(live=live, owner="tab-1", checkpoint_step=live.step)
-    sess.scenario_id, err = lh.start_history(sessions, live, owner="tab-1")
+    sess.scenario_id, err = history.start_history(sessions, live, owner="tab-1")
     assert err is None
 
     def stored() -> tuple[int, int | None, str]:
@@ -292,17 +293,17 @@ def test_keep_alive_beats_cheaply_and_stores_the_series_after_an_event_or_when_f
             return run.step, steps, repo.get_scenario(sess.scenario_id).status
 
     live.advance(3)
-    assert lh.keep_alive(sess, sessions) is None  # the first beat: the step only, no series
+    assert history.keep_alive(sess, sessions) is None  # the first beat: the step only, no series
     assert stored() == (33, None, "running")
     live.advance(2)
-    lh.keep_alive(sess, sessions)  # within 10 s of the last beat: nothing written
+    history.keep_alive(sess, sessions)  # within 10 s of the last beat: nothing written
     assert stored() == (33, None, "running")
     live.fail(live.topology.links[0].id)
     sess.checkpoint_due = True  # what a click sets
     live.advance(1)
-    lh.keep_alive(sess, sessions)
+    history.keep_alive(sess, sessions)
     assert stored() == (36, 36, "running") and sess.checkpoint_step == 36 and not sess.checkpoint_due
     live.advance(4)
-    lh.keep_alive(sess, sessions, force=True)  # pause or "New scenario"
+    history.keep_alive(sess, sessions, force=True)  # pause or "New scenario"
     assert stored() == (40, 40, "running")
-    assert lh.keep_alive(LiveSession(live=live), sessions) is None  # no history row: nothing to do
+    assert history.keep_alive(LiveSession(live=live), sessions) is None  # no history row: nothing to do
