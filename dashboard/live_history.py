@@ -108,13 +108,17 @@ def release_history(sessions: sessionmaker[Session] | None, sess: LiveSession) -
 
 
 def unfinished_runs(sessions: sessionmaker[Session] | None) -> list[Any]:
-    """The history's unfinished live runs (:class:`storage.checkpoints.LiveRun`), newest first."""
+    """The history's unfinished live runs (:class:`storage.checkpoints.LiveRun`), newest first.
+
+    Read through the storage layer alone: the start page shows them without importing the
+    engine's scenario driver (the warm-up thread does that after the first page)."""
     if sessions is None:
         return []
-    from service.scenarios import ScenarioService
+    from storage.checkpoints import CheckpointRepository
 
     try:
-        return ScenarioService(sessions).unfinished_live_runs()
+        with sessions() as s:
+            return CheckpointRepository(s).unfinished_live_runs()
     except Exception:  # noqa: BLE001 - an unreadable history offers nothing to resume
         return []
 

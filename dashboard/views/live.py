@@ -495,8 +495,10 @@ if session is None and (pending := st.session_state.pop(RESUME_KEY, None)) is no
     session = state.get_live()
 apply_requested_failure(session)
 if session is None:
-    resume_offer()
+    offer = st.container()  # above the form, filled after it: the preview map is not kept waiting
     start_form()
+    with offer:
+        resume_offer()
 else:
     controls(session)
     st.fragment(run_every=TICK_SECONDS if session.playing else None)(live_panel)(session)
