@@ -131,7 +131,7 @@ function drawLabels(st, ctx) {
   for (const n of st.nodeOrder) {
     const p = dom(n);
     if (!inView(p)) continue;
-    const r = Math.max(2, (n.junction ? 2.5 : 6) * s);
+    const r = Math.max(2, ((n.junction ? 2.5 : 6) / (st.k || 1)) * s);
     dots.add({ id: n.id, x: p.x - r, y: p.y - r, w: 2 * r, h: 2 * r });
     if (!n.junction && n.name) shown.push({ n, p, r });
   }
@@ -219,7 +219,7 @@ function drawLabels(st, ctx) {
       if (!n) continue;
       const p = dom(n);
       ctx.beginPath();
-      ctx.arc(p.x, p.y, Math.max(2, 6 * s) + 4, 0, 2 * Math.PI);
+      ctx.arc(p.x, p.y, Math.max(2, (6 / (st.k || 1)) * s) + 4, 0, 2 * Math.PI);
       ctx.stroke();
     }
   }

@@ -46,7 +46,7 @@ function visEdge(e, large) {
     // keeps what the server asked for, drawn by vis in transparent ink only.
     title: tooltip("e:" + e.id, e.title), label: large ? "" : (e.label || ""), text: e.label || "",
     color: { color: c, highlight: c, hover: c, inherit: false },
-    width: e.width, dashes: e.dashes,
+    width: e.width, value: e.width, dashes: e.dashes, // value: see sizeScaling()
   };
 }
 
@@ -55,7 +55,7 @@ function visNode(n) {
   return {
     id: n.id, name: n.label || "", x: n.x, y: n.y, failed: n.failed, junction: j, degree: n.degree || 0,
     title: tooltip("n:" + n.id, n.title),
-    size: j ? 2.5 : 6, borderWidth: j ? 0 : 1.5,
+    value: j ? 2.5 : 6, borderWidth: j ? 0 : 1.5, // the radius, through sizeScaling()
     color: { background: n.color.background, border: n.color.border,
              highlight: { background: n.color.background, border: "#ffb000" },
              hover: { background: n.color.background, border: "#ffb000" } },
@@ -164,6 +164,7 @@ function focusItem(st, item) {
     net.focus(item.nodes[0], { scale: Math.max(net.getScale(), fit * 2.2), animation: false });
     net.setSelection({ nodes: item.nodes, edges: [] }, { unselectAll: true, highlightEdges: false });
   }
+  rescale(st);
   st.root.dataset.focus = item.label;
   st.root.querySelector(".nd-find-msg").textContent = "";
   net.redraw();
@@ -189,7 +190,7 @@ function setupTools(st) {
   };
   input.addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); go(); } });
   input.addEventListener("change", go);
-  root.querySelector(".nd-fit").addEventListener("click", () => st.network.fit({ animation: false }));
+  root.querySelector(".nd-fit").addEventListener("click", () => { st.network.fit({ animation: false }); rescale(st); });
   root.querySelector(".nd-reset").addEventListener("click", () => {
     st.focus = null;
     input.value = "";
@@ -197,6 +198,7 @@ function setupTools(st) {
     delete root.dataset.focus;
     st.network.unselectAll();
     st.network.fit({ animation: false });
+    rescale(st);
   });
   // vis leaves its tooltip open when the pointer leaves the canvas: close it.
   root.querySelector(".nd-canvas").addEventListener("pointerleave", () => {
@@ -217,6 +219,28 @@ function fillSearchList(st) {
   list.replaceChildren(frag);
 }
 
+// --- sizes under zoom --------------------------------------------------------------------------
+// vis scales dots, lines and arrows with the zoom, so a zoomed-in dense region turns into blobs.
+// Radius and width go through vis's value scaling instead (size = value / k): beyond "fit" they
+// grow with the zoom to the power 0.25 only, so zooming in spreads the nodes apart.
+const ARROW = 0.35; // arrowhead scale at "fit"
+
+function sizeScaling(k) {
+  return { min: 0, max: 100 / k, label: { enabled: false },
+           customScalingFunction: (min, max, total, value) => value / 100 };
+}
+
+function rescale(st) {
+  const net = st.network;
+  if (!net || !st.fitScale) return;
+  const k = Math.pow(Math.max(1, net.getScale() / st.fitScale), 0.75);
+  if (Math.abs(k - (st.k || 1)) / (st.k || 1) < 0.04) return;
+  st.k = k;
+  net.setOptions({ nodes: { scaling: sizeScaling(k) },
+                   edges: { scaling: sizeScaling(k), arrows: { to: { enabled: true, scaleFactor: ARROW / k } } } });
+  net.body.emitter.emit("_dataChanged"); // vis applies a new value scaling on its next data change only
+}
+
 // --- the component ---------------------------------------------------------------------------
 function newNetwork(vis, st, d, canvasEl, nodes, edges) {
   if (st.network) st.network.destroy();
@@ -234,12 +258,12 @@ function newNetwork(vis, st, d, canvasEl, nodes, edges) {
     physics: { enabled: false },
     interaction: { hover: true, tooltipDelay: 80, multiselect: false, hideEdgesOnDrag: false,
                    zoomView: true, dragView: true, dragNodes: false },
-    nodes: { shape: "dot", size: 6, borderWidth: 1.5 },
+    nodes: { shape: "dot", size: 6, borderWidth: 1.5, scaling: sizeScaling(1) },
     edges: { smooth: { enabled: true, type: "curvedCW", roundness: 0.07 },
-             arrows: { to: { enabled: true, scaleFactor: 0.35 } },
+             arrows: { to: { enabled: true, scaleFactor: ARROW } },
              // drawLabels() draws the utilisation labels; vis's copy is invisible.
              font: { size: 10, color: "rgba(0,0,0,0)", strokeWidth: 0, align: "horizontal" },
-             selectionWidth: 2, hoverWidth: 1.5 },
+             selectionWidth: 2, hoverWidth: 1.5, scaling: sizeScaling(1) },
   });
   const net = st.network;
   net.on("click", (p) => {
@@ -258,6 +282,11 @@ function newNetwork(vis, st, d, canvasEl, nodes, edges) {
   net.on("blurNode", () => { st.hover = null; net.redraw(); });
   net.on("hoverEdge", (p) => { st.hoverEdge = p.edge; net.redraw(); });
   net.on("blurEdge", () => { st.hoverEdge = null; net.redraw(); });
+  net.on("zoom", () => {
+    if (st.rescaleQueued) return;
+    st.rescaleQueued = true;
+    requestAnimationFrame(() => { st.rescaleQueued = false; rescale(st); });
+  });
   net.on("beforeDrawing", (ctx) => drawLand(st, ctx));
   net.on("afterDrawing", (ctx) => {
     const t0 = performance.now();
@@ -268,6 +297,7 @@ function newNetwork(vis, st, d, canvasEl, nodes, edges) {
   net.once("afterDrawing", () => {
     net.fit({ animation: false });
     st.fitScale = net.getScale();
+    st.k = 1;
     st.fitted = true;
     if (globalThis.__netdriftMap && globalThis.__netdriftMap.network === net) globalThis.__netdriftMap.fitted = true;
   });
