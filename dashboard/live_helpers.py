@@ -125,19 +125,27 @@ def tick(sess: LiveSession, steps: int) -> float:
     return (time.perf_counter() - t0) * 1000.0
 
 
-def steps_due(per_tick: int, since: float, tick_seconds: float) -> int:
-    """Steps to advance on a timed tick ``since`` seconds after the last one, so that playing keeps
-    ``per_tick`` steps per ``tick_seconds`` even when a frame takes longer than a tick to draw (up
-    to twice the speed's steps, so a stall is not made up at once); the first tick gives ``per_tick``.
+def steps_due(per_tick: int, since: float, tick_seconds: float, carry: float = 0.0) -> tuple[int, float]:
+    """Steps to advance on a timed tick ``since`` seconds after the last one, and the fraction of a
+    step carried to the next tick, so that playing keeps ``per_tick`` steps per ``tick_seconds``
+    even when a frame takes longer than a tick to draw (at most twice the speed's steps, so a stall
+    is not made up at once); a first tick (``since`` of a minute or more) gives ``per_tick``.
 
-    >>> steps_due(12, 1.0, 1.0), steps_due(12, 1.6, 1.0), steps_due(12, 9.0, 1.0), steps_due(1, 0.8, 1.0)
-    (12, 19, 24, 1)
-    >>> steps_due(12, 1e9, 1.0)  # first tick: last_tick was 0.0
-    12
+    >>> [(n, round(c, 2)) for n, c in (steps_due(12, 1.0, 1.0), steps_due(12, 1.6, 1.0), steps_due(12, 9.0, 1.0))]
+    [(12, 0.0), (19, 0.2), (24, 0.0)]
+    >>> n, c = steps_due(12, 1.04, 1.0, carry=0.6)  # 12.48 + 0.6: one more step now, 0.08 left
+    >>> n, round(c, 2)
+    (13, 0.08)
+    >>> steps_due(1, 0.8, 1.0), steps_due(12, 1e9, 1.0)
+    ((0, 0.8), (12, 0.0))
     """
-    if since > 60 * tick_seconds:
-        return per_tick
-    return int(min(2 * per_tick, max(1, round(per_tick * since / tick_seconds))))
+    if since >= 60 * tick_seconds:
+        return per_tick, 0.0
+    exact = per_tick * since / tick_seconds + carry
+    if exact >= 2 * per_tick:
+        return 2 * per_tick, 0.0
+    n = int(exact)
+    return n, exact - n
 
 
 def shown_step(live: LiveScenario) -> int:

@@ -72,6 +72,7 @@ class LiveSession:
     messages: list[str] = field(default_factory=list)
     tick_ms: float | None = None  # engine time of the last live tick
     last_tick: float = 0.0  # time.monotonic() of the last timed tick
+    play_carry: float = 0.0  # fraction of a step owed to the next timed tick (see live_helpers.steps_due)
     positions: dict[str, tuple[float, float]] | None = None
     next_bands: dict[str, Forecast] = field(default_factory=dict)
     next_forecasts: dict[str, np.ndarray] = field(default_factory=dict)

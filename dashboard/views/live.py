@@ -377,7 +377,8 @@ def live_panel(sess: state.LiveSession) -> None:
     since = time.monotonic() - sess.last_tick
     if sess.playing and not live.finished and since >= 0.8 * TICK_SECONDS:
         sess.last_tick = time.monotonic()
-        sess.tick_ms = lh.tick(sess, lh.steps_due(sess.steps_per_tick, since, TICK_SECONDS))
+        steps, sess.play_carry = lh.steps_due(sess.steps_per_tick, since, TICK_SECONDS, sess.play_carry)
+        sess.tick_ms = lh.tick(sess, steps)
         sess.saved = False
     if live.finished and sess.playing:
         sess.playing = False
