@@ -320,3 +320,29 @@ def test_every_direction_carries_its_utilisation_text_for_zoomed_labels() -> Non
     assert by_id["b-c#0"]["util_label"] == ""  # failed
     assert by_id["a-b#0"]["selected"] and not by_id["a-c#0"]["selected"]
     assert m["large"] is False and "%" in m["legend_title"]
+
+
+def test_the_shipped_land_is_small_attributed_and_flat() -> None:
+    from pathlib import Path
+
+    static = Path(__file__).resolve().parents[2] / "dashboard" / "static"
+    land = static / "land-110m.geo.json"
+    assert land.stat().st_size < 200 * 1024
+    notice = (static / "NOTICE").read_text()
+    assert "Natural Earth" in notice and "public domain" in notice and "world-atlas 2.0.2" in notice and "ISC" in notice
+    rings = [r for poly in json.loads(land.read_text())["geometry"]["coordinates"] for r in poly]
+    assert len(rings) > 100
+    for ring in rings:
+        assert all(-90.0 <= lat <= 90.0 for _, lat in ring)
+        # Drawn flat, a ring never jumps across the map (the antimeridian is unwrapped), except
+        # along a pole, where Antarctica is closed.
+        assert all(abs(b[0] - a[0]) < 180.0 or abs(a[1]) == abs(b[1]) == 90.0 for a, b in zip(ring, ring[1:]))
+    # Europe is there: some ring surrounds Paris (2.35 E, 48.86 N), by ray casting.
+    def inside(ring: list[list[float]], x: float, y: float) -> bool:
+        hit = False
+        for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1]):
+            if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+                hit = not hit
+        return hit
+    assert any(inside(r, 2.35, 48.86) for r in rings)
+    assert not any(inside(r, -30.0, 40.0) for r in rings)  # mid-Atlantic
