@@ -208,6 +208,9 @@ def test_geant_labels_land_and_a_map_that_stays_put(offline_page, dashboard_serv
     page.wait_for_function("() => window.__netdriftMap.edges.get().some(e => e.failed && !e.pending)")
     _wait_idle(page)
     _settled(page)
+    failed = page.evaluate("() => [...new Set(window.__netdriftMap.edges.get().filter(e => e.failed).map(e => e.link))]")
+    marks = page.evaluate("() => window.__netdriftMap.failMarks().map(m => m.link)")
+    assert marks == failed and len(failed) == 1, f"failed links {failed}, marked {marks}"
     _shoot(page, tmp_path, "geant2012_failed", page.locator(".nd-map").first)
     assert blocked == []
 

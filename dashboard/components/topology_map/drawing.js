@@ -210,6 +210,29 @@ function drawLabels(st, ctx) {
   }
   st.edgeLabelBoxes = edgeBoxes;
 
+  // A failed link: a black disc with a white cross at its middle, the same size at any zoom,
+  // so a failure is seen on the whole-network view of a large map too.
+  const marks = [];
+  for (const e of st.edgeList) {
+    if (!e.failed || e.dir % 2 !== 0) continue;
+    const a = pos.get(e.from), b = pos.get(e.to);
+    if (!a || !b) continue;
+    const m = dom({ x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 });
+    if (!inView(m)) continue;
+    marks.push({ link: e.link, x: m.x, y: m.y });
+    ctx.beginPath();
+    ctx.arc(m.x, m.y, 6, 0, 2 * Math.PI);
+    ctx.fillStyle = "#111111";
+    ctx.fill();
+    ctx.strokeStyle = "#ffffff";
+    ctx.lineWidth = 1.6;
+    ctx.beginPath();
+    ctx.moveTo(m.x - 3, m.y - 3); ctx.lineTo(m.x + 3, m.y + 3);
+    ctx.moveTo(m.x + 3, m.y - 3); ctx.lineTo(m.x - 3, m.y + 3);
+    ctx.stroke();
+  }
+  st.failMarks = marks;
+
   // A found node or link: an amber ring around its node(s).
   if (st.focus) {
     ctx.strokeStyle = "#ffb000";

@@ -346,7 +346,7 @@ export default function (component) {
     globalThis.__netdriftMap = {
       network: st.network, nodes: st.nodes, edges: st.edges, renders: st.renders, step: d.step,
       topology: d.topology, root, fitted: !!st.fitted, land: !!st.land,
-      labels: () => st.labelBoxes || [], labelMs: () => st.labelMs, edgeLabels: () => st.edgeLabelBoxes || [],
+      labels: () => st.labelBoxes || [], labelMs: () => st.labelMs, edgeLabels: () => st.edgeLabelBoxes || [], failMarks: () => st.failMarks || [],
       find: (q) => { const it = findItem(st, q); if (it) focusItem(st, it); return it ? it.label : null; },
     };
   }).catch((err) => {
