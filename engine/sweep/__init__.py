@@ -21,7 +21,11 @@ whose shortest-path DAG uses the link) gains nothing on these backbones: a link 
 simulator).
 
 Failures run on ``workers`` (default: the CPU count) forked processes, or threads where fork is
-unavailable.
+unavailable; with ``executor="ray"`` on Ray tasks (:mod:`engine.sweep.ray_executor`, a local Ray
+or a cluster, identical results). With ``device`` ("cpu", "cuda") the loads of batches of failure
+states are batched torch products on that device (:mod:`engine.sweep.batched`). With
+``forecast=MODEL`` the window holds the demands a routed model forecasts at its first step
+(:mod:`engine.sweep.forecast`). docs/sweeps.md is the user's guide.
 
 Definitions (documented for the CLI and the stored record):
 

@@ -15,6 +15,8 @@ simulator); sums may be ordered differently from scipy's, so figures agree to fl
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["TorchLoads", "resolve_sweep_device"]
 
+#: Device files of an NVIDIA driver (Linux; /dev/dxg: WSL): without one, "auto" needs no torch.
+_GPU_DEVICE_FILES = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/dxg")
+
 #: Product output per batch, in float32 values (256 MB); the batch size follows from it.
 BATCH_VALUES = 64_000_000
 
@@ -40,6 +45,8 @@ def resolve_sweep_device(device: str | None) -> str | None:
         return None
     if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
         raise InputError(f"device '{device}'", "expected auto, cpu or cuda")
+    if device == "auto" and "torch" not in sys.modules and not any(os.path.exists(p) for p in _GPU_DEVICE_FILES):
+        return None  # no GPU driver here: spare the 1-2 s of importing torch
     try:
         import torch
     except ImportError:  # pragma: no cover - torch is a dependency
