@@ -380,12 +380,14 @@ def live_panel(sess: state.LiveSession) -> None:
         steps, sess.play_carry = lh.steps_due(sess.steps_per_tick, since, TICK_SECONDS, sess.play_carry)
         sess.tick_ms = lh.tick(sess, steps)
         sess.saved = False
-    if live.finished and sess.playing:
-        sess.playing = False
-        sess.messages.append(history.save_history(_session_maker(), sess.scenario_id, live))
-        sess.saved = True
-        sess.checkpoint_step = live.step
-        st.rerun(scope="app")
+    if live.finished and (sess.playing or not sess.saved):  # played or stepped to the end: stored complete
+        was_playing, sess.playing = sess.playing, False
+        if not sess.saved:
+            sess.messages.append(history.save_history(_session_maker(), sess.scenario_id, live))
+            sess.saved = True
+            sess.checkpoint_step = live.step
+        if was_playing:
+            st.rerun(scope="app")
 
     step = lh.shown_step(live)
     m = st.columns(5)

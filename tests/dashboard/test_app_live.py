@@ -263,3 +263,19 @@ def test_a_failure_asked_for_another_topology_waits_for_a_run_on_it(app: AppTest
     _start_tiny(app, seed=8)
     assert "netdrift_apply_failure" not in app.session_state
     assert "(0-1)" in _metric(app, "Failed")
+
+
+def test_a_run_stepped_to_its_end_is_stored_complete_and_not_offered_for_resume(app: AppTest, tmp_path) -> None:
+    _start_tiny(app, seed=9)
+    live = app.session_state["netdrift_live"].live
+    live.advance(live.total_steps - live.step - 1)  # the last step by the button
+    _button(app, "Step").click().run()
+    assert not app.exception, app.exception
+    assert _metric(app, "Step") == "72 / 72"
+    assert any("Saved to history" in c.value for c in app.caption)
+    from storage.database import open_database
+    from storage.repository import ScenarioRepository
+
+    with open_database(f"sqlite:///{tmp_path}/h.sqlite")() as s:
+        assert [r.status for r in ScenarioRepository(s).list_scenarios()] == ["complete"]
+    assert not any(m.value.startswith("Scenario ") for m in _new_tab(tmp_path).markdown)
