@@ -7,6 +7,7 @@ test's tmp dir and to /work/notes/shots/ (when that folder can be made) to be lo
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -263,4 +264,19 @@ def test_topology_page_preview_and_visible_upload_errors(offline_page, dashboard
     error.first.wait_for(state="detached", timeout=10_000)  # the previous file's error is gone
     assert page.evaluate("() => window.__netdriftMap.nodes.length") == 11
     _shoot(page, tmp_path, "topology_upload_preview", page.locator(".nd-map").first)
+
+    # A file without coordinates: a force layout, no land, every PoP labelled.
+    from engine.loaders import topology_to_dict
+    from engine.topology import Link, Node, Topology
+
+    ring = Topology("ring6", tuple(Node(str(i), f"R{i}") for i in range(6)),
+                    tuple(Link(f"{i}-{(i + 1) % 6}", str(i), str((i + 1) % 6), 1000.0) for i in range(6)))
+    plain = tmp_path / "ring6.json"
+    plain.write_text(json.dumps(topology_to_dict(ring)))
+    upload.set_input_files(str(plain))
+    page.wait_for_function("() => (window.__netdriftMap.topology || '') === 'ring6' && window.__netdriftMap.fitted",
+                           timeout=60_000)
+    _wait_idle(page)
+    assert page.evaluate("() => window.__netdriftMap.land") is False
+    assert sorted(b["id"] for b in _visible_labels(page)) == [str(i) for i in range(6)]
     assert blocked == []
