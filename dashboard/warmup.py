@@ -33,12 +33,13 @@ START_DELAY_S = 1.0
 
 
 def import_engine() -> None:
-    """Import what training a scenario needs: the scenario driver and every learnt model's class
-    (torch, ncps), and set torch to one thread."""
+    """Import what training a scenario needs: the scenario driver, the service that stores it, and
+    every learnt model's class (torch, ncps), and set torch to one thread."""
     from engine.forecasting.torch_utils import configure_threads
 
     configure_threads()
     import engine.experiments.scenario  # noqa: F401
+    import service.scenarios  # noqa: F401  (the live run's history row, written right after training)
     from engine.forecasting.catalogue import CATALOGUE
 
     for info in CATALOGUE.values():
