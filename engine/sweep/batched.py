@@ -80,8 +80,13 @@ class TorchLoads:
         self.base = torch.from_numpy(np.ascontiguousarray(sw.base_loads.T)).to(self.device)  # (2L, W) float32
         self.cap = torch.from_numpy(sw.cap.astype(np.float64)).to(self.device)
         self.missing = torch.from_numpy(sw.missing).to(self.device)
-        per_failure = self.rows * max(sw.c, 1)
-        self.batch = batch if batch is not None else int(max(1, min(512, BATCH_VALUES // per_failure)))
+        self.batch = batch if batch is not None else self.batch_for(sw)
+
+    @staticmethod
+    def batch_for(sw: "_Sweeper") -> int:
+        """Failures per product: as many as keep one block's output near ``BATCH_VALUES``."""
+        per_failure = (sw.t.n_directions + 1) * max(sw.c, 1)
+        return int(max(1, min(512, BATCH_VALUES // per_failure)))
 
     def _matrix(self, deltas: list[dict[str, Any]]) -> Any:
         rows, cols, vals = [], [], []

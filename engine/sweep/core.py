@@ -173,17 +173,22 @@ def sweep(topology: Topology, traffic: TrafficMatrixSeries, kind: str, start: in
     if device is not None:
         from engine.sweep.batched import TorchLoads
 
-        loads = TorchLoads(sw, device, device_batch)
+        batch = device_batch if device_batch is not None else TorchLoads.batch_for(sw)
+        on_device: list[TorchLoads] = []  # made at the first batch: after the workers are forked
         pending: list[tuple[int, dict[str, Any]]] = []
 
         def flush() -> None:
-            for (i, d), (wutil, wstep, dropped) in zip(pending, loads.compute([d for _, d in pending])):
+            if not pending:
+                return
+            if not on_device:
+                on_device.append(TorchLoads(sw, device, batch))
+            for (i, d), (wutil, wstep, dropped) in zip(pending, on_device[0].compute([d for _, d in pending])):
                 record((i, sw.summary(wutil, wstep, dropped, d["unreach"], d["node_up"])))
             pending.clear()
 
         def collect(res: tuple[int, dict[str, Any]]) -> None:
             pending.append(res)
-            if len(pending) >= loads.batch:
+            if len(pending) >= batch:
                 flush()
 
         method, sink = "delta", collect

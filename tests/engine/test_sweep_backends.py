@@ -162,3 +162,15 @@ def test_forecast_bad_input(net):
         sweep(topo, traffic, "link", 4, 8, forecast="routed-frozen")
     with pytest.raises(InputError, match="needs observed steps"):
         sweep(topo, traffic, "link", 0, 3, forecast="routed-persistence")
+
+
+def test_batched_path_on_cuda_matches_numpy_path_when_a_gpu_is_here(net):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU on this machine")
+    topo, traffic = net
+    a = sweep(topo, traffic, "link", START, STOP, workers=2)
+    b = sweep(topo, traffic, "link", START, STOP, workers=2, device="cuda")
+    assert b.extra["device"] == "cuda"
+    assert [f["target"] for f in b.failures] == [f["target"] for f in a.failures]
+    np.testing.assert_allclose(_per_direction(b), _per_direction(a), rtol=1e-6)
