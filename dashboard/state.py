@@ -141,8 +141,9 @@ def tab_id() -> str:
     return st.session_state.setdefault("netdrift_tab", uuid.uuid4().hex)
 
 
-#: Live runs kept in memory for a reload to take back at once (older ones resume from the history).
-MAX_KEPT_RUNS = 3
+#: Live runs kept in memory for a reload to take back at once (older ones resume from the history;
+#: a Cogentco run of the quick preset holds a few hundred MB, so only a couple).
+MAX_KEPT_RUNS = 2
 _REGISTRY_LOCK = threading.Lock()
 
 
