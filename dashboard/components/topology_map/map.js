@@ -170,6 +170,19 @@ function focusItem(st, item) {
   net.redraw();
 }
 
+// The whole network in view, a little smaller than vis's fit and lowered, so that no node sits
+// under the search box and buttons floating at the top left.
+function fitAll(st) {
+  const net = st.network;
+  net.fit({ animation: false });
+  const tools = st.root.querySelector(".nd-tools");
+  const below = tools ? tools.offsetTop + tools.offsetHeight : 0;
+  const h = net.canvas.frame.canvas.clientHeight || 1;
+  const scale = net.getScale() * Math.max(0.5, 1 - below / h);
+  const v = net.getViewPosition();
+  net.moveTo({ position: { x: v.x, y: v.y - below / 2 / scale }, scale, animation: false });
+}
+
 function setupTools(st) {
   const root = st.root;
   const input = root.querySelector(".nd-search");
@@ -190,14 +203,14 @@ function setupTools(st) {
   };
   input.addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); go(); } });
   input.addEventListener("change", go);
-  root.querySelector(".nd-fit").addEventListener("click", () => { st.network.fit({ animation: false }); rescale(st); });
+  root.querySelector(".nd-fit").addEventListener("click", () => { fitAll(st); rescale(st); });
   root.querySelector(".nd-reset").addEventListener("click", () => {
     st.focus = null;
     input.value = "";
     msg.textContent = "";
     delete root.dataset.focus;
     st.network.unselectAll();
-    st.network.fit({ animation: false });
+    fitAll(st);
     rescale(st);
   });
   // vis leaves its tooltip open when the pointer leaves the canvas: close it.
@@ -295,7 +308,7 @@ function newNetwork(vis, st, d, canvasEl, nodes, edges) {
   });
   st.fitted = false;
   net.once("afterDrawing", () => {
-    net.fit({ animation: false });
+    fitAll(st);
     st.fitScale = net.getScale();
     st.k = 1;
     st.fitted = true;
