@@ -33,8 +33,11 @@ __all__ = ["TorchLoads", "resolve_sweep_device"]
 #: Device files of an NVIDIA driver (Linux; /dev/dxg: WSL): without one, "auto" needs no torch.
 _GPU_DEVICE_FILES = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/dxg")
 
-#: Product output per batch, in float32 values (256 MB); the batch size follows from it.
-BATCH_VALUES = 64_000_000
+#: Product output per batch, in float32 values (the batch size follows from it): 16 M on the CPU,
+#: 64 M on a GPU. The batch's working arrays take about ``BYTES_PER_VALUE`` bytes per value
+#: (product and loads in float32, utilisation and its masked copy in float64).
+BATCH_VALUES = {"cpu": 16_000_000, "cuda": 64_000_000}
+BYTES_PER_VALUE = 24
 
 
 def resolve_sweep_device(device: str | None) -> str | None:
@@ -80,13 +83,14 @@ class TorchLoads:
         self.base = torch.from_numpy(np.ascontiguousarray(sw.base_loads.T)).to(self.device)  # (2L, W) float32
         self.cap = torch.from_numpy(sw.cap.astype(np.float64)).to(self.device)
         self.missing = torch.from_numpy(sw.missing).to(self.device)
-        self.batch = batch if batch is not None else self.batch_for(sw)
+        self.batch = batch if batch is not None else self.batch_for(sw, device)
 
     @staticmethod
-    def batch_for(sw: "_Sweeper") -> int:
+    def batch_for(sw: "_Sweeper", device: str) -> int:
         """Failures per product: as many as keep one block's output near ``BATCH_VALUES``."""
         per_failure = (sw.t.n_directions + 1) * max(sw.c, 1)
-        return int(max(1, min(512, BATCH_VALUES // per_failure)))
+        values = BATCH_VALUES["cpu" if device == "cpu" else "cuda"]
+        return int(max(1, min(512, values // per_failure)))
 
     def _matrix(self, deltas: list[dict[str, Any]]) -> Any:
         rows, cols, vals = [], [], []

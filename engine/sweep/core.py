@@ -113,10 +113,15 @@ def sweep(topology: Topology, traffic: TrafficMatrixSeries, kind: str, start: in
         incremental = True  # the batched path applies the incremental routing deltas
     fl = list(failures) if failures is not None else failure_set(topology, kind)
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
-    check_memory(f"sweep of {len(fl)} failures x {stop - start} steps on '{topology.name}'",
-                 estimate_bytes(traffic.n_pairs, topology.n_directions, stop - start, len(fl), n_workers,
-                                len(topology.nodes), incremental),
-                 budget_bytes)
+    need = estimate_bytes(traffic.n_pairs, topology.n_directions, stop - start, len(fl), n_workers,
+                          len(topology.nodes), incremental)
+    if executor == "ray":  # the sweeper's copy in the object store: the window's demands, the routing
+        need += 4.0 * traffic.n_pairs * (stop - start) + 20.0 * traffic.n_pairs * 1.5 * len(topology.nodes) ** 0.5
+    if device == "cpu":  # the batched products' working arrays (on a GPU they live there)
+        from engine.sweep.batched import BATCH_VALUES, BYTES_PER_VALUE
+
+        need += BYTES_PER_VALUE * BATCH_VALUES["cpu"]
+    check_memory(f"sweep of {len(fl)} failures x {stop - start} steps on '{topology.name}'", need, budget_bytes)
     if forecast is not None:
         from engine.sweep.forecast import forecast_traffic
 
@@ -173,7 +178,7 @@ def sweep(topology: Topology, traffic: TrafficMatrixSeries, kind: str, start: in
     if device is not None:
         from engine.sweep.batched import TorchLoads
 
-        batch = device_batch if device_batch is not None else TorchLoads.batch_for(sw)
+        batch = device_batch if device_batch is not None else TorchLoads.batch_for(sw, device)
         on_device: list[TorchLoads] = []  # made at the first batch: after the workers are forked
         pending: list[tuple[int, dict[str, Any]]] = []
 
