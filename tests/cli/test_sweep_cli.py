@@ -157,3 +157,16 @@ def test_executor_ray_without_ray_installed_is_one_line(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Ray is not installed" in lines[0] and "netdrift[ray]" in lines[0]
     assert not (tmp_path / "h.sqlite").exists()                  # nothing written
+
+
+@pytest.mark.slow
+def test_executor_ray_on_a_local_ray_prints_the_local_ranking(capsys, db):
+    pytest.importorskip("ray")
+    argv = BASE + ["--kind", "link", "--from", "4", "--to", "20", "--top", "0", "--json", "--db", db,
+                   "--workers", "2"]
+    assert main(argv) == 0
+    local = json.loads(capsys.readouterr().out)
+    assert main(argv + ["--executor", "ray"]) == 0
+    on_ray = json.loads(capsys.readouterr().out)
+    assert on_ray["executor"] == "ray" and on_ray["ray_address"] == "local"
+    assert on_ray["failures"] == local["failures"] and on_ray["per_direction"] == local["per_direction"]
