@@ -491,8 +491,10 @@ def spec_from_dict(stored: dict[str, Any]) -> ScenarioSpec:
     names = set(ScenarioSpec.__dataclass_fields__)
     values = {k: v for k, v in stored.items() if k in names}
     if "model_entries" in stored:
-        values["models"] = tuple(ModelEntry(e["label"], e["kind"], tuple(tuple(o) for o in e.get("overrides", ())))
-                                 for e in stored["model_entries"])
+        values["models"] = tuple(
+            e["kind"] if e["label"] == e["kind"] and not e.get("overrides")  # a plain name stays a name
+            else ModelEntry(e["label"], e["kind"], tuple(tuple(o) for o in e.get("overrides", ())))
+            for e in stored["model_entries"])
     elif "models" in values:
         values["models"] = tuple(values["models"])
     if "forecast" in values:

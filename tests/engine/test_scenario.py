@@ -247,3 +247,12 @@ def test_training_reports_each_epoch_of_each_model_with_the_time_left():
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert live.models["liquid"]._fit_progress is None
     live.export_models()  # the callbacks are not kept with the models: they still pickle
+
+
+def test_a_stored_spec_with_variants_and_settings_comes_back_equal():
+    spec = ScenarioSpec(topology="abilene", steps=150, train_steps=100, seed=4, failures=("0-1@120",),
+                        models=("liquid", ModelEntry("incremental-b12", "incremental", (("il_batch", 12),))),
+                        forecast=ForecastSettings.from_flat({"window": 12, "liquid_cell": "ltc"}), interval=None)
+    back = spec_from_dict(LiveScenario.from_spec(spec).snapshot().config)  # what the history stores
+    assert back.to_dict() == spec.to_dict()
+    assert back.models[1] == ModelEntry("incremental-b12", "incremental", (("il_batch", 12),))
