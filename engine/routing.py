@@ -123,6 +123,7 @@ class _Dag:
 
     States are (target k, node a) numbered ``k * n + a``; edge ``e`` is link direction
     ``e_dir[e]`` taken from state ``e_from[e]`` to ``e_to[e]`` with ``e_share[e]`` of the flow.
+    Edges are sorted by ``e_from`` (ties by direction index).
     """
 
     n: int
@@ -189,12 +190,14 @@ def _build_dag(topology: Topology, link_up: np.ndarray | None, node_up: np.ndarr
 
     # Direction a->b is a next hop of a towards t when w + dist(b,t) == dist(a,t) (within
     # tolerance) and b is strictly closer, which keeps every DAG acyclic.
+    # Directions ordered by their tail node and target-major: edges come out sorted by state.
+    up_idx = up_idx[np.argsort(dsrc[up_idx], kind="stable")]
     dist_t = to_dst[np.searchsorted(wanted, targets)]   # (K, N)
-    ds = dist_t[:, dsrc[up_idx]].T                       # (U, K)
-    dd = dist_t[:, ddst[up_idx]].T
+    ds = dist_t[:, dsrc[up_idx]]                         # (K, U)
+    dd = dist_t[:, ddst[up_idx]]
     with np.errstate(invalid="ignore"):  # inf - inf where a node cannot reach the target
-        on = np.isfinite(ds) & (dd < ds) & (w[up_idx][:, None] + dd - ds <= ECMP_RTOL * ds)
-    ui, ti = np.nonzero(on)
+        on = np.isfinite(ds) & (dd < ds) & (w[up_idx][None, :] + dd - ds <= ECMP_RTOL * ds)
+    ti, ui = np.nonzero(on)
     e_dir = up_idx[ui]
     e_from = ti * n + dsrc[e_dir]
     e_to = ti * n + ddst[e_dir]
@@ -209,11 +212,10 @@ def _routing_from_dag(dag: _Dag) -> Routing:
     if len(dag.e_dir) == 0:
         return Routing(sp.csr_matrix((n_dir, n_pairs), dtype=np.float64),
                        dag.unreachable, dag.link_up, dag.node_up)
-    # Out-edges of each state (target k, node a), grouped by state.
-    by_from = np.argsort(dag.e_from, kind="stable")
+    # Out-edges of each state (target k, node a): _build_dag gives them grouped by state.
     ptr = np.zeros(nk + 1, dtype=np.int64)
     np.cumsum(np.bincount(dag.e_from, minlength=nk), out=ptr[1:])
-    e_to, e_dir, e_share = dag.e_to[by_from], dag.e_dir[by_from], dag.e_share[by_from]
+    e_to, e_dir, e_share = dag.e_to, dag.e_dir, dag.e_share
 
     # Node-visit fractions as (pair, state, fraction) entries: start at (target, source) with 1,
     # push along next hops until every pair has arrived, summing the levels (a node can be
