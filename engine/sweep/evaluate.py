@@ -46,6 +46,10 @@ def _window(traffic: TrafficMatrixSeries, start: int, stop: int, c: int) -> tupl
 
 
 class _Sweeper:
+    """What every failure of a sweep shares: the window's demands (pair-major float32 blocks),
+    the no-failure routing, loads and worst case, and (incremental) the per-pair routing. Built
+    once; forked workers inherit it and Ray tasks get one copy through the object store."""
+
     def __init__(self, topology: Topology, traffic: TrafficMatrixSeries, start: int, stop: int,
                  incremental: bool) -> None:
         self.t = topology
