@@ -68,6 +68,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="rank by the forecast worst case: a routed model (routed-persistence, routed-seasonal, "
                         "routed-frozen, routed-incremental, routed-liquid) forecasts the demands from --from")
     p.add_argument("--horizon", type=positive_int, metavar="H", help="steps forecast ahead (with --forecast)")
+    p.add_argument("--interval", type=float, metavar="LEVEL",
+                   help="with --forecast: rank by the forecast's upper bound at this level (e.g. 0.9): each "
+                        "direction's forecast load plus the level quantile of its h-step change before --from")
     p.add_argument("--db", help="SQLAlchemy URL of the history (default: the data directory's SQLite file)")
     p.add_argument("--out", metavar="FILE.csv|FILE.parquet", help="write the per-failure table (every failure)")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
@@ -115,12 +118,12 @@ def run(args: argparse.Namespace) -> int:
     result = _flagged(sweep, topology, traffic, args.kind, args.start, args.stop, failures, workers=args.workers,
                       progress=lambda done, total: bar(f"sweeping {total} failures", done / max(total, 1)),
                       executor=args.executor, ray_address=args.ray_address, device=device,
-                      forecast=args.forecast, forecast_seed=args.seed)
+                      forecast=args.forecast, forecast_seed=args.seed, interval=args.interval)
     config = {"topology": args.topology, "traffic": args.traffic, "steps": args.steps,
               "step_minutes": traffic.step_minutes, "seed": args.seed, "peak_utilization": args.peak_utilization,
               "kind": args.kind, "srlg": args.srlg, "from": args.start, "to": args.stop,
               "executor": args.executor, "ray_address": args.ray_address, "device": args.device,
-              "forecast": args.forecast, "horizon": args.horizon}
+              "forecast": args.forecast, "horizon": args.horizon, "interval": args.interval}
 
     from storage.database import open_database
     from storage.repository import SweepRepository
@@ -147,6 +150,8 @@ def run(args: argparse.Namespace) -> int:
 def _check_window(args: argparse.Namespace) -> None:
     """--from/--to, or --from/--horizon with --forecast (then --to = --from + --horizon)."""
     if args.forecast is None:
+        if args.interval is not None:
+            raise InputError("--interval", "only applies with --forecast MODEL")
         if args.horizon is not None:
             raise InputError("--horizon", "only applies with --forecast MODEL")
         if args.stop is None:
@@ -158,6 +163,8 @@ def _check_window(args: argparse.Namespace) -> None:
         return
     if args.horizon is None:
         raise InputError("--forecast", "needs --horizon H (the steps forecast ahead of --from)")
+    if args.interval is not None and not (math.isfinite(args.interval) and 0.0 < args.interval < 1.0):
+        raise InputError("--interval", f"must be a level between 0 and 1 (got {args.interval})")
     if args.stop is not None:
         raise InputError("--to", "does not apply with --forecast (the window is --from .. --from + --horizon)")
     if not 1 <= args.start <= args.steps:
@@ -183,7 +190,8 @@ def summary_lines(s: dict[str, Any]) -> list[str]:
              f"(sweep {s['sweep_id']}); severity = worst utilisation, ties by dropped demand"]
     if s.get("forecast"):
         fc = s["forecast"]
-        lines.append(f"on the demands {fc['model']} forecasts at step {s['from']} for the next {fc['horizon']} steps")
+        lines.append(f"on the demands {fc['model']} forecasts at step {s['from']} for the next {fc['horizon']} steps"
+                     + (f", upper bound at level {fc['interval']['level']}" if fc.get("interval") else ""))
     for f in s["failures"]:
         wu = f["worst_utilization"]
         wd = f["worst_direction"]

@@ -65,7 +65,7 @@ def sweep(topology: Topology, traffic: TrafficMatrixSeries, kind: str, start: in
           progress: Callable[[int, int], None] | None = None, budget_bytes: int | None = None,
           processes: bool | None = None, executor: str = "local", ray_address: str | None = None,
           device: str | None = None, forecast: str | None = None, forecast_seed: int = 0,
-          device_batch: int | None = None) -> SweepResult:
+          device_batch: int | None = None, interval: float | None = None) -> SweepResult:
     """Sweep every failure of ``kind`` (or the given ``failures``) over steps ``[start, stop)``.
 
     ``workers`` (default: the CPU count) run the failures in forked worker processes when
@@ -84,7 +84,10 @@ def sweep(topology: Topology, traffic: TrafficMatrixSeries, kind: str, start: in
     ``forecast`` (a routed model name, :mod:`engine.sweep.forecast`) sweeps the demands that
     model forecasts at ``start`` for the H = ``stop - start`` steps ahead instead of the actual
     ones (``stop`` may then lie past the end of the traffic); the result carries
-    ``forecast: {model, horizon}``.
+    ``forecast: {model, horizon}``. ``interval`` (a level in (0, 1), with ``forecast`` only)
+    sweeps the forecast's upper bound instead: each direction's forecast load plus the start
+    radius of :class:`engine.evaluation.intervals.ConformalTracker` for that horizon and direction
+    (:func:`engine.sweep.forecast.upper_radius`).
 
     Raises :class:`InputError` for a bad window, a sweep over the memory budget, an unknown
     executor, Ray missing or unreachable, or a cuda device without a GPU.
@@ -96,6 +99,10 @@ def sweep(topology: Topology, traffic: TrafficMatrixSeries, kind: str, start: in
         raise InputError("from", f"step {start} is outside the run (0..{traffic.steps - 1})")
     if not start < stop:
         raise InputError("from", f"must be smaller than --to (got {start} >= {stop})")
+    if interval is not None and forecast is None:
+        raise InputError("interval", "only applies to a forecast-aware sweep (forecast=MODEL)")
+    if interval is not None and not 0.0 < interval < 1.0:
+        raise InputError("interval", f"must be a level between 0 and 1 (got {interval})")
     if stop > traffic.steps and forecast is None:
         raise InputError("to", f"step {stop} is past the end of the run ({traffic.steps} steps)")
     if executor not in EXECUTORS:
@@ -127,6 +134,10 @@ def sweep(topology: Topology, traffic: TrafficMatrixSeries, kind: str, start: in
 
         fc = forecast_traffic(traffic, forecast, start, stop - start, forecast_seed, device or "cpu")
         sw = _Sweeper(topology, fc, 0, stop - start, incremental)
+        if interval is not None:
+            from engine.sweep.forecast import upper_radius
+
+            sw.add_radius(upper_radius(sw.base, traffic, start, stop - start, interval))
     else:
         sw = _Sweeper(topology, traffic, start, stop, incremental)
     names = topology.direction_names()
@@ -174,6 +185,11 @@ def sweep(topology: Topology, traffic: TrafficMatrixSeries, kind: str, start: in
     if forecast is not None:
         extra["forecast"] = {"model": forecast, "horizon": stop - start, "from": start,
                              "demands": f"forecast at step {start} from steps up to {start - 1}"}
+        if interval is not None:
+            extra["forecast"]["interval"] = {
+                "level": interval, "bound": "upper",
+                "radius": "per horizon and direction: the level quantile of the load's h-step change over "
+                          "the no-failure loads before --from (the conformal tracker's start radius)"}
     method, sink = "run_one", record
     if device is not None:
         from engine.sweep.batched import TorchLoads

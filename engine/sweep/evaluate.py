@@ -70,6 +70,12 @@ class _Sweeper:
             self._by_dir = rm.tocsr()
             self._by_pair = rm.tocsc().astype(np.float32)
 
+    def add_radius(self, radius: np.ndarray) -> None:
+        """Sweep upper bounds: ``radius`` (W, 2L) Mbit/s added to the no-failure loads, hence to
+        every failure state's (the change a failure makes is added to them)."""
+        self.base_loads = self.base_loads + np.asarray(radius, dtype=np.float32)
+        self.base_worst = self.worst(self.base_loads, self.cap)
+
     def _apply(self, plan: LoadPlan, sel: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Loads (W, 2L) float32 and dropped (W,) float64 of the window for ``plan`` (built on
         the pairs ``sel``, or all)."""

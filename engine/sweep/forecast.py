@@ -15,13 +15,21 @@ direction of its own (an identity matrix, capacity 1): its "loads" are then its 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import scipy.sparse as sp
 
 from engine.errors import InputError
 from engine.traffic import TrafficMatrixSeries
 
-__all__ = ["forecast_traffic", "forecast_models"]
+if TYPE_CHECKING:  # pragma: no cover
+    from engine.routing import LoadPlan
+
+__all__ = ["forecast_traffic", "forecast_models", "upper_radius"]
+
+#: Steps of history the interval radius is measured on (at most: a week of 5-minute steps).
+RADIUS_HISTORY = 2016
 
 #: Window W of the models (steps they see), capped by the steps observed before ``start``.
 WINDOW = 24
@@ -100,3 +108,18 @@ def forecast_traffic(traffic: TrafficMatrixSeries, model: str, start: int, horiz
     point = m.forecast(inp).point
     return TrafficMatrixSeries(traffic.node_ids, traffic.src, traffic.dst, point.astype(np.float64),
                                traffic.step_minutes, traffic.time_of(start))
+
+
+def upper_radius(plan: "LoadPlan", traffic: TrafficMatrixSeries, start: int, horizon: int,
+                 level: float) -> np.ndarray:
+    """(H, 2L) radius in Mbit/s of the upper bound: per horizon h and direction, the ``level``
+    quantile of |load[t] - load[t-h]| over the no-failure loads of the steps before ``start``
+    (at most ``RADIUS_HISTORY``), as :func:`engine.evaluation.intervals.initial_radius` starts
+    every model's conformal interval. ``plan`` routes the traffic without failure."""
+    from engine.evaluation.intervals import initial_radius
+
+    a = max(0, start - RADIUS_HISTORY)
+    loads, _ = plan.apply(np.asarray(traffic.demands[a:start], dtype=np.float32), np.float32)
+    missing = np.isnan(traffic.demands[a:start]).all(axis=1)
+    loads = np.where(missing[:, None], np.nan, loads)
+    return initial_radius(loads, horizon, level)

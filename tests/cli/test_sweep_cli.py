@@ -117,6 +117,11 @@ def test_forecast_sweep_json_names_the_forecast(capsys, db):
     assert s["forecast"]["model"] == "routed-persistence" and s["forecast"]["horizon"] == 4
     assert s["from"] == 12 and s["to"] == 16
     assert all(12 <= f["worst_step"] < 16 for f in s["failures"])
+    assert main(argv + ["--interval", "0.9"]) == 0
+    upper = json.loads(capsys.readouterr().out)
+    assert upper["forecast"]["interval"]["level"] == 0.9
+    by_target = {f["target"]: f["worst_utilization"] for f in s["failures"]}
+    assert all(f["worst_utilization"] >= by_target[f["target"]] for f in upper["failures"])
 
 
 def test_backend_and_forecast_bad_input_exits_2_with_one_line(capsys, db):
@@ -133,6 +138,9 @@ def test_backend_and_forecast_bad_input_exits_2_with_one_line(capsys, db):
     _one_line_exit_2(capsys, BASE + fc + ["--forecast", "routed-persistence", "--horizon", "4", "--to", "16"],
                      "--to")
     _one_line_exit_2(capsys, BASE + fc + ["--horizon", "4", "--to", "16"], "--horizon")
+    _one_line_exit_2(capsys, BASE + w + ["--interval", "0.9"], "--interval")
+    _one_line_exit_2(capsys, BASE + fc + ["--forecast", "routed-persistence", "--horizon", "4", "--interval", "1.5"],
+                     "--interval")
     _one_line_exit_2(capsys, BASE + ["--kind", "link", "--from", "0", "--db", db], "--to")
 
 

@@ -174,3 +174,26 @@ def test_batched_path_on_cuda_matches_numpy_path_when_a_gpu_is_here(net):
     assert b.extra["device"] == "cuda"
     assert [f["target"] for f in b.failures] == [f["target"] for f in a.failures]
     np.testing.assert_allclose(_per_direction(b), _per_direction(a), rtol=1e-6)
+
+
+def test_forecast_upper_bound_adds_the_h_step_change_quantile(net):
+    topo, traffic = net
+    start, horizon, level = 24, 3, 0.8
+    f = failure_set(topo, "link")[7]
+    res = sweep(topo, traffic, "link", start, start + horizon, failures=[f], workers=1,
+                forecast="routed-persistence", interval=level)
+    assert res.extra["forecast"]["interval"]["level"] == level
+    # Oracle: the simulator's no-failure loads before --from give the radius per horizon and
+    # direction (numpy quantile of the h-step change); the failure's loads of the last demands.
+    hist = Simulator(topo, traffic, []).loads.loads[:start]
+    radius = np.stack([np.quantile(np.abs(hist[h:] - hist[:-h]), level, axis=0) for h in range(1, horizon + 1)])
+    last = _constant_traffic(traffic, traffic.demands[start - 1], 2)
+    loads = Simulator(topo, last, [FailureEvent(1, "fail", f.links[0], "link")]).loads.loads[1]
+    want = ((loads[None, :] + radius) / topo.direction_capacity[None, :]).max(axis=0)
+    np.testing.assert_allclose(_per_direction(res), want, rtol=1e-5, atol=1e-6)
+    plain = sweep(topo, traffic, "link", start, start + horizon, failures=[f], workers=1, forecast="routed-persistence")
+    assert res.failures[0]["worst_utilization"] > plain.failures[0]["worst_utilization"]
+    with pytest.raises(InputError, match="interval"):
+        sweep(topo, traffic, "link", start, start + horizon, interval=0.9)
+    with pytest.raises(InputError, match="between 0 and 1"):
+        sweep(topo, traffic, "link", start, start + horizon, forecast="routed-persistence", interval=1.5)
