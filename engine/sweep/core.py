@@ -21,6 +21,9 @@ __all__ = ["SweepResult", "sweep", "EXECUTORS"]
 
 EXECUTORS = ("local", "ray")
 
+#: A device batch is sent once its failures' routing deltas hold this many entries (about 240 MB).
+PENDING_ENTRIES = 20_000_000
+
 
 @dataclass
 class SweepResult:
@@ -124,6 +127,8 @@ def sweep(topology: Topology, traffic: TrafficMatrixSeries, kind: str, start: in
                           len(topology.nodes), incremental)
     if executor == "ray":  # the sweeper's copy in the object store: the window's demands, the routing
         need += 4.0 * traffic.n_pairs * (stop - start) + 20.0 * traffic.n_pairs * 1.5 * len(topology.nodes) ** 0.5
+    if device is not None:  # the routing deltas waiting for a batch, and their copy as a torch matrix
+        need += 2 * 12.0 * PENDING_ENTRIES
     if device == "cpu":  # the batched products' working arrays (on a GPU they live there)
         from engine.sweep.batched import BATCH_VALUES, BYTES_PER_VALUE
 
@@ -207,10 +212,14 @@ def sweep(topology: Topology, traffic: TrafficMatrixSeries, kind: str, start: in
                 record((i, sw.summary(wutil, wstep, dropped, d["unreach"], d["node_up"])))
             pending.clear()
 
+        held = [0]  # routing-delta entries waiting for the device (bounded: they are 12 bytes each)
+
         def collect(res: tuple[int, dict[str, Any]]) -> None:
             pending.append(res)
-            if len(pending) >= batch:
+            held[0] += res[1]["delta"].nnz
+            if len(pending) >= batch or held[0] >= PENDING_ENTRIES:
                 flush()
+                held[0] = 0
 
         method, sink = "delta", collect
     if executor == "ray":
