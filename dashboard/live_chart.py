@@ -43,7 +43,8 @@ def _epoch_ms(live: LiveScenario, steps: np.ndarray) -> np.ndarray:
     """The simulated clock of ``steps`` as milliseconds since 1970 (a naive start counts as UTC)."""
     start = pd.Timestamp(live.traffic.start)
     start = start.tz_localize("UTC") if start.tzinfo is None else start.tz_convert("UTC")
-    return (start.value // 1_000_000 + np.asarray(steps, dtype=np.int64) * int(round(live.traffic.step_minutes * 60_000)))
+    step_ms = int(round(live.traffic.step_minutes * 60_000))
+    return start.value // 1_000_000 + np.asarray(steps, dtype=np.int64) * step_ms
 
 
 def link_chart_spec(live: LiveScenario, direction: int, last: int = 192) -> dict:
@@ -142,7 +143,8 @@ def link_chart_spec(live: LiveScenario, direction: int, last: int = 192) -> dict
     # scales' domains makes Vega warn "Infinite extent" on every tick).
     if len(forecasts["step"]):
         datasets["forecasts"] = forecasts
-        layers.append({"data": {"name": "forecasts"}, "mark": {"type": "line", "strokeWidth": 1.5, "strokeDash": [4, 2]},
+        layers.append({"data": {"name": "forecasts"},
+                       "mark": {"type": "line", "strokeWidth": 1.5, "strokeDash": [4, 2]},
                        "encoding": {"x": x, "y": line_y, "color": line_colour, "tooltip": line_tip}})
     return {
         "height": 260,

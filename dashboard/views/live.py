@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -217,8 +218,10 @@ def resume_run(scenario_id: int) -> None:
     elif sessions is not None:
         bar = st.progress(0.0, text=f"Rebuilding scenario {scenario_id}...")
         try:
-            live = history.resume_history(sessions, scenario_id, state.tab_id(), progress=lambda msg, frac: bar.progress(
-                min(1.0, max(0.0, frac)), text=f"Rebuilding scenario {scenario_id}: {msg}"))
+            live = history.resume_history(
+                sessions, scenario_id, state.tab_id(),
+                progress=lambda msg, frac: bar.progress(min(1.0, max(0.0, frac)),
+                                                        text=f"Rebuilding scenario {scenario_id}: {msg}"))
         except InputError as err:
             bar.empty()
             st.error(str(err))
@@ -313,7 +316,8 @@ def start_run(topology_name: str, steps: int, train_steps: int, seed: int, model
     bar.empty()
     settle_heap()  # the trained models and series live as long as the run
     sess = state.LiveSession(live=live, checkpoint_step=live.step)
-    sess.scenario_id, err = history.start_history(_session_maker(), live, label=f"live {topo.name}", owner=state.tab_id())
+    sess.scenario_id, err = history.start_history(_session_maker(), live, label=f"live {topo.name}",
+                                                  owner=state.tab_id())
     if err:
         sess.messages.append(err)
     sess.last_tick = 0.0
@@ -435,7 +439,7 @@ def export_buttons(live: LiveScenario, direction: int) -> None:
     cols = st.columns(4)
     stem = f"netdrift_{live.topology.name}_direction{direction}_step{live.step}"
     for col, fmt in zip(cols, ("png", "svg", "pdf", "csv")):
-        col.download_button(fmt.upper(), data=lambda fmt=fmt: live_chart.chart_export(live, direction, fmt),  # type: ignore[misc]
+        col.download_button(fmt.upper(), data=partial(live_chart.chart_export, live, direction, fmt),
                             file_name=sanitize_filename(stem, extension=fmt), mime=MIME_TYPES[fmt],
                             key=f"live_export_{fmt}", icon=":material/download:", on_click="ignore", width="stretch")
 

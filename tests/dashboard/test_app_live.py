@@ -237,7 +237,8 @@ def test_after_a_server_restart_the_run_is_rebuilt_from_the_history(app: AppTest
     assert not restarted.error, [e.value for e in restarted.error]
     rebuilt = restarted.session_state["netdrift_live"].live
     assert rebuilt is not kept and rebuilt.step == kept.step and rebuilt.events == kept.events
-    np.testing.assert_array_equal(rebuilt.forecasts["persistence"][:kept.step], kept.forecasts["persistence"][:kept.step])
+    np.testing.assert_array_equal(rebuilt.forecasts["persistence"][:kept.step],
+                                  kept.forecasts["persistence"][:kept.step])
 
 
 def test_new_scenario_asks_first_and_the_run_stays_resumable(app: AppTest) -> None:

@@ -211,7 +211,8 @@ def test_live_exports_carry_a_title_and_the_scenario() -> None:
     lines = csv.splitlines()
     assert lines[0] == "# Load and forecasts, New York → Chicago (step 37)" and lines[1] == "# " + scenario
     frame = pd.read_csv(io.StringIO(csv), comment="#")
-    assert frame["step"].tolist() == list(range(37)) and "persistence_mbps" in frame.columns  # the chart shows 192 steps back
+    # The chart (and so its CSV) reaches 192 steps back: here from step 0.
+    assert frame["step"].tolist() == list(range(37)) and "persistence_mbps" in frame.columns
     svg = chart_export(live, 0, "svg").decode()
     assert "Load and forecasts, New York → Chicago (step 37)" in svg
     assert "fail New York – Chicago (0-1) at step 33" in svg

@@ -22,7 +22,8 @@ def _svg(spec: dict) -> str:
 
 def _failure_rules(svg: str) -> list[float]:
     """x positions of the failure rules."""
-    return [float(x) for x in re.findall(r'<line[^>]*aria-label="marker: failure; event: fail[^"]*"[^>]*translate\(([\d.]+),', svg)]
+    rule = r'<line[^>]*aria-label="marker: failure; event: fail[^"]*"[^>]*translate\(([\d.]+),'
+    return [float(x) for x in re.findall(rule, svg)]
 
 
 def test_failure_rule_appears_inside_the_plot_once_the_link_fails() -> None:

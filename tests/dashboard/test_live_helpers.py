@@ -104,7 +104,8 @@ def test_history_rows_are_written_through_the_service(live: LiveScenario, tmp_pa
     sessions = open_database(f"sqlite:///{tmp_path}/h.sqlite")
     sid, err = history.start_history(sessions, live, label="live abilene")
     assert err is None and sid is not None
-    assert history.save_history(sessions, sid, live) == f"Saved to history as scenario {sid} (steps 0..{live.step - 1})."
+    saved = history.save_history(sessions, sid, live)
+    assert saved == f"Saved to history as scenario {sid} (steps 0..{live.step - 1})."
     with sessions() as s:
         detail = ScenarioRepository(s).get_scenario(sid)
         assert detail.status == "complete" and detail.label == "live abilene"
