@@ -36,6 +36,7 @@ from storage.checkpoints import STEP_KEY, CheckpointRepository, LiveRun
 from storage.data_dir import default_data_dir
 from storage.database import driver_problem, sqlite_path
 from storage.repository import ScenarioRepository, jsonable
+from storage.retries import save_result_with_retries, with_retries
 
 __all__ = ["RunOutcome", "ScenarioService", "run_summary", "write_unsaved", "UNSAVED_PREFIX"]
 
@@ -107,8 +108,7 @@ class ScenarioService:
         it took. A live run's fitted models stay stored, so it can still be resumed from a checkpoint."""
         result = live.result()
         t0 = time.perf_counter()
-        with self.sessions.begin() as s:
-            CheckpointRepository(s).save_keeping_models(scenario_id, result)
+        with_retries(self.sessions, lambda s: CheckpointRepository(s).save_keeping_models(scenario_id, result))
         return time.perf_counter() - t0
 
     # --- durable live runs (see storage.checkpoints) ------------------------------------------
@@ -198,8 +198,7 @@ class ScenarioService:
             raise
         t_store = time.perf_counter()
         try:
-            with self.sessions.begin() as s:
-                ScenarioRepository(s).save_result(sid, result)
+            save_result_with_retries(self.sessions, sid, result)  # a locked or restarting database passes
         except (SQLAlchemyError, OSError) as err:
             self._keep_unsaved(sid, result, err)  # raises InputError naming the file
         store_seconds = time.perf_counter() - t_store
@@ -224,7 +223,8 @@ class ScenarioService:
             raise InputError(f"scenario {sid}", f"the finished run could not be stored ({problem}) nor kept in a "
                                                 f"file ({file_err.strerror or file_err})") from err
         raise InputError(f"scenario {sid}", f"the finished run could not be stored ({problem}); "
-                                            f"it was kept in {path} (with {path.with_suffix('.json').name})") from err
+                                            f"it was kept in {path} (with {path.with_suffix('.json').name}); store it later "
+                                            f"with: netdrift history import {path}") from err
 
     def run_seeds(self, spec: ScenarioSpec, seeds: int, label: str | None = None,
                   progress: Progress | None = None) -> tuple[list[RunOutcome], dict[str, Any]]:

@@ -87,6 +87,7 @@ def _rows(db: Path) -> list[tuple[int, str]]:
 def _check_kept(path_text: str, folder: Path) -> None:
     kept = sorted(folder.glob("netdrift-unsaved-*.npz"))
     assert len(kept) == 1 and str(kept[0]) in path_text
+    assert f"netdrift history import {kept[0]}" in path_text  # the line says how to store it later
     with np.load(kept[0]) as z:
         assert z["actual"].shape == (120, 28)
         assert z["link_up"].shape == (120, 14) and z["dropped_mbps"].shape == (120,)
@@ -105,6 +106,7 @@ def test_save_error_keeps_the_result_in_a_file_and_marks_the_row(tmp_path, capsy
         raise OperationalError("INSERT INTO series ...", {}, sqlite3.OperationalError("database or disk is full"))
 
     monkeypatch.setattr(ScenarioRepository, "save_result", refuse)
+    monkeypatch.setattr("storage.retries.SAVE_RETRY_DELAYS_S", (0.01,))  # retried once, then kept in a file
     db = tmp_path / "h.sqlite"
     line = one_line_error(capsys, RUN + ["--db", f"sqlite:///{db}"], "database or disk is full", "netdrift-unsaved-")
     assert "INSERT" not in line
@@ -117,6 +119,7 @@ def test_a_write_lock_held_past_the_busy_timeout_keeps_the_result(tmp_path, caps
     import storage.database
 
     monkeypatch.setattr(storage.database, "BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr("storage.retries.SAVE_RETRY_DELAYS_S", (0.01,))
     db = tmp_path / "h.sqlite"
     holder: list[sqlite3.Connection] = []
     real_run_to_end = service.scenarios.run_to_end
