@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from dashboard.map_model import MapFrame, build_map, node_positions
+from dashboard.map_model import MapFrame, build_map, end_names, node_positions
 from dashboard.overload import (direction_short_names, duration_text, overload_warnings, upper_utilisation,
                                 warning_text)
 from engine.forecasting.catalogue import model_info
@@ -276,10 +276,10 @@ def preview_map_data(topology: Topology) -> dict:
 
 
 def direction_options(topology: Topology) -> list[tuple[int, str]]:
-    """(direction index, "link: src -> dst") for every link direction."""
-    labels = {n.id: n.label for n in topology.nodes}
-    return [(d, f"{lid}: {labels.get(s, s)} \u2192 {labels.get(t, t)}")
-            for d, (lid, s, t) in enumerate(topology.direction_names())]
+    """(direction index, "link: src -> dst") for every link direction; a hyperedge junction's end
+    is named by the PoPs behind it ("83-148: Charlotte \u2192 Greensboro / Washington")."""
+    ends = end_names(topology)
+    return [(d, f"{lid}: {ends[d][0]} \u2192 {ends[d][1]}") for d, (lid, _, _) in enumerate(topology.direction_names())]
 
 
 def busiest_direction(live: LiveScenario) -> int:

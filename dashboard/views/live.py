@@ -400,8 +400,8 @@ def live_panel(sess: state.LiveSession) -> None:
     m[2].metric("Dropped traffic", f"{live.dropped_mbps_at(step):,.0f} Mbit/s")
     m[3].metric("Failed", failed_text(live.topology, live.down_links, live.down_nodes))
     m[4].metric("Engine tick", "-" if sess.tick_ms is None else f"{sess.tick_ms:.0f} ms")
-    if sess.messages:
-        st.caption(sess.messages[-1])
+    # Always one line, so the map below does not move down at the first event (issue 13, item 10).
+    st.caption(sess.messages[-1] if sess.messages else "No event yet: click a link on the map to fail it.")
 
     left, right = st.columns([3, 2])
     with left:

@@ -33,11 +33,16 @@ _EDGE_POINT = """(eid) => {
   const m = window.__netdriftMap; const e = m.network.body.edges[eid];
   if (!e) return null;
   m.network.canvas.frame.canvas.scrollIntoView({block: "center"});
-  const p = e.edgeType.getPoint(0.5); const d = m.network.canvasToDOM(p);
+  const p = e.edgeType.getPoint(0.5); const c = m.network.canvasToDOM(p);
   const r = m.network.canvas.frame.canvas.getBoundingClientRect();
+  // The browser clicks at whole pixels: check vis picks this edge there and one pixel around.
+  const x = Math.round(r.left + c.x), y = Math.round(r.top + c.y);
+  const d = {x: x - r.left, y: y - r.top};
   const inside = d.x > 5 && d.y > 5 && d.x < r.width - 5 && d.y < r.height - 5;
-  const picked = m.network.getEdgeAt(d) === eid && m.network.getNodeAt(d) === undefined;
-  return {x: r.left + d.x, y: r.top + d.y, ok: inside && picked};
+  const picked = [[0, 0], [1, 0], [-1, 0], [0, 1], [0, -1]].every(([dx, dy]) => {
+    const q = {x: d.x + dx, y: d.y + dy};
+    return m.network.getEdgeAt(q) === eid && m.network.getNodeAt(q) === undefined; });
+  return {x, y, ok: inside && picked};
 }"""
 _EDGE_STATE = "() => window.__netdriftMap.edges.get().map(e => [e.id, e.link, e.failed, e.util])"
 _EDGE_COLOURS = ("() => window.__netdriftMap.edges.get().filter(e => !e.failed && !e.pending)"

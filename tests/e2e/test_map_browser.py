@@ -216,8 +216,6 @@ def test_geant_labels_land_and_a_map_that_stays_put(offline_page, dashboard_serv
     assert blocked == []
 
 
-@pytest.mark.xfail(strict=True, reason="dashboard/views/live.py adds the event message (st.caption) above the map "
-                   "only once there is one: the map moves down ~38 px at the first click of a run; reserve the line")
 def test_first_click_of_a_run_does_not_move_the_map(offline_page, dashboard_server) -> None:
     base, _ = dashboard_server
     page, _ = offline_page
