@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 from dashboard.compare_intervals import load_bounds
+from dashboard.export import scenario_text
+from dashboard.names import element_name
 from engine.evaluation.drift import drift_magnitude
 from engine.evaluation.metrics import MetricsConfig, error_metrics, per_step_error_metrics
 from engine.events import FailureEvent
@@ -21,7 +23,7 @@ from engine.results import MetricRow
 
 if TYPE_CHECKING:
     from engine.topology import Topology
-    from storage.repository import ScenarioRepository, ScenarioSummary
+    from storage.repository import ScenarioDetail, ScenarioRepository, ScenarioSummary
 
 __all__ = [
     "CENSORED",
@@ -375,6 +377,17 @@ class RunData:
     upper: dict[str, np.ndarray] = field(default_factory=dict)
     interval: float | None = None
     warn_utilization: float | None = None
+    scenario: str = ""  # one line for exports: topology, failures by name, models, horizon
+
+
+def run_scenario_text(d: ScenarioDetail) -> str:
+    """The stored run as an export names it (:func:`dashboard.export.scenario_text`)."""
+    forecast = d.config.get("forecast") or {}
+    horizon = forecast.get("horizon") if isinstance(forecast, dict) else None
+    step_minutes = d.step_minutes or d.config.get("step_minutes")
+    events = [f"{e.action} {element_name(d.topology, e.target, e.kind)} at step {e.step}" for e in d.events]
+    return scenario_text(d.topology.name, events, d.models, None if horizon is None else int(horizon),
+                         None if step_minutes is None else float(step_minutes))
 
 
 def load_run_data(repo: ScenarioRepository, run_id: int, label: str) -> RunData:
@@ -402,6 +415,7 @@ def load_run_data(repo: ScenarioRepository, run_id: int, label: str) -> RunData:
         low_load_fraction=float(metrics.get("low_load_fraction", MetricsConfig.low_load_fraction)),
         interval=d.config.get("interval"),
         warn_utilization=d.config.get("warn_utilization"),
+        scenario=run_scenario_text(d),
     )
     try:
         data.actual = np.asarray(repo.load_series(run_id), dtype=np.float64)

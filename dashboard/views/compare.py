@@ -17,6 +17,7 @@ import streamlit as st
 
 from dashboard import charts, compare_data, compare_intervals, compare_seeds, export
 from dashboard.db import current_db_url, get_sessionmaker
+from dashboard.download_buttons import export_buttons
 from engine.errors import InputError
 from storage.database import display_url
 from storage.repository import ScenarioRepository
@@ -35,25 +36,6 @@ def load_scenario_key(url: str, run_id: int, status: str) -> tuple[tuple, int]:
     with get_sessionmaker(url)() as s:
         detail = ScenarioRepository(s).get_scenario(run_id)
     return compare_seeds.scenario_key(detail), int(detail.seed)
-
-
-def export_buttons(chart: Any, frame: pd.DataFrame, stem: str, key: str) -> None:
-    """PNG (scale 2) / SVG / PDF of the chart and the CSV behind it; rendered only on click.
-
-    A click does not rerun the page: a rerun would redraw every chart while the export renders,
-    and would replace the button's pending download with a new one.
-    """
-    cols = st.columns(4)
-    for col, fmt in zip(cols[:3], export.FORMATS):
-        col.download_button(
-            f"{fmt.upper()}", data=lambda fmt=fmt: export.chart_bytes(chart, fmt),  # type: ignore[misc]
-            file_name=export.sanitize_filename(stem, extension=fmt), mime=export.MIME_TYPES[fmt],
-            key=f"{key}_{fmt}", icon=":material/download:", on_click="ignore",
-        )
-    cols[3].download_button(
-        "CSV", data=export.dataframe_to_csv(frame), file_name=export.sanitize_filename(stem, extension="csv"),
-        mime=export.MIME_TYPES["csv"], key=f"{key}_csv", icon=":material/download:", on_click="ignore",
-    )
 
 
 st.title("Compare runs")
@@ -126,6 +108,9 @@ window = int(c2.number_input("Smoothing (steps)", 1, 2016, 12, key="compare_wind
 span = int(c3.number_input("Steps before / after", 12, 20160, 576, step=12, key="compare_span"))
 facet = c4.toggle("One panel per run", value=True, key="compare_facet")
 
+#: Exports name the runs they come from (topology, failures, models, horizon of each).
+scenarios = " | ".join(f"Run {r.id}: {r.scenario}" for r in runs)
+
 aligned, align_at = [], {}
 for run in runs:
     align = run.first_failure
@@ -147,7 +132,8 @@ if errors.empty:
 else:
     error_chart = charts.error_over_time_chart(errors, value, facet_by_run=facet, step_minutes=step_minutes)
     st.altair_chart(error_chart)
-    export_buttons(error_chart, errors, "netdrift_error_over_time_" + "_".join(str(r.id) for r in runs), "exp_err")
+    export_buttons(error_chart, errors, "netdrift_error_over_time_" + "_".join(str(r.id) for r in runs), "exp_err",
+                   f"{value} over time, aligned on the first failure", scenarios)
 
 # --- metrics table ------------------------------------------------------------------------------
 st.subheader("Metrics")
@@ -178,7 +164,7 @@ else:
     period = m2.selectbox("Period", periods, index=periods.index("post") if "post" in periods else 0, key="compare_period")
     bar_chart = charts.metrics_bar_chart(table, metric, period=period)
     st.altair_chart(bar_chart)
-    export_buttons(bar_chart, table, "netdrift_metrics_" + "_".join(str(r.id) for r in runs), "exp_metrics")
+    export_buttons(bar_chart, table, "netdrift_metrics_" + "_".join(str(r.id) for r in runs), "exp_metrics", "Metrics per model and period", scenarios)
 
 # --- repeats of one scenario over seeds ------------------------------------------------------------
 st.subheader("Repeats over seeds")
@@ -200,7 +186,7 @@ for g, group in enumerate(groups):
     seed_chart = charts.seed_means_chart(means)
     st.altair_chart(seed_chart)
     stem = "netdrift_seeds_" + "_".join(str(r.id) for r in group)
-    export_buttons(seed_chart, means, stem, f"exp_seeds_{g}")
+    export_buttons(seed_chart, means, stem, f"exp_seeds_{g}", "Means over seeds with 95 % intervals", scenarios)
     diffs = compare_seeds.vs_baseline(group, name=title)
     if diffs.empty:
         st.caption("No persistence in these runs: no paired differences to show.")
@@ -214,7 +200,7 @@ for g, group in enumerate(groups):
         "runs": st.column_config.NumberColumn("Runs", format="%d"),
         "verdict": "Against persistence",
     })
-    st.download_button("CSV", data=export.dataframe_to_csv(diffs),
+    st.download_button("CSV", data=export.dataframe_to_csv(diffs, "Differences to persistence over seeds", scenarios),
                        file_name=export.sanitize_filename(stem + "_vs_persistence", extension="csv"),
                        mime=export.MIME_TYPES["csv"], key=f"exp_seeds_diff_{g}_csv",
                        icon=":material/download:", on_click="ignore")
@@ -241,7 +227,7 @@ if with_bounds:
         st.caption(f"Share of actual loads inside each model's interval (the H-step-ahead one), all link "
                    f"directions pooled over the last {window} steps; dashed grey: the nominal coverage.")
         export_buttons(coverage_chart, coverage, "netdrift_coverage_over_time_" + "_".join(str(r.id) for r in runs),
-                       "exp_cov")
+                       "exp_cov", "Rolling interval coverage", scenarios)
     scores = pd.concat([compare_intervals.interval_table(run.metrics, run.label, run.interval, list(run.forecasts))
                         for run in with_bounds], ignore_index=True)
     if scores.empty:
@@ -278,4 +264,5 @@ else:
     scatter = charts.drift_scatter_chart(drift, log_y=log_y)
     st.altair_chart(scatter)
     st.caption("Each point is one link direction: where a model's points sit lowest, it wins at that drift.")
-    export_buttons(scatter, drift, "netdrift_drift_vs_error_" + "_".join(str(r.id) for r in runs), "exp_drift")
+    export_buttons(scatter, drift, "netdrift_drift_vs_error_" + "_".join(str(r.id) for r in runs), "exp_drift", "Drift against error per link direction",
+                   scenarios)

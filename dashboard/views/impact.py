@@ -21,6 +21,7 @@ import streamlit as st
 
 from dashboard import export, impact_data as idt, state
 from dashboard.components.topology_map import topology_map
+from dashboard.download_buttons import export_buttons
 from dashboard.map_model import labels_by_default, node_positions
 from engine.errors import InputError
 from engine.sweep import KINDS
@@ -193,7 +194,17 @@ def ranking(stored: StoredSweep) -> None:
     on_row(stored, rows[0] + 1 if rows else None, mode or CLICK_MODES[0])
     chart = idt.severity_chart(table)
     st.altair_chart(chart, width="content")
-    export_buttons(chart, table, f"impact_{stored.topology.name}_{stored.kind}_ranking", "impact_exp_rank")
+    export_buttons(chart, table, f"impact_{stored.topology.name}_{stored.kind}_ranking", "impact_exp_rank",
+                   "Failures ranked by severity (worst utilisation)", sweep_text(stored))
+
+
+def sweep_text(stored: StoredSweep) -> str:
+    """One line naming the sweep an export comes from."""
+    r = stored.result
+    return (f"Topology {stored.topology.name}; every {stored.kind} failure ({len(stored.failures):,}) over steps "
+            f"{r.get('from')}-{r.get('to')} of {stored.config.get('steps', '?')} "
+            f"({r.get('step_minutes', '?')} min a step); traffic {stored.config.get('traffic', 'synthetic')}, "
+            f"seed {stored.config.get('seed', '?')}")
 
 
 def on_row(stored: StoredSweep, rank: int | None, mode: str) -> None:
@@ -246,7 +257,8 @@ def worst_case(stored: StoredSweep) -> None:
         data = idt.worst_case_map(stored, positions_of(stored), links[0] if len(links) == 1 else None, labels)
         topology_map(data, key=MAP_KEY, on_edge_clicked=_on_map_click)
         export_buttons(idt.worst_case_chart(stored, positions_of(stored)), idt.worst_case_table(stored),
-                       f"impact_{stored.topology.name}_{stored.kind}_worst_case", "impact_exp_map")
+                       f"impact_{stored.topology.name}_{stored.kind}_worst_case", "impact_exp_map",
+                       "Each direction's worst utilisation over all failures", sweep_text(stored))
     with right:
         details(stored)
 
@@ -282,18 +294,6 @@ def details(stored: StoredSweep) -> None:
         st.caption("No link direction goes over 100 %.")
     if st.button("Fail it on the Live map", key="impact_apply"):
         apply_in_live(stored, int(rank))
-
-
-def export_buttons(chart: Any, frame: Any, stem: str, key: str) -> None:
-    """PNG (scale 2) / SVG / PDF of the chart and the CSV behind it, rendered on click without a rerun."""
-    cols = st.columns(4)
-    for col, fmt in zip(cols[:3], export.FORMATS):
-        col.download_button(f"{fmt.upper()}", data=lambda fmt=fmt: export.chart_bytes(chart, fmt),  # type: ignore[misc]
-                            file_name=export.sanitize_filename(stem, extension=fmt), mime=export.MIME_TYPES[fmt],
-                            key=f"{key}_{fmt}", icon=":material/download:", on_click="ignore")
-    cols[3].download_button("CSV", data=export.dataframe_to_csv(frame),
-                            file_name=export.sanitize_filename(stem, extension="csv"), mime=export.MIME_TYPES["csv"],
-                            key=f"{key}_csv", icon=":material/download:", on_click="ignore")
 
 
 # --- the screen ----------------------------------------------------------------------------

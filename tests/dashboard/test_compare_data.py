@@ -176,6 +176,9 @@ def test_load_run_data_from_sqlite(tmp_path: Path) -> None:
     assert run.problem is None and run.first_failure == FAIL and run.steps_per_day == SPD
     assert run.actual.shape == (T, 2) and set(run.forecasts) == {"persistence", "frozen"}
     assert broken.actual is None and broken.problem
+    # Exports name the run: its topology, its failure by the nodes' names, its models.
+    assert run.scenario.startswith("Topology ") and "models: persistence, frozen" in run.scenario
+    assert f"fail A – B (a-b) at step {FAIL}" in run.scenario, run.scenario
 
     # frozen misses by 50 (dir 0) and 100 (dir 1) after the failure: MAE 75 just after step 0
     err = cd.aligned_errors(run.actual, run.forecasts, run.first_failure, run.label, capacity=run.capacity,
