@@ -112,7 +112,7 @@ class RoutedForecaster(Forecaster[ModelSettings]):
             peak = totals.max(axis=0)
             self._scale = np.where(peak > 0, peak, 1.0).astype(np.float32)
         self._src = pairs.src
-        self.inner.fit(self._series(demands), features)
+        self.inner.fit(self._series(demands), features, progress=self._fit_progress)  # its epochs are ours
 
     def _forecast(self, window: np.ndarray, features: np.ndarray) -> np.ndarray:
         raise NotImplementedError  # routed models forecast from the whole input

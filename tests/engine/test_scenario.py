@@ -249,6 +249,20 @@ def test_training_reports_each_epoch_of_each_model_with_the_time_left():
     live.export_models()  # the callbacks are not kept with the models: they still pickle
 
 
+def test_routed_and_hybrid_models_report_their_inner_epochs_too():
+    spec = ScenarioSpec(**{**RESUME_SPEC.__dict__, "models": ("routed-liquid", "hybrid"),
+                           "forecast": ForecastSettings.from_flat(dict(window=8, horizon=2, epochs=3, train_windows=64,
+                                                                       il_batch=6, il_window=30, il_epochs=2))})
+    seen: list[tuple[str, float]] = []
+    LiveScenario.from_spec(spec).train(progress=lambda msg, frac: seen.append((msg, frac)))
+    for i, name in enumerate(("routed-liquid", "hybrid"), start=1):
+        shares = [m.split(": ")[1].split("%")[0] for m, _ in seen if m.startswith(f"fitting {name} ({i}/2): ")]
+        # 3 liquid epochs (and 2 of the hybrid's incremental network): more than one step per model
+        assert len(shares) >= 3, (name, seen)
+        values = [int(s) for s in shares]
+        assert values == sorted(values) and values[-1] == 100, (name, values)
+
+
 def test_a_stored_spec_with_variants_and_settings_comes_back_equal():
     spec = ScenarioSpec(topology="abilene", steps=150, train_steps=100, seed=4, failures=("0-1@120",),
                         models=("liquid", ModelEntry("incremental-b12", "incremental", (("il_batch", 12),))),
