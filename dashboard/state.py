@@ -183,3 +183,30 @@ def chosen_topology() -> Topology | None:
     if not choice or "topology" not in choice:
         return None
     return topology_from_dict(choice["topology"], source="topology from the Topology page")
+
+
+#: How the Live and Impact pages name the topology chosen on the Topology page.
+CHOSEN_PREFIX = "from Topology page: "
+
+
+def topology_options() -> tuple[list[str], str]:
+    """The topology choices of the Live and Impact pages (the Topology page's choice first, then a
+    file given with ``netdrift dashboard --topology``, then the bundled ones) and the default."""
+    names = bundled_topology_names()
+    default = default_topology_name()
+    if default not in names:
+        names = [default, *names]
+    chosen = chosen_topology()
+    if chosen is not None:
+        names = [CHOSEN_PREFIX + chosen.name, *names]
+        default = names[0]
+    return names, default
+
+
+def topology_for(choice: str) -> Topology:
+    """The topology of a choice made among :func:`topology_options`."""
+    if choice.startswith(CHOSEN_PREFIX):
+        chosen = chosen_topology()
+        if chosen is not None:
+            return chosen
+    return load_topology_cached(choice)

@@ -34,8 +34,6 @@ DETAIL_KEY = "impact_detail_rank"
 MAP_KEY = "impact_map"
 HANDLED_KEY = "impact_row_handled"
 CLICK_MODES = ("fails it on the Live map", "shows its details")
-#: Live's option for a topology chosen on the Topology page (as the Live view names it).
-CHOSEN_PREFIX = "from Topology page: "
 #: Live's url_path in app.py; Streamlit identifies a page by its url_path alone.
 LIVE_URL_PATH = "live"
 MAX_TABLE_ROWS = 2000
@@ -43,28 +41,6 @@ LARGE_SWEEP = 5000
 
 
 # --- what the page reads -------------------------------------------------------------------
-def topology_options() -> tuple[list[str], str]:
-    """The topology choices Live offers (the Topology page's choice first), and the default."""
-    names = state.bundled_topology_names()
-    default = state.default_topology_name()
-    if default not in names:
-        names = [default, *names]
-    chosen = state.chosen_topology()
-    if chosen is not None:
-        names = [CHOSEN_PREFIX + chosen.name, *names]
-        default = names[0]
-    return names, default
-
-
-def topology_for(choice: str) -> Topology:
-    """The topology of a choice made in :func:`topology_options`."""
-    if choice.startswith(CHOSEN_PREFIX):
-        chosen = state.chosen_topology()
-        if chosen is not None:
-            return chosen
-    return state.load_topology_cached(choice)
-
-
 def positions_of(stored: StoredSweep) -> dict[str, tuple[float, float]]:
     """Node positions of the sweep's topology, computed once per browser session and sweep."""
     cache = st.session_state.setdefault("impact_positions", {})
@@ -85,10 +61,10 @@ def sessions_or_error():  # noqa: ANN201 (sessionmaker or None)
 # --- screen parts --------------------------------------------------------------------------
 def run_form() -> None:
     st.subheader("Run a sweep")
-    names, default = topology_options()
+    names, default = state.topology_options()
     choice = st.selectbox("Topology", names, index=names.index(default), key="impact_topology")
     try:
-        topology = topology_for(choice)
+        topology = state.topology_for(choice)
     except InputError as err:
         st.error(str(err))
         return

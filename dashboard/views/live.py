@@ -61,7 +61,6 @@ APPLY_FAILURE_KEY = "netdrift_apply_failure"
 COLOUR_BY = ("current load", "forecast upper bound")
 MAX_WARNINGS = 8
 TICK_SECONDS = 1.0
-CHOSEN_PREFIX = "from Topology page: "
 SPEEDS = {"1 step": 1, "4 steps (1 h)": 4, "12 steps (3 h)": 12, "24 steps (6 h)": 24}
 
 
@@ -238,14 +237,7 @@ def resume_run(scenario_id: int) -> None:
 
 
 def start_form() -> None:
-    names = state.bundled_topology_names()
-    default = state.default_topology_name()
-    if default not in names:
-        names = [default, *names]  # a file given with `netdrift dashboard --topology`
-    chosen = state.chosen_topology()  # uploaded or edited in the Topology view
-    if chosen is not None:
-        names = [CHOSEN_PREFIX + chosen.name, *names]
-        default = names[0]
+    names, default = state.topology_options()
     p = lh.QUICK_PRESET
     settings = st.session_state.get(SETTINGS_KEY)
     form_col, map_col = st.columns([2, 3])
@@ -274,7 +266,7 @@ def start_form() -> None:
             start_run(topo, int(train) + int(watch), int(train), int(seed), models, settings)
     with map_col:
         try:
-            preview = _topology(topo)
+            preview = state.topology_for(topo)
         except InputError as err:
             st.error(str(err))
             return
@@ -286,14 +278,6 @@ def start_form() -> None:
             st.info(note, icon=":material/info:")
 
 
-def _topology(choice: str) -> Topology:
-    if choice.startswith(CHOSEN_PREFIX):
-        chosen = state.chosen_topology()
-        if chosen is not None:
-            return chosen
-    return state.load_topology_cached(choice)
-
-
 def start_run(topology_name: str, steps: int, train_steps: int, seed: int, models: list[str],
               forecast: dict[str, object] | None = None) -> None:
     from engine.experiments.scenario import LiveScenario
@@ -301,7 +285,7 @@ def start_run(topology_name: str, steps: int, train_steps: int, seed: int, model
 
     bar = st.progress(0.0, text="Preparing the scenario...")
     try:
-        topo = _topology(topology_name)
+        topo = state.topology_for(topology_name)
         device = resolve_device(st.session_state.get("device", "auto"))
         level, warn = interval_settings(st.session_state)
         spec = lh.make_spec(topo.name, steps, train_steps, seed, models, device, forecast,
