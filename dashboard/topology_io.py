@@ -15,8 +15,11 @@ import pandas as pd
 
 from dashboard.export import sanitize_filename
 from dashboard.map_model import build_map, node_positions
+from engine.budget import check_memory
 from engine.errors import InputError
 from engine.loaders import load_topology_bytes
+from engine.loaders.precount import count_topology_bytes
+from engine.synthetic import synthetic_memory_bytes
 from engine.topology import Topology
 
 __all__ = [
@@ -70,7 +73,32 @@ def topology_from_upload(
     suffix = Path(safe).suffix.lower().lstrip(".")
     if suffix not in UPLOAD_TYPES:
         raise InputError(what, f"unknown file type '.{suffix}' (expected one of: {', '.join('.' + t for t in UPLOAD_TYPES)})")
+    check_upload_fits(bytes(data), "." + suffix, what)
     return load_topology_bytes(bytes(data), safe, weights=weights, max_bytes=max_bytes)
+
+
+#: The smallest run a topology is uploaded for: one day of 5-minute steps of synthetic traffic.
+UPLOAD_CHECK_STEPS = 288
+
+
+def check_upload_fits(data: bytes, suffix: str, what: str, budget_bytes: int | None = None) -> None:
+    """Refuse (``suffix``: the file name's ending, e.g. ``".graphml"``), before parsing, an upload whose synthetic traffic for one day would not fit the memory
+    budget (nodes and edges counted in one pass over the bytes: GraphML, SNDlib XML, GML); parsing
+    such a file alone takes seconds and its node pairs are what the traffic is made of.
+
+    >>> big = b"<graphml><graph>" + b"".join(b'<node id="%d"/>' % i for i in range(3000)) + b"</graph></graphml>"
+    >>> try:
+    ...     check_upload_fits(big, ".graphml", "upload 'big.graphml'", budget_bytes=2**30)
+    ... except InputError as err:
+    ...     print(err.what)
+    upload 'big.graphml' (3000 nodes counted before parsing; synthetic traffic for one day of 5-minute steps)
+    """
+    count = count_topology_bytes(data, suffix)
+    if count is None:
+        return
+    check_memory(f"{what} ({count.nodes} nodes counted before parsing; synthetic traffic for one day of "
+                 "5-minute steps)", synthetic_memory_bytes(count.nodes, 2 * count.edges, UPLOAD_CHECK_STEPS),
+                 budget_bytes)
 
 
 def links_frame(topology: Topology) -> pd.DataFrame:

@@ -108,6 +108,19 @@ def test_upload_handler_rejects_bad_bytes() -> None:
     assert "/" not in str(err.value).split("'")[1]  # the sanitised name is what is reported
 
 
+def test_an_upload_too_large_for_its_traffic_is_refused_before_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 20k nodes fit the 20 MiB upload limit; one day of their node pairs (400 M values, 1.6 GB in
+    # float32 before the generator's working copies) does not fit a 1 GiB budget.
+    monkeypatch.setenv("NETDRIFT_MAX_MEMORY", str(2**30))
+    nodes = b"".join(b'<node id="n%d"/>' % i for i in range(20_000))
+    data = b'<graphml><graph edgedefault="undirected">' + nodes + b'<edge source="n0" target="n1"/></graph></graphml>'
+    parsed: list[bytes] = []
+    monkeypatch.setattr("dashboard.topology_io.load_topology_bytes", lambda *a, **k: parsed.append(a[0]))
+    with pytest.raises(InputError, match=r"upload 'big.graphml' \(20000 nodes counted before parsing"):
+        topology_from_upload("big.graphml", data)
+    assert parsed == []  # refused before the parser saw it
+
+
 def test_upload_handler_parses_good_json() -> None:
     data = b'{"name": "up", "nodes": [{"id": "a"}, {"id": "b"}], "links": [{"u": "a", "v": "b", "capacity_mbps": 100}]}'
     t = topology_from_upload("mine.json", data)
