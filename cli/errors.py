@@ -36,6 +36,10 @@ FLAGS: dict[str, str] = {
     "to": "--to",
     "srlg": "--srlg",
     "kind": "--kind",
+    "executor": "--executor",
+    "ray_address": "--ray-address",
+    "device": "--device",
+    "forecast": "--forecast",
 }
 
 

@@ -23,8 +23,6 @@ __all__ = ["register", "run"]
 KINDS = ("link", "node", "srlg", "link-pairs")
 EXECUTORS = ("local", "ray")
 DEVICES = ("auto", "cpu", "cuda")
-#: Engine input names of this command -> its flags (the rest are mapped by cli.errors).
-_FLAGS = {"executor": "--executor", "ray_address": "--ray-address", "device": "--device", "forecast": "--forecast"}
 OUT_FORMATS = (".csv", ".parquet")
 
 
@@ -41,7 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--topology", required=True, help="bundled name (e.g. cogentco) or a topology file")
     p.add_argument("--traffic", default="synthetic", help="'synthetic' (default) or a replay file/folder (SNDlib, CSV)")
     p.add_argument("--steps", type=positive_int, required=True, help="N: steps in the run")
-    p.add_argument("--step-minutes", type=float, default=5.0, help="minutes per step (synthetic traffic, default 5)")
+    p.add_argument("--step-minutes", type=float,
+                   help="minutes per step (synthetic traffic: default 5; a replay keeps its own and refuses another)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic traffic (default 0)")
     p.add_argument("--peak-utilization", type=float, default=0.6,
                    help="synthetic traffic is scaled so the busiest direction peaks here with all links up (default 0.6)")
@@ -86,8 +85,14 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--out '{args.out}'", "unknown extension: expected .csv or .parquet")
         if not out.parent.exists():
             raise InputError(f"--out '{args.out}'", "its folder does not exist")
-    if not (math.isfinite(args.step_minutes) and args.step_minutes > 0):
+    synthetic = args.traffic.strip().lower() == "synthetic"
+    if args.step_minutes is None:
+        args.step_minutes = 5.0 if synthetic else None  # a replay keeps its own step
+    elif not (math.isfinite(args.step_minutes) and args.step_minutes > 0):
         raise InputError("--step-minutes", f"must be > 0 (got {args.step_minutes})")
+    from engine.synthetic import check_seed
+
+    check_seed(args.seed)
     if not (math.isfinite(args.peak_utilization) and args.peak_utilization > 0):
         raise InputError("--peak-utilization", f"must be > 0 (got {args.peak_utilization})")
     _check_window(args)
@@ -98,27 +103,31 @@ def run(args: argparse.Namespace) -> int:
     if args.executor == "ray":
         from engine.sweep.ray_executor import import_ray
 
-        _flagged(import_ray)
+        import_ray()
     from engine.sweep.batched import resolve_sweep_device
 
-    device = None if args.device == "cpu" else _flagged(resolve_sweep_device, args.device)
+    device = None if args.device == "cpu" else resolve_sweep_device(args.device)
 
     from engine.loaders import load_topology
     from engine.sweep import failure_set, load_srlgs, srlgs_from_topology_file, sweep
-    from engine.traffic_sources import make_traffic
+    from engine.traffic_sources import check_replay_step, check_synthetic_fits, make_traffic
 
+    if synthetic:  # a topology file too large for the traffic it needs is refused before it is loaded
+        check_synthetic_fits(args.topology, args.steps)
     topology = load_topology(args.topology)
     srlgs = None
     if args.kind == "srlg":
         srlgs = load_srlgs(args.srlg, topology) if args.srlg else srlgs_from_topology_file(args.topology, topology)
     failures = failure_set(topology, args.kind, srlgs)
     traffic = make_traffic(args.traffic, topology, args.steps, args.step_minutes, args.seed,
-                           peak_utilization=args.peak_utilization)
+                           peak_utilization=args.peak_utilization, require_steps=True)
+    if not synthetic:
+        check_replay_step(args.traffic, args.step_minutes, traffic.step_minutes)
     bar = StderrProgress(enabled=len(failures) * (args.stop - args.start) * max(traffic.n_pairs, 1) > 20_000_000)
-    result = _flagged(sweep, topology, traffic, args.kind, args.start, args.stop, failures, workers=args.workers,
-                      progress=lambda done, total: bar(f"sweeping {total} failures", done / max(total, 1)),
-                      executor=args.executor, ray_address=args.ray_address, device=device,
-                      forecast=args.forecast, forecast_seed=args.seed, interval=args.interval)
+    result = sweep(topology, traffic, args.kind, args.start, args.stop, failures, workers=args.workers,
+                   progress=lambda done, total: bar(f"sweeping {total} failures", done / max(total, 1)),
+                   executor=args.executor, ray_address=args.ray_address, device=device,
+                   forecast=args.forecast, forecast_seed=args.seed, interval=args.interval)
     config = {"topology": args.topology, "traffic": args.traffic, "steps": args.steps,
               "step_minutes": traffic.step_minutes, "seed": args.seed, "peak_utilization": args.peak_utilization,
               "kind": args.kind, "srlg": args.srlg, "from": args.start, "to": args.stop,
@@ -171,17 +180,6 @@ def _check_window(args: argparse.Namespace) -> None:
         raise InputError("--from", f"a forecast from step {args.start} needs observed steps before it "
                                    f"(1..{args.steps})")
     args.stop = args.start + args.horizon
-
-
-def _flagged(fn: Any, *a: Any, **kw: Any) -> Any:
-    """``fn(*a, **kw)`` with this command's engine input names turned into its flags."""
-    try:
-        return fn(*a, **kw)
-    except InputError as err:
-        head, sep, rest = err.what.partition(" ")
-        if head in _FLAGS:
-            raise InputError(_FLAGS[head] + sep + rest, err.problem) from None
-        raise
 
 
 def summary_lines(s: dict[str, Any]) -> list[str]:

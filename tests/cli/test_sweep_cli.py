@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -178,3 +179,32 @@ def test_executor_ray_on_a_local_ray_prints_the_local_ranking(capsys, db):
     on_ray = json.loads(capsys.readouterr().out)
     assert on_ray["executor"] == "ray" and on_ray["ray_address"] == "local"
     assert on_ray["failures"] == local["failures"] and on_ray["per_direction"] == local["per_direction"]
+
+
+# --- the same step and seed rules as simulate and run (issue 14) ------------------------------
+def _replay_topology(tmp_path):
+    ids = ["ATLAng", "CHINng", "NYCMng", "WASHng"]  # the nodes of tests/fixtures/traffic/long4.csv
+    links = [{"u": a, "v": b, "capacity_mbps": 1e4} for a, b in zip(ids, ids[1:] + ids[:1])]
+    path = tmp_path / "abilene4.json"
+    path.write_text(json.dumps({"nodes": [{"id": i} for i in ids], "links": links}))
+    return path
+
+
+REPLAY = str(Path(__file__).resolve().parents[1] / "fixtures" / "traffic" / "long4.csv")  # 15-minute steps
+
+
+def test_a_replay_keeps_its_own_step_and_refuses_another(tmp_path, capsys, db):
+    topo = str(_replay_topology(tmp_path))
+    args = ["sweep", "--topology", topo, "--traffic", REPLAY, "--steps", "4", "--kind", "link", "--from", "0",
+            "--to", "4", "--db", db]
+    assert main(args + ["--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["step_minutes"] == 15.0
+    assert main(args + ["--step-minutes", "5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--step-minutes" in err and "15 minutes" in err
+
+
+def test_a_negative_seed_is_one_line(capsys, db):
+    assert main(BASE[:-4] + ["--seed", "-1", "--kind", "link", "--from", "0", "--to", "4", "--db", db]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--seed" in err
