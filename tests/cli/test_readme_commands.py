@@ -54,6 +54,10 @@ SHORTENED: dict[str, dict[str, str | list[str]]] = {
                        "--il-windows": "48", "--per-class": "1", **_FAST_MODELS},
     "netdrift sweep --topology cogentco --steps 288 --kind link --from 0 --to 288 --top 10 --out sweep.csv":
         {"--steps": "48", "--to": "48"},
+    "netdrift sweep --topology geant2012 --steps 600 --kind link --from 576 --forecast routed-seasonal --horizon 12": {},
+    "netdrift sweep --topology geant2012 --steps 288 --kind link-pairs --from 0 --to 288 --executor ray --workers 2":
+        {"--steps": "48", "--to": "48"},
+    "netdrift history list --sweeps": {},
     "netdrift run --topology geant2001 --steps 4032 --train-steps 2016 --fail 2-7@2304 --seeds 3 --json":
         {"--steps": "400", "--train-steps": "300", "--fail": "2-7@320", "--seeds": "2",
          "--models": "persistence,frozen", **_FAST_MODELS},
