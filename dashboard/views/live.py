@@ -26,6 +26,7 @@ to the run at its current step, as clicks.
 
 from __future__ import annotations
 
+import html
 import time
 from dataclasses import replace
 from functools import partial
@@ -384,8 +385,7 @@ def live_panel(sess: state.LiveSession) -> None:
     m[2].metric("Dropped traffic", f"{live.dropped_mbps_at(step):,.0f} Mbit/s")
     m[3].metric("Failed", failed_text(live.topology, live.down_links, live.down_nodes))
     m[4].metric("Engine tick", "-" if sess.tick_ms is None else f"{sess.tick_ms:.0f} ms")
-    # Always one line, so the map below does not move down at the first event (issue 13, item 10).
-    st.caption(sess.messages[-1] if sess.messages else "No event yet: click a link on the map to fail it.")
+    status_line(sess.messages[-1] if sess.messages else "No event yet: click a link on the map to fail it.")
 
     left, right = st.columns([3, 2])
     with left:
@@ -413,6 +413,15 @@ def live_panel(sess: state.LiveSession) -> None:
             st.caption(refits)
         export_buttons(live, d)
     _report(history.keep_alive(sess, _session_maker()))  # after the frame is drawn: a checkpoint does not delay it
+
+
+def status_line(text: str) -> None:
+    """The last message as exactly one line (ellipsised, the whole text on hover), so the map below
+    never moves when a longer message arrives (issue 13, item 10)."""
+    safe = html.escape(text)
+    st.markdown(f'<div class="nd-status" title="{safe}" style="white-space:nowrap;overflow:hidden;'
+                f'text-overflow:ellipsis;font-size:0.875rem;line-height:1.6;opacity:0.7">{safe}</div>',
+                unsafe_allow_html=True)
 
 
 def export_buttons(live: LiveScenario, direction: int) -> None:

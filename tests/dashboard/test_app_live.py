@@ -69,7 +69,7 @@ def test_a_tiny_scenario_starts_steps_and_is_in_the_history(app: AppTest, tmp_pa
     assert errors["model"].tolist() == ["persistence"]
 
     _button(app, "Save to history").click().run()
-    assert any("Saved to history" in c.value for c in app.caption)
+    assert "Saved to history" in _status(app)
 
     from storage.database import open_database
     from storage.repository import ScenarioRepository
@@ -184,6 +184,13 @@ def _metric(at: AppTest, label: str) -> str:
     return {m.label: m.value for m in at.metric}[label]
 
 
+def _status(at: AppTest) -> str:
+    """The Live view's one-line status (the last message)."""
+    lines = [m.value for m in at.markdown if 'class="nd-status"' in m.value]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
 def _new_tab(tmp_path) -> AppTest:
     """A reload: a new browser session on the same server and history."""
     at = AppTest.from_file(APP, default_timeout=120)
@@ -273,7 +280,7 @@ def test_a_run_stepped_to_its_end_is_stored_complete_and_not_offered_for_resume(
     _button(app, "Step").click().run()
     assert not app.exception, app.exception
     assert _metric(app, "Step") == "72 / 72"
-    assert any("Saved to history" in c.value for c in app.caption)
+    assert "Saved to history" in _status(app)
     from storage.database import open_database
     from storage.repository import ScenarioRepository
 
