@@ -379,7 +379,7 @@ def live_panel(sess: state.LiveSession) -> None:
             st.rerun(scope="app")
 
     step = lh.shown_step(live)
-    m = st.columns(5)
+    m = st.columns([1, 1, 1, 2.6, 0.8])  # failed links by name need the room
     m[0].metric("Step", f"{live.step} / {live.total_steps}")
     m[1].metric("Simulated time", live.time_of(step).strftime("%a %H:%M"))
     m[2].metric("Dropped traffic", f"{live.dropped_mbps_at(step):,.0f} Mbit/s")
