@@ -20,7 +20,7 @@ def test_wheel_ships_the_bundled_topologies_with_their_attribution(tmp_path: Pat
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, src / name)
-    for name in ("engine", "storage", "dashboard", "cli", "sample_topologies"):
+    for name in ("engine", "storage", "service", "dashboard", "cli", "sample_topologies"):
         shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
     out = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "w"),
@@ -33,6 +33,12 @@ def test_wheel_ships_the_bundled_topologies_with_their_attribution(tmp_path: Pat
     bundled_here = {p.name for p in (ROOT / "sample_topologies").iterdir() if p.is_file()}
     assert {"ATTRIBUTION.md", "LICENSE", "Geant2001.graphml", "Cogentco.graphml"} <= shipped
     assert shipped == bundled_here
+    # What runs from the package at run time: the schema migrations, the map's land and its notice.
+    migrations = {p.relative_to(ROOT).as_posix() for p in (ROOT / "storage" / "migrations").rglob("*")
+                  if p.is_file() and "__pycache__" not in p.parts}
+    assert {"storage/migrations/env.py", "storage/migrations/script.py.mako"} <= migrations
+    assert migrations <= names
+    assert {"dashboard/static/land-110m.geo.json", "dashboard/static/NOTICE", "service/sweeps.py"} <= names
 
 
 def test_installed_copy_is_found_when_there_is_no_checkout(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
