@@ -16,6 +16,7 @@ answer for the form.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Mapping
 
 from engine.errors import InputError
@@ -38,7 +39,7 @@ __all__ = [
     "device_choices",
     "device_label",
     "resolved_device",
-    "refuse_missing_folder",
+    "missing_folder",
 ]
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
@@ -132,30 +133,28 @@ def device_label(choice: str, cuda: bool) -> str:
     return f"auto ({resolved_device(choice, cuda)})" if choice == "auto" else choice
 
 
-def refuse_missing_folder(url: str) -> None:
-    """Raise :class:`InputError` naming the folder when ``url`` is a SQLite file in a folder that
-    does not exist: the Settings page creates no folder (a typo would create it anywhere, as the
-    server's user). Other URLs, and malformed ones (the database opener words those), pass.
+def missing_folder(url: str) -> Path | None:
+    """The folder a SQLite ``url`` would need that does not exist, else None (other URLs, and
+    malformed ones, which the database opener words). The Settings page asks before creating it:
+    a typo would otherwise create folders anywhere, as the server's user.
 
-    >>> refuse_missing_folder("sqlite:////no/such/folder/h.sqlite")
-    Traceback (most recent call last):
-    ...
-    engine.errors.InputError: database 'sqlite:////no/such/folder/h.sqlite': the folder '/no/such/folder' does not exist; create it first (Settings creates no folders)
-    >>> refuse_missing_folder("sqlite://")
+    >>> str(missing_folder("sqlite:////no/such/folder/h.sqlite"))
+    '/no/such/folder'
+    >>> missing_folder("sqlite://") is None, missing_folder("postgresql://h/db") is None
+    (True, True)
     """
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
-    from storage.database import display_url, sqlite_path
+    from storage.database import sqlite_path
 
     try:
         path = sqlite_path(make_url(url))
     except ArgumentError:
-        return
-    if path is not None and not path.absolute().parent.is_dir():
-        raise InputError(f"database '{display_url(url)}'",
-                         f"the folder '{path.absolute().parent}' does not exist; create it first "
-                         "(Settings creates no folders)")
+        return None
+    if path is None or path.absolute().parent.is_dir():
+        return None
+    return path.absolute().parent
 
 
 def interval_settings(state: Mapping[str, Any]) -> tuple[float | None, float]:

@@ -8,6 +8,8 @@ checks the model settings when they are saved.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from dashboard.db import current_db_url, get_sessionmaker
@@ -25,12 +27,15 @@ from dashboard.settings_logic import (
     device_label,
     forecast_settings_errors,
     interval_settings,
-    refuse_missing_folder,
+    missing_folder,
     resolved_device,
 )
 from engine.errors import InputError
 from engine.forecasting.protocol import OBSERVE_CHOICES
 from storage.database import display_url
+
+#: A database URL whose SQLite folder is missing, waiting for the operator's yes: (url, folder).
+PENDING_FOLDER_KEY = "settings_db_pending_folder"
 
 st.title("Settings")
 st.caption("Changes apply to the next run started in the Live view.")
@@ -67,16 +72,45 @@ with st.form("settings_db"):
         key="settings_db_url",
     )
     submitted = st.form_submit_button("Use this database")
-if submitted:
-    candidate = new_url.strip()
+
+
+def use_database(candidate: str) -> None:
+    """Switch this session's history to ``candidate`` if it opens; one error line otherwise."""
     try:
-        refuse_missing_folder(candidate)  # a typo must not create folders on the server
         get_sessionmaker(candidate)
     except InputError as err:
         st.error(f"{err} (still using {display_url(url_now)})")
     else:
         st.session_state["db_url"] = candidate
         st.success(f"Using {display_url(candidate)}.")
+
+
+if submitted:
+    candidate = new_url.strip()
+    st.session_state.pop(PENDING_FOLDER_KEY, None)
+    folder = missing_folder(candidate)
+    if folder is None:
+        use_database(candidate)
+    else:  # asked first: a typo must not create folders on the server
+        st.session_state[PENDING_FOLDER_KEY] = (candidate, str(folder))
+pending = st.session_state.get(PENDING_FOLDER_KEY)
+if pending:
+    candidate, folder = pending
+    st.warning(f"The folder '{folder}' does not exist. Create it and keep the history of "
+               f"{display_url(candidate)} there?")
+    c1, c2 = st.columns(2)
+    if c1.button("Create the folder and use it", key="settings_db_create", type="primary"):
+        st.session_state.pop(PENDING_FOLDER_KEY, None)
+        try:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            st.error(f"database '{display_url(candidate)}': the folder '{folder}' could not be created "
+                     f"({err.strerror or err}) (still using {display_url(url_now)})")
+        else:
+            use_database(candidate)
+    if c2.button("Cancel", key="settings_db_cancel"):
+        st.session_state.pop(PENDING_FOLDER_KEY, None)
+        st.rerun()
 st.caption(f"In use: `{display_url(current_db_url())}`")
 
 # --- what routed models see ----------------------------------------------------------------------

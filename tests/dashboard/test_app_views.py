@@ -192,16 +192,26 @@ def test_settings_rejects_bad_db_url_and_keeps_previous(tmp_path: Path, monkeypa
     assert at.session_state["db_url"] == good
 
 
-def test_settings_refuses_a_sqlite_file_in_a_missing_folder_and_creates_none(tmp_path: Path,
-                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_settings_asks_before_creating_a_missing_database_folder(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     at = view("settings", tmp_path, monkeypatch)
     missing = tmp_path / "no" / "such"
-    at.text_input(key="settings_db_url").set_value(f"sqlite:///{missing / 'h.sqlite'}")
+    url = f"sqlite:///{missing / 'h.sqlite'}"
+    at.text_input(key="settings_db_url").set_value(url)
     button(at, "Use this database").click().run()
     assert not at.exception
-    assert at.error and f"the folder '{missing}' does not exist" in at.error[0].value
-    assert not (tmp_path / "no").exists(), "Settings must not create folders"
+    assert at.warning and f"The folder '{missing}' does not exist" in at.warning[0].value
+    assert not (tmp_path / "no").exists(), "nothing is created before the operator says yes"
     assert "db_url" not in at.session_state
+
+    button(at, "Cancel").click().run()  # no: nothing created, the question gone
+    assert not at.warning and not (tmp_path / "no").exists() and "db_url" not in at.session_state
+
+    button(at, "Use this database").click().run()
+    button(at, "Create the folder and use it").click().run()  # yes: created, in use
+    assert not at.exception and not at.error
+    assert missing.is_dir() and at.session_state["db_url"] == url
+    assert (missing / "h.sqlite").exists()
 
 
 @pytest.mark.parametrize("cuda", [False, True])
