@@ -26,6 +26,8 @@ from typing import Mapping
 
 import numpy as np
 
+from dashboard.names import direction_display_names, end_names, is_junction, junction_members
+from dashboard.names import node_name as _name
 from engine.forecasting.catalogue import MODEL_NAMES
 from engine.geo import plane_layout
 from engine.topology import Link, Node, Topology  # noqa: F401  (Link: doctests)
@@ -145,88 +147,6 @@ def edge_width(capacity_mbps: float) -> float:
     if not capacity_mbps or capacity_mbps <= 1000.0:
         return 1.0
     return float(min(7.0, 1.0 + 1.5 * math.log10(capacity_mbps / 1000.0)))
-
-
-def is_junction(node: Node) -> bool:
-    """Whether a node is a Topology Zoo hyperedge junction rather than a PoP.
-
-    The Zoo joins three or more PoPs on one shared segment through a pseudo-node flagged
-    ``hyperedge`` with no label and no coordinates; the loaders name it ``"hyperedge <id>"``
-    (:func:`engine.loaders._build.zoo_node_label`).
-
-    >>> is_junction(Node("148", "hyperedge 148")), is_junction(Node("7", "Paris", 48.9, 2.4))
-    (True, False)
-    """
-    return node.label == f"hyperedge {node.id}" and (node.lat is None or node.lon is None)
-
-
-def junction_members(topology: Topology) -> dict[str, tuple[str, ...]]:
-    """For each junction, the PoPs (non-junction nodes) it joins, through chained junctions too.
-
-    >>> t = Topology("t", (Node("a", "A"), Node("b", "B"), Node("c", "C"), Node("h", "hyperedge h")),
-    ...              (Link("a-h", "a", "h", 1.0), Link("h-b", "h", "b", 1.0), Link("h-c", "h", "c", 1.0)))
-    >>> junction_members(t)
-    {'h': ('a', 'b', 'c')}
-    """
-    junctions = {n.id for n in topology.nodes if is_junction(n)}
-    if not junctions:
-        return {}
-    neighbours: dict[str, list[str]] = {n: [] for n in junctions}
-    for l in topology.links:
-        if l.u in junctions:
-            neighbours[l.u].append(l.v)
-        if l.v in junctions:
-            neighbours[l.v].append(l.u)
-    out = {}
-    for j in sorted(junctions):
-        seen, stack, pops = {j}, [j], []
-        while stack:
-            for m in neighbours[stack.pop()]:
-                if m in seen:
-                    continue
-                seen.add(m)
-                if m in junctions:
-                    stack.append(m)
-                else:
-                    pops.append(m)
-        out[j] = tuple(sorted(pops, key=lambda m: topology.node_index[m]))
-    return out
-
-
-def _name(topology: Topology, node_id: str) -> str:
-    label = topology.nodes[topology.node_index[node_id]].label
-    return label or node_id
-
-
-def end_names(topology: Topology, members: Mapping[str, tuple[str, ...]] | None = None) -> list[tuple[str, str]]:
-    """(source, destination) names of every link direction as an operator reads them.
-
-    A PoP is named by its label; a junction end by the PoPs behind it, other than the one at
-    the far end ("New York / Boston"), so no name reads "hyperedge 148".
-
-    >>> t = Topology("t", (Node("a", "A"), Node("b", "B"), Node("c", "C"), Node("h", "hyperedge h")),
-    ...              (Link("a-h", "a", "h", 1.0), Link("h-b", "h", "b", 1.0), Link("h-c", "h", "c", 1.0)))
-    >>> end_names(t)[:2]
-    [('A', 'B / C'), ('B / C', 'A')]
-    """
-    members = junction_members(topology) if members is None else members
-
-    def end(node: str, other: str) -> str:
-        if node not in members:
-            return _name(topology, node)
-        pops = [m for m in members[node] if m != other] or list(members[node])
-        return " / ".join(_name(topology, m) for m in pops) or _name(topology, node)
-
-    out = []
-    for l in topology.links:
-        out.append((end(l.u, l.v), end(l.v, l.u)))
-        out.append((end(l.v, l.u), end(l.u, l.v)))
-    return out
-
-
-def direction_display_names(topology: Topology) -> list[str]:
-    """``"Washington \u2192 New York / Boston"`` for every link direction, junctions resolved to PoPs."""
-    return [f"{s} \u2192 {d}" for s, d in end_names(topology)]
 
 
 @dataclass(frozen=True)

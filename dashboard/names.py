@@ -8,12 +8,13 @@ id in parentheses, so the id an operator may grep for stays in every text.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+from functools import lru_cache
+from typing import Iterable, Mapping
 
-if TYPE_CHECKING:
-    from engine.topology import Topology
+from engine.topology import Link, Node, Topology  # noqa: F401  (Link: doctests)
 
-__all__ = ["node_name", "link_name", "element_name", "direction_labels", "failed_text"]
+__all__ = ["node_name", "link_name", "element_name", "direction_labels", "failed_text", "is_junction",
+           "junction_members", "end_names", "cached_end_names", "direction_display_names"]
 
 
 def node_name(topology: Topology, node_id: str) -> str:
@@ -24,9 +25,9 @@ def node_name(topology: Topology, node_id: str) -> str:
 
 
 def link_name(topology: Topology, link_id: str) -> str:
-    """``"AT – DE (4-29)"``: the link's ends by name, then its id; the bare id if unknown.
+    """``"AT – DE (4-29)"``: the link's ends by name (a hyperedge junction by the PoPs behind it,
+    see :func:`end_names`), then its id; the bare id if unknown.
 
-    >>> from engine.topology import Link, Node, Topology
     >>> t = Topology("t", (Node("4", "AT"), Node("29", "DE")), (Link("4-29", "4", "29", 10.0),))
     >>> link_name(t, "4-29"), link_name(t, "9-9")
     ('AT – DE (4-29)', '9-9')
@@ -34,8 +35,8 @@ def link_name(topology: Topology, link_id: str) -> str:
     i = topology.link_index.get(link_id)
     if i is None:
         return link_id
-    link = topology.links[i]
-    return f"{node_name(topology, link.u)} \u2013 {node_name(topology, link.v)} ({link_id})"
+    u, v = cached_end_names(topology)[2 * i]
+    return f"{u} \u2013 {v} ({link_id})"
 
 
 def element_name(topology: Topology, target: str, kind: str = "link") -> str:
@@ -56,11 +57,94 @@ def direction_labels(topology: Topology) -> list[str]:
     >>> direction_labels(t)
     ['0-1: NY -> CHI', '0-1: CHI -> NY']
     """
-    return [f"{lid}: {node_name(topology, s)} -> {node_name(topology, d)}"
-            for lid, s, d in topology.direction_names()]
+    ends = cached_end_names(topology)
+    return [f"{lid}: {ends[d][0]} -> {ends[d][1]}" for d, (lid, _, _) in enumerate(topology.direction_names())]
 
 
 def failed_text(topology: Topology, links: Iterable[str], nodes: Iterable[str] = ()) -> str:
     """The status line's failed elements by name, ``"none"`` when nothing is down."""
     names = [link_name(topology, x) for x in sorted(links)] + [element_name(topology, x, "node") for x in sorted(nodes)]
     return ", ".join(names) if names else "none"
+
+
+def is_junction(node: Node) -> bool:
+    """Whether a node is a Topology Zoo hyperedge junction rather than a PoP.
+
+    The Zoo joins three or more PoPs on one shared segment through a pseudo-node flagged
+    ``hyperedge`` with no label and no coordinates; the loaders name it ``"hyperedge <id>"``
+    (:func:`engine.loaders._build.zoo_node_label`).
+
+    >>> is_junction(Node("148", "hyperedge 148")), is_junction(Node("7", "Paris", 48.9, 2.4))
+    (True, False)
+    """
+    return node.label == f"hyperedge {node.id}" and (node.lat is None or node.lon is None)
+
+
+def junction_members(topology: Topology) -> dict[str, tuple[str, ...]]:
+    """For each junction, the PoPs (non-junction nodes) it joins, through chained junctions too.
+
+    >>> t = Topology("t", (Node("a", "A"), Node("b", "B"), Node("c", "C"), Node("h", "hyperedge h")),
+    ...              (Link("a-h", "a", "h", 1.0), Link("h-b", "h", "b", 1.0), Link("h-c", "h", "c", 1.0)))
+    >>> junction_members(t)
+    {'h': ('a', 'b', 'c')}
+    """
+    junctions = {n.id for n in topology.nodes if is_junction(n)}
+    if not junctions:
+        return {}
+    neighbours: dict[str, list[str]] = {n: [] for n in junctions}
+    for l in topology.links:
+        if l.u in junctions:
+            neighbours[l.u].append(l.v)
+        if l.v in junctions:
+            neighbours[l.v].append(l.u)
+    out = {}
+    for j in sorted(junctions):
+        seen, stack, pops = {j}, [j], []
+        while stack:
+            for m in neighbours[stack.pop()]:
+                if m in seen:
+                    continue
+                seen.add(m)
+                if m in junctions:
+                    stack.append(m)
+                else:
+                    pops.append(m)
+        out[j] = tuple(sorted(pops, key=lambda m: topology.node_index[m]))
+    return out
+
+
+def end_names(topology: Topology, members: Mapping[str, tuple[str, ...]] | None = None) -> list[tuple[str, str]]:
+    """(source, destination) names of every link direction as an operator reads them.
+
+    A PoP is named by its label; a junction end by the PoPs behind it, other than the one at
+    the far end ("New York / Boston"), so no name reads "hyperedge 148".
+
+    >>> t = Topology("t", (Node("a", "A"), Node("b", "B"), Node("c", "C"), Node("h", "hyperedge h")),
+    ...              (Link("a-h", "a", "h", 1.0), Link("h-b", "h", "b", 1.0), Link("h-c", "h", "c", 1.0)))
+    >>> end_names(t)[:2]
+    [('A', 'B / C'), ('B / C', 'A')]
+    """
+    members = junction_members(topology) if members is None else members
+
+    def end(node: str, other: str) -> str:
+        if node not in members:
+            return node_name(topology, node)
+        pops = [m for m in members[node] if m != other] or list(members[node])
+        return " / ".join(node_name(topology, m) for m in pops) or node_name(topology, node)
+
+    out = []
+    for l in topology.links:
+        out.append((end(l.u, l.v), end(l.v, l.u)))
+        out.append((end(l.v, l.u), end(l.u, l.v)))
+    return out
+
+
+def direction_display_names(topology: Topology) -> list[str]:
+    """``"Washington \u2192 New York / Boston"`` for every link direction, junctions resolved to PoPs."""
+    return [f"{s} \u2192 {d}" for s, d in end_names(topology)]
+
+
+@lru_cache(maxsize=32)
+def cached_end_names(topology: Topology) -> list[tuple[str, str]]:
+    """:func:`end_names` once per topology (messages and labels ask for it often)."""
+    return end_names(topology)

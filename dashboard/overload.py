@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dashboard.names import cached_end_names
 from engine.topology import Topology
 
 __all__ = [
@@ -129,8 +130,8 @@ def warning_text(warning: OverloadWarning, name: str, threshold: float, step_min
 
 
 def direction_short_names(topology: Topology) -> list[str]:
-    """``"IT → AT"`` (node labels) for every link direction; the link id is added where two
-    directions would read the same (parallel links).
+    """``"IT → AT"`` (node labels; a hyperedge junction by the PoPs behind it) for every link
+    direction; the link id is added where two directions would read the same (parallel links).
 
     >>> from engine.topology import Link, Node
     >>> t = Topology("t", (Node("a", "A"), Node("b", "B")),
@@ -138,8 +139,7 @@ def direction_short_names(topology: Topology) -> list[str]:
     >>> direction_short_names(t)[:2]
     ['A → B (a-b)', 'B → A (a-b)']
     """
-    labels = {n.id: n.label or n.id for n in topology.nodes}
-    plain = [f"{labels.get(s, s)} \u2192 {labels.get(t, t)}" for _, s, t in topology.direction_names()]
+    plain = [f"{s} \u2192 {t}" for s, t in cached_end_names(topology)]
     seen: dict[str, int] = {}
     for name in plain:
         seen[name] = seen.get(name, 0) + 1

@@ -32,3 +32,17 @@ def test_csv_direction_names_carry_node_labels() -> None:
     t = _net()
     assert direction_labels(t) == ["4-29: AT -> DE", "4-29: DE -> AT", "7-8: 7 -> 8", "7-8: 8 -> 7"]
     assert csv_direction_labels(t) == direction_labels(t)
+
+
+def test_a_hyperedge_junction_is_named_by_the_pops_behind_it_in_every_text():
+    from engine.topology import Link, Node, Topology
+    from dashboard.names import direction_labels, failed_text, link_name
+
+    # Topology Zoo's hyperedge: a junction node joining Washington, Charlotte and Greensboro.
+    t = Topology("t", (Node("1", "Washington", 38.9, -77.0), Node("2", "Charlotte", 35.2, -80.8),
+                       Node("3", "Greensboro", 36.1, -79.8), Node("148", "hyperedge 148")),
+                 (Link("1-148", "1", "148", 1e4), Link("148-2", "148", "2", 1e4), Link("148-3", "148", "3", 1e4)))
+    assert link_name(t, "1-148") == "Washington \u2013 Charlotte / Greensboro (1-148)"
+    assert direction_labels(t)[:2] == ["1-148: Washington -> Charlotte / Greensboro",
+                                       "1-148: Charlotte / Greensboro -> Washington"]
+    assert "hyperedge" not in failed_text(t, ["1-148", "148-2"])
