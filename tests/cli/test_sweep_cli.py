@@ -208,3 +208,26 @@ def test_a_negative_seed_is_one_line(capsys, db):
     assert main(BASE[:-4] + ["--seed", "-1", "--kind", "link", "--from", "0", "--to", "4", "--db", db]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--seed" in err
+
+
+def test_worst_utilisation_equals_simulate_with_the_failure_for_three_random_links(tmp_path, capsys, db):
+    """Issue 12's oracle: for three links picked at random, the sweep's worst utilisation is the
+    maximum, over the same steps, of load / capacity in `netdrift simulate --fail ID@FROM`'s table."""
+    import numpy as np
+
+    topo = load_topology("geant2001")
+    start, stop = 10, 30
+    common = ["--topology", "geant2001", "--steps", "36", "--step-minutes", "15", "--seed", "4"]
+    assert main(["sweep", *common, "--kind", "link", "--from", str(start), "--to", str(stop), "--top", "0",
+                 "--json", "--db", db]) == 0
+    by_target = {f["target"]: f for f in json.loads(capsys.readouterr().out)["failures"]}
+    picked = np.random.default_rng(3).choice(len(topo.links), size=3, replace=False)
+    for i in picked:
+        link = topo.links[int(i)].id
+        out = tmp_path / f"sim-{i}.csv"
+        assert main(["simulate", *common, "--fail", f"{link}@{start}", "--out", str(out)]) == 0
+        capsys.readouterr()
+        table = pd.read_csv(out)
+        window = table[(table["step"] >= start) & (table["step"] < stop)]
+        expected = float((window["load_mbps"] / window["capacity_mbps"]).max())
+        assert by_target[link]["worst_utilization"] == pytest.approx(expected, rel=1e-5), link
