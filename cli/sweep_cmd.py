@@ -12,11 +12,14 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cli.common import (StderrProgress, add_max_memory_option, non_negative_int, positive_int, print_json,
                         with_max_memory, write_table_atomically)
 from engine.errors import InputError
+
+if TYPE_CHECKING:
+    from engine.topology import Topology
 
 __all__ = ["register", "run"]
 
@@ -151,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary)
     else:
-        for line in summary_lines(summary):
+        for line in summary_lines(summary, topology):
             print(line)
     return 0
 
@@ -182,8 +185,20 @@ def _check_window(args: argparse.Namespace) -> None:
     args.stop = args.start + args.horizon
 
 
-def summary_lines(s: dict[str, Any]) -> list[str]:
-    """The readable result printed without --json."""
+def summary_lines(s: dict[str, Any], topology: Topology | None = None) -> list[str]:
+    """The readable result printed without --json: nodes by name when ``topology`` is given, ids
+    kept beside them (failures and links can still be looked up by id)."""
+    names = {n.id: n.label or n.id for n in topology.nodes} if topology is not None else {}
+    ends = {lk.id: (lk.u, lk.v) for lk in topology.links} if topology is not None else {}
+
+    def node(node_id: str) -> str:
+        return names.get(node_id, node_id)
+
+    def failed(f: dict[str, Any]) -> str:
+        parts = [f"{node(ends[x][0])} - {node(ends[x][1])}" for x in f["links"] if x in ends and not f["nodes"]]
+        parts += [node(x) for x in f["nodes"] if node(x) != x]
+        return f" ({', '.join(parts)})" if parts else ""
+
     lines = [f"{s['topology']}: {s['n_failures']} {s['kind']} failures over steps [{s['from']}, {s['to']}) "
              f"(sweep {s['sweep_id']}); severity = worst utilisation, ties by dropped demand"]
     if s.get("forecast"):
@@ -193,9 +208,9 @@ def summary_lines(s: dict[str, Any]) -> list[str]:
     for f in s["failures"]:
         wu = f["worst_utilization"]
         wd = f["worst_direction"]
-        head = f"{f['rank']:>4}. {f['target']}: "
-        head += (f"worst {100 * wu:.1f}% on {wd['link_id']} ({wd['src']} -> {wd['dst']}) at step {f['worst_step']}"
-                 if wu is not None else "no traffic data")
+        head = f"{f['rank']:>4}. {f['target']}{failed(f)}: "
+        head += (f"worst {100 * wu:.1f}% on {node(wd['src'])} -> {node(wd['dst'])} (link {wd['link_id']}) "
+                 f"at step {f['worst_step']}" if wu is not None else "no traffic data")
         if f["overloaded"]:
             head += f"; {len(f['overloaded'])} directions over 100%"
         if f["dropped_mbps_max"]:

@@ -231,3 +231,17 @@ def test_worst_utilisation_equals_simulate_with_the_failure_for_three_random_lin
         window = table[(table["step"] >= start) & (table["step"] < stop)]
         expected = float((window["load_mbps"] / window["capacity_mbps"]).max())
         assert by_target[link]["worst_utilization"] == pytest.approx(expected, rel=1e-5), link
+
+
+def test_the_readable_output_names_nodes_beside_the_ids(capsys, db):
+    topo = load_topology("abilene")
+    label = {n.id: n.label for n in topo.nodes}
+    assert main(BASE + ["--kind", "link", "--from", "0", "--to", "12", "--top", "1", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert main(BASE + ["--kind", "link", "--from", "0", "--to", "12", "--top", "1", "--json", "--db", db]) == 0
+    top = json.loads(capsys.readouterr().out)["failures"][0]
+    link = topo.links[topo.link_index[top["target"]]]
+    wd = top["worst_direction"]
+    line = next(x for x in out.splitlines() if x.strip().startswith("1. "))
+    assert f"{top['target']} ({label[link.u]} - {label[link.v]})" in line
+    assert f"on {label[wd['src']]} -> {label[wd['dst']]} (link {wd['link_id']})" in line
