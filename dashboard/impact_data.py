@@ -200,7 +200,9 @@ def sweep_caption(stored: StoredSweep) -> str:
     return (f"Sweep #{stored.id}: {len(stored.failures)} failures ({KIND_LABELS.get(stored.kind, stored.kind).lower()}) "
             f"on {stored.topology.name}, steps [{c.get('from')}, {c.get('to')})"
             + (f" of {minutes:g} min" if minutes else "") + f", {c.get('traffic', 'synthetic')} traffic, "
-            f"seed {c.get('seed')}{secs}; stored {stored.created_at[:19].replace('T', ' ')} UTC.")
+            f"seed {c.get('seed')}" + (f", on the demands {c['forecast']} forecasts at step {c.get('from')}"
+                                       if c.get("forecast") else "")
+            + f"{secs}; stored {stored.created_at[:19].replace('T', ' ')} UTC.")
 
 
 def _inline(df: pd.DataFrame) -> alt.InlineData:

@@ -57,7 +57,9 @@ class SweepSettings:
     """What to sweep: the failure ``kind`` (one of :data:`engine.sweep.KINDS`), the window
     ``[start, stop)`` in steps, and the traffic (``"synthetic"`` or a replay file) of ``steps``
     steps of ``step_minutes`` minutes, seeded, scaled so the busiest direction peaks at
-    ``peak_utilization`` with every link up."""
+    ``peak_utilization`` with every link up. With ``forecast`` (a routed model name), the demands
+    swept are that model's forecast at ``start`` for the ``stop - start`` steps ahead ("what will
+    hurt most if it fails now"; ``stop`` may then lie past the traffic's end)."""
 
     kind: str
     start: int
@@ -67,6 +69,7 @@ class SweepSettings:
     step_minutes: float = 5.0
     seed: int = 0
     peak_utilization: float = 0.6
+    forecast: str | None = None
 
     def check(self) -> None:
         """Raise :class:`InputError` (one line, naming the setting) for a bad setting."""
@@ -78,8 +81,11 @@ class SweepSettings:
             raise InputError("from", f"must be >= 0 (got {self.start})")
         if self.start >= self.stop:
             raise InputError("from", f"must be smaller than to (got {self.start} >= {self.stop})")
-        if self.stop > self.steps:
+        if self.forecast is None and self.stop > self.steps:
             raise InputError("to", f"step {self.stop} is past the end of the run ({self.steps} steps)")
+        if self.forecast is not None and not 1 <= self.start <= self.steps:
+            raise InputError("from", f"a forecast from step {self.start} needs observed steps before it "
+                                     f"(1..{self.steps})")
         if not (math.isfinite(self.step_minutes) and self.step_minutes > 0):
             raise InputError("step minutes", f"must be > 0 (got {self.step_minutes})")
         if not (math.isfinite(self.peak_utilization) and self.peak_utilization > 0):
@@ -190,11 +196,13 @@ def run_sweep(sessions: sessionmaker[Session], topology: Topology, settings: Swe
                            peak_utilization=settings.peak_utilization, require_steps=True,
                            budget_bytes=budget_bytes)
     result = sweep(topology, traffic, settings.kind, settings.start, settings.stop, failures,
-                   workers=n_workers, progress=progress, budget_bytes=budget_bytes, processes=processes)
+                   workers=n_workers, progress=progress, budget_bytes=budget_bytes, processes=processes,
+                   forecast=settings.forecast, forecast_seed=settings.seed)
     config = {"topology": topology_source or topology.name, "traffic": settings.traffic, "steps": settings.steps,
               "step_minutes": traffic.step_minutes, "seed": settings.seed,
               "peak_utilization": settings.peak_utilization, "kind": settings.kind,
-              "srlg": srlg.name if srlg is not None else None, "from": settings.start, "to": settings.stop}
+              "srlg": srlg.name if srlg is not None else None, "from": settings.start, "to": settings.stop,
+              "forecast": settings.forecast, "horizon": window if settings.forecast else None}
     record = result.to_dict(top=0)
     try:
         with sessions.begin() as s:

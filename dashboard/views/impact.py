@@ -37,6 +37,13 @@ CLICK_MODES = ("fails it on the Live map", "shows its details")
 #: Live's url_path in app.py; Streamlit identifies a page by its url_path alone.
 LIVE_URL_PATH = "live"
 MAX_TABLE_ROWS = 2000
+#: What a sweep routes: the traffic of the window, or a routed model's forecast of it (the naive
+#: routed models only: they need no training; the CLI runs the learnt ones).
+DEMAND_CHOICES: dict[str | None, str] = {
+    None: "the traffic in the window",
+    "routed-persistence": "forecast: the last demands, routed (routed persistence)",
+    "routed-seasonal": "forecast: a day earlier's demands, routed (routed seasonal)",
+}
 LARGE_SWEEP = 5000
 
 
@@ -92,10 +99,18 @@ def run_form() -> None:
                                  value=60.0, step=5.0,
                                  help="The synthetic traffic is scaled so the busiest link direction peaks here.")
         st.caption("Synthetic traffic (daily and weekly cycles, gravity model), seeded.")
+        c = st.columns(3)
+        demands = c[0].selectbox(
+            "Demands swept", list(DEMAND_CHOICES), format_func=DEMAND_CHOICES.get, key="impact_forecast",
+            help="A routed model's forecast made at 'From step' answers: what will hurt most if it fails now? "
+                 "(`netdrift sweep --forecast` also runs the learnt routed models.)")
+        horizon = c[1].number_input("Forecast horizon (steps)", min_value=1, max_value=2016, value=12, step=1,
+                                    help="With a forecast, the window is From step .. From step + horizon.")
         submitted = st.form_submit_button("Run the sweep", type="primary")
     if submitted:
-        settings = SweepSettings(kind, int(start), int(stop), int(steps), "synthetic", float(minutes), int(seed),
-                                 float(peak) / 100.0)
+        stop = int(start) + int(horizon) if demands else int(stop)
+        settings = SweepSettings(kind, int(start), stop, int(steps), "synthetic", float(minutes), int(seed),
+                                 float(peak) / 100.0, forecast=demands)
         run(topology, choice, settings, upload)
 
 

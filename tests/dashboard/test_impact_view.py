@@ -45,7 +45,8 @@ def open_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str = VIEW)
 
 
 def run_sweep_in_page(at: AppTest, kind: str = "link", start: int = 0, stop: int = STEPS,
-                      srlg: tuple[str, bytes] | None = None) -> AppTest:
+                      srlg: tuple[str, bytes] | None = None, forecast: str | None = None,
+                      horizon: int | None = None) -> AppTest:
     at.selectbox(key="impact_topology").set_value("abilene").run()
     at.radio(key="impact_kind").set_value(kind).run()
     if srlg is not None:
@@ -55,6 +56,9 @@ def run_sweep_in_page(at: AppTest, kind: str = "link", start: int = 0, stop: int
     inputs["From step"].set_value(start)
     inputs["To step (excluded)"].set_value(stop)
     inputs["Peak utilisation, all links up (%)"].set_value(100 * PEAK)
+    if forecast is not None:
+        at.selectbox(key="impact_forecast").set_value(forecast)
+        inputs["Forecast horizon (steps)"].set_value(horizon)
     next(b for b in at.button if b.label == "Run the sweep").click().run()
     return at
 
@@ -94,6 +98,32 @@ def test_a_small_sweep_is_ranked_as_the_engine_ranks_and_stored(tmp_path, monkey
     # two charts (ranking, worst-case map) x PNG/SVG/PDF/CSV, none of them reruns the page
     buttons = at.get("download_button")
     assert len(buttons) == 8 and all(b.proto.ignore_rerun for b in buttons)
+
+
+def test_a_forecast_sweep_routes_the_last_demands_under_each_failure(tmp_path, monkeypatch, abilene) -> None:
+    """Routed persistence from step 30 for 6 steps: each failure's worst utilisation is that of the
+    demands of step 29 routed under it (oracle: the Simulator on those demands, held constant)."""
+    from engine.traffic import TrafficMatrixSeries
+
+    at = run_sweep_in_page(open_page(tmp_path, monkeypatch), start=30, stop=STEPS,  # To: ignored, 30 + 6
+                           forecast="routed-persistence", horizon=6)
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    table = ranked(at)
+    assert any("on the demands routed-persistence forecasts at step 30" in m.value for m in at.markdown)
+
+    traffic = make_traffic("synthetic", abilene, STEPS, 5.0, 0, peak_utilization=PEAK)
+    last = TrafficMatrixSeries(traffic.node_ids, traffic.src, traffic.dst,
+                               np.repeat(traffic.demands[29:30], 2, axis=0), traffic.step_minutes, traffic.start)
+    names = names_from_file(abilene)
+    want = {names[l.id]: float(np.nanmax(Simulator(abilene, last, [FailureEvent(0, "fail", l.id, "link")])
+                                         .loads.utilization()))
+            for l in abilene.links}
+    got = dict(zip(table["Failure"], table["Worst utilisation (%)"]))
+    assert got == pytest.approx({k: 100 * v for k, v in want.items()}, abs=0.006)
+    assert list(got.values()) == sorted(got.values(), reverse=True)
+    stored = at.session_state["impact_sweep"]
+    assert (stored.config["forecast"], stored.config["horizon"], stored.config["to"]) == ("routed-persistence", 6, 36)
 
 
 def test_a_row_click_asks_live_to_apply_that_failure(tmp_path, monkeypatch, abilene) -> None:

@@ -48,7 +48,7 @@ def test_run_stores_lists_and_opens_the_sweep(sessions, abilene) -> None:
     assert seen[-1] == (14, 14) and len(seen) == 14
     assert stored.config == {"topology": "abilene", "traffic": "synthetic", "steps": STEPS, "step_minutes": MINUTES,
                              "seed": SEED, "peak_utilization": PEAK, "kind": "link", "srlg": None,
-                             "from": START, "to": STOP}
+                             "from": START, "to": STOP, "forecast": None, "horizon": None}
 
     listed = list_sweeps(sessions)
     assert [(x["id"], x["topology"], x["kind"], x["n_failures"]) for x in listed] == [(stored.id, "Abilene", "link", 14)]
@@ -117,3 +117,11 @@ def test_over_the_memory_budget_is_refused_before_any_work(sessions, abilene) ->
 def test_opening_an_unknown_sweep_names_it(sessions) -> None:
     with pytest.raises(InputError, match=r"^sweep 7: not found in database"):
         open_sweep(sessions, 7)
+
+
+def test_a_forecast_sweep_needs_observed_steps_and_may_look_past_the_traffic():
+    with pytest.raises(InputError, match="from: a forecast from step 0 needs observed steps"):
+        SweepSettings("link", 0, 6, 48, forecast="routed-persistence").check()
+    SweepSettings("link", 44, 56, 48, forecast="routed-persistence").check()  # the horizon runs past step 48
+    with pytest.raises(InputError, match="to: step 56 is past the end"):
+        SweepSettings("link", 44, 56, 48).check()
