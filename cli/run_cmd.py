@@ -71,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
             check_replay_step(args.traffic, args.step_minutes, replay_step_minutes(args.traffic, args.step_minutes))
         step_minutes = 5.0 if args.step_minutes is None else args.step_minutes  # the data's own step is used
     # Imported here so that `netdrift --help` and light commands do not load torch.
+    from engine.experiments.scenario import LiveScenario
     from engine.experiments.spec import ScenarioSpec
     from engine.forecasting.torch_utils import configure_threads, resolve_device
     from service.scenarios import ScenarioService, run_summary
@@ -84,9 +85,11 @@ def run(args: argparse.Namespace) -> int:
         failures=tuple(args.fail), observe=args.observe, interval=args.interval,
         warn_utilization=args.warn_utilization, pre_steps=args.pre_steps, seed=args.seed, device=device,
     )
+    live = LiveScenario.from_spec(spec)  # bad input (a --fail, a model, the sizes) refused before the history opens
     service = ScenarioService(open_db(args.db))
     if args.seeds > 1:
-        outcomes, together = service.run_seeds(spec, args.seeds, label=args.label, progress=StderrProgress())
+        outcomes, together = service.run_seeds(spec, args.seeds, label=args.label, progress=StderrProgress(),
+                                               first=live)
         runs = [run_summary(o, device) for o in outcomes]
         out = {"scenario_ids": [r["scenario_id"] for r in runs], "seeds": [spec.seed + k for k in range(args.seeds)],
                "topology": runs[0]["topology"], "steps": runs[0]["steps"], "train_steps": runs[0]["train_steps"],
@@ -98,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             _print_seed_table(out)
         return 0
-    outcome = service.run(spec, label=args.label, progress=StderrProgress())
+    outcome = service.run(spec, label=args.label, progress=StderrProgress(), live=live)
     out = run_summary(outcome, device)
     if args.json:
         print_json(out)

@@ -186,9 +186,11 @@ class ScenarioService:
         with self.sessions.begin() as s:
             ScenarioRepository(s).mark_interrupted(scenario_id)
 
-    def run(self, spec: ScenarioSpec, label: str | None = None, progress: Progress | None = None) -> RunOutcome:
-        """Validate ``spec`` (nothing is stored if it is bad), run it to the end, store it."""
-        live = LiveScenario.from_spec(spec)
+    def run(self, spec: ScenarioSpec, label: str | None = None, progress: Progress | None = None,
+            live: LiveScenario | None = None) -> RunOutcome:
+        """Validate ``spec`` (nothing is stored if it is bad), run it to the end, store it. ``live``:
+        the scenario already built from ``spec`` (a caller that validates before opening the history)."""
+        live = LiveScenario.from_spec(spec) if live is None else live
         t0 = time.perf_counter()
         sid = self.open_record(live, label)
         try:
@@ -227,9 +229,11 @@ class ScenarioService:
                                             f"with: netdrift history import {path}") from err
 
     def run_seeds(self, spec: ScenarioSpec, seeds: int, label: str | None = None,
-                  progress: Progress | None = None) -> tuple[list[RunOutcome], dict[str, Any]]:
+                  progress: Progress | None = None,
+                  first: LiveScenario | None = None) -> tuple[list[RunOutcome], dict[str, Any]]:
         """Run and store ``spec`` once per seed (:func:`engine.experiments.seeds.seed_specs`); the
-        outcomes and what they say together (means, intervals, differences to persistence)."""
+        outcomes and what they say together (means, intervals, differences to persistence).
+        ``first``: the first seed's scenario, already built from ``spec``."""
         outcomes = []
         for k, one in enumerate(seed_specs(spec, seeds)):
             name = f"{label or 'run'} (seed {one.seed}, {k + 1}/{seeds})"
@@ -238,7 +242,8 @@ class ScenarioService:
                 if progress:
                     progress(f"seed {k + 1}/{seeds}: {msg}", (k + f) / seeds)
 
-            outcomes.append(self.run(one, label=name, progress=step))
+            prepared = first if k == 0 and one.seed == spec.seed else None
+            outcomes.append(self.run(one, label=name, progress=step, live=prepared))
         steps_per_day = max(1, int(round(24 * 60 / outcomes[0].result.step_minutes)))
         together = aggregate_seeds([o.result for o in outcomes], steps_per_day, spec.forecast.common.horizon)
         return outcomes, together

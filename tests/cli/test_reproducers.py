@@ -190,3 +190,16 @@ def test_piped_topology(home):
     proc = netdrift(home, "topology", "info", "/dev/stdin", stdin=ABILENE.read_bytes())
     assert proc.returncode == 0, proc.stderr.decode()
     assert "11 nodes, 14 links" in proc.stdout.decode() and proc.stderr == b""
+
+
+@pytest.mark.parametrize("extra, needles", [
+    (["--fail", "nosuch@100"], ("--fail", "nosuch")),
+    (["--models", "persistence,bogus"], ("model 'bogus'", "unknown")),
+    (["--train-steps", "4"], ("--train-steps",)),
+])
+def test_a_refused_run_opens_no_history(home, extra, needles):
+    # found by this file: the history (a SQLite file in the data directory) used to be opened first
+    i = RUN.index("--train-steps")
+    base = RUN[:i] + RUN[i + 2:] if "--train-steps" in extra else RUN
+    refused(home, base + extra, *needles)
+    assert not list((home / "data").iterdir())
