@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from sqlalchemy.exc import SQLAlchemyError
@@ -88,6 +88,15 @@ def run_summary(outcome: RunOutcome, device: str) -> dict[str, Any]:
             "interval_ms_per_step": result.config.get("interval_ms_per_step")}
            if result.config.get("interval") is not None else {}),
     }
+
+
+def _retry_notice(progress: Progress) -> Callable[[int, BaseException, float], None]:
+    """Say through ``progress`` that the result is being stored again, and when (a locked SQLite
+    file can take minutes: nobody should think the run hangs)."""
+    def notice(attempt: int, err: BaseException, delay: float) -> None:
+        progress(f"storing the result: {driver_problem(err)}; trying again in {delay:g} s (attempt {attempt + 1})",
+                 0.999)
+    return notice
 
 
 class ScenarioService:
@@ -200,7 +209,8 @@ class ScenarioService:
             raise
         t_store = time.perf_counter()
         try:
-            save_result_with_retries(self.sessions, sid, result)  # a locked or restarting database passes
+            save_result_with_retries(self.sessions, sid, result,  # a locked or restarting database passes
+                                     on_retry=None if progress is None else _retry_notice(progress))
         except (SQLAlchemyError, OSError) as err:
             self._keep_unsaved(sid, result, err)  # raises InputError naming the file
         store_seconds = time.perf_counter() - t_store
