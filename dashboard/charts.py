@@ -13,7 +13,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from dashboard.colours import colour_range
+from dashboard.colours import FAILURE_RULE, colour_range
 
 __all__ = [
     "ERROR_VALUES",
@@ -104,7 +104,7 @@ def error_over_time_chart(
         line = line.encode(x=x, y=y, color=color, tooltip=tooltip)
     else:
         line = line.encode(x=x, y=y, color=color, strokeDash=alt.StrokeDash("run:N", title="Run"), tooltip=tooltip)
-    rule = alt.Chart().mark_rule(color="#d62728", strokeDash=[4, 3]).encode(x=alt.datum(0))
+    rule = alt.Chart().mark_rule(color=FAILURE_RULE[0], strokeDash=FAILURE_RULE[1]).encode(x=alt.datum(0))
     layered = alt.layer(line, rule, data=_inline(data)).properties(width=width, height=height)
     if facet_by_run:
         return layered.facet(row=alt.Row("run:N", title="Run")).resolve_scale(y="shared")
@@ -148,7 +148,7 @@ def coverage_over_time_chart(
     else:
         line = line.encode(x=x, y=y, color=_model_colour(data), strokeDash=alt.StrokeDash("run:N", title="Run"),
                            tooltip=tooltip)
-    failure = alt.Chart().mark_rule(color="#d62728", strokeDash=[4, 3]).encode(x=alt.datum(0))
+    failure = alt.Chart().mark_rule(color=FAILURE_RULE[0], strokeDash=FAILURE_RULE[1]).encode(x=alt.datum(0))
     nominal = alt.Chart().mark_rule(color="#6b7280", strokeDash=[2, 2]).encode(
         y=alt.Y("max(nominal_pct):Q", title="Rolling interval coverage (%)"), detail="run:N",
         tooltip=[alt.Tooltip("run:N", title="Run"), alt.Tooltip("max(nominal_pct):Q", title="Nominal coverage (%)")],

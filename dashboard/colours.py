@@ -13,9 +13,12 @@ from collections.abc import Iterable
 
 from engine.forecasting.catalogue import CATALOGUE
 
-__all__ = ["ACTUAL", "colour_of", "colour_range"]
+__all__ = ["ACTUAL", "FAILURE_RULE", "colour_of", "colour_range"]
 
 ACTUAL = "#111827"
+#: A failure's rule on every chart (colour, dash): black dashed, as failed links on the map, never a
+#: model's colour (the catalogue's incremental models are red).
+FAILURE_RULE: tuple[str, list[int]] = ("#000000", [6, 3])
 
 #: Variants that get a shade of their own (others take their model's catalogue colour).
 _VARIANTS: dict[str, str] = {"liquid-ltc": "#76b7b2"}

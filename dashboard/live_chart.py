@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from dashboard.colours import colour_range
+from dashboard.colours import FAILURE_RULE, colour_range
 from dashboard.export import chart_bytes, dataframe_to_csv, scenario_text
 from dashboard.live_helpers import refitting_models
 from dashboard.names import element_name
@@ -23,7 +23,7 @@ __all__ = ["MARKERS", "KEEP_EVENT_STEPS", "chart_window", "link_chart_spec", "sc
 
 #: The chart's rules, in the legend's order, each with its colour and dash (no model's colour:
 #: the catalogue's incremental models are red, so a failure is black dashed, as on the map).
-MARKERS = {"failure": ("#000000", [6, 3]), "restore": ("#2b6cb0", [1, 3]),
+MARKERS = {"failure": FAILURE_RULE, "restore": ("#2b6cb0", [1, 3]),
            "re-fit": ("#8a8a8a", [2, 2]), "capacity": ("#5f5f5f", [10, 4])}
 #: The chart keeps the last failure or restore in view up to this many steps back (a week of 15 min).
 KEEP_EVENT_STEPS = 672

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import re
 import struct
 import zlib
@@ -86,6 +87,40 @@ def test_error_chart_axes_name_units(value: str, facet: bool) -> None:
     assert "Steps relative to the first failure (steps of 5 min)" in titles
     assert any(t.endswith("(Mbit/s)") or t.endswith("(%)") for t in titles)
     assert all(re.search(r"\((Mbit/s|%|steps[^)]*)\)$", t) for t in titles), titles
+
+
+def _rule_colours(spec: dict) -> list[str]:
+    """The colours of every rule mark in a (possibly faceted, layered) Vega-Lite spec."""
+    found = []
+    if isinstance(spec, dict):
+        mark = spec.get("mark")
+        if isinstance(mark, dict) and mark.get("type") == "rule":
+            found.append(str(mark.get("color", "")).lower())
+        for v in spec.values():
+            found += _rule_colours(v)
+    elif isinstance(spec, list):
+        for v in spec:
+            found += _rule_colours(v)
+    return found
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    h = hex_colour.lstrip("#")
+    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+
+
+def test_compare_charts_mark_the_failure_in_no_models_colour() -> None:
+    """Issue 13: no model drawn in the failure's colour; 'not alike' = RGB distance over 100
+    (the red rule it replaced was 69 from the incremental model's red)."""
+    from engine.forecasting.catalogue import CATALOGUE
+
+    models = [m.colour for m in CATALOGUE.values()]
+    for chart in (charts.error_over_time_chart(errors_frame()), charts.coverage_over_time_chart(coverage_frame())):
+        rules = [c for c in _rule_colours(chart.to_dict()) if c.startswith("#")]
+        assert rules
+        failure = rules[0]  # the failure's rule comes first in both charts
+        nearest = min(math.dist(_rgb(failure), _rgb(m)) for m in models)
+        assert nearest > 100, (failure, nearest)
 
 
 def coverage_frame() -> pd.DataFrame:
