@@ -20,7 +20,7 @@ from engine.forecasting.settings import LIQUID_CELLS, LIQUID_WIRINGS, IL_MODES, 
 
 DEFAULT_MODELS_TEXT = ",".join(DEFAULT_MODELS)
 
-__all__ = ["DEFAULT_MODELS_TEXT", "StderrProgress", "print_json", "add_forecast_options", "forecast_overrides",
+__all__ = ["OUT_FORMATS", "check_out_path", "DEFAULT_MODELS_TEXT", "StderrProgress", "print_json", "add_forecast_options", "forecast_overrides",
            "forecast_settings", "model_names", "positive_int", "non_negative_int", "quiet_broken_pipe",
            "silence_stdout", "write_table_atomically", "refuse_repeated_failures", "add_max_memory_option",
            "memory_size", "with_max_memory"]
@@ -203,6 +203,32 @@ def open_db(url: str | None) -> Callable:
 def require(cond: bool, what: str, problem: str) -> None:
     if not cond:
         raise InputError(what, problem)
+
+
+#: Output table formats (``--out``) by file extension.
+OUT_FORMATS = (".csv", ".parquet")
+
+
+def check_out_path(out: Path, text: str) -> None:
+    """Refuse an ``--out`` that cannot be written before any work (simulate, sweep): an unknown
+    extension, a folder, a missing or unwritable folder (probed by creating and removing a
+    temporary file there), a file that cannot be overwritten."""
+    if out.suffix.lower() not in OUT_FORMATS:
+        raise InputError(f"--out '{text}'", "unknown extension: expected .csv or .parquet")
+    if out.is_dir():
+        raise InputError(f"--out '{text}'", "is a folder; give a file name ending in .csv or .parquet")
+    if not out.parent.exists():
+        raise InputError(f"--out '{text}'", "its folder does not exist")
+    if not out.parent.is_dir():
+        raise InputError(f"--out '{text}'", f"'{out.parent}' is not a folder")
+    if out.exists() and not os.access(out, os.W_OK):
+        raise InputError(f"--out '{text}'", "the file exists and cannot be written")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".probe", dir=out.parent)
+    except OSError as err:
+        raise InputError(f"--out '{text}'", f"cannot write in its folder ({err.strerror or err})") from None
+    os.close(fd)
+    Path(probe).unlink(missing_ok=True)
 
 
 def write_table_atomically(frame: Any, out: Path) -> None:

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from cli.common import (StderrProgress, add_max_memory_option, positive_int, print_json, quiet_broken_pipe,
-                        refuse_repeated_failures, with_max_memory, write_table_atomically)
+from cli.common import (StderrProgress, add_max_memory_option, check_out_path, positive_int, print_json,
+                        quiet_broken_pipe, refuse_repeated_failures, with_max_memory, write_table_atomically)
 from engine.errors import InputError
 
-__all__ = ["register", "run", "OUT_FORMATS"]
-
-#: Output table formats by file extension.
-OUT_FORMATS = (".csv", ".parquet")
+__all__ = ["register", "run"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     # Everything that can be checked without work is checked first.
     out = Path(args.out) if args.out else None
     if out is not None:
-        _check_out(out, args.out)
+        check_out_path(out, args.out)
     synthetic = args.traffic.strip().lower() == "synthetic"
     if args.step_minutes is None:
         if synthetic:
@@ -108,27 +103,6 @@ def run(args: argparse.Namespace) -> int:
         for line in summary_lines(summary, traffic):
             print(line)
     return 0
-
-
-def _check_out(out: Path, text: str) -> None:
-    """Refuse an ``--out`` that cannot be written before any work: a folder, a missing or
-    unwritable folder (probed by creating and removing a temporary file there)."""
-    if out.suffix.lower() not in OUT_FORMATS:
-        raise InputError(f"--out '{text}'", "unknown extension: expected .csv or .parquet")
-    if out.is_dir():
-        raise InputError(f"--out '{text}'", "is a folder; give a file name ending in .csv or .parquet")
-    if not out.parent.exists():
-        raise InputError(f"--out '{text}'", "its folder does not exist")
-    if not out.parent.is_dir():
-        raise InputError(f"--out '{text}'", f"'{out.parent}' is not a folder")
-    if out.exists() and not os.access(out, os.W_OK):
-        raise InputError(f"--out '{text}'", "the file exists and cannot be written")
-    try:
-        fd, probe = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".probe", dir=out.parent)
-    except OSError as err:
-        raise InputError(f"--out '{text}'", f"cannot write in its folder ({err.strerror or err})") from None
-    os.close(fd)
-    Path(probe).unlink(missing_ok=True)
 
 
 def summary_lines(s: dict[str, Any], traffic: Any) -> list[str]:

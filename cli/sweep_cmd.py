@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cli.common import (StderrProgress, add_max_memory_option, non_negative_int, positive_int, print_json,
+from cli.common import (StderrProgress, add_max_memory_option, check_out_path, non_negative_int, positive_int, print_json,
                         with_max_memory, write_table_atomically)
 from engine.errors import InputError
 
@@ -26,7 +26,6 @@ __all__ = ["register", "run"]
 KINDS = ("link", "node", "srlg", "link-pairs")
 EXECUTORS = ("local", "ray")
 DEVICES = ("auto", "cpu", "cuda")
-OUT_FORMATS = (".csv", ".parquet")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -84,10 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is not None:
-        if out.suffix.lower() not in OUT_FORMATS:
-            raise InputError(f"--out '{args.out}'", "unknown extension: expected .csv or .parquet")
-        if not out.parent.exists():
-            raise InputError(f"--out '{args.out}'", "its folder does not exist")
+        check_out_path(out, args.out)
     synthetic = args.traffic.strip().lower() == "synthetic"
     if args.step_minutes is None:
         args.step_minutes = 5.0 if synthetic else None  # a replay keeps its own step
