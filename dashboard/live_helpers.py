@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from dashboard.map_model import MapFrame, build_map, end_names, node_positions
+from dashboard.map_model import MapFrame, build_map, node_positions
+from dashboard.names import cached_end_names
 from dashboard.overload import (direction_short_names, duration_text, overload_warnings, upper_utilisation,
                                 warning_text)
 from engine.forecasting.catalogue import model_info
@@ -278,7 +279,7 @@ def preview_map_data(topology: Topology) -> dict:
 def direction_options(topology: Topology) -> list[tuple[int, str]]:
     """(direction index, "link: src -> dst") for every link direction; a hyperedge junction's end
     is named by the PoPs behind it ("83-148: Charlotte \u2192 Greensboro / Washington")."""
-    ends = end_names(topology)
+    ends = cached_end_names(topology)  # asked on every rerun of the Live page
     return [(d, f"{lid}: {ends[d][0]} \u2192 {ends[d][1]}") for d, (lid, _, _) in enumerate(topology.direction_names())]
 
 

@@ -8,7 +8,6 @@ id in parentheses, so the id an operator may grep for stays in every text.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Iterable, Mapping
 
 from engine.topology import Link, Node, Topology  # noqa: F401  (Link: doctests)
@@ -144,7 +143,20 @@ def direction_display_names(topology: Topology) -> list[str]:
     return [f"{s} \u2192 {d}" for s, d in end_names(topology)]
 
 
-@lru_cache(maxsize=32)
+#: end_names by topology object: (the topology, its end names), the 16 most recent. Keyed by
+#: identity, not by value: hashing a frozen Topology walks all its nodes and links (164 us on Kdl),
+#: which an lru_cache would pay on every name asked for. The entry keeps its topology alive, so
+#: its id cannot be reused while it is cached.
+_ENDS: dict[int, tuple[Topology, list[tuple[str, str]]]] = {}
+
+
 def cached_end_names(topology: Topology) -> list[tuple[str, str]]:
-    """:func:`end_names` once per topology (messages and labels ask for it often)."""
-    return end_names(topology)
+    """:func:`end_names` once per topology object (messages, labels and tables ask for it often)."""
+    hit = _ENDS.get(id(topology))
+    if hit is not None and hit[0] is topology:
+        return hit[1]
+    ends = end_names(topology)
+    if len(_ENDS) >= 16:
+        _ENDS.pop(next(iter(_ENDS)), None)
+    _ENDS[id(topology)] = (topology, ends)
+    return ends
