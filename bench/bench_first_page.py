@@ -58,7 +58,7 @@ def _free_port() -> int:
 
 def _netdrift() -> list[str]:
     exe = Path(sys.executable).parent / "netdrift"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "cli"]
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "netdrift"]
 
 
 def _wait_healthy(base: str, proc: subprocess.Popen, timeout: float = 120.0) -> float:

@@ -15,15 +15,15 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import numpy as np  # noqa: E402
 
-from engine.evaluation.intervals import ConformalTracker, initial_radius  # noqa: E402
-from engine.forecasting.protocol import Forecast  # noqa: E402
-from engine.loaders import load_topology  # noqa: E402
-from engine.simulation import Simulator  # noqa: E402
-from engine.traffic_sources import make_traffic  # noqa: E402
+from netdrift.engine.evaluation.intervals import ConformalTracker, initial_radius  # noqa: E402
+from netdrift.engine.forecasting.protocol import Forecast  # noqa: E402
+from netdrift.engine.loaders import load_topology  # noqa: E402
+from netdrift.engine.simulation import Simulator  # noqa: E402
+from netdrift.engine.traffic_sources import make_traffic  # noqa: E402
 
 TARGET_MS = 5.0
 

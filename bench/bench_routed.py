@@ -18,15 +18,15 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import torch  # noqa: E402
 
-from engine.experiments.scenario import LiveScenario  # noqa: E402
-from engine.experiments.spec import ScenarioSpec  # noqa: E402
-from engine.evaluation.scoring import summary_table  # noqa: E402
-from engine.forecasting.catalogue import DEFAULT_MODELS, ROUTED_MODELS  # noqa: E402
-from engine.forecasting.settings import ForecastSettings  # noqa: E402
+from netdrift.engine.experiments.scenario import LiveScenario  # noqa: E402
+from netdrift.engine.experiments.spec import ScenarioSpec  # noqa: E402
+from netdrift.engine.evaluation.scoring import summary_table  # noqa: E402
+from netdrift.engine.forecasting.catalogue import DEFAULT_MODELS, ROUTED_MODELS  # noqa: E402
+from netdrift.engine.forecasting.settings import ForecastSettings  # noqa: E402
 
 TARGETS = {"geant2001_two_weeks_all_models_s": 180.0, "tomogravity_cogentco_ms_per_step": 50.0}
 
@@ -54,10 +54,10 @@ def run(spec: ScenarioSpec) -> dict:
 
 
 def tomogravity_ms(topology: str, steps: int) -> dict:
-    from engine.loaders import load_topology
-    from engine.simulation import Simulator
-    from engine.tomogravity import node_totals, tomogravity
-    from engine.traffic_sources import make_traffic
+    from netdrift.engine.loaders import load_topology
+    from netdrift.engine.simulation import Simulator
+    from netdrift.engine.tomogravity import node_totals, tomogravity
+    from netdrift.engine.traffic_sources import make_traffic
 
     topo = load_topology(topology)
     tm = make_traffic("synthetic", topo, steps, 5.0, 0)

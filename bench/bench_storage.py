@@ -20,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from engine.events import FailureEvent  # noqa: E402
-from engine.results import MetricRow, ScenarioResult  # noqa: E402
-from engine.topology import Link, Node, Topology  # noqa: E402
-from storage.database import open_database  # noqa: E402
-from storage.repository import ScenarioRepository  # noqa: E402
+from netdrift.engine.events import FailureEvent  # noqa: E402
+from netdrift.engine.results import MetricRow, ScenarioResult  # noqa: E402
+from netdrift.engine.topology import Link, Node, Topology  # noqa: E402
+from netdrift.storage.database import open_database  # noqa: E402
+from netdrift.storage.repository import ScenarioRepository  # noqa: E402
 
 MODELS = ["cfc", "ltc", "incremental_mlp", "persistence", "seasonal_naive"]
 PERIODS = ["pre", "post", "event:0", "event:1"]

@@ -1,4 +1,4 @@
-"""Benchmark of failure sweeps (engine.sweep); prints ONE JSON object.
+"""Benchmark of failure sweeps (netdrift.engine.sweep); prints ONE JSON object.
 
 - Cogentco: every single-link failure x 288 steps (target <= 10 s);
 - Geant2012: every link pair x 288 steps (target <= 30 s);
@@ -27,11 +27,11 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from engine.loaders import load_topology  # noqa: E402
-from engine.sweep import failure_set, sweep  # noqa: E402
-from engine.traffic_sources import make_traffic  # noqa: E402
+from netdrift.engine.loaders import load_topology  # noqa: E402
+from netdrift.engine.sweep import failure_set, sweep  # noqa: E402
+from netdrift.engine.traffic_sources import make_traffic  # noqa: E402
 
 CASES = {"cogentco": ("link", 10.0), "geant2012": ("link-pairs", 30.0), "kdl": ("link", 120.0)}
 

@@ -9,7 +9,7 @@ For each case (synthetic traffic, 5-minute steps, seed 0, window [0, 288)):
   of every failure are built once (CPU, not counted), then timed: the numpy loop (per failure:
   the directions it changes: no-failure loads + delta @ demands, clip, max and argmax over the
   steps) against the batched
-  products (:class:`engine.sweep.batched.TorchLoads`, including the host <-> device copies);
+  products (:class:`netdrift.engine.sweep.batched.TorchLoads`, including the host <-> device copies);
 - ``agree``: the largest difference of per-direction worst utilisation between each path and
   numpy, and whether the ranking's first 10 failures are the same.
 
@@ -30,15 +30,15 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import numpy as np  # noqa: E402
 
-from engine.loaders import load_topology  # noqa: E402
-from engine.sweep import failure_set, sweep  # noqa: E402
-from engine.sweep.batched import TorchLoads  # noqa: E402
-from engine.sweep.evaluate import _Sweeper  # noqa: E402
-from engine.traffic_sources import make_traffic  # noqa: E402
+from netdrift.engine.loaders import load_topology  # noqa: E402
+from netdrift.engine.sweep import failure_set, sweep  # noqa: E402
+from netdrift.engine.sweep.batched import TorchLoads  # noqa: E402
+from netdrift.engine.sweep.evaluate import _Sweeper  # noqa: E402
+from netdrift.engine.traffic_sources import make_traffic  # noqa: E402
 
 CASES = {"cogentco": "link", "geant2012": "link-pairs"}
 

@@ -19,7 +19,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[1]
+#: The scan's root: the ``src/`` folder holding the one installed package, ``netdrift``.
+ROOT = REPO / "src"
+PACKAGE = "netdrift"
 
 #: Top-level package -> layer. Only lower layers (and the package itself) may be imported.
 LAYERS = {"engine": 0, "storage": 1, "service": 2, "cli": 3, "dashboard": 3}
@@ -70,14 +73,22 @@ def imported_names(tree: ast.AST, package: str) -> list[tuple[int, str]]:
     return out
 
 
+def layer_of(name: str) -> str:
+    """The layer package a dotted name belongs to: ``netdrift.engine.x`` -> ``engine``; others: top name."""
+    parts = name.split(".")
+    if parts[0] == PACKAGE and len(parts) > 1:
+        return parts[1]
+    return parts[0]
+
+
 def violations(root: Path) -> tuple[list[str], int]:
     """Every broken rule under ``root`` as ``file:line: message``, and how many modules were read."""
     found: list[str] = []
     n_modules = 0
     for pkg, layer in LAYERS.items():
-        if not (root / pkg).is_dir():
-            continue  # e.g. service/ before it exists
-        for path in sorted((root / pkg).rglob("*.py")):
+        if not (root / PACKAGE / pkg).is_dir():
+            continue
+        for path in sorted((root / PACKAGE / pkg).rglob("*.py")):
             if "__pycache__" in path.parts:
                 continue
             n_modules += 1
@@ -85,7 +96,7 @@ def violations(root: Path) -> tuple[list[str], int]:
             _, package = module_name(path, root)
             tree = ast.parse(path.read_text(encoding="utf-8"), filename=rel)
             for line, name in imported_names(tree, package):
-                top = name.split(".")[0]
+                top = layer_of(name)
                 if name.startswith("<"):
                     found.append(f"{rel}:{line}: {name}")
                 elif (rel, top) in ALLOWED or top == pkg:
@@ -108,55 +119,59 @@ def test_every_import_respects_the_layers():
 
 def test_the_scan_catches_each_kind_of_violation(tmp_path):
     files = {
-        "engine/__init__.py": "",
-        "engine/forecasting/__init__.py": "",
-        "engine/ok.py": "import numpy\nfrom engine.topology import Topology\nfrom . import routing\n",
-        "engine/ui.py": "def draw():\n    import streamlit as st\n",
-        "engine/forecasting/store.py": "from ...storage import repository\nfrom .. import routing\n",
-        "engine/lazy.py": "import importlib\nimportlib.import_module('dashboard.app')\n",
-        "engine/typed.py": ("from typing import TYPE_CHECKING\n"
-                            "if TYPE_CHECKING:\n    from sqlalchemy.orm import Session\n"),
-        "storage/__init__.py": "from storage.models import Base\nimport engine.topology\n",
-        "storage/web.py": "from dashboard import charts\n",
-        "cli/cmd.py": "from dashboard.serve import main\nfrom storage.repository import ScenarioRepository\n",
-        "dashboard/views/page.py": "from ..state import get\nfrom cli import main\n",
-        "bench/b.py": "import dashboard, cli, streamlit\n",
+        "netdrift/__init__.py": "",
+        "netdrift/engine/__init__.py": "",
+        "netdrift/engine/forecasting/__init__.py": "",
+        "netdrift/engine/ok.py": "import numpy\nfrom netdrift.engine.topology import Topology\nfrom . import routing\n",
+        "netdrift/engine/ui.py": "def draw():\n    import streamlit as st\n",
+        "netdrift/engine/forecasting/store.py": "from ....storage import repository\nfrom .. import routing\n",
+        "netdrift/engine/lazy.py": "import importlib\nimportlib.import_module('netdrift.dashboard.app')\n",
+        "netdrift/engine/typed.py": ("from typing import TYPE_CHECKING\n"
+                                     "if TYPE_CHECKING:\n    from sqlalchemy.orm import Session\n"),
+        "netdrift/engine/up.py": "from ..storage import models\n",
+        "netdrift/storage/__init__.py": "from netdrift.storage.models import Base\nimport netdrift.engine.topology\n",
+        "netdrift/storage/web.py": "from netdrift.dashboard import charts\n",
+        "netdrift/cli/cmd.py": ("from netdrift.dashboard.serve import main\n"
+                                "from netdrift.storage.repository import ScenarioRepository\n"),
+        "netdrift/dashboard/pages/page.py": "from ..state import get\nfrom netdrift.cli import main\n",
+        "bench/b.py": "import netdrift.dashboard, streamlit\n",
     }
     for rel, text in files.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text)
     found, n_modules = violations(tmp_path)
-    assert n_modules == len(files) - 1  # bench is not scanned
+    assert n_modules == len(files) - 2  # bench and the namespace's own __init__ are not scanned
     assert [f.split(": ")[0] for f in found] == [
-        "engine/forecasting/store.py:1",  # relative import beyond the top-level package
-        "engine/lazy.py:2",  # import_module of a higher layer
-        "engine/typed.py:3",  # sqlalchemy, even for type hints only
-        "engine/ui.py:2",  # streamlit inside a function
-        "storage/web.py:1",
-        "cli/cmd.py:1",  # cli and dashboard are peers
-        "dashboard/views/page.py:2",
+        "netdrift/engine/forecasting/store.py:1",  # relative import beyond the top-level package
+        "netdrift/engine/lazy.py:2",  # import_module of a higher layer
+        "netdrift/engine/typed.py:3",  # sqlalchemy, even for type hints only
+        "netdrift/engine/ui.py:2",  # streamlit inside a function
+        "netdrift/engine/up.py:1",  # a relative import up a layer
+        "netdrift/storage/web.py:1",
+        "netdrift/cli/cmd.py:1",  # cli and dashboard are peers
+        "netdrift/dashboard/pages/page.py:2",
     ], "\n".join(found)
 
 
 def test_relative_imports_resolve_against_the_package():
     tree = ast.parse("from . import a\nfrom .b import c\nfrom .. import d\nfrom ..e.f import g\n")
-    assert [n for _, n in imported_names(tree, "dashboard.views")] == [
-        "dashboard.views", "dashboard.views.b", "dashboard", "dashboard.e.f"]
-    assert module_name(ROOT / "engine" / "forecasting" / "__init__.py", ROOT) == ("engine.forecasting",) * 2
-    assert module_name(ROOT / "engine" / "routing.py", ROOT) == ("engine.routing", "engine")
+    assert [n for _, n in imported_names(tree, "netdrift.dashboard.pages")] == [
+        "netdrift.dashboard.pages", "netdrift.dashboard.pages.b", "netdrift.dashboard", "netdrift.dashboard.e.f"]
+    init = ROOT / "netdrift" / "engine" / "forecasting" / "__init__.py"
+    assert module_name(init, ROOT) == ("netdrift.engine.forecasting",) * 2
+    assert module_name(ROOT / "netdrift" / "engine" / "x.py", ROOT) == ("netdrift.engine.x", "netdrift.engine")
 
 
 def modules_after(stmt: str) -> set[str]:
     code = f"import sys; {stmt}; print('\\n'.join(sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     return set(out.stdout.split())
 
 
-@pytest.mark.parametrize("stmt", ["import engine.forecasting.catalogue", "import cli.main; cli.main.build_parser()"])
+@pytest.mark.parametrize("stmt", ["import netdrift.engine.forecasting.catalogue",
+                                  "import netdrift.cli.main; netdrift.cli.main.build_parser()"])
 def test_light_imports_load_neither_torch_nor_streamlit(stmt):
     # Listing models and `netdrift topology ...` / `history ...` / `--help` must start fast:
     # torch loads only for the commands that train models, streamlit only in the dashboard.
-    if "catalogue" in stmt and not (ROOT / "engine" / "forecasting" / "catalogue.py").exists():
-        pytest.skip("engine/forecasting/catalogue.py does not exist yet")
     heavy = {m.split(".")[0] for m in modules_after(stmt)} & {"torch", "streamlit"}
     assert not heavy, f"`{stmt}` loads {sorted(heavy)}"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.loaders import bundled
+from netdrift.engine.loaders import bundled
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,7 +20,7 @@ def test_wheel_ships_the_bundled_topologies_with_their_attribution(tmp_path: Pat
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, src / name)
-    for name in ("engine", "storage", "service", "dashboard", "cli", "sample_topologies"):
+    for name in ("src", "sample_topologies"):
         shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
     out = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "w"),
@@ -34,11 +34,16 @@ def test_wheel_ships_the_bundled_topologies_with_their_attribution(tmp_path: Pat
     assert {"ATTRIBUTION.md", "LICENSE", "Geant2001.graphml", "Cogentco.graphml"} <= shipped
     assert shipped == bundled_here
     # What runs from the package at run time: the schema migrations, the map's land and its notice.
-    migrations = {p.relative_to(ROOT).as_posix() for p in (ROOT / "storage" / "migrations").rglob("*")
+    pkg = ROOT / "src"
+    migrations = {p.relative_to(pkg).as_posix() for p in (pkg / "netdrift" / "storage" / "migrations").rglob("*")
                   if p.is_file() and "__pycache__" not in p.parts}
-    assert {"storage/migrations/env.py", "storage/migrations/script.py.mako"} <= migrations
+    assert {"netdrift/storage/migrations/env.py", "netdrift/storage/migrations/script.py.mako"} <= migrations
     assert migrations <= names
-    assert {"dashboard/static/land-110m.geo.json", "dashboard/static/NOTICE", "service/sweeps.py"} <= names
+    assert {"netdrift/dashboard/static/land-110m.geo.json", "netdrift/dashboard/static/NOTICE",
+            "netdrift/service/sweeps.py"} <= names
+    # One namespace: nothing but netdrift (and its dist-info and data) at the top of the wheel.
+    tops = {n.split("/")[0] for n in names}
+    assert {t for t in tops if not t.startswith("netdrift-")} == {"netdrift"}, sorted(tops)
 
 
 def test_installed_copy_is_found_when_there_is_no_checkout(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -47,7 +52,9 @@ def test_installed_copy_is_found_when_there_is_no_checkout(monkeypatch: pytest.M
     (share / "Tiny.gml").write_text("graph [ node [ id 0 ] node [ id 1 ] edge [ source 0 target 1 ] ]")
     monkeypatch.delenv("NETDRIFT_SAMPLES_DIR", raising=False)
     # As installed from a wheel: the module sits in site-packages, no sample_topologies beside it.
-    monkeypatch.setattr(bundled, "__file__", str(tmp_path / "site-packages" / "engine" / "loaders" / "bundled.py"))
+    import netdrift
+
+    monkeypatch.setattr(netdrift, "__file__", str(tmp_path / "site-packages" / "netdrift" / "__init__.py"))
     monkeypatch.setattr(sys, "prefix", str(tmp_path / "prefix"))
     assert bundled.samples_dir() == share
     assert bundled.bundled_topologies() == {"tiny": share / "Tiny.gml"}

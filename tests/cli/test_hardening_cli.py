@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from cli.main import main
-from engine.loaders import load_topology, save_topology_json
-from engine.topology import Link, Node, Topology
+from netdrift.cli.main import main
+from netdrift.engine.loaders import load_topology, save_topology_json
+from netdrift.engine.topology import Link, Node, Topology
 
 ROOT = Path(__file__).parents[2]
 TRAFFIC = ROOT / "tests" / "fixtures" / "traffic"
@@ -45,12 +45,12 @@ def one_line_error(capsys, args, *needles: str) -> str:
 @pytest.fixture
 def no_simulation(monkeypatch):
     """Make any traffic generation fail loudly: a refusal must come before the work."""
-    import engine.traffic_sources
+    import netdrift.engine.traffic_sources
 
     def boom(*a, **k):
         raise AssertionError("the simulation started before the input was checked")
 
-    monkeypatch.setattr(engine.traffic_sources, "make_traffic", boom)
+    monkeypatch.setattr(netdrift.engine.traffic_sources, "make_traffic", boom)
 
 
 @pytest.fixture
@@ -100,13 +100,13 @@ def _check_kept(path_text: str, folder: Path) -> None:
 
 
 def test_save_error_keeps_the_result_in_a_file_and_marks_the_row(tmp_path, capsys, monkeypatch):
-    from storage.repository import ScenarioRepository
+    from netdrift.storage.repository import ScenarioRepository
 
     def refuse(self, scenario_id, result):
         raise OperationalError("INSERT INTO series ...", {}, sqlite3.OperationalError("database or disk is full"))
 
     monkeypatch.setattr(ScenarioRepository, "save_result", refuse)
-    monkeypatch.setattr("storage.retries.SAVE_RETRY_DELAYS_S", (0.01,))  # retried once, then kept in a file
+    monkeypatch.setattr("netdrift.storage.retries.SAVE_RETRY_DELAYS_S", (0.01,))  # retried once, then kept in a file
     db = tmp_path / "h.sqlite"
     line = one_line_error(capsys, RUN + ["--db", f"sqlite:///{db}"], "database or disk is full", "netdrift-unsaved-")
     assert "INSERT" not in line
@@ -115,14 +115,14 @@ def test_save_error_keeps_the_result_in_a_file_and_marks_the_row(tmp_path, capsy
 
 
 def test_a_write_lock_held_past_the_busy_timeout_keeps_the_result(tmp_path, capsys, monkeypatch):
-    import service.scenarios
-    import storage.database
+    import netdrift.service.scenarios
+    import netdrift.storage.database
 
-    monkeypatch.setattr(storage.database, "BUSY_TIMEOUT_MS", 50)
-    monkeypatch.setattr("storage.retries.SAVE_RETRY_DELAYS_S", (0.01,))
+    monkeypatch.setattr(netdrift.storage.database, "BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr("netdrift.storage.retries.SAVE_RETRY_DELAYS_S", (0.01,))
     db = tmp_path / "h.sqlite"
     holder: list[sqlite3.Connection] = []
-    real_run_to_end = service.scenarios.run_to_end
+    real_run_to_end = netdrift.service.scenarios.run_to_end
 
     def run_then_lock(*a, **k):
         result = real_run_to_end(*a, **k)
@@ -131,7 +131,7 @@ def test_a_write_lock_held_past_the_busy_timeout_keeps_the_result(tmp_path, caps
         holder.append(con)
         return result
 
-    monkeypatch.setattr(service.scenarios, "run_to_end", run_then_lock)
+    monkeypatch.setattr(netdrift.service.scenarios, "run_to_end", run_then_lock)
     try:
         line = one_line_error(capsys, RUN + ["--db", f"sqlite:///{db}"], "database is locked", "netdrift-unsaved-")
     finally:
@@ -164,7 +164,7 @@ def test_unwritable_out_is_refused_before_simulating(tmp_path, capsys, no_simula
 ])
 def test_closed_stdout_ends_quietly(tmp_path, args):
     env = {**os.environ, "NETDRIFT_DATA_DIR": str(tmp_path)}
-    proc = subprocess.Popen([sys.executable, "-m", "cli", *args], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "netdrift", *args], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     proc.stdout.close()  # the reader is gone before anything is written (`| head` that already quit)
     err = proc.stderr.read().decode()
@@ -174,7 +174,7 @@ def test_closed_stdout_ends_quietly(tmp_path, args):
 
 
 def test_print_json_to_a_closed_stdout(monkeypatch):
-    from cli.common import print_json
+    from netdrift.cli.common import print_json
 
     class Closed:
         def write(self, text):
@@ -276,14 +276,14 @@ def test_topology_from_a_pipe(tmp_path, capsys):
 
 def test_topology_from_dev_stdin():
     data = (ROOT / "sample_topologies" / "Abilene.graphml").read_bytes()
-    proc = subprocess.run([sys.executable, "-m", "cli", "topology", "info", "/dev/stdin"], cwd=ROOT, input=data,
+    proc = subprocess.run([sys.executable, "-m", "netdrift", "topology", "info", "/dev/stdin"], cwd=ROOT, input=data,
                           capture_output=True, timeout=120)
     assert proc.returncode == 0, proc.stderr.decode()
     assert b"11 nodes, 14 links" in proc.stdout
 
 
 def test_an_empty_pipe_is_not_called_missing():
-    proc = subprocess.run([sys.executable, "-m", "cli", "topology", "info", "/dev/stdin"], cwd=ROOT, input=b"",
+    proc = subprocess.run([sys.executable, "-m", "netdrift", "topology", "info", "/dev/stdin"], cwd=ROOT, input=b"",
                           capture_output=True, timeout=120)
     err = proc.stderr.decode()
     assert proc.returncode == 2 and len(err.strip().splitlines()) == 1

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cli.main import main
-from engine.events import FailureEvent
-from engine.results import MetricRow, ScenarioResult
-from engine.topology import Link, Node, Topology
-from service.scenarios import write_unsaved
-from storage.database import open_database
-from storage.repository import ScenarioRepository, SweepRepository
+from netdrift.cli.main import main
+from netdrift.engine.events import FailureEvent
+from netdrift.engine.results import MetricRow, ScenarioResult
+from netdrift.engine.topology import Link, Node, Topology
+from netdrift.service.scenarios import write_unsaved
+from netdrift.storage.database import open_database
+from netdrift.storage.repository import ScenarioRepository, SweepRepository
 
 T, D = 8, 4
 

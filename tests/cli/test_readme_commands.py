@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.loaders import load_topology
+from netdrift.engine.loaders import load_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -137,7 +137,7 @@ def test_every_readme_command_runs(tmp_path):
     write_readme_files(tmp_path)
     env = {**os.environ, "NETDRIFT_DATA_DIR": str(tmp_path / "data")}
     script = Path(sys.executable).with_name("netdrift")
-    exe = [str(script)] if script.exists() else [sys.executable, "-m", "cli"]
+    exe = [str(script)] if script.exists() else [sys.executable, "-m", "netdrift"]
     failures = []
     for command in readme_commands():
         if any(command.startswith(s) for s in SKIPPED):

@@ -26,7 +26,7 @@ RUN = ["run", "--topology", "abilene", "--steps", "120", "--train-steps", "72", 
 def netdrift_command() -> list[str]:
     """The installed console script beside this interpreter, else the package's module."""
     script = Path(sys.executable).with_name("netdrift")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "netdrift"]
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 import torch
 
-from cli.main import main
+from netdrift.cli.main import main
 
 BASE = ["run", "--topology", "abilene", "--steps", "120", "--train-steps", "72", "--step-minutes", "60",
         "--window", "8", "--epochs", "1", "--train-windows", "256", "--il-batch", "12", "--il-window", "48", "--seed", "1"]
@@ -90,7 +90,7 @@ def test_unreachable_database_is_refused(tmp_path, capsys):
 
 
 def test_history_of_an_unknown_id(tmp_path, capsys):
-    from storage.database import open_database
+    from netdrift.storage.database import open_database
 
     open_database(f"sqlite:///{tmp_path}/h.sqlite")
     code, out = run_json(capsys, ["history", "show", "42", "--db", f"sqlite:///{tmp_path}/h.sqlite"])

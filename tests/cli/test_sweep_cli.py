@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cli.main import main
-from engine.loaders import load_topology, topology_to_dict
+from netdrift.cli.main import main
+from netdrift.engine.loaders import load_topology, topology_to_dict
 
 BASE = ["sweep", "--topology", "abilene", "--steps", "24", "--step-minutes", "30", "--seed", "2",
         "--peak-utilization", "0.9"]
@@ -36,8 +36,8 @@ def test_json_shape_top_and_stored_record(capsys, db):
     d = next(iter(s["per_direction"].values()))
     assert {"link_id", "src", "dst", "worst_utilization", "step", "failure"} <= set(d)
 
-    from storage.database import open_database
-    from storage.repository import SweepRepository
+    from netdrift.storage.database import open_database
+    from netdrift.storage.repository import SweepRepository
 
     with open_database(db)() as session:
         stored = SweepRepository(session).get_sweep(s["sweep_id"])
@@ -159,7 +159,7 @@ def test_executor_ray_without_ray_installed_is_one_line(tmp_path):
     import sys
 
     code = ("import sys; sys.modules['ray'] = None\n"
-            "from cli.main import main\n"
+            "from netdrift.cli.main import main\n"
             f"sys.exit(main({BASE + ['--kind', 'link', '--from', '0', '--to', '12', '--executor', 'ray', '--db', f'sqlite:///{tmp_path}/h.sqlite']!r}))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr

@@ -1,4 +1,4 @@
-"""`netdrift topology info|list`, run through the real dispatcher (cli.main.main)."""
+"""`netdrift topology info|list`, run through the real dispatcher (netdrift.cli.main.main)."""
 
 import json
 import subprocess
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from cli.main import main
-from engine.loaders import bundled_topologies, load_topology, topology_to_dict
+from netdrift.cli.main import main
+from netdrift.engine.loaders import bundled_topologies, load_topology, topology_to_dict
 
 REPO = Path(__file__).resolve().parents[2]
 FIX = REPO / "tests" / "fixtures" / "topologies"

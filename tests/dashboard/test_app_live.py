@@ -10,7 +10,7 @@ import pytest
 
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "src" / "netdrift" / "dashboard" / "app.py")
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def test_live_is_the_first_screen_with_a_start_form(app: AppTest) -> None:
     assert {"abilene", "cogentco", "geant2012"} <= set(topo.options)
     assert any(b.label == "Train and start" for b in app.button)
     assert any("Quick preset" in c.value for c in app.caption)
-    from engine.forecasting.catalogue import CATALOGUE, DEFAULT_MODELS
+    from netdrift.engine.forecasting.catalogue import CATALOGUE, DEFAULT_MODELS
 
     models = next(m for m in app.multiselect if m.label == "Models")
     assert models.options == [info.label for info in CATALOGUE.values()] and models.value == list(DEFAULT_MODELS)
@@ -71,8 +71,8 @@ def test_a_tiny_scenario_starts_steps_and_is_in_the_history(app: AppTest, tmp_pa
     _button(app, "Save to history").click().run()
     assert "Saved to history" in _status(app)
 
-    from storage.database import open_database
-    from storage.repository import ScenarioRepository
+    from netdrift.storage.database import open_database
+    from netdrift.storage.repository import ScenarioRepository
 
     with open_database(f"sqlite:///{tmp_path}/h.sqlite")() as s:
         runs = ScenarioRepository(s).list_scenarios()
@@ -117,8 +117,8 @@ def test_two_tabs_keep_their_own_scenarios_and_share_the_history(tmp_path, monke
     _button(tab_a, "Save to history").click().run()
     _button(tab_b, "Save to history").click().run()
 
-    from storage.database import open_database
-    from storage.repository import ScenarioRepository
+    from netdrift.storage.database import open_database
+    from netdrift.storage.repository import ScenarioRepository
 
     with open_database(f"sqlite:///{tmp_path}/h.sqlite")() as s:
         repo = ScenarioRepository(s)
@@ -228,7 +228,7 @@ def test_a_reload_offers_the_run_with_its_step_and_events_and_the_old_tab_lets_i
 
 
 def test_after_a_server_restart_the_run_is_rebuilt_from_the_history(app: AppTest, tmp_path) -> None:
-    from dashboard.state import running_live_sessions
+    from netdrift.dashboard.state import running_live_sessions
 
     _start_tiny(app, seed=6)
     for _ in range(3):
@@ -281,8 +281,8 @@ def test_a_run_stepped_to_its_end_is_stored_complete_and_not_offered_for_resume(
     assert not app.exception, app.exception
     assert _metric(app, "Step") == "72 / 72"
     assert "Saved to history" in _status(app)
-    from storage.database import open_database
-    from storage.repository import ScenarioRepository
+    from netdrift.storage.database import open_database
+    from netdrift.storage.repository import ScenarioRepository
 
     with open_database(f"sqlite:///{tmp_path}/h.sqlite")() as s:
         assert [r.status for r in ScenarioRepository(s).list_scenarios()] == ["complete"]

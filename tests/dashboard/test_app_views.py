@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.topology_io import apply_link_edits, links_frame, topology_from_upload
-from engine.errors import InputError
-from engine.topology import Link, Node, Topology
+from netdrift.dashboard.topology_io import apply_link_edits, links_frame, topology_from_upload
+from netdrift.engine.errors import InputError
+from netdrift.engine.topology import Link, Node, Topology
 from tests.dashboard.test_compare_data import make_db
 
-VIEWS = Path(__file__).resolve().parents[2] / "dashboard" / "views"
+VIEWS = Path(__file__).resolve().parents[2] / "src" / "netdrift" / "dashboard" / "views"
 
 
 def view(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str | None = None) -> AppTest:
@@ -115,7 +115,7 @@ def test_an_upload_too_large_for_its_traffic_is_refused_before_parsing(monkeypat
     nodes = b"".join(b'<node id="n%d"/>' % i for i in range(20_000))
     data = b'<graphml><graph edgedefault="undirected">' + nodes + b'<edge source="n0" target="n1"/></graph></graphml>'
     parsed: list[bytes] = []
-    monkeypatch.setattr("dashboard.topology_io.load_topology_bytes", lambda *a, **k: parsed.append(a[0]))
+    monkeypatch.setattr("netdrift.dashboard.topology_io.load_topology_bytes", lambda *a, **k: parsed.append(a[0]))
     with pytest.raises(InputError, match=r"upload 'big.graphml' \(20000 nodes counted before parsing"):
         topology_from_upload("big.graphml", data)
     assert parsed == []  # refused before the parser saw it
@@ -217,7 +217,7 @@ def test_settings_asks_before_creating_a_missing_database_folder(tmp_path: Path,
 @pytest.mark.parametrize("cuda", [False, True])
 def test_settings_device_radio_says_what_auto_resolves_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                          cuda: bool) -> None:
-    monkeypatch.setattr("dashboard.settings_logic.detect_cuda", lambda: (cuda, "H200" if cuda else None))
+    monkeypatch.setattr("netdrift.dashboard.settings_logic.detect_cuda", lambda: (cuda, "H200" if cuda else None))
     at = view("settings", tmp_path, monkeypatch)
     assert not at.exception
     radio = at.radio(key="settings_device")
@@ -231,10 +231,10 @@ def test_settings_device_radio_says_what_auto_resolves_to(tmp_path: Path, monkey
 
 
 def test_compare_seed_group_shows_intervals_and_verdicts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine.experiments.spec import ScenarioSpec
-    from engine.forecasting.settings import ForecastSettings
-    from service.scenarios import ScenarioService
-    from storage.database import open_database
+    from netdrift.engine.experiments.spec import ScenarioSpec
+    from netdrift.engine.forecasting.settings import ForecastSettings
+    from netdrift.service.scenarios import ScenarioService
+    from netdrift.storage.database import open_database
 
     url = f"sqlite:///{tmp_path / 'seeds.sqlite'}"
     spec = ScenarioSpec(topology="abilene", steps=96, train_steps=60, step_minutes=60,

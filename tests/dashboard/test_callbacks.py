@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dashboard.callbacks import ClickOutcome, fail_element, record_event, toggle_element
-from engine.experiments.scenario import LiveScenario
-from engine.experiments.spec import ScenarioSpec
+from netdrift.dashboard.callbacks import ClickOutcome, fail_element, record_event, toggle_element
+from netdrift.engine.experiments.scenario import LiveScenario
+from netdrift.engine.experiments.spec import ScenarioSpec
 
 
 @pytest.fixture
@@ -76,8 +76,8 @@ def test_no_toggle_after_the_end(live: LiveScenario) -> None:
 
 
 def test_event_is_recorded_in_the_history(live: LiveScenario, tmp_path) -> None:
-    from storage.database import open_database
-    from storage.repository import ScenarioRepository
+    from netdrift.storage.database import open_database
+    from netdrift.storage.repository import ScenarioRepository
 
     Session = open_database(f"sqlite:///{tmp_path}/h.sqlite")
     with Session.begin() as s:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard import charts, export
+from netdrift.dashboard import charts, export
 
 SAFE = re.compile(r"^[A-Za-z0-9._-]+$")
 
@@ -112,7 +112,7 @@ def _rgb(hex_colour: str) -> tuple[int, int, int]:
 def test_compare_charts_mark_the_failure_in_no_models_colour() -> None:
     """Issue 13: no model drawn in the failure's colour; 'not alike' = RGB distance over 100
     (the red rule it replaced was 69 from the incremental model's red)."""
-    from engine.forecasting.catalogue import CATALOGUE
+    from netdrift.engine.forecasting.catalogue import CATALOGUE
 
     models = [m.colour for m in CATALOGUE.values()]
     for chart in (charts.error_over_time_chart(errors_frame()), charts.coverage_over_time_chart(coverage_frame())):
@@ -229,10 +229,10 @@ def test_sanitize_filename_examples() -> None:
 def test_live_exports_carry_a_title_and_the_scenario() -> None:
     import io
 
-    from dashboard.callbacks import toggle_element
-    from dashboard.live_chart import chart_export
-    from engine.experiments.scenario import LiveScenario
-    from engine.experiments.spec import ScenarioSpec
+    from netdrift.dashboard.callbacks import toggle_element
+    from netdrift.dashboard.live_chart import chart_export
+    from netdrift.engine.experiments.scenario import LiveScenario
+    from netdrift.engine.experiments.spec import ScenarioSpec
 
     live = LiveScenario.from_spec(ScenarioSpec(topology="abilene", steps=60, train_steps=30, step_minutes=15,
                                                models=("persistence", "seasonal"), seed=1))

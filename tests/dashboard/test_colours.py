@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dashboard import charts
-from dashboard.colours import ACTUAL, colour_range
-from engine.experiments.paper import paper_models
+from netdrift.dashboard import charts
+from netdrift.dashboard.colours import ACTUAL, colour_range
+from netdrift.engine.experiments.paper import paper_models
 
 
 def _scale_of(spec: dict) -> dict[str, str]:
@@ -42,7 +42,7 @@ def test_a_model_has_the_same_colour_whatever_else_is_shown() -> None:
 
 
 def test_model_colours_are_the_catalogues() -> None:
-    from engine.forecasting.catalogue import CATALOGUE
+    from netdrift.engine.forecasting.catalogue import CATALOGUE
 
     assert colour_range(list(CATALOGUE)) == [m.colour for m in CATALOGUE.values()]
     # A variant takes its model's colour unless that model is shown too.

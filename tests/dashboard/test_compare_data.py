@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dashboard import compare_data as cd
-from engine.events import FailureEvent
-from engine.evaluation.interval_scores import interval_rows, warning_rows, warning_scores
-from engine.evaluation.scoring import scenario_metrics
-from engine.results import MetricRow, ScenarioResult
-from engine.topology import Link, Node, Topology
-from storage.repository import ScenarioSummary
+from netdrift.dashboard import compare_data as cd
+from netdrift.engine.events import FailureEvent
+from netdrift.engine.evaluation.interval_scores import interval_rows, warning_rows, warning_scores
+from netdrift.engine.evaluation.scoring import scenario_metrics
+from netdrift.engine.results import MetricRow, ScenarioResult
+from netdrift.engine.topology import Link, Node, Topology
+from netdrift.storage.repository import ScenarioSummary
 
 T, FAIL, SPD = 40, 20, 10
 
@@ -64,8 +64,8 @@ def make_db(tmp_path: Path, n_complete: int = 2, interrupted: bool = False, low_
             with_intervals: int = 0) -> str:
     """A SQLite history with ``n_complete`` finished tiny runs (the first ``with_intervals`` of
     them with intervals; + one interrupted); returns its URL."""
-    from storage.database import open_database
-    from storage.repository import ScenarioRepository
+    from netdrift.storage.database import open_database
+    from netdrift.storage.repository import ScenarioRepository
 
     url = f"sqlite:///{tmp_path / 'history.sqlite'}"
     Session = open_database(url)
@@ -160,8 +160,8 @@ def test_first_failure_step() -> None:
 
 # --- real storage round trip ----------------------------------------------------------------------
 def test_load_run_data_from_sqlite(tmp_path: Path) -> None:
-    from storage.database import open_database
-    from storage.repository import ScenarioRepository
+    from netdrift.storage.database import open_database
+    from netdrift.storage.repository import ScenarioRepository
 
     url = make_db(tmp_path, n_complete=1, interrupted=True)
     with open_database(url)() as s:
@@ -211,8 +211,8 @@ def test_aligned_errors_pool_directions_per_step_and_skip_missing_actuals() -> N
 
 
 def test_a_run_is_charted_with_its_own_mape_floor(tmp_path: Path) -> None:
-    from storage.database import open_database
-    from storage.repository import ScenarioRepository
+    from netdrift.storage.database import open_database
+    from netdrift.storage.repository import ScenarioRepository
 
     # Floor 20 % of 1000 Mbit/s = 200: dir 0 (100 -> 150) is always below it, dir 1 (200 -> 100)
     # is at it before the failure and below it after.

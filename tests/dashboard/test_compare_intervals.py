@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dashboard import compare_data as cd
-from dashboard import compare_intervals as ci
-from engine.results import MetricRow
+from netdrift.dashboard import compare_data as cd
+from netdrift.dashboard import compare_intervals as ci
+from netdrift.engine.results import MetricRow
 from tests.dashboard.test_compare_data import FAIL, RADIUS, SPD, T, make_db
 
 
@@ -75,8 +75,8 @@ def test_metrics_table_lists_day1_and_transient_in_reading_order() -> None:
 
 
 def test_stored_bounds_are_loaded_and_older_runs_have_none(tmp_path: Path) -> None:
-    from storage.database import open_database
-    from storage.repository import ScenarioRepository
+    from netdrift.storage.database import open_database
+    from netdrift.storage.repository import ScenarioRepository
 
     url = make_db(tmp_path, n_complete=2, with_intervals=1)
     with open_database(url)() as s:

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from dashboard import compare_seeds as cs
-from engine.events import FailureEvent
-from engine.results import MetricRow
+from netdrift.dashboard import compare_seeds as cs
+from netdrift.engine.events import FailureEvent
+from netdrift.engine.results import MetricRow
 
 T975_1 = 12.706204736174698  # Student t, 97.5 % quantile, 1 degree of freedom
 T975_2 = 4.302652729749464  # ... 2 degrees of freedom
@@ -150,7 +150,7 @@ def test_vs_persistence_without_baseline_or_with_one_run() -> None:
 
 
 def test_seed_means_chart_exports() -> None:
-    from dashboard import charts, export
+    from netdrift.dashboard import charts, export
 
     g = group(rows({"persistence": 4.0, "frozen": 1.0}), rows({"persistence": 6.0, "frozen": 2.0}))
     chart = charts.seed_means_chart(cs.model_means(g, "g"))
@@ -161,11 +161,11 @@ def test_seed_means_chart_exports() -> None:
 
 # --- on runs stored by the service ---------------------------------------------------------------------------
 def test_stored_seed_runs_group_and_agree_with_the_engine(tmp_path: Path) -> None:
-    from engine.experiments.spec import ScenarioSpec
-    from engine.forecasting.settings import ForecastSettings
-    from service.scenarios import ScenarioService
-    from storage.database import open_database
-    from storage.repository import ScenarioRepository
+    from netdrift.engine.experiments.spec import ScenarioSpec
+    from netdrift.engine.forecasting.settings import ForecastSettings
+    from netdrift.service.scenarios import ScenarioService
+    from netdrift.storage.database import open_database
+    from netdrift.storage.repository import ScenarioRepository
 
     spec = ScenarioSpec(topology="abilene", steps=96, train_steps=60, step_minutes=60,
                         models=("persistence", "frozen"), failures=("0-1@70",),

@@ -8,11 +8,11 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from dashboard.impact_panel import cut_off_nodes, impact_of_last_event
-from engine.experiments.scenario import LiveScenario
-from engine.forecasting.settings import ForecastSettings
-from engine.topology import Link, Node, Topology
-from engine.traffic import TrafficMatrixSeries
+from netdrift.dashboard.impact_panel import cut_off_nodes, impact_of_last_event
+from netdrift.engine.experiments.scenario import LiveScenario
+from netdrift.engine.forecasting.settings import ForecastSettings
+from netdrift.engine.topology import Link, Node, Topology
+from netdrift.engine.traffic import TrafficMatrixSeries
 
 DEMAND = 10.0  # Mbit/s between every ordered pair
 

@@ -1,4 +1,4 @@
-"""The Impact page (AppTest, no browser) and its data (dashboard.impact_data), against independent
+"""The Impact page (AppTest, no browser) and its data (netdrift.dashboard.impact_data), against independent
 oracles: the engine's sweep and the Simulator run per failure, names built from the topology file."""
 
 from __future__ import annotations
@@ -10,19 +10,19 @@ import pytest
 from streamlit.navigation.page import calc_hash
 from streamlit.testing.v1 import AppTest
 
-from dashboard import impact_data as idt
-from dashboard.map_model import band_colour, node_positions
-from engine.events import FailureEvent
-from engine.loaders import load_topology
-from engine.simulation import Simulator
-from engine.sweep import sweep
-from engine.traffic_sources import make_traffic
-from service.sweeps import SweepSettings, list_sweeps, run_sweep
-from storage.database import open_database
+from netdrift.dashboard import impact_data as idt
+from netdrift.dashboard.map_model import band_colour, node_positions
+from netdrift.engine.events import FailureEvent
+from netdrift.engine.loaders import load_topology
+from netdrift.engine.simulation import Simulator
+from netdrift.engine.sweep import sweep
+from netdrift.engine.traffic_sources import make_traffic
+from netdrift.service.sweeps import SweepSettings, list_sweeps, run_sweep
+from netdrift.storage.database import open_database
 
 ROOT = Path(__file__).resolve().parents[2]
-VIEW = str(ROOT / "dashboard" / "views" / "impact.py")
-APP = str(ROOT / "dashboard" / "app.py")
+VIEW = str(ROOT / "src" / "netdrift" / "dashboard" / "views" / "impact.py")
+APP = str(ROOT / "src" / "netdrift" / "dashboard" / "app.py")
 STEPS, PEAK = 48, 0.8  # Abilene at an 80 % peak: some single failures overload a direction
 
 
@@ -91,7 +91,7 @@ def test_a_small_sweep_is_ranked_as_the_engine_ranks_and_stored(tmp_path, monkey
     assert any("Severity = the worst utilisation" in c.value for c in at.caption)
 
     with open_database(f"sqlite:///{tmp_path / 'h.sqlite'}")() as s:
-        from storage.repository import SweepRepository
+        from netdrift.storage.repository import SweepRepository
 
         stored = SweepRepository(s).list_sweeps()
     assert [(x["topology"], x["kind"], x["n_failures"]) for x in stored] == [("Abilene", "link", 14)]
@@ -103,7 +103,7 @@ def test_a_small_sweep_is_ranked_as_the_engine_ranks_and_stored(tmp_path, monkey
 def test_a_forecast_sweep_routes_the_last_demands_under_each_failure(tmp_path, monkeypatch, abilene) -> None:
     """Routed persistence from step 30 for 6 steps: each failure's worst utilisation is that of the
     demands of step 29 routed under it (oracle: the Simulator on those demands, held constant)."""
-    from engine.traffic import TrafficMatrixSeries
+    from netdrift.engine.traffic import TrafficMatrixSeries
 
     at = run_sweep_in_page(open_page(tmp_path, monkeypatch), start=30, stop=STEPS,  # To: ignored, 30 + 6
                            forecast="routed-persistence", horizon=6)

@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dashboard import live_helpers as lh, live_history as history
-from dashboard.live_chart import link_chart_spec
-from dashboard.state import LiveSession
-from engine.errors import InputError
-from engine.experiments.scenario import LiveScenario
-from engine.experiments.spec import ModelEntry, ScenarioSpec
-from engine.forecasting.settings import ForecastSettings
+from netdrift.dashboard import live_helpers as lh, live_history as history
+from netdrift.dashboard.live_chart import link_chart_spec
+from netdrift.dashboard.state import LiveSession
+from netdrift.engine.errors import InputError
+from netdrift.engine.experiments.scenario import LiveScenario
+from netdrift.engine.experiments.spec import ModelEntry, ScenarioSpec
+from netdrift.engine.forecasting.settings import ForecastSettings
 
 
 @pytest.fixture
@@ -98,8 +98,8 @@ def test_refits_are_reported_for_the_refitting_models_only(live: LiveScenario) -
 
 
 def test_history_rows_are_written_through_the_service(live: LiveScenario, tmp_path) -> None:
-    from storage.database import open_database
-    from storage.repository import ScenarioRepository
+    from netdrift.storage.database import open_database
+    from netdrift.storage.repository import ScenarioRepository
 
     sessions = open_database(f"sqlite:///{tmp_path}/h.sqlite")
     sid, err = history.start_history(sessions, live, label="live abilene")
@@ -228,7 +228,7 @@ def test_the_map_can_colour_by_the_chosen_models_upper_bound(banded: LiveScenari
     expected = upper.max(axis=0) / banded.capacity
     got = np.array([e["upper_util"] for e in sorted(data["edges"], key=lambda e: e["dir"])], dtype=float)
     np.testing.assert_allclose(got, np.round(expected, 4), atol=1e-4)
-    from dashboard.map_model import band_colour
+    from netdrift.dashboard.map_model import band_colour
 
     assert all(e["color"] == band_colour(e["upper_util"]) for e in data["edges"] if not e["failed"])
     by_load = lh.map_data(sess, None, "routed-persistence")
@@ -262,7 +262,7 @@ def test_the_map_labels_each_direction_with_its_utilisation_when_asked(live: Liv
 
 
 def test_a_click_on_the_preview_map_changes_nothing() -> None:
-    from engine.loaders import load_topology
+    from netdrift.engine.loaders import load_topology
 
     data = lh.preview_map_data(load_topology("abilene"))
     # The browser shows no "pending" style in this mode (map.js), and the view says to start a run.
@@ -271,9 +271,9 @@ def test_a_click_on_the_preview_map_changes_nothing() -> None:
 
 
 def test_keep_alive_beats_cheaply_and_stores_the_series_after_an_event_or_when_forced(tmp_path) -> None:
-    from storage.checkpoints import CheckpointRepository
-    from storage.database import open_database
-    from storage.repository import ScenarioRepository
+    from netdrift.storage.checkpoints import CheckpointRepository
+    from netdrift.storage.database import open_database
+    from netdrift.storage.repository import ScenarioRepository
 
     live = LiveScenario.from_spec(ScenarioSpec(topology="abilene", steps=60, train_steps=30, step_minutes=60,
                                                models=("persistence",), seed=2))

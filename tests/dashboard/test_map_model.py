@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from dashboard.map_model import (
+from netdrift.dashboard.map_model import (
     BAND_COLOURS,
     FAILED_COLOUR,
     LABELS_MAX_LINKS,
@@ -26,7 +26,7 @@ from dashboard.map_model import (
     map_layout,
     node_positions,
 )
-from engine.topology import Link, Node, Topology
+from netdrift.engine.topology import Link, Node, Topology
 
 
 def _triangle(coords: bool = True) -> Topology:
@@ -206,7 +206,7 @@ def test_utilisation_labels_follow_the_upper_bound_colouring() -> None:
 
 # --- the map at real scale (issue 13, items 2 and 8) -------------------------------------------------
 def _mercator_deg(lat: float) -> float:
-    """Mercator ordinate in degrees, written out independently of engine.geo."""
+    """Mercator ordinate in degrees, written out independently of netdrift.engine.geo."""
     return math.degrees(math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)))
 
 
@@ -297,7 +297,7 @@ def test_chained_junctions_reach_the_pops_on_both() -> None:
 
 
 def test_cogentco_default_names_never_read_hyperedge() -> None:
-    from engine.loaders import load_topology
+    from netdrift.engine.loaders import load_topology
 
     t = load_topology("Cogentco")
     junctions = [n for n in t.nodes if is_junction(n)]
@@ -325,7 +325,7 @@ def test_every_direction_carries_its_utilisation_text_for_zoomed_labels() -> Non
 def test_the_shipped_land_is_small_attributed_and_flat() -> None:
     from pathlib import Path
 
-    static = Path(__file__).resolve().parents[2] / "dashboard" / "static"
+    static = Path(__file__).resolve().parents[2] / "src" / "netdrift" / "dashboard" / "static"
     land = static / "land-110m.geo.json"
     assert land.stat().st_size < 200 * 1024
     notice = (static / "NOTICE").read_text()

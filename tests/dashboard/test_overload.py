@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from dashboard.map_model import BAND_COLOURS, FAILED_COLOUR, MapFrame, band_colour, build_map
-from dashboard.overload import (OverloadWarning, direction_short_names, overload_warnings, upper_utilisation,
+from netdrift.dashboard.map_model import BAND_COLOURS, FAILED_COLOUR, MapFrame, band_colour, build_map
+from netdrift.dashboard.overload import (OverloadWarning, direction_short_names, overload_warnings, upper_utilisation,
                                 warning_text)
-from engine.topology import Link, Node, Topology
+from netdrift.engine.topology import Link, Node, Topology
 
 
 def triangle() -> Topology:

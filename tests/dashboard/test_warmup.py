@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import weakref
 
-from dashboard.warmup import settle_heap
+from netdrift.dashboard.warmup import settle_heap
 
 
 class _Cell:
@@ -32,19 +32,19 @@ def test_the_warm_up_imports_what_training_needs() -> None:
     # It runs in a daemon thread where an ImportError would pass unseen: check it here.
     import sys
 
-    from dashboard.warmup import import_engine
+    from netdrift.dashboard.warmup import import_engine
 
     import_engine()
-    assert {"torch", "ncps", "engine.experiments.scenario", "engine.forecasting.liquid"} <= set(sys.modules)
+    assert {"torch", "ncps", "netdrift.engine.experiments.scenario", "netdrift.engine.forecasting.liquid"} <= set(sys.modules)
 
 
 def test_the_first_page_loads_no_torch() -> None:
-    # dashboard.serve preloads the first page's modules; torch must wait for the warm-up.
+    # netdrift.dashboard.serve preloads the first page's modules; torch must wait for the warm-up.
     import subprocess
     import sys
     from pathlib import Path
 
-    code = "import sys; from dashboard.serve import preload; preload(); print('torch' in sys.modules)"
+    code = "import sys; from netdrift.dashboard.serve import preload; preload(); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

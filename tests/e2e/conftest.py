@@ -30,7 +30,7 @@ def _free_port() -> int:
 
 def _netdrift_command() -> list[str]:
     exe = Path(sys.executable).parent / "netdrift"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "cli"]
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "netdrift"]
 
 
 @pytest.fixture(scope="module")

@@ -166,7 +166,7 @@ def _lower_warning_threshold(page, presses: int) -> None:
 
 def _check_upper_bound_colours_and_warnings(page) -> None:
     """Colour the map by the forecast upper bound, then select a direction from the warnings."""
-    from dashboard.map_model import band_colour
+    from netdrift.dashboard.map_model import band_colour
 
     page.get_by_text("Overload warnings").wait_for(timeout=30_000)
     page.get_by_test_id("stButtonGroup").get_by_role("radio", name="forecast upper bound").click()
@@ -245,7 +245,7 @@ def _leaf_links(topology: str) -> dict[str, str]:
     topology file: nodes with exactly one link)."""
     from collections import Counter
 
-    from engine.loaders import load_topology
+    from netdrift.engine.loaders import load_topology
 
     topo = load_topology(topology)
     degree = Counter([link.u for link in topo.links] + [link.v for link in topo.links])

@@ -14,7 +14,7 @@ import torch
 from ncps.torch import CfC
 from torch import nn
 
-from engine.forecasting import (ForecastConfig, ForecastInput, ForecastSettings, make_forecaster, model_info,
+from netdrift.engine.forecasting import (ForecastConfig, ForecastInput, ForecastSettings, make_forecaster, model_info,
                                 time_features)
 
 #: The periodic series and streaming helper of the "training helps" test.
@@ -225,7 +225,7 @@ def test_stateful_liquid_steps_one_cell_per_observation():
 
 
 def test_the_new_models_are_in_the_catalogue_with_their_own_colours():
-    from engine.forecasting.catalogue import CATALOGUE
+    from netdrift.engine.forecasting.catalogue import CATALOGUE
 
     colours = [m.colour for m in CATALOGUE.values()]
     assert len(set(colours)) == len(colours)

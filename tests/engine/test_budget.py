@@ -9,14 +9,14 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from engine.budget import (check_memory, memory_budget, memory_budget_bytes, parse_bytes,
+from netdrift.engine.budget import (check_memory, memory_budget, memory_budget_bytes, parse_bytes,
                            simulation_memory_bytes)
-from engine.errors import InputError
-from engine.loaders import load_topology
-from engine.replay import csv_memory_bytes, load_sndlib_dynamic, load_traffic_csv
-from engine.synthetic import synthetic_memory_bytes, synthetic_traffic
-from engine.topology import Link, Node, Topology
-from engine.traffic_sources import make_traffic
+from netdrift.engine.errors import InputError
+from netdrift.engine.loaders import load_topology
+from netdrift.engine.replay import csv_memory_bytes, load_sndlib_dynamic, load_traffic_csv
+from netdrift.engine.synthetic import synthetic_memory_bytes, synthetic_traffic
+from netdrift.engine.topology import Link, Node, Topology
+from netdrift.engine.traffic_sources import make_traffic
 
 
 def line(n: int = 4) -> Topology:

@@ -7,13 +7,13 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from engine.evaluation.counterfactual import counterfactual_drift, drift_classes, ttc_excess
-from engine.evaluation.metrics import MetricsConfig
-from engine.events import FailureEvent
-from engine.experiments.scenario import LiveScenario, run_to_end
-from engine.forecasting.settings import ForecastSettings
-from engine.topology import Link, Node, Topology
-from engine.traffic import TrafficMatrixSeries
+from netdrift.engine.evaluation.counterfactual import counterfactual_drift, drift_classes, ttc_excess
+from netdrift.engine.evaluation.metrics import MetricsConfig
+from netdrift.engine.events import FailureEvent
+from netdrift.engine.experiments.scenario import LiveScenario, run_to_end
+from netdrift.engine.forecasting.settings import ForecastSettings
+from netdrift.engine.topology import Link, Node, Topology
+from netdrift.engine.traffic import TrafficMatrixSeries
 
 SETTINGS = ForecastSettings.from_flat(dict(window=6, horizon=2, epochs=2, train_windows=128, il_batch=6,
                                            il_window=24, mlp_hidden=8, liquid_units=8))

@@ -10,11 +10,11 @@ import torch
 from ncps.torch import CfC, LTC
 from ncps.wirings import AutoNCP
 
-from engine.errors import InputError
-from engine.forecasting import (MODEL_NAMES, model_info, ForecastConfig, ForecastInput, ForecastSettings, make_forecaster,
+from netdrift.engine.errors import InputError
+from netdrift.engine.forecasting import (MODEL_NAMES, model_info, ForecastConfig, ForecastInput, ForecastSettings, make_forecaster,
                                 resolve_device, time_features)
-from engine.forecasting import incremental as incremental_mod
-from engine.forecasting.features import fill_forward
+from netdrift.engine.forecasting import incremental as incremental_mod
+from netdrift.engine.forecasting.features import fill_forward
 
 #: Link-level models (the routed ones, which need demands, are tested in test_routed.py).
 LINK_MODELS = tuple(n for n in MODEL_NAMES if model_info(n).space == "links")
@@ -363,7 +363,7 @@ def test_fill_forward():
 
 
 def test_replay_mixes_a_share_of_training_windows_into_each_refit(data, monkeypatch):
-    from engine.forecasting.features import MixedSampler, WindowSampler
+    from netdrift.engine.forecasting.features import MixedSampler, WindowSampler
 
     u, f = data
     recent = WindowSampler(u[100:130], f[100:130], CFG.window, CFG.horizon, "recent")

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.errors import InputError
-from engine.loaders import load_topology
-from engine.synthetic import synthetic_traffic
-from engine.topology import Link, Node, Topology
-from engine.traffic_sources import make_traffic
+from netdrift.engine.errors import InputError
+from netdrift.engine.loaders import load_topology
+from netdrift.engine.synthetic import synthetic_traffic
+from netdrift.engine.topology import Link, Node, Topology
+from netdrift.engine.traffic_sources import make_traffic
 
 ROOT = Path(__file__).parents[2]
 CSV = ROOT / "tests" / "fixtures" / "traffic" / "long4.csv"
@@ -40,7 +40,7 @@ def test_bad_seeds_are_an_input_error_naming_seed(topo, seed):
 
 
 def test_good_seeds_pass(topo):
-    from engine.synthetic import check_seed
+    from netdrift.engine.synthetic import check_seed
 
     assert check_seed(0) == 0 and check_seed(np.int64(7)) == 7 and check_seed(2**63 - 1) == 2**63 - 1
     assert synthetic_traffic(topo, 3, seed=np.int64(2)).steps == 3
@@ -98,12 +98,12 @@ def test_an_oversized_pipe_is_refused_without_reading_it_all(tmp_path):
 
 
 def test_kept_result_round_trips(tmp_path):
-    """service.scenarios.write_unsaved: every array back from the .npz, the rest in the .json."""
+    """netdrift.service.scenarios.write_unsaved: every array back from the .npz, the rest in the .json."""
     from datetime import datetime
 
-    from engine.events import FailureEvent
-    from engine.results import MetricRow, ScenarioResult
-    from service.scenarios import write_unsaved
+    from netdrift.engine.events import FailureEvent
+    from netdrift.engine.results import MetricRow, ScenarioResult
+    from netdrift.service.scenarios import write_unsaved
 
     t = load_topology("abilene")
     T, D = 6, t.n_directions

@@ -11,16 +11,16 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from engine.errors import InputError
-from engine.events import FailureEvent
-from engine.experiments.scenario import LiveScenario
-from engine.experiments.spec import ModelEntry
-from engine.forecasting import ForecastInput, ForecastSettings, make_forecaster, time_features
-from engine.forecasting.drift_detectors import PageHinkley
-from engine.forecasting.hybrid import HybridForecaster, HybridWeights
-from engine.forecasting.settings import HybridSettings
-from engine.topology import Link, Node, Topology
-from engine.traffic import TrafficMatrixSeries
+from netdrift.engine.errors import InputError
+from netdrift.engine.events import FailureEvent
+from netdrift.engine.experiments.scenario import LiveScenario
+from netdrift.engine.experiments.spec import ModelEntry
+from netdrift.engine.forecasting import ForecastInput, ForecastSettings, make_forecaster, time_features
+from netdrift.engine.forecasting.drift_detectors import PageHinkley
+from netdrift.engine.forecasting.hybrid import HybridForecaster, HybridWeights
+from netdrift.engine.forecasting.settings import HybridSettings
+from netdrift.engine.topology import Link, Node, Topology
+from netdrift.engine.traffic import TrafficMatrixSeries
 
 D, S, T_FIT = 3, 24, 72
 SETTINGS = ForecastSettings.from_flat(dict(

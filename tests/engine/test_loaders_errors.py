@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import InputError
-from engine.loaders import load_topology, load_topology_bytes, topology_from_dict
+from netdrift.engine.errors import InputError
+from netdrift.engine.loaders import load_topology, load_topology_bytes, topology_from_dict
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "topologies"
 

@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from engine.errors import InputError
-from engine.evaluation.drift import affected_directions, drift_class, drift_magnitude, time_to_convergence
-from engine.evaluation.metrics import MetricsConfig, aggregate_error_metrics, error_metrics
-from engine.evaluation.scoring import scenario_metrics, summary_table
-from engine.results import MetricRow
+from netdrift.engine.errors import InputError
+from netdrift.engine.evaluation.drift import affected_directions, drift_class, drift_magnitude, time_to_convergence
+from netdrift.engine.evaluation.metrics import MetricsConfig, aggregate_error_metrics, error_metrics
+from netdrift.engine.evaluation.scoring import scenario_metrics, summary_table
+from netdrift.engine.results import MetricRow
 
 NAN = np.nan
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import engine.replay as replay
-import engine.replay_csv as replay_csv
-from engine.errors import InputError
-from engine.replay import load_sndlib_dynamic, load_traffic_csv
-from engine.topology import Link, Node, Topology
-from engine.traffic_sources import make_traffic
+import netdrift.engine.replay as replay
+import netdrift.engine.replay_csv as replay_csv
+from netdrift.engine.errors import InputError
+from netdrift.engine.replay import load_sndlib_dynamic, load_traffic_csv
+from netdrift.engine.topology import Link, Node, Topology
+from netdrift.engine.traffic_sources import make_traffic
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "traffic"
 SNDLIB_DIR = FIXTURES / "sndlib_abilene4"

@@ -10,10 +10,10 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from engine.errors import InputError
-from engine.routing import LoadPlan, all_pairs, apply_routing, peak_utilization, routing_matrix
-from engine.topology import Link, Node, Topology
-from engine.traffic import TrafficMatrixSeries
+from netdrift.engine.errors import InputError
+from netdrift.engine.routing import LoadPlan, all_pairs, apply_routing, peak_utilization, routing_matrix
+from netdrift.engine.topology import Link, Node, Topology
+from netdrift.engine.traffic import TrafficMatrixSeries
 
 
 def topo(edges, nodes=None, cap=1000.0, name="t"):

@@ -7,14 +7,14 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from engine.errors import InputError
-from engine.events import FailureEvent
-from engine.forecasting.settings import ForecastSettings
-from engine.routing import routing_matrix
-from engine.experiments.scenario import LiveScenario, spec_from_dict
-from engine.experiments.spec import ModelEntry, ScenarioSpec
-from engine.topology import Link, Node, Topology
-from engine.traffic import TrafficMatrixSeries
+from netdrift.engine.errors import InputError
+from netdrift.engine.events import FailureEvent
+from netdrift.engine.forecasting.settings import ForecastSettings
+from netdrift.engine.routing import routing_matrix
+from netdrift.engine.experiments.scenario import LiveScenario, spec_from_dict
+from netdrift.engine.experiments.spec import ModelEntry, ScenarioSpec
+from netdrift.engine.topology import Link, Node, Topology
+from netdrift.engine.traffic import TrafficMatrixSeries
 
 STEPS, TRAIN = 60, 40
 

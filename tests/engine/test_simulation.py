@@ -7,12 +7,12 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from engine.errors import InputError
-from engine.events import FailureEvent
-from engine.routing import all_pairs, routing_matrix
-from engine.simulation import FRAME_COLUMNS, LinkLoads, Simulator, simulate
-from engine.topology import Link, Node, Topology
-from engine.traffic import TrafficMatrixSeries
+from netdrift.engine.errors import InputError
+from netdrift.engine.events import FailureEvent
+from netdrift.engine.routing import all_pairs, routing_matrix
+from netdrift.engine.simulation import FRAME_COLUMNS, LinkLoads, Simulator, simulate
+from netdrift.engine.topology import Link, Node, Topology
+from netdrift.engine.traffic import TrafficMatrixSeries
 
 START = datetime(2024, 1, 1)
 

@@ -1,4 +1,4 @@
-"""Failure sweeps (engine.sweep) against an independent oracle: the Simulator run per failure."""
+"""Failure sweeps (netdrift.engine.sweep) against an independent oracle: the Simulator run per failure."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from engine.errors import InputError
-from engine.events import FailureEvent
-from engine.loaders import load_topology
-from engine.simulation import Simulator
-from engine.sweep import Failure, failure_set, load_srlgs, srlgs_from_topology_file, sweep
-from engine.topology import Link, Node, Topology
-from engine.traffic import TrafficMatrixSeries
-from engine.traffic_sources import make_traffic
+from netdrift.engine.errors import InputError
+from netdrift.engine.events import FailureEvent
+from netdrift.engine.loaders import load_topology
+from netdrift.engine.simulation import Simulator
+from netdrift.engine.sweep import Failure, failure_set, load_srlgs, srlgs_from_topology_file, sweep
+from netdrift.engine.topology import Link, Node, Topology
+from netdrift.engine.traffic import TrafficMatrixSeries
+from netdrift.engine.traffic_sources import make_traffic
 
 START, STOP, STEPS = 6, 30, 36
 

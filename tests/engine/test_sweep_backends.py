@@ -9,14 +9,14 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from engine.errors import InputError
-from engine.events import FailureEvent
-from engine.loaders import load_topology
-from engine.simulation import Simulator
-from engine.sweep import Failure, failure_set, sweep
-from engine.sweep.batched import resolve_sweep_device
-from engine.traffic import TrafficMatrixSeries
-from engine.traffic_sources import make_traffic
+from netdrift.engine.errors import InputError
+from netdrift.engine.events import FailureEvent
+from netdrift.engine.loaders import load_topology
+from netdrift.engine.simulation import Simulator
+from netdrift.engine.sweep import Failure, failure_set, sweep
+from netdrift.engine.sweep.batched import resolve_sweep_device
+from netdrift.engine.traffic import TrafficMatrixSeries
+from netdrift.engine.traffic_sources import make_traffic
 
 START, STOP, STEPS = 6, 30, 36
 

@@ -12,12 +12,12 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from engine.errors import InputError
-from engine.loaders import load_topology
-from engine.routing import LoadPlan, all_pairs, routing_matrix
-from engine.tomogravity import gravity_prior, node_totals, tomogravity
-from engine.topology import Link, Node, Topology
-from engine.traffic_sources import make_traffic
+from netdrift.engine.errors import InputError
+from netdrift.engine.loaders import load_topology
+from netdrift.engine.routing import LoadPlan, all_pairs, routing_matrix
+from netdrift.engine.tomogravity import gravity_prior, node_totals, tomogravity
+from netdrift.engine.topology import Link, Node, Topology
+from netdrift.engine.traffic_sources import make_traffic
 
 
 def topo(n: int, edges: list[tuple[int, int]]) -> Topology:

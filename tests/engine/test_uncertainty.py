@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from engine.evaluation.uncertainty import mean_interval, paired_block_bootstrap, step_squared_errors
+from netdrift.engine.evaluation.uncertainty import mean_interval, paired_block_bootstrap, step_squared_errors
 
 
 def test_mean_interval_is_the_student_t_interval():

@@ -31,10 +31,10 @@ TIMING_FIELDS = ("fit_seconds", "predict_ms_per_step")
 
 def run_and_collect(db_url: str) -> tuple[dict, dict[str, np.ndarray]]:
     """Run the fixed scenario through the CLI into ``db_url``; (run JSON, stored series)."""
-    from storage.database import open_database
-    from storage.repository import ScenarioRepository
+    from netdrift.storage.database import open_database
+    from netdrift.storage.repository import ScenarioRepository
 
-    proc = subprocess.run([sys.executable, "-m", "cli", *ARGS, "--db", db_url], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "netdrift", *ARGS, "--db", db_url], capture_output=True, text=True,
                           env={"NETDRIFT_TORCH_THREADS": "1", "PATH": "/usr/bin:/bin"}, cwd=HERE.parents[1])
     if proc.returncode != 0:
         raise RuntimeError(f"netdrift run failed ({proc.returncode}): {proc.stderr[-2000:]}")

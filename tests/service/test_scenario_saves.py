@@ -8,18 +8,18 @@ import sqlite3
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from engine.experiments.spec import ScenarioSpec
-from engine.forecasting import ForecastSettings
-from service.scenarios import ScenarioService
-from storage.database import open_database
-from storage.repository import ScenarioRepository
+from netdrift.engine.experiments.spec import ScenarioSpec
+from netdrift.engine.forecasting import ForecastSettings
+from netdrift.service.scenarios import ScenarioService
+from netdrift.storage.database import open_database
+from netdrift.storage.repository import ScenarioRepository
 
 SPEC = ScenarioSpec(topology="abilene", steps=60, train_steps=40, step_minutes=60.0, seed=3,
                     models=("persistence",), forecast=ForecastSettings.from_flat({"window": 8}))
 
 
 def test_a_save_that_fails_once_is_retried_and_the_run_is_stored(tmp_path, monkeypatch):
-    monkeypatch.setattr("storage.retries.SAVE_RETRY_DELAYS_S", (0.01, 0.01))
+    monkeypatch.setattr("netdrift.storage.retries.SAVE_RETRY_DELAYS_S", (0.01, 0.01))
     real = ScenarioRepository.save_result
     calls: list[int] = []
 

@@ -1,4 +1,4 @@
-"""service.sweeps: a sweep run, stored in a real SQLite history, listed and opened again; bad
+"""netdrift.service.sweeps: a sweep run, stored in a real SQLite history, listed and opened again; bad
 input refused in one line with nothing stored."""
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.errors import InputError
-from engine.events import FailureEvent
-from engine.loaders import load_topology
-from engine.simulation import Simulator
-from engine.traffic_sources import make_traffic
-from service.sweeps import SrlgUpload, SweepSettings, list_sweeps, open_sweep, run_sweep
-from storage.database import open_database
+from netdrift.engine.errors import InputError
+from netdrift.engine.events import FailureEvent
+from netdrift.engine.loaders import load_topology
+from netdrift.engine.simulation import Simulator
+from netdrift.engine.traffic_sources import make_traffic
+from netdrift.service.sweeps import SrlgUpload, SweepSettings, list_sweeps, open_sweep, run_sweep
+from netdrift.storage.database import open_database
 
 START, STOP, STEPS, MINUTES, SEED, PEAK = 4, 20, 24, 15.0, 3, 0.8
 

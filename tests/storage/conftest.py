@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.events import FailureEvent
-from engine.results import MetricRow, ScenarioResult
-from engine.topology import Link, Node, Topology
-from storage.database import open_database
+from netdrift.engine.events import FailureEvent
+from netdrift.engine.results import MetricRow, ScenarioResult
+from netdrift.engine.topology import Link, Node, Topology
+from netdrift.storage.database import open_database
 
 
 @pytest.fixture

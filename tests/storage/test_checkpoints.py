@@ -8,15 +8,15 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from engine.errors import InputError
-from engine.experiments.scenario import LiveScenario
-from engine.experiments.spec import ScenarioSpec
-from engine.forecasting.settings import ForecastSettings
-from service.scenarios import ScenarioService
-from storage.checkpoints import CheckpointRepository
-from storage.database import open_database
-from storage.models import ScenarioRow
-from storage.repository import HEARTBEAT_STALE_S, ScenarioRepository
+from netdrift.engine.errors import InputError
+from netdrift.engine.experiments.scenario import LiveScenario
+from netdrift.engine.experiments.spec import ScenarioSpec
+from netdrift.engine.forecasting.settings import ForecastSettings
+from netdrift.service.scenarios import ScenarioService
+from netdrift.storage.checkpoints import CheckpointRepository
+from netdrift.storage.database import open_database
+from netdrift.storage.models import ScenarioRow
+from netdrift.storage.repository import HEARTBEAT_STALE_S, ScenarioRepository
 
 SPEC = ScenarioSpec(topology="abilene", steps=140, train_steps=100, step_minutes=60,
                     models=("persistence", "liquid", "incremental"),

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from storage.database import open_database
-from storage.repository import ScenarioRepository
-from storage.writer import process_token as _process_token, writer_alive as _writer_alive
+from netdrift.storage.database import open_database
+from netdrift.storage.repository import ScenarioRepository
+from netdrift.storage.writer import process_token as _process_token, writer_alive as _writer_alive
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,8 +49,8 @@ def test_writer_commits_while_a_reader_holds_a_snapshot(Session, result, db_url)
 _CHILD = textwrap.dedent(
     """
     import pickle, sys
-    from storage.database import open_database
-    from storage.repository import ScenarioRepository
+    from netdrift.storage.database import open_database
+    from netdrift.storage.repository import ScenarioRepository
 
     url, pkl = sys.argv[1], sys.argv[2]
     with open(pkl, "rb") as f:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from storage.data_dir import default_data_dir, default_db_url
+from netdrift.storage.data_dir import default_data_dir, default_db_url
 
 
 def test_netdrift_data_dir_wins(monkeypatch, tmp_path):
@@ -43,7 +43,7 @@ def test_nothing_created(monkeypatch, tmp_path):
 
 
 def test_open_database_default_uses_data_dir(monkeypatch, tmp_path):
-    from storage.database import open_database
+    from netdrift.storage.database import open_database
 
     monkeypatch.setenv("NETDRIFT_DATA_DIR", str(tmp_path / "nd"))
     open_database().kw["bind"].dispose()

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from engine.errors import InputError
-from storage.database import display_url, open_database
-from storage.models import SCHEMA_VERSION
+from netdrift.engine.errors import InputError
+from netdrift.storage.database import display_url, open_database
+from netdrift.storage.models import SCHEMA_VERSION
 
 
 def _pragma(Session, name: str):

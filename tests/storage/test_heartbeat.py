@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engine.errors import InputError
-from storage.repository import HEARTBEAT_STALE_S, ScenarioRepository
+from netdrift.engine.errors import InputError
+from netdrift.storage.repository import HEARTBEAT_STALE_S, ScenarioRepository
 
 
 def _create(Session, topo) -> int:

@@ -22,11 +22,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
-from engine.errors import InputError
-from storage.database import open_database
-from storage.migrate import downgrade, head_revision
-from storage.models import SCHEMA_VERSION, Base
-from storage.repository import ScenarioRepository
+from netdrift.engine.errors import InputError
+from netdrift.storage.database import open_database
+from netdrift.storage.migrate import downgrade, head_revision
+from netdrift.storage.models import SCHEMA_VERSION, Base
+from netdrift.storage.repository import ScenarioRepository
 
 ROOT = Path(__file__).resolve().parents[2]
 RELEASE = "27c8ada"  # the current release, before Alembic and scenarios.heartbeat_at
@@ -37,11 +37,11 @@ _RELEASE_WRITER = textwrap.dedent(
     import sys
     from datetime import datetime, timezone
     import numpy as np
-    from engine.events import FailureEvent
-    from engine.results import MetricRow, ScenarioResult
-    from engine.topology import Link, Node, Topology
-    from storage.database import open_database
-    from storage.repository import ScenarioRepository, SweepRepository
+    from netdrift.engine.events import FailureEvent
+    from netdrift.engine.results import MetricRow, ScenarioResult
+    from netdrift.engine.topology import Link, Node, Topology
+    from netdrift.storage.database import open_database
+    from netdrift.storage.repository import ScenarioRepository, SweepRepository
 
     t = Topology("tri", (Node("a", "A"), Node("b", "B"), Node("c", "C")),
                  (Link("a-b", "a", "b", 1000.0), Link("b-c", "b", "c", 2500.0)))
@@ -230,7 +230,7 @@ def test_revision_from_a_newer_netdrift_is_refused_untouched(tmp_path):
     assert path.read_bytes() == before
 
 
-_OPENER = "import sys; from storage.database import open_database; open_database(sys.argv[1]); print('ok')"
+_OPENER = "import sys; from netdrift.storage.database import open_database; open_database(sys.argv[1]); print('ok')"
 
 
 def test_processes_opening_a_new_database_at_once_migrate_it_once(any_url):

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from storage.database import open_database
-from storage.repository import ScenarioRepository
+from netdrift.storage.database import open_database
+from netdrift.storage.repository import ScenarioRepository
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,11 +28,11 @@ _WRITER = textwrap.dedent(
     import sys
     from datetime import datetime, timezone
     import numpy as np
-    from engine.results import MetricRow, ScenarioResult
-    from engine.topology import Link, Node, Topology
-    from storage.database import open_database
-    from storage.repository import ScenarioRepository
-    from storage.retries import save_result_with_retries
+    from netdrift.engine.results import MetricRow, ScenarioResult
+    from netdrift.engine.topology import Link, Node, Topology
+    from netdrift.storage.database import open_database
+    from netdrift.storage.repository import ScenarioRepository
+    from netdrift.storage.retries import save_result_with_retries
 
     url, w, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     t = Topology("ring", tuple(Node(x, x.upper()) for x in "abcd"),

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from engine.errors import InputError
-from engine.events import FailureEvent
-from engine.results import MetricRow
-from engine.topology import Link, Node, Topology
-from engine.loaders import topology_from_dict, topology_to_dict
-from storage.repository import ScenarioRepository
+from netdrift.engine.errors import InputError
+from netdrift.engine.events import FailureEvent
+from netdrift.engine.results import MetricRow
+from netdrift.engine.topology import Link, Node, Topology
+from netdrift.engine.loaders import topology_from_dict, topology_to_dict
+from netdrift.storage.repository import ScenarioRepository
 
 
 def _store(Session, result, label=None) -> int:

@@ -8,17 +8,17 @@ import numpy as np
 import pytest
 from sqlalchemy.exc import OperationalError
 
-import storage.database
-from engine.errors import InputError
-from storage.database import open_database
-from storage.repository import ScenarioRepository
-from storage.retries import save_result_with_retries, transient
+import netdrift.storage.database
+from netdrift.engine.errors import InputError
+from netdrift.storage.database import open_database
+from netdrift.storage.repository import ScenarioRepository
+from netdrift.storage.retries import save_result_with_retries, transient
 
 
 @pytest.fixture
 def impatient(monkeypatch, db_url):
     """A history whose connections give up on a write lock after 20 ms (instead of 30 s)."""
-    monkeypatch.setattr(storage.database, "BUSY_TIMEOUT_MS", 20)
+    monkeypatch.setattr(netdrift.storage.database, "BUSY_TIMEOUT_MS", 20)
     maker = open_database(db_url)
     yield maker
     maker.kw["bind"].dispose()

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from engine.errors import InputError
-from storage.database import DEFAULT_SERVER_TIMEOUT_S, open_database, server_timeout
+from netdrift.engine.errors import InputError
+from netdrift.storage.database import DEFAULT_SERVER_TIMEOUT_S, open_database, server_timeout
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,7 +98,7 @@ def test_sqlite_ignores_the_server_timeout(monkeypatch, tmp_path):
 
 
 # psycopg made unimportable, as on an install without the [postgres] extra.
-_NO_PSYCOPG = "import sys; sys.modules['psycopg'] = None; from cli.main import main; sys.exit(main(sys.argv[1:]))"
+_NO_PSYCOPG = "import sys; sys.modules['psycopg'] = None; from netdrift.cli.main import main; sys.exit(main(sys.argv[1:]))"
 
 
 def test_postgresql_without_psycopg_is_one_clear_line(tmp_path):

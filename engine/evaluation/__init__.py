@@ -1,9 +1,0 @@
-"""Evaluation: what the models observe, the one streaming loop, its recorder, and the metrics.
-
-- :mod:`engine.evaluation.stream`: the utilisation the models observe, gaps carried, and one
-  :class:`~engine.forecasting.protocol.ForecastInput` per step.
-- :mod:`engine.evaluation.loop`: :func:`iter_evaluate`, a generator of one record per step.
-- :mod:`engine.evaluation.recorder`: collects the records into per-model series and timings.
-- :mod:`engine.evaluation.metrics`: every error metric, drift and time to convergence.
-- :mod:`engine.evaluation.scoring`: a scenario result's metric rows.
-"""

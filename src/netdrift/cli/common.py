@@ -1,0 +1,246 @@
+"""Helpers shared by the CLI commands: progress on stderr, JSON output, option groups."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from netdrift.engine.errors import InputError
+from netdrift.engine.events import refuse_repeated_failures
+from netdrift.engine.forecasting.catalogue import DEFAULT_MODELS, MODEL_NAMES
+from netdrift.engine.forecasting.protocol import OBSERVE_CHOICES
+from netdrift.engine.forecasting.settings import LIQUID_CELLS, LIQUID_WIRINGS, IL_MODES, ForecastSettings
+
+DEFAULT_MODELS_TEXT = ",".join(DEFAULT_MODELS)
+
+__all__ = ["OUT_FORMATS", "check_out_path", "DEFAULT_MODELS_TEXT", "StderrProgress", "print_json", "add_forecast_options", "forecast_overrides",
+           "forecast_settings", "model_names", "positive_int", "non_negative_int", "quiet_broken_pipe",
+           "silence_stdout", "write_table_atomically", "refuse_repeated_failures", "add_max_memory_option",
+           "memory_size", "with_max_memory"]
+
+
+class StderrProgress:
+    """``progress(message, fraction)`` printing to stderr at most every ``interval`` seconds."""
+
+    def __init__(self, interval: float = 1.0, enabled: bool = True) -> None:
+        self.interval = interval
+        self.enabled = enabled
+        self._last = 0.0
+        self._tty = sys.stderr.isatty()
+
+    def __call__(self, message: str, fraction: float) -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self._last < self.interval and fraction < 1.0):
+            return
+        self._last = now
+        line = f"[{fraction * 100:5.1f}%] {message}"
+        if self._tty:
+            print("\r" + line.ljust(60), end="\n" if fraction >= 1.0 else "", file=sys.stderr, flush=True)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+
+def print_json(obj: Any) -> None:
+    """JSON to stdout; NaN/inf become null so any JSON parser reads it. A closed stdout
+    (``| head``) ends the output quietly."""
+    try:
+        print(json.dumps(_clean(obj), indent=2, default=str))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
+
+
+def silence_stdout() -> None:
+    """After a broken pipe: send the rest of stdout to the null device, so neither later
+    prints nor the interpreter's last flush raise (what Python's ``signal`` docs advise)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (e.g. a captured stdout)
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (lives as long as the process)
+
+
+def quiet_broken_pipe(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Wrap a command so that a reader closing stdout early (``netdrift ... | head``) ends it
+    quietly with exit 0 instead of a BrokenPipeError traceback; stdout is flushed inside."""
+
+    @functools.wraps(func)
+    def wrapper(args: argparse.Namespace) -> int:
+        try:
+            rc = func(args)
+            sys.stdout.flush()
+            return rc
+        except BrokenPipeError:
+            silence_stdout()
+            return 0
+
+    return wrapper
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if obj == obj and obj not in (float("inf"), float("-inf")) else None
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item):  # numpy scalars
+        return _clean(obj.item())
+    return obj
+
+
+def _whole_number_at_least(text: str, minimum: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    return _whole_number_at_least(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: a whole number >= 0."""
+    return _whole_number_at_least(text, 0)
+
+
+def memory_size(text: str) -> int:
+    """``--max-memory 2G`` -> bytes (argparse type: a bad size is argparse's one line, exit 2)."""
+    from netdrift.engine.budget import parse_bytes
+
+    try:
+        return parse_bytes(text)
+    except InputError as err:
+        raise argparse.ArgumentTypeError(f"'{text}': {err.problem}") from None
+
+
+def add_max_memory_option(p: argparse.ArgumentParser) -> None:
+    """``--max-memory SIZE``: the memory budget of the command (see :func:`with_max_memory`)."""
+    p.add_argument("--max-memory", type=memory_size, metavar="SIZE",
+                   help="memory budget, e.g. 2G or 512M: traffic generation, replay, the load arrays and "
+                        "sweeps are refused in one line before they allocate more (default: "
+                        "NETDRIFT_MAX_MEMORY if set, else half of the memory available when the command starts)")
+
+
+def with_max_memory(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Run a command with ``args.max_memory`` (when given) as the engine's memory budget
+    (:func:`netdrift.engine.budget.memory_budget`, restored afterwards)."""
+
+    @functools.wraps(func)
+    def wrapper(args: argparse.Namespace) -> int:
+        from netdrift.engine.budget import memory_budget
+
+        with memory_budget(getattr(args, "max_memory", None), "--max-memory"):
+            return func(args)
+
+    return wrapper
+
+
+def add_forecast_options(p: argparse.ArgumentParser) -> None:
+    """Model options shared by `run` and `paper`; unset ones keep the settings' defaults."""
+    g = p.add_argument_group("forecasting")
+    g.add_argument("--window", type=positive_int, help="W: observations fed to each model")
+    g.add_argument("--horizon", type=positive_int, help="H: steps forecast ahead")
+    g.add_argument("--liquid-cell", choices=LIQUID_CELLS, help="liquid network cell (default cfc)")
+    g.add_argument("--ltc-unfolds", type=positive_int, help="LTC ODE solver steps per input step (default 3)")
+    g.add_argument("--ltc-epochs", type=positive_int, help="training epochs of the LTC fit (default 8)")
+    g.add_argument("--liquid-units", type=positive_int, help="liquid network hidden units")
+    g.add_argument("--liquid-wiring", choices=LIQUID_WIRINGS, help="liquid wiring (default full)")
+    g.add_argument("--epochs", type=positive_int, help="training epochs of the initial fit")
+    g.add_argument("--train-windows", type=positive_int, help="windows sampled per training pass (default 8192)")
+    g.add_argument("--il-batch", type=positive_int, help="B: incremental re-fit every B new samples")
+    g.add_argument("--il-window", type=positive_int, help="N: incremental re-fit on the last N samples")
+    g.add_argument("--il-mode", choices=IL_MODES, help="incremental re-fit from scratch or warm start")
+    g.add_argument("--il-replay", type=float,
+                   help="share of each incremental re-fit's windows replayed from the training period (default 0)")
+    g.add_argument("--device", default="auto", help="auto | cpu | cuda (auto: cuda when available)")
+
+
+_FORECAST_FIELDS = ("window", "horizon", "liquid_cell", "ltc_unfolds", "ltc_epochs", "liquid_units", "liquid_wiring", "epochs",
+                    "train_windows", "il_batch", "il_window", "il_mode", "il_replay")
+
+
+def forecast_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The forecasting options the user set, under their flat setting names."""
+    return {f: getattr(args, f) for f in _FORECAST_FIELDS if getattr(args, f, None) is not None}
+
+
+def forecast_settings(overrides: dict[str, Any]) -> ForecastSettings:
+    """The scenario's model settings from the options set (InputError naming a bad one)."""
+    return ForecastSettings.from_flat(overrides)
+
+
+def model_names(text: str) -> tuple[str, ...]:
+    """``--models a,b`` -> ("a", "b"); unknown names are refused later, naming the valid ones."""
+    names = tuple(m.strip() for m in text.split(",") if m.strip())
+    if not names:
+        raise InputError(f"--models '{text}'", f"at least one model is needed; choose from {', '.join(MODEL_NAMES)}")
+    return names
+
+
+def open_db(url: str | None) -> Callable:
+    """The sessionmaker for ``url`` (InputError for a bad or unreachable URL)."""
+    from netdrift.storage.database import open_database
+
+    return open_database(url)
+
+
+def require(cond: bool, what: str, problem: str) -> None:
+    if not cond:
+        raise InputError(what, problem)
+
+
+#: Output table formats (``--out``) by file extension.
+OUT_FORMATS = (".csv", ".parquet")
+
+
+def check_out_path(out: Path, text: str) -> None:
+    """Refuse an ``--out`` that cannot be written before any work (simulate, sweep): an unknown
+    extension, a folder, a missing or unwritable folder (probed by creating and removing a
+    temporary file there), a file that cannot be overwritten."""
+    if out.suffix.lower() not in OUT_FORMATS:
+        raise InputError(f"--out '{text}'", "unknown extension: expected .csv or .parquet")
+    if out.is_dir():
+        raise InputError(f"--out '{text}'", "is a folder; give a file name ending in .csv or .parquet")
+    if not out.parent.exists():
+        raise InputError(f"--out '{text}'", "its folder does not exist")
+    if not out.parent.is_dir():
+        raise InputError(f"--out '{text}'", f"'{out.parent}' is not a folder")
+    if out.exists() and not os.access(out, os.W_OK):
+        raise InputError(f"--out '{text}'", "the file exists and cannot be written")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".probe", dir=out.parent)
+    except OSError as err:
+        raise InputError(f"--out '{text}'", f"cannot write in its folder ({err.strerror or err})") from None
+    os.close(fd)
+    Path(probe).unlink(missing_ok=True)
+
+
+def write_table_atomically(frame: Any, out: Path) -> None:
+    """Write to a temporary file beside ``out`` and rename it, so nothing is half-written."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    os.close(fd)
+    try:
+        if out.suffix.lower() == ".csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            frame.to_parquet(tmp, index=False)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,220 @@
+"""`netdrift sweep`: every single failure (links, nodes, shared-risk groups, link pairs) ranked by impact.
+
+Local (worker processes on this machine) or on Ray (``--executor ray``: a local Ray, or a cluster
+at ``--ray-address``); the loads of many failure states as batched torch products on a GPU
+(``--device``); on actual or forecast demands (``--forecast MODEL --horizon H``). The sweep is
+stored in the history as a sweep record (its id is printed) and the per-failure table can be
+written as CSV or parquet. See docs/sweeps.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from netdrift.cli.common import (StderrProgress, add_max_memory_option, check_out_path, non_negative_int, positive_int, print_json,
+                        with_max_memory, write_table_atomically)
+from netdrift.engine.errors import InputError
+
+if TYPE_CHECKING:
+    from netdrift.engine.topology import Topology
+
+__all__ = ["register", "run"]
+
+KINDS = ("link", "node", "srlg", "link-pairs")
+EXECUTORS = ("local", "ray")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sweep", help="rank every failure (link, node, shared-risk group, link pair) by its impact",
+        description="Fail each element of the set in turn over steps [--from, --to) and report, per failure, the "
+                    "worst utilisation (and where and when), the directions over 100 % with their excess, "
+                    "the dropped demand and the node pairs cut off; ranked by severity = worst utilisation, "
+                    "ties by dropped demand. Also each direction's worst case over all failures. "
+                    "Runs locally (worker processes, threads where fork is unavailable) or on Ray; stored in the "
+                    "history as a sweep. With --forecast, ranks failures by the forecast worst case over the next "
+                    "--horizon steps from --from.")
+    p.add_argument("--topology", required=True, help="bundled name (e.g. cogentco) or a topology file")
+    p.add_argument("--traffic", default="synthetic", help="'synthetic' (default) or a replay file/folder (SNDlib, CSV)")
+    p.add_argument("--steps", type=positive_int, required=True, help="N: steps in the run")
+    p.add_argument("--step-minutes", type=float,
+                   help="minutes per step (synthetic traffic: default 5; a replay keeps its own and refuses another)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic traffic (default 0)")
+    p.add_argument("--peak-utilization", type=float, default=0.6,
+                   help="synthetic traffic is scaled so the busiest direction peaks here with all links up (default 0.6)")
+    p.add_argument("--kind", required=True, choices=KINDS, help="the failure set")
+    p.add_argument("--srlg", metavar="FILE",
+                   help="shared-risk link groups: JSON {\"srlgs\": [{id, links}]} or CSV 'srlg,link_id' "
+                        "(default for --kind srlg: the topology JSON's 'srlgs')")
+    p.add_argument("--from", dest="start", type=non_negative_int, required=True, metavar="STEP",
+                   help="first step of the window")
+    p.add_argument("--to", dest="stop", type=non_negative_int, metavar="STEP",
+                   help="end of the window (exclusive; required unless --forecast)")
+    p.add_argument("--top", type=non_negative_int, default=20, help="failures listed (default 20; 0: all)")
+    p.add_argument("--workers", type=positive_int,
+                   help="worker processes, or the CPUs of the local Ray (default: the CPU count)")
+    p.add_argument("--executor", choices=EXECUTORS, default="local",
+                   help="local (default) or ray: failures sharded over Ray tasks (pip install 'netdrift[ray]')")
+    p.add_argument("--ray-address", metavar="ADDR",
+                   help="an existing Ray cluster ('auto' or host:port of `ray start --head`); default: a local Ray "
+                        "started with the sweep")
+    p.add_argument("--device", choices=DEVICES, default="auto",
+                   help="cuda: the loads of many failure states as batched tensor products on the GPU; cpu: the "
+                        "numpy path; auto (default): cuda when a GPU is available, else cpu")
+    p.add_argument("--forecast", metavar="MODEL",
+                   help="rank by the forecast worst case: a routed model (routed-persistence, routed-seasonal, "
+                        "routed-frozen, routed-incremental, routed-liquid) forecasts the demands from --from")
+    p.add_argument("--horizon", type=positive_int, metavar="H", help="steps forecast ahead (with --forecast)")
+    p.add_argument("--interval", type=float, metavar="LEVEL",
+                   help="with --forecast: rank by the forecast's upper bound at this level (e.g. 0.9): each "
+                        "direction's forecast load plus the level quantile of its h-step change before --from")
+    p.add_argument("--db", help="SQLAlchemy URL of the history (default: the data directory's SQLite file)")
+    p.add_argument("--out", metavar="FILE.csv|FILE.parquet", help="write the per-failure table (every failure)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    add_max_memory_option(p)
+    p.set_defaults(func=run)
+
+
+@with_max_memory
+def run(args: argparse.Namespace) -> int:
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        check_out_path(out, args.out)
+    synthetic = args.traffic.strip().lower() == "synthetic"
+    if args.step_minutes is None:
+        args.step_minutes = 5.0 if synthetic else None  # a replay keeps its own step
+    elif not (math.isfinite(args.step_minutes) and args.step_minutes > 0):
+        raise InputError("--step-minutes", f"must be > 0 (got {args.step_minutes})")
+    from netdrift.engine.synthetic import check_seed
+
+    check_seed(args.seed)
+    if not (math.isfinite(args.peak_utilization) and args.peak_utilization > 0):
+        raise InputError("--peak-utilization", f"must be > 0 (got {args.peak_utilization})")
+    _check_window(args)
+    if args.srlg and args.kind != "srlg":
+        raise InputError("--srlg", f"only applies to --kind srlg (got --kind {args.kind})")
+    if args.ray_address and args.executor != "ray":
+        raise InputError("--ray-address", "only applies to --executor ray")
+    if args.executor == "ray":
+        from netdrift.engine.sweep.ray_executor import import_ray
+
+        import_ray()
+    from netdrift.engine.sweep.batched import resolve_sweep_device
+
+    device = None if args.device == "cpu" else resolve_sweep_device(args.device)
+
+    from netdrift.engine.loaders import load_topology
+    from netdrift.engine.sweep import failure_set, load_srlgs, srlgs_from_topology_file, sweep
+    from netdrift.engine.traffic_sources import check_replay_step, check_synthetic_fits, make_traffic
+
+    if synthetic:  # a topology file too large for the traffic it needs is refused before it is loaded
+        check_synthetic_fits(args.topology, args.steps)
+    topology = load_topology(args.topology)
+    srlgs = None
+    if args.kind == "srlg":
+        srlgs = load_srlgs(args.srlg, topology) if args.srlg else srlgs_from_topology_file(args.topology, topology)
+    failures = failure_set(topology, args.kind, srlgs)
+    traffic = make_traffic(args.traffic, topology, args.steps, args.step_minutes, args.seed,
+                           peak_utilization=args.peak_utilization, require_steps=True)
+    if not synthetic:
+        check_replay_step(args.traffic, args.step_minutes, traffic.step_minutes)
+    bar = StderrProgress(enabled=len(failures) * (args.stop - args.start) * max(traffic.n_pairs, 1) > 20_000_000)
+    result = sweep(topology, traffic, args.kind, args.start, args.stop, failures, workers=args.workers,
+                   progress=lambda done, total: bar(f"sweeping {total} failures", done / max(total, 1)),
+                   executor=args.executor, ray_address=args.ray_address, device=device,
+                   forecast=args.forecast, forecast_seed=args.seed, interval=args.interval)
+    config = {"topology": args.topology, "traffic": args.traffic, "steps": args.steps,
+              "step_minutes": traffic.step_minutes, "seed": args.seed, "peak_utilization": args.peak_utilization,
+              "kind": args.kind, "srlg": args.srlg, "from": args.start, "to": args.stop,
+              "executor": args.executor, "ray_address": args.ray_address, "device": args.device,
+              "forecast": args.forecast, "horizon": args.horizon, "interval": args.interval}
+
+    from netdrift.storage.database import open_database
+    from netdrift.storage.repository import SweepRepository
+
+    Session = open_database(args.db)
+    with Session.begin() as s:
+        sweep_id = SweepRepository(s).save_sweep(topology, args.kind, config, result.to_dict(top=0))
+    summary: dict[str, Any] = {"sweep_id": sweep_id, **result.to_dict(top=args.top)}
+    if out is not None:
+        import pandas as pd
+
+        frame = pd.DataFrame(result.table())
+        write_table_atomically(frame, out)
+        summary["out"] = str(out)
+        summary["rows"] = len(frame)
+    if args.json:
+        print_json(summary)
+    else:
+        for line in summary_lines(summary, topology):
+            print(line)
+    return 0
+
+
+def _check_window(args: argparse.Namespace) -> None:
+    """--from/--to, or --from/--horizon with --forecast (then --to = --from + --horizon)."""
+    if args.forecast is None:
+        if args.interval is not None:
+            raise InputError("--interval", "only applies with --forecast MODEL")
+        if args.horizon is not None:
+            raise InputError("--horizon", "only applies with --forecast MODEL")
+        if args.stop is None:
+            raise InputError("--to", "is required (the end of the window, exclusive)")
+        if args.start >= args.stop:
+            raise InputError("--from", f"must be smaller than --to (got {args.start} >= {args.stop})")
+        if args.stop > args.steps:
+            raise InputError("--to", f"step {args.stop} is past the end of the run ({args.steps} steps)")
+        return
+    if args.horizon is None:
+        raise InputError("--forecast", "needs --horizon H (the steps forecast ahead of --from)")
+    if args.interval is not None and not (math.isfinite(args.interval) and 0.0 < args.interval < 1.0):
+        raise InputError("--interval", f"must be a level between 0 and 1 (got {args.interval})")
+    if args.stop is not None:
+        raise InputError("--to", "does not apply with --forecast (the window is --from .. --from + --horizon)")
+    if not 1 <= args.start <= args.steps:
+        raise InputError("--from", f"a forecast from step {args.start} needs observed steps before it "
+                                   f"(1..{args.steps})")
+    args.stop = args.start + args.horizon
+
+
+def summary_lines(s: dict[str, Any], topology: Topology | None = None) -> list[str]:
+    """The readable result printed without --json: nodes by name when ``topology`` is given, ids
+    kept beside them (failures and links can still be looked up by id)."""
+    names = {n.id: n.label or n.id for n in topology.nodes} if topology is not None else {}
+    ends = {lk.id: (lk.u, lk.v) for lk in topology.links} if topology is not None else {}
+
+    def node(node_id: str) -> str:
+        return names.get(node_id, node_id)
+
+    def failed(f: dict[str, Any]) -> str:
+        parts = [f"{node(ends[x][0])} - {node(ends[x][1])}" for x in f["links"] if x in ends and not f["nodes"]]
+        parts += [node(x) for x in f["nodes"] if node(x) != x]
+        return f" ({', '.join(parts)})" if parts else ""
+
+    lines = [f"{s['topology']}: {s['n_failures']} {s['kind']} failures over steps [{s['from']}, {s['to']}) "
+             f"(sweep {s['sweep_id']}); severity = worst utilisation, ties by dropped demand"]
+    if s.get("forecast"):
+        fc = s["forecast"]
+        lines.append(f"on the demands {fc['model']} forecasts at step {s['from']} for the next {fc['horizon']} steps"
+                     + (f", upper bound at level {fc['interval']['level']}" if fc.get("interval") else ""))
+    for f in s["failures"]:
+        wu = f["worst_utilization"]
+        wd = f["worst_direction"]
+        head = f"{f['rank']:>4}. {f['target']}{failed(f)}: "
+        head += (f"worst {100 * wu:.1f}% on {node(wd['src'])} -> {node(wd['dst'])} (link {wd['link_id']}) "
+                 f"at step {f['worst_step']}" if wu is not None else "no traffic data")
+        if f["overloaded"]:
+            head += f"; {len(f['overloaded'])} directions over 100%"
+        if f["dropped_mbps_max"]:
+            head += f"; dropped up to {f['dropped_mbps_max']:.6g} Mbit/s"
+        if f["cut_pairs"]:
+            head += f"; {f['cut_pairs']} node pairs cut off"
+        lines.append(head)
+    if s.get("out"):
+        lines.append(f"wrote {s['rows']} rows to {s['out']}")
+    lines.append(f"done in {s['seconds']:.2f} s")
+    return lines

@@ -1,0 +1,44 @@
+"""The dashboard server's entry point: load what the first page needs, then run Streamlit.
+
+``netdrift dashboard`` starts ``python -m netdrift.dashboard.serve run dashboard/app.py ...``. Streamlit
+runs the app script only when a browser connects, so without this the first page would also
+pay for importing numpy, pandas, pyarrow and the dashboard's modules (~1 s here). Loading
+them while the server starts, usually while the browser is still opening, takes that off
+the operator's wait. torch is not loaded here: :mod:`netdrift.dashboard.warmup` does that after the
+first page, where it does not compete with it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = ["preload", "main"]
+
+
+def preload() -> None:
+    """Import the modules the first page (Live, with the topology preview map) uses."""
+    import numpy  # noqa: F401
+    import pandas  # noqa: F401
+    import streamlit.components.v2  # noqa: F401
+    import streamlit.dataframe_util  # noqa: F401
+    import streamlit.elements.vega_charts  # noqa: F401
+
+    import netdrift.dashboard.callbacks  # noqa: F401
+    import netdrift.dashboard.components.topology_map  # noqa: F401
+    import netdrift.dashboard.live_helpers  # noqa: F401
+    import netdrift.dashboard.settings_logic  # noqa: F401
+    import netdrift.dashboard.state  # noqa: F401
+    import netdrift.engine.loaders  # noqa: F401
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Preload, then run Streamlit's command line with ``argv`` (default: ``sys.argv[1:]``)."""
+    preload()
+    from streamlit.web.cli import main as streamlit_main
+
+    args = sys.argv[1:] if argv is None else argv
+    return streamlit_main.main(args=args, prog_name="streamlit", standalone_mode=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""Settings view helpers: defaults, validation and device detection (no Streamlit here).
+
+The Settings view stores in ``st.session_state``:
+
+- ``"device"``: ``"auto"``, ``"cpu"`` or ``"cuda"``;
+- ``"db_url"``: the history database URL (only once :func:`netdrift.storage.database.open_database`
+  accepted it);
+- ``"forecast_settings"``: the model settings under their flat names (see
+  :class:`netdrift.engine.forecasting.settings.ForecastSettings`), only once the engine accepted them;
+- ``"interval"``: the coverage level of every model's prediction interval, or None (off);
+- ``"warn_utilization"``: the overload warnings' threshold, a fraction of capacity.
+
+The rules live in the engine's settings classes; this module only asks them and words the
+answer for the form.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from netdrift.engine.errors import InputError
+from netdrift.engine.forecasting.settings import IL_MODES, LIQUID_CELLS, ForecastSettings
+
+__all__ = [
+    "DEVICES",
+    "LIQUID_CELLS",
+    "IL_MODES",
+    "SETTINGS_KEY",
+    "INTERVAL_KEY",
+    "WARN_KEY",
+    "DEFAULT_INTERVAL",
+    "DEFAULT_WARN",
+    "interval_settings",
+    "FIELD_LABELS",
+    "default_forecast_settings",
+    "forecast_settings_errors",
+    "detect_cuda",
+    "device_choices",
+    "device_label",
+    "resolved_device",
+    "missing_folder",
+]
+
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+#: st.session_state key of the saved model settings (flat names -> values).
+SETTINGS_KEY = "forecast_settings"
+#: st.session_state keys of the interval level (None: off) and the warning threshold.
+INTERVAL_KEY = "interval"
+WARN_KEY = "warn_utilization"
+#: The engine's defaults (ScenarioSpec's): 90 % intervals, warnings at 90 % of capacity.
+DEFAULT_INTERVAL = 0.9
+DEFAULT_WARN = 0.9
+#: Flat setting name -> the Settings form's label for it (the form's fields and its messages).
+FIELD_LABELS: dict[str, str] = {
+    "window": "Window W (steps fed to the model)",
+    "horizon": "Horizon H (steps ahead)",
+    "liquid_cell": "Liquid cell",
+    "liquid_units": "Liquid units",
+    "epochs": "Epochs (initial fit)",
+    "il_batch": "IL batch B (re-fit every B samples)",
+    "il_window": "IL window N (re-fit on last N steps)",
+    "il_mode": "IL mode",
+}
+
+
+def default_forecast_settings() -> dict[str, Any]:
+    """Every model setting at its default, under its flat name.
+
+    >>> s = default_forecast_settings()
+    >>> s["window"], s["il_mode"]
+    (24, 'warm')
+    """
+    return ForecastSettings().to_flat()
+
+
+def forecast_settings_errors(values: Mapping[str, Any]) -> list[str]:
+    """What the engine refuses in a set of flat model settings, as sentences (empty: all fine).
+
+    The check is :meth:`ForecastSettings.from_flat`'s (unknown names included); its message
+    is prefixed with the form field it is about.
+
+    Examples
+    --------
+    >>> forecast_settings_errors(default_forecast_settings())
+    []
+    >>> forecast_settings_errors({"il_batch": 288, "il_window": 288})
+    ['IL window N (re-fit on last N steps): il_window (N=288): must be greater than il_batch (B=288)']
+    >>> forecast_settings_errors({"windw": 12})[0][:34]
+    "model setting 'windw': unknown; va"
+    """
+    try:
+        ForecastSettings.from_flat(values)
+    except InputError as err:
+        name = err.what.split(" ", 1)[0]
+        label = FIELD_LABELS.get(name)
+        return [f"{label}: {err}" if label else str(err)]
+    return []
+
+
+def detect_cuda() -> tuple[bool, str | None]:
+    """(CUDA available?, name of GPU 0 or None) as torch sees it."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return False, None
+    try:
+        return True, torch.cuda.get_device_name(0)
+    except Exception:  # a driver that answers is_available but not the name
+        return True, None
+
+
+def device_choices(cuda: bool) -> tuple[str, ...]:
+    """The device radio's choices: cuda only where a CUDA GPU is detected."""
+    return DEVICES if cuda else tuple(d for d in DEVICES if d != "cuda")
+
+
+def resolved_device(choice: str, cuda: bool) -> str:
+    """The device a choice runs on: auto is the GPU when one is detected, else the CPU.
+
+    >>> resolved_device("auto", False), resolved_device("auto", True), resolved_device("cpu", True)
+    ('cpu', 'cuda', 'cpu')
+    """
+    return "cuda" if choice in ("auto", "cuda") and cuda else "cpu"
+
+
+def device_label(choice: str, cuda: bool) -> str:
+    """The radio's text for a choice: ``"auto (cpu)"`` says what auto resolves to.
+
+    >>> device_label("auto", False), device_label("auto", True), device_label("cpu", False)
+    ('auto (cpu)', 'auto (cuda)', 'cpu')
+    """
+    return f"auto ({resolved_device(choice, cuda)})" if choice == "auto" else choice
+
+
+def missing_folder(url: str) -> Path | None:
+    """The folder a SQLite ``url`` would need that does not exist, else None (other URLs, and
+    malformed ones, which the database opener words). The Settings page asks before creating it:
+    a typo would otherwise create folders anywhere, as the server's user.
+
+    >>> str(missing_folder("sqlite:////no/such/folder/h.sqlite"))
+    '/no/such/folder'
+    >>> missing_folder("sqlite://") is None, missing_folder("postgresql://h/db") is None
+    (True, True)
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from netdrift.storage.database import sqlite_path
+
+    try:
+        path = sqlite_path(make_url(url))
+    except ArgumentError:
+        return None
+    if path is None or path.absolute().parent.is_dir():
+        return None
+    return path.absolute().parent
+
+
+def interval_settings(state: Mapping[str, Any]) -> tuple[float | None, float]:
+    """(interval level or None, warning threshold) from the session state, defaults when unset.
+
+    >>> interval_settings({}), interval_settings({"interval": None, "warn_utilization": 0.8})
+    ((0.9, 0.9), (None, 0.8))
+    """
+    return state.get(INTERVAL_KEY, DEFAULT_INTERVAL), state.get(WARN_KEY, DEFAULT_WARN)

@@ -1,0 +1,88 @@
+"""The one evaluation loop (river's ``iter_evaluate`` shape): a generator of one record per step.
+
+At each step every model forecasts the next H steps from one
+:class:`~netdrift.engine.forecasting.protocol.ForecastInput`, the actual arrives, every model observes it,
+and the record carries the forecasts (in Mbit/s), the actual and the events of that step. The
+metrics, the recorder, the CLI and the dashboard consume records; the loop computes no metric.
+
+The generator reads the simulator when it is advanced, so a failure added between two records
+(a click in the dashboard) applies to the next one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from netdrift.engine.evaluation.intervals import ConformalTracker
+from netdrift.engine.evaluation.stream import ObservationStream
+from netdrift.engine.events import FailureEvent
+from netdrift.engine.forecasting.base import Forecaster
+from netdrift.engine.forecasting.protocol import Forecast
+
+__all__ = ["StepRecord", "iter_evaluate"]
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One step of the loop.
+
+    ``forecasts[model]`` is that model's forecast of steps ``step .. step + H - 1`` in Mbit/s,
+    made before ``actual_mbps`` (the load at ``step``) arrived; ``target`` is the step its last
+    row (the H-step-ahead forecast, the one the metrics score) is for. ``events`` are the
+    failures and restores that took effect at ``step``; ``seconds`` each model's forecast +
+    observe time; ``interval_seconds`` the time all intervals took (their bounds and updates),
+    including the widening at an event.
+    """
+
+    step: int
+    actual_mbps: np.ndarray
+    forecasts: Mapping[str, Forecast]
+    target: int
+    events: tuple[FailureEvent, ...]
+    seconds: Mapping[str, float]
+    interval_seconds: float = 0.0
+
+
+def iter_evaluate(stream: ObservationStream, models: Mapping[str, Forecaster], start: int,
+                  stop: int, intervals: Mapping[str, ConformalTracker] | None = None) -> Iterator[StepRecord]:
+    """Forecast, observe and yield steps ``[start, stop)`` with fitted ``models``.
+
+    ``stream`` must have observed steps ``[0, start)``; afterwards it has observed ``[0, stop)``
+    (or up to where the caller stopped iterating). With ``intervals`` (one tracker per model),
+    each forecast carries its interval and the trackers learn from the actuals.
+    """
+    h = stream.horizon
+    intervals = intervals or {}
+    for t in range(start, stop):
+        inp = stream.input_at(t)
+        interval_seconds = 0.0
+        if intervals and any(e.step == t for e in inp.events):
+            t1 = time.perf_counter()
+            shift = stream.reroute_shift(t)
+            for tracker in intervals.values():
+                tracker.widen(shift)
+            interval_seconds += time.perf_counter() - t1
+        stream.fill(t + 1)
+        observed, feats = stream.observed[t], stream.features[t]
+        demands = None if stream.demands is None else stream.demands[t]
+        forecasts: dict[str, Forecast] = {}
+        seconds: dict[str, float] = {}
+        for label, model in models.items():
+            t0 = time.perf_counter()
+            fc = model.forecast(inp)
+            model.observe(observed, feats, demands)
+            seconds[label] = time.perf_counter() - t0
+            fc = fc.scaled(stream.capacity)
+            tracker = intervals.get(label)
+            if tracker is not None:
+                t1 = time.perf_counter()
+                fc = tracker.bound(fc, t)
+                tracker.update(stream.actual_mbps(t), t)
+                interval_seconds += time.perf_counter() - t1
+            forecasts[label] = fc
+        yield StepRecord(t, stream.actual_mbps(t), forecasts, t + h - 1,
+                         tuple(e for e in inp.events if e.step == t), seconds, interval_seconds)

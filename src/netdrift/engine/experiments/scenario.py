@@ -1,0 +1,526 @@
+"""The stepwise scenario driver: build, train, step through the evaluation loop, fail and restore.
+
+:class:`LiveScenario` is what the dashboard steps and what the batch run drives to the end. It
+owns the simulator, the fitted models, the observation stream and the recorder; the loop
+(:func:`netdrift.engine.evaluation.loop.iter_evaluate`) does the forecasting and the metrics live in
+:mod:`netdrift.engine.evaluation`. Same spec and seed -> identical numbers on CPU.
+
+Examples
+--------
+>>> spec = ScenarioSpec(topology="abilene", steps=40, train_steps=30, step_minutes=60,
+...                     models=("persistence", "seasonal"), failures=("0-1@33",))
+>>> result = run_scenario(spec)
+>>> result.actual.shape[0], sorted(result.forecasts)
+(40, ['persistence', 'seasonal'])
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from datetime import datetime
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+
+from netdrift.engine.errors import InputError
+from netdrift.engine.evaluation.intervals import ConformalTracker, initial_radius
+from netdrift.engine.evaluation.loop import StepRecord, iter_evaluate
+from netdrift.engine.evaluation.metrics import MetricsConfig
+from netdrift.engine.evaluation.recorder import ForecastRecorder
+from netdrift.engine.evaluation.scoring import running_errors, score_result
+from netdrift.engine.evaluation.stream import ObservationStream
+from netdrift.engine.events import FailureEvent, down_sets_at, events_from_specs, refuse_repeated_failures
+from netdrift.engine.experiments.spec import ModelEntry, ScenarioSpec, check_interval_settings, check_run_lengths, parse_models
+from netdrift.engine.forecasting.base import Forecaster
+from netdrift.engine.budget import check_memory
+from netdrift.engine.forecasting.catalogue import DEFAULT_MODELS, make_forecaster, model_info
+from netdrift.engine.forecasting.protocol import Forecast
+from netdrift.engine.forecasting.settings import ForecastConfig, ForecastSettings
+from netdrift.engine.loaders import load_topology
+from netdrift.engine.results import ScenarioResult
+from netdrift.engine.simulation import Simulator
+from netdrift.engine.topology import Topology
+from netdrift.engine.traffic import TrafficMatrixSeries
+from netdrift.engine.traffic_sources import make_traffic
+
+__all__ = ["LiveScenario", "run_scenario", "run_to_end", "spec_from_dict", "Progress"]
+
+Progress = Callable[[str, float], None]
+
+
+def routed_memory_bytes(traffic: TrafficMatrixSeries, common: ForecastConfig, routed: Sequence[ModelEntry]) -> float:
+    """What routed models add: the observed/estimated demand rows, plus a day of rows per seasonal one
+    and the routing matrices (a few per failure state, ~ pairs x mean path length)."""
+    row = traffic.n_pairs * 4.0
+    seasonal = sum(1 for e in routed if e.kind == "routed-seasonal")
+    return row * (traffic.steps + 2 * common.window + seasonal * common.steps_per_day) + row * 3 * 16
+
+
+def _epoch_reporter(progress: Progress, label: str, i: int, n: int) -> Callable[[float], None]:
+    """A model's fit progress (fraction of its epochs) as the run's, with the time it has left
+    at the pace of its epochs so far, e.g. ``"fitting liquid (1/3): 50 % of its epochs, ~12 s left"``."""
+    start = time.perf_counter()
+
+    def report(done: float) -> None:
+        elapsed = time.perf_counter() - start
+        left = elapsed * (1.0 - done) / done if done > 0 else float("nan")
+        eta = f", ~{left:.0f} s left for it" if done < 1.0 and np.isfinite(left) else ""
+        progress(f"fitting {label} ({i + 1}/{n}): {done:.0%} of its epochs{eta}", (i + done) / n)
+
+    return report
+
+
+class LiveScenario:
+    """A scenario driven step by step (the dashboard's live view, the CLI's batch loop).
+
+    ``step`` is the next step to be observed: steps ``[0, step)`` have happened. Failures
+    made with :meth:`fail`/:meth:`restore`/:meth:`toggle` take effect from ``step`` on.
+    """
+
+    def __init__(
+        self,
+        topology: Topology,
+        traffic: TrafficMatrixSeries,
+        models: Sequence[str | ModelEntry] = DEFAULT_MODELS,
+        settings: ForecastSettings | None = None,
+        train_steps: int = 2016,
+        seed: int = 0,
+        device: str = "cpu",
+        events: Iterable[FailureEvent] = (),
+        metrics_config: MetricsConfig | None = None,
+        spec: ScenarioSpec | None = None,
+        observe: str = "links",
+        interval: float | None = None,
+        warn_utilization: float | None = None,
+        pre_steps: int | None = None,
+    ) -> None:
+        steps_per_day = max(1, int(round(24 * 60 / traffic.step_minutes)))
+        self.settings = (settings or ForecastSettings()).with_steps_per_day(steps_per_day)
+        check_run_lengths(traffic.steps, train_steps, self.settings)
+        check_interval_settings(interval, warn_utilization)
+        self.interval, self.warn_utilization = interval, warn_utilization
+        if pre_steps is not None and (isinstance(pre_steps, bool) or int(pre_steps) != pre_steps or pre_steps < 1):
+            raise InputError("pre_steps", f"must be a whole number of steps >= 1, got {pre_steps!r}")
+        self.pre_steps = int(pre_steps) if pre_steps is not None else steps_per_day
+        self.topology = topology
+        self.traffic = traffic
+        self.train_steps = train_steps
+        self.seed = seed
+        self.device = device
+        self.metrics_config = metrics_config or MetricsConfig()
+        self.spec = spec
+        self.entries = parse_models(models)
+        routed = [e for e in self.entries if model_info(e.kind).space == "demands"]
+        if routed:
+            check_memory(f"routed models on '{topology.name}' ({traffic.n_pairs} node pairs)",
+                         routed_memory_bytes(traffic, self.settings.common, routed))
+        self.simulator = Simulator(topology, traffic)
+        for e in sorted(events):
+            self._check_event_step(e)
+            self.simulator.add_event(e)
+        common = self.settings.common
+        self.stream = ObservationStream(self.simulator, common.window, common.horizon, observe, bool(routed))
+        self.recorder = ForecastRecorder([e.label for e in self.entries], traffic.steps, topology.n_directions,
+                                         intervals=interval is not None)
+        self.intervals: dict[str, ConformalTracker] = {}
+        self.models: dict[str, Forecaster] = {}
+        self.total_steps = traffic.steps
+        self.step = 0
+
+    # --- construction -----------------------------------------------------------------------
+    @classmethod
+    def from_spec(cls, spec: ScenarioSpec, topology: Topology | None = None) -> "LiveScenario":
+        """Load the topology (unless given), make the traffic and schedule the spec's failures."""
+        topo = topology if topology is not None else load_topology(spec.topology, weights=spec.weights)
+        entries = parse_models(spec.models)
+        for e in entries:
+            e.settings(spec.forecast)
+        check_run_lengths(spec.steps, spec.train_steps, spec.forecast)
+        check_interval_settings(spec.interval, spec.warn_utilization)
+        refuse_repeated_failures(events_from_specs(spec.failures, topo, spec.steps))
+        traffic = make_traffic(spec.traffic, topo, spec.steps, spec.step_minutes, spec.seed, spec.peak_utilization,
+                               require_steps=True)
+        events = events_from_specs(spec.failures, topo, traffic.steps)
+        return cls(topo, traffic, entries, spec.forecast, spec.train_steps, spec.seed, spec.device,
+                   events, spec.metrics, spec, spec.observe, spec.interval, spec.warn_utilization, spec.pre_steps)
+
+    def _check_event_step(self, event: FailureEvent) -> None:
+        if event.step < self.train_steps:
+            raise InputError(
+                f"failure '{event.target}@{event.step}'",
+                f"step {event.step} is inside the training period (0..{self.train_steps - 1})",
+            )
+        if event.step >= self.traffic.steps:
+            raise InputError(f"failure '{event.target}@{event.step}'", "step is outside the run")
+
+    @property
+    def config(self) -> ForecastConfig:
+        """The settings every model shares (window, horizon, day length)."""
+        return self.settings.common
+
+    @property
+    def events(self) -> list[FailureEvent]:
+        """Every failure and restore of the run (scheduled or clicked), sorted."""
+        return self.simulator.events
+
+    @property
+    def forecasts(self) -> dict[str, np.ndarray]:
+        """{model: (T, D)} recorded H-step-ahead forecasts in Mbit/s (NaN where none yet)."""
+        return self.recorder.forecasts
+
+    @property
+    def capacity(self) -> np.ndarray:
+        return self.stream.capacity
+
+    # --- training ---------------------------------------------------------------------------
+    def train(self, progress: Progress | None = None) -> None:
+        """Fit every model on the training period; afterwards ``step == train_steps``."""
+        k = self.train_steps
+        self.stream.fill(k)
+        stream = self.stream
+        history, feats = stream.observed[:k], stream.features[:k]
+        demands = None if stream.demands is None else stream.demands[:k]
+        n = len(self.entries)
+        for i, entry in enumerate(self.entries):
+            if progress:
+                progress(f"fitting {entry.label} ({i + 1}/{n})", i / n)
+            model = make_forecaster(entry.kind, entry.settings(self.settings), seed=self.seed, device=self.device)
+            model.fit(history, feats, demands, stream.pairs,
+                      progress=None if progress is None else _epoch_reporter(progress, entry.label, i, n))
+            self.models[entry.label] = model
+        self._start_streaming()
+        if progress:
+            progress("trained", 1.0)
+
+    def _start_streaming(self) -> None:
+        """What follows the fit: the interval trackers, and ``step = train_steps``."""
+        k, common = self.train_steps, self.settings.common
+        if self.interval is not None:
+            start = initial_radius(self.simulator.loads.loads[:k], common.horizon, self.interval)
+            self.intervals = {e.label: ConformalTracker(self.interval, start,
+                                                        shifts_with_routing=self.models[e.label].space == "demands")
+                              for e in self.entries}
+        self.step = k
+
+    def export_models(self) -> bytes:
+        """The fitted models as bytes (``torch.save`` of the model objects: weights, optimiser-free
+        state, RNGs), to be taken right after :meth:`train`; :meth:`load_models` takes them back.
+
+        With them a stored run is rebuilt without training again (:meth:`resume`). The bytes are
+        a pickle: load only what this program stored.
+        """
+        if not self.trained or self.step != self.train_steps:
+            raise InputError("trained models", f"export them right after training (the run is at step {self.step})")
+        import io
+
+        import torch
+
+        buf = io.BytesIO()
+        torch.save({"labels": [e.label for e in self.entries], "models": self.models}, buf)
+        return buf.getvalue()
+
+    def load_models(self, blob: bytes) -> None:
+        """Take the models :meth:`export_models` gave instead of training; afterwards
+        ``step == train_steps``, as after :meth:`train`."""
+        import io
+        import pickle
+
+        import torch
+
+        if self.trained:
+            raise InputError("trained models", "this run is trained already")
+        try:
+            saved = torch.load(io.BytesIO(blob), map_location=self.device, weights_only=False)
+        except (pickle.UnpicklingError, EOFError, RuntimeError, AttributeError, ImportError) as err:
+            raise InputError("trained models", f"cannot be read ({err})") from err
+        labels = [e.label for e in self.entries]
+        if not isinstance(saved, dict) or saved.get("labels") != labels:
+            raise InputError("trained models", f"they are not this run's models ({', '.join(labels)})")
+        self.stream.fill(self.train_steps)
+        self.models = dict(saved["models"])
+        self._start_streaming()
+
+    @classmethod
+    def resume(cls, spec: ScenarioSpec, events: Iterable[FailureEvent], step: int, models: bytes | None = None,
+               topology: Topology | None = None, progress: Progress | None = None) -> "LiveScenario":
+        """A stored live run rebuilt at ``step``: the spec's traffic, its ``events`` (clicked ones
+        included), the exported ``models`` (trained again from the seed when None), and the steps
+        from the end of training to ``step`` replayed. Same numbers as the run that was never
+        interrupted: every part is deterministic for the spec and seed.
+        """
+        live = cls.from_spec(spec, topology)
+        known = set(live.events)
+        for e in sorted(events):
+            if e not in known:
+                live._check_event_step(e)
+                live.simulator.add_event(e)
+        if not live.train_steps <= step <= live.total_steps:
+            raise InputError("step", f"a run is resumed between {live.train_steps} and {live.total_steps}, got {step}")
+        if models is None:
+            live.train(progress)
+        else:
+            live.load_models(models)
+        live.advance(step - live.step, progress)
+        return live
+
+    @property
+    def trained(self) -> bool:
+        return bool(self.models)
+
+    # --- streaming --------------------------------------------------------------------------
+    def records(self, k: int) -> Iterator[StepRecord]:
+        """The next ``k`` steps as loop records (each one recorded as it is yielded)."""
+        if not self.trained:
+            raise RuntimeError("train() the scenario before advancing it")
+        stop = min(self.step + k, self.total_steps)
+        for record in iter_evaluate(self.stream, self.models, self.step, stop, self.intervals):
+            self.recorder.add(record)
+            self.step = record.step + 1
+            yield record
+
+    def advance(self, k: int = 1, progress: Progress | None = None) -> int:
+        """Run ``k`` more steps (forecast, actual arrives, observe); returns the new ``step``."""
+        start = self.step
+        stop = min(start + k, self.total_steps)
+        every = max(1, (stop - start) // 100)
+        for record in self.records(k):
+            if progress and (self.step % every == 0 or self.step == stop):
+                progress(f"step {self.step}/{self.total_steps}", self.step / self.total_steps)
+        return self.step
+
+    @property
+    def finished(self) -> bool:
+        return self.step >= self.total_steps
+
+    # --- failures ---------------------------------------------------------------------------
+    @property
+    def down_links(self) -> frozenset[str]:
+        return down_sets_at(self.events, self.step)[0]
+
+    @property
+    def down_nodes(self) -> frozenset[str]:
+        return down_sets_at(self.events, self.step)[1]
+
+    def _add(self, action: str, target: str) -> FailureEvent:
+        kind = self.topology.check_element(target)
+        if self.step >= self.total_steps:
+            raise InputError(f"{action} '{target}'", "the run has ended")
+        down = self.down_links if kind == "link" else self.down_nodes
+        if action == "fail" and target in down:
+            raise InputError(f"fail '{target}'", "it is already down")
+        if action == "restore" and target not in down:
+            raise InputError(f"restore '{target}'", "it is not down")
+        event = FailureEvent(self.step, action, target, kind)  # type: ignore[arg-type]
+        self._check_event_step(event)
+        self.simulator.add_event(event)
+        return event
+
+    def fail(self, target: str) -> FailureEvent:
+        """Fail a link or node from the current step on."""
+        return self._add("fail", target)
+
+    def restore(self, target: str) -> FailureEvent:
+        """Restore a failed link or node from the current step on."""
+        return self._add("restore", target)
+
+    def toggle(self, target: str) -> FailureEvent:
+        """Fail ``target`` if it is up, restore it if it is down (a click on the map)."""
+        kind = self.topology.check_element(target)
+        down = self.down_links if kind == "link" else self.down_nodes
+        return self.restore(target) if target in down else self.fail(target)
+
+    # --- reading ----------------------------------------------------------------------------
+    def time_of(self, step: int) -> datetime:
+        return self.traffic.time_of(step)
+
+    def loads_at(self, step: int) -> np.ndarray:
+        """(2L,) Mbit/s at ``step`` under the failures known now (NaN if the interval is missing)."""
+        return self.simulator.loads.loads[step]
+
+    def utilization_at(self, step: int) -> np.ndarray:
+        return self.loads_at(step) / self.capacity
+
+    def dropped_mbps_at(self, step: int) -> float:
+        return float(self.simulator.loads.dropped_mbps[step])
+
+    def next_forecasts(self) -> dict[str, np.ndarray]:
+        """{model: (2L,) Mbit/s} forecast for ``step`` (no state change)."""
+        if not self.trained or self.step >= self.total_steps:
+            return {}
+        self.stream.fill(self.step)
+        inp = self.stream.input_at(self.step)
+        return {label: m.forecast(inp).point[0] * self.capacity for label, m in self.models.items()}
+
+    def next_bands(self) -> dict[str, Forecast]:
+        """{model: Forecast} of steps ``step .. step + H - 1`` in Mbit/s with each model's current
+        interval (bounds None when intervals are off); no state changes. What a warning list or a
+        map coloured by the forecast upper bound shows."""
+        if not self.trained or self.step >= self.total_steps:
+            return {}
+        self.stream.fill(self.step)
+        inp = self.stream.input_at(self.step)
+        out = {}
+        for label, m in self.models.items():
+            fc = m.forecast(inp).scaled(self.capacity)
+            tracker = self.intervals.get(label)
+            out[label] = tracker.preview(fc) if tracker is not None else fc
+        return out
+
+    def window(self, direction: int, last: int = 288) -> pd.DataFrame:
+        """Recent actual and the recorded (H-step-ahead) forecasts of one link direction, in Mbit/s."""
+        lo = max(0, self.step - last)
+        data: dict[str, Any] = {
+            "step": np.arange(lo, self.step),
+            "time": self.traffic.times()[lo:self.step],
+            "actual_mbps": self.simulator.loads.loads[lo:self.step, direction],
+        }
+        for label, f in self.forecasts.items():
+            data[f"{label}_mbps"] = f[lo:self.step, direction]
+            if label in self.recorder.lower:
+                data[f"{label}_lower_mbps"] = self.recorder.lower[label][lo:self.step, direction]
+                data[f"{label}_upper_mbps"] = self.recorder.upper[label][lo:self.step, direction]
+        return pd.DataFrame(data)
+
+    def running_errors(self, last: int = 288, direction: int | None = None) -> dict[str, dict[str, float]]:
+        """RMSE (Mbit/s) and MAPE (%) of each model over the last ``last`` forecast steps.
+
+        All directions pooled, or only ``direction``; the metrics' definitions (MAPE floor).
+        """
+        lo = max(self.train_steps, self.step - last)
+        cols = slice(None) if direction is None else slice(direction, direction + 1)
+        actual = self.simulator.loads.loads[lo:self.step, cols]
+        forecasts = {label: f[lo:self.step, cols] for label, f in self.forecasts.items()}
+        return running_errors(actual, forecasts, self.capacity[cols], self.metrics_config.low_load_fraction)
+
+    def last_retrain_step(self, label: str = "incremental") -> int | None:
+        """Absolute step at which ``label`` last re-fitted, or None."""
+        m = self.models.get(label)
+        if m is None or not m.retrain_steps:
+            return None
+        return self.train_steps + int(m.retrain_steps[-1])
+
+    def model_stats(self) -> dict[str, dict[str, Any]]:
+        """Per model: kind, re-fits and when, fit time, forecast + observe time per step."""
+        kinds = {e.label: e.kind for e in self.entries}
+        return {
+            label: {
+                "kind": kinds[label],
+                "retrains": int(m.retrains),
+                "retrain_steps": [self.train_steps + int(s) for s in m.retrain_steps],
+                "fit_seconds": float(m.fit_seconds),
+                "predict_ms_per_step": self.recorder.ms_per_step(label),
+            }
+            for label, m in self.models.items()
+        }
+
+    def snapshot(self) -> ScenarioResult:
+        """Everything observed so far (steps [0, step)), without metrics."""
+        t = self.step
+        loads = self.simulator.loads
+        config = self.spec.to_dict() if self.spec else {}
+        config.update({"forecast": {**self.settings.to_flat()}, "steps_observed": t, "device": self.device,
+                       "total_steps": self.total_steps, "train_steps": self.train_steps,
+                       "observe": self.stream.observe, "tm_estimation": self.stream.estimation_errors(),
+                       "interval": self.interval, "warn_utilization": self.warn_utilization,
+                       "interval_ms_per_step": self.recorder.interval_ms_per_step()})
+        return ScenarioResult(
+            topology=self.topology,
+            config=config,
+            seed=self.seed,
+            events=[e for e in self.events if e.step < t],
+            step_minutes=self.traffic.step_minutes,
+            start=self.traffic.start,
+            train_steps=self.train_steps,
+            actual=loads.loads[:t].astype(np.float32),
+            forecasts={k: v[:t].copy() for k, v in self.forecasts.items()},
+            link_up=loads.link_up[:t].copy(),
+            dropped_mbps=loads.dropped_mbps[:t].copy(),
+            model_stats=self.model_stats(),
+            lower={k: v[:t].copy() for k, v in self.recorder.lower.items()},
+            upper={k: v[:t].copy() for k, v in self.recorder.upper.items()},
+            peak_upper={k: v[:t].copy() for k, v in self.recorder.peak_upper.items()},
+        )
+
+    def result(self, counterfactual: ScenarioResult | None = None) -> ScenarioResult:
+        """:meth:`snapshot` with its metrics (and, given the counterfactual run's snapshot, the
+        drift and excess errors measured against it)."""
+        common = self.settings.common
+        snap = self.snapshot()
+        snap.config["warnings"] = self.warnings()
+        return score_result(snap, common.steps_per_day, self.metrics_config, common.horizon,
+                            self.interval, self.warn_utilization, counterfactual, self.pre_steps)
+
+    def warnings(self) -> list[str]:
+        """What the user should know about how this run is scored (e.g. a short pre-failure period)."""
+        fails = sorted(e.step for e in self.events if e.action == "fail")
+        out = []
+        if fails and fails[0] - self.train_steps < self.pre_steps:
+            out.append(f"the pre-failure period has {fails[0] - self.train_steps} steps, fewer than the "
+                       f"{self.pre_steps} asked (pre_steps): 'pre' figures rest on less than that")
+        return out
+
+    def fork(self) -> "LiveScenario":
+        """An independent copy (trained models included), e.g. to try another failure.
+
+        The topology and the traffic are shared (neither is ever modified), not copied.
+        """
+        return copy.deepcopy(self, {id(self.topology): self.topology, id(self.traffic): self.traffic})
+
+    def counterfactual_twin(self) -> "LiveScenario":
+        """A fork with every failure removed: the same traffic and fitted models, no failure.
+
+        Made before the first failure takes effect, so both runs have observed the same steps.
+        """
+        if any(e.step < self.step for e in self.events):
+            raise InputError("counterfactual", f"a failure already took effect before step {self.step}")
+        twin = self.fork()
+        for event in list(twin.simulator.events):
+            twin.simulator.remove_event(event)
+        return twin
+
+
+def spec_from_dict(stored: dict[str, Any]) -> ScenarioSpec:
+    """The :class:`ScenarioSpec` whose :meth:`ScenarioSpec.to_dict` (or a run's stored config, which
+    extends it) is ``stored``; keys that are not the spec's are ignored.
+
+    >>> spec_from_dict(ScenarioSpec(topology="abilene", seed=3).to_dict()) == ScenarioSpec(topology="abilene", seed=3)
+    True
+    """
+    names = set(ScenarioSpec.__dataclass_fields__)
+    values = {k: v for k, v in stored.items() if k in names}
+    if "model_entries" in stored:
+        values["models"] = tuple(
+            e["kind"] if e["label"] == e["kind"] and not e.get("overrides")  # a plain name stays a name
+            else ModelEntry(e["label"], e["kind"], tuple(tuple(o) for o in e.get("overrides", ())))
+            for e in stored["model_entries"])
+    elif "models" in values:
+        values["models"] = tuple(values["models"])
+    if "forecast" in values:
+        values["forecast"] = ForecastSettings.from_flat(values["forecast"])
+    if "metrics" in values:
+        values["metrics"] = MetricsConfig(**values["metrics"])
+    values["failures"] = tuple(values.get("failures", ()))
+    return ScenarioSpec(**values)
+
+
+def run_to_end(live: LiveScenario, progress: Progress | None = None, counterfactual: bool = True) -> ScenarioResult:
+    """Train (if needed), stream to the end and score; with failures and ``counterfactual``, the
+    same models also forecast the run without them, for the drift and excess errors."""
+    if not live.trained:
+        live.train(progress)
+    twin = live.counterfactual_twin() if counterfactual and live.events else None
+    live.advance(live.total_steps - live.step, progress)
+    if twin is None:
+        return live.result()
+    if progress:
+        progress("counterfactual run (the same traffic without the failures)", 0.99)
+    twin.advance(twin.total_steps - twin.step)
+    return live.result(counterfactual=twin.snapshot())
+
+
+def run_scenario(spec: ScenarioSpec, progress: Progress | None = None,
+                 topology: Topology | None = None) -> ScenarioResult:
+    """Batch mode: build, train, stream to the end, return the result with its metrics."""
+    return run_to_end(LiveScenario.from_spec(spec, topology), progress, spec.counterfactual)

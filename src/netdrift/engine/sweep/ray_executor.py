@@ -1,0 +1,93 @@
+"""Sweep failures sharded over Ray tasks (``sweep(..., executor="ray")``).
+
+What travels: the sweeper (topology, the window's demands as float32 blocks, the no-failure
+routing plan and per-pair routing matrix) is put once in Ray's object store and read by every
+task; each task gets a shard of failures (their names and the links / nodes they take down) and
+returns, per failure, the same result the local executor computes (its per-direction worst
+case, dropped demand and cut pairs, or its routing delta for the batched device path). Results
+are consumed in failure order, so the ranking and the per-direction worst cases are identical to
+the local executor's. Tasks import ``netdrift.engine.sweep`` on the worker: every node needs the same
+netdrift version installed (and Ray's, and Python's).
+
+Ray is optional (``pip install 'netdrift[ray]'``) and imported only here, only when asked for.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from netdrift.engine.errors import InputError
+from netdrift.engine.sweep.failures import Failure
+
+__all__ = ["run_on_ray", "import_ray"]
+
+
+def import_ray() -> Any:
+    """The ``ray`` module, or :class:`InputError` saying how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise InputError("executor 'ray'", "Ray is not installed (pip install 'netdrift[ray]')") from None
+    return ray
+
+
+def _check_reachable(address: str) -> None:
+    """A ``host:port`` address must accept a TCP connection within 5 s: Ray itself retries an
+    unreachable head for minutes, logging as it goes."""
+    host, sep, port = address.rpartition(":")
+    if address == "auto" or address.startswith("ray://") or not sep or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
+    except OSError as err:
+        raise InputError(f"ray_address '{address}'", f"no Ray head answers there ({err.strerror or err})") from None
+
+
+def _shard(sw: Any, idx: list[int], failures: list[Failure], method: str) -> list[tuple[int, Any]]:
+    fn = getattr(sw, method)
+    return [(i, fn(f)) for i, f in zip(idx, failures)]
+
+
+def run_on_ray(sw: Any, fl: Sequence[Failure], workers: int, record: Callable[[tuple[int, Any]], None],
+               address: str | None = None, method: str = "run_one") -> dict[str, Any]:
+    """Run ``sw.<method>`` for every failure on Ray, results to ``record`` in failure order.
+
+    Uses the Ray instance this process is already connected to; otherwise starts a local Ray with
+    ``workers`` CPUs (``address`` None) or connects to the cluster at ``address`` (``"auto"``, or
+    ``host:port`` of ``ray start --head``), and disconnects at the end. Returns what it ran on
+    (``{"ray_address", "ray_cpus", "tasks"}``).
+    """
+    ray = import_ray()
+    started = False
+    if not ray.is_initialized():
+        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                                  "logging_level": "ERROR", "configure_logging": True}
+        if address:
+            _check_reachable(address)
+        try:
+            if address:
+                ray.init(address=address, **kwargs)
+            else:
+                ray.init(num_cpus=workers, **kwargs)
+        except (ConnectionError, RuntimeError, ValueError) as err:
+            what = f"ray_address '{address}'" if address else "executor 'ray'"
+            msg = " ".join(str(err).split())[:200]
+            raise InputError(what, f"cannot start or reach Ray ({msg})") from None
+        started = True
+    try:
+        cpus = int(ray.cluster_resources().get("CPU", workers))
+        n_tasks = max(1, min(len(fl), 4 * cpus))
+        task = ray.remote(num_cpus=1)(_shard)
+        ref = ray.put(sw)
+        shards = [s for s in np.array_split(np.arange(len(fl)), n_tasks) if len(s)]
+        futures = [task.remote(ref, s.tolist(), [fl[i] for i in s], method) for s in shards]
+        for fut in futures:
+            for res in ray.get(fut):
+                record(res)
+        return {"ray_address": address or "local", "ray_cpus": cpus, "tasks": len(futures)}
+    finally:
+        if started:
+            ray.shutdown()

@@ -1,0 +1,201 @@
+"""Recovery files: a finished run the history refused at save time, stored later.
+
+When a result cannot be saved even after retries, the service keeps it in
+``netdrift-unsaved-<UTC time>[-scenario<id>].npz`` (every array) with a ``.json`` of the same
+name (topology, config, seed, events, metrics, model stats; see
+:func:`netdrift.service.scenarios.write_unsaved`). :func:`read_unsaved` checks such a pair completely
+before anything is opened or written; :func:`store_recovered` stores it as a new complete
+scenario labelled ``recovered from <file>`` (once: a second import of the same file is refused).
+
+Example::
+
+    recovered = read_unsaved(Path("netdrift-unsaved-20261130T101500.000000Z-scenario4.npz"))
+    new_id = store_recovered(open_database(url), recovered)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from netdrift.engine.errors import InputError
+from netdrift.engine.events import FailureEvent
+from netdrift.engine.loaders import topology_from_dict
+from netdrift.engine.results import MetricRow, ScenarioResult
+from netdrift.storage.models import ScenarioRow
+from netdrift.storage.repository import ScenarioRepository
+from netdrift.storage.retries import with_retries
+
+__all__ = ["Recovered", "read_unsaved", "store_recovered"]
+
+_KEYS = ("topology", "config", "seed", "events", "step_minutes", "start", "train_steps", "metrics")
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """A recovery file read back: the result, the file it came from, the scenario id it had."""
+
+    result: ScenarioResult
+    source: Path
+    old_scenario_id: int | None
+
+    @property
+    def label(self) -> str:
+        """The label of the scenario it becomes (also how a second import is recognised)."""
+        return f"recovered from {self.source.name}"
+
+
+def _pair(path: Path) -> tuple[Path, Path]:
+    """(npz, json) of a recovery file given either one."""
+    if path.suffix == ".json":
+        return path.with_suffix(".npz"), path
+    return path, path.with_suffix(".json")
+
+
+def _float(x: Any, what: str, key: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+        raise InputError(what, f"'{key}' is not a number: {x!r}")
+    return float(x)
+
+
+def _int(x: Any, what: str, key: str) -> int:
+    if isinstance(x, bool) or not isinstance(x, int):
+        raise InputError(what, f"'{key}' is not a whole number: {x!r}")
+    return x
+
+
+def _events(raw: Any, what: str) -> list[FailureEvent]:
+    if not isinstance(raw, list):
+        raise InputError(what, "'events' is not a list")
+    out = []
+    for i, e in enumerate(raw):
+        if (not isinstance(e, dict) or e.get("action") not in ("fail", "restore") or e.get("kind") not in ("link", "node")
+                or not isinstance(e.get("target"), str) or isinstance(e.get("step"), bool)
+                or not isinstance(e.get("step"), int)):
+            raise InputError(what, f"events[{i}] is not a fail/restore event with step, target and kind")
+        out.append(FailureEvent(e["step"], e["action"], e["target"], e["kind"]))
+    return out
+
+
+def _metrics(raw: Any, what: str) -> list[MetricRow]:
+    if not isinstance(raw, list):
+        raise InputError(what, "'metrics' is not a list")
+    out = []
+    for i, m in enumerate(raw):
+        ok = (isinstance(m, dict) and all(isinstance(m.get(k), str) for k in ("model", "period", "metric"))
+              and (m.get("value") is None or (isinstance(m["value"], (int, float)) and not isinstance(m["value"], bool)))
+              and (m.get("direction") is None or (isinstance(m["direction"], int)
+                                                  and not isinstance(m["direction"], bool))))
+        if not ok:
+            raise InputError(what, f"metrics[{i}] is not a metric row (model, period, metric, value, direction)")
+        out.append(MetricRow(m["model"], m["period"], m["metric"], m.get("value"), m.get("direction")))
+    return out
+
+
+def _arrays(npz: Path, what: str) -> dict[str, np.ndarray]:
+    try:
+        with np.load(npz, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise InputError(what, f"its arrays file {npz.name} is missing (expected beside it)") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+        raise InputError(what, f"its arrays file {npz.name} cannot be read ({err})") from None
+
+
+def read_unsaved(path: Path) -> Recovered:
+    """Read and check a recovery file (the ``.npz`` or its ``.json``); nothing is written.
+
+    Raises :class:`netdrift.engine.errors.InputError` naming the file and the problem.
+    """
+    npz, js = _pair(Path(path))
+    what = f"recovery file '{path}'"
+    if Path(path).suffix not in (".npz", ".json"):
+        raise InputError(what, "expected a netdrift-unsaved-*.npz file or its .json")
+    try:
+        meta = json.loads(js.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(what, f"{js.name} does not exist") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(what, f"cannot read {js.name} ({getattr(err, 'strerror', None) or err})") from None
+    except json.JSONDecodeError as err:
+        raise InputError(what, f"{js.name} is not JSON ({err.msg}, line {err.lineno})") from None
+    if not isinstance(meta, dict) or any(k not in meta for k in _KEYS):
+        missing = [k for k in _KEYS if not isinstance(meta, dict) or k not in meta]
+        raise InputError(what, f"{js.name} is not a netdrift recovery file (missing {', '.join(missing)})")
+    if not isinstance(meta["config"], dict):
+        raise InputError(what, "'config' is not an object")
+    try:
+        start = datetime.fromisoformat(str(meta["start"]))
+    except ValueError:
+        raise InputError(what, f"'start' is not an ISO 8601 time: {meta['start']!r}") from None
+    topology = topology_from_dict(meta["topology"], source=f"{what}, topology")
+    arrays = _arrays(npz, what)
+
+    for key in ("actual", "link_up", "dropped_mbps"):
+        if key not in arrays:
+            raise InputError(what, f"{npz.name} holds no '{key}' array")
+    actual = arrays["actual"]
+    if actual.ndim != 2 or actual.shape[1] != topology.n_directions:
+        raise InputError(what, f"'actual' has shape {actual.shape}, expected (steps, {topology.n_directions})")
+    steps = actual.shape[0]
+    per_model: dict[str, dict[str, np.ndarray]] = {"forecast": {}, "lower": {}, "upper": {}, "peak_upper": {}}
+    for key, arr in arrays.items():
+        kind, _, model = key.partition("/")
+        if kind in per_model and model:
+            if arr.shape != actual.shape:
+                raise InputError(what, f"'{key}' has shape {arr.shape}, expected {actual.shape}")
+            per_model[kind][model] = arr
+    if arrays["link_up"].shape != (steps, len(topology.links)):
+        raise InputError(what, f"'link_up' has shape {arrays['link_up'].shape}, expected {(steps, len(topology.links))}")
+    if arrays["dropped_mbps"].shape != (steps,):
+        raise InputError(what, f"'dropped_mbps' has shape {arrays['dropped_mbps'].shape}, expected {(steps,)}")
+
+    stats = meta.get("model_stats") or {}
+    result = ScenarioResult(
+        topology=topology,
+        config=meta["config"],
+        seed=_int(meta["seed"], what, "seed"),
+        events=_events(meta["events"], what),
+        step_minutes=_float(meta["step_minutes"], what, "step_minutes"),
+        start=start,
+        train_steps=_int(meta["train_steps"], what, "train_steps"),
+        actual=actual,
+        forecasts=per_model["forecast"],
+        link_up=arrays["link_up"].astype(bool),
+        dropped_mbps=arrays["dropped_mbps"],
+        metrics=_metrics(meta["metrics"], what),
+        lower=per_model["lower"],
+        upper=per_model["upper"],
+        peak_upper=per_model["peak_upper"],
+        model_stats=stats if isinstance(stats, dict) else {},
+    )
+    old = meta.get("scenario_id")
+    return Recovered(result, npz, old if isinstance(old, int) and not isinstance(old, bool) else None)
+
+
+def store_recovered(sessions: sessionmaker[Session], recovered: Recovered) -> int:
+    """Store a read recovery file as a new complete scenario (one transaction, retried); its id.
+
+    A file imported before (a scenario carries its label) is refused with that scenario's id.
+    """
+
+    def store(s: Session) -> int:
+        before = s.execute(select(ScenarioRow.id).where(ScenarioRow.label == recovered.label)).scalar()
+        if before is not None:
+            raise InputError(f"recovery file '{recovered.source}'", f"already imported as scenario {before}")
+        r = recovered.result
+        repo = ScenarioRepository(s)
+        sid = repo.create_scenario(r.topology, r.config, r.seed, list(r.forecasts), label=recovered.label)
+        repo.save_result(sid, r)
+        return int(sid)
+
+    return with_retries(sessions, store)

@@ -1,0 +1,633 @@
+"""A small repository over the history schema: scenarios in, scenarios out.
+
+The repository never opens, commits or rolls back a transaction: the caller does, so that
+``save_result`` and the status change to "complete" land in one transaction::
+
+    Session = open_database(url)
+    with Session.begin() as s:                      # committed: the run shows as "running"
+        sid = ScenarioRepository(s).create_scenario(topology, config, seed, models)
+    ...                                             # the run
+    with Session.begin() as s:                      # all or nothing
+        ScenarioRepository(s).save_result(sid, result)
+
+A "running" scenario whose writer process is gone (same host, pid no longer alive, see
+:mod:`netdrift.storage.writer`), or whose heartbeat (:meth:`ScenarioRepository.heartbeat`) is older than
+:data:`HEARTBEAT_STALE_S`, is reported as "interrupted".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, is_dataclass
+from datetime import date, datetime, timedelta, timezone
+from enum import Enum
+from importlib import metadata
+from pathlib import PurePath
+from typing import Any, Sequence
+
+import numpy as np
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from netdrift.engine.errors import InputError
+from netdrift.engine.events import FailureEvent
+from netdrift.engine.results import MetricRow, ScenarioResult
+from netdrift.engine.loaders import topology_from_dict, topology_to_dict
+from netdrift.engine.topology import Topology
+from netdrift.storage.database import display_url
+from netdrift.storage.models import EventRow, MetricRowDB, ScenarioRow, SeriesRow, SweepRow, TopologyRow
+from netdrift.storage.writer import current_writer, writer_alive
+
+__all__ = [
+    "HEARTBEAT_STALE_S",
+    "ScenarioRepository",
+    "SweepRepository",
+    "ScenarioSummary",
+    "ScenarioDetail",
+    "topology_hash",
+    "library_versions",
+    "jsonable",
+]
+
+#: A "running" row whose heartbeat is older than this (seconds) counts as interrupted: its
+#: writer (e.g. a dashboard session whose browser tab is gone) stopped stamping it.
+HEARTBEAT_STALE_S = 60
+
+_F32 = "<f4"
+_U8 = "|u1"
+
+
+# --- plain return types ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class ScenarioSummary:
+    """One line of the history list. ``events`` reads like ``["fail A-B@300", "restore A-B@600"]``."""
+
+    id: int
+    topology: str
+    created: datetime
+    status: str
+    events: list[str]
+    models: list[str]
+    label: str | None
+    seed: int
+    finished: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ScenarioDetail:
+    """Everything stored about a scenario except its arrays and metric rows."""
+
+    id: int
+    topology: Topology
+    label: str | None
+    config: dict[str, Any]
+    seed: int
+    models: list[str]
+    status: str
+    versions: dict[str, str | None]
+    events: list[FailureEvent]
+    summary: dict[str, Any] | None
+    created: datetime
+    finished: datetime | None
+    pid: int
+    hostname: str
+    step_minutes: float | None = None
+    start: datetime | None = None
+    train_steps: int | None = None
+
+
+# --- serialisation --------------------------------------------------------------------------
+def topology_hash(t: Topology) -> str:
+    """SHA-256 of the canonical JSON of the topology (warnings included)."""
+    text = json.dumps(topology_to_dict(t), sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def jsonable(x: Any) -> Any:
+    """A JSON-safe copy: numpy scalars/arrays to Python, NaN/inf to None, paths and dates to str."""
+    if x is None or isinstance(x, (bool, str)):
+        return x
+    if isinstance(x, np.bool_):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        f = float(x)
+        return f if math.isfinite(f) else None
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    if isinstance(x, (set, frozenset)):
+        return sorted((jsonable(v) for v in x), key=repr)
+    if isinstance(x, np.ndarray):
+        return jsonable(x.tolist())
+    if isinstance(x, (datetime, date)):
+        return x.isoformat()
+    if isinstance(x, PurePath):
+        return str(x)
+    if isinstance(x, Enum):
+        return jsonable(x.value)
+    if is_dataclass(x) and not isinstance(x, type):
+        return jsonable(asdict(x))
+    return str(x)
+
+
+def library_versions() -> dict[str, str | None]:
+    """Installed versions of netdrift, torch, ncps and numpy (None when absent); imports nothing."""
+    out: dict[str, str | None] = {}
+    for name in ("netdrift", "torch", "ncps", "numpy"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _event_text(e: FailureEvent | EventRow) -> str:
+    node = " node" if e.kind == "node" else ""
+    return f"{e.action}{node} {e.target}@{e.step}"
+
+
+def _heartbeat_stale(row: ScenarioRow, now: datetime | None = None) -> bool:
+    """True when the row was stamped by a heartbeat and the last stamp is older than the limit."""
+    if row.heartbeat_at is None:
+        return False
+    now = now or datetime.now(timezone.utc)
+    return now - row.heartbeat_at > timedelta(seconds=HEARTBEAT_STALE_S)
+
+
+def _effective_status(row: ScenarioRow) -> str:
+    if row.status == "running" and (
+        _heartbeat_stale(row) or writer_alive(row.pid, row.hostname, row.process_token) is False
+    ):
+        return "interrupted"
+    return row.status
+
+
+# --- arrays ---------------------------------------------------------------------------------
+def _from_blob(data: bytes, dtype: str, n_steps: int, n_cols: int | None) -> np.ndarray:
+    arr = np.frombuffer(data, dtype=np.dtype(dtype))
+    shape = (n_steps,) if n_cols is None else (n_steps, n_cols)
+    return arr.reshape(shape).copy()  # writable, native
+
+
+class ScenarioRepository:
+    """Scenario history over one SQLAlchemy session (the caller owns the transaction).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from netdrift.engine.topology import Link, Node, Topology
+    >>> from netdrift.storage.database import open_database
+    >>> Session = open_database(f"sqlite:///{tempfile.mkdtemp()}/h.sqlite")
+    >>> t = Topology("t", (Node("a", "A"), Node("b", "B")), (Link("a-b", "a", "b", 1e3),))
+    >>> with Session.begin() as s:
+    ...     sid = ScenarioRepository(s).create_scenario(t, {"steps": 10}, seed=1, models=["cfc"])
+    >>> with Session() as s:
+    ...     [(x.topology, x.status) for x in ScenarioRepository(s).list_scenarios()]
+    [('t', 'running')]
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # --- helpers ---------------------------------------------------------------------------
+    def _url(self) -> str:
+        return display_url(self.session.get_bind().engine.url)
+
+    def _row(self, scenario_id: int) -> ScenarioRow:
+        row = self.session.get(ScenarioRow, scenario_id)
+        if row is None:
+            raise InputError(f"scenario {scenario_id}", f"not found in database '{self._url()}'")
+        return row
+
+    # --- writing ---------------------------------------------------------------------------
+    def save_topology(self, t: Topology) -> int:
+        """Store ``t`` unless an identical one is stored already; return its id."""
+        h = topology_hash(t)
+        lookup = select(TopologyRow.id).where(TopologyRow.content_hash == h)
+        found = self.session.execute(lookup).scalar()
+        if found is not None:
+            return found
+        values = dict(name=t.name, content_hash=h, data=topology_to_dict(t))
+        dialect = self.session.get_bind().dialect.name
+        if dialect in ("postgresql", "sqlite"):
+            # Another writer may store the same topology between our look-up and insert (several
+            # processes on one server): let the unique hash absorb it instead of failing the save.
+            dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+            self.session.execute(dialect_insert(TopologyRow).values(**values)
+                                 .on_conflict_do_nothing(index_elements=["content_hash"]))
+        else:
+            self.session.execute(insert(TopologyRow).values(**values))
+        return self.session.execute(lookup).scalar_one()
+
+    def create_scenario(
+        self,
+        topology: Topology,
+        config: dict[str, Any],
+        seed: int,
+        models: list[str],
+        label: str | None = None,
+    ) -> int:
+        """Record a new run as "running" (with library versions, pid and host); return its id."""
+        writer = current_writer()
+        row = ScenarioRow(
+            topology_id=self.save_topology(topology),
+            label=label,
+            config=jsonable(config),
+            seed=int(seed),
+            models=[str(m) for m in models],
+            status="running",
+            versions=library_versions(),
+            created_at=datetime.now(timezone.utc),
+            finished_at=None,
+            pid=writer.pid,
+            hostname=writer.hostname,
+            process_token=writer.token,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row.id
+
+    def _stored_events(self, scenario_id: int) -> set[tuple[int, str, str, str]]:
+        rows = self.session.execute(
+            select(EventRow.step, EventRow.action, EventRow.target, EventRow.kind).where(
+                EventRow.scenario_id == scenario_id
+            )
+        )
+        return {tuple(r) for r in rows}  # type: ignore[misc]
+
+    def _insert_events(self, scenario_id: int, events: Sequence[FailureEvent]) -> None:
+        seen = self._stored_events(scenario_id)
+        rows = []
+        for e in events:
+            key = (int(e.step), e.action, e.target, e.kind)
+            if key not in seen:
+                seen.add(key)
+                rows.append(dict(scenario_id=scenario_id, step=key[0], action=e.action, target=e.target, kind=e.kind))
+        if rows:
+            self.session.execute(insert(EventRow.__table__), rows)
+
+    def add_event(self, scenario_id: int, event: FailureEvent) -> None:
+        """Record a failure/restore event of a running scenario (an identical one is not repeated)."""
+        self._row(scenario_id)
+        self._insert_events(scenario_id, [event])
+
+    def save_result(self, scenario_id: int, result: ScenarioResult) -> None:
+        """Store everything ``result`` holds and mark the scenario complete.
+
+        Writes the events not yet stored, the actual and every model's forecast (float32, one
+        row per link direction), link_up and dropped demand, all metric rows, and a summary
+        JSON (model_stats, sizes, aggregate metrics). Call it inside one transaction: the
+        scenario then becomes complete atomically. Calling it again replaces the arrays and
+        metrics.
+        """
+        row = self._row(scenario_id)
+        actual = np.asarray(result.actual)
+        if actual.ndim != 2:
+            raise InputError(f"result of scenario {scenario_id}", f"actual has shape {actual.shape}, expected (T, D)")
+        T, D = actual.shape
+        n_links = len(result.topology.links)
+        if D != result.topology.n_directions:
+            raise InputError(
+                f"result of scenario {scenario_id}",
+                f"actual has {D} columns but the topology has {result.topology.n_directions} link directions",
+            )
+        for name, f in result.forecasts.items():
+            if np.shape(f) != (T, D):
+                raise InputError(
+                    f"result of scenario {scenario_id}",
+                    f"forecast '{name}' has shape {np.shape(f)}, expected {(T, D)}",
+                )
+        link_up = np.asarray(result.link_up)
+        if link_up.shape != (T, n_links):
+            raise InputError(
+                f"result of scenario {scenario_id}", f"link_up has shape {link_up.shape}, expected {(T, n_links)}"
+            )
+        dropped = np.asarray(result.dropped_mbps)
+        if dropped.shape != (T,):
+            raise InputError(
+                f"result of scenario {scenario_id}", f"dropped_mbps has shape {dropped.shape}, expected {(T,)}"
+            )
+
+        s = self.session
+        s.execute(delete(SeriesRow.__table__).where(SeriesRow.scenario_id == scenario_id))
+        s.execute(delete(MetricRowDB.__table__).where(MetricRowDB.scenario_id == scenario_id))
+        self._insert_events(scenario_id, result.events)
+
+        series: list[dict[str, Any]] = []
+
+        def per_direction(kind: str, model: str | None, arr: np.ndarray) -> None:
+            cols = np.ascontiguousarray(np.asarray(arr, dtype=_F32).T)  # (D, T): one direction per row
+            series.extend(
+                dict(scenario_id=scenario_id, kind=kind, model=model, direction=d,
+                     n_steps=T, n_cols=None, dtype=_F32, data=cols[d].tobytes())
+                for d in range(D)
+            )
+
+        per_direction("actual", None, actual)
+        for name, f in result.forecasts.items():
+            per_direction("forecast", str(name), f)
+        for kind, bounds in (("lower", result.lower), ("upper", result.upper)):
+            for name, b in bounds.items():
+                if np.shape(b) != (T, D):
+                    raise InputError(f"result of scenario {scenario_id}",
+                                     f"{kind} bound of '{name}' has shape {np.shape(b)}, expected {(T, D)}")
+                per_direction(kind, str(name), b)
+        series.append(dict(scenario_id=scenario_id, kind="link_up", model=None, direction=None, n_steps=T,
+                           n_cols=n_links, dtype=_U8, data=np.ascontiguousarray(link_up, dtype=_U8).tobytes()))
+        series.append(dict(scenario_id=scenario_id, kind="dropped", model=None, direction=None, n_steps=T,
+                           n_cols=None, dtype=_F32, data=np.ascontiguousarray(dropped, dtype=_F32).tobytes()))
+        s.execute(insert(SeriesRow.__table__), series)
+
+        metric_rows = [
+            dict(
+                scenario_id=scenario_id,
+                model=m.model,
+                period=m.period,
+                metric=m.metric,
+                direction=None if m.direction is None else int(m.direction),
+                value=None if m.value is None else float(m.value),
+            )
+            for m in result.metrics
+        ]
+        if metric_rows:
+            s.execute(insert(MetricRowDB.__table__), metric_rows)
+
+        aggregate: dict[str, dict[str, dict[str, float | None]]] = {}
+        for m in result.metrics:
+            if m.direction is None:
+                aggregate.setdefault(m.model, {}).setdefault(m.period, {})[m.metric] = m.value
+        summary = {
+            "steps": T,
+            "directions": D,
+            "links": n_links,
+            "events": [_event_text(e) for e in sorted(result.events)],
+            "model_stats": result.model_stats,
+            "aggregate": aggregate,
+            "dropped_total_mbps_steps": float(np.nansum(dropped)),
+        }
+        row.topology_id = self.save_topology(result.topology)
+        row.config = jsonable(result.config)
+        row.seed = int(result.seed)
+        row.models = [str(m) for m in result.forecasts]
+        row.step_minutes = float(result.step_minutes)
+        row.start_time = result.start.isoformat()
+        row.train_steps = int(result.train_steps)
+        row.summary = jsonable(summary)
+        row.status = "complete"
+        row.finished_at = datetime.now(timezone.utc)
+        s.flush()
+
+    def heartbeat(self, scenario_id: int) -> None:
+        """Stamp the scenario's ``heartbeat_at`` with UTC now: its writer is still at work.
+
+        Once a run has stamped it, the row stays "running" only while stamps keep coming at
+        least every :data:`HEARTBEAT_STALE_S` seconds (stamp every ~10 s); a missing id raises
+        :class:`netdrift.engine.errors.InputError`.
+        """
+        done = self.session.execute(
+            update(ScenarioRow).where(ScenarioRow.id == scenario_id)
+            .values(heartbeat_at=datetime.now(timezone.utc))
+            .execution_options(synchronize_session="fetch")
+        )
+        if done.rowcount == 0:
+            self._row(scenario_id)  # raises "not found"
+
+    def mark_interrupted(self, scenario_id: int) -> None:
+        """Mark a running scenario as interrupted (e.g. the run raised); a complete one is left alone."""
+        row = self._row(scenario_id)
+        if row.status == "running":
+            row.status = "interrupted"
+            row.finished_at = datetime.now(timezone.utc)
+            self.session.flush()
+
+    def reap_interrupted(self) -> list[int]:
+        """Store "interrupted" for every running scenario whose writer is known to be gone."""
+        rows = self.session.scalars(select(ScenarioRow).where(ScenarioRow.status == "running")).all()
+        gone = [r.id for r in rows if _effective_status(r) == "interrupted"]
+        if gone:
+            self.session.execute(
+                update(ScenarioRow).where(ScenarioRow.id.in_(gone), ScenarioRow.status == "running")
+                .values(status="interrupted")
+            )
+        return gone
+
+    def delete_scenario(self, scenario_id: int) -> None:
+        """Delete a scenario with its events, series and metrics (the database cascades)."""
+        self.session.delete(self._row(scenario_id))
+        self.session.flush()
+
+    # --- reading ---------------------------------------------------------------------------
+    def list_scenarios(self) -> list[ScenarioSummary]:
+        """Every scenario, newest first; a running one whose writer is gone shows "interrupted"."""
+        s = self.session
+        rows = s.execute(
+            select(ScenarioRow, TopologyRow.name)
+            .join(TopologyRow, TopologyRow.id == ScenarioRow.topology_id)
+            .order_by(ScenarioRow.id.desc())
+        ).all()
+        events: dict[int, list[EventRow]] = {}
+        for e in s.scalars(select(EventRow).order_by(EventRow.scenario_id, EventRow.step, EventRow.id)):
+            events.setdefault(e.scenario_id, []).append(e)
+        return [
+            ScenarioSummary(
+                id=r.id,
+                topology=name,
+                created=r.created_at,
+                status=_effective_status(r),
+                events=[_event_text(e) for e in events.get(r.id, [])],
+                models=list(r.models),
+                label=r.label,
+                seed=r.seed,
+                finished=r.finished_at,
+            )
+            for r, name in rows
+        ]
+
+    def get_scenario(self, scenario_id: int) -> ScenarioDetail:
+        """The stored scenario ``scenario_id`` (config, seed, status, versions, events, summary, topology)."""
+        r = self._row(scenario_id)
+        topo = self.session.get(TopologyRow, r.topology_id)
+        assert topo is not None  # enforced by the foreign key
+        evs = self.session.scalars(
+            select(EventRow).where(EventRow.scenario_id == scenario_id).order_by(EventRow.step, EventRow.id)
+        )
+        return ScenarioDetail(
+            id=r.id,
+            topology=topology_from_dict(topo.data),
+            label=r.label,
+            config=r.config,
+            seed=r.seed,
+            models=list(r.models),
+            status=_effective_status(r),
+            versions=dict(r.versions),
+            events=[FailureEvent(e.step, e.action, e.target, e.kind) for e in evs],  # type: ignore[arg-type]
+            summary=r.summary,
+            created=r.created_at,
+            finished=r.finished_at,
+            pid=r.pid,
+            hostname=r.hostname,
+            step_minutes=r.step_minutes,
+            start=None if r.start_time is None else datetime.fromisoformat(r.start_time),
+            train_steps=r.train_steps,
+        )
+
+    def load_series(self, scenario_id: int, model: str | None = None, direction: int | None = None,
+                    kind: str | None = None) -> np.ndarray:
+        """Stored loads in Mbit/s, float32: the actual (``model=None``) or a model's forecast, or
+        with ``kind="lower"``/``"upper"`` its interval bounds.
+
+        Returns (T, D), or (T,) for one ``direction`` (which reads only that direction's bytes).
+        """
+        kind = kind or ("actual" if model is None else "forecast")
+        q = select(SeriesRow.direction, SeriesRow.data, SeriesRow.dtype, SeriesRow.n_steps).where(
+            SeriesRow.scenario_id == scenario_id, SeriesRow.kind == kind,
+            SeriesRow.model.is_(None) if model is None else SeriesRow.model == model,
+        )
+        if direction is not None:
+            q = q.where(SeriesRow.direction == int(direction))
+        rows = self.session.execute(q.order_by(SeriesRow.direction)).all()
+        if not rows:
+            row = self._row(scenario_id)
+            what = "actual loads" if model is None else f"{kind} of model '{model}'"
+            if direction is not None:
+                what += f" for direction {direction}"
+            raise InputError(f"scenario {scenario_id}", f"no {what} stored (status {_effective_status(row)})")
+        if direction is not None:
+            _, data, dtype, n = rows[0]
+            return _from_blob(data, dtype, n, None)
+        n, dtype = rows[0].n_steps, rows[0].dtype
+        blob = b"".join(r.data for r in rows)
+        arr = np.frombuffer(blob, dtype=np.dtype(dtype)).reshape(len(rows), n)
+        return np.ascontiguousarray(arr.T)
+
+    def _whole_series(self, scenario_id: int, kind: str) -> np.ndarray:
+        r = self.session.execute(
+            select(SeriesRow).where(SeriesRow.scenario_id == scenario_id, SeriesRow.kind == kind)
+        ).scalar()
+        if r is None:
+            row = self._row(scenario_id)
+            raise InputError(f"scenario {scenario_id}", f"no {kind} series stored (status {_effective_status(row)})")
+        return _from_blob(r.data, r.dtype, r.n_steps, r.n_cols)
+
+    def load_link_up(self, scenario_id: int) -> np.ndarray:
+        """(T, L) bool: whether each physical link was up at each step."""
+        return self._whole_series(scenario_id, "link_up").astype(bool)
+
+    def load_dropped(self, scenario_id: int) -> np.ndarray:
+        """(T,) float32: demand dropped for lack of a path, Mbit/s."""
+        return self._whole_series(scenario_id, "dropped")
+
+    def load_metrics(
+        self,
+        scenario_id: int,
+        model: str | None = None,
+        metric: str | None = None,
+        period: str | None = None,
+    ) -> list[MetricRow]:
+        """The stored metric rows (in the order they were saved), optionally filtered.
+
+        A ``value`` of None is a censored value (SQLite also stores NaN as NULL).
+        """
+        self._row(scenario_id)
+        q = select(MetricRowDB.model, MetricRowDB.period, MetricRowDB.metric, MetricRowDB.value,
+                   MetricRowDB.direction).where(MetricRowDB.scenario_id == scenario_id)
+        if model is not None:
+            q = q.where(MetricRowDB.model == model)
+        if metric is not None:
+            q = q.where(MetricRowDB.metric == metric)
+        if period is not None:
+            q = q.where(MetricRowDB.period == period)
+        return [MetricRow(*r) for r in self.session.execute(q.order_by(MetricRowDB.id))]
+
+    def load_result(self, scenario_id: int) -> ScenarioResult:
+        """Rebuild the :class:`ScenarioResult` of a complete scenario (arrays as float32)."""
+        d = self.get_scenario(scenario_id)
+        if d.status != "complete":
+            raise InputError(f"scenario {scenario_id}", f"is {d.status}, it has no stored result")
+        return ScenarioResult(
+            topology=d.topology,
+            config=d.config,
+            seed=d.seed,
+            events=d.events,
+            step_minutes=float(d.step_minutes or 0.0),
+            start=d.start,  # type: ignore[arg-type]
+            train_steps=int(d.train_steps or 0),
+            actual=self.load_series(scenario_id),
+            forecasts={m: self.load_series(scenario_id, m) for m in d.models},
+            link_up=self.load_link_up(scenario_id),
+            dropped_mbps=self.load_dropped(scenario_id),
+            metrics=self.load_metrics(scenario_id),
+            model_stats=(d.summary or {}).get("model_stats", {}),
+            lower=self._bounds(scenario_id, "lower"),
+            upper=self._bounds(scenario_id, "upper"),
+        )
+
+    def _bounds(self, scenario_id: int, kind: str) -> dict[str, np.ndarray]:
+        """{model: (T, D)} interval bounds of ``kind`` stored for the scenario (none for older runs)."""
+        models = self.session.execute(select(SeriesRow.model).where(
+            SeriesRow.scenario_id == scenario_id, SeriesRow.kind == kind).distinct()).scalars().all()
+        return {m: self.load_series(scenario_id, m, kind=kind) for m in sorted(models)}
+
+
+class SweepRepository:
+    """Failure sweeps in the history (one row each; the caller owns the transaction).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from netdrift.engine.topology import Link, Node, Topology
+    >>> from netdrift.storage.database import open_database
+    >>> Session = open_database(f"sqlite:///{tempfile.mkdtemp()}/h.sqlite")
+    >>> t = Topology("t", (Node("a", "A"), Node("b", "B")), (Link("a-b", "a", "b", 1e3),))
+    >>> with Session.begin() as s:
+    ...     sid = SweepRepository(s).save_sweep(t, "link", {"from": 0, "to": 4}, {"failures": [], "seconds": 0.1})
+    >>> with Session() as s:
+    ...     SweepRepository(s).get_sweep(sid)["kind"]
+    'link'
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def save_sweep(self, topology: Topology, kind: str, config: dict[str, Any], result: dict[str, Any]) -> int:
+        """Store a sweep (``result``: its JSON with every failure) and return its id."""
+        row = SweepRow(
+            topology_id=ScenarioRepository(self.session).save_topology(topology),
+            kind=str(kind),
+            config=jsonable(config),
+            n_failures=len(result.get("failures", [])),
+            result=jsonable(result),
+            versions=library_versions(),
+            created_at=datetime.now(timezone.utc),
+            seconds=result.get("seconds"),
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row.id
+
+    def get_sweep(self, sweep_id: int) -> dict[str, Any]:
+        """The stored sweep: ``id``, ``topology`` (name), ``kind``, ``config``, ``created_at``
+        (ISO 8601), ``n_failures``, ``seconds`` and ``result``."""
+        row = self.session.get(SweepRow, sweep_id)
+        if row is None:
+            url = display_url(self.session.get_bind().engine.url)
+            raise InputError(f"sweep {sweep_id}", f"not found in database '{url}'")
+        topo = self.session.get(TopologyRow, row.topology_id)
+        return {"id": row.id, "topology": topo.name if topo else None, "kind": row.kind, "config": row.config,
+                "created_at": row.created_at.isoformat(), "n_failures": row.n_failures,
+                "seconds": row.seconds, "result": row.result}
+
+    def list_sweeps(self) -> list[dict[str, Any]]:
+        """Every stored sweep, newest first, without its result: id, topology, kind, n_failures,
+        created_at."""
+        q = (select(SweepRow.id, TopologyRow.name, SweepRow.kind, SweepRow.n_failures, SweepRow.created_at)
+             .join(TopologyRow, TopologyRow.id == SweepRow.topology_id).order_by(SweepRow.id.desc()))
+        return [{"id": i, "topology": n, "kind": k, "n_failures": c, "created_at": t.isoformat()}
+                for i, n, k, c, t in self.session.execute(q)]
