@@ -21,9 +21,9 @@ import numpy as np  # noqa: E402
 
 from netdrift.engine.evaluation.intervals import ConformalTracker, initial_radius  # noqa: E402
 from netdrift.engine.forecasting.protocol import Forecast  # noqa: E402
-from netdrift.engine.loaders import load_topology  # noqa: E402
-from netdrift.engine.simulation import Simulator  # noqa: E402
-from netdrift.engine.traffic_sources import make_traffic  # noqa: E402
+from netdrift.engine.network.loaders import load_topology  # noqa: E402
+from netdrift.engine.network.simulation import Simulator  # noqa: E402
+from netdrift.engine.traffic.sources import make_traffic  # noqa: E402
 
 TARGET_MS = 5.0
 

@@ -2,7 +2,7 @@
 
 Writes a CSV of about ``--mb`` MB in a temporary folder (deleted afterwards), on a ring of
 ``--nodes`` nodes with every ordered pair in every interval, then loads it with
-``netdrift.engine.replay_csv.load_traffic_csv`` in a fresh interpreter and reports that process's peak
+``netdrift.engine.traffic.csv_replay.load_traffic_csv`` in a fresh interpreter and reports that process's peak
 RSS (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) against the RSS it had before loading
 (numpy, pyarrow and the engine imported) and the size of the float32 array it returns.
 
@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 _CHILD = r"""
 import json, resource, sys, time
 import numpy as np, pyarrow, pyarrow.csv, pyarrow.compute
-from netdrift.engine.replay_csv import load_traffic_csv
-from netdrift.engine.topology import Link, Node, Topology
+from netdrift.engine.traffic.csv_replay import load_traffic_csv
+from netdrift.engine.network.topology import Link, Node, Topology
 
 path, nodes, block = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 ids = [f"n{i}" for i in range(nodes)]
@@ -75,7 +75,7 @@ def main() -> None:
     ap.add_argument("--block-mb", type=float, default=None, help="block size, MB (default: the reader's)")
     ap.add_argument("--dir", default=None, help="where to write the CSV (default: a temporary folder)")
     args = ap.parse_args()
-    from netdrift.engine.replay_csv import BLOCK_BYTES
+    from netdrift.engine.traffic.csv_replay import BLOCK_BYTES
 
     block = int(args.block_mb * 1024**2) if args.block_mb else BLOCK_BYTES
     folder = Path(tempfile.mkdtemp(prefix="netdrift-replay-bench-", dir=args.dir))

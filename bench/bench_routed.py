@@ -54,10 +54,10 @@ def run(spec: ScenarioSpec) -> dict:
 
 
 def tomogravity_ms(topology: str, steps: int) -> dict:
-    from netdrift.engine.loaders import load_topology
-    from netdrift.engine.simulation import Simulator
-    from netdrift.engine.tomogravity import node_totals, tomogravity
-    from netdrift.engine.traffic_sources import make_traffic
+    from netdrift.engine.network.loaders import load_topology
+    from netdrift.engine.network.simulation import Simulator
+    from netdrift.engine.traffic.tomogravity import node_totals, tomogravity
+    from netdrift.engine.traffic.sources import make_traffic
 
     topo = load_topology(topology)
     tm = make_traffic("synthetic", topo, steps, 5.0, 0)

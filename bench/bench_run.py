@@ -26,8 +26,8 @@ from netdrift.engine.forecasting.catalogue import DEFAULT_MODELS, make_forecaste
 from netdrift.engine.forecasting.protocol import ForecastInput  # noqa: E402
 from netdrift.engine.forecasting.settings import ForecastSettings  # noqa: E402
 from netdrift.engine.forecasting.torch_utils import resolve_device  # noqa: E402
-from netdrift.engine.loaders import load_topology  # noqa: E402
-from netdrift.engine.traffic_sources import make_traffic  # noqa: E402
+from netdrift.engine.network.loaders import load_topology  # noqa: E402
+from netdrift.engine.traffic.sources import make_traffic  # noqa: E402
 from netdrift.service.scenarios import ScenarioService  # noqa: E402
 from netdrift.storage.database import open_database  # noqa: E402
 

@@ -31,12 +31,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from netdrift.engine.events import FailureEvent  # noqa: E402
-from netdrift.engine.loaders import bundled_topologies, load_topology  # noqa: E402
-from netdrift.engine.routing import LoadPlan, apply_routing, routing_matrix  # noqa: E402
-from netdrift.engine.simulation import Simulator  # noqa: E402
-from netdrift.engine.topology import Topology  # noqa: E402
-from netdrift.engine.traffic_sources import make_traffic  # noqa: E402
+from netdrift.engine.network.events import FailureEvent  # noqa: E402
+from netdrift.engine.network.loaders import bundled_topologies, load_topology  # noqa: E402
+from netdrift.engine.network.routing import LoadPlan, apply_routing, routing_matrix  # noqa: E402
+from netdrift.engine.network.simulation import Simulator  # noqa: E402
+from netdrift.engine.network.topology import Topology  # noqa: E402
+from netdrift.engine.traffic.sources import make_traffic  # noqa: E402
 
 TARGETS = {
     "cogentco_4032_simulation_s": 3.0,

@@ -22,9 +22,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from netdrift.engine.events import FailureEvent  # noqa: E402
+from netdrift.engine.network.events import FailureEvent  # noqa: E402
 from netdrift.engine.results import MetricRow, ScenarioResult  # noqa: E402
-from netdrift.engine.topology import Link, Node, Topology  # noqa: E402
+from netdrift.engine.network.topology import Link, Node, Topology  # noqa: E402
 from netdrift.storage.database import open_database  # noqa: E402
 from netdrift.storage.repository import ScenarioRepository  # noqa: E402
 

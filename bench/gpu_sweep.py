@@ -34,11 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import numpy as np  # noqa: E402
 
-from netdrift.engine.loaders import load_topology  # noqa: E402
+from netdrift.engine.network.loaders import load_topology  # noqa: E402
 from netdrift.engine.sweep import failure_set, sweep  # noqa: E402
 from netdrift.engine.sweep.batched import TorchLoads  # noqa: E402
 from netdrift.engine.sweep.evaluate import _Sweeper  # noqa: E402
-from netdrift.engine.traffic_sources import make_traffic  # noqa: E402
+from netdrift.engine.traffic.sources import make_traffic  # noqa: E402
 
 CASES = {"cogentco": "link", "geant2012": "link-pairs"}
 

@@ -122,14 +122,14 @@ def test_the_scan_catches_each_kind_of_violation(tmp_path):
         "netdrift/__init__.py": "",
         "netdrift/engine/__init__.py": "",
         "netdrift/engine/forecasting/__init__.py": "",
-        "netdrift/engine/ok.py": "import numpy\nfrom netdrift.engine.topology import Topology\nfrom . import routing\n",
+        "netdrift/engine/ok.py": "import numpy\nfrom netdrift.engine.network.topology import Topology\nfrom . import routing\n",
         "netdrift/engine/ui.py": "def draw():\n    import streamlit as st\n",
         "netdrift/engine/forecasting/store.py": "from ....storage import repository\nfrom .. import routing\n",
         "netdrift/engine/lazy.py": "import importlib\nimportlib.import_module('netdrift.dashboard.app')\n",
         "netdrift/engine/typed.py": ("from typing import TYPE_CHECKING\n"
                                      "if TYPE_CHECKING:\n    from sqlalchemy.orm import Session\n"),
         "netdrift/engine/up.py": "from ..storage import models\n",
-        "netdrift/storage/__init__.py": "from netdrift.storage.models import Base\nimport netdrift.engine.topology\n",
+        "netdrift/storage/__init__.py": "from netdrift.storage.models import Base\nimport netdrift.engine.network.topology\n",
         "netdrift/storage/web.py": "from netdrift.dashboard import charts\n",
         "netdrift/cli/cmd.py": ("from netdrift.dashboard.serve import main\n"
                                 "from netdrift.storage.repository import ScenarioRepository\n"),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from netdrift.engine.loaders import bundled
+from netdrift.engine.network.loaders import bundled
 
 ROOT = Path(__file__).resolve().parents[1]
 

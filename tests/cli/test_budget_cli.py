@@ -53,8 +53,8 @@ def test_max_memory_lets_a_small_run_pass_and_refuses_it_when_tiny(capsys):
     one_line_error(capsys, SIM + ["--max-memory", "1K"], "over the memory budget of 1 KiB (--max-memory)")
     # the simulator's own arrays (and --out's table) are checked too, once the traffic fits
     from netdrift.engine.budget import simulation_memory_bytes
-    from netdrift.engine.loaders import load_topology
-    from netdrift.engine.synthetic import synthetic_memory_bytes
+    from netdrift.engine.network.loaders import load_topology
+    from netdrift.engine.traffic.synthetic import synthetic_memory_bytes
 
     t = load_topology("abilene")
     n, d = len(t.nodes), t.n_directions
@@ -89,9 +89,9 @@ def test_run_and_sweep_take_max_memory(capsys, tmp_path):
     assert main(sweep + ["--max-memory", "4G", "--json"]) == 0
     capsys.readouterr()
     # the sweep's own estimate reads the same budget once the traffic fits
-    from netdrift.engine.loaders import load_topology
+    from netdrift.engine.network.loaders import load_topology
     from netdrift.engine.sweep import estimate_bytes
-    from netdrift.engine.synthetic import synthetic_memory_bytes
+    from netdrift.engine.traffic.synthetic import synthetic_memory_bytes
 
     t = load_topology("abilene")
     n, d = len(t.nodes), t.n_directions

@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from netdrift.cli.main import main
-from netdrift.engine.loaders import load_topology, save_topology_json
-from netdrift.engine.topology import Link, Node, Topology
+from netdrift.engine.network.loaders import load_topology, save_topology_json
+from netdrift.engine.network.topology import Link, Node, Topology
 
 ROOT = Path(__file__).parents[2]
 TRAFFIC = ROOT / "tests" / "fixtures" / "traffic"
@@ -45,12 +45,12 @@ def one_line_error(capsys, args, *needles: str) -> str:
 @pytest.fixture
 def no_simulation(monkeypatch):
     """Make any traffic generation fail loudly: a refusal must come before the work."""
-    import netdrift.engine.traffic_sources
+    import netdrift.engine.traffic.sources
 
     def boom(*a, **k):
         raise AssertionError("the simulation started before the input was checked")
 
-    monkeypatch.setattr(netdrift.engine.traffic_sources, "make_traffic", boom)
+    monkeypatch.setattr(netdrift.engine.traffic.sources, "make_traffic", boom)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from netdrift.engine.loaders import load_topology
+from netdrift.engine.network.loaders import load_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from netdrift.cli.main import main
-from netdrift.engine.loaders import load_topology
+from netdrift.engine.network.loaders import load_topology
 
 BASE = ["simulate", "--topology", "abilene", "--steps", "12", "--step-minutes", "60", "--seed", "3"]
 COLUMNS = ["step", "time", "link_id", "src", "dst", "load_mbps", "capacity_mbps", "up"]

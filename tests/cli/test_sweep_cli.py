@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from netdrift.cli.main import main
-from netdrift.engine.loaders import load_topology, topology_to_dict
+from netdrift.engine.network.loaders import load_topology, topology_to_dict
 
 BASE = ["sweep", "--topology", "abilene", "--steps", "24", "--step-minutes", "30", "--seed", "2",
         "--peak-utilization", "0.9"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from netdrift.cli.main import main
-from netdrift.engine.loaders import bundled_topologies, load_topology, topology_to_dict
+from netdrift.engine.network.loaders import bundled_topologies, load_topology, topology_to_dict
 
 REPO = Path(__file__).resolve().parents[2]
 FIX = REPO / "tests" / "fixtures" / "topologies"

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from netdrift.dashboard.topology_io import apply_link_edits, links_frame, topology_from_upload
 from netdrift.engine.errors import InputError
-from netdrift.engine.topology import Link, Node, Topology
+from netdrift.engine.network.topology import Link, Node, Topology
 from tests.dashboard.test_compare_data import make_db
 
 VIEWS = Path(__file__).resolve().parents[2] / "src" / "netdrift" / "dashboard" / "views"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from netdrift.dashboard import compare_seeds as cs
-from netdrift.engine.events import FailureEvent
+from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.results import MetricRow
 
 T975_1 = 12.706204736174698  # Student t, 97.5 % quantile, 1 degree of freedom

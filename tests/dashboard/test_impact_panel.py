@@ -11,8 +11,8 @@ import pytest
 from netdrift.dashboard.impact_panel import cut_off_nodes, impact_of_last_event
 from netdrift.engine.experiments.scenario import LiveScenario
 from netdrift.engine.forecasting.settings import ForecastSettings
-from netdrift.engine.topology import Link, Node, Topology
-from netdrift.engine.traffic import TrafficMatrixSeries
+from netdrift.engine.network.topology import Link, Node, Topology
+from netdrift.engine.traffic.series import TrafficMatrixSeries
 
 DEMAND = 10.0  # Mbit/s between every ordered pair
 

@@ -12,11 +12,11 @@ from streamlit.testing.v1 import AppTest
 
 from netdrift.dashboard import impact_data as idt
 from netdrift.dashboard.map_model import band_colour, node_positions
-from netdrift.engine.events import FailureEvent
-from netdrift.engine.loaders import load_topology
-from netdrift.engine.simulation import Simulator
+from netdrift.engine.network.events import FailureEvent
+from netdrift.engine.network.loaders import load_topology
+from netdrift.engine.network.simulation import Simulator
 from netdrift.engine.sweep import sweep
-from netdrift.engine.traffic_sources import make_traffic
+from netdrift.engine.traffic.sources import make_traffic
 from netdrift.service.sweeps import SweepSettings, list_sweeps, run_sweep
 from netdrift.storage.database import open_database
 
@@ -103,7 +103,7 @@ def test_a_small_sweep_is_ranked_as_the_engine_ranks_and_stored(tmp_path, monkey
 def test_a_forecast_sweep_routes_the_last_demands_under_each_failure(tmp_path, monkeypatch, abilene) -> None:
     """Routed persistence from step 30 for 6 steps: each failure's worst utilisation is that of the
     demands of step 29 routed under it (oracle: the Simulator on those demands, held constant)."""
-    from netdrift.engine.traffic import TrafficMatrixSeries
+    from netdrift.engine.traffic.series import TrafficMatrixSeries
 
     at = run_sweep_in_page(open_page(tmp_path, monkeypatch), start=30, stop=STEPS,  # To: ignored, 30 + 6
                            forecast="routed-persistence", horizon=6)

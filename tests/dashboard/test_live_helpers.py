@@ -262,7 +262,7 @@ def test_the_map_labels_each_direction_with_its_utilisation_when_asked(live: Liv
 
 
 def test_a_click_on_the_preview_map_changes_nothing() -> None:
-    from netdrift.engine.loaders import load_topology
+    from netdrift.engine.network.loaders import load_topology
 
     data = lh.preview_map_data(load_topology("abilene"))
     # The browser shows no "pending" style in this mode (map.js), and the view says to start a run.

@@ -26,7 +26,7 @@ from netdrift.dashboard.map_model import (
     map_layout,
     node_positions,
 )
-from netdrift.engine.topology import Link, Node, Topology
+from netdrift.engine.network.topology import Link, Node, Topology
 
 
 def _triangle(coords: bool = True) -> Topology:
@@ -206,7 +206,7 @@ def test_utilisation_labels_follow_the_upper_bound_colouring() -> None:
 
 # --- the map at real scale (issue 13, items 2 and 8) -------------------------------------------------
 def _mercator_deg(lat: float) -> float:
-    """Mercator ordinate in degrees, written out independently of netdrift.engine.geo."""
+    """Mercator ordinate in degrees, written out independently of netdrift.engine.network.geo."""
     return math.degrees(math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)))
 
 
@@ -297,7 +297,7 @@ def test_chained_junctions_reach_the_pops_on_both() -> None:
 
 
 def test_cogentco_default_names_never_read_hyperedge() -> None:
-    from netdrift.engine.loaders import load_topology
+    from netdrift.engine.network.loaders import load_topology
 
     t = load_topology("Cogentco")
     junctions = [n for n in t.nodes if is_junction(n)]

@@ -245,7 +245,7 @@ def _leaf_links(topology: str) -> dict[str, str]:
     topology file: nodes with exactly one link)."""
     from collections import Counter
 
-    from netdrift.engine.loaders import load_topology
+    from netdrift.engine.network.loaders import load_topology
 
     topo = load_topology(topology)
     degree = Counter([link.u for link in topo.links] + [link.v for link in topo.links])

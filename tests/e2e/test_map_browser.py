@@ -264,8 +264,8 @@ def test_topology_page_preview_and_visible_upload_errors(offline_page, dashboard
     _shoot(page, tmp_path, "topology_upload_preview", page.locator(".nd-map").first)
 
     # A file without coordinates: a force layout, no land, every PoP labelled.
-    from netdrift.engine.loaders import topology_to_dict
-    from netdrift.engine.topology import Link, Node, Topology
+    from netdrift.engine.network.loaders import topology_to_dict
+    from netdrift.engine.network.topology import Link, Node, Topology
 
     ring = Topology("ring6", tuple(Node(str(i), f"R{i}") for i in range(6)),
                     tuple(Link(f"{i}-{(i + 1) % 6}", str(i), str((i + 1) % 6), 1000.0) for i in range(6)))

@@ -5,8 +5,8 @@ import math
 
 import pytest
 
-from netdrift.engine.capacity import parse_link_speed, speed_from_bits_per_second, speed_from_value_and_units
-from netdrift.engine.geo import haversine_km
+from netdrift.engine.network.capacity import parse_link_speed, speed_from_bits_per_second, speed_from_value_and_units
+from netdrift.engine.network.geo import haversine_km
 
 LABELS = [
     ("OC-3", 155.52),

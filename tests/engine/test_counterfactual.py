@@ -9,11 +9,11 @@ import pytest
 
 from netdrift.engine.evaluation.counterfactual import counterfactual_drift, drift_classes, ttc_excess
 from netdrift.engine.evaluation.metrics import MetricsConfig
-from netdrift.engine.events import FailureEvent
+from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.experiments.scenario import LiveScenario, run_to_end
 from netdrift.engine.forecasting.settings import ForecastSettings
-from netdrift.engine.topology import Link, Node, Topology
-from netdrift.engine.traffic import TrafficMatrixSeries
+from netdrift.engine.network.topology import Link, Node, Topology
+from netdrift.engine.traffic.series import TrafficMatrixSeries
 
 SETTINGS = ForecastSettings.from_flat(dict(window=6, horizon=2, epochs=2, train_windows=128, il_batch=6,
                                            il_window=24, mlp_hidden=8, liquid_units=8))

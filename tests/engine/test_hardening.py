@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.loaders import load_topology
-from netdrift.engine.synthetic import synthetic_traffic
-from netdrift.engine.topology import Link, Node, Topology
-from netdrift.engine.traffic_sources import make_traffic
+from netdrift.engine.network.loaders import load_topology
+from netdrift.engine.traffic.synthetic import synthetic_traffic
+from netdrift.engine.network.topology import Link, Node, Topology
+from netdrift.engine.traffic.sources import make_traffic
 
 ROOT = Path(__file__).parents[2]
 CSV = ROOT / "tests" / "fixtures" / "traffic" / "long4.csv"
@@ -40,7 +40,7 @@ def test_bad_seeds_are_an_input_error_naming_seed(topo, seed):
 
 
 def test_good_seeds_pass(topo):
-    from netdrift.engine.synthetic import check_seed
+    from netdrift.engine.traffic.synthetic import check_seed
 
     assert check_seed(0) == 0 and check_seed(np.int64(7)) == 7 and check_seed(2**63 - 1) == 2**63 - 1
     assert synthetic_traffic(topo, 3, seed=np.int64(2)).steps == 3
@@ -101,7 +101,7 @@ def test_kept_result_round_trips(tmp_path):
     """netdrift.service.scenarios.write_unsaved: every array back from the .npz, the rest in the .json."""
     from datetime import datetime
 
-    from netdrift.engine.events import FailureEvent
+    from netdrift.engine.network.events import FailureEvent
     from netdrift.engine.results import MetricRow, ScenarioResult
     from netdrift.service.scenarios import write_unsaved
 

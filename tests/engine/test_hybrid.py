@@ -12,15 +12,15 @@ import scipy.sparse as sp
 import torch
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.events import FailureEvent
+from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.experiments.scenario import LiveScenario
 from netdrift.engine.experiments.spec import ModelEntry
 from netdrift.engine.forecasting import ForecastInput, ForecastSettings, make_forecaster, time_features
 from netdrift.engine.forecasting.drift_detectors import PageHinkley
 from netdrift.engine.forecasting.hybrid import HybridForecaster, HybridWeights
 from netdrift.engine.forecasting.settings import HybridSettings
-from netdrift.engine.topology import Link, Node, Topology
-from netdrift.engine.traffic import TrafficMatrixSeries
+from netdrift.engine.network.topology import Link, Node, Topology
+from netdrift.engine.traffic.series import TrafficMatrixSeries
 
 D, S, T_FIT = 3, 24, 72
 SETTINGS = ForecastSettings.from_flat(dict(

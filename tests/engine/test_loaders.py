@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from netdrift.engine.loaders import (
+from netdrift.engine.network.loaders import (
     load_topology,
     load_topology_bytes,
     save_topology_json,
     topology_from_dict,
     topology_to_dict,
 )
-from netdrift.engine.topology import DEFAULT_CAPACITY_MBPS, Link, Node, Topology
+from netdrift.engine.network.topology import DEFAULT_CAPACITY_MBPS, Link, Node, Topology
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "topologies"
 R = 6371.0088
@@ -22,7 +22,7 @@ ONE_DEGREE_KM = 2 * math.pi * R / 360  # along a meridian or the equator
 
 
 def _deg_km(lat1, lon1, lat2, lon2):
-    """Great-circle distance by the spherical law of cosines (independent of netdrift.engine.geo)."""
+    """Great-circle distance by the spherical law of cosines (independent of netdrift.engine.network.geo)."""
     p1, p2, dl = math.radians(lat1), math.radians(lat2), math.radians(lon2 - lon1)
     c = math.sin(p1) * math.sin(p2) + math.cos(p1) * math.cos(p2) * math.cos(dl)
     return R * math.acos(min(1.0, c))

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.loaders import load_topology, load_topology_bytes, topology_from_dict
+from netdrift.engine.network.loaders import load_topology, load_topology_bytes, topology_from_dict
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "topologies"
 

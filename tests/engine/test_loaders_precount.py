@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.loaders import load_topology
-from netdrift.engine.loaders.precount import count_topology_file
-from netdrift.engine.traffic_sources import check_synthetic_fits
+from netdrift.engine.network.loaders import load_topology
+from netdrift.engine.network.loaders.precount import count_topology_file
+from netdrift.engine.traffic.sources import check_synthetic_fits
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = [ROOT / "sample_topologies" / f for f in ("Abilene.graphml", "Geant2001.graphml", "Cogentco.graphml")]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from netdrift.engine.loaders import bundled_topologies, load_topology, samples_dir
-from netdrift.engine.topology import DEFAULT_CAPACITY_MBPS
+from netdrift.engine.network.loaders import bundled_topologies, load_topology, samples_dir
+from netdrift.engine.network.topology import DEFAULT_CAPACITY_MBPS
 
 REPO = Path(__file__).resolve().parents[2]
 ZOO = REPO.parent / "shared" / "data" / "topologyzoo"

@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import netdrift.engine.replay as replay
-import netdrift.engine.replay_csv as replay_csv
+import netdrift.engine.traffic.sndlib_replay as replay
+import netdrift.engine.traffic.csv_replay as replay_csv
 from netdrift.engine.errors import InputError
-from netdrift.engine.replay import load_sndlib_dynamic, load_traffic_csv
-from netdrift.engine.topology import Link, Node, Topology
-from netdrift.engine.traffic_sources import make_traffic
+from netdrift.engine.traffic.csv_replay import load_traffic_csv
+from netdrift.engine.traffic.sndlib_replay import load_sndlib_dynamic
+from netdrift.engine.network.topology import Link, Node, Topology
+from netdrift.engine.traffic.sources import make_traffic
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "traffic"
 SNDLIB_DIR = FIXTURES / "sndlib_abilene4"

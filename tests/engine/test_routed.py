@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.events import FailureEvent
+from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.experiments.scenario import LiveScenario
 from netdrift.engine.forecasting.catalogue import ROUTED_MODELS
 from netdrift.engine.forecasting.settings import ForecastSettings
-from netdrift.engine.routing import routing_matrix
-from netdrift.engine.topology import Link, Node, Topology
-from netdrift.engine.traffic import TrafficMatrixSeries
+from netdrift.engine.network.routing import routing_matrix
+from netdrift.engine.network.topology import Link, Node, Topology
+from netdrift.engine.traffic.series import TrafficMatrixSeries
 
 STEPS, TRAIN = 72, 48
 SETTINGS = ForecastSettings.from_flat(dict(window=6, horizon=1, epochs=2, train_windows=128, il_batch=6,
@@ -83,7 +83,7 @@ def test_cut_off_pairs_forecast_as_dropped_not_as_load_elsewhere():
 
 @pytest.mark.parametrize("observe", ["demands", "links"])
 def test_routed_forecasts_never_put_load_on_a_failed_link(observe):
-    pytest.importorskip("netdrift.engine.tomogravity") if observe == "links" else None
+    pytest.importorskip("netdrift.engine.traffic.tomogravity") if observe == "links" else None
     live = run(ROUTED_MODELS, [FailureEvent(55, "fail", "b-c")], observe)
     i = live.topology.link_index["b-c"]
     for name in ROUTED_MODELS:

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.routing import LoadPlan, all_pairs, apply_routing, peak_utilization, routing_matrix
-from netdrift.engine.topology import Link, Node, Topology
-from netdrift.engine.traffic import TrafficMatrixSeries
+from netdrift.engine.network.routing import LoadPlan, all_pairs, apply_routing, peak_utilization, routing_matrix
+from netdrift.engine.network.topology import Link, Node, Topology
+from netdrift.engine.traffic.series import TrafficMatrixSeries
 
 
 def topo(edges, nodes=None, cap=1000.0, name="t"):

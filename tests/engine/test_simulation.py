@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.events import FailureEvent
-from netdrift.engine.routing import all_pairs, routing_matrix
-from netdrift.engine.simulation import FRAME_COLUMNS, LinkLoads, Simulator, simulate
-from netdrift.engine.topology import Link, Node, Topology
-from netdrift.engine.traffic import TrafficMatrixSeries
+from netdrift.engine.network.events import FailureEvent
+from netdrift.engine.network.routing import all_pairs, routing_matrix
+from netdrift.engine.network.simulation import FRAME_COLUMNS, LinkLoads, Simulator, simulate
+from netdrift.engine.network.topology import Link, Node, Topology
+from netdrift.engine.traffic.series import TrafficMatrixSeries
 
 START = datetime(2024, 1, 1)
 

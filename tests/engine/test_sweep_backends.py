@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.events import FailureEvent
-from netdrift.engine.loaders import load_topology
-from netdrift.engine.simulation import Simulator
+from netdrift.engine.network.events import FailureEvent
+from netdrift.engine.network.loaders import load_topology
+from netdrift.engine.network.simulation import Simulator
 from netdrift.engine.sweep import Failure, failure_set, sweep
 from netdrift.engine.sweep.batched import resolve_sweep_device
-from netdrift.engine.traffic import TrafficMatrixSeries
-from netdrift.engine.traffic_sources import make_traffic
+from netdrift.engine.traffic.series import TrafficMatrixSeries
+from netdrift.engine.traffic.sources import make_traffic
 
 START, STOP, STEPS = 6, 30, 36
 

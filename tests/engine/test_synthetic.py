@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.synthetic import MEAN_PAIR_MBPS, synthetic_traffic
-from netdrift.engine.topology import Link, Node, Topology
+from netdrift.engine.traffic.synthetic import MEAN_PAIR_MBPS, synthetic_traffic
+from netdrift.engine.network.topology import Link, Node, Topology
 
 DAY = 288  # 5-minute steps per day
 
@@ -181,12 +181,12 @@ def test_scaled_runs_are_deterministic():
 
 def test_same_series_whatever_the_number_of_threads(monkeypatch):
     # Blocks are generated (and routed for the auto-scaling) on as many threads as CPUs.
-    import netdrift.engine.routing
+    import netdrift.engine.network.routing
 
     t = line(30)  # 870 pairs: several blocks
     by_cpus = {}
     for cpus in (1, 3):
-        monkeypatch.setattr(netdrift.engine.routing.os, "cpu_count", lambda cpus=cpus: cpus)
+        monkeypatch.setattr(netdrift.engine.network.routing.os, "cpu_count", lambda cpus=cpus: cpus)
         by_cpus[cpus] = synthetic_traffic(t, 3 * DAY, seed=5).demands
     assert np.array_equal(by_cpus[1], by_cpus[3])
 
@@ -232,7 +232,7 @@ def test_auto_scaling_needs_a_link_that_carries_traffic():
 def test_default_gravity_weights_follow_attached_capacity():
     # A 10G triangle with a 155 Mbit/s spur: the spur's PoP must not be as big a traffic
     # source as the core PoPs, or its thin link alone would set the scale of the network.
-    from netdrift.engine.topology import Link, Node, Topology
+    from netdrift.engine.network.topology import Link, Node, Topology
 
     nodes = tuple(Node(x, x) for x in "abcd")
     links = (Link("a-b", "a", "b", 10_000.0), Link("b-c", "b", "c", 10_000.0),

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.loaders import load_topology
-from netdrift.engine.routing import LoadPlan, all_pairs, routing_matrix
-from netdrift.engine.tomogravity import gravity_prior, node_totals, tomogravity
-from netdrift.engine.topology import Link, Node, Topology
-from netdrift.engine.traffic_sources import make_traffic
+from netdrift.engine.network.loaders import load_topology
+from netdrift.engine.network.routing import LoadPlan, all_pairs, routing_matrix
+from netdrift.engine.traffic.tomogravity import gravity_prior, node_totals, tomogravity
+from netdrift.engine.network.topology import Link, Node, Topology
+from netdrift.engine.traffic.sources import make_traffic
 
 
 def topo(n: int, edges: list[tuple[int, int]]) -> Topology:

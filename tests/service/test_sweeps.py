@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.events import FailureEvent
-from netdrift.engine.loaders import load_topology
-from netdrift.engine.simulation import Simulator
-from netdrift.engine.traffic_sources import make_traffic
+from netdrift.engine.network.events import FailureEvent
+from netdrift.engine.network.loaders import load_topology
+from netdrift.engine.network.simulation import Simulator
+from netdrift.engine.traffic.sources import make_traffic
 from netdrift.service.sweeps import SrlgUpload, SweepSettings, list_sweeps, open_sweep, run_sweep
 from netdrift.storage.database import open_database
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from netdrift.engine.events import FailureEvent
+from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.results import MetricRow, ScenarioResult
-from netdrift.engine.topology import Link, Node, Topology
+from netdrift.engine.network.topology import Link, Node, Topology
 from netdrift.storage.database import open_database
 
 

@@ -37,9 +37,9 @@ _RELEASE_WRITER = textwrap.dedent(
     import sys
     from datetime import datetime, timezone
     import numpy as np
-    from netdrift.engine.events import FailureEvent
+    from netdrift.engine.network.events import FailureEvent
     from netdrift.engine.results import MetricRow, ScenarioResult
-    from netdrift.engine.topology import Link, Node, Topology
+    from netdrift.engine.network.topology import Link, Node, Topology
     from netdrift.storage.database import open_database
     from netdrift.storage.repository import ScenarioRepository, SweepRepository
 

@@ -29,7 +29,7 @@ _WRITER = textwrap.dedent(
     from datetime import datetime, timezone
     import numpy as np
     from netdrift.engine.results import MetricRow, ScenarioResult
-    from netdrift.engine.topology import Link, Node, Topology
+    from netdrift.engine.network.topology import Link, Node, Topology
     from netdrift.storage.database import open_database
     from netdrift.storage.repository import ScenarioRepository
     from netdrift.storage.retries import save_result_with_retries

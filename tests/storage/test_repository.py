@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import text
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.events import FailureEvent
+from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.results import MetricRow
-from netdrift.engine.topology import Link, Node, Topology
-from netdrift.engine.loaders import topology_from_dict, topology_to_dict
+from netdrift.engine.network.topology import Link, Node, Topology
+from netdrift.engine.network.loaders import topology_from_dict, topology_to_dict
 from netdrift.storage.repository import ScenarioRepository
 
 

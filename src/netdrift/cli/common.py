@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.events import refuse_repeated_failures
+from netdrift.engine.network.events import refuse_repeated_failures
 from netdrift.engine.forecasting.catalogue import DEFAULT_MODELS, MODEL_NAMES
 from netdrift.engine.forecasting.protocol import OBSERVE_CHOICES
 from netdrift.engine.forecasting.settings import LIQUID_CELLS, LIQUID_WIRINGS, IL_MODES, ForecastSettings

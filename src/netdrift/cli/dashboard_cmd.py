@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
     open_database(args.db)  # raises InputError (exit 2) before any server starts
     if args.topology:
-        from netdrift.engine.loaders import load_topology
+        from netdrift.engine.network.loaders import load_topology
 
         load_topology(args.topology)  # a bad name fails here, not in the browser
     env = dict(os.environ)

@@ -54,18 +54,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 @with_max_memory
 def run(args: argparse.Namespace) -> int:
     # The checks that need no model come first, before torch is loaded (seconds) or the history opened.
-    from netdrift.engine.synthetic import check_seed
+    from netdrift.engine.traffic.synthetic import check_seed
 
     check_seed(args.seed)  # before the history is opened: a refused run leaves no database behind
     if args.step_minutes is not None and not (math.isfinite(args.step_minutes) and args.step_minutes > 0):
         raise InputError("--step-minutes", f"must be > 0 (got {args.step_minutes})")
     if args.traffic.strip().lower() == "synthetic":  # a too-large topology file, refused before it is loaded
-        from netdrift.engine.traffic_sources import check_synthetic_fits
+        from netdrift.engine.traffic.sources import check_synthetic_fits
 
         check_synthetic_fits(args.topology, args.steps)
         step_minutes = 5.0 if args.step_minutes is None else args.step_minutes
     else:  # the same rule as simulate's, checked before any work: the data's step, or the one stated if equal
-        from netdrift.engine.traffic_sources import check_replay_step, replay_step_minutes
+        from netdrift.engine.traffic.sources import check_replay_step, replay_step_minutes
 
         if args.step_minutes is not None:
             check_replay_step(args.traffic, args.step_minutes, replay_step_minutes(args.traffic, args.step_minutes))

@@ -54,20 +54,20 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("--step-minutes", "is needed with synthetic traffic (minutes per step)")
     elif not (math.isfinite(args.step_minutes) and args.step_minutes > 0):
         raise InputError("--step-minutes", f"must be > 0 (got {args.step_minutes})")
-    from netdrift.engine.synthetic import check_seed
+    from netdrift.engine.traffic.synthetic import check_seed
 
     check_seed(args.seed)
     if not (math.isfinite(args.peak_utilization) and args.peak_utilization > 0):
         raise InputError("--peak-utilization", f"must be > 0 (got {args.peak_utilization})")
 
-    from netdrift.engine.events import events_from_specs
-    from netdrift.engine.loaders import load_topology
-    from netdrift.engine.simulation import Simulator
-    from netdrift.engine.traffic_sources import check_replay_step, make_traffic
+    from netdrift.engine.network.events import events_from_specs
+    from netdrift.engine.network.loaders import load_topology
+    from netdrift.engine.network.simulation import Simulator
+    from netdrift.engine.traffic.sources import check_replay_step, make_traffic
 
     t0 = time.perf_counter()
     if synthetic:  # a topology file too large for the traffic it needs is refused before it is loaded
-        from netdrift.engine.traffic_sources import check_synthetic_fits
+        from netdrift.engine.traffic.sources import check_synthetic_fits
 
         check_synthetic_fits(args.topology, args.steps)
     topology = load_topology(args.topology, weights=args.weights)

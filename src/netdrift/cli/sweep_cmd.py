@@ -19,7 +19,7 @@ from netdrift.cli.common import (StderrProgress, add_max_memory_option, check_ou
 from netdrift.engine.errors import InputError
 
 if TYPE_CHECKING:
-    from netdrift.engine.topology import Topology
+    from netdrift.engine.network.topology import Topology
 
 __all__ = ["register", "run"]
 
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         args.step_minutes = 5.0 if synthetic else None  # a replay keeps its own step
     elif not (math.isfinite(args.step_minutes) and args.step_minutes > 0):
         raise InputError("--step-minutes", f"must be > 0 (got {args.step_minutes})")
-    from netdrift.engine.synthetic import check_seed
+    from netdrift.engine.traffic.synthetic import check_seed
 
     check_seed(args.seed)
     if not (math.isfinite(args.peak_utilization) and args.peak_utilization > 0):
@@ -107,9 +107,9 @@ def run(args: argparse.Namespace) -> int:
 
     device = None if args.device == "cpu" else resolve_sweep_device(args.device)
 
-    from netdrift.engine.loaders import load_topology
+    from netdrift.engine.network.loaders import load_topology
     from netdrift.engine.sweep import failure_set, load_srlgs, srlgs_from_topology_file, sweep
-    from netdrift.engine.traffic_sources import check_replay_step, check_synthetic_fits, make_traffic
+    from netdrift.engine.traffic.sources import check_replay_step, check_synthetic_fits, make_traffic
 
     if synthetic:  # a topology file too large for the traffic it needs is refused before it is loaded
         check_synthetic_fits(args.topology, args.steps)

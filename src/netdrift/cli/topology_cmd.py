@@ -7,8 +7,8 @@ import json
 import sys
 
 from netdrift.cli.common import quiet_broken_pipe
-from netdrift.engine.loaders import WEIGHT_SCHEMES, bundled_topologies, load_topology, topology_to_dict
-from netdrift.engine.topology import Topology
+from netdrift.engine.network.loaders import WEIGHT_SCHEMES, bundled_topologies, load_topology, topology_to_dict
+from netdrift.engine.network.topology import Topology
 
 __all__ = ["register", "summary_lines"]
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from netdrift.dashboard.names import element_name
 from netdrift.engine.errors import InputError
-from netdrift.engine.events import FailureEvent
+from netdrift.engine.network.events import FailureEvent
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker

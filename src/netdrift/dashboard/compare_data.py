@@ -18,11 +18,11 @@ from netdrift.dashboard.export import scenario_text
 from netdrift.dashboard.names import element_name
 from netdrift.engine.evaluation.drift import drift_magnitude
 from netdrift.engine.evaluation.metrics import MetricsConfig, error_metrics, per_step_error_metrics
-from netdrift.engine.events import FailureEvent
+from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.results import MetricRow
 
 if TYPE_CHECKING:
-    from netdrift.engine.topology import Topology
+    from netdrift.engine.network.topology import Topology
     from netdrift.storage.repository import ScenarioDetail, ScenarioRepository, ScenarioSummary
 
 __all__ = [

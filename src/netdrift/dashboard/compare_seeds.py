@@ -58,7 +58,7 @@ def scenario_key(detail: Any) -> tuple | None:
     when its stored config does not say its steps and training steps (it then joins no group).
 
     >>> from types import SimpleNamespace as N
-    >>> from netdrift.engine.events import FailureEvent
+    >>> from netdrift.engine.network.events import FailureEvent
     >>> d = N(topology=N(name="Abilene"), events=[FailureEvent(70, "fail", "0-1")], models=["persistence"],
     ...       config={"steps": 96, "train_steps": 60, "seed": 3}, train_steps=60)
     >>> scenario_key(d)

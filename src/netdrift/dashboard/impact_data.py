@@ -21,7 +21,7 @@ from netdrift.dashboard.map_model import BAND_COLOURS, MapFrame, band_colour, bu
 from netdrift.dashboard.names import element_name, link_name, node_name
 
 if TYPE_CHECKING:
-    from netdrift.engine.topology import Topology
+    from netdrift.engine.network.topology import Topology
     from netdrift.service.sweeps import StoredSweep
 
 __all__ = ["SEVERITY_TEXT", "KIND_LABELS", "APPLY_FAILURE_KEY", "failure_name", "direction_name",
@@ -53,7 +53,7 @@ def failure_name(topology: Topology, failure: Mapping[str, Any], kind: str) -> s
     """A failure by name: ``"AT – DE (4-29)"`` for a link, ``"Vienna (4)"`` for a node, the
     links joined by `` + `` for a pair, ``"<group>: <links>"`` for a shared-risk group.
 
-    >>> from netdrift.engine.topology import Link, Node, Topology
+    >>> from netdrift.engine.network.topology import Link, Node, Topology
     >>> t = Topology("t", (Node("a", "A"), Node("b", "B"), Node("c", "C")),
     ...              (Link("a-b", "a", "b", 1.0), Link("b-c", "b", "c", 1.0)))
     >>> failure_name(t, {"target": "a-b+b-c", "links": ["a-b", "b-c"], "nodes": []}, "link-pairs")

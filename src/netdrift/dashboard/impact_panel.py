@@ -23,9 +23,9 @@ from netdrift.dashboard.names import element_name, node_name
 from netdrift.dashboard.overload import direction_short_names
 
 if TYPE_CHECKING:
-    from netdrift.engine.events import FailureEvent
+    from netdrift.engine.network.events import FailureEvent
     from netdrift.engine.experiments.scenario import LiveScenario
-    from netdrift.engine.topology import Topology
+    from netdrift.engine.network.topology import Topology
 
 __all__ = ["Impact", "impact_of_last_event", "cut_off_nodes", "show_impact", "TOP"]
 
@@ -66,7 +66,7 @@ class Impact:
 def cut_off_nodes(topology: Topology, down_links: frozenset[str], down_nodes: frozenset[str]) -> list[str]:
     """Ids of the up nodes outside the largest connected part of the network that survives.
 
-    >>> from netdrift.engine.topology import Link, Node, Topology
+    >>> from netdrift.engine.network.topology import Link, Node, Topology
     >>> t = Topology("t", tuple(Node(x, x.upper()) for x in "abc"),
     ...              (Link("a-b", "a", "b", 1.0), Link("b-c", "b", "c", 1.0)))
     >>> cut_off_nodes(t, frozenset({"b-c"}), frozenset())

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from netdrift.engine.experiments.scenario import LiveScenario
     from netdrift.engine.experiments.spec import ScenarioSpec
     from netdrift.engine.forecasting.protocol import Forecast
-    from netdrift.engine.topology import Topology
+    from netdrift.engine.network.topology import Topology
 
 __all__ = [
     "QuickPreset",

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from netdrift.dashboard.state import LiveSession
     from netdrift.engine.experiments.scenario import LiveScenario
-    from netdrift.engine.topology import Topology
+    from netdrift.engine.network.topology import Topology
 
 __all__ = ["BEAT_SECONDS", "CHECKPOINT_STEPS", "CHECKPOINT_SECONDS", "start_history", "save_history", "keep_alive",
            "resume_history", "claim_history", "release_history", "unfinished_runs", "unfinished_run_text"]

@@ -29,8 +29,8 @@ import numpy as np
 from netdrift.dashboard.names import direction_display_names, end_names, is_junction, junction_members
 from netdrift.dashboard.names import node_name as _name
 from netdrift.engine.forecasting.catalogue import MODEL_NAMES
-from netdrift.engine.geo import plane_layout
-from netdrift.engine.topology import Link, Node, Topology  # noqa: F401  (Link: doctests)
+from netdrift.engine.network.geo import plane_layout
+from netdrift.engine.network.topology import Link, Node, Topology  # noqa: F401  (Link: doctests)
 
 __all__ = [
     "BAND_EDGES",
@@ -154,7 +154,7 @@ class MapLayout:
     """Node positions on a ``size`` x ``size`` canvas and, for geographic maps, the projection.
 
     ``projection`` maps lon/lat to the same canvas: ``x = (mx - x0) * scale``,
-    ``y = (my - y0) * scale`` with ``(mx, my) = netdrift.engine.geo.mercator_xy(lat, lon)``; None when
+    ``y = (my - y0) * scale`` with ``(mx, my) = netdrift.engine.network.geo.mercator_xy(lat, lon)``; None when
     no node has coordinates (a force layout, no background).
     """
 
@@ -165,12 +165,12 @@ class MapLayout:
 def node_positions(topology: Topology, seed: int = 0, size: float = 1000.0) -> dict[str, tuple[float, float]]:
     """Canvas positions (x right, y down) of every node, fitting a ``size`` x ``size`` box.
 
-    Nodes with lat/lon use Web Mercator (:func:`netdrift.engine.geo.mercator_xy`, north up). A node
+    Nodes with lat/lon use Web Mercator (:func:`netdrift.engine.network.geo.mercator_xy`, north up). A node
     without coordinates is put at the mean of its already placed neighbours plus a small seeded
     offset (hyperedge junctions land between their members); when no node has coordinates, a
     seeded force layout is used. Computed once per topology (cached).
 
-    >>> from netdrift.engine.topology import Topology, Node, Link
+    >>> from netdrift.engine.network.topology import Topology, Node, Link
     >>> t = Topology("t", (Node("w", "W", 0.0, 0.0), Node("e", "E", 0.0, 10.0)), ())
     >>> p = node_positions(t)
     >>> p["w"][0] < p["e"][0], p["w"][1] == p["e"][1]
@@ -246,7 +246,7 @@ def build_map(
     can read the state without parsing colours. The colour is ``upper_util``'s band when the
     frame colours by the upper bound, else ``util``'s.
 
-    >>> from netdrift.engine.topology import Topology, Node, Link
+    >>> from netdrift.engine.network.topology import Topology, Node, Link
     >>> t = Topology("t", (Node("a", "A"), Node("b", "B")), (Link("a-b", "a", "b", 1000.0),))
     >>> f = MapFrame(np.array([50.0, 900.0]), {}, frozenset({"a-b"}))
     >>> m = build_map(t, {"a": (0, 0), "b": (1, 0)}, f)

@@ -1,7 +1,7 @@
 """What an operator reads instead of ids: node and link names in messages, the status line and
 exports ("Link AT – DE (4-29) failed" rather than "Link 4-29 failed").
 
-Pure functions over :class:`netdrift.engine.topology.Topology` (no Streamlit). A node's name is its label
+Pure functions over :class:`netdrift.engine.network.topology.Topology` (no Streamlit). A node's name is its label
 from the file, or its id when the file names none; a link's is its two ends' names with the link
 id in parentheses, so the id an operator may grep for stays in every text.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping
 
-from netdrift.engine.topology import Link, Node, Topology  # noqa: F401  (Link: doctests)
+from netdrift.engine.network.topology import Link, Node, Topology  # noqa: F401  (Link: doctests)
 
 __all__ = ["node_name", "link_name", "element_name", "direction_labels", "failed_text", "is_junction",
            "junction_members", "end_names", "cached_end_names", "direction_display_names"]
@@ -51,7 +51,7 @@ def element_name(topology: Topology, target: str, kind: str = "link") -> str:
 def direction_labels(topology: Topology) -> list[str]:
     """``"0-1: NY -> CHI"`` for every link direction (link id, then the ends by name).
 
-    >>> from netdrift.engine.topology import Link, Node, Topology
+    >>> from netdrift.engine.network.topology import Link, Node, Topology
     >>> t = Topology("t", (Node("0", "NY"), Node("1", "CHI")), (Link("0-1", "0", "1", 10.0),))
     >>> direction_labels(t)
     ['0-1: NY -> CHI', '0-1: CHI -> NY']
@@ -71,7 +71,7 @@ def is_junction(node: Node) -> bool:
 
     The Zoo joins three or more PoPs on one shared segment through a pseudo-node flagged
     ``hyperedge`` with no label and no coordinates; the loaders name it ``"hyperedge <id>"``
-    (:func:`netdrift.engine.loaders._build.zoo_node_label`).
+    (:func:`netdrift.engine.network.loaders._build.zoo_node_label`).
 
     >>> is_junction(Node("148", "hyperedge 148")), is_junction(Node("7", "Paris", 48.9, 2.4))
     (True, False)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from netdrift.dashboard.names import cached_end_names
-from netdrift.engine.topology import Topology
+from netdrift.engine.network.topology import Topology
 
 __all__ = [
     "OverloadWarning",
@@ -133,7 +133,7 @@ def direction_short_names(topology: Topology) -> list[str]:
     """``"IT → AT"`` (node labels; a hyperedge junction by the PoPs behind it) for every link
     direction; the link id is added where two directions would read the same (parallel links).
 
-    >>> from netdrift.engine.topology import Link, Node
+    >>> from netdrift.engine.network.topology import Link, Node
     >>> t = Topology("t", (Node("a", "A"), Node("b", "B")),
     ...              (Link("a-b", "a", "b", 10.0), Link("a-b-2", "a", "b", 10.0)))
     >>> direction_short_names(t)[:2]

@@ -28,7 +28,7 @@ def preload() -> None:
     import netdrift.dashboard.live_helpers  # noqa: F401
     import netdrift.dashboard.settings_logic  # noqa: F401
     import netdrift.dashboard.state  # noqa: F401
-    import netdrift.engine.loaders  # noqa: F401
+    import netdrift.engine.network.loaders  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:

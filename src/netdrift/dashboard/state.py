@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # the engine's scenario types, without importing them with th
 
     from netdrift.engine.experiments.scenario import LiveScenario
     from netdrift.engine.forecasting.protocol import Forecast
-    from netdrift.engine.topology import Topology
+    from netdrift.engine.network.topology import Topology
 
 __all__ = [
     "TOPOLOGY_ENV",
@@ -98,7 +98,7 @@ def get_sessionmaker() -> sessionmaker[Session]:
 @st.cache_resource(show_spinner=False)
 def load_topology_cached(name: str) -> Topology:
     """A bundled or on-disk topology, loaded once per server process."""
-    from netdrift.engine.loaders import load_topology
+    from netdrift.engine.network.loaders import load_topology
 
     return load_topology(name)
 
@@ -106,7 +106,7 @@ def load_topology_cached(name: str) -> Topology:
 @st.cache_resource(show_spinner=False)
 def bundled_topology_names() -> list[str]:
     """Names of the topologies shipped with netdrift, sorted."""
-    from netdrift.engine.loaders import bundled_topologies
+    from netdrift.engine.network.loaders import bundled_topologies
 
     return sorted(bundled_topologies())
 
@@ -177,7 +177,7 @@ def clear_live(forget: bool = False) -> None:
 
 def chosen_topology() -> Topology | None:
     """The topology picked, uploaded or edited in the Topology view, or None."""
-    from netdrift.engine.loaders import topology_from_dict
+    from netdrift.engine.network.loaders import topology_from_dict
 
     choice = st.session_state.get("topology_choice")
     if not choice or "topology" not in choice:

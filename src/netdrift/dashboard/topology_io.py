@@ -1,7 +1,7 @@
 """Topology view helpers: parse an uploaded file safely, and edit link capacities and weights.
 
 Pure functions (no Streamlit) so they are unit-tested directly; the view only wires widgets.
-An uploaded file is only ever *parsed* by :func:`netdrift.engine.loaders.load_topology` (XML through
+An uploaded file is only ever *parsed* by :func:`netdrift.engine.network.loaders.load_topology` (XML through
 defusedxml, GML/JSON as text): never unpickled, imported or executed.
 """
 
@@ -17,10 +17,10 @@ from netdrift.dashboard.export import sanitize_filename
 from netdrift.dashboard.map_model import build_map, node_positions
 from netdrift.engine.budget import check_memory
 from netdrift.engine.errors import InputError
-from netdrift.engine.loaders import load_topology_bytes
-from netdrift.engine.loaders.precount import count_topology_bytes
-from netdrift.engine.synthetic import synthetic_memory_bytes
-from netdrift.engine.topology import Topology
+from netdrift.engine.network.loaders import load_topology_bytes
+from netdrift.engine.network.loaders.precount import count_topology_bytes
+from netdrift.engine.traffic.synthetic import synthetic_memory_bytes
+from netdrift.engine.network.topology import Topology
 
 __all__ = [
     "MAX_UPLOAD_BYTES",
@@ -51,8 +51,8 @@ def topology_from_upload(
 ) -> Topology:
     """Parse uploaded bytes as a topology file; bad input raises InputError naming the upload.
 
-    The bytes are parsed in memory by :func:`netdrift.engine.loaders.load_topology_bytes` (the same
-    parsers as :func:`netdrift.engine.loaders.load_topology`, without a temporary file); the uploaded
+    The bytes are parsed in memory by :func:`netdrift.engine.network.loaders.load_topology_bytes` (the same
+    parsers as :func:`netdrift.engine.network.loaders.load_topology`, without a temporary file); the uploaded
     name, sanitised, only picks the format and the topology's name.
 
     Examples
@@ -104,7 +104,7 @@ def check_upload_fits(data: bytes, suffix: str, what: str, budget_bytes: int | N
 def links_frame(topology: Topology) -> pd.DataFrame:
     """The links as a table: ``id, u, v, capacity_mbps, weight, length_km`` (one row per link).
 
-    >>> from netdrift.engine.topology import Topology, Node, Link
+    >>> from netdrift.engine.network.topology import Topology, Node, Link
     >>> t = Topology("t", (Node("a", "A"), Node("b", "B")), (Link("a-b", "a", "b", 1e3, 2.0),))
     >>> links_frame(t).values.tolist()
     [['a-b', 'a', 'b', 1000.0, 2.0, None]]
@@ -142,7 +142,7 @@ def apply_link_edits(topology: Topology, edited: pd.DataFrame) -> Topology:
     missing from it stay as they were); each must be a positive finite number, else
     InputError names the link and the column.
 
-    >>> from netdrift.engine.topology import Topology, Node, Link
+    >>> from netdrift.engine.network.topology import Topology, Node, Link
     >>> t = Topology("t", (Node("a", "A"), Node("b", "B")), (Link("a-b", "a", "b", 1e3),))
     >>> df = links_frame(t); df.loc[0, "capacity_mbps"] = 2500
     >>> apply_link_edits(t, df).links[0].capacity_mbps
@@ -167,7 +167,7 @@ def apply_link_edits(topology: Topology, edited: pd.DataFrame) -> Topology:
 def topology_counts(topology: Topology) -> dict[str, int]:
     """Nodes, links, link directions and nodes with coordinates.
 
-    >>> from netdrift.engine.topology import Topology, Node, Link
+    >>> from netdrift.engine.network.topology import Topology, Node, Link
     >>> t = Topology("t", (Node("a", "A", 1.0, 2.0), Node("b", "B")), (Link("a-b", "a", "b", 1e3),))
     >>> topology_counts(t)
     {'nodes': 2, 'links': 1, 'directions': 2, 'located': 1}
@@ -183,7 +183,7 @@ def topology_counts(topology: Topology) -> dict[str, int]:
 def preview_data(topology: Topology) -> dict:
     """Map data of a topology without loads (the Topology page's preview): clicks change nothing.
 
-    >>> from netdrift.engine.topology import Topology, Node, Link
+    >>> from netdrift.engine.network.topology import Topology, Node, Link
     >>> t = Topology("t", (Node("a", "A", 48.9, 2.4), Node("b", "B", 52.5, 13.4)), (Link("a-b", "a", "b", 1e3),))
     >>> d = preview_data(t)
     >>> len(d["nodes"]), len(d["edges"]), d["click_mode"], d["geo"]["kind"]

@@ -7,10 +7,10 @@ overrides both for one command through :func:`memory_budget` (a module setting, 
 function called inside the command, on any thread, reads the same budget; a function may also
 take an explicit ``budget_bytes``).
 
-The estimates live beside what they measure: :func:`netdrift.engine.synthetic.synthetic_memory_bytes`,
-:func:`netdrift.engine.replay_csv.csv_memory_bytes` (the CSV is streamed: its float32 array plus one block,
+The estimates live beside what they measure: :func:`netdrift.engine.traffic.synthetic.synthetic_memory_bytes`,
+:func:`netdrift.engine.traffic.csv_replay.csv_memory_bytes` (the CSV is streamed: its float32 array plus one block,
 checked once the first pass knows the steps and pairs), the SNDlib reader's records in
-:mod:`netdrift.engine.replay`, and :func:`simulation_memory_bytes` here.
+:mod:`netdrift.engine.traffic.sndlib_replay`, and :func:`simulation_memory_bytes` here.
 
 Precedence: an explicit ``budget_bytes`` > :func:`memory_budget` (``--max-memory``) >
 ``NETDRIFT_MAX_MEMORY`` > half of the available memory.
@@ -142,7 +142,7 @@ _PLAN_BYTES_PER_ENTRY = 64
 
 def simulation_memory_bytes(steps: int, n_pairs: int, n_nodes: int, n_directions: int, *,
                             n_plans: int = 1, frame: bool = False, workers: int | None = None) -> float:
-    """Peak memory of simulating a run (``netdrift.engine.simulation.Simulator`` and its summary), in
+    """Peak memory of simulating a run (``netdrift.engine.network.simulation.Simulator`` and its summary), in
     bytes, demands included (float32, steps x pairs, held by the traffic throughout).
 
     ``n_plans``: distinct failure states (the simulator caches at most 8 plans); ``frame``: the

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from netdrift.engine.events import FailureEvent
-from netdrift.engine.topology import Topology
+from netdrift.engine.network.events import FailureEvent
+from netdrift.engine.network.topology import Topology
 
 __all__ = ["MetricRow", "ScenarioResult"]
 

@@ -10,7 +10,7 @@ outside the run, an empty or unknown-link SRLG file, a sweep over the memory bud
 Examples
 --------
 >>> import tempfile
->>> from netdrift.engine.loaders import load_topology
+>>> from netdrift.engine.network.loaders import load_topology
 >>> from netdrift.storage.database import open_database
 >>> Session = open_database(f"sqlite:///{tempfile.mkdtemp()}/h.sqlite")
 >>> stored = run_sweep(Session, load_topology("abilene"), SweepSettings("link", 0, 12, steps=12),
@@ -35,10 +35,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from netdrift.engine.budget import check_memory
 from netdrift.engine.errors import InputError
-from netdrift.engine.loaders import topology_from_dict
+from netdrift.engine.network.loaders import topology_from_dict
 from netdrift.engine.sweep import KINDS, Failure, estimate_bytes, failure_set, load_srlgs, srlgs_from_topology_file, sweep
-from netdrift.engine.topology import Topology
-from netdrift.engine.traffic_sources import make_traffic
+from netdrift.engine.network.topology import Topology
+from netdrift.engine.traffic.sources import make_traffic
 from netdrift.storage.database import display_url, driver_problem
 from netdrift.storage.models import SweepRow, TopologyRow
 from netdrift.storage.repository import SweepRepository

@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from netdrift.engine.events import FailureEvent
+from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.results import ScenarioResult
 from netdrift.storage.models import ScenarioRow, SeriesRow
 from netdrift.storage.repository import ScenarioRepository
@@ -68,7 +68,7 @@ class CheckpointRepository:
     Examples
     --------
     >>> import tempfile
-    >>> from netdrift.engine.topology import Link, Node, Topology
+    >>> from netdrift.engine.network.topology import Link, Node, Topology
     >>> from netdrift.storage.database import open_database
     >>> Session = open_database(f"sqlite:///{tempfile.mkdtemp()}/h.sqlite")
     >>> t = Topology("t", (Node("a", "A"), Node("b", "B")), (Link("a-b", "a", "b", 1e3),))

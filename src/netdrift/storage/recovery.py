@@ -28,8 +28,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.events import FailureEvent
-from netdrift.engine.loaders import topology_from_dict
+from netdrift.engine.network.events import FailureEvent
+from netdrift.engine.network.loaders import topology_from_dict
 from netdrift.engine.results import MetricRow, ScenarioResult
 from netdrift.storage.models import ScenarioRow
 from netdrift.storage.repository import ScenarioRepository

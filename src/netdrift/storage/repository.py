@@ -34,10 +34,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.events import FailureEvent
+from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.results import MetricRow, ScenarioResult
-from netdrift.engine.loaders import topology_from_dict, topology_to_dict
-from netdrift.engine.topology import Topology
+from netdrift.engine.network.loaders import topology_from_dict, topology_to_dict
+from netdrift.engine.network.topology import Topology
 from netdrift.storage.database import display_url
 from netdrift.storage.models import EventRow, MetricRowDB, ScenarioRow, SeriesRow, SweepRow, TopologyRow
 from netdrift.storage.writer import current_writer, writer_alive
@@ -182,7 +182,7 @@ class ScenarioRepository:
     Examples
     --------
     >>> import tempfile
-    >>> from netdrift.engine.topology import Link, Node, Topology
+    >>> from netdrift.engine.network.topology import Link, Node, Topology
     >>> from netdrift.storage.database import open_database
     >>> Session = open_database(f"sqlite:///{tempfile.mkdtemp()}/h.sqlite")
     >>> t = Topology("t", (Node("a", "A"), Node("b", "B")), (Link("a-b", "a", "b", 1e3),))
@@ -582,7 +582,7 @@ class SweepRepository:
     Examples
     --------
     >>> import tempfile
-    >>> from netdrift.engine.topology import Link, Node, Topology
+    >>> from netdrift.engine.network.topology import Link, Node, Topology
     >>> from netdrift.storage.database import open_database
     >>> Session = open_database(f"sqlite:///{tempfile.mkdtemp()}/h.sqlite")
     >>> t = Topology("t", (Node("a", "A"), Node("b", "B")), (Link("a-b", "a", "b", 1e3),))

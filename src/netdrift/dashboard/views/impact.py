@@ -25,7 +25,7 @@ from netdrift.dashboard.download_buttons import export_buttons
 from netdrift.dashboard.map_model import labels_by_default, node_positions
 from netdrift.engine.errors import InputError
 from netdrift.engine.sweep import KINDS
-from netdrift.engine.topology import Topology
+from netdrift.engine.network.topology import Topology
 from netdrift.service.sweeps import SRLG_TYPES, SrlgUpload, StoredSweep, SweepSettings, list_sweeps, open_sweep, run_sweep
 
 SWEEP_KEY = "impact_sweep"

@@ -47,7 +47,7 @@ from netdrift.engine.forecasting.catalogue import CATALOGUE, DEFAULT_MODELS, MOD
 
 if TYPE_CHECKING:
     from netdrift.engine.experiments.scenario import LiveScenario
-    from netdrift.engine.topology import Topology
+    from netdrift.engine.network.topology import Topology
 
 MAP_KEY = "live_map"
 DIRECTION_KEY = "live_direction"

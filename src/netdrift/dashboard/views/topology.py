@@ -18,8 +18,8 @@ from netdrift.dashboard.topology_io import (
     topology_from_upload,
 )
 from netdrift.engine.errors import InputError
-from netdrift.engine.loaders import bundled_topologies, load_topology, topology_to_dict
-from netdrift.engine.topology import Topology
+from netdrift.engine.network.loaders import bundled_topologies, load_topology, topology_to_dict
+from netdrift.engine.network.topology import Topology
 
 CHOICE_KEY = "topology_choice"
 

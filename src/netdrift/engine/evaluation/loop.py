@@ -19,7 +19,7 @@ import numpy as np
 
 from netdrift.engine.evaluation.intervals import ConformalTracker
 from netdrift.engine.evaluation.stream import ObservationStream
-from netdrift.engine.events import FailureEvent
+from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.forecasting.base import Forecaster
 from netdrift.engine.forecasting.protocol import Forecast
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from netdrift.engine.events import FailureEvent
+from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.forecasting.features import time_features
 from netdrift.engine.errors import InputError
 from netdrift.engine.forecasting.protocol import OBSERVE_CHOICES, ForecastInput, Pairs
-from netdrift.engine.routing import Routing
-from netdrift.engine.simulation import Simulator
+from netdrift.engine.network.routing import Routing
+from netdrift.engine.network.simulation import Simulator
 
 __all__ = ["ObservationStream"]
 
@@ -39,8 +39,8 @@ class ObservationStream:
 
     Examples
     --------
-    >>> from netdrift.engine.loaders import load_topology
-    >>> from netdrift.engine.traffic_sources import make_traffic
+    >>> from netdrift.engine.network.loaders import load_topology
+    >>> from netdrift.engine.traffic.sources import make_traffic
     >>> topo = load_topology("abilene")
     >>> sim = Simulator(topo, make_traffic("synthetic", topo, 30, 60.0, 0))
     >>> stream = ObservationStream(sim, window=4, horizon=2)
@@ -107,7 +107,7 @@ class ObservationStream:
 
     def _estimate(self, start: int, stop: int) -> np.ndarray:
         """Tomogravity estimates of steps [start, stop), one batch per routing state."""
-        from netdrift.engine.tomogravity import node_totals, tomogravity
+        from netdrift.engine.traffic.tomogravity import node_totals, tomogravity
 
         sim, traffic = self.simulator, self.simulator.traffic
         loads = sim.loads.loads[start:stop]
@@ -137,7 +137,7 @@ class ObservationStream:
         What an operator can compute when a failure or restore happens: the last observed
         per-node totals (step - 1) spread by the gravity model, routed before and after.
         """
-        from netdrift.engine.tomogravity import gravity_prior, node_totals
+        from netdrift.engine.traffic.tomogravity import gravity_prior, node_totals
 
         sim, traffic = self.simulator, self.simulator.traffic
         if step <= 0:

@@ -20,9 +20,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from netdrift.engine.events import FailureEvent
+from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.forecasting.settings import ForecastSettings
-from netdrift.engine.loaders import load_topology
+from netdrift.engine.network.loaders import load_topology
 from netdrift.engine.evaluation.counterfactual import counterfactual_drift
 from netdrift.engine.evaluation.metrics import MetricsConfig
 from netdrift.engine.evaluation.uncertainty import mean_interval
@@ -30,10 +30,10 @@ from netdrift.engine.evaluation.scoring import summary_table
 from netdrift.engine.results import ScenarioResult
 from netdrift.engine.experiments.scenario import LiveScenario
 from netdrift.engine.experiments.spec import ModelEntry
-from netdrift.engine.simulation import Simulator
-from netdrift.engine.topology import Topology
-from netdrift.engine.traffic import TrafficMatrixSeries
-from netdrift.engine.traffic_sources import make_traffic
+from netdrift.engine.network.simulation import Simulator
+from netdrift.engine.network.topology import Topology
+from netdrift.engine.traffic.series import TrafficMatrixSeries
+from netdrift.engine.traffic.sources import make_traffic
 
 __all__ = ["PaperConfig", "PaperRow", "paper_models", "choose_failures", "run_paper", "failure_step"]
 

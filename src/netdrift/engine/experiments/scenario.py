@@ -31,19 +31,19 @@ from netdrift.engine.evaluation.metrics import MetricsConfig
 from netdrift.engine.evaluation.recorder import ForecastRecorder
 from netdrift.engine.evaluation.scoring import running_errors, score_result
 from netdrift.engine.evaluation.stream import ObservationStream
-from netdrift.engine.events import FailureEvent, down_sets_at, events_from_specs, refuse_repeated_failures
+from netdrift.engine.network.events import FailureEvent, down_sets_at, events_from_specs, refuse_repeated_failures
 from netdrift.engine.experiments.spec import ModelEntry, ScenarioSpec, check_interval_settings, check_run_lengths, parse_models
 from netdrift.engine.forecasting.base import Forecaster
 from netdrift.engine.budget import check_memory
 from netdrift.engine.forecasting.catalogue import DEFAULT_MODELS, make_forecaster, model_info
 from netdrift.engine.forecasting.protocol import Forecast
 from netdrift.engine.forecasting.settings import ForecastConfig, ForecastSettings
-from netdrift.engine.loaders import load_topology
+from netdrift.engine.network.loaders import load_topology
 from netdrift.engine.results import ScenarioResult
-from netdrift.engine.simulation import Simulator
-from netdrift.engine.topology import Topology
-from netdrift.engine.traffic import TrafficMatrixSeries
-from netdrift.engine.traffic_sources import make_traffic
+from netdrift.engine.network.simulation import Simulator
+from netdrift.engine.network.topology import Topology
+from netdrift.engine.traffic.series import TrafficMatrixSeries
+from netdrift.engine.traffic.sources import make_traffic
 
 __all__ = ["LiveScenario", "run_scenario", "run_to_end", "spec_from_dict", "Progress"]
 

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 if TYPE_CHECKING:
-    from netdrift.engine.events import FailureEvent
-    from netdrift.engine.routing import Routing
+    from netdrift.engine.network.events import FailureEvent
+    from netdrift.engine.network.routing import Routing
 
 __all__ = ["ForecastInput", "Forecast", "Pairs", "OBSERVE_CHOICES"]
 
@@ -64,7 +64,7 @@ class ForecastInput:
         Capacity per direction, to turn utilisation into Mbit/s.
     routing_at : callable, optional
         ``routing_at(s)`` is the routing in force at step ``s`` under the failures known now
-        (:class:`netdrift.engine.routing.Routing`: the sparse direction x pair matrix); a known failure
+        (:class:`netdrift.engine.network.routing.Routing`: the sparse direction x pair matrix); a known failure
         or restore applies to every target after it.
     events : tuple of FailureEvent
         Failures and restores known so far (none after ``step``).

@@ -57,9 +57,9 @@ class RoutedForecaster(Forecaster[ModelSettings]):
     Examples
     --------
     >>> import numpy as np
-    >>> from netdrift.engine.loaders import load_topology
+    >>> from netdrift.engine.network.loaders import load_topology
     >>> from netdrift.engine.forecasting import ForecastConfig, ForecastInput, time_features
-    >>> from netdrift.engine.routing import all_pairs, routing_matrix
+    >>> from netdrift.engine.network.routing import all_pairs, routing_matrix
     >>> topo = load_topology("abilene")
     >>> src, dst = all_pairs(len(topo.nodes))
     >>> r = routing_matrix(topo, src=src, dst=dst)

@@ -1,7 +1,7 @@
 """Failure sweeps: every single link, node, shared-risk link group or link pair, ranked by impact.
 
 For each failure state of the set the demands of the window ``[start, stop)`` are routed with
-the simulator's own fast path (:class:`netdrift.engine.routing.LoadPlan`), all steps at once, and per
+the simulator's own fast path (:class:`netdrift.engine.network.routing.LoadPlan`), all steps at once, and per
 failure we keep: each direction's worst utilisation and its step, the directions over 100 %
 with their excess, the dropped demand and the node pairs cut off. Over all failures we keep each
 direction's worst case and the failure causing it (the two views of planning tools such as
@@ -10,7 +10,7 @@ Cisco WAE: worst-case failure and worst-case utilisation).
 Incremental re-routing (the default): a failure only changes the routes of the pairs whose
 routes cross a failed link (a pair at a failed node crosses one of its links). The no-failure
 state is routed once, in full (:class:`LoadPlan`), and its per-pair routing matrix kept; for each
-failure only those pairs are re-routed (:func:`netdrift.engine.routing.routing_matrix` on them) and the
+failure only those pairs are re-routed (:func:`netdrift.engine.network.routing.routing_matrix` on them) and the
 loads are the no-failure loads plus (new fractions - old fractions) @ their demands, in float32
 as the simulator computes, clipped at 0 (float residues of about 1e-8 of a capacity can remain
 where a direction loses all its load). On Kdl a link carries about 3 % of the pairs, so this is

@@ -14,8 +14,8 @@ from netdrift.engine.budget import check_memory
 from netdrift.engine.errors import InputError
 from netdrift.engine.sweep.evaluate import _run, _Sweeper, estimate_bytes
 from netdrift.engine.sweep.failures import Failure, failure_set
-from netdrift.engine.topology import Topology
-from netdrift.engine.traffic import TrafficMatrixSeries
+from netdrift.engine.network.topology import Topology
+from netdrift.engine.traffic.series import TrafficMatrixSeries
 
 __all__ = ["SweepResult", "sweep", "EXECUTORS"]
 

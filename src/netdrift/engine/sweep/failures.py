@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.topology import Topology
+from netdrift.engine.network.topology import Topology
 
 __all__ = ["KINDS", "Failure", "failure_set", "load_srlgs", "srlgs_from_topology_file"]
 

@@ -21,10 +21,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.traffic import TrafficMatrixSeries
+from netdrift.engine.traffic.series import TrafficMatrixSeries
 
 if TYPE_CHECKING:  # pragma: no cover
-    from netdrift.engine.routing import LoadPlan
+    from netdrift.engine.network.routing import LoadPlan
 
 __all__ = ["forecast_traffic", "forecast_models", "upper_radius"]
 
@@ -56,8 +56,8 @@ def forecast_traffic(traffic: TrafficMatrixSeries, model: str, start: int, horiz
     forecast demands (so cannot be routed per failure state), and ``from`` when no step before
     ``start`` is observed.
 
-    >>> from netdrift.engine.loaders import load_topology
-    >>> from netdrift.engine.traffic_sources import make_traffic
+    >>> from netdrift.engine.network.loaders import load_topology
+    >>> from netdrift.engine.traffic.sources import make_traffic
     >>> topo = load_topology("abilene")
     >>> tm = make_traffic("synthetic", topo, 10, 5.0, 0)
     >>> fc = forecast_traffic(tm, "routed-persistence", 6, 3)
@@ -68,7 +68,7 @@ def forecast_traffic(traffic: TrafficMatrixSeries, model: str, start: int, horiz
     from netdrift.engine.forecasting.catalogue import CATALOGUE, MODEL_NAMES, make_forecaster
     from netdrift.engine.forecasting.features import time_features
     from netdrift.engine.forecasting.protocol import Pairs
-    from netdrift.engine.routing import Routing
+    from netdrift.engine.network.routing import Routing
 
     info = CATALOGUE.get(model)
     if info is None:

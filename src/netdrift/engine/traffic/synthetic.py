@@ -41,9 +41,9 @@ import numpy as np
 
 from netdrift.engine.budget import check_memory
 from netdrift.engine.errors import InputError
-from netdrift.engine.routing import LoadPlan, block_steps_for, run_in_threads
-from netdrift.engine.topology import Topology
-from netdrift.engine.traffic import TrafficMatrixSeries
+from netdrift.engine.network.routing import LoadPlan, block_steps_for, run_in_threads
+from netdrift.engine.network.topology import Topology
+from netdrift.engine.traffic.series import TrafficMatrixSeries
 
 __all__ = ["synthetic_traffic", "synthetic_memory_bytes", "check_seed", "MEAN_PAIR_MBPS", "MAX_SEED"]
 
@@ -186,7 +186,7 @@ def synthetic_traffic(
 
     Examples
     --------
-    >>> from netdrift.engine.topology import Topology, Node, Link
+    >>> from netdrift.engine.network.topology import Topology, Node, Link
     >>> t = Topology("ab", (Node("a", "a"), Node("b", "b")), (Link("ab", "a", "b", 1000.0),))
     >>> tm = synthetic_traffic(t, steps=288, seed=1)
     >>> tm.demands.shape, tm.demands.dtype.name

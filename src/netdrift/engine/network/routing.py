@@ -30,10 +30,10 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.topology import Topology
+from netdrift.engine.network.topology import Topology
 
 if TYPE_CHECKING:  # pragma: no cover
-    from netdrift.engine.traffic import TrafficMatrixSeries
+    from netdrift.engine.traffic.series import TrafficMatrixSeries
 
 __all__ = ["Routing", "routing_matrix", "LoadPlan", "apply_routing", "peak_utilization", "all_pairs", "ECMP_RTOL",
            "block_steps_for", "run_in_threads"]
@@ -101,7 +101,7 @@ def routing_matrix(topology: Topology, link_up: np.ndarray | None = None,
     --------
     A square a-b-c-d-a with equal weights: a -> c has two equal-cost next hops.
 
-    >>> from netdrift.engine.topology import Topology, Node, Link
+    >>> from netdrift.engine.network.topology import Topology, Node, Link
     >>> nodes = tuple(Node(x, x) for x in "abcd")
     >>> links = tuple(Link(u + v, u, v, 100.0) for u, v in ("ab", "bc", "cd", "da"))
     >>> t = Topology("sq", nodes, links)
@@ -281,7 +281,7 @@ class LoadPlan:
 
     Examples
     --------
-    >>> from netdrift.engine.topology import Topology, Node, Link
+    >>> from netdrift.engine.network.topology import Topology, Node, Link
     >>> nodes = tuple(Node(x, x) for x in "abcd")
     >>> links = tuple(Link(u + v, u, v, 100.0) for u, v in ("ab", "bc", "cd", "da"))
     >>> plan = LoadPlan(Topology("sq", nodes, links), src=np.array([0]), dst=np.array([2]))
@@ -495,8 +495,8 @@ def peak_utilization(topology: Topology, traffic: "TrafficMatrixSeries") -> floa
     Missing (NaN) steps are ignored. Returns 0.0 when no demand crosses any link.
 
     >>> from datetime import datetime
-    >>> from netdrift.engine.topology import Topology, Node, Link
-    >>> from netdrift.engine.traffic import TrafficMatrixSeries
+    >>> from netdrift.engine.network.topology import Topology, Node, Link
+    >>> from netdrift.engine.traffic.series import TrafficMatrixSeries
     >>> t = Topology("ab", (Node("a", "a"), Node("b", "b")), (Link("ab", "a", "b", 100.0),))
     >>> tm = TrafficMatrixSeries(("a", "b"), np.array([0, 1]), np.array([1, 0]),
     ...                          np.array([[30.0, 10.0], [np.nan, np.nan], [50.0, 5.0]]),

@@ -11,9 +11,9 @@ import re
 from typing import Any
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.loaders._build import RawEdge, RawNode, build_topology, coords, to_float, zoo_node_label
-from netdrift.engine.loaders.graphml import edge_speed_mbps
-from netdrift.engine.topology import Topology
+from netdrift.engine.network.loaders._build import RawEdge, RawNode, build_topology, coords, to_float, zoo_node_label
+from netdrift.engine.network.loaders.graphml import edge_speed_mbps
+from netdrift.engine.network.topology import Topology
 
 __all__ = ["parse_gml", "parse_gml_text"]
 

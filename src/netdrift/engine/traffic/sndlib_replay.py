@@ -1,5 +1,5 @@
 """Real traffic replay: SNDlib dynamic traffic matrices and a long CSV, as TrafficMatrixSeries
-(the CSV reader, streamed in blocks, is :mod:`netdrift.engine.replay_csv`).
+(the CSV reader, streamed in blocks, is :mod:`netdrift.engine.traffic.csv_replay`).
 
 Both readers share the same semantics:
 
@@ -17,30 +17,24 @@ import math
 import re
 import tarfile
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
 from netdrift.engine.budget import check_memory
 from netdrift.engine.errors import InputError
-from netdrift.engine.topology import Topology
-from netdrift.engine.traffic import TrafficMatrixSeries
+from netdrift.engine.network.topology import Topology
+from netdrift.engine.traffic.series import TrafficMatrixSeries
+from netdrift.engine.traffic.time_grid import (MAX_MBPS, check_cells, epoch_seconds,
+                                              time_grid, unknown_ids_error)
 
-__all__ = ["load_sndlib_dynamic", "load_traffic_csv", "csv_memory_bytes", "MAX_XML_BYTES", "MAX_FILES",
-           "MAX_CSV_BYTES", "MAX_STEPS", "MAX_CELLS", "MAX_MBPS"]
+__all__ = ["load_sndlib_dynamic", "sndlib_step_minutes", "MAX_XML_BYTES", "MAX_FILES"]
 
 #: Largest single demand-matrix XML accepted (real SNDlib files are tens of KB).
 MAX_XML_BYTES = 64 * 1024 * 1024
 #: Largest number of demand-matrix files accepted in one folder or archive.
 MAX_FILES = 2_000_000
-#: Longest series accepted, in steps (a stray far-away timestamp would otherwise ask for it).
-MAX_STEPS = 5_000_000
-#: Largest (steps x pairs) array accepted: 4 GiB of float32.
-MAX_CELLS = 1 << 30
-#: Largest demand accepted, Mbit/s: float32's largest finite value (demands are float32; a
-#: larger one would become inf and make every load through it inf).
-MAX_MBPS = float(np.finfo(np.float32).max)
 #: Bytes per record (time index, src, dst as int64, value as float64) plus the sort of the
 #: assembly (pair codes, their unique inverse), on top of the float32 (steps x pairs) array.
 _ASSEMBLY_BYTES_PER_RECORD = 64
@@ -64,91 +58,11 @@ class _Records:
     val: list[np.ndarray] = field(default_factory=list)
 
 
-def _epoch_seconds(dt: datetime) -> int:
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
-    return int((dt - datetime(1970, 1, 1)).total_seconds())
-
-
-def _from_epoch(secs: int | np.integer) -> datetime:
-    return datetime(1970, 1, 1) + timedelta(seconds=int(secs))
-
-
-def _parse_time(text: str) -> datetime:
-    """ISO 8601 or SNDlib's ``YYYYMMDD-HHMM`` (ValueError otherwise)."""
-    text = text.strip()
-    if len(text) == 13 and text[8] == "-":
-        return datetime.strptime(text, _SNDLIB_TIME)
-    return datetime.fromisoformat(text)
-
-
-def _unknown_ids_error(what: str, ids: list[str], topology: Topology) -> InputError:
-    shown = ", ".join(repr(i) for i in ids[:10])
-    more = f" (+{len(ids) - 10} more)" if len(ids) > 10 else ""
-    return InputError(
-        what,
-        f"{len(ids)} node id(s) not in topology '{topology.name}': {shown}{more}",
-    )
-
-
-@dataclass(frozen=True)
-class _TimeGrid:
-    """The regular time grid of a replay: ``steps`` rows of ``step_s`` seconds from ``start_s``."""
-
-    start_s: int
-    step_s: int
-    steps: int
-
-    @property
-    def start(self) -> datetime:
-        return _from_epoch(self.start_s)
-
-    def row_of(self, secs: np.ndarray) -> np.ndarray:
-        """Row of each time (all on the grid)."""
-        return (np.asarray(secs, dtype=np.int64) - self.start_s) // self.step_s
-
-
-def _time_grid(what: str, times: np.ndarray, single_step_minutes: float | None) -> _TimeGrid:
-    """The grid of distinct interval ``times`` (epoch seconds): the step is the most common gap
-    (ties: the shortest); InputError for a time off the grid or an absurd span."""
-    sorted_times = np.sort(np.asarray(times, dtype=np.int64), kind="stable")
-    if len(sorted_times) >= 2:
-        gaps = np.diff(sorted_times)
-        values, counts = np.unique(gaps, return_counts=True)
-        step_s = int(values[np.argmax(counts)])  # ties -> the shortest gap
-    elif single_step_minutes is not None:
-        step_s = int(round(single_step_minutes * 60))
-    else:
-        raise InputError(what, "only one interval: need at least two distinct times to tell the step length")
-    if step_s <= 0:  # unreachable with unique times, kept as a guard
-        raise InputError(what, "could not determine a positive step length")
-    offsets = sorted_times - sorted_times[0]
-    off_grid = np.nonzero(offsets % step_s)[0]
-    if len(off_grid):
-        raise InputError(
-            what,
-            f"time {_from_epoch(sorted_times[off_grid[0]]):%Y-%m-%d %H:%M} is not on the "
-            f"{step_s / 60:g}-minute grid that starts {_from_epoch(sorted_times[0]):%Y-%m-%d %H:%M} "
-            "(the step length is the most common gap between times)",
-        )
-    steps = int(offsets[-1] // step_s) + 1
-    if steps > MAX_STEPS:
-        raise InputError(what, f"the times span {steps} steps of {step_s / 60:g} min; "
-                         f"at most {MAX_STEPS} are accepted")
-    return _TimeGrid(int(sorted_times[0]), step_s, steps)
-
-
-def check_cells(what: str, steps: int, n_pairs: int) -> None:
-    """Refuse a (steps x pairs) array above :data:`MAX_CELLS`."""
-    if steps * max(n_pairs, 1) > MAX_CELLS:
-        raise InputError(what, f"{steps} steps x {n_pairs} pairs is too large to hold in memory")
-
-
 def _assemble(what: str, rec: _Records, topology: Topology,
               single_step_minutes: float | None, budget_bytes: int | None = None) -> TrafficMatrixSeries:
     """Lay the records on a regular time grid; intervals with no record become NaN rows."""
     times = np.asarray(rec.times, dtype=np.int64)
-    grid = _time_grid(what, times, single_step_minutes)
+    grid = time_grid(what, times, single_step_minutes)
     row_of_time = grid.row_of(times)
 
     n = len(topology.nodes)
@@ -333,8 +247,8 @@ def load_sndlib_dynamic(path: str | Path, topology: Topology, budget_bytes: int 
     Examples
     --------
     >>> from pathlib import Path
-    >>> from netdrift.engine.topology import Topology, Node, Link
-    >>> folder = Path(__file__).parents[1] / "tests/fixtures/traffic/sndlib_abilene4"
+    >>> from netdrift.engine.network.topology import Topology, Node, Link
+    >>> folder = Path(__file__).parents[4] / "tests/fixtures/traffic/sndlib_abilene4"
     >>> ids = ["ATLAng", "CHINng", "NYCMng", "WASHng"]
     >>> topo = Topology("abilene4", tuple(Node(i, i) for i in ids),
     ...                 (Link("l1", "ATLAng", "WASHng", 1e4), Link("l2", "WASHng", "NYCMng", 1e4),
@@ -358,7 +272,7 @@ def load_sndlib_dynamic(path: str | Path, topology: Topology, budget_bytes: int 
         n_docs += 1
         when, gran, values = _parse_sndlib_matrix(name, data)
         granularity = granularity if granularity is not None else gran
-        secs = _epoch_seconds(when)
+        secs = epoch_seconds(when)
         if secs in seen_time:
             raise InputError(f"traffic file '{name}'",
                              f"interval {when:%Y%m%d-%H%M} already given by '{seen_time[secs]}'")
@@ -382,7 +296,7 @@ def load_sndlib_dynamic(path: str | Path, topology: Topology, budget_bytes: int 
         rec.dst.append(np.asarray(dsts, dtype=np.int64))
         rec.val.append(np.asarray(vals, dtype=np.float64))
     if unknown:
-        raise _unknown_ids_error(f"traffic '{path}' (first in '{first_unknown_file}')", list(unknown), topology)
+        raise unknown_ids_error(f"traffic '{path}' (first in '{first_unknown_file}')", list(unknown), topology)
     if n_docs == 0:
         raise InputError(what, "no demand-matrix XML files found")
     return _assemble(what, rec, topology, granularity if granularity is not None else step_minutes, budget_bytes)
@@ -393,7 +307,7 @@ def sndlib_step_minutes(path: str | Path, step_minutes: float | None = None) -> 
     documents one at a time and keeping only their times.
 
     >>> from pathlib import Path
-    >>> sndlib_step_minutes(Path(__file__).parents[1] / "tests/fixtures/traffic/sndlib_abilene4")
+    >>> sndlib_step_minutes(Path(__file__).parents[4] / "tests/fixtures/traffic/sndlib_abilene4")
     5.0
     """
     path = Path(path)
@@ -405,17 +319,9 @@ def sndlib_step_minutes(path: str | Path, step_minutes: float | None = None) -> 
     for name, data in _iter_sndlib_documents(path):
         when, gran, _ = _parse_sndlib_matrix(name, data)
         granularity = granularity if granularity is not None else gran
-        times.add(_epoch_seconds(when))
+        times.add(epoch_seconds(when))
     if not times:
         raise InputError(what, "no demand-matrix XML files found")
     fallback = granularity if granularity is not None else step_minutes
-    return _time_grid(what, np.fromiter(times, np.int64, len(times)), fallback).step_s / 60.0
+    return time_grid(what, np.fromiter(times, np.int64, len(times)), fallback).step_s / 60.0
 
-
-def __getattr__(name: str):
-    # The CSV reader lives in netdrift.engine.replay_csv (streamed); its names stay importable from here.
-    if name in ("load_traffic_csv", "csv_memory_bytes", "MAX_CSV_BYTES"):
-        from netdrift.engine import replay_csv
-
-        return getattr(replay_csv, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,7 +3,7 @@
 
 A 19 MB GraphML of 198,000 nodes loads in seconds and only then is the traffic it would need
 found too large; the count lets a caller refuse it first (see
-:func:`netdrift.engine.traffic_sources.check_synthetic_fits`).
+:func:`netdrift.engine.traffic.sources.check_synthetic_fits`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Traffic-matrix estimation from link loads by tomogravity (Zhang, Roughan, Duffield, Greenberg,
 "Fast accurate computation of large-scale IP traffic matrices from link loads", SIGMETRICS 2003).
 
-Given one failure state's :class:`~netdrift.engine.routing.Routing` (per-hop ECMP fractions ``A``, 2L x P),
+Given one failure state's :class:`~netdrift.engine.network.routing.Routing` (per-hop ECMP fractions ``A``, 2L x P),
 the measured load of every link direction ``y`` (2L,) and the measured per-node totals (edge
 interface counters: ``egress[o]`` = traffic entering the network at ``o``, ``ingress[d]`` =
 traffic destined to ``d``), the demand of every origin-destination pair is estimated in three
@@ -66,7 +66,7 @@ import scipy.linalg as sl
 import scipy.sparse as sp
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.routing import Routing
+from netdrift.engine.network.routing import Routing
 
 __all__ = ["tomogravity", "node_totals", "gravity_prior", "LAMBDA_REL"]
 
@@ -136,8 +136,8 @@ def tomogravity(routing: Routing, link_loads: np.ndarray, egress: np.ndarray, in
 
     A triangle: every pair has its own link, so the link loads determine the matrix.
 
-    >>> from netdrift.engine.topology import Topology, Node, Link
-    >>> from netdrift.engine.routing import routing_matrix, all_pairs
+    >>> from netdrift.engine.network.topology import Topology, Node, Link
+    >>> from netdrift.engine.network.routing import routing_matrix, all_pairs
     >>> t = Topology("tri", tuple(Node(x, x) for x in "abc"),
     ...              tuple(Link(u + v, u, v, 100.0) for u, v in ("ab", "bc", "ca")))
     >>> s, d = all_pairs(3)
@@ -148,7 +148,7 @@ def tomogravity(routing: Routing, link_loads: np.ndarray, egress: np.ndarray, in
     [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
     """
     if not isinstance(routing, Routing):
-        raise InputError("routing", f"expected an netdrift.engine.routing.Routing, got {type(routing).__name__}")
+        raise InputError("routing", f"expected an netdrift.engine.network.routing.Routing, got {type(routing).__name__}")
     n_dir, n_pairs = routing.matrix.shape
     e = _float_array(egress, "egress")
     i = _float_array(ingress, "ingress")

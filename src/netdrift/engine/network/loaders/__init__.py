@@ -1,4 +1,4 @@
-"""Load a network topology from a file or a bundled name into an :class:`netdrift.engine.topology.Topology`.
+"""Load a network topology from a file or a bundled name into an :class:`netdrift.engine.network.topology.Topology`.
 
 Formats (by file ending, else by content):
 
@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import Callable
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.loaders._build import REFERENCE_BANDWIDTH_MBPS, WEIGHT_SCHEMES, check_weights
-from netdrift.engine.loaders.bundled import bundled_topologies, samples_dir
-from netdrift.engine.loaders.gml import parse_gml
-from netdrift.engine.loaders.graphml import parse_graphml
-from netdrift.engine.loaders.netjson import save_topology_json, topology_from_dict, topology_to_dict, parse_netjson
-from netdrift.engine.loaders.sndlib import parse_sndlib_native, parse_sndlib_xml
-from netdrift.engine.topology import Topology
+from netdrift.engine.network.loaders._build import REFERENCE_BANDWIDTH_MBPS, WEIGHT_SCHEMES, check_weights
+from netdrift.engine.network.loaders.bundled import bundled_topologies, samples_dir
+from netdrift.engine.network.loaders.gml import parse_gml
+from netdrift.engine.network.loaders.graphml import parse_graphml
+from netdrift.engine.network.loaders.netjson import save_topology_json, topology_from_dict, topology_to_dict, parse_netjson
+from netdrift.engine.network.loaders.sndlib import parse_sndlib_native, parse_sndlib_xml
+from netdrift.engine.network.topology import Topology
 
 __all__ = [
     "load_topology",

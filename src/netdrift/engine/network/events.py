@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Iterable, Literal
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.topology import Topology
+from netdrift.engine.network.topology import Topology
 
 __all__ = ["FailureEvent", "parse_failure_spec", "events_from_specs", "down_sets_at", "refuse_repeated_failures"]
 
@@ -27,7 +27,7 @@ class FailureEvent:
 def parse_failure_spec(spec: str, topology: Topology, steps: int) -> list[FailureEvent]:
     """Parse ``ID@STEP[:RESTORE_STEP]`` into one or two events, validated against the run.
 
-    >>> from netdrift.engine.topology import Topology, Node, Link
+    >>> from netdrift.engine.network.topology import Topology, Node, Link
     >>> t = Topology("t", (Node("a", "a"), Node("b", "b")), (Link("a-b", "a", "b", 1e3),))
     >>> [e.action for e in parse_failure_spec("a-b@3:7", t, 10)]
     ['fail', 'restore']
@@ -78,7 +78,7 @@ def down_sets_at(events: Iterable[FailureEvent], step: int) -> tuple[frozenset[s
 def refuse_repeated_failures(events: Iterable[FailureEvent]) -> None:
     """InputError (``--fail``) when an element is failed again while it is still down.
 
-    ``events`` are :class:`netdrift.engine.events.FailureEvent`; at one step a restore counts before a
+    ``events`` are :class:`netdrift.engine.network.events.FailureEvent`; at one step a restore counts before a
     failure, so ``X@10:20`` with ``X@20`` is accepted (restored and failed again at 20).
     """
     down: dict[tuple[str, str], int] = {}

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from netdrift.engine.topology import Topology
+    from netdrift.engine.network.topology import Topology
 
 __all__ = ["EARTH_RADIUS_KM", "haversine_km", "MERCATOR_MAX_LAT", "mercator_xy", "plane_layout"]
 
@@ -67,7 +67,7 @@ def plane_layout(
     with no coordinates at all, a seeded force layout (networkx's spring layout) is used and
     the projection is None.
 
-    >>> from netdrift.engine.topology import Link, Node, Topology
+    >>> from netdrift.engine.network.topology import Link, Node, Topology
     >>> t = Topology("t", (Node("a", "A", 0.0, 0.0), Node("b", "B", 0.0, 20.0)), (Link("a-b", "a", "b", 1.0),))
     >>> plane_layout(t)
     ({'a': (0.0, 0.0), 'b': (1000.0, 0.0)}, {'kind': 'mercator', 'x0': 0.0, 'y0': 0.0, 'scale': 50.0})

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.loaders._build import (MAX_CAPACITY_MBPS, RawEdge, RawNode, assign_weights, build_topology, check_weights,
+from netdrift.engine.network.loaders._build import (MAX_CAPACITY_MBPS, RawEdge, RawNode, assign_weights, build_topology, check_weights,
                                    coords)
-from netdrift.engine.topology import Link, Node, Topology
+from netdrift.engine.network.topology import Link, Node, Topology
 
 __all__ = ["FORMAT_NAME", "topology_to_dict", "topology_from_dict", "save_topology_json", "parse_netjson"]
 
@@ -35,7 +35,7 @@ FORMAT_VERSION = 1
 def topology_to_dict(topology: Topology) -> dict[str, Any]:
     """A JSON-ready dict of the topology (the ``.json`` format and ``topology info --json``).
 
-    >>> from netdrift.engine.topology import Topology, Node, Link
+    >>> from netdrift.engine.network.topology import Topology, Node, Link
     >>> t = Topology("t", (Node("a", "A", 1.0, 2.0), Node("b", "B")), (Link("a-b", "a", "b", 1e3),))
     >>> topology_from_dict(topology_to_dict(t)) == t
     True

@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.events import FailureEvent, down_sets_at
-from netdrift.engine.routing import LoadPlan, Routing
-from netdrift.engine.topology import Topology
-from netdrift.engine.traffic import TrafficMatrixSeries
+from netdrift.engine.network.events import FailureEvent, down_sets_at
+from netdrift.engine.network.routing import LoadPlan, Routing
+from netdrift.engine.network.topology import Topology
+from netdrift.engine.traffic.series import TrafficMatrixSeries
 
 __all__ = ["LinkLoads", "Simulator", "simulate", "FRAME_COLUMNS"]
 
@@ -179,7 +179,7 @@ class Simulator:
     Examples
     --------
     >>> from datetime import datetime
-    >>> from netdrift.engine.topology import Topology, Node, Link
+    >>> from netdrift.engine.network.topology import Topology, Node, Link
     >>> nodes = (Node("a", "a"), Node("b", "b"), Node("c", "c"))
     >>> links = (Link("ab", "a", "b", 100.0), Link("bc", "b", "c", 100.0), Link("ac", "a", "c", 100.0))
     >>> topo = Topology("tri", nodes, links)
@@ -354,7 +354,7 @@ def simulate(topology: Topology, traffic: TrafficMatrixSeries, events: Iterable[
     """Loads of every link direction for ``traffic`` on ``topology`` under ``events``.
 
     >>> from datetime import datetime
-    >>> from netdrift.engine.topology import Topology, Node, Link
+    >>> from netdrift.engine.network.topology import Topology, Node, Link
     >>> topo = Topology("ab", (Node("a", "a"), Node("b", "b")), (Link("ab", "a", "b", 100.0),))
     >>> tm = TrafficMatrixSeries(("a", "b"), np.array([0]), np.array([1]),
     ...                          np.array([[40.0], [50.0]]), 5.0, datetime(2024, 1, 1))

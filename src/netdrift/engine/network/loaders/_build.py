@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.geo import haversine_km
-from netdrift.engine.topology import DEFAULT_CAPACITY_MBPS, Link, Node, Topology
+from netdrift.engine.network.geo import haversine_km
+from netdrift.engine.network.topology import DEFAULT_CAPACITY_MBPS, Link, Node, Topology
 
 #: Weight schemes accepted by ``load_topology(weights=...)``.
 WEIGHT_SCHEMES = ("hop", "distance", "inv-capacity")

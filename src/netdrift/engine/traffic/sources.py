@@ -9,11 +9,11 @@ import numpy as np
 
 from netdrift.engine.budget import check_memory
 from netdrift.engine.errors import InputError
-from netdrift.engine.replay import load_sndlib_dynamic, sndlib_step_minutes
-from netdrift.engine.replay_csv import csv_step_minutes, load_traffic_csv
-from netdrift.engine.synthetic import check_seed, synthetic_memory_bytes, synthetic_traffic
-from netdrift.engine.topology import Topology
-from netdrift.engine.traffic import TrafficMatrixSeries
+from netdrift.engine.traffic.sndlib_replay import load_sndlib_dynamic, sndlib_step_minutes
+from netdrift.engine.traffic.csv_replay import csv_step_minutes, load_traffic_csv
+from netdrift.engine.traffic.synthetic import check_seed, synthetic_memory_bytes, synthetic_traffic
+from netdrift.engine.network.topology import Topology
+from netdrift.engine.traffic.series import TrafficMatrixSeries
 
 __all__ = ["make_traffic", "check_synthetic_fits", "replay_step_minutes", "check_replay_step", "SYNTHETIC"]
 
@@ -34,10 +34,10 @@ def make_traffic(
 ) -> TrafficMatrixSeries:
     """Traffic for a run: ``"synthetic"`` or a path to real traffic to replay.
 
-    - ``"synthetic"``: :func:`netdrift.engine.synthetic.synthetic_traffic` with ``steps``,
+    - ``"synthetic"``: :func:`netdrift.engine.traffic.synthetic.synthetic_traffic` with ``steps``,
       ``step_minutes``, ``seed`` and ``peak_utilization``.
-    - a ``.csv`` file: :func:`netdrift.engine.replay.load_traffic_csv`.
-    - a folder or a ``.tar.gz`` / ``.tgz`` archive: :func:`netdrift.engine.replay.load_sndlib_dynamic`.
+    - a ``.csv`` file: :func:`netdrift.engine.traffic.csv_replay.load_traffic_csv`.
+    - a folder or a ``.tar.gz`` / ``.tgz`` archive: :func:`netdrift.engine.traffic.sndlib_replay.load_sndlib_dynamic`.
 
     Replayed traffic keeps its own volumes and step length (``seed`` and ``peak_utilization`` do
     not apply; ``step_minutes`` is only the step of data with a single interval and no step of
@@ -54,7 +54,7 @@ def make_traffic(
 
     Examples
     --------
-    >>> from netdrift.engine.topology import Topology, Node, Link
+    >>> from netdrift.engine.network.topology import Topology, Node, Link
     >>> t = Topology("ab", (Node("a", "a"), Node("b", "b")), (Link("ab", "a", "b", 1000.0),))
     >>> make_traffic("synthetic", t, steps=12, step_minutes=5.0, seed=0).demands.shape
     (12, 2)
@@ -96,7 +96,7 @@ def check_synthetic_fits(topology_source: str | Path, steps: int, budget_bytes: 
                          max_bytes: int | None = None) -> None:
     """Refuse (InputError) synthetic traffic for a topology file too large for the memory budget,
     before the file is loaded: its nodes and edges are counted in one pass over its bytes
-    (:func:`netdrift.engine.loaders.precount.count_topology_file`; GraphML, SNDlib XML and GML). Other
+    (:func:`netdrift.engine.network.loaders.precount.count_topology_file`; GraphML, SNDlib XML and GML). Other
     formats and pipes are checked once loaded, by the generator itself; a bundled name is counted
     in its file.
 
@@ -112,8 +112,8 @@ def check_synthetic_fits(topology_source: str | Path, steps: int, budget_bytes: 
     ...                                 "288 steps)"))
     True
     """
-    from netdrift.engine.loaders import DEFAULT_MAX_BYTES, bundled_topologies
-    from netdrift.engine.loaders.precount import count_topology_file
+    from netdrift.engine.network.loaders import DEFAULT_MAX_BYTES, bundled_topologies
+    from netdrift.engine.network.loaders.precount import count_topology_file
 
     path = Path(topology_source)
     if not path.exists() and isinstance(topology_source, str):  # a bundled name, as load_topology resolves it
@@ -133,7 +133,7 @@ def replay_step_minutes(spec: str, step_minutes: float | None = None) -> float:
     step of data with a single interval and none of its own.
 
     >>> from pathlib import Path
-    >>> replay_step_minutes(str(Path(__file__).parents[1] / "tests/fixtures/traffic/long4.csv"))
+    >>> replay_step_minutes(str(Path(__file__).parents[4] / "tests/fixtures/traffic/long4.csv"))
     15.0
     """
     path = Path(spec).expanduser()

@@ -7,7 +7,7 @@ holds more than one block of text besides the result:
    shape (steps x pairs) of the series; the memory budget is checked against that shape;
 2. the second pass writes each block's values straight into the preallocated float32 array.
 
-Semantics are those of :mod:`netdrift.engine.replay` (shared with the SNDlib reader).
+Semantics are those of :mod:`netdrift.engine.traffic.sndlib_replay` (shared with the SNDlib reader).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import numpy as np
 
 from netdrift.engine.budget import check_memory
 from netdrift.engine.errors import InputError
-from netdrift.engine.replay import (MAX_MBPS, _epoch_seconds, _parse_time, _TimeGrid, _time_grid, _unknown_ids_error,
-                           check_cells)
-from netdrift.engine.topology import Topology
-from netdrift.engine.traffic import TrafficMatrixSeries
+from netdrift.engine.traffic.time_grid import (MAX_MBPS, TimeGrid, check_cells, epoch_seconds, parse_time, time_grid,
+                                              unknown_ids_error)
+from netdrift.engine.network.topology import Topology
+from netdrift.engine.traffic.series import TrafficMatrixSeries
 
 __all__ = ["load_traffic_csv", "csv_step_minutes", "csv_memory_bytes", "MAX_CSV_BYTES", "BLOCK_BYTES"]
 
@@ -190,7 +190,7 @@ def _iter_blocks(path: Path, what: str, topology: Topology, tokens: _Tokens,
             secs = time_cache.get(text)
             if secs is None and text:
                 try:
-                    secs = time_cache[text] = _epoch_seconds(_parse_time(text))
+                    secs = time_cache[text] = epoch_seconds(parse_time(text))
                 except ValueError:
                     hit = np.nonzero(t_idx == k)[0]
                     if len(hit):
@@ -328,7 +328,7 @@ def load_traffic_csv(path: str | Path, topology: Topology, budget_bytes: int | N
     Examples
     --------
     >>> import tempfile, os
-    >>> from netdrift.engine.topology import Topology, Node, Link
+    >>> from netdrift.engine.network.topology import Topology, Node, Link
     >>> topo = Topology("t", (Node("a", "a"), Node("b", "b")), (Link("a-b", "a", "b", 1e3),))
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     p = os.path.join(tmp, "t.csv")
@@ -362,10 +362,10 @@ def load_traffic_csv(path: str | Path, topology: Topology, budget_bytes: int | N
         known = (block.src >= 0) & (block.dst >= 0)
         pair_codes = np.union1d(pair_codes, block.src[known] * n + block.dst[known])
     if tokens.unknown:
-        raise _unknown_ids_error(what, list(tokens.unknown), topology)
+        raise unknown_ids_error(what, list(tokens.unknown), topology)
     if rows == 0:
         raise InputError(what, "no data rows")
-    grid = _time_grid(what, np.fromiter(times, dtype=np.int64, count=len(times)), step_minutes)
+    grid = time_grid(what, np.fromiter(times, dtype=np.int64, count=len(times)), step_minutes)
     check_cells(what, grid.steps, len(pair_codes))
     check_memory(f"{what} ({grid.steps} steps x {len(pair_codes)} pairs)",
                  csv_memory_bytes(grid.steps, len(pair_codes), block_bytes), budget_bytes)
@@ -403,7 +403,7 @@ def csv_step_minutes(path: str | Path, step_minutes: float | None = None, block_
     its ``time`` column; rows are not checked here (:func:`load_traffic_csv` does).
 
     >>> from pathlib import Path
-    >>> csv_step_minutes(Path(__file__).parents[1] / "tests/fixtures/traffic/long4.csv")
+    >>> csv_step_minutes(Path(__file__).parents[4] / "tests/fixtures/traffic/long4.csv")
     15.0
     """
     import pyarrow as pa
@@ -431,13 +431,13 @@ def csv_step_minutes(path: str | Path, step_minutes: float | None = None, block_
             text = text.strip()
             if text and text not in cache:
                 try:
-                    cache[text] = _epoch_seconds(_parse_time(text))
+                    cache[text] = epoch_seconds(parse_time(text))
                 except ValueError:
                     raise InputError(what, f"unparsable time {text!r} (expected ISO 8601 or YYYYMMDD-HHMM)") from None
                 times.add(cache[text])
     if not times:
         raise InputError(what, "no data rows")
-    return _time_grid(what, np.fromiter(times, np.int64, len(times)), step_minutes).step_s / 60.0
+    return time_grid(what, np.fromiter(times, np.int64, len(times)), step_minutes).step_s / 60.0
 
 
 def _zero_absent_pairs(demands: np.ndarray, present: np.ndarray, rows_at_once: int = 4096) -> None:
@@ -449,7 +449,7 @@ def _zero_absent_pairs(demands: np.ndarray, present: np.ndarray, rows_at_once: i
 
 
 def _duplicate_error(path: Path, what: str, topology: Topology, tokens: _Tokens, time_cache: dict[str, int],
-                     block_bytes: int, grid: _TimeGrid, block: _Block, i: int) -> InputError:
+                     block_bytes: int, grid: TimeGrid, block: _Block, i: int) -> InputError:
     """The duplicate row at ``block`` row ``i``, with the line of its first occurrence (found by
     reading the file again: this only happens on the way to an error)."""
     secs, s, d = block.secs[i], block.src[i], block.dst[i]
