@@ -133,7 +133,7 @@ def test_the_scan_catches_each_kind_of_violation(tmp_path):
         "netdrift/storage/web.py": "from netdrift.dashboard import charts\n",
         "netdrift/cli/cmd.py": ("from netdrift.dashboard.serve import main\n"
                                 "from netdrift.storage.repository import ScenarioRepository\n"),
-        "netdrift/dashboard/pages/page.py": "from ..state import get\nfrom netdrift.cli import main\n",
+        "netdrift/dashboard/views/page.py": "from ..state import get\nfrom netdrift.cli import main\n",
         "bench/b.py": "import netdrift.dashboard, streamlit\n",
     }
     for rel, text in files.items():
@@ -149,14 +149,14 @@ def test_the_scan_catches_each_kind_of_violation(tmp_path):
         "netdrift/engine/up.py:1",  # a relative import up a layer
         "netdrift/storage/web.py:1",
         "netdrift/cli/cmd.py:1",  # cli and dashboard are peers
-        "netdrift/dashboard/pages/page.py:2",
+        "netdrift/dashboard/views/page.py:2",
     ], "\n".join(found)
 
 
 def test_relative_imports_resolve_against_the_package():
     tree = ast.parse("from . import a\nfrom .b import c\nfrom .. import d\nfrom ..e.f import g\n")
-    assert [n for _, n in imported_names(tree, "netdrift.dashboard.pages")] == [
-        "netdrift.dashboard.pages", "netdrift.dashboard.pages.b", "netdrift.dashboard", "netdrift.dashboard.e.f"]
+    assert [n for _, n in imported_names(tree, "netdrift.dashboard.views")] == [
+        "netdrift.dashboard.views", "netdrift.dashboard.views.b", "netdrift.dashboard", "netdrift.dashboard.e.f"]
     init = ROOT / "netdrift" / "engine" / "forecasting" / "__init__.py"
     assert module_name(init, ROOT) == ("netdrift.engine.forecasting",) * 2
     assert module_name(ROOT / "netdrift" / "engine" / "x.py", ROOT) == ("netdrift.engine.x", "netdrift.engine")

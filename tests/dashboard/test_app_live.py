@@ -228,7 +228,7 @@ def test_a_reload_offers_the_run_with_its_step_and_events_and_the_old_tab_lets_i
 
 
 def test_after_a_server_restart_the_run_is_rebuilt_from_the_history(app: AppTest, tmp_path) -> None:
-    from netdrift.dashboard.state import running_live_sessions
+    from netdrift.dashboard.common.state import running_live_sessions
 
     _start_tiny(app, seed=6)
     for _ in range(3):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from netdrift.dashboard.topology_io import apply_link_edits, links_frame, topology_from_upload
+from netdrift.dashboard.common.topology_io import apply_link_edits, links_frame, topology_from_upload
 from netdrift.engine.errors import InputError
 from netdrift.engine.network.topology import Link, Node, Topology
 from tests.dashboard.test_compare_data import make_db
@@ -115,7 +115,7 @@ def test_an_upload_too_large_for_its_traffic_is_refused_before_parsing(monkeypat
     nodes = b"".join(b'<node id="n%d"/>' % i for i in range(20_000))
     data = b'<graphml><graph edgedefault="undirected">' + nodes + b'<edge source="n0" target="n1"/></graph></graphml>'
     parsed: list[bytes] = []
-    monkeypatch.setattr("netdrift.dashboard.topology_io.load_topology_bytes", lambda *a, **k: parsed.append(a[0]))
+    monkeypatch.setattr("netdrift.dashboard.common.topology_io.load_topology_bytes", lambda *a, **k: parsed.append(a[0]))
     with pytest.raises(InputError, match=r"upload 'big.graphml' \(20000 nodes counted before parsing"):
         topology_from_upload("big.graphml", data)
     assert parsed == []  # refused before the parser saw it
@@ -217,7 +217,7 @@ def test_settings_asks_before_creating_a_missing_database_folder(tmp_path: Path,
 @pytest.mark.parametrize("cuda", [False, True])
 def test_settings_device_radio_says_what_auto_resolves_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                          cuda: bool) -> None:
-    monkeypatch.setattr("netdrift.dashboard.settings_logic.detect_cuda", lambda: (cuda, "H200" if cuda else None))
+    monkeypatch.setattr("netdrift.dashboard.common.settings_logic.detect_cuda", lambda: (cuda, "H200" if cuda else None))
     at = view("settings", tmp_path, monkeypatch)
     assert not at.exception
     radio = at.radio(key="settings_device")

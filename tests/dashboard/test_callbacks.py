@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from netdrift.dashboard.callbacks import ClickOutcome, fail_element, record_event, toggle_element
+from netdrift.dashboard.live.callbacks import ClickOutcome, fail_element, record_event, toggle_element
 from netdrift.engine.experiments.scenario import LiveScenario
 from netdrift.engine.experiments.spec import ScenarioSpec
 

@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from netdrift.dashboard import charts, export
+from netdrift.dashboard.common import charts
+
+from netdrift.dashboard.common import export
 
 SAFE = re.compile(r"^[A-Za-z0-9._-]+$")
 
@@ -229,8 +231,8 @@ def test_sanitize_filename_examples() -> None:
 def test_live_exports_carry_a_title_and_the_scenario() -> None:
     import io
 
-    from netdrift.dashboard.callbacks import toggle_element
-    from netdrift.dashboard.live_chart import chart_export
+    from netdrift.dashboard.live.callbacks import toggle_element
+    from netdrift.dashboard.live.chart import chart_export
     from netdrift.engine.experiments.scenario import LiveScenario
     from netdrift.engine.experiments.spec import ScenarioSpec
 

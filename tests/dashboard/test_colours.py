@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from netdrift.dashboard import charts
-from netdrift.dashboard.colours import ACTUAL, colour_range
+from netdrift.dashboard.common import charts
+from netdrift.dashboard.map.colours import ACTUAL, colour_range
 from netdrift.engine.experiments.paper import paper_models
 
 

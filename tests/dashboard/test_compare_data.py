@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from netdrift.dashboard import compare_data as cd
+from netdrift.dashboard.compare import data as cd
 from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.evaluation.interval_scores import interval_rows, warning_rows, warning_scores
 from netdrift.engine.evaluation.scoring import scenario_metrics

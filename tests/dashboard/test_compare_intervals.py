@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from netdrift.dashboard import compare_data as cd
-from netdrift.dashboard import compare_intervals as ci
+from netdrift.dashboard.compare import data as cd
+from netdrift.dashboard.compare import intervals as ci
 from netdrift.engine.results import MetricRow
 from tests.dashboard.test_compare_data import FAIL, RADIUS, SPD, T, make_db
 

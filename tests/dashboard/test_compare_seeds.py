@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from netdrift.dashboard import compare_seeds as cs
+from netdrift.dashboard.compare import seeds as cs
 from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.results import MetricRow
 
@@ -150,7 +150,8 @@ def test_vs_persistence_without_baseline_or_with_one_run() -> None:
 
 
 def test_seed_means_chart_exports() -> None:
-    from netdrift.dashboard import charts, export
+    from netdrift.dashboard.common import charts
+    from netdrift.dashboard.common import export
 
     g = group(rows({"persistence": 4.0, "frozen": 1.0}), rows({"persistence": 6.0, "frozen": 2.0}))
     chart = charts.seed_means_chart(cs.model_means(g, "g"))

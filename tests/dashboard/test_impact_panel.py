@@ -8,7 +8,7 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from netdrift.dashboard.impact_panel import cut_off_nodes, impact_of_last_event
+from netdrift.dashboard.live.impact_panel import cut_off_nodes, impact_of_last_event
 from netdrift.engine.experiments.scenario import LiveScenario
 from netdrift.engine.forecasting.settings import ForecastSettings
 from netdrift.engine.network.topology import Link, Node, Topology

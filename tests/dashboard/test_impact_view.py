@@ -1,4 +1,4 @@
-"""The Impact page (AppTest, no browser) and its data (netdrift.dashboard.impact_data), against independent
+"""The Impact page (AppTest, no browser) and its data (netdrift.dashboard.impact.data), against independent
 oracles: the engine's sweep and the Simulator run per failure, names built from the topology file."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from streamlit.navigation.page import calc_hash
 from streamlit.testing.v1 import AppTest
 
-from netdrift.dashboard import impact_data as idt
-from netdrift.dashboard.map_model import band_colour, node_positions
+from netdrift.dashboard.impact import data as idt
+from netdrift.dashboard.map.model import band_colour, node_positions
 from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.network.loaders import load_topology
 from netdrift.engine.network.simulation import Simulator

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import vl_convert as vlc
 
-from netdrift.dashboard.callbacks import toggle_element
-from netdrift.dashboard.live_chart import link_chart_spec
+from netdrift.dashboard.live.callbacks import toggle_element
+from netdrift.dashboard.live.chart import link_chart_spec
 from netdrift.engine.experiments.scenario import LiveScenario
 from netdrift.engine.experiments.spec import ScenarioSpec
 
@@ -70,7 +70,7 @@ def test_the_axis_is_the_simulated_clock_and_the_last_failure_stays_in_view() ->
 
 
 def test_every_rule_has_a_legend_entry_no_model_shares_the_failure_colour_and_the_actual_is_on_top() -> None:
-    from netdrift.dashboard.colours import colour_range
+    from netdrift.dashboard.map.colours import colour_range
 
     live = _run()
     live.advance(5)

@@ -6,9 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from netdrift.dashboard import live_helpers as lh, live_history as history
-from netdrift.dashboard.live_chart import link_chart_spec
-from netdrift.dashboard.state import LiveSession
+from netdrift.dashboard.live import helpers as lh
+
+from netdrift.dashboard.live import history
+from netdrift.dashboard.live.chart import link_chart_spec
+from netdrift.dashboard.common.state import LiveSession
 from netdrift.engine.errors import InputError
 from netdrift.engine.experiments.scenario import LiveScenario
 from netdrift.engine.experiments.spec import ModelEntry, ScenarioSpec
@@ -228,7 +230,7 @@ def test_the_map_can_colour_by_the_chosen_models_upper_bound(banded: LiveScenari
     expected = upper.max(axis=0) / banded.capacity
     got = np.array([e["upper_util"] for e in sorted(data["edges"], key=lambda e: e["dir"])], dtype=float)
     np.testing.assert_allclose(got, np.round(expected, 4), atol=1e-4)
-    from netdrift.dashboard.map_model import band_colour
+    from netdrift.dashboard.map.model import band_colour
 
     assert all(e["color"] == band_colour(e["upper_util"]) for e in data["edges"] if not e["failed"])
     by_load = lh.map_data(sess, None, "routed-persistence")

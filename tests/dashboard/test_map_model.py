@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from netdrift.dashboard.map_model import (
+from netdrift.dashboard.map.model import (
     BAND_COLOURS,
     FAILED_COLOUR,
     LABELS_MAX_LINKS,

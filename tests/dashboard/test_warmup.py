@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import weakref
 
-from netdrift.dashboard.warmup import settle_heap
+from netdrift.dashboard.common.warmup import settle_heap
 
 
 class _Cell:
@@ -32,7 +32,7 @@ def test_the_warm_up_imports_what_training_needs() -> None:
     # It runs in a daemon thread where an ImportError would pass unseen: check it here.
     import sys
 
-    from netdrift.dashboard.warmup import import_engine
+    from netdrift.dashboard.common.warmup import import_engine
 
     import_engine()
     assert {"torch", "ncps", "netdrift.engine.experiments.scenario", "netdrift.engine.forecasting.liquid"} <= set(sys.modules)

@@ -166,7 +166,7 @@ def _lower_warning_threshold(page, presses: int) -> None:
 
 def _check_upper_bound_colours_and_warnings(page) -> None:
     """Colour the map by the forecast upper bound, then select a direction from the warnings."""
-    from netdrift.dashboard.map_model import band_colour
+    from netdrift.dashboard.map.model import band_colour
 
     page.get_by_text("Overload warnings").wait_for(timeout=30_000)
     page.get_by_test_id("stButtonGroup").get_by_role("radio", name="forecast upper bound").click()

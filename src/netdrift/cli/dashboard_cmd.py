@@ -58,7 +58,7 @@ def streamlit_command(port: int, headless: bool) -> list[str]:
         "--theme.base=light",
         # Streamlit forces a full garbage collection after every (fragment) rerun; with torch
         # loaded that walk took ~0.5 s and held the GIL while the map's update waited to be
-        # sent. Python's own generational collector (tuned in netdrift.dashboard.warmup) is enough.
+        # sent. Python's own generational collector (tuned in netdrift.dashboard.common.warmup) is enough.
         "--runner.postScriptGC=false",
     ]
 

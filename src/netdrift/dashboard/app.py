@@ -20,7 +20,7 @@ from streamlit.errors import FragmentHandledException  # noqa: E402
 
 from netdrift.engine.errors import InputError  # noqa: E402
 
-_VIEWS = Path(__file__).resolve().parent / "views"
+_VIEWS = Path(__file__).resolve().parent / "views"  # not pages/: Streamlit would take that folder as file-based pages
 
 st.set_page_config(page_title="netdrift", layout="wide")
 
@@ -64,6 +64,6 @@ pages = [
 st.sidebar.caption("netdrift: link loads, failures and forecasts under concept drift")
 st.navigation(pages).run()
 
-from netdrift.dashboard.warmup import start_once  # noqa: E402
+from netdrift.dashboard.common.warmup import start_once  # noqa: E402
 
 start_once()  # after the page is out: torch and the engine load while the operator reads it

@@ -4,7 +4,7 @@
 runs the app script only when a browser connects, so without this the first page would also
 pay for importing numpy, pandas, pyarrow and the dashboard's modules (~1 s here). Loading
 them while the server starts, usually while the browser is still opening, takes that off
-the operator's wait. torch is not loaded here: :mod:`netdrift.dashboard.warmup` does that after the
+the operator's wait. torch is not loaded here: :mod:`netdrift.dashboard.common.warmup` does that after the
 first page, where it does not compete with it.
 """
 
@@ -23,11 +23,11 @@ def preload() -> None:
     import streamlit.dataframe_util  # noqa: F401
     import streamlit.elements.vega_charts  # noqa: F401
 
-    import netdrift.dashboard.callbacks  # noqa: F401
-    import netdrift.dashboard.components.topology_map  # noqa: F401
-    import netdrift.dashboard.live_helpers  # noqa: F401
-    import netdrift.dashboard.settings_logic  # noqa: F401
-    import netdrift.dashboard.state  # noqa: F401
+    import netdrift.dashboard.live.callbacks  # noqa: F401
+    import netdrift.dashboard.map.components.topology_map  # noqa: F401
+    import netdrift.dashboard.live.helpers  # noqa: F401
+    import netdrift.dashboard.common.settings_logic  # noqa: F401
+    import netdrift.dashboard.common.state  # noqa: F401
     import netdrift.engine.network.loaders  # noqa: F401
 
 

@@ -19,10 +19,14 @@ from typing import Any
 
 import streamlit as st
 
-from netdrift.dashboard import export, impact_data as idt, state
-from netdrift.dashboard.components.topology_map import topology_map
-from netdrift.dashboard.download_buttons import export_buttons
-from netdrift.dashboard.map_model import labels_by_default, node_positions
+from netdrift.dashboard.common import export
+
+from netdrift.dashboard.impact import data as idt
+
+from netdrift.dashboard.common import state
+from netdrift.dashboard.map.components.topology_map import topology_map
+from netdrift.dashboard.common.download_buttons import export_buttons
+from netdrift.dashboard.map.model import labels_by_default, node_positions
 from netdrift.engine.errors import InputError
 from netdrift.engine.sweep import KINDS
 from netdrift.engine.network.topology import Topology

@@ -34,14 +34,22 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from netdrift.dashboard import callbacks, live_chart, live_helpers as lh, live_history as history, state
-from netdrift.dashboard.impact_panel import impact_of_last_event, show_impact
-from netdrift.dashboard.components.topology_map import topology_map
-from netdrift.dashboard.map_model import labels_by_default
-from netdrift.dashboard.names import failed_text
-from netdrift.dashboard.overload import percent_text
-from netdrift.dashboard.settings_logic import SETTINGS_KEY, interval_settings
-from netdrift.dashboard.warmup import settle_heap
+from netdrift.dashboard.live import callbacks
+
+from netdrift.dashboard.live import chart as live_chart
+
+from netdrift.dashboard.live import helpers as lh
+
+from netdrift.dashboard.live import history
+
+from netdrift.dashboard.common import state
+from netdrift.dashboard.live.impact_panel import impact_of_last_event, show_impact
+from netdrift.dashboard.map.components.topology_map import topology_map
+from netdrift.dashboard.map.model import labels_by_default
+from netdrift.dashboard.map.names import failed_text
+from netdrift.dashboard.map.overload import percent_text
+from netdrift.dashboard.common.settings_logic import SETTINGS_KEY, interval_settings
+from netdrift.dashboard.common.warmup import settle_heap
 from netdrift.engine.errors import InputError
 from netdrift.engine.forecasting.catalogue import CATALOGUE, DEFAULT_MODELS, MODEL_NAMES
 
@@ -427,7 +435,7 @@ def status_line(text: str) -> None:
 def export_buttons(live: LiveScenario, direction: int) -> None:
     """PNG / SVG / PDF of the forecast panel and the CSV of its data, each titled and naming the
     scenario (made only when clicked)."""
-    from netdrift.dashboard.export import MIME_TYPES, sanitize_filename
+    from netdrift.dashboard.common.export import MIME_TYPES, sanitize_filename
 
     cols = st.columns(4)
     stem = f"netdrift_{live.topology.name}_direction{direction}_step{live.step}"

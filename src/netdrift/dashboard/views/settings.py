@@ -12,8 +12,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from netdrift.dashboard.db import current_db_url, get_sessionmaker
-from netdrift.dashboard.settings_logic import (
+from netdrift.dashboard.common.db import current_db_url, get_sessionmaker
+from netdrift.dashboard.common.settings_logic import (
     DEFAULT_INTERVAL,
     FIELD_LABELS,
     IL_MODES,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from netdrift.dashboard.components.topology_map import topology_map
-from netdrift.dashboard.topology_io import (
+from netdrift.dashboard.map.components.topology_map import topology_map
+from netdrift.dashboard.common.topology_io import (
     EDITABLE_COLUMNS,
     MAX_UPLOAD_BYTES,
     UPLOAD_TYPES,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from netdrift.dashboard.names import cached_end_names
+from netdrift.dashboard.map.names import cached_end_names
 from netdrift.engine.network.topology import Topology
 
 __all__ = [

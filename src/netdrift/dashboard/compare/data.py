@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from netdrift.dashboard.compare_intervals import load_bounds
-from netdrift.dashboard.export import scenario_text
-from netdrift.dashboard.names import element_name
+from netdrift.dashboard.compare.intervals import load_bounds
+from netdrift.dashboard.common.export import scenario_text
+from netdrift.dashboard.map.names import element_name
 from netdrift.engine.evaluation.drift import drift_magnitude
 from netdrift.engine.evaluation.metrics import MetricsConfig, error_metrics, per_step_error_metrics
 from netdrift.engine.network.events import FailureEvent
@@ -243,9 +243,9 @@ def metrics_table(metrics: Iterable[MetricRow], run: str) -> pd.DataFrame:
 
 
 def direction_labels(topology: Topology) -> list[str]:
-    """``'link: SRC -> DST'`` (node names, see :func:`netdrift.dashboard.names.direction_labels`) for every
+    """``'link: SRC -> DST'`` (node names, see :func:`netdrift.dashboard.map.names.direction_labels`) for every
     link direction of a Topology: what the CSV's ``direction_name`` and the tooltips show."""
-    from netdrift.dashboard.names import direction_labels as by_name
+    from netdrift.dashboard.map.names import direction_labels as by_name
 
     return by_name(topology)
 
@@ -381,7 +381,7 @@ class RunData:
 
 
 def run_scenario_text(d: ScenarioDetail) -> str:
-    """The stored run as an export names it (:func:`netdrift.dashboard.export.scenario_text`)."""
+    """The stored run as an export names it (:func:`netdrift.dashboard.common.export.scenario_text`)."""
     forecast = d.config.get("forecast") or {}
     horizon = forecast.get("horizon") if isinstance(forecast, dict) else None
     step_minutes = d.step_minutes or d.config.get("step_minutes")

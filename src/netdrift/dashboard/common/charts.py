@@ -1,8 +1,8 @@
 """Altair charts of the Compare view: pure functions from tidy DataFrames to charts.
 
-The frames come from :mod:`netdrift.dashboard.compare_data`. Data are inlined as plain JSON records
+The frames come from :mod:`netdrift.dashboard.compare.data`. Data are inlined as plain JSON records
 (so Altair's 5,000-row guard and its global data-transformer settings never come into play,
-and the spec exports as it is through :mod:`netdrift.dashboard.export`). Every axis title names its unit.
+and the spec exports as it is through :mod:`netdrift.dashboard.common.export`). Every axis title names its unit.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from netdrift.dashboard.colours import FAILURE_RULE, colour_range
+from netdrift.dashboard.map.colours import FAILURE_RULE, colour_range
 
 __all__ = [
     "ERROR_VALUES",
@@ -24,7 +24,7 @@ __all__ = [
     "seed_means_chart",
 ]
 
-#: Column of :func:`netdrift.dashboard.compare_data.aligned_errors` -> axis title (with unit).
+#: Column of :func:`netdrift.dashboard.compare.data.aligned_errors` -> axis title (with unit).
 ERROR_VALUES: dict[str, str] = {
     "rolling_mae_mbps": "Rolling mean absolute error (Mbit/s)",
     "rolling_mape_pct": "Rolling MAPE (%)",
@@ -72,7 +72,7 @@ def error_over_time_chart(
 ) -> alt.TopLevelMixin:
     """Error over time aligned on the first failure: one line per model (colour) and run.
 
-    ``df`` has the columns of :func:`netdrift.dashboard.compare_data.aligned_errors`. With
+    ``df`` has the columns of :func:`netdrift.dashboard.compare.data.aligned_errors`. With
     ``facet_by_run`` each run gets its own panel (one under the other, shared y scale);
     otherwise all runs share one panel and are told apart by the line dash. A vertical rule
     marks step 0, the failure.
@@ -122,7 +122,7 @@ def coverage_over_time_chart(
     """Rolling interval coverage aligned on the first failure: one line per model and run, a
     red rule at the failure and a grey dashed rule at each run's nominal coverage.
 
-    ``df`` has the columns of :func:`netdrift.dashboard.compare_intervals.aligned_coverage`; faceting
+    ``df`` has the columns of :func:`netdrift.dashboard.compare.intervals.aligned_coverage`; faceting
     and line dashes as in :func:`error_over_time_chart`.
 
     >>> df = pd.DataFrame({"run": ["#1", "#1"], "model": ["liquid", "liquid"], "step": [9, 10],
@@ -164,7 +164,7 @@ def metrics_bar_chart(
 ) -> alt.TopLevelMixin:
     """One metric of one period per model, side by side per run (bars).
 
-    ``df`` has the columns of :func:`netdrift.dashboard.compare_data.metrics_table`.
+    ``df`` has the columns of :func:`netdrift.dashboard.compare.data.metrics_table`.
 
     >>> df = pd.DataFrame({"run": ["#1"], "model": ["liquid"], "period": ["post"],
     ...                    "rmse_mbps": [2.5], "mae_mbps": [2.0], "mape_pct": [4.0], "ttc_steps": [None]})
@@ -199,7 +199,7 @@ def drift_scatter_chart(
 ) -> alt.TopLevelMixin:
     """Drift magnitude against post-failure error per link direction, coloured by model.
 
-    ``df`` has the columns of :func:`netdrift.dashboard.compare_data.drift_vs_error` (``error_mbps`` or
+    ``df`` has the columns of :func:`netdrift.dashboard.compare.data.drift_vs_error` (``error_mbps`` or
     ``error_pct``). Each point is one direction of one run for one model; the run is the
     point's shape. Where one colour sits lowest for a given drift, that method wins there.
 
@@ -240,7 +240,7 @@ def seed_means_chart(df: pd.DataFrame, *, width: int = 220, height: int = 220) -
     """Each model's mean RMSE over repeats of one scenario, with 95 % interval whiskers, one
     panel per period (after the failure, first day).
 
-    ``df`` has the columns of :func:`netdrift.dashboard.compare_seeds.model_means`; a mean without an
+    ``df`` has the columns of :func:`netdrift.dashboard.compare.seeds.model_means`; a mean without an
     interval (one run) is drawn without whiskers.
 
     >>> df = pd.DataFrame({"group": ["g"], "model": ["frozen"], "period": ["post"], "rmse_mean_mbps": [3.0],

@@ -1,6 +1,6 @@
 """Stored prediction intervals and overload warnings -> tidy DataFrames for the Compare view.
 
-Pure functions (no Streamlit) beside :mod:`netdrift.dashboard.compare_data`: the rolling coverage of each
+Pure functions (no Streamlit) beside :mod:`netdrift.dashboard.compare.data`: the rolling coverage of each
 model's stored H-step-ahead interval around the first failure, and the table of the interval and
 warning scores each run stored (:mod:`netdrift.engine.evaluation.interval_scores` defines them). Runs
 stored before intervals existed have no bounds and no such rows; they give empty frames.
@@ -103,7 +103,7 @@ def aligned_coverage(
     coverage of a step is covered / valid summed over the trailing ``window`` steps (steps with
     no valid point add nothing; NaN until one has). ``nominal`` (a fraction) is the run's
     coverage level, repeated as ``nominal_pct``. ``before``/``after`` and ``max_points`` bound
-    and thin the steps as :func:`netdrift.dashboard.compare_data.aligned_errors` does.
+    and thin the steps as :func:`netdrift.dashboard.compare.data.aligned_errors` does.
 
     Returns columns :data:`COVERAGE_COLUMNS`.
 
@@ -112,7 +112,7 @@ def aligned_coverage(
     >>> aligned_coverage(a, lo, up, 1, "r", window=2)["rolling_coverage_pct"].tolist()   # 2/2, (2+1)/(2+2)
     [100.0, 75.0]
     """
-    from netdrift.dashboard.compare_data import aligned_span  # compare_data imports this module
+    from netdrift.dashboard.compare.data import aligned_span  # compare_data imports this module
 
     actual = np.asarray(actual, dtype=np.float64)
     lo_step, hi_step, stride = aligned_span(actual, align_step, before, after, max_points)

@@ -13,8 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from netdrift.dashboard.export import sanitize_filename
-from netdrift.dashboard.map_model import build_map, node_positions
+from netdrift.dashboard.common.export import sanitize_filename
+from netdrift.dashboard.map.model import build_map, node_positions
 from netdrift.engine.budget import check_memory
 from netdrift.engine.errors import InputError
 from netdrift.engine.network.loaders import load_topology_bytes

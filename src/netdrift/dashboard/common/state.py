@@ -5,7 +5,7 @@ Each browser tab has its own Streamlit session, so its live scenario lives in
 database session factory, loaded topologies) is cached with ``st.cache_resource``.
 
 Configuration comes from the environment that ``netdrift dashboard`` sets:
-``NETDRIFT_DB_URL`` (history database URL, see :mod:`netdrift.dashboard.db`; Settings may override it
+``NETDRIFT_DB_URL`` (history database URL, see :mod:`netdrift.dashboard.common.db`; Settings may override it
 per session) and
 ``NETDRIFT_TOPOLOGY`` (topology preselected in the Live start form).
 """
@@ -90,7 +90,7 @@ def get_sessionmaker() -> sessionmaker[Session]:
 
     Raises :class:`netdrift.engine.errors.InputError` when the database cannot be opened.
     """
-    from netdrift.dashboard.db import current_db_url, get_sessionmaker as shared
+    from netdrift.dashboard.common.db import current_db_url, get_sessionmaker as shared
 
     return shared(current_db_url())
 

@@ -26,8 +26,8 @@ from typing import Mapping
 
 import numpy as np
 
-from netdrift.dashboard.names import direction_display_names, end_names, is_junction, junction_members
-from netdrift.dashboard.names import node_name as _name
+from netdrift.dashboard.map.names import direction_display_names, end_names, is_junction, junction_members
+from netdrift.dashboard.map.names import node_name as _name
 from netdrift.engine.forecasting.catalogue import MODEL_NAMES
 from netdrift.engine.network.geo import plane_layout
 from netdrift.engine.network.topology import Link, Node, Topology  # noqa: F401  (Link: doctests)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from netdrift.dashboard.names import element_name
+from netdrift.dashboard.map.names import element_name
 from netdrift.engine.errors import InputError
 from netdrift.engine.network.events import FailureEvent
 

@@ -19,8 +19,8 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from netdrift.dashboard.names import element_name, node_name
-from netdrift.dashboard.overload import direction_short_names
+from netdrift.dashboard.map.names import element_name, node_name
+from netdrift.dashboard.map.overload import direction_short_names
 
 if TYPE_CHECKING:
     from netdrift.engine.network.events import FailureEvent

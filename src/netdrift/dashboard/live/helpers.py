@@ -1,7 +1,7 @@
 """Small helpers behind the Live view: the quick preset, ticking, the map's data, the running
 errors, and the overload warnings and forecast-upper-bound colouring (worded by
-:mod:`netdrift.dashboard.overload`). The run in the history is :mod:`netdrift.dashboard.live_history`, the
-forecast panel :mod:`netdrift.dashboard.live_chart`.
+:mod:`netdrift.dashboard.map.overload`). The run in the history is :mod:`netdrift.dashboard.live.history`, the
+forecast panel :mod:`netdrift.dashboard.live.chart`.
 
 Kept out of ``views/live.py`` so that file reads like a description of the screen.
 """
@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from netdrift.dashboard.map_model import MapFrame, build_map, node_positions
-from netdrift.dashboard.names import cached_end_names
-from netdrift.dashboard.overload import (direction_short_names, duration_text, overload_warnings, upper_utilisation,
+from netdrift.dashboard.map.model import MapFrame, build_map, node_positions
+from netdrift.dashboard.map.names import cached_end_names
+from netdrift.dashboard.map.overload import (direction_short_names, duration_text, overload_warnings, upper_utilisation,
                                 warning_text)
 from netdrift.engine.forecasting.catalogue import model_info
 from netdrift.engine.forecasting.settings import ForecastSettings, IncrementalSettings
 
 if TYPE_CHECKING:
-    from netdrift.dashboard.state import LiveSession
+    from netdrift.dashboard.common.state import LiveSession
     from netdrift.engine.experiments.scenario import LiveScenario
     from netdrift.engine.experiments.spec import ScenarioSpec
     from netdrift.engine.forecasting.protocol import Forecast
@@ -214,7 +214,7 @@ def _upper_of(sess: LiveSession, model: str | None) -> np.ndarray | None:
 
 def warning_rows(sess: LiveSession, model: str | None) -> list[tuple[int, str]] | None:
     """``(direction, text)`` of every direction ``model``'s upper bound warns about, soonest
-    first (see :func:`netdrift.dashboard.overload.overload_warnings`); None when the run has no
+    first (see :func:`netdrift.dashboard.map.overload.overload_warnings`); None when the run has no
     intervals or no warning threshold, or no look-ahead (finished).
 
     The current load is the last observed one (the step before the live step), as in the

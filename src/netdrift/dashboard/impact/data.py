@@ -17,8 +17,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from netdrift.dashboard.map_model import BAND_COLOURS, MapFrame, band_colour, build_map, legend
-from netdrift.dashboard.names import element_name, link_name, node_name
+from netdrift.dashboard.map.model import BAND_COLOURS, MapFrame, band_colour, build_map, legend
+from netdrift.dashboard.map.names import element_name, link_name, node_name
 
 if TYPE_CHECKING:
     from netdrift.engine.network.topology import Topology
@@ -144,7 +144,7 @@ def worst_case_table(stored: StoredSweep) -> pd.DataFrame:
 
 def worst_case_map(stored: StoredSweep, positions: Mapping[str, tuple[float, float]],
                    selected_link: str | None = None, labels: bool = False) -> dict:
-    """Map data (:func:`netdrift.dashboard.map_model.build_map`) coloured by each direction's worst
+    """Map data (:func:`netdrift.dashboard.map.model.build_map`) coloured by each direction's worst
     utilisation over all failures; its hover names the failure that causes it, the step and the
     utilisation without any failure. A click on the map fails nothing (``click_mode`` inspect)."""
     t = stored.topology

@@ -1,5 +1,5 @@
 """The row of export buttons under a chart: PNG (scale 2) / SVG / PDF of the chart and the CSV
-behind it, each carrying a title and the scenario it comes from (see :mod:`netdrift.dashboard.export`)."""
+behind it, each carrying a title and the scenario it comes from (see :mod:`netdrift.dashboard.common.export`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from netdrift.dashboard import export
+from netdrift.dashboard.common import export
 
 __all__ = ["export_buttons"]
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
-    from netdrift.dashboard.state import LiveSession
+    from netdrift.dashboard.common.state import LiveSession
     from netdrift.engine.experiments.scenario import LiveScenario
     from netdrift.engine.network.topology import Topology
 
@@ -125,7 +125,7 @@ def unfinished_runs(sessions: sessionmaker[Session] | None) -> list[Any]:
 
 def unfinished_run_text(run: Any, topology: Topology | None = None) -> str:
     """``"Scenario 12, geant2012: step 380 of 708, 1 event (fail AT – DE (4-29) at step 350); interrupted"``."""
-    from netdrift.dashboard.names import element_name
+    from netdrift.dashboard.map.names import element_name
 
     evs = [f"{e.action} {element_name(topology, e.target, e.kind) if topology else e.target} at step {e.step}"
            for e in run.events]

@@ -20,7 +20,7 @@ import streamlit as st
 
 __all__ = ["vis_network_js_path", "topology_map"]
 
-_HERE = Path(__file__).with_suffix("")  # dashboard/components/topology_map/
+_HERE = Path(__file__).with_suffix("")  # dashboard/map/components/topology_map/
 _HTML = (
     '<div class="nd-map">'
     '<div class="nd-tools"><input class="nd-search" type="search" placeholder="Find a node or link" '
@@ -30,7 +30,7 @@ _HTML = (
     '<span class="nd-find-msg" role="status"></span></div>'
     '<div class="nd-canvas"></div><div class="nd-legend"></div></div>'
 )
-_STATIC = Path(__file__).resolve().parents[1] / "static"  # dashboard/static/
+_STATIC = Path(__file__).resolve().parents[2] / "static"  # dashboard/static/
 
 
 def vis_network_js_path() -> Path:
@@ -75,7 +75,7 @@ def topology_map(
     on_node_clicked: Callable[[], None] | None = None,
     height: int | None = None,
 ) -> Any:
-    """Draw the map from :func:`netdrift.dashboard.map_model.build_map` output (plus ``topology``,
+    """Draw the map from :func:`netdrift.dashboard.map.model.build_map` output (plus ``topology``,
     ``step`` and ``down_links`` entries) and return the component result.
 
     ``on_edge_clicked`` / ``on_node_clicked`` run before the rerun that a click causes; read
