@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/setup.sh --test
+echo "netdrift tests: ruff check" >&2
+.venv/bin/ruff check --quiet src tests bench scripts conftest.py
 exec .venv/bin/python -m pytest "$@"

@@ -73,7 +73,7 @@ def _wait_healthy(base: str, proc: subprocess.Popen, timeout: float = 120.0) -> 
     raise RuntimeError(f"dashboard on {base} did not become healthy")
 
 
-def one_run(browser, workdir: Path) -> dict[str, float]:  # noqa: ANN001 (playwright Browser)
+def one_run(browser, workdir: Path) -> dict[str, float]:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = dict(os.environ, NETDRIFT_DATA_DIR=str(workdir / "data"))

@@ -30,7 +30,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from netdrift.engine.forecasting import ForecastInput, ForecastSettings, make_forecaster, resolve_device, time_features  # noqa: E402
+from netdrift.engine.forecasting import ForecastInput, ForecastSettings, make_forecaster, resolve_device, time_features
 
 N_DIRS, N_STEPS, TRAIN, SHIFT_AT = 76, 4032, 2016, 3024
 #: Models streamed through the whole second week (the issue-10 baselines last).

@@ -17,13 +17,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from netdrift.engine.evaluation.intervals import ConformalTracker, initial_radius  # noqa: E402
-from netdrift.engine.forecasting.protocol import Forecast  # noqa: E402
-from netdrift.engine.network.loaders import load_topology  # noqa: E402
-from netdrift.engine.network.simulation import Simulator  # noqa: E402
-from netdrift.engine.traffic.sources import make_traffic  # noqa: E402
+from netdrift.engine.evaluation.intervals import ConformalTracker, initial_radius
+from netdrift.engine.forecasting.protocol import Forecast
+from netdrift.engine.network.loaders import load_topology
+from netdrift.engine.network.simulation import Simulator
+from netdrift.engine.traffic.sources import make_traffic
 
 TARGET_MS = 5.0
 

@@ -20,13 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-import torch  # noqa: E402
+import torch
 
-from netdrift.engine.experiments.scenario import LiveScenario  # noqa: E402
-from netdrift.engine.experiments.spec import ScenarioSpec  # noqa: E402
-from netdrift.engine.evaluation.scoring import summary_table  # noqa: E402
-from netdrift.engine.forecasting.catalogue import DEFAULT_MODELS, ROUTED_MODELS  # noqa: E402
-from netdrift.engine.forecasting.settings import ForecastSettings  # noqa: E402
+from netdrift.engine.evaluation.scoring import summary_table
+from netdrift.engine.experiments.scenario import LiveScenario
+from netdrift.engine.experiments.spec import ScenarioSpec
+from netdrift.engine.forecasting.catalogue import DEFAULT_MODELS, ROUTED_MODELS
+from netdrift.engine.forecasting.settings import ForecastSettings
 
 TARGETS = {"geant2001_two_weeks_all_models_s": 180.0, "tomogravity_cogentco_ms_per_step": 50.0}
 
@@ -56,8 +56,8 @@ def run(spec: ScenarioSpec) -> dict:
 def tomogravity_ms(topology: str, steps: int) -> dict:
     from netdrift.engine.network.loaders import load_topology
     from netdrift.engine.network.simulation import Simulator
-    from netdrift.engine.traffic.tomogravity import node_totals, tomogravity
     from netdrift.engine.traffic.sources import make_traffic
+    from netdrift.engine.traffic.tomogravity import node_totals, tomogravity
 
     topo = load_topology(topology)
     tm = make_traffic("synthetic", topo, steps, 5.0, 0)

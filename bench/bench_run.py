@@ -17,19 +17,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from netdrift.engine.experiments.paper import choose_failures, failure_step  # noqa: E402
-from netdrift.engine.experiments.scenario import LiveScenario  # noqa: E402
-from netdrift.engine.forecasting.catalogue import DEFAULT_MODELS, make_forecaster  # noqa: E402
-from netdrift.engine.forecasting.protocol import ForecastInput  # noqa: E402
-from netdrift.engine.forecasting.settings import ForecastSettings  # noqa: E402
-from netdrift.engine.forecasting.torch_utils import resolve_device  # noqa: E402
-from netdrift.engine.network.loaders import load_topology  # noqa: E402
-from netdrift.engine.traffic.sources import make_traffic  # noqa: E402
-from netdrift.service.scenarios import ScenarioService  # noqa: E402
-from netdrift.storage.database import open_database  # noqa: E402
+from netdrift.engine.experiments.paper import choose_failures, failure_step
+from netdrift.engine.experiments.scenario import LiveScenario
+from netdrift.engine.forecasting.catalogue import DEFAULT_MODELS, make_forecaster
+from netdrift.engine.forecasting.protocol import ForecastInput
+from netdrift.engine.forecasting.settings import ForecastSettings
+from netdrift.engine.forecasting.torch_utils import resolve_device
+from netdrift.engine.network.loaders import load_topology
+from netdrift.engine.traffic.sources import make_traffic
+from netdrift.service.scenarios import ScenarioService
+from netdrift.storage.database import open_database
 
 TARGETS = {"run_seconds_cfc": 180.0, "cfc_fit_seconds": 90.0, "incremental_retrain_ms": 300.0,
            "predict_ms_per_step_each_model": 20.0, "store_seconds": 2.0}

@@ -31,12 +31,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from netdrift.engine.network.events import FailureEvent  # noqa: E402
-from netdrift.engine.network.loaders import bundled_topologies, load_topology  # noqa: E402
-from netdrift.engine.network.routing import LoadPlan, apply_routing, routing_matrix  # noqa: E402
-from netdrift.engine.network.simulation import Simulator  # noqa: E402
-from netdrift.engine.network.topology import Topology  # noqa: E402
-from netdrift.engine.traffic.sources import make_traffic  # noqa: E402
+from netdrift.engine.network.events import FailureEvent
+from netdrift.engine.network.loaders import bundled_topologies, load_topology
+from netdrift.engine.network.routing import LoadPlan, apply_routing, routing_matrix
+from netdrift.engine.network.simulation import Simulator
+from netdrift.engine.network.topology import Topology
+from netdrift.engine.traffic.sources import make_traffic
 
 TARGETS = {
     "cogentco_4032_simulation_s": 3.0,
@@ -83,8 +83,8 @@ def failure_case(topo: Topology, steps: int, repeats: int) -> dict[str, Any]:
     mid = steps // 2
     lid = busiest_safe_link(sim, topo, mid)
     ev = FailureEvent(mid, "fail", lid, "link")
-    fail_times, restore_times, cold = [], [], None
-    for r in range(repeats):
+    fail_times, restore_times = [], []
+    for _ in range(repeats):
         sim._plans.clear()  # cold routing cache: the re-route is computed, not looked up
         sim._plans[(frozenset(), frozenset())] = LoadPlan(topo, src=tm.src, dst=tm.dst)
         t0 = time.perf_counter()

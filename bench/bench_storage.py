@@ -22,11 +22,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from netdrift.engine.network.events import FailureEvent  # noqa: E402
-from netdrift.engine.results import MetricRow, ScenarioResult  # noqa: E402
-from netdrift.engine.network.topology import Link, Node, Topology  # noqa: E402
-from netdrift.storage.database import open_database  # noqa: E402
-from netdrift.storage.repository import ScenarioRepository  # noqa: E402
+from netdrift.engine.network.events import FailureEvent
+from netdrift.engine.network.topology import Link, Node, Topology
+from netdrift.engine.results import MetricRow, ScenarioResult
+from netdrift.storage.database import open_database
+from netdrift.storage.repository import ScenarioRepository
 
 MODELS = ["cfc", "ltc", "incremental_mlp", "persistence", "seasonal_naive"]
 PERIODS = ["pre", "post", "event:0", "event:1"]

@@ -29,9 +29,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from netdrift.engine.network.loaders import load_topology  # noqa: E402
-from netdrift.engine.sweep import failure_set, sweep  # noqa: E402
-from netdrift.engine.traffic.sources import make_traffic  # noqa: E402
+from netdrift.engine.network.loaders import load_topology
+from netdrift.engine.sweep import failure_set, sweep
+from netdrift.engine.traffic.sources import make_traffic
 
 CASES = {"cogentco": ("link", 10.0), "geant2012": ("link-pairs", 30.0), "kdl": ("link", 120.0)}
 

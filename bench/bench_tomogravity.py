@@ -32,10 +32,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from netdrift.engine.network.loaders import load_topology  # noqa: E402
-from netdrift.engine.network.routing import LoadPlan, routing_matrix  # noqa: E402
-from netdrift.engine.traffic.tomogravity import LAMBDA_REL, gravity_prior, node_totals, tomogravity  # noqa: E402
-from netdrift.engine.traffic.sources import make_traffic  # noqa: E402
+from netdrift.engine.network.loaders import load_topology
+from netdrift.engine.network.routing import LoadPlan, routing_matrix
+from netdrift.engine.traffic.sources import make_traffic
+from netdrift.engine.traffic.tomogravity import LAMBDA_REL, gravity_prior, node_totals, tomogravity
 
 TARGET_MS_PER_STEP = {"cogentco": 50.0}
 

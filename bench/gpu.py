@@ -12,13 +12,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-import torch  # noqa: E402
+import torch
 
 if __name__ == "__main__":
     if not torch.cuda.is_available():
         print("bench/gpu.py: no CUDA device visible", file=sys.stderr)
         sys.exit(2)
-    import bench_run  # noqa: E402
+    import bench_run
 
     sys.argv = [sys.argv[0], "--device", "cuda", *sys.argv[1:]]
     bench_run.main()

@@ -32,13 +32,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from netdrift.engine.network.loaders import load_topology  # noqa: E402
-from netdrift.engine.sweep import failure_set, sweep  # noqa: E402
-from netdrift.engine.sweep.batched import TorchLoads  # noqa: E402
-from netdrift.engine.sweep.evaluate import _Sweeper  # noqa: E402
-from netdrift.engine.traffic.sources import make_traffic  # noqa: E402
+from netdrift.engine.network.loaders import load_topology
+from netdrift.engine.sweep import failure_set, sweep
+from netdrift.engine.sweep.batched import TorchLoads
+from netdrift.engine.sweep.evaluate import _Sweeper
+from netdrift.engine.traffic.sources import make_traffic
 
 CASES = {"cogentco": "link", "geant2012": "link-pairs"}
 

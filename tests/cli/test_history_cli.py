@@ -12,8 +12,8 @@ import pytest
 
 from netdrift.cli.main import main
 from netdrift.engine.network.events import FailureEvent
-from netdrift.engine.results import MetricRow, ScenarioResult
 from netdrift.engine.network.topology import Link, Node, Topology
+from netdrift.engine.results import MetricRow, ScenarioResult
 from netdrift.service.scenarios import write_unsaved
 from netdrift.storage.database import open_database
 from netdrift.storage.repository import ScenarioRepository, SweepRepository

@@ -139,7 +139,7 @@ def test_link_edits_validated() -> None:
 
 
 # --- Settings -------------------------------------------------------------------------------------
-def button(at: AppTest, label: str):  # noqa: ANN201 (AppTest element)
+def button(at: AppTest, label: str):
     return next(b for b in at.button if b.label == label)
 
 

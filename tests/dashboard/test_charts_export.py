@@ -12,9 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from netdrift.dashboard.common import charts
-
-from netdrift.dashboard.common import export
+from netdrift.dashboard.common import charts, export
 
 SAFE = re.compile(r"^[A-Za-z0-9._-]+$")
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from netdrift.dashboard.compare import data as cd
-from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.evaluation.interval_scores import interval_rows, warning_rows, warning_scores
 from netdrift.engine.evaluation.scoring import scenario_metrics
-from netdrift.engine.results import MetricRow, ScenarioResult
+from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.network.topology import Link, Node, Topology
+from netdrift.engine.results import MetricRow, ScenarioResult
 from netdrift.storage.repository import ScenarioSummary
 
 T, FAIL, SPD = 40, 20, 10

@@ -150,8 +150,7 @@ def test_vs_persistence_without_baseline_or_with_one_run() -> None:
 
 
 def test_seed_means_chart_exports() -> None:
-    from netdrift.dashboard.common import charts
-    from netdrift.dashboard.common import export
+    from netdrift.dashboard.common import charts, export
 
     g = group(rows({"persistence": 4.0, "frozen": 1.0}), rows({"persistence": 6.0, "frozen": 2.0}))
     chart = charts.seed_means_chart(cs.model_means(g, "g"))

@@ -63,7 +63,7 @@ def run_sweep_in_page(at: AppTest, kind: str = "link", start: int = 0, stop: int
     return at
 
 
-def ranked(at: AppTest):  # noqa: ANN201 (DataFrame)
+def ranked(at: AppTest):
     return next(d.value for d in at.dataframe if "Rank" in d.value.columns)
 
 

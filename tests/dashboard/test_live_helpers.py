@@ -6,11 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from netdrift.dashboard.common.state import LiveSession
 from netdrift.dashboard.live import helpers as lh
-
 from netdrift.dashboard.live import history
 from netdrift.dashboard.live.chart import link_chart_spec
-from netdrift.dashboard.common.state import LiveSession
 from netdrift.engine.errors import InputError
 from netdrift.engine.experiments.scenario import LiveScenario
 from netdrift.engine.experiments.spec import ModelEntry, ScenarioSpec

@@ -77,7 +77,7 @@ def test_geographic_positions_keep_east_right_and_north_up() -> None:
     assert pos["c"][1] > pos["a"][1]  # further south = lower on screen (y grows down)
     # Web Mercator: 10 deg of longitude against ln(tan(45 + lat/2)) between 40 and 50 deg N
     # (0.3152 rad = 18.06 "degrees"), so y spans the box and x 10 / 18.06 of it.
-    merc = lambda lat: math.degrees(math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)))  # noqa: E731
+    merc = lambda lat: math.degrees(math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)))
     ys = [p[1] for p in pos.values()]
     xs = [p[0] for p in pos.values()]
     assert max(ys) - min(ys) == pytest.approx(1000.0)

@@ -35,8 +35,8 @@ def test_csv_direction_names_carry_node_labels() -> None:
 
 
 def test_a_hyperedge_junction_is_named_by_the_pops_behind_it_in_every_text():
-    from netdrift.engine.network.topology import Link, Node, Topology
     from netdrift.dashboard.map.names import direction_labels, failed_text, link_name
+    from netdrift.engine.network.topology import Link, Node, Topology
 
     # Topology Zoo's hyperedge: a junction node joining Washington, Charlotte and Greensboro.
     t = Topology("t", (Node("1", "Washington", 38.9, -77.0), Node("2", "Charlotte", 35.2, -80.8),

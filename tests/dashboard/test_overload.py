@@ -6,8 +6,13 @@ from __future__ import annotations
 import numpy as np
 
 from netdrift.dashboard.map.model import BAND_COLOURS, FAILED_COLOUR, MapFrame, band_colour, build_map
-from netdrift.dashboard.map.overload import (OverloadWarning, direction_short_names, overload_warnings, upper_utilisation,
-                                warning_text)
+from netdrift.dashboard.map.overload import (
+    OverloadWarning,
+    direction_short_names,
+    overload_warnings,
+    upper_utilisation,
+    warning_text,
+)
 from netdrift.engine.network.topology import Link, Node, Topology
 
 

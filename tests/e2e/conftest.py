@@ -88,7 +88,7 @@ _DIAGNOSTICS: dict[str, object] = {"server_log": None, "console": []}
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa: ARG001
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
     if report.failed and report.when == "call":
         log = _DIAGNOSTICS["server_log"]
@@ -112,7 +112,7 @@ def offline_page(browser):
     page = context.new_page()
     blocked: list[str] = []
 
-    def guard(route) -> None:  # noqa: ANN001
+    def guard(route) -> None:
         blocked.append(route.request.url)
         route.abort()
 
@@ -120,7 +120,7 @@ def offline_page(browser):
     # this process, so page timings are not inflated by the test's own interception).
     page.route(NON_LOCAL, guard)
     # Belt and braces: any request that is not local, seen by the browser, is recorded too.
-    def seen(request) -> None:  # noqa: ANN001
+    def seen(request) -> None:
         url = request.url
         if (urlparse(url).hostname or "") not in LOCAL_HOSTS and not url.startswith(("blob:", "data:")) \
                 and url not in blocked:

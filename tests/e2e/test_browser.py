@@ -251,7 +251,7 @@ def _leaf_links(topology: str) -> dict[str, str]:
     degree = Counter([link.u for link in topo.links] + [link.v for link in topo.links])
     nodes = {n.id: n for n in topo.nodes}
 
-    def length(link) -> float:  # noqa: ANN001 - a node without coordinates is placed by layout: last
+    def length(link) -> float:
         a, b = nodes[link.u], nodes[link.v]
         if None in (a.lat, a.lon, b.lat, b.lon):
             return -1.0

@@ -14,11 +14,18 @@ import torch
 from ncps.torch import CfC
 from torch import nn
 
-from netdrift.engine.forecasting import (ForecastConfig, ForecastInput, ForecastSettings, make_forecaster, model_info,
-                                time_features)
+from netdrift.engine.forecasting import (
+    ForecastConfig,
+    ForecastInput,
+    ForecastSettings,
+    make_forecaster,
+    model_info,
+    time_features,
+)
 
 #: The periodic series and streaming helper of the "training helps" test.
-from tests.engine.test_training_helps import CFG as PERIODIC_CFG, TRAIN as PERIODIC_TRAIN
+from tests.engine.test_training_helps import CFG as PERIODIC_CFG
+from tests.engine.test_training_helps import TRAIN as PERIODIC_TRAIN
 from tests.engine.test_training_helps import _stream_rmse, periodic_series
 
 

@@ -9,15 +9,20 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from netdrift.engine.budget import (check_memory, memory_budget, memory_budget_bytes, parse_bytes,
-                           simulation_memory_bytes)
+from netdrift.engine.budget import (
+    check_memory,
+    memory_budget,
+    memory_budget_bytes,
+    parse_bytes,
+    simulation_memory_bytes,
+)
 from netdrift.engine.errors import InputError
 from netdrift.engine.network.loaders import load_topology
+from netdrift.engine.network.topology import Link, Node, Topology
 from netdrift.engine.traffic.csv_replay import csv_memory_bytes, load_traffic_csv
 from netdrift.engine.traffic.sndlib_replay import load_sndlib_dynamic
-from netdrift.engine.traffic.synthetic import synthetic_memory_bytes, synthetic_traffic
-from netdrift.engine.network.topology import Link, Node, Topology
 from netdrift.engine.traffic.sources import make_traffic
+from netdrift.engine.traffic.synthetic import synthetic_memory_bytes, synthetic_traffic
 
 
 def line(n: int = 4) -> Topology:

@@ -9,9 +9,9 @@ import pytest
 
 from netdrift.engine.evaluation.counterfactual import counterfactual_drift, drift_classes, ttc_excess
 from netdrift.engine.evaluation.metrics import MetricsConfig
-from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.experiments.scenario import LiveScenario, run_to_end
 from netdrift.engine.forecasting.settings import ForecastSettings
+from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.network.topology import Link, Node, Topology
 from netdrift.engine.traffic.series import TrafficMatrixSeries
 

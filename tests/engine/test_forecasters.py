@@ -7,12 +7,19 @@ from unittest import mock
 import numpy as np
 import pytest
 import torch
-from ncps.torch import CfC, LTC
+from ncps.torch import LTC, CfC
 from ncps.wirings import AutoNCP
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.forecasting import (MODEL_NAMES, model_info, ForecastConfig, ForecastInput, ForecastSettings, make_forecaster,
-                                resolve_device, time_features)
+from netdrift.engine.forecasting import (
+    MODEL_NAMES,
+    ForecastInput,
+    ForecastSettings,
+    make_forecaster,
+    model_info,
+    resolve_device,
+    time_features,
+)
 from netdrift.engine.forecasting import incremental as incremental_mod
 from netdrift.engine.forecasting.features import fill_forward
 

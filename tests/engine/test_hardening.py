@@ -12,9 +12,9 @@ import pytest
 
 from netdrift.engine.errors import InputError
 from netdrift.engine.network.loaders import load_topology
-from netdrift.engine.traffic.synthetic import synthetic_traffic
 from netdrift.engine.network.topology import Link, Node, Topology
 from netdrift.engine.traffic.sources import make_traffic
+from netdrift.engine.traffic.synthetic import synthetic_traffic
 
 ROOT = Path(__file__).parents[2]
 CSV = ROOT / "tests" / "fixtures" / "traffic" / "long4.csv"

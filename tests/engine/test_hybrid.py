@@ -12,13 +12,13 @@ import scipy.sparse as sp
 import torch
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.experiments.scenario import LiveScenario
 from netdrift.engine.experiments.spec import ModelEntry
 from netdrift.engine.forecasting import ForecastInput, ForecastSettings, make_forecaster, time_features
 from netdrift.engine.forecasting.drift_detectors import PageHinkley
 from netdrift.engine.forecasting.hybrid import HybridForecaster, HybridWeights
 from netdrift.engine.forecasting.settings import HybridSettings
+from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.network.topology import Link, Node, Topology
 from netdrift.engine.traffic.series import TrafficMatrixSeries
 
@@ -208,7 +208,7 @@ def test_a_failure_restarts_the_weights_and_favours_liquid_until_the_incremental
     # Directions 0 and 2 change routing at s, direction 1 does not.
     before = SimpleNamespace(matrix=sp.csr_matrix(np.eye(3)))
     after = SimpleNamespace(matrix=sp.csr_matrix(np.diag([0.0, 1.0, 2.0])))
-    routing_at = lambda step: after if step >= s else before  # noqa: E731
+    routing_at = lambda step: after if step >= s else before
     events = (FailureEvent(s, "fail", "a-b"),)
     w_before = m.rule.weights().copy()
     inp = input_at(data, s, events=events, routing_at=routing_at)

@@ -10,10 +10,10 @@ import pytest
 from netdrift.engine.errors import InputError
 from netdrift.engine.evaluation.interval_scores import interval_rows, warning_scores
 from netdrift.engine.evaluation.intervals import ConformalTracker, initial_radius
-from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.experiments.scenario import LiveScenario
 from netdrift.engine.forecasting.protocol import Forecast
 from netdrift.engine.forecasting.settings import ForecastSettings
+from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.network.topology import Link, Node, Topology
 from netdrift.engine.traffic.series import TrafficMatrixSeries
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import netdrift.engine.traffic.sndlib_replay as replay
 import netdrift.engine.traffic.csv_replay as replay_csv
+import netdrift.engine.traffic.sndlib_replay as replay
 from netdrift.engine.errors import InputError
+from netdrift.engine.network.topology import Link, Node, Topology
 from netdrift.engine.traffic.csv_replay import load_traffic_csv
 from netdrift.engine.traffic.sndlib_replay import load_sndlib_dynamic
-from netdrift.engine.network.topology import Link, Node, Topology
 from netdrift.engine.traffic.sources import make_traffic
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "traffic"

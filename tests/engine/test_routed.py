@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.experiments.scenario import LiveScenario
 from netdrift.engine.forecasting.catalogue import ROUTED_MODELS
 from netdrift.engine.forecasting.settings import ForecastSettings
+from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.network.routing import routing_matrix
 from netdrift.engine.network.topology import Link, Node, Topology
 from netdrift.engine.traffic.series import TrafficMatrixSeries

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.network.events import FailureEvent
-from netdrift.engine.forecasting.settings import ForecastSettings
-from netdrift.engine.network.routing import routing_matrix
 from netdrift.engine.experiments.scenario import LiveScenario, spec_from_dict
 from netdrift.engine.experiments.spec import ModelEntry, ScenarioSpec
+from netdrift.engine.forecasting.settings import ForecastSettings
+from netdrift.engine.network.events import FailureEvent
+from netdrift.engine.network.routing import routing_matrix
 from netdrift.engine.network.topology import Link, Node, Topology
 from netdrift.engine.traffic.series import TrafficMatrixSeries
 

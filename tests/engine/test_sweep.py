@@ -12,8 +12,8 @@ from netdrift.engine.errors import InputError
 from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.network.loaders import load_topology
 from netdrift.engine.network.simulation import Simulator
-from netdrift.engine.sweep import Failure, failure_set, load_srlgs, srlgs_from_topology_file, sweep
 from netdrift.engine.network.topology import Link, Node, Topology
+from netdrift.engine.sweep import Failure, failure_set, load_srlgs, srlgs_from_topology_file, sweep
 from netdrift.engine.traffic.series import TrafficMatrixSeries
 from netdrift.engine.traffic.sources import make_traffic
 

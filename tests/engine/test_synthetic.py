@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.traffic.synthetic import MEAN_PAIR_MBPS, synthetic_traffic
 from netdrift.engine.network.topology import Link, Node, Topology
+from netdrift.engine.traffic.synthetic import MEAN_PAIR_MBPS, synthetic_traffic
 
 DAY = 288  # 5-minute steps per day
 

@@ -15,9 +15,9 @@ import pytest
 from netdrift.engine.errors import InputError
 from netdrift.engine.network.loaders import load_topology
 from netdrift.engine.network.routing import LoadPlan, all_pairs, routing_matrix
-from netdrift.engine.traffic.tomogravity import gravity_prior, node_totals, tomogravity
 from netdrift.engine.network.topology import Link, Node, Topology
 from netdrift.engine.traffic.sources import make_traffic
+from netdrift.engine.traffic.tomogravity import gravity_prior, node_totals, tomogravity
 
 
 def topo(n: int, edges: list[tuple[int, int]]) -> Topology:

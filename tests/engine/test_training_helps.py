@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from netdrift.engine.forecasting import ForecastInput, ForecastConfig, make_forecaster, time_features
+from netdrift.engine.forecasting import ForecastConfig, ForecastInput, make_forecaster, time_features
 
 PERIOD, DIRECTIONS, STEPS, TRAIN = 12, 4, 360, 240
 CFG = ForecastConfig(window=12, horizon=1, epochs=4, train_windows=512, batch_size=64)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sqlite3
 
-import pytest
 from sqlalchemy.exc import OperationalError
 
 from netdrift.engine.experiments.spec import ScenarioSpec

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from netdrift.engine.network.events import FailureEvent
-from netdrift.engine.results import MetricRow, ScenarioResult
 from netdrift.engine.network.topology import Link, Node, Topology
+from netdrift.engine.results import MetricRow, ScenarioResult
 from netdrift.storage.database import open_database
 
 

@@ -11,12 +11,12 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 
 from netdrift.storage.database import open_database
 from netdrift.storage.repository import ScenarioRepository
-from netdrift.storage.writer import process_token as _process_token, writer_alive as _writer_alive
+from netdrift.storage.writer import process_token as _process_token
+from netdrift.storage.writer import writer_alive as _writer_alive
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -91,7 +90,7 @@ def test_missing_driver_is_named_and_password_masked():
     # mysqlclient is not a dependency of netdrift, so its driver module is absent here.
     pytest.importorskip("sqlalchemy.dialects.mysql")
     try:
-        import MySQLdb  # noqa: F401
+        import MySQLdb  # noqa: F401 - only whether it imports matters
         pytest.skip("MySQLdb happens to be installed")
     except ImportError:
         pass

@@ -4,6 +4,7 @@ intact, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import socket
@@ -11,9 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import tarfile
-import io
 import textwrap
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np

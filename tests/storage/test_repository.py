@@ -14,9 +14,9 @@ from sqlalchemy import text
 
 from netdrift.engine.errors import InputError
 from netdrift.engine.network.events import FailureEvent
-from netdrift.engine.results import MetricRow
-from netdrift.engine.network.topology import Link, Node, Topology
 from netdrift.engine.network.loaders import topology_from_dict, topology_to_dict
+from netdrift.engine.network.topology import Link, Topology
+from netdrift.engine.results import MetricRow
 from netdrift.storage.repository import ScenarioRepository
 
 

@@ -10,13 +10,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.network.events import refuse_repeated_failures
 from netdrift.engine.forecasting.catalogue import DEFAULT_MODELS, MODEL_NAMES
-from netdrift.engine.forecasting.protocol import OBSERVE_CHOICES
-from netdrift.engine.forecasting.settings import LIQUID_CELLS, LIQUID_WIRINGS, IL_MODES, ForecastSettings
+from netdrift.engine.forecasting.settings import IL_MODES, LIQUID_CELLS, LIQUID_WIRINGS, ForecastSettings
+from netdrift.engine.network.events import refuse_repeated_failures
 
 DEFAULT_MODELS_TEXT = ",".join(DEFAULT_MODELS)
 
@@ -67,7 +66,7 @@ def silence_stdout() -> None:
         finally:
             os.close(devnull)
     except (OSError, ValueError, AttributeError):  # no real file descriptor (e.g. a captured stdout)
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (lives as long as the process)
+        sys.stdout = open(os.devnull, "w")
 
 
 def quiet_broken_pipe(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

@@ -5,8 +5,15 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict
 
-from netdrift.cli.common import (StderrProgress, add_forecast_options, forecast_overrides, forecast_settings, open_db,
-                        positive_int, print_json)
+from netdrift.cli.common import (
+    StderrProgress,
+    add_forecast_options,
+    forecast_overrides,
+    forecast_settings,
+    open_db,
+    positive_int,
+    print_json,
+)
 from netdrift.engine.errors import InputError
 
 

@@ -5,9 +5,21 @@ from __future__ import annotations
 import argparse
 import math
 
-from netdrift.cli.common import (DEFAULT_MODELS_TEXT, MODEL_NAMES, OBSERVE_CHOICES, StderrProgress, add_forecast_options,
-                        add_max_memory_option, forecast_overrides, forecast_settings, model_names, open_db,
-                        positive_int, print_json, with_max_memory)
+from netdrift.cli.common import (
+    DEFAULT_MODELS_TEXT,
+    MODEL_NAMES,
+    OBSERVE_CHOICES,
+    StderrProgress,
+    add_forecast_options,
+    add_max_memory_option,
+    forecast_overrides,
+    forecast_settings,
+    model_names,
+    open_db,
+    positive_int,
+    print_json,
+    with_max_memory,
+)
 from netdrift.engine.errors import InputError
 
 

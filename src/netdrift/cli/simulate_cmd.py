@@ -8,8 +8,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from netdrift.cli.common import (StderrProgress, add_max_memory_option, check_out_path, positive_int, print_json,
-                        quiet_broken_pipe, refuse_repeated_failures, with_max_memory, write_table_atomically)
+from netdrift.cli.common import (
+    StderrProgress,
+    add_max_memory_option,
+    check_out_path,
+    positive_int,
+    print_json,
+    quiet_broken_pipe,
+    refuse_repeated_failures,
+    with_max_memory,
+    write_table_atomically,
+)
 from netdrift.engine.errors import InputError
 
 __all__ = ["register", "run"]

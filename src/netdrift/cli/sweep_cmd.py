@@ -14,8 +14,16 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netdrift.cli.common import (StderrProgress, add_max_memory_option, check_out_path, non_negative_int, positive_int, print_json,
-                        with_max_memory, write_table_atomically)
+from netdrift.cli.common import (
+    StderrProgress,
+    add_max_memory_option,
+    check_out_path,
+    non_negative_int,
+    positive_int,
+    print_json,
+    with_max_memory,
+    write_table_atomically,
+)
 from netdrift.engine.errors import InputError
 
 if TYPE_CHECKING:

@@ -15,17 +15,17 @@ _ROOT = Path(__file__).resolve().parents[2]
 if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
-import streamlit as st  # noqa: E402
-from streamlit.errors import FragmentHandledException  # noqa: E402
+import streamlit as st
+from streamlit.errors import FragmentHandledException
 
-from netdrift.engine.errors import InputError  # noqa: E402
+from netdrift.engine.errors import InputError
 
 _VIEWS = Path(__file__).resolve().parent / "views"  # not pages/: Streamlit would take that folder as file-based pages
 
 st.set_page_config(page_title="netdrift", layout="wide")
 
 
-def _guarded(path: Path):  # noqa: ANN202 (page callable)
+def _guarded(path: Path):
     """Run a view file so that its exception becomes an error box, not a dead app."""
     code = compile(path.read_text(encoding="utf-8"), str(path), "exec")
 
@@ -64,6 +64,6 @@ pages = [
 st.sidebar.caption("netdrift: link loads, failures and forecasts under concept drift")
 st.navigation(pages).run()
 
-from netdrift.dashboard.common.warmup import start_once  # noqa: E402
+from netdrift.dashboard.common.warmup import start_once
 
 start_once()  # after the page is out: torch and the engine load while the operator reads it

@@ -17,18 +17,18 @@ __all__ = ["preload", "main"]
 
 def preload() -> None:
     """Import the modules the first page (Live, with the topology preview map) uses."""
-    import numpy  # noqa: F401
-    import pandas  # noqa: F401
-    import streamlit.components.v2  # noqa: F401
-    import streamlit.dataframe_util  # noqa: F401
-    import streamlit.elements.vega_charts  # noqa: F401
+    import numpy  # noqa: F401 - imported to be loaded
+    import pandas  # noqa: F401 - imported to be loaded
+    import streamlit.components.v2
+    import streamlit.dataframe_util
+    import streamlit.elements.vega_charts  # noqa: F401 - imported to be loaded
 
-    import netdrift.dashboard.live.callbacks  # noqa: F401
-    import netdrift.dashboard.map.components.topology_map  # noqa: F401
-    import netdrift.dashboard.live.helpers  # noqa: F401
-    import netdrift.dashboard.common.settings_logic  # noqa: F401
-    import netdrift.dashboard.common.state  # noqa: F401
-    import netdrift.engine.network.loaders  # noqa: F401
+    import netdrift.dashboard.common.settings_logic
+    import netdrift.dashboard.common.state
+    import netdrift.dashboard.live.callbacks
+    import netdrift.dashboard.live.helpers
+    import netdrift.dashboard.map.components.topology_map
+    import netdrift.engine.network.loaders  # noqa: F401 - imported to be loaded
 
 
 def main(argv: list[str] | None = None) -> int:

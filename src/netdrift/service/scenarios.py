@@ -22,16 +22,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from netdrift.engine.errors import InputError
-
 from netdrift.engine.evaluation.counterfactual import DRIFT_CLASSES, drift_classes
 from netdrift.engine.evaluation.metrics import MetricsConfig
 from netdrift.engine.evaluation.scoring import summary_table
-from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.experiments.scenario import LiveScenario, Progress, run_to_end, spec_from_dict
 from netdrift.engine.experiments.seeds import aggregate_seeds, seed_specs
 from netdrift.engine.experiments.spec import ScenarioSpec
-from netdrift.engine.results import ScenarioResult
+from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.network.loaders import topology_to_dict
+from netdrift.engine.results import ScenarioResult
 from netdrift.storage.checkpoints import STEP_KEY, CheckpointRepository, LiveRun
 from netdrift.storage.data_dir import default_data_dir
 from netdrift.storage.database import driver_problem, sqlite_path

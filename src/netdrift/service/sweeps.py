@@ -36,8 +36,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from netdrift.engine.budget import check_memory
 from netdrift.engine.errors import InputError
 from netdrift.engine.network.loaders import topology_from_dict
-from netdrift.engine.sweep import KINDS, Failure, estimate_bytes, failure_set, load_srlgs, srlgs_from_topology_file, sweep
 from netdrift.engine.network.topology import Topology
+from netdrift.engine.sweep import (
+    KINDS,
+    Failure,
+    estimate_bytes,
+    failure_set,
+    load_srlgs,
+    srlgs_from_topology_file,
+    sweep,
+)
 from netdrift.engine.traffic.sources import make_traffic
 from netdrift.storage.database import display_url, driver_problem
 from netdrift.storage.models import SweepRow, TopologyRow

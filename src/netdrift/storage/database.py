@@ -57,7 +57,7 @@ def display_url(url: str | URL) -> str:
         return url.render_as_string(hide_password=True)
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # malformed: mask by pattern instead
+    except Exception:  # noqa: BLE001 - malformed (any parse error): mask by pattern instead
         return _CREDENTIALS.sub(r"\1***@", str(url))
 
 
@@ -86,7 +86,7 @@ def missing_sqlite_file(url: str | None = None) -> Path | None:
     return None if path is None or path.exists() else path
 
 
-def _set_sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN001 (DBAPI types)
+def _set_sqlite_pragmas(dbapi_connection, connection_record) -> None:
     cur = dbapi_connection.cursor()
     try:
         cur.execute("PRAGMA foreign_keys=ON")

@@ -35,7 +35,7 @@ BASELINE = "0001"
 _PG_LOCK_KEY = 0x6E657464  # "netd"
 
 
-def _config(connection: Connection | None = None):  # noqa: ANN202 (alembic imported lazily)
+def _config(connection: Connection | None = None):
     from alembic.config import Config
 
     cfg = Config()
@@ -45,7 +45,7 @@ def _config(connection: Connection | None = None):  # noqa: ANN202 (alembic impo
 
 
 @lru_cache(maxsize=1)
-def _scripts():  # noqa: ANN202
+def _scripts():
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(_config())

@@ -35,9 +35,9 @@ from sqlalchemy.orm import Session
 
 from netdrift.engine.errors import InputError
 from netdrift.engine.network.events import FailureEvent
-from netdrift.engine.results import MetricRow, ScenarioResult
 from netdrift.engine.network.loaders import topology_from_dict, topology_to_dict
 from netdrift.engine.network.topology import Topology
+from netdrift.engine.results import MetricRow, ScenarioResult
 from netdrift.storage.database import display_url
 from netdrift.storage.models import EventRow, MetricRowDB, ScenarioRow, SeriesRow, SweepRow, TopologyRow
 from netdrift.storage.writer import current_writer, writer_alive

@@ -106,7 +106,7 @@ def detect_cuda() -> tuple[bool, str | None]:
         return False, None
     try:
         return True, torch.cuda.get_device_name(0)
-    except Exception:  # a driver that answers is_available but not the name
+    except Exception:  # noqa: BLE001 - a driver that answers is_available but not the name
         return True, None
 
 

@@ -90,7 +90,8 @@ def get_sessionmaker() -> sessionmaker[Session]:
 
     Raises :class:`netdrift.engine.errors.InputError` when the database cannot be opened.
     """
-    from netdrift.dashboard.common.db import current_db_url, get_sessionmaker as shared
+    from netdrift.dashboard.common.db import current_db_url
+    from netdrift.dashboard.common.db import get_sessionmaker as shared
 
     return shared(current_db_url())
 

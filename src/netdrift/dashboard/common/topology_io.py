@@ -19,8 +19,8 @@ from netdrift.engine.budget import check_memory
 from netdrift.engine.errors import InputError
 from netdrift.engine.network.loaders import load_topology_bytes
 from netdrift.engine.network.loaders.precount import count_topology_bytes
-from netdrift.engine.traffic.synthetic import synthetic_memory_bytes
 from netdrift.engine.network.topology import Topology
+from netdrift.engine.traffic.synthetic import synthetic_memory_bytes
 
 __all__ = [
     "MAX_UPLOAD_BYTES",

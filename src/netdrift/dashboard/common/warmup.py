@@ -38,7 +38,7 @@ def import_engine() -> None:
     from netdrift.engine.forecasting.torch_utils import configure_threads
 
     configure_threads()
-    import netdrift.engine.experiments.scenario  # noqa: F401
+    import netdrift.engine.experiments.scenario
     import netdrift.service.scenarios  # noqa: F401  (the live run's history row, written right after training)
     from netdrift.engine.forecasting.catalogue import CATALOGUE
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from netdrift.dashboard.compare.intervals import load_bounds
 from netdrift.dashboard.common.export import scenario_text
+from netdrift.dashboard.compare.intervals import load_bounds
 from netdrift.dashboard.map.names import element_name
 from netdrift.engine.evaluation.drift import drift_magnitude
 from netdrift.engine.evaluation.metrics import MetricsConfig, error_metrics, per_step_error_metrics

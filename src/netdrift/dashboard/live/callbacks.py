@@ -83,6 +83,6 @@ def record_event(sessions: sessionmaker[Session] | None, scenario_id: int | None
 
     try:
         ScenarioService(sessions).add_event(scenario_id, event)
-    except Exception as err:  # the live view keeps running; the history write is reported
+    except Exception as err:  # noqa: BLE001 - the live view keeps running; the history write is reported
         return f"Could not record the event in the history: {err}"
     return None

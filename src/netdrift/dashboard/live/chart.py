@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from netdrift.dashboard.map.colours import FAILURE_RULE, colour_range
 from netdrift.dashboard.common.export import chart_bytes, dataframe_to_csv, scenario_text
 from netdrift.dashboard.live.helpers import refitting_models
+from netdrift.dashboard.map.colours import FAILURE_RULE, colour_range
 from netdrift.dashboard.map.names import element_name
 from netdrift.dashboard.map.overload import direction_short_names
 

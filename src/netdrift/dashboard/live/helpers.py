@@ -17,8 +17,13 @@ import pandas as pd
 
 from netdrift.dashboard.map.model import MapFrame, build_map, node_positions
 from netdrift.dashboard.map.names import cached_end_names
-from netdrift.dashboard.map.overload import (direction_short_names, duration_text, overload_warnings, upper_utilisation,
-                                warning_text)
+from netdrift.dashboard.map.overload import (
+    direction_short_names,
+    duration_text,
+    overload_warnings,
+    upper_utilisation,
+    warning_text,
+)
 from netdrift.engine.forecasting.catalogue import model_info
 from netdrift.engine.forecasting.settings import ForecastSettings, IncrementalSettings
 

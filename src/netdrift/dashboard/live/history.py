@@ -102,7 +102,7 @@ def release_history(sessions: sessionmaker[Session] | None, sess: LiveSession) -
 
     try:
         ScenarioService(sessions).release(sess.scenario_id, sess.owner)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:  # noqa: BLE001 - the page keeps running; the failed write is shown
         return f"History not updated: {e}"
     return None
 
@@ -142,6 +142,6 @@ def save_history(sessions: sessionmaker[Session] | None, scenario_id: int | None
 
     try:
         ScenarioService(sessions).save(scenario_id, live)
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:  # noqa: BLE001 - the page keeps running; the failed save is shown
         return f"Not saved: {err}"
     return f"Saved to history as scenario {scenario_id} (steps 0..{live.step - 1})."

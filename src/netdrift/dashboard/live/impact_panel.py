@@ -23,8 +23,8 @@ from netdrift.dashboard.map.names import element_name, node_name
 from netdrift.dashboard.map.overload import direction_short_names
 
 if TYPE_CHECKING:
-    from netdrift.engine.network.events import FailureEvent
     from netdrift.engine.experiments.scenario import LiveScenario
+    from netdrift.engine.network.events import FailureEvent
     from netdrift.engine.network.topology import Topology
 
 __all__ = ["Impact", "impact_of_last_event", "cut_off_nodes", "show_impact", "TOP"]
@@ -101,7 +101,7 @@ def impact_of_last_event(live: LiveScenario, top: int = TOP) -> Impact | None:
     loads = live.simulator.loads
     plans = {a: (b, plan) for a, b, plan in loads.segments}
 
-    def plan_at(k: int):  # noqa: ANN202
+    def plan_at(k: int):
         return next(plan for a, (b, plan) in plans.items() if a <= k < b)
 
     after = plan_at(step)

@@ -10,22 +10,15 @@ exports as PNG, SVG, PDF and CSV.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 import streamlit as st
 
-from netdrift.dashboard.common import charts
-
-from netdrift.dashboard.compare import data as compare_data
-
-from netdrift.dashboard.compare import intervals as compare_intervals
-
-from netdrift.dashboard.compare import seeds as compare_seeds
-
-from netdrift.dashboard.common import export
+from netdrift.dashboard.common import charts, export
 from netdrift.dashboard.common.db import current_db_url, get_sessionmaker
 from netdrift.dashboard.common.download_buttons import export_buttons
+from netdrift.dashboard.compare import data as compare_data
+from netdrift.dashboard.compare import intervals as compare_intervals
+from netdrift.dashboard.compare import seeds as compare_seeds
 from netdrift.engine.errors import InputError
 from netdrift.storage.database import display_url
 from netdrift.storage.repository import ScenarioRepository

@@ -19,18 +19,23 @@ from typing import Any
 
 import streamlit as st
 
-from netdrift.dashboard.common import export
-
-from netdrift.dashboard.impact import data as idt
-
 from netdrift.dashboard.common import state
-from netdrift.dashboard.map.components.topology_map import topology_map
 from netdrift.dashboard.common.download_buttons import export_buttons
+from netdrift.dashboard.impact import data as idt
+from netdrift.dashboard.map.components.topology_map import topology_map
 from netdrift.dashboard.map.model import labels_by_default, node_positions
 from netdrift.engine.errors import InputError
-from netdrift.engine.sweep import KINDS
 from netdrift.engine.network.topology import Topology
-from netdrift.service.sweeps import SRLG_TYPES, SrlgUpload, StoredSweep, SweepSettings, list_sweeps, open_sweep, run_sweep
+from netdrift.engine.sweep import KINDS
+from netdrift.service.sweeps import (
+    SRLG_TYPES,
+    SrlgUpload,
+    StoredSweep,
+    SweepSettings,
+    list_sweeps,
+    open_sweep,
+    run_sweep,
+)
 
 SWEEP_KEY = "impact_sweep"
 CLICK_KEY = "impact_click_mode"
@@ -61,7 +66,7 @@ def positions_of(stored: StoredSweep) -> dict[str, tuple[float, float]]:
     return cache[stored.id]
 
 
-def sessions_or_error():  # noqa: ANN201 (sessionmaker or None)
+def sessions_or_error():
     try:
         return state.get_sessionmaker()
     except InputError as err:

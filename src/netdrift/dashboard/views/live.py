@@ -34,22 +34,17 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from netdrift.dashboard.live import callbacks
-
-from netdrift.dashboard.live import chart as live_chart
-
-from netdrift.dashboard.live import helpers as lh
-
-from netdrift.dashboard.live import history
-
 from netdrift.dashboard.common import state
+from netdrift.dashboard.common.settings_logic import SETTINGS_KEY, interval_settings
+from netdrift.dashboard.common.warmup import settle_heap
+from netdrift.dashboard.live import callbacks, history
+from netdrift.dashboard.live import chart as live_chart
+from netdrift.dashboard.live import helpers as lh
 from netdrift.dashboard.live.impact_panel import impact_of_last_event, show_impact
 from netdrift.dashboard.map.components.topology_map import topology_map
 from netdrift.dashboard.map.model import labels_by_default
 from netdrift.dashboard.map.names import failed_text
 from netdrift.dashboard.map.overload import percent_text
-from netdrift.dashboard.common.settings_logic import SETTINGS_KEY, interval_settings
-from netdrift.dashboard.common.warmup import settle_heap
 from netdrift.engine.errors import InputError
 from netdrift.engine.forecasting.catalogue import CATALOGUE, DEFAULT_MODELS, MODEL_NAMES
 

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from netdrift.dashboard.map.components.topology_map import topology_map
 from netdrift.dashboard.common.topology_io import (
     EDITABLE_COLUMNS,
     MAX_UPLOAD_BYTES,
     UPLOAD_TYPES,
     UPLOAD_WIDGET_MB,
-    preview_data,
     apply_link_edits,
     links_frame,
+    preview_data,
     topology_counts,
     topology_from_upload,
 )
+from netdrift.dashboard.map.components.topology_map import topology_map
 from netdrift.engine.errors import InputError
 from netdrift.engine.network.loaders import bundled_topologies, load_topology, topology_to_dict
 from netdrift.engine.network.topology import Topology

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.evaluation.metrics import MetricsConfig, _as_2d, _capacity, _pair
+from netdrift.engine.evaluation.metrics import MetricsConfig, _as_2d, _pair
 
 __all__ = ["drift_magnitude", "drift_class", "affected_directions", "time_to_convergence"]
 

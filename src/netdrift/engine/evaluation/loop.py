@@ -19,9 +19,9 @@ import numpy as np
 
 from netdrift.engine.evaluation.intervals import ConformalTracker
 from netdrift.engine.evaluation.stream import ObservationStream
-from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.forecasting.base import Forecaster
 from netdrift.engine.forecasting.protocol import Forecast
+from netdrift.engine.network.events import FailureEvent
 
 __all__ = ["StepRecord", "iter_evaluate"]
 

@@ -9,11 +9,19 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.evaluation.interval_scores import interval_rows, warning_rows, warning_scores
 from netdrift.engine.evaluation.counterfactual import counterfactual_drift, drift_classes, excess_rows, ttc_excess
 from netdrift.engine.evaluation.drift import affected_directions, drift_magnitude, time_to_convergence
-from netdrift.engine.evaluation.metrics import (ERROR_METRICS, MetricsConfig, _as_2d, _capacity, _metrics_from_sums,
-                                       _point_terms, _sums, aggregate_error_metrics)
+from netdrift.engine.evaluation.interval_scores import interval_rows, warning_rows, warning_scores
+from netdrift.engine.evaluation.metrics import (
+    ERROR_METRICS,
+    MetricsConfig,
+    _as_2d,
+    _capacity,
+    _metrics_from_sums,
+    _point_terms,
+    _sums,
+    aggregate_error_metrics,
+)
 from netdrift.engine.results import MetricRow, ScenarioResult
 
 __all__ = ["scenario_metrics", "scenario_periods", "summary_table", "score_result", "running_errors"]

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from netdrift.engine.network.events import FailureEvent
-from netdrift.engine.forecasting.features import time_features
 from netdrift.engine.errors import InputError
+from netdrift.engine.forecasting.features import time_features
 from netdrift.engine.forecasting.protocol import OBSERVE_CHOICES, ForecastInput, Pairs
+from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.network.routing import Routing
 from netdrift.engine.network.simulation import Simulator
 

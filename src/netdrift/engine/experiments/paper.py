@@ -20,18 +20,18 @@ from typing import Any, Callable
 
 import numpy as np
 
-from netdrift.engine.network.events import FailureEvent
-from netdrift.engine.forecasting.settings import ForecastSettings
-from netdrift.engine.network.loaders import load_topology
 from netdrift.engine.evaluation.counterfactual import counterfactual_drift
 from netdrift.engine.evaluation.metrics import MetricsConfig
-from netdrift.engine.evaluation.uncertainty import mean_interval
 from netdrift.engine.evaluation.scoring import summary_table
-from netdrift.engine.results import ScenarioResult
+from netdrift.engine.evaluation.uncertainty import mean_interval
 from netdrift.engine.experiments.scenario import LiveScenario
 from netdrift.engine.experiments.spec import ModelEntry
+from netdrift.engine.forecasting.settings import ForecastSettings
+from netdrift.engine.network.events import FailureEvent
+from netdrift.engine.network.loaders import load_topology
 from netdrift.engine.network.simulation import Simulator
 from netdrift.engine.network.topology import Topology
+from netdrift.engine.results import ScenarioResult
 from netdrift.engine.traffic.series import TrafficMatrixSeries
 from netdrift.engine.traffic.sources import make_traffic
 
@@ -168,7 +168,7 @@ def run_paper(config: PaperConfig, progress: Progress | None = None,
     for n_seed, seed in enumerate(seeds):
         share = 1.0 / len(seeds)
 
-        def report(msg: str, f: float, n_seed: int = n_seed, seed: int = seed) -> None:
+        def report(msg: str, f: float, n_seed: int = n_seed, seed: int = seed, share: float = share) -> None:
             if progress:
                 progress(f"seed {seed}: {msg}", share * (n_seed + f))
 
@@ -188,8 +188,9 @@ def run_paper(config: PaperConfig, progress: Progress | None = None,
             live.fail(link)
             span = 0.8 / max(1, len(plan))
 
-            def step_progress(msg: str, f: float, i: int = i, link: str = link) -> None:
-                report(f"failure {i + 1}/{len(plan)} ({link}): {msg}", 0.2 + span * (i + f))
+            def step_progress(msg: str, f: float, i: int = i, link: str = link, n: int = len(plan),
+                              span: float = span) -> None:
+                report(f"failure {i + 1}/{n} ({link}): {msg}", 0.2 + span * (i + f))
 
             live.advance(live.total_steps - live.step, step_progress)
             result = live.result(counterfactual=without)

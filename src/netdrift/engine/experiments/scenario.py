@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
+from netdrift.engine.budget import check_memory
 from netdrift.engine.errors import InputError
 from netdrift.engine.evaluation.intervals import ConformalTracker, initial_radius
 from netdrift.engine.evaluation.loop import StepRecord, iter_evaluate
@@ -31,17 +32,22 @@ from netdrift.engine.evaluation.metrics import MetricsConfig
 from netdrift.engine.evaluation.recorder import ForecastRecorder
 from netdrift.engine.evaluation.scoring import running_errors, score_result
 from netdrift.engine.evaluation.stream import ObservationStream
-from netdrift.engine.network.events import FailureEvent, down_sets_at, events_from_specs, refuse_repeated_failures
-from netdrift.engine.experiments.spec import ModelEntry, ScenarioSpec, check_interval_settings, check_run_lengths, parse_models
+from netdrift.engine.experiments.spec import (
+    ModelEntry,
+    ScenarioSpec,
+    check_interval_settings,
+    check_run_lengths,
+    parse_models,
+)
 from netdrift.engine.forecasting.base import Forecaster
-from netdrift.engine.budget import check_memory
 from netdrift.engine.forecasting.catalogue import DEFAULT_MODELS, make_forecaster, model_info
 from netdrift.engine.forecasting.protocol import Forecast
 from netdrift.engine.forecasting.settings import ForecastConfig, ForecastSettings
+from netdrift.engine.network.events import FailureEvent, down_sets_at, events_from_specs, refuse_repeated_failures
 from netdrift.engine.network.loaders import load_topology
-from netdrift.engine.results import ScenarioResult
 from netdrift.engine.network.simulation import Simulator
 from netdrift.engine.network.topology import Topology
+from netdrift.engine.results import ScenarioResult
 from netdrift.engine.traffic.series import TrafficMatrixSeries
 from netdrift.engine.traffic.sources import make_traffic
 
@@ -285,7 +291,7 @@ class LiveScenario:
         start = self.step
         stop = min(start + k, self.total_steps)
         every = max(1, (stop - start) // 100)
-        for record in self.records(k):
+        for _record in self.records(k):
             if progress and (self.step % every == 0 or self.step == stop):
                 progress(f"step {self.step}/{self.total_steps}", self.step / self.total_steps)
         return self.step

@@ -25,10 +25,18 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.forecasting.settings import (ForecastConfig, ForecastSettings, IncrementalSettings, LiquidSettings,
-                                         MLPSettings, ModelSettings, NoSettings)
-from netdrift.engine.forecasting.settings import OnlineARSettings, StatefulLiquidSettings
-from netdrift.engine.forecasting.settings import HybridSettings
+from netdrift.engine.forecasting.settings import (
+    ForecastConfig,
+    ForecastSettings,
+    HybridSettings,
+    IncrementalSettings,
+    LiquidSettings,
+    MLPSettings,
+    ModelSettings,
+    NoSettings,
+    OnlineARSettings,
+    StatefulLiquidSettings,
+)
 
 if TYPE_CHECKING:
     from netdrift.engine.forecasting.base import Forecaster

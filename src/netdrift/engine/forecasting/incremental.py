@@ -16,8 +16,8 @@ from torch import nn
 
 from netdrift.engine.errors import InputError
 from netdrift.engine.forecasting.base import Forecaster
-from netdrift.engine.forecasting.settings import ForecastConfig, IncrementalSettings, MLPSettings
 from netdrift.engine.forecasting.features import DELTA_SCALE, MixedSampler, WindowSampler, split_window
+from netdrift.engine.forecasting.settings import ForecastConfig, IncrementalSettings, MLPSettings
 from netdrift.engine.forecasting.torch_utils import derive_seed, seeded, train_steps
 
 __all__ = ["FrozenMLPForecaster", "IncrementalForecaster"]

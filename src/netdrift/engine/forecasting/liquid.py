@@ -29,14 +29,14 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from ncps.torch import CfC, LTC
+from ncps.torch import LTC, CfC
 from ncps.wirings import AutoNCP
 from torch import nn
 
 from netdrift.engine.errors import InputError
 from netdrift.engine.forecasting.base import Forecaster
-from netdrift.engine.forecasting.settings import ForecastConfig, LiquidSettings, StatefulLiquidSettings
 from netdrift.engine.forecasting.features import DELTA_SCALE, WindowSampler, fill_forward, split_window
+from netdrift.engine.forecasting.settings import ForecastConfig, LiquidSettings, StatefulLiquidSettings
 from netdrift.engine.forecasting.torch_utils import derive_seed, seeded, train_steps
 
 __all__ = ["LiquidForecaster", "GRUForecaster", "StatefulLiquidForecaster"]

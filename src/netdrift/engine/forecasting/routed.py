@@ -27,7 +27,7 @@ import scipy.sparse as sp
 
 from netdrift.engine.errors import InputError
 from netdrift.engine.forecasting.base import Forecaster
-from netdrift.engine.forecasting.protocol import ForecastInput, Pairs
+from netdrift.engine.forecasting.protocol import ForecastInput
 from netdrift.engine.forecasting.settings import ForecastConfig, ModelSettings
 
 __all__ = ["RoutedForecaster", "RoutedPersistence", "RoutedSeasonal", "RoutedFrozen", "RoutedIncremental",

@@ -12,9 +12,9 @@ import numpy as np
 
 from netdrift.engine.budget import check_memory
 from netdrift.engine.errors import InputError
+from netdrift.engine.network.topology import Topology
 from netdrift.engine.sweep.evaluate import _run, _Sweeper, estimate_bytes
 from netdrift.engine.sweep.failures import Failure, failure_set
-from netdrift.engine.network.topology import Topology
 from netdrift.engine.traffic.series import TrafficMatrixSeries
 
 __all__ = ["SweepResult", "sweep", "EXECUTORS"]

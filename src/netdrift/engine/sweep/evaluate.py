@@ -9,8 +9,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from netdrift.engine.network.routing import LoadPlan, routing_matrix, run_in_threads
-from netdrift.engine.sweep.failures import Failure
 from netdrift.engine.network.topology import Topology
+from netdrift.engine.sweep.failures import Failure
 from netdrift.engine.traffic.series import TrafficMatrixSeries
 
 __all__ = ["estimate_bytes"]

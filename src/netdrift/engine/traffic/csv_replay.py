@@ -20,10 +20,17 @@ import numpy as np
 
 from netdrift.engine.budget import check_memory
 from netdrift.engine.errors import InputError
-from netdrift.engine.traffic.time_grid import (MAX_MBPS, TimeGrid, check_cells, epoch_seconds, parse_time, time_grid,
-                                              unknown_ids_error)
 from netdrift.engine.network.topology import Topology
 from netdrift.engine.traffic.series import TrafficMatrixSeries
+from netdrift.engine.traffic.time_grid import (
+    MAX_MBPS,
+    TimeGrid,
+    check_cells,
+    epoch_seconds,
+    parse_time,
+    time_grid,
+    unknown_ids_error,
+)
 
 __all__ = ["load_traffic_csv", "csv_step_minutes", "csv_memory_bytes", "MAX_CSV_BYTES", "BLOCK_BYTES"]
 

@@ -26,8 +26,7 @@ from netdrift.engine.budget import check_memory
 from netdrift.engine.errors import InputError
 from netdrift.engine.network.topology import Topology
 from netdrift.engine.traffic.series import TrafficMatrixSeries
-from netdrift.engine.traffic.time_grid import (MAX_MBPS, check_cells, epoch_seconds,
-                                              time_grid, unknown_ids_error)
+from netdrift.engine.traffic.time_grid import MAX_MBPS, check_cells, epoch_seconds, time_grid, unknown_ids_error
 
 __all__ = ["load_sndlib_dynamic", "sndlib_step_minutes", "MAX_XML_BYTES", "MAX_FILES"]
 

@@ -9,11 +9,11 @@ import numpy as np
 
 from netdrift.engine.budget import check_memory
 from netdrift.engine.errors import InputError
-from netdrift.engine.traffic.sndlib_replay import load_sndlib_dynamic, sndlib_step_minutes
-from netdrift.engine.traffic.csv_replay import csv_step_minutes, load_traffic_csv
-from netdrift.engine.traffic.synthetic import check_seed, synthetic_memory_bytes, synthetic_traffic
 from netdrift.engine.network.topology import Topology
+from netdrift.engine.traffic.csv_replay import csv_step_minutes, load_traffic_csv
 from netdrift.engine.traffic.series import TrafficMatrixSeries
+from netdrift.engine.traffic.sndlib_replay import load_sndlib_dynamic, sndlib_step_minutes
+from netdrift.engine.traffic.synthetic import check_seed, synthetic_memory_bytes, synthetic_traffic
 
 __all__ = ["make_traffic", "check_synthetic_fits", "replay_step_minutes", "check_replay_step", "SYNTHETIC"]
 

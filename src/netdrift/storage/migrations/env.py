@@ -10,7 +10,6 @@ from __future__ import annotations
 from alembic import context
 
 
-
 def run_migrations() -> None:
     """Run the pending revisions on the handed-over connection (inside its transaction)."""
     connection = context.config.attributes["connection"]

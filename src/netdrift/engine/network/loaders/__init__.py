@@ -26,7 +26,12 @@ from netdrift.engine.network.loaders._build import REFERENCE_BANDWIDTH_MBPS, WEI
 from netdrift.engine.network.loaders.bundled import bundled_topologies, samples_dir
 from netdrift.engine.network.loaders.gml import parse_gml
 from netdrift.engine.network.loaders.graphml import parse_graphml
-from netdrift.engine.network.loaders.netjson import save_topology_json, topology_from_dict, topology_to_dict, parse_netjson
+from netdrift.engine.network.loaders.netjson import (
+    parse_netjson,
+    save_topology_json,
+    topology_from_dict,
+    topology_to_dict,
+)
 from netdrift.engine.network.loaders.sndlib import parse_sndlib_native, parse_sndlib_xml
 from netdrift.engine.network.topology import Topology
 

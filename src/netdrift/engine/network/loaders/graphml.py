@@ -9,10 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from netdrift.engine.network.capacity import parse_link_speed, speed_from_bits_per_second, speed_from_value_and_units
 from netdrift.engine.errors import InputError
-from netdrift.engine.network.loaders._build import (RawEdge, RawNode, build_topology, coords, local_name, parse_xml, to_float,
-                                    zoo_node_label)
+from netdrift.engine.network.capacity import parse_link_speed, speed_from_bits_per_second, speed_from_value_and_units
+from netdrift.engine.network.loaders._build import (
+    RawEdge,
+    RawNode,
+    build_topology,
+    coords,
+    local_name,
+    parse_xml,
+    to_float,
+    zoo_node_label,
+)
 from netdrift.engine.network.topology import Topology
 
 __all__ = ["parse_graphml", "edge_speed_mbps"]

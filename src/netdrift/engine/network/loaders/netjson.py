@@ -22,8 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.network.loaders._build import (MAX_CAPACITY_MBPS, RawEdge, RawNode, assign_weights, build_topology, check_weights,
-                                   coords)
+from netdrift.engine.network.loaders._build import (
+    MAX_CAPACITY_MBPS,
+    RawEdge,
+    RawNode,
+    assign_weights,
+    build_topology,
+    check_weights,
+    coords,
+)
 from netdrift.engine.network.topology import Link, Node, Topology
 
 __all__ = ["FORMAT_NAME", "topology_to_dict", "topology_from_dict", "save_topology_json", "parse_netjson"]

@@ -25,7 +25,15 @@ import re
 from typing import Any
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.network.loaders._build import RawEdge, RawNode, build_topology, coords, local_name, parse_xml, to_float
+from netdrift.engine.network.loaders._build import (
+    RawEdge,
+    RawNode,
+    build_topology,
+    coords,
+    local_name,
+    parse_xml,
+    to_float,
+)
 from netdrift.engine.network.topology import Topology
 
 __all__ = ["parse_sndlib_xml", "parse_sndlib_native"]
