@@ -1,0 +1,56 @@
+"""Measured per-direction link loads (interface counters), the data every network has.
+
+A :class:`LinkLoadSeries` holds the loads of every direction of a topology, in the topology's
+direction order (:meth:`Topology.direction_names`), in Mbit/s, one row a step. A step with no
+measurement for a direction is NaN (a gap is never zero). Readers (CSV rates or counters,
+Prometheus) produce one; demand deduction (:mod:`netdrift.engine.traffic.deduce`) turns it
+into a :class:`~netdrift.engine.traffic.series.TrafficMatrixSeries`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+__all__ = ["LinkLoadSeries"]
+
+
+@dataclass(frozen=True)
+class LinkLoadSeries:
+    """Loads shaped (steps, directions) in Mbit/s, NaN where nothing was measured.
+
+    ``directions`` are ``(link_id, src, dst)`` in the topology's direction order; ``source``
+    names where the loads came from (a file, a Prometheus URL), for messages and the history.
+
+    Examples
+    --------
+    >>> s = LinkLoadSeries((("a-b", "a", "b"), ("a-b", "b", "a")),
+    ...                    np.array([[1.0, 2.0], [np.nan, 3.0]], np.float32), 5.0, datetime(2024, 1, 1), "x.csv")
+    >>> s.steps, s.n_directions, s.missing_fraction
+    (2, 2, 0.25)
+    """
+
+    directions: tuple[tuple[str, str, str], ...]
+    loads: np.ndarray
+    step_minutes: float
+    start: datetime
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if self.loads.ndim != 2 or self.loads.shape[1] != len(self.directions):
+            raise ValueError("loads must be (steps, directions) matching directions")
+
+    @property
+    def steps(self) -> int:
+        return int(self.loads.shape[0])
+
+    @property
+    def n_directions(self) -> int:
+        return int(self.loads.shape[1])
+
+    @property
+    def missing_fraction(self) -> float:
+        """Share of (step, direction) cells with no measurement."""
+        return float(np.isnan(self.loads).mean()) if self.loads.size else 0.0
