@@ -49,10 +49,13 @@ fi
 
 if [ "$want_test" = 1 ]; then
   # The browser tests drive Debian's Chromium through Playwright (no browser download); the
-  # history tests start a throwaway PostgreSQL server from Debian's packages as an unprivileged user.
+  # history tests start a throwaway PostgreSQL server from Debian's packages as an unprivileged user;
+  # the Prometheus tests a throwaway Prometheus server on loopback.
   debs=()
   [ -x /usr/bin/chromium ] || debs+=(chromium chromium-driver)
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || debs+=(postgresql)
+  # The Prometheus tests start Debian's server and backfill its TSDB with promtool.
+  command -v promtool >/dev/null 2>&1 || debs+=(prometheus)
   if [ "${#debs[@]}" -gt 0 ]; then
     echo "netdrift setup: installing Debian ${debs[*]} for the tests" >&2
     SUDO=""
