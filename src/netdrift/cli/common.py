@@ -14,12 +14,13 @@ from typing import Any, Callable
 
 from netdrift.engine.errors import InputError
 from netdrift.engine.forecasting.catalogue import DEFAULT_MODELS, MODEL_NAMES
+from netdrift.engine.forecasting.protocol import OBSERVE_CHOICES
 from netdrift.engine.forecasting.settings import IL_MODES, LIQUID_CELLS, LIQUID_WIRINGS, ForecastSettings
 from netdrift.engine.network.events import refuse_repeated_failures
 
 DEFAULT_MODELS_TEXT = ",".join(DEFAULT_MODELS)
 
-__all__ = ["OUT_FORMATS", "check_out_path", "DEFAULT_MODELS_TEXT", "StderrProgress", "print_json", "add_forecast_options", "forecast_overrides",
+__all__ = ["OBSERVE_CHOICES", "MODEL_NAMES", "OUT_FORMATS", "check_out_path", "DEFAULT_MODELS_TEXT", "StderrProgress", "print_json", "add_forecast_options", "forecast_overrides",
            "forecast_settings", "model_names", "positive_int", "non_negative_int", "quiet_broken_pipe",
            "silence_stdout", "write_table_atomically", "refuse_repeated_failures", "add_max_memory_option",
            "memory_size", "with_max_memory"]
