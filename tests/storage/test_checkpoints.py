@@ -105,3 +105,43 @@ def test_a_released_run_has_no_owner_and_a_cli_run_cannot_be_resumed(service):
     other = service.open_record(live)  # a row no tab ever drove
     with pytest.raises(InputError, match="not a live run"):
         service.resume_live(other, owner="tab-1")
+
+
+_FAST = ScenarioSpec(topology="abilene", steps=130, train_steps=100, step_minutes=60, models=("persistence",),
+                     forecast=ForecastSettings.from_flat(dict(window=8, horizon=2)), seed=3)
+
+
+def test_seven_clicks_on_one_link_at_one_step_are_seven_events_and_resume_keeps_it_down(service):
+    tab = LiveScenario.from_spec(_FAST)
+    tab.train()
+    target = tab.topology.links[2].id
+    sid = service.open_live(tab, owner="tab-1")
+    tab.advance(5)
+    for _ in range(7):  # fail, restore, fail, ... : the seventh click leaves it down
+        service.add_event(sid, tab.toggle(target))
+    assert target in tab.down_links
+    tab.advance(3)
+    service.checkpoint(sid, tab, "tab-1")
+
+    with service.sessions() as s:
+        stored = ScenarioRepository(s).get_scenario(sid).events
+    assert [(e.step, e.action) for e in stored] == [(105, "fail"), (105, "restore")] * 3 + [(105, "fail")]
+    resumed = service.resume_live(sid, owner="tab-2")  # as after a server restart: rebuilt from the log
+    assert target in resumed.down_links and resumed.events == tab.events
+    assert resumed.simulator.state_at(106)[0] == frozenset({target})
+
+
+def test_an_outage_is_stored_as_one_fail_and_one_restore(service):
+    tab = LiveScenario.from_spec(_FAST)
+    tab.train()
+    target = tab.topology.links[0].id
+    sid = service.open_live(tab, owner="tab-1")
+    tab.advance(3)
+    service.add_event(sid, tab.toggle(target))
+    tab.advance(6)
+    service.add_event(sid, tab.toggle(target))
+    tab.advance(2)
+    service.save(sid, tab)
+    with service.sessions() as s:
+        stored = ScenarioRepository(s).get_scenario(sid).events
+    assert [(e.step, e.action, e.target) for e in stored] == [(103, "fail", target), (109, "restore", target)]

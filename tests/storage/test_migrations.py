@@ -36,11 +36,11 @@ _RELEASE_WRITER = textwrap.dedent(
     import sys
     from datetime import datetime, timezone
     import numpy as np
-    from netdrift.engine.network.events import FailureEvent
-    from netdrift.engine.results import MetricRow, ScenarioResult
-    from netdrift.engine.network.topology import Link, Node, Topology
-    from netdrift.storage.database import open_database
-    from netdrift.storage.repository import ScenarioRepository, SweepRepository
+    from engine.events import FailureEvent
+    from engine.results import MetricRow, ScenarioResult
+    from engine.topology import Link, Node, Topology
+    from storage.database import open_database
+    from storage.repository import ScenarioRepository, SweepRepository
 
     t = Topology("tri", (Node("a", "A"), Node("b", "B"), Node("c", "C")),
                  (Link("a-b", "a", "b", 1000.0), Link("b-c", "b", "c", 2500.0)))
@@ -135,8 +135,8 @@ def test_fresh_database_matches_the_models(any_url):
         version = conn.execute(text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar()
     engine.dispose()
     assert diff == []
-    assert _revision(any_url) == head_revision() == "0002"
-    assert int(version) == SCHEMA_VERSION == 2
+    assert _revision(any_url) == head_revision() == "0003"
+    assert int(version) == SCHEMA_VERSION == 3
 
 
 def test_release_database_is_upgraded_with_its_data(any_url, release_tree, tmp_path):
@@ -144,7 +144,7 @@ def test_release_database_is_upgraded_with_its_data(any_url, release_tree, tmp_p
     assert _revision(any_url) is None  # the release knows no Alembic
 
     Session = open_database(any_url)
-    assert _revision(any_url) == "0002"
+    assert _revision(any_url) == "0003"
     with Session() as s:
         repo = ScenarioRepository(s)
         listed = {x.id: (x.label, x.status, x.events) for x in repo.list_scenarios()}
@@ -189,7 +189,7 @@ def test_release_database_without_sweeps_table_gets_it(release_tree, tmp_path):
     open_database(f"sqlite:///{path}").kw["bind"].dispose()
     con = sqlite3.connect(path)
     assert con.execute("SELECT count(*) FROM sweeps").fetchone()[0] == 0
-    assert con.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0002"
+    assert con.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0003"
     con.close()
 
 
@@ -225,7 +225,7 @@ def test_revision_from_a_newer_netdrift_is_refused_untouched(tmp_path):
     with pytest.raises(InputError) as err:
         open_database(f"sqlite:///{path}")
     assert str(err.value) == (f"database 'sqlite:///{path}': schema revision 0099 is unknown to this netdrift "
-                              f"(written by a newer one, this one knows up to 0002); upgrade netdrift")
+                              f"(written by a newer one, this one knows up to 0003); upgrade netdrift")
     assert path.read_bytes() == before
 
 
@@ -233,12 +233,12 @@ _OPENER = "import sys; from netdrift.storage.database import open_database; open
 
 
 def test_processes_opening_a_new_database_at_once_migrate_it_once(any_url):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     procs = [subprocess.Popen([sys.executable, "-c", _OPENER, any_url], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=env) for _ in range(4)]
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, [e for _, e in outs]
-    assert _revision(any_url) == "0002"
+    assert _revision(any_url) == "0003"
 
 
 def test_release_database_that_already_has_the_heartbeat_column(release_tree, tmp_path):
@@ -255,4 +255,4 @@ def test_release_database_that_already_has_the_heartbeat_column(release_tree, tm
     with Session() as s:
         assert ScenarioRepository(s).get_scenario(complete).status == "complete"
     Session.kw["bind"].dispose()
-    assert _revision(f"sqlite:///{path}") == "0002"
+    assert _revision(f"sqlite:///{path}") == "0003"

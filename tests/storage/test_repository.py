@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import tomllib
+from dataclasses import replace
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -193,7 +194,22 @@ def test_node_events_read_clearly(Session, result):
     with Session.begin() as s:
         repo = ScenarioRepository(s)
         sid = repo.create_scenario(result.topology, {}, 0, [])
-        repo.add_event(sid, FailureEvent(4, "fail", "b", "node"))
-        repo.add_event(sid, FailureEvent(4, "fail", "b", "node"))
+        for action in ("fail", "restore", "fail"):  # three clicks on one node at one step
+            repo.add_event(sid, FailureEvent(4, action, "b", "node"))
     with Session() as s:
-        assert ScenarioRepository(s).list_scenarios()[0].events == ["fail node b@4"]
+        assert ScenarioRepository(s).list_scenarios()[0].events == ["fail node b@4", "restore node b@4", "fail node b@4"]
+
+
+def test_the_event_log_keeps_every_click_in_order_and_a_save_adds_only_what_is_new(Session, result):
+    clicks = [FailureEvent(7, a, "b-c", "link") for a in ("fail", "restore") * 3 + ("fail",)]  # 7 clicks
+    later = FailureEvent(9, "restore", "b-c", "link")
+    log = [*result.events, *clicks, later]  # the run's own events first, as a live run holds them
+    with Session.begin() as s:
+        repo = ScenarioRepository(s)
+        sid = repo.create_scenario(result.topology, {}, 0, [])
+        for e in log[:-1]:  # recorded as they happened
+            repo.add_event(sid, e)
+    with Session.begin() as s:  # the save at the end carries the whole log, already stored events included
+        ScenarioRepository(s).save_result(sid, replace(result, events=log))
+    with Session() as s:
+        assert ScenarioRepository(s).get_scenario(sid).events == log

@@ -108,8 +108,11 @@ class ScenarioService:
         """Create the history row of a scenario about to run (status "running"); its id."""
         config = live.spec.to_dict() if live.spec else {}
         with self.sessions.begin() as s:
-            return int(ScenarioRepository(s).create_scenario(
-                live.topology, config, live.seed, [e.label for e in live.entries], label=label))
+            repo = ScenarioRepository(s)
+            sid = int(repo.create_scenario(live.topology, config, live.seed, [e.label for e in live.entries],
+                                           label=label))
+            repo.record_events(sid, live.events)  # the log starts with the run's own events
+            return sid
 
     def save(self, scenario_id: int, live: LiveScenario) -> float:
         """Store what ``live`` observed so far as the row's result (complete, metrics scored); seconds
@@ -127,8 +130,10 @@ class ScenarioService:
         config = live.spec.to_dict() if live.spec else {}
         blob = live.export_models() if live.trained and live.step == live.train_steps else None
         with self.sessions.begin() as s:
-            sid = int(ScenarioRepository(s).create_scenario(
-                live.topology, config, live.seed, [e.label for e in live.entries], label=label))
+            repo = ScenarioRepository(s)
+            sid = int(repo.create_scenario(live.topology, config, live.seed, [e.label for e in live.entries],
+                                           label=label))
+            repo.record_events(sid, live.events)  # the log starts with the run's own events
             checkpoints = CheckpointRepository(s)
             checkpoints.claim(sid, owner, step=live.step)
             if blob is not None:

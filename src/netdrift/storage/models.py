@@ -5,7 +5,8 @@ Tables
 ``meta``            key/value pairs; ``schema_version`` lives here.
 ``topologies``      one row per distinct topology (deduplicated by ``content_hash``).
 ``scenarios``       one row per run: config, seed, status, library versions, writer pid/host.
-``failure_events``  the fail/restore events of a scenario.
+``failure_events``  the fail/restore event log of a scenario: append-only, in ``seq`` order
+                    (repeated clicks included; the state at a step is the fold of the log).
 ``series``          float32 (or uint8) arrays, little-endian, C order. ``actual`` and
                     ``forecast`` series are stored one row per link direction (``direction``
                     set, shape (T, 1)) so that reading one direction for a chart reads 4*T bytes;
@@ -37,6 +38,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -55,8 +57,8 @@ __all__ = [
 
 #: Version of this schema, also kept in ``meta`` so that netdrift 0.1 (which knows no Alembic)
 #: refuses newer databases. Bump it with each new migration in storage/migrations/versions
-#: (2: scenarios.heartbeat_at).
-SCHEMA_VERSION = 2
+#: (2: scenarios.heartbeat_at; 3: failure_events.seq).
+SCHEMA_VERSION = 3
 
 #: Values of ``scenarios.status``.
 STATUSES = ("running", "complete", "interrupted")
@@ -129,9 +131,11 @@ class ScenarioRow(Base):
 
 class EventRow(Base):
     __tablename__ = "failure_events"
+    __table_args__ = (UniqueConstraint("scenario_id", "seq", name="uq_failure_events_seq"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)  # position in the scenario's event log, from 0
     step: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(16))
     target: Mapped[str] = mapped_column(String(255))

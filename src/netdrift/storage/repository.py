@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections import Counter
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import date, datetime, timedelta, timezone
 from enum import Enum
@@ -28,7 +29,7 @@ from pathlib import PurePath
 from typing import Any, Sequence
 
 import numpy as np
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -254,29 +255,53 @@ class ScenarioRepository:
         self.session.flush()
         return row.id
 
-    def _stored_events(self, scenario_id: int) -> set[tuple[int, str, str, str]]:
+    def _stored_events(self, scenario_id: int) -> list[tuple[int, str, str, str]]:
+        """The scenario's event log, in order, as (step, action, target, kind)."""
         rows = self.session.execute(
-            select(EventRow.step, EventRow.action, EventRow.target, EventRow.kind).where(
-                EventRow.scenario_id == scenario_id
-            )
+            select(EventRow.step, EventRow.action, EventRow.target, EventRow.kind)
+            .where(EventRow.scenario_id == scenario_id).order_by(EventRow.seq)
         )
-        return {tuple(r) for r in rows}  # type: ignore[misc]
+        return [(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
 
-    def _insert_events(self, scenario_id: int, events: Sequence[FailureEvent]) -> None:
-        seen = self._stored_events(scenario_id)
-        rows = []
-        for e in events:
-            key = (int(e.step), e.action, e.target, e.kind)
-            if key not in seen:
-                seen.add(key)
-                rows.append(dict(scenario_id=scenario_id, step=key[0], action=e.action, target=e.target, kind=e.kind))
+    def _append_events(self, scenario_id: int, events: Sequence[FailureEvent], stored: int) -> None:
+        rows = [dict(scenario_id=scenario_id, seq=stored + i, step=int(e.step), action=e.action, target=e.target,
+                     kind=e.kind) for i, e in enumerate(events)]
         if rows:
             self.session.execute(insert(EventRow.__table__), rows)
 
-    def add_event(self, scenario_id: int, event: FailureEvent) -> None:
-        """Record a failure/restore event of a running scenario (an identical one is not repeated)."""
+    def _insert_events(self, scenario_id: int, events: Sequence[FailureEvent]) -> None:
+        """Append the events of the log ``events`` that the stored log does not hold yet.
+
+        Normally the stored log is the start of ``events`` (events recorded as they happened) and
+        the rest is appended. Otherwise each stored event accounts for one equal event of
+        ``events`` and every other one is appended in order. Either way repeated identical
+        events (a link clicked seven times at one step) all stay."""
+        stored = self._stored_events(scenario_id)
+        keys = [(int(e.step), e.action, e.target, e.kind) for e in events]
+        if keys[: len(stored)] == stored:
+            self._append_events(scenario_id, list(events)[len(stored):], len(stored))
+            return
+        left = Counter(stored)
+        new = []
+        for e in events:
+            key = (int(e.step), e.action, e.target, e.kind)
+            if left[key] > 0:
+                left[key] -= 1
+            else:
+                new.append(e)
+        self._append_events(scenario_id, new, len(stored))
+
+    def record_events(self, scenario_id: int, events: Sequence[FailureEvent]) -> None:
+        """Append to the stored event log what ``events`` (the scenario's whole log) adds to it."""
         self._row(scenario_id)
-        self._insert_events(scenario_id, [event])
+        self._insert_events(scenario_id, events)
+
+    def add_event(self, scenario_id: int, event: FailureEvent) -> None:
+        """Append a failure/restore event of a running scenario to its log (a live click; a
+        repeated identical click is a new event too)."""
+        self._row(scenario_id)
+        n = self.session.scalar(select(func.count()).select_from(EventRow).where(EventRow.scenario_id == scenario_id))
+        self._append_events(scenario_id, [event], int(n or 0))
 
     def save_result(self, scenario_id: int, result: ScenarioResult) -> None:
         """Store everything ``result`` holds and mark the scenario complete.
@@ -367,7 +392,7 @@ class ScenarioRepository:
             "steps": T,
             "directions": D,
             "links": n_links,
-            "events": [_event_text(e) for e in sorted(result.events)],
+            "events": [_event_text(e) for e in result.events],
             "model_stats": result.model_stats,
             "aggregate": aggregate,
             "dropped_total_mbps_steps": float(np.nansum(dropped)),
@@ -433,7 +458,7 @@ class ScenarioRepository:
             .order_by(ScenarioRow.id.desc())
         ).all()
         events: dict[int, list[EventRow]] = {}
-        for e in s.scalars(select(EventRow).order_by(EventRow.scenario_id, EventRow.step, EventRow.id)):
+        for e in s.scalars(select(EventRow).order_by(EventRow.scenario_id, EventRow.seq)):
             events.setdefault(e.scenario_id, []).append(e)
         return [
             ScenarioSummary(
@@ -456,7 +481,7 @@ class ScenarioRepository:
         topo = self.session.get(TopologyRow, r.topology_id)
         assert topo is not None  # enforced by the foreign key
         evs = self.session.scalars(
-            select(EventRow).where(EventRow.scenario_id == scenario_id).order_by(EventRow.step, EventRow.id)
+            select(EventRow).where(EventRow.scenario_id == scenario_id).order_by(EventRow.seq)
         )
         return ScenarioDetail(
             id=r.id,

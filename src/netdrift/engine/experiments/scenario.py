@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections import Counter
 from datetime import datetime
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -43,7 +44,13 @@ from netdrift.engine.forecasting.base import Forecaster
 from netdrift.engine.forecasting.catalogue import DEFAULT_MODELS, make_forecaster, model_info
 from netdrift.engine.forecasting.protocol import Forecast
 from netdrift.engine.forecasting.settings import ForecastConfig, ForecastSettings
-from netdrift.engine.network.events import FailureEvent, down_sets_at, events_from_specs, refuse_repeated_failures
+from netdrift.engine.network.events import (
+    FailureEvent,
+    down_sets_at,
+    events_from_specs,
+    in_log_order,
+    refuse_repeated_failures,
+)
 from netdrift.engine.network.loaders import load_topology
 from netdrift.engine.network.simulation import Simulator
 from netdrift.engine.network.topology import Topology
@@ -123,7 +130,7 @@ class LiveScenario:
             check_memory(f"routed models on '{topology.name}' ({traffic.n_pairs} node pairs)",
                          routed_memory_bytes(traffic, self.settings.common, routed))
         self.simulator = Simulator(topology, traffic)
-        for e in sorted(events):
+        for e in in_log_order(events):
             self._check_event_step(e)
             self.simulator.add_event(e)
         common = self.settings.common
@@ -257,11 +264,15 @@ class LiveScenario:
         interrupted: every part is deterministic for the spec and seed.
         """
         live = cls.from_spec(spec, topology)
-        known = set(live.events)
-        for e in sorted(events):
-            if e not in known:
-                live._check_event_step(e)
-                live.simulator.add_event(e)
+        # The stored log holds the spec's own events too: each is skipped once, every other event
+        # (a repeated click included) is applied in the log's order.
+        known = Counter(live.events)
+        for e in in_log_order(events):
+            if known[e] > 0:
+                known[e] -= 1
+                continue
+            live._check_event_step(e)
+            live.simulator.add_event(e)
         if not live.train_steps <= step <= live.total_steps:
             raise InputError("step", f"a run is resumed between {live.train_steps} and {live.total_steps}, got {step}")
         if models is None:

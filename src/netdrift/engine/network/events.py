@@ -56,14 +56,31 @@ def events_from_specs(specs: Iterable[str], topology: Topology, steps: int) -> l
     return sorted(events, key=lambda e: (e.step, e.action != "fail", e.target))
 
 
-def down_sets_at(events: Iterable[FailureEvent], step: int) -> tuple[frozenset[str], frozenset[str]]:
-    """(down link ids, down node ids) in force at ``step`` after applying events up to it.
+def in_log_order(events: Iterable[FailureEvent]) -> list[FailureEvent]:
+    """``events`` by step, keeping the order they were given in within a step (the event log's order).
 
-    Overlapping failures of the same element count: it is up again only once every failure
-    of it has been restored.
+    A failure log is append-only: seven clicks on one link at one step are seven events, and
+    only their order says whether the link ends up down. Never sort events by action.
+
+    >>> log = [FailureEvent(5, "fail", "a"), FailureEvent(5, "restore", "a"), FailureEvent(2, "fail", "b")]
+    >>> [(e.step, e.action) for e in in_log_order(log)]
+    [(2, 'fail'), (5, 'fail'), (5, 'restore')]
+    """
+    return sorted(events, key=lambda e: e.step)  # stable: the log's order within a step
+
+
+def down_sets_at(events: Iterable[FailureEvent], step: int) -> tuple[frozenset[str], frozenset[str]]:
+    """(down link ids, down node ids) in force at ``step``: the fold of the event log up to it.
+
+    Events apply in log order (:func:`in_log_order`). Overlapping failures of the same element
+    count: it is up again only once every failure of it has been restored.
+
+    >>> t = [FailureEvent(3, a, "x") for a in ("fail", "restore", "fail", "restore", "fail")]
+    >>> down_sets_at(t, 3)[0], down_sets_at(t[:4], 3)[0]
+    (frozenset({'x'}), frozenset())
     """
     count: dict[tuple[str, str], int] = {}
-    for e in sorted(events, key=lambda e: (e.step, e.action != "fail")):
+    for e in in_log_order(events):
         if e.step > step:
             break
         key = (e.kind, e.target)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.network.events import FailureEvent, down_sets_at
+from netdrift.engine.network.events import FailureEvent, down_sets_at, in_log_order
 from netdrift.engine.network.routing import LoadPlan, Routing
 from netdrift.engine.network.topology import Topology
 from netdrift.engine.traffic.series import TrafficMatrixSeries
@@ -226,8 +226,8 @@ class Simulator:
     # --- public API -----------------------------------------------------------------------
     @property
     def events(self) -> list[FailureEvent]:
-        """The events in force, sorted."""
-        return sorted(self._events)
+        """The events in force, in log order (by step; within a step, in the order they were added)."""
+        return in_log_order(self._events)
 
     @property
     def loads(self) -> LinkLoads:
