@@ -72,7 +72,7 @@ def test_run_killed_midway_shows_interrupted(Session, result, db_url, tmp_path):
     script, pkl = tmp_path / "child.py", tmp_path / "result.pkl"
     script.write_text(_CHILD)
     pkl.write_bytes(pickle.dumps(result))
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     child = subprocess.Popen(
         [sys.executable, str(script), db_url, str(pkl)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,

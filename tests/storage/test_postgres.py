@@ -62,7 +62,7 @@ def _writer(tmp_path: Path, url: str, w: int, n: int) -> subprocess.Popen:
     script = tmp_path / "writer.py"
     script.write_text(_WRITER)
     return subprocess.Popen([sys.executable, str(script), url, str(w), str(n)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
 
 
 def _check_all_complete(url: str, writers: int, n: int) -> None:

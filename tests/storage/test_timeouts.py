@@ -102,7 +102,7 @@ _NO_PSYCOPG = "import sys; sys.modules['psycopg'] = None; from netdrift.cli.main
 
 
 def test_postgresql_without_psycopg_is_one_clear_line(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NETDRIFT_DATA_DIR": str(tmp_path)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "NETDRIFT_DATA_DIR": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", _NO_PSYCOPG, "history", "list", "--db",
                            "postgresql://bob:secret@db.example/netdrift"],
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)

@@ -154,7 +154,7 @@ class LiveScenario:
         check_interval_settings(spec.interval, spec.warn_utilization)
         refuse_repeated_failures(events_from_specs(spec.failures, topo, spec.steps))
         traffic = make_traffic(spec.traffic, topo, spec.steps, spec.step_minutes, spec.seed, spec.peak_utilization,
-                               require_steps=True)
+                               require_steps=True, model=spec.traffic_model)
         events = events_from_specs(spec.failures, topo, traffic.steps)
         return cls(topo, traffic, entries, spec.forecast, spec.train_steps, spec.seed, spec.device,
                    events, spec.metrics, spec, spec.observe, spec.interval, spec.warn_utilization, spec.pre_steps)

@@ -97,11 +97,15 @@ class ScenarioSpec:
     ``warn_utilization`` the utilisation (fraction of capacity) an overload warning watches for.
     ``pre_steps``: the "pre" period is that many steps before the first failure (None: one day).
     ``counterfactual``: with failures, the same models also forecast the traffic without them.
+    ``traffic_model``: the generator of synthetic traffic (``sine``, the paper's, or ``backbone``,
+    a proxy for real backbone traffic: :data:`netdrift.engine.traffic.sources.TRAFFIC_MODELS`);
+    specs stored before it existed load as ``sine``, which is what they ran.
     """
 
     topology: str = "geant2001"
     weights: str | None = None
     traffic: str = "synthetic"
+    traffic_model: str = "sine"
     steps: int = 4032
     train_steps: int = 2016
     step_minutes: float = 5.0
