@@ -48,7 +48,8 @@ def test_run_stores_lists_and_opens_the_sweep(sessions, abilene) -> None:
     assert seen[-1] == (14, 14) and len(seen) == 14
     assert stored.config == {"topology": "abilene", "traffic": "synthetic", "steps": STEPS, "step_minutes": MINUTES,
                              "seed": SEED, "peak_utilization": PEAK, "kind": "link", "srlg": None,
-                             "from": START, "to": STOP, "forecast": None, "horizon": None}
+                             "from": START, "to": STOP, "executor": "local", "ray_address": None, "device": "cpu",
+                             "forecast": None, "horizon": None, "interval": None}
 
     listed = list_sweeps(sessions)
     assert [(x["id"], x["topology"], x["kind"], x["n_failures"]) for x in listed] == [(stored.id, "Abilene", "link", 14)]
@@ -125,3 +126,19 @@ def test_a_forecast_sweep_needs_observed_steps_and_may_look_past_the_traffic():
     SweepSettings("link", 44, 56, 48, forecast="routed-persistence").check()  # the horizon runs past step 48
     with pytest.raises(InputError, match="to: step 56 is past the end"):
         SweepSettings("link", 44, 56, 48).check()
+
+
+def test_the_cli_and_the_impact_page_store_one_config(sessions, abilene, tmp_path, capsys) -> None:
+    """`netdrift sweep` goes through run_sweep too: the same settings store the same record."""
+    from netdrift.cli.main import main
+    from netdrift.service.sweeps import sweep_config
+
+    page = run_sweep(sessions, abilene, settings(), topology_source="abilene", workers=1)
+    db = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    assert main(["sweep", "--topology", "abilene", "--steps", str(STEPS), "--step-minutes", str(MINUTES),
+                 "--seed", str(SEED), "--peak-utilization", str(PEAK), "--kind", "link", "--from", str(START),
+                 "--to", str(STOP), "--device", "cpu", "--workers", "1", "--json", "--db", db]) == 0
+    sweep_id = json.loads(capsys.readouterr().out)["sweep_id"]
+    cli = open_sweep(open_database(db), sweep_id)
+    assert cli.config == page.config == sweep_config(settings(), "abilene", MINUTES, None)
+    assert cli.failures == page.failures

@@ -23,7 +23,7 @@ DEFAULT_MODELS_TEXT = ",".join(DEFAULT_MODELS)
 __all__ = ["OBSERVE_CHOICES", "MODEL_NAMES", "OUT_FORMATS", "check_out_path", "DEFAULT_MODELS_TEXT", "StderrProgress", "print_json", "add_forecast_options", "forecast_overrides",
            "forecast_settings", "model_names", "positive_int", "non_negative_int", "quiet_broken_pipe",
            "silence_stdout", "write_table_atomically", "refuse_repeated_failures", "add_max_memory_option",
-           "memory_size", "with_max_memory"]
+           "memory_size", "with_max_memory", "add_traffic_model_option", "traffic_model"]
 
 
 class StderrProgress:
@@ -149,6 +149,25 @@ def with_max_memory(func: Callable[[argparse.Namespace], int]) -> Callable[[argp
             return func(args)
 
     return wrapper
+
+
+def add_traffic_model_option(p: argparse.ArgumentParser) -> None:
+    """``--traffic-model sine|backbone``: the generator of synthetic traffic (see :func:`traffic_model`)."""
+    p.add_argument("--traffic-model", choices=("sine", "backbone"),
+                   help="generator of synthetic traffic: 'sine' (the paper's sums of sinusoids, the default) or "
+                        "'backbone' (a proxy for real backbone traffic: weekly cycle, bursts, long-range dependent "
+                        "fluctuations, level shifts, missing samples; see docs/traffic.md); refused with replayed "
+                        "--traffic")
+
+
+def traffic_model(args: argparse.Namespace) -> str:
+    """The traffic model of ``args`` ('sine' unless --traffic-model says otherwise); any
+    --traffic-model with a replayed --traffic is refused (InputError naming the flag)."""
+    model = getattr(args, "traffic_model", None)
+    if model is not None and args.traffic.strip().lower() != "synthetic":
+        raise InputError("--traffic-model", f"applies to synthetic traffic only; the replayed --traffic "
+                                            f"'{args.traffic}' keeps its own")
+    return model or "sine"
 
 
 def add_forecast_options(p: argparse.ArgumentParser) -> None:

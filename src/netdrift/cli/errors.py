@@ -13,6 +13,7 @@ FLAGS: dict[str, str] = {
     "train_steps": "--train-steps",
     "failure": "--fail",
     "traffic": "--traffic",
+    "traffic_model": "--traffic-model",
     "models": "--models",
     "observe": "--observe",
     "interval": "--interval",

@@ -12,12 +12,14 @@ from netdrift.cli.common import (
     StderrProgress,
     add_forecast_options,
     add_max_memory_option,
+    add_traffic_model_option,
     forecast_overrides,
     forecast_settings,
     model_names,
     open_db,
     positive_int,
     print_json,
+    traffic_model,
     with_max_memory,
 )
 from netdrift.engine.errors import InputError
@@ -30,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--topology", required=True, help="bundled name (e.g. geant2001) or a topology file")
     p.add_argument("--weights", choices=("hop", "distance", "inv-capacity"), help="IGP weights when the file has none")
     p.add_argument("--traffic", default="synthetic", help="'synthetic' or a replay file/folder (SNDlib, CSV)")
+    add_traffic_model_option(p)
     p.add_argument("--steps", type=positive_int, required=True, help="N: steps in the run")
     p.add_argument("--train-steps", type=positive_int, required=True, help="K: steps of the training period (K < N)")
     p.add_argument("--step-minutes", type=float,
@@ -69,12 +72,13 @@ def run(args: argparse.Namespace) -> int:
     from netdrift.engine.traffic.synthetic import check_seed
 
     check_seed(args.seed)  # before the history is opened: a refused run leaves no database behind
+    model = traffic_model(args)
     if args.step_minutes is not None and not (math.isfinite(args.step_minutes) and args.step_minutes > 0):
         raise InputError("--step-minutes", f"must be > 0 (got {args.step_minutes})")
     if args.traffic.strip().lower() == "synthetic":  # a too-large topology file, refused before it is loaded
         from netdrift.engine.traffic.sources import check_synthetic_fits
 
-        check_synthetic_fits(args.topology, args.steps)
+        check_synthetic_fits(args.topology, args.steps, model=model)
         step_minutes = 5.0 if args.step_minutes is None else args.step_minutes
     else:  # the same rule as simulate's, checked before any work: the data's step, or the one stated if equal
         from netdrift.engine.traffic.sources import check_replay_step, replay_step_minutes
@@ -91,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     configure_threads()
     device = resolve_device(args.device)
     spec = ScenarioSpec(
-        topology=args.topology, weights=args.weights, traffic=args.traffic, steps=args.steps,
+        topology=args.topology, weights=args.weights, traffic=args.traffic, traffic_model=model, steps=args.steps,
         train_steps=args.train_steps, step_minutes=step_minutes, peak_utilization=args.peak_utilization,
         models=model_names(args.models), forecast=forecast_settings(forecast_overrides(args)),
         failures=tuple(args.fail), observe=args.observe, interval=args.interval,

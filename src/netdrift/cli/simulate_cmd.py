@@ -11,11 +11,13 @@ from typing import Any
 from netdrift.cli.common import (
     StderrProgress,
     add_max_memory_option,
+    add_traffic_model_option,
     check_out_path,
     positive_int,
     print_json,
     quiet_broken_pipe,
     refuse_repeated_failures,
+    traffic_model,
     with_max_memory,
     write_table_atomically,
 )
@@ -32,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "report loads, utilisation and dropped demand.")
     p.add_argument("--topology", required=True, help="bundled name (e.g. cogentco) or a topology file")
     p.add_argument("--traffic", default="synthetic", help="'synthetic' (default) or a replay file/folder (SNDlib, CSV)")
+    add_traffic_model_option(p)
     p.add_argument("--steps", type=positive_int, required=True, help="N: steps in the run")
     p.add_argument("--step-minutes", type=float,
                    help="minutes per step: needed for synthetic traffic; replay traffic keeps its data's step "
@@ -58,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if out is not None:
         check_out_path(out, args.out)
     synthetic = args.traffic.strip().lower() == "synthetic"
+    model = traffic_model(args)
     if args.step_minutes is None:
         if synthetic:
             raise InputError("--step-minutes", "is needed with synthetic traffic (minutes per step)")
@@ -78,12 +82,12 @@ def run(args: argparse.Namespace) -> int:
     if synthetic:  # a topology file too large for the traffic it needs is refused before it is loaded
         from netdrift.engine.traffic.sources import check_synthetic_fits
 
-        check_synthetic_fits(args.topology, args.steps)
+        check_synthetic_fits(args.topology, args.steps, model=model)
     topology = load_topology(args.topology, weights=args.weights)
     events = events_from_specs(args.fail, topology, args.steps)  # before the traffic: no work for a bad --fail
     refuse_repeated_failures(events)
     traffic = make_traffic(args.traffic, topology, args.steps, args.step_minutes, args.seed,
-                           peak_utilization=args.peak_utilization, require_steps=True)
+                           peak_utilization=args.peak_utilization, require_steps=True, model=model)
     if not synthetic:
         check_replay_step(args.traffic, args.step_minutes, traffic.step_minutes)
     from netdrift.engine.budget import check_memory, simulation_memory_bytes
@@ -98,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
                     progress=lambda done, total: bar("simulating link loads", done / max(total, 1)))
     loads = sim.loads
     summary: dict[str, Any] = {"topology": topology.name, "traffic": args.traffic,
+                               **({"traffic_model": model} if synthetic else {}),
                                "step_minutes": traffic.step_minutes, "pairs": traffic.n_pairs}
     summary.update(loads.summary(events))
     if out is not None:
@@ -116,8 +121,9 @@ def run(args: argparse.Namespace) -> int:
 
 def summary_lines(s: dict[str, Any], traffic: Any) -> list[str]:
     """The readable summary printed without --json."""
+    source = s["traffic"] + (f", {s['traffic_model']}" if s.get("traffic_model") else "")
     lines = [f"{s['topology']}: {s['nodes']} nodes, {s['links']} links ({s['directions']} directions), "
-             f"{s['steps']} steps of {s['step_minutes']:g} min, {s['pairs']} demand pairs ({s['traffic']})"]
+             f"{s['steps']} steps of {s['step_minutes']:g} min, {s['pairs']} demand pairs ({source})"]
     if s["max_utilization"] is None:
         lines.append("max utilisation: n/a (no traffic data)")
     else:

@@ -10,17 +10,18 @@ written as CSV or parquet. See docs/sweeps.md.
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netdrift.cli.common import (
     StderrProgress,
     add_max_memory_option,
+    add_traffic_model_option,
     check_out_path,
     non_negative_int,
     positive_int,
     print_json,
+    traffic_model,
     with_max_memory,
     write_table_atomically,
 )
@@ -48,6 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "--horizon steps from --from.")
     p.add_argument("--topology", required=True, help="bundled name (e.g. cogentco) or a topology file")
     p.add_argument("--traffic", default="synthetic", help="'synthetic' (default) or a replay file/folder (SNDlib, CSV)")
+    add_traffic_model_option(p)
     p.add_argument("--steps", type=positive_int, required=True, help="N: steps in the run")
     p.add_argument("--step-minutes", type=float,
                    help="minutes per step (synthetic traffic: default 5; a replay keeps its own and refuses another)")
@@ -92,62 +94,28 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is not None:
         check_out_path(out, args.out)
-    synthetic = args.traffic.strip().lower() == "synthetic"
-    if args.step_minutes is None:
-        args.step_minutes = 5.0 if synthetic else None  # a replay keeps its own step
-    elif not (math.isfinite(args.step_minutes) and args.step_minutes > 0):
-        raise InputError("--step-minutes", f"must be > 0 (got {args.step_minutes})")
-    from netdrift.engine.traffic.synthetic import check_seed
-
-    check_seed(args.seed)
-    if not (math.isfinite(args.peak_utilization) and args.peak_utilization > 0):
-        raise InputError("--peak-utilization", f"must be > 0 (got {args.peak_utilization})")
     _check_window(args)
-    if args.srlg and args.kind != "srlg":
-        raise InputError("--srlg", f"only applies to --kind srlg (got --kind {args.kind})")
-    if args.ray_address and args.executor != "ray":
-        raise InputError("--ray-address", "only applies to --executor ray")
-    if args.executor == "ray":
-        from netdrift.engine.sweep.ray_executor import import_ray
-
-        import_ray()
-    from netdrift.engine.sweep.batched import resolve_sweep_device
-
-    device = None if args.device == "cpu" else resolve_sweep_device(args.device)
-
-    from netdrift.engine.network.loaders import load_topology
-    from netdrift.engine.sweep import failure_set, load_srlgs, srlgs_from_topology_file, sweep
-    from netdrift.engine.traffic.sources import check_replay_step, check_synthetic_fits, make_traffic
-
-    if synthetic:  # a topology file too large for the traffic it needs is refused before it is loaded
-        check_synthetic_fits(args.topology, args.steps)
-    topology = load_topology(args.topology)
-    srlgs = None
-    if args.kind == "srlg":
-        srlgs = load_srlgs(args.srlg, topology) if args.srlg else srlgs_from_topology_file(args.topology, topology)
-    failures = failure_set(topology, args.kind, srlgs)
-    traffic = make_traffic(args.traffic, topology, args.steps, args.step_minutes, args.seed,
-                           peak_utilization=args.peak_utilization, require_steps=True)
-    if not synthetic:
-        check_replay_step(args.traffic, args.step_minutes, traffic.step_minutes)
-    bar = StderrProgress(enabled=len(failures) * (args.stop - args.start) * max(traffic.n_pairs, 1) > 20_000_000)
-    result = sweep(topology, traffic, args.kind, args.start, args.stop, failures, workers=args.workers,
-                   progress=lambda done, total: bar(f"sweeping {total} failures", done / max(total, 1)),
-                   executor=args.executor, ray_address=args.ray_address, device=device,
-                   forecast=args.forecast, forecast_seed=args.seed, interval=args.interval)
-    config = {"topology": args.topology, "traffic": args.traffic, "steps": args.steps,
-              "step_minutes": traffic.step_minutes, "seed": args.seed, "peak_utilization": args.peak_utilization,
-              "kind": args.kind, "srlg": args.srlg, "from": args.start, "to": args.stop,
-              "executor": args.executor, "ray_address": args.ray_address, "device": args.device,
-              "forecast": args.forecast, "horizon": args.horizon, "interval": args.interval}
-
+    from netdrift.cli.errors import FLAGS
+    from netdrift.service.sweeps import SweepSettings, run_sweep
     from netdrift.storage.database import open_database
-    from netdrift.storage.repository import SweepRepository
 
-    Session = open_database(args.db)
-    with Session.begin() as s:
-        sweep_id = SweepRepository(s).save_sweep(topology, args.kind, config, result.to_dict(top=0))
-    summary: dict[str, Any] = {"sweep_id": sweep_id, **result.to_dict(top=args.top)}
+    settings = SweepSettings(args.kind, args.start, args.stop, args.steps, args.traffic, args.step_minutes,
+                             args.seed, args.peak_utilization, forecast=args.forecast, interval=args.interval,
+                             traffic_model=traffic_model(args))
+    bar = StderrProgress(enabled=False)
+
+    def size(cells: int) -> None:  # a bar only for sweeps long enough to need one
+        bar.enabled = cells > 20_000_000
+
+    def progress(done: int, total: int) -> None:
+        bar(f"sweeping {total} failures", done / max(total, 1))
+
+    stored = run_sweep(lambda: open_database(args.db), args.topology, settings, srlg=args.srlg,
+                       workers=args.workers, executor=args.executor, ray_address=args.ray_address,
+                       device=args.device, progress=progress, names=FLAGS, size=size)
+    result = stored.outcome
+    assert result is not None  # run_sweep returns the engine's result with the record
+    summary: dict[str, Any] = {"sweep_id": stored.id, **result.to_dict(top=args.top)}
     if out is not None:
         import pandas as pd
 
@@ -158,13 +126,14 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary)
     else:
-        for line in summary_lines(summary, topology):
+        for line in summary_lines(summary, stored.topology):
             print(line)
     return 0
 
 
 def _check_window(args: argparse.Namespace) -> None:
-    """--from/--to, or --from/--horizon with --forecast (then --to = --from + --horizon)."""
+    """The flags' combinations: --from/--to, or --from/--horizon with --forecast (then --to =
+    --from + --horizon); the window itself is checked by the service (one rule for CLI and dashboard)."""
     if args.forecast is None:
         if args.interval is not None:
             raise InputError("--interval", "only applies with --forecast MODEL")
@@ -172,20 +141,11 @@ def _check_window(args: argparse.Namespace) -> None:
             raise InputError("--horizon", "only applies with --forecast MODEL")
         if args.stop is None:
             raise InputError("--to", "is required (the end of the window, exclusive)")
-        if args.start >= args.stop:
-            raise InputError("--from", f"must be smaller than --to (got {args.start} >= {args.stop})")
-        if args.stop > args.steps:
-            raise InputError("--to", f"step {args.stop} is past the end of the run ({args.steps} steps)")
         return
     if args.horizon is None:
         raise InputError("--forecast", "needs --horizon H (the steps forecast ahead of --from)")
-    if args.interval is not None and not (math.isfinite(args.interval) and 0.0 < args.interval < 1.0):
-        raise InputError("--interval", f"must be a level between 0 and 1 (got {args.interval})")
     if args.stop is not None:
         raise InputError("--to", "does not apply with --forecast (the window is --from .. --from + --horizon)")
-    if not 1 <= args.start <= args.steps:
-        raise InputError("--from", f"a forecast from step {args.start} needs observed steps before it "
-                                   f"(1..{args.steps})")
     args.stop = args.start + args.horizon
 
 
