@@ -20,6 +20,7 @@ _COMMAND_MODULES = (
     "netdrift.cli.history_cmd",
     "netdrift.cli.paper_cmd",
     "netdrift.cli.dashboard_cmd",
+    "netdrift.cli.exporter_cmd",
 )
 
 

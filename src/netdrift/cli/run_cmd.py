@@ -151,6 +151,8 @@ def _print_table(out: dict) -> None:
 def _print_seed_table(out: dict) -> None:
     print(f"{len(out['seeds'])} seeds on {out['topology']} (scenarios {out['scenario_ids']}); "
           "mean [95 % interval] over seeds, Mbit/s")
+    if out.get("replicates"):
+        print(f"the seeds vary the {out['replicates']}")
     cols = ("rmse_post", "rmse_day1", "excess_rmse_post")
     print(f"{'model':<20}" + "".join(f"{c:>28}" for c in cols) + f"{'vs persistence (post)':>34}")
     for label, line in out["models"].items():
