@@ -41,6 +41,7 @@ FLAGS: dict[str, str] = {
     "ray_address": "--ray-address",
     "device": "--device",
     "forecast": "--forecast",
+    "deduce": "--deduce",
 }
 
 

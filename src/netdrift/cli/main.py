@@ -17,6 +17,7 @@ _COMMAND_MODULES = (
     "netdrift.cli.simulate_cmd",
     "netdrift.cli.sweep_cmd",
     "netdrift.cli.run_cmd",
+    "netdrift.cli.deduce_cmd",
     "netdrift.cli.history_cmd",
     "netdrift.cli.paper_cmd",
     "netdrift.cli.dashboard_cmd",
