@@ -8,6 +8,11 @@ of lower layers, never a higher one, nor one of the same layer (cli and dashboar
 ``netdrift dashboard`` starts Streamlit in a subprocess, it does not import the app). bench/ is
 exempt (benchmarks may use anything). No exceptions are needed today; if one ever is, list it in
 ``ALLOWED`` with the reason.
+
+The service is the only door from the user interfaces to the history: cli and dashboard may take
+from storage only the database opener (:data:`OPENER`: ``from netdrift.storage.database import
+open_database``, and ``missing_sqlite_file``, the opener's check that reading would create no
+file); every query and write goes through :mod:`netdrift.service`.
 """
 
 from __future__ import annotations
@@ -35,6 +40,10 @@ FORBIDDEN = {
 }
 #: (module path relative to ROOT, imported top-level package) pairs allowed despite the rules.
 ALLOWED: set[tuple[str, str]] = set()
+#: The user interfaces, which reach storage only through the service ...
+INTERFACES = {"cli", "dashboard"}
+#: ... but for the database opener: module -> the names they may import from it.
+OPENER = {f"{PACKAGE}.storage.database": {"open_database", "missing_sqlite_file"}}
 
 
 def module_name(path: Path, root: Path) -> tuple[str, str]:
@@ -46,31 +55,45 @@ def module_name(path: Path, root: Path) -> tuple[str, str]:
     return ".".join(parts), ".".join(parts[:-1])
 
 
-def imported_names(tree: ast.AST, package: str) -> list[tuple[int, str]]:
-    """(line, absolute dotted name) of every import anywhere in ``tree``."""
-    out: list[tuple[int, str]] = []
+def imports(tree: ast.AST, package: str) -> list[tuple[int, str, tuple[str, ...] | None]]:
+    """(line, absolute dotted module, names taken from it or None for the whole module) of every
+    import anywhere in ``tree``."""
+    out: list[tuple[int, str, tuple[str, ...] | None]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            out.extend((node.lineno, alias.name) for alias in node.names)
+            out.extend((node.lineno, alias.name, None) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
+            names = tuple(alias.name for alias in node.names)
             if node.level == 0:
-                out.append((node.lineno, node.module or ""))
+                out.append((node.lineno, node.module or "", names))
                 continue
             base = package.split(".") if package else []
             if node.level - 1 > len(base) - 1:
                 out.append((node.lineno, f"<relative import beyond the top-level package: "
-                                         f"{'.' * node.level}{node.module or ''}>"))
+                                         f"{'.' * node.level}{node.module or ''}>", names))
                 continue
             base = base[: len(base) - (node.level - 1)]
-            out.append((node.lineno, ".".join(base + ([node.module] if node.module else []))))
+            out.append((node.lineno, ".".join(base + ([node.module] if node.module else [])), names))
         elif isinstance(node, ast.Call) and node.args:
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
             arg = node.args[0]
             if name in {"import_module", "__import__"} and isinstance(arg, ast.Constant) \
                     and isinstance(arg.value, str) and not arg.value.startswith("."):
-                out.append((node.lineno, arg.value))
+                out.append((node.lineno, arg.value, None))
     return out
+
+
+def imported_names(tree: ast.AST, package: str) -> list[tuple[int, str]]:
+    """(line, absolute dotted name) of every import anywhere in ``tree``."""
+    return [(line, name) for line, name, _ in imports(tree, package)]
+
+
+def past_the_door(name: str, names: tuple[str, ...] | None) -> bool:
+    """Whether importing ``names`` from ``name`` (a storage module) is more than the database opener.
+    ``from netdrift.storage import database`` takes the whole module: also more."""
+    allowed = OPENER.get(name)
+    return allowed is None or names is None or not set(names) <= allowed
 
 
 def layer_of(name: str) -> str:
@@ -95,12 +118,18 @@ def violations(root: Path) -> tuple[list[str], int]:
             rel = path.relative_to(root).as_posix()
             _, package = module_name(path, root)
             tree = ast.parse(path.read_text(encoding="utf-8"), filename=rel)
-            for line, name in imported_names(tree, package):
+            for line, name, names in imports(tree, package):
                 top = layer_of(name)
                 if name.startswith("<"):
                     found.append(f"{rel}:{line}: {name}")
                 elif (rel, top) in ALLOWED or top == pkg:
                     continue
+                elif pkg in INTERFACES and top == "storage" and past_the_door(name, names):
+                    what = name if names is None else f"{', '.join(names)} from {name}"
+                    found.append(f"{rel}:{line}: {pkg} imports {what} (only the database opener: "
+                                 f"{', '.join(f'{n} from {m}' for m, ns in OPENER.items() for n in sorted(ns))}; "
+                                 f"everything else through netdrift.service; netdrift.service.history re-exports the "
+                                 f"storage helpers)")
                 elif top in LAYERS and LAYERS[top] >= layer:
                     found.append(f"{rel}:{line}: {pkg} (layer {layer}) imports {name} "
                                  f"({top} is layer {LAYERS[top]}; only lower layers may be imported)")
@@ -133,7 +162,13 @@ def test_the_scan_catches_each_kind_of_violation(tmp_path):
         "netdrift/storage/web.py": "from netdrift.dashboard import charts\n",
         "netdrift/cli/cmd.py": ("from netdrift.dashboard.serve import main\n"
                                 "from netdrift.storage.repository import ScenarioRepository\n"),
+        "netdrift/cli/opens.py": ("from netdrift.storage.database import open_database, missing_sqlite_file\n"
+                                  "def f():\n    from netdrift.storage.database import open_database\n"),
+        "netdrift/cli/reads.py": ("from netdrift.storage.database import open_database, display_url\n"
+                                  "import netdrift.storage.database\n"
+                                  "from netdrift.storage import database\n"),
         "netdrift/dashboard/views/page.py": "from ..state import get\nfrom netdrift.cli import main\n",
+        "netdrift/dashboard/live/resume.py": ("def runs():\n    from ...storage.checkpoints import CheckpointRepository\n"),
         "bench/b.py": "import netdrift.dashboard, streamlit\n",
     }
     for rel, text in files.items():
@@ -149,6 +184,11 @@ def test_the_scan_catches_each_kind_of_violation(tmp_path):
         "netdrift/engine/up.py:1",  # a relative import up a layer
         "netdrift/storage/web.py:1",
         "netdrift/cli/cmd.py:1",  # cli and dashboard are peers
+        "netdrift/cli/cmd.py:2",  # a repository: past the service
+        "netdrift/cli/reads.py:1",  # the opener and more
+        "netdrift/cli/reads.py:2",  # the opener's whole module
+        "netdrift/cli/reads.py:3",
+        "netdrift/dashboard/live/resume.py:2",  # a relative import of storage, inside a function
         "netdrift/dashboard/views/page.py:2",
     ], "\n".join(found)
 

@@ -160,12 +160,11 @@ def test_first_failure_step() -> None:
 
 # --- real storage round trip ----------------------------------------------------------------------
 def test_load_run_data_from_sqlite(tmp_path: Path) -> None:
+    from netdrift.service.history import reading
     from netdrift.storage.database import open_database
-    from netdrift.storage.repository import ScenarioRepository
 
     url = make_db(tmp_path, n_complete=1, interrupted=True)
-    with open_database(url)() as s:
-        repo = ScenarioRepository(s)
+    with reading(open_database(url)) as repo:
         summaries = repo.list_scenarios()
         hist = cd.history_table(summaries)
         assert sorted(hist["status"]) == ["complete", "interrupted"]
@@ -211,14 +210,13 @@ def test_aligned_errors_pool_directions_per_step_and_skip_missing_actuals() -> N
 
 
 def test_a_run_is_charted_with_its_own_mape_floor(tmp_path: Path) -> None:
+    from netdrift.service.history import reading
     from netdrift.storage.database import open_database
-    from netdrift.storage.repository import ScenarioRepository
 
     # Floor 20 % of 1000 Mbit/s = 200: dir 0 (100 -> 150) is always below it, dir 1 (200 -> 100)
     # is at it before the failure and below it after.
     url = make_db(tmp_path, n_complete=1, low_load_fraction=0.2)
-    with open_database(url)() as s:
-        repo = ScenarioRepository(s)
+    with reading(open_database(url)) as repo:
         run = cd.load_run_data(repo, repo.list_scenarios()[0].id, "#1")
     assert run.low_load_fraction == 0.2
     err = cd.aligned_errors(run.actual, run.forecasts, FAIL, "#1", capacity=run.capacity,

@@ -75,12 +75,11 @@ def test_metrics_table_lists_day1_and_transient_in_reading_order() -> None:
 
 
 def test_stored_bounds_are_loaded_and_older_runs_have_none(tmp_path: Path) -> None:
+    from netdrift.service.history import reading
     from netdrift.storage.database import open_database
-    from netdrift.storage.repository import ScenarioRepository
 
     url = make_db(tmp_path, n_complete=2, with_intervals=1)
-    with open_database(url)() as s:
-        repo = ScenarioRepository(s)
+    with reading(open_database(url)) as repo:
         ids = sorted(r.id for r in repo.list_scenarios())
         with_bounds = cd.load_run_data(repo, ids[0], "#new")
         older = cd.load_run_data(repo, ids[1], "#old")

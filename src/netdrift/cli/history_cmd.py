@@ -34,8 +34,7 @@ def _plain(obj: object) -> object:
 
 @quiet_broken_pipe
 def list_cmd(args: argparse.Namespace) -> int:
-    from netdrift.storage.database import missing_sqlite_file
-    from netdrift.storage.repository import ScenarioRepository, SweepRepository
+    from netdrift.service.history import missing_sqlite_file, reading
 
     missing = missing_sqlite_file(args.db)
     if missing is not None:  # nothing stored yet; reading must not create the file or its folder
@@ -44,10 +43,9 @@ def list_cmd(args: argparse.Namespace) -> int:
         else:
             print(f"no {'sweeps' if args.sweeps else 'scenarios'} stored yet (no database at {missing})")
         return 0
-    Session = open_db(args.db)
-    with Session() as s:
-        items = [] if args.sweeps else [_plain(x) for x in ScenarioRepository(s).list_scenarios()]
-        sweeps = SweepRepository(s).list_sweeps() if args.sweeps or not args.json else []
+    with reading(open_db(args.db)) as history:
+        items = [] if args.sweeps else [_plain(x) for x in history.list_scenarios()]
+        sweeps = history.list_sweeps() if args.sweeps or not args.json else []
     if args.json:
         print_json(sweeps if args.sweeps else items)
         return 0
@@ -72,7 +70,7 @@ def list_cmd(args: argparse.Namespace) -> int:
 @quiet_broken_pipe
 def import_cmd(args: argparse.Namespace) -> int:
     """Store a recovery file as a new scenario; one line naming its id."""
-    from netdrift.storage.recovery import read_unsaved, store_recovered
+    from netdrift.service.recovery import read_unsaved, store_recovered
 
     recovered = read_unsaved(args.file)  # checked whole before the database is opened
     sid = store_recovered(open_db(args.db), recovered)
@@ -84,17 +82,14 @@ def import_cmd(args: argparse.Namespace) -> int:
 def show_cmd(args: argparse.Namespace) -> int:
     from netdrift.engine.errors import InputError
     from netdrift.engine.evaluation.scoring import summary_table
-    from netdrift.storage.database import missing_sqlite_file
-    from netdrift.storage.repository import ScenarioRepository
+    from netdrift.service.history import missing_sqlite_file, reading
 
     missing = missing_sqlite_file(args.db)
     if missing is not None:
         raise InputError(f"scenario {args.id}", f"no database at {missing} (nothing stored there yet)")
-    Session = open_db(args.db)
-    with Session() as s:
-        repo = ScenarioRepository(s)
-        detail = repo.get_scenario(args.id)
-        rows = repo.load_metrics(args.id)
+    with reading(open_db(args.db)) as history:
+        detail = history.get_scenario(args.id)
+        rows = history.load_metrics(args.id)
     d = _plain(detail)
     d.pop("topology", None)  # asdict made the Topology a plain dict: take its name from the object
     d["topology"] = detail.topology.name

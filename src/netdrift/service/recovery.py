@@ -1,9 +1,8 @@
-"""Recovery files: a finished run the history refused at save time, stored later.
+"""Recovery files: a finished run the history refused at save time, kept in files and stored later.
 
-When a result cannot be saved even after retries, the service keeps it in
+When a result cannot be saved even after retries, the service keeps it (:func:`write_unsaved`) in
 ``netdrift-unsaved-<UTC time>[-scenario<id>].npz`` (every array) with a ``.json`` of the same
-name (topology, config, seed, events, metrics, model stats; see
-:func:`netdrift.service.scenarios.write_unsaved`). :func:`read_unsaved` checks such a pair completely
+name (topology, config, seed, events, metrics, model stats). :func:`read_unsaved` checks such a pair completely
 before anything is opened or written; :func:`store_recovered` stores it as a new complete
 scenario labelled ``recovered from <file>`` (once: a second import of the same file is refused).
 
@@ -17,9 +16,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +29,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from netdrift.engine.errors import InputError
 from netdrift.engine.network.events import FailureEvent
-from netdrift.engine.network.loaders import topology_from_dict
+from netdrift.engine.network.loaders import topology_from_dict, topology_to_dict
 from netdrift.engine.results import MetricRow, ScenarioResult
 from netdrift.storage.models import ScenarioRow
-from netdrift.storage.repository import ScenarioRepository
+from netdrift.storage.repository import ScenarioRepository, jsonable
 from netdrift.storage.retries import with_retries
 
-__all__ = ["Recovered", "read_unsaved", "store_recovered"]
+__all__ = ["Recovered", "read_unsaved", "store_recovered", "write_unsaved", "UNSAVED_PREFIX"]
+
+#: Name prefix of the files a run is kept in when the history refuses it.
+UNSAVED_PREFIX = "netdrift-unsaved-"
 
 _KEYS = ("topology", "config", "seed", "events", "step_minutes", "start", "train_steps", "metrics")
 
@@ -199,3 +202,41 @@ def store_recovered(sessions: sessionmaker[Session], recovered: Recovered) -> in
         return int(sid)
 
     return with_retries(sessions, store)
+
+
+def write_unsaved(result: ScenarioResult, folder: Path, scenario_id: int | None = None,
+                  problem: str | None = None) -> Path:
+    """Write ``result`` to ``folder/netdrift-unsaved-<UTC time>[-scenario<id>].npz`` (+ ``.json``).
+
+    The ``.npz`` holds ``actual``, ``link_up``, ``dropped_mbps`` and, per model, ``forecast/<m>``
+    (and ``lower/<m>``, ``upper/<m>``, ``peak_upper/<m>`` when intervals ran); the ``.json`` the
+    rest of :class:`netdrift.engine.results.ScenarioResult` and the reason it was not stored. Both are
+    written to a temporary name and renamed, so neither is ever half-written. Returns the
+    ``.npz`` path.
+    """
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    stem = UNSAVED_PREFIX + stamp + ("" if scenario_id is None else f"-scenario{scenario_id}")
+    npz, js = folder / f"{stem}.npz", folder / f"{stem}.json"
+    arrays: dict[str, np.ndarray] = {"actual": np.asarray(result.actual), "link_up": np.asarray(result.link_up),
+                                     "dropped_mbps": np.asarray(result.dropped_mbps)}
+    for kind, per_model in (("forecast", result.forecasts), ("lower", result.lower), ("upper", result.upper),
+                            ("peak_upper", result.peak_upper)):
+        arrays.update({f"{kind}/{m}": np.asarray(a) for m, a in per_model.items()})
+    summary = {
+        "scenario_id": scenario_id, "not_stored_because": problem, "arrays": npz.name,
+        "topology": topology_to_dict(result.topology), "config": jsonable(result.config), "seed": result.seed,
+        "events": [{"step": e.step, "action": e.action, "target": e.target, "kind": e.kind} for e in result.events],
+        "step_minutes": result.step_minutes, "start": result.start.isoformat(), "train_steps": result.train_steps,
+        "metrics": [jsonable(m) for m in result.metrics], "model_stats": jsonable(result.model_stats),
+    }
+    tmp_npz, tmp_js = folder / f".{stem}.npz.tmp", folder / f".{stem}.json.tmp"
+    try:
+        with open(tmp_npz, "wb") as f:
+            np.savez(f, **arrays)
+        tmp_js.write_text(json.dumps(summary, indent=1, allow_nan=False))
+        os.replace(tmp_npz, npz)
+        os.replace(tmp_js, js)
+    finally:
+        tmp_npz.unlink(missing_ok=True)
+        tmp_js.unlink(missing_ok=True)
+    return npz

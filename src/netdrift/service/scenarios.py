@@ -9,11 +9,8 @@ becomes complete in one transaction; a run that raises is marked interrupted.
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -29,18 +26,15 @@ from netdrift.engine.experiments.scenario import LiveScenario, Progress, run_to_
 from netdrift.engine.experiments.seeds import aggregate_seeds, seed_specs
 from netdrift.engine.experiments.spec import ScenarioSpec
 from netdrift.engine.network.events import FailureEvent
-from netdrift.engine.network.loaders import topology_to_dict
 from netdrift.engine.results import ScenarioResult
-from netdrift.storage.checkpoints import STEP_KEY, CheckpointRepository, LiveRun
+from netdrift.service.recovery import UNSAVED_PREFIX, write_unsaved
+from netdrift.storage.checkpoints import CheckpointRepository, LiveRun
 from netdrift.storage.data_dir import default_data_dir
 from netdrift.storage.database import driver_problem, sqlite_path
-from netdrift.storage.repository import ScenarioRepository, jsonable
+from netdrift.storage.repository import ScenarioRepository
 from netdrift.storage.retries import save_result_with_retries, with_retries
 
 __all__ = ["RunOutcome", "ScenarioService", "run_summary", "write_unsaved", "UNSAVED_PREFIX"]
-
-#: Name prefix of the files a run is kept in when the history refuses it.
-UNSAVED_PREFIX = "netdrift-unsaved-"
 
 
 @dataclass(frozen=True)
@@ -179,11 +173,13 @@ class ScenarioService:
         fitted models; the steps after training replayed) and let ``owner`` drive it."""
         with self.sessions() as s:
             detail = ScenarioRepository(s).get_scenario(scenario_id)
-            blob = CheckpointRepository(s).load_models(scenario_id)
+            checkpoints = CheckpointRepository(s)
+            blob = checkpoints.load_models(scenario_id)
+            reached = checkpoints.live_step(scenario_id)
         config = detail.config or {}
-        if STEP_KEY not in config:
+        if reached is None:
             raise InputError(f"scenario {scenario_id}", "is not a live run of the dashboard; it cannot be resumed")
-        step = max([int(config[STEP_KEY]), *(e.step for e in detail.events)])
+        step = max([reached, *(e.step for e in detail.events)])
         live = LiveScenario.resume(spec_from_dict(config), detail.events, step, models=blob,
                                    topology=detail.topology, progress=progress)
         with self.sessions.begin() as s:
@@ -285,41 +281,3 @@ def _unsaved_folder(sessions: sessionmaker[Session]) -> Path:
         return folder
     except OSError:
         return Path.cwd()
-
-
-def write_unsaved(result: ScenarioResult, folder: Path, scenario_id: int | None = None,
-                  problem: str | None = None) -> Path:
-    """Write ``result`` to ``folder/netdrift-unsaved-<UTC time>[-scenario<id>].npz`` (+ ``.json``).
-
-    The ``.npz`` holds ``actual``, ``link_up``, ``dropped_mbps`` and, per model, ``forecast/<m>``
-    (and ``lower/<m>``, ``upper/<m>``, ``peak_upper/<m>`` when intervals ran); the ``.json`` the
-    rest of :class:`netdrift.engine.results.ScenarioResult` and the reason it was not stored. Both are
-    written to a temporary name and renamed, so neither is ever half-written. Returns the
-    ``.npz`` path.
-    """
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
-    stem = UNSAVED_PREFIX + stamp + ("" if scenario_id is None else f"-scenario{scenario_id}")
-    npz, js = folder / f"{stem}.npz", folder / f"{stem}.json"
-    arrays: dict[str, np.ndarray] = {"actual": np.asarray(result.actual), "link_up": np.asarray(result.link_up),
-                                     "dropped_mbps": np.asarray(result.dropped_mbps)}
-    for kind, per_model in (("forecast", result.forecasts), ("lower", result.lower), ("upper", result.upper),
-                            ("peak_upper", result.peak_upper)):
-        arrays.update({f"{kind}/{m}": np.asarray(a) for m, a in per_model.items()})
-    summary = {
-        "scenario_id": scenario_id, "not_stored_because": problem, "arrays": npz.name,
-        "topology": topology_to_dict(result.topology), "config": jsonable(result.config), "seed": result.seed,
-        "events": [{"step": e.step, "action": e.action, "target": e.target, "kind": e.kind} for e in result.events],
-        "step_minutes": result.step_minutes, "start": result.start.isoformat(), "train_steps": result.train_steps,
-        "metrics": [jsonable(m) for m in result.metrics], "model_stats": jsonable(result.model_stats),
-    }
-    tmp_npz, tmp_js = folder / f".{stem}.npz.tmp", folder / f".{stem}.json.tmp"
-    try:
-        with open(tmp_npz, "wb") as f:
-            np.savez(f, **arrays)
-        tmp_js.write_text(json.dumps(summary, indent=1, allow_nan=False))
-        os.replace(tmp_npz, npz)
-        os.replace(tmp_js, js)
-    finally:
-        tmp_npz.unlink(missing_ok=True)
-        tmp_js.unlink(missing_ok=True)
-    return npz

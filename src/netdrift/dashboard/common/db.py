@@ -7,7 +7,7 @@ import os
 import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
-from netdrift.storage.data_dir import default_db_url
+from netdrift.service.history import default_db_url
 from netdrift.storage.database import open_database
 
 __all__ = ["DB_URL_KEY", "ENV_DB_URL", "current_db_url", "get_sessionmaker"]

@@ -146,7 +146,7 @@ def missing_folder(url: str) -> Path | None:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
-    from netdrift.storage.database import sqlite_path
+    from netdrift.service.history import sqlite_path
 
     try:
         path = sqlite_path(make_url(url))

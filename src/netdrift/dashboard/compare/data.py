@@ -23,7 +23,7 @@ from netdrift.engine.results import MetricRow
 
 if TYPE_CHECKING:
     from netdrift.engine.network.topology import Topology
-    from netdrift.storage.repository import ScenarioDetail, ScenarioRepository, ScenarioSummary
+    from netdrift.service.history import HistoryReader, ScenarioDetail, ScenarioSummary
 
 __all__ = [
     "CENSORED",
@@ -50,10 +50,10 @@ _HISTORY_COLUMNS = ["id", "topology", "created", "failures", "events", "models",
 def history_table(summaries: Iterable[ScenarioSummary]) -> pd.DataFrame:
     """One row per stored scenario: id, topology, created, failures, events, models, status, label.
 
-    ``summaries`` are :class:`netdrift.storage.repository.ScenarioSummary` rows; ``failures`` counts
+    ``summaries`` are :class:`netdrift.service.history.ScenarioSummary` rows; ``failures`` counts
     their ``fail`` events (``"fail 3-7@100"``, ``"fail node 3@100"``). Newest first.
 
-    >>> from netdrift.storage.repository import ScenarioSummary
+    >>> from netdrift.service.history import ScenarioSummary
     >>> df = history_table([ScenarioSummary(1, "abilene", datetime(2024, 1, 1), "interrupted",
     ...                                     ["fail 1-2@9"], ["liquid", "incremental"], None, 0)])
     >>> df.loc[0, ["topology", "models", "status"]].tolist(), int(df.loc[0, "failures"])
@@ -390,8 +390,9 @@ def run_scenario_text(d: ScenarioDetail) -> str:
                          None if step_minutes is None else float(step_minutes))
 
 
-def load_run_data(repo: ScenarioRepository, run_id: int, label: str) -> RunData:
-    """Read one run of the history into a :class:`RunData`.
+def load_run_data(history: HistoryReader, run_id: int, label: str) -> RunData:
+    """Read one run of the history (through ``history``, :func:`netdrift.service.history.reading`) into a
+    :class:`RunData`.
 
     The day length follows the run's step length (as the scenario computed it), the MAPE floor
     its metrics settings. A run without stored series (interrupted before its result was
@@ -399,7 +400,7 @@ def load_run_data(repo: ScenarioRepository, run_id: int, label: str) -> RunData:
     """
     from netdrift.engine.errors import InputError
 
-    d = repo.get_scenario(run_id)
+    d = history.get_scenario(run_id)
     step_minutes = d.step_minutes or d.config.get("step_minutes")
     metrics = d.config.get("metrics") or {}
     data = RunData(
@@ -418,10 +419,10 @@ def load_run_data(repo: ScenarioRepository, run_id: int, label: str) -> RunData:
         scenario=run_scenario_text(d),
     )
     try:
-        data.actual = np.asarray(repo.load_series(run_id), dtype=np.float64)
-        data.forecasts = {m: np.asarray(repo.load_series(run_id, m), dtype=np.float64) for m in d.models}
-        data.metrics = repo.load_metrics(run_id)
-        data.lower, data.upper = load_bounds(repo, run_id, d.models)
+        data.actual = np.asarray(history.load_series(run_id), dtype=np.float64)
+        data.forecasts = {m: np.asarray(history.load_series(run_id, m), dtype=np.float64) for m in d.models}
+        data.metrics = history.load_metrics(run_id)
+        data.lower, data.upper = load_bounds(history, run_id, d.models)
     except InputError as err:
         data.actual, data.forecasts, data.problem = None, {}, str(err)
     return data

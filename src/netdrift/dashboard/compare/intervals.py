@@ -16,7 +16,7 @@ import pandas as pd
 from netdrift.engine.results import MetricRow
 
 if TYPE_CHECKING:
-    from netdrift.storage.repository import ScenarioRepository
+    from netdrift.service.history import HistoryReader
 
 __all__ = [
     "COVERAGE_COLUMNS",
@@ -66,7 +66,7 @@ _CELLS: dict[tuple[str, str], tuple[str, float]] = {
 }
 
 
-def load_bounds(repo: ScenarioRepository, run_id: int,
+def load_bounds(history: HistoryReader, run_id: int,
                 models: Iterable[str]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """({model: lower}, {model: upper}) stored for a run, (T, D) Mbit/s as float64; a model
     without stored bounds (a run from before intervals, or run without them) is left out."""
@@ -75,8 +75,8 @@ def load_bounds(repo: ScenarioRepository, run_id: int,
     lower, upper = {}, {}
     for m in models:
         try:
-            lo = np.asarray(repo.load_series(run_id, m, kind="lower"), dtype=np.float64)
-            up = np.asarray(repo.load_series(run_id, m, kind="upper"), dtype=np.float64)
+            lo = np.asarray(history.load_series(run_id, m, kind="lower"), dtype=np.float64)
+            up = np.asarray(history.load_series(run_id, m, kind="upper"), dtype=np.float64)
         except InputError:
             continue
         lower[m], upper[m] = lo, up

@@ -54,7 +54,7 @@ class SeedRun:
 
 def scenario_key(detail: Any) -> tuple | None:
     """What repeats over seeds share: topology name, failure events (step, action, target),
-    models, steps and training steps of a :class:`netdrift.storage.repository.ScenarioDetail`; None
+    models, steps and training steps of a :class:`netdrift.service.history.ScenarioDetail`; None
     when its stored config does not say its steps and training steps (it then joins no group).
 
     >>> from types import SimpleNamespace as N

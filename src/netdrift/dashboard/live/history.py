@@ -108,17 +108,17 @@ def release_history(sessions: sessionmaker[Session] | None, sess: LiveSession) -
 
 
 def unfinished_runs(sessions: sessionmaker[Session] | None) -> list[Any]:
-    """The history's unfinished live runs (:class:`netdrift.storage.checkpoints.LiveRun`), newest first.
+    """The history's unfinished live runs (:class:`netdrift.service.history.LiveRun`), newest first.
 
-    Read through the storage layer alone: the start page shows them without importing the
+    Read through :mod:`netdrift.service.history`: the start page shows them without importing the
     engine's scenario driver (the warm-up thread does that after the first page)."""
     if sessions is None:
         return []
-    from netdrift.storage.checkpoints import CheckpointRepository
+    from netdrift.service.history import reading
 
     try:
-        with sessions() as s:
-            return CheckpointRepository(s).unfinished_live_runs()
+        with reading(sessions) as history:
+            return history.unfinished_live_runs()
     except Exception:  # noqa: BLE001 - an unreadable history offers nothing to resume
         return []
 

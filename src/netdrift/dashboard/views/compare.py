@@ -20,22 +20,21 @@ from netdrift.dashboard.compare import data as compare_data
 from netdrift.dashboard.compare import intervals as compare_intervals
 from netdrift.dashboard.compare import seeds as compare_seeds
 from netdrift.engine.errors import InputError
-from netdrift.storage.database import display_url
-from netdrift.storage.repository import ScenarioRepository
+from netdrift.service.history import display_url, reading
 
 
 @st.cache_data(show_spinner="Loading run…", max_entries=32)
 def load_run(url: str, run_id: int, status: str, label: str) -> compare_data.RunData:
     """One run's series and metrics, cached per URL, run and status (a finished run never changes)."""
-    with get_sessionmaker(url)() as s:
-        return compare_data.load_run_data(ScenarioRepository(s), run_id, label)
+    with reading(get_sessionmaker(url)) as history:
+        return compare_data.load_run_data(history, run_id, label)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def load_scenario_key(url: str, run_id: int, status: str) -> tuple[tuple, int]:
     """(what repeats over seeds share, the run's seed), cached per URL, run and status."""
-    with get_sessionmaker(url)() as s:
-        detail = ScenarioRepository(s).get_scenario(run_id)
+    with reading(get_sessionmaker(url)) as history:
+        detail = history.get_scenario(run_id)
     return compare_seeds.scenario_key(detail), int(detail.seed)
 
 
@@ -43,9 +42,8 @@ st.title("Compare runs")
 
 url = current_db_url()
 try:
-    Session = get_sessionmaker(url)
-    with Session() as session:
-        summaries = ScenarioRepository(session).list_scenarios()
+    with reading(get_sessionmaker(url)) as history:
+        summaries = history.list_scenarios()
 except InputError as err:
     st.error(str(err))
     st.stop()

@@ -32,7 +32,7 @@ from netdrift.dashboard.common.settings_logic import (
 )
 from netdrift.engine.errors import InputError
 from netdrift.engine.forecasting.protocol import OBSERVE_CHOICES
-from netdrift.storage.database import display_url
+from netdrift.service.history import display_url
 
 #: A database URL whose SQLite folder is missing, waiting for the operator's yes: (url, folder).
 PENDING_FOLDER_KEY = "settings_db_pending_folder"
