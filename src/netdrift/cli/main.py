@@ -16,6 +16,7 @@ _COMMAND_MODULES = (
     "netdrift.cli.topology_cmd",
     "netdrift.cli.simulate_cmd",
     "netdrift.cli.sweep_cmd",
+    "netdrift.cli.plan_cmd",
     "netdrift.cli.run_cmd",
     "netdrift.cli.deduce_cmd",
     "netdrift.cli.history_cmd",
