@@ -10,8 +10,8 @@ counters on the core links; no edge counters, no flow export). At every step the
    ``sum (x - p)^2 / p`` that reproduce every measured load, ``x = p + P A^T (A P A^T + lam I)^-1
    (y - A p)`` with ``P = diag(p)`` and ``A`` the routing matrix in force (per-hop ECMP), as in
    :mod:`netdrift.engine.traffic.tomogravity`; negatives are clipped to 0 and the correction is
-   repeated from the clipped estimate (weights = the estimate, so a zero stays zero) until the
-   loads are reproduced within :data:`FIT_TOLERANCE` (relative L2) or :data:`MAX_FITS` passes.
+   repeated from the clipped estimate (weights = the estimate, so a zero stays zero) until every
+   load is reproduced within :data:`FIT_TOLERANCE` of itself, or :data:`MAX_FITS` passes.
    A direction with no measurement at a step (NaN) is left out of that step's constraints; a
    step with none is a missing step (a NaN row).
 
@@ -56,7 +56,8 @@ __all__ = ["deduce_demands", "DeductionReport", "METHODS", "DEFAULT_METHOD", "FI
 #: The deduction methods, the default first.
 METHODS = ("prior", "tomogravity")
 DEFAULT_METHOD = "prior"
-#: A step's loads count as reproduced when the relative L2 misfit is at most this.
+#: A step's loads count as reproduced when every direction is within this fraction of its load
+#: (loads below 0.1 % of the step's largest count as 0.1 % of it).
 FIT_TOLERANCE = 1e-3
 #: Most correction passes per step (one, plus re-fits after clipping negatives).
 MAX_FITS = 3
@@ -217,9 +218,10 @@ class _Operator:
         repeated from the clipped estimate until the loads are reproduced."""
         d = self.d
         sub = len(rows) < d
+        floor = 1e-3 * max(float(y[rows].max()), 1e-300)    # loads below 0.1 % of the largest count as that
         for _ in range(MAX_FITS):
             resid = y[rows] - (self.a @ x)[rows]
-            if np.linalg.norm(resid) <= FIT_TOLERANCE * np.linalg.norm(y[rows]):
+            if (np.abs(resid) <= FIT_TOLERANCE * np.maximum(y[rows], floor)).all():
                 break
             mu = self.k @ x
             diag = mu[self.k_diag].sum()
