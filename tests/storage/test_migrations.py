@@ -5,6 +5,7 @@ intact, on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import socket
@@ -135,8 +136,8 @@ def test_fresh_database_matches_the_models(any_url):
         version = conn.execute(text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar()
     engine.dispose()
     assert diff == []
-    assert _revision(any_url) == head_revision() == "0003"
-    assert int(version) == SCHEMA_VERSION == 3
+    assert _revision(any_url) == head_revision() == "0004"
+    assert int(version) == SCHEMA_VERSION == 4
 
 
 def test_release_database_is_upgraded_with_its_data(any_url, release_tree, tmp_path):
@@ -144,7 +145,7 @@ def test_release_database_is_upgraded_with_its_data(any_url, release_tree, tmp_p
     assert _revision(any_url) is None  # the release knows no Alembic
 
     Session = open_database(any_url)
-    assert _revision(any_url) == "0003"
+    assert _revision(any_url) == "0004"
     with Session() as s:
         repo = ScenarioRepository(s)
         listed = {x.id: (x.label, x.status, x.events) for x in repo.list_scenarios()}
@@ -189,7 +190,7 @@ def test_release_database_without_sweeps_table_gets_it(release_tree, tmp_path):
     open_database(f"sqlite:///{path}").kw["bind"].dispose()
     con = sqlite3.connect(path)
     assert con.execute("SELECT count(*) FROM sweeps").fetchone()[0] == 0
-    assert con.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0003"
+    assert con.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0004"
     con.close()
 
 
@@ -225,7 +226,7 @@ def test_revision_from_a_newer_netdrift_is_refused_untouched(tmp_path):
     with pytest.raises(InputError) as err:
         open_database(f"sqlite:///{path}")
     assert str(err.value) == (f"database 'sqlite:///{path}': schema revision 0099 is unknown to this netdrift "
-                              f"(written by a newer one, this one knows up to 0003); upgrade netdrift")
+                              f"(written by a newer one, this one knows up to 0004); upgrade netdrift")
     assert path.read_bytes() == before
 
 
@@ -238,7 +239,7 @@ def test_processes_opening_a_new_database_at_once_migrate_it_once(any_url):
                               stderr=subprocess.PIPE, text=True, env=env) for _ in range(4)]
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, [e for _, e in outs]
-    assert _revision(any_url) == "0003"
+    assert _revision(any_url) == "0004"
 
 
 def test_release_database_that_already_has_the_heartbeat_column(release_tree, tmp_path):
@@ -255,4 +256,33 @@ def test_release_database_that_already_has_the_heartbeat_column(release_tree, tm
     with Session() as s:
         assert ScenarioRepository(s).get_scenario(complete).status == "complete"
     Session.kw["bind"].dispose()
-    assert _revision(f"sqlite:///{path}") == "0003"
+    assert _revision(f"sqlite:///{path}") == "0004"
+
+
+def test_a_live_run_kept_in_the_config_moves_to_live_runs_and_back(any_url, result):
+    from netdrift.storage.checkpoints import CheckpointRepository
+    from netdrift.storage.models import LiveRunRow
+
+    Session = open_database(any_url)
+    with Session.begin() as s:
+        sid = ScenarioRepository(s).create_scenario(result.topology, {"steps": 6}, 7, ["cfc"])
+        CheckpointRepository(s).claim(sid, "tab-9", step=4)
+        CheckpointRepository(s).store_models(sid, b"fitted models")
+    engine = Session.kw["bind"]
+    downgrade(engine, "0003")  # as a 0003 database holds it: config keys and a "models" series row
+    with engine.connect() as conn:
+        config = conn.execute(text("SELECT config FROM scenarios WHERE id = :i"), {"i": sid}).scalar()
+        config = json.loads(config) if isinstance(config, str) else config
+        kinds = [r[0] for r in conn.execute(text("SELECT kind FROM series WHERE scenario_id = :i"), {"i": sid})]
+        assert not inspect(conn).has_table("live_runs")
+    assert config["live_owner"] == "tab-9" and config["steps_observed"] == 4 and kinds == ["models"]
+    engine.dispose()
+
+    Session = open_database(any_url)  # upgraded again on open
+    with Session() as s:
+        live = s.get(LiveRunRow, sid)
+        assert (live.owner, live.step, live.models) == ("tab-9", 4, b"fitted models")
+        runs = CheckpointRepository(s).unfinished_live_runs()
+        assert [(r.id, r.step, r.owner, r.has_models) for r in runs] == [(sid, 4, "tab-9", True)]
+        assert "live_owner" not in ScenarioRepository(s).get_scenario(sid).config
+    Session.kw["bind"].dispose()

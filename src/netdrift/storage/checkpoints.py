@@ -5,19 +5,18 @@ A live run's history row stays "running" while a tab drives it (it stamps the he
 :meth:`netdrift.storage.repository.ScenarioRepository.heartbeat`); once the stamps stop, the repository
 reports it "interrupted". What is stored, and where:
 
-- the observed series so far (actual, forecasts, bounds, link_up, dropped), written by
-  :meth:`CheckpointRepository.checkpoint` with the repository's own ``save_result`` (same layout
-  as a complete run, no metrics yet), the row then set back to "running";
-- the step the run reached (``config["steps_observed"]``) and the tab that drives it
-  (``config["live_owner"]``, a random token per browser tab), updated cheaply by
-  :meth:`CheckpointRepository.mark_progress` between checkpoints;
-- the fitted models right after training, one ``series`` row of kind ``"models"`` (no model, no
-  direction, ``n_steps`` 0, dtype ``"pickle"``) holding
-  :meth:`netdrift.engine.experiments.scenario.LiveScenario.export_models`'s bytes. It is kept in the
-  database (so a PostgreSQL history resumes on any machine) and survives checkpoints and saves.
-  It is a pickle: the history is trusted like the program's own files.
+- the observed series so far (actual, forecasts, bounds, link_up, dropped) and the event log,
+  written by :meth:`CheckpointRepository.checkpoint` with the repository's own ``save_result``
+  (same layout as a complete run, no metrics yet); the row stays "running";
+- a ``live_runs`` row (:class:`netdrift.storage.models.LiveRunRow`): the tab that drives the run
+  (a random token per browser tab), the step it reached (steps [0, step) happened), updated
+  cheaply by :meth:`CheckpointRepository.mark_progress` between checkpoints, and the fitted models
+  right after training (:meth:`netdrift.engine.experiments.scenario.LiveScenario.export_models`'s
+  bytes, written once: checkpoints and saves leave them alone). They are kept in the database (so
+  a PostgreSQL history resumes on any machine). It is a pickle: the history is trusted like the
+  program's own files.
 
-A run is resumed from the spec in its config, its stored events, the models row and the step
+A run is resumed from the spec in its config, its stored events, the models and the step
 (:meth:`netdrift.engine.experiments.scenario.LiveScenario.resume`), which replays the steps after training:
 the numbers are those of the run that was never interrupted.
 """
@@ -26,24 +25,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.results import ScenarioResult
-from netdrift.storage.models import ScenarioRow, SeriesRow
+from netdrift.storage.models import LiveRunRow, RunStatus, ScenarioRow
 from netdrift.storage.repository import ScenarioRepository
 from netdrift.storage.writer import current_writer
 
-__all__ = ["CheckpointRepository", "LiveRun", "MODELS_KIND", "OWNER_KEY", "STEP_KEY"]
-
-#: ``series.kind`` of the row that holds a live run's fitted models.
-MODELS_KIND = "models"
-#: Config keys: the tab driving the run, and the step it reached (steps [0, step) happened).
-OWNER_KEY = "live_owner"
-STEP_KEY = "steps_observed"
+__all__ = ["CheckpointRepository", "LiveRun"]
 
 
 @dataclass(frozen=True)
@@ -93,24 +85,24 @@ class CheckpointRepository:
         assert row is not None
         return row
 
-    @staticmethod
-    def _set_config(row: ScenarioRow, **values: Any) -> None:
-        row.config = {**(row.config or {}), **values}  # a new dict: the JSON column sees the change
+    def _live(self, scenario_id: int) -> LiveRunRow:
+        """The run's live_runs row, created (step 0, no owner) the first time."""
+        live = self.session.get(LiveRunRow, scenario_id)
+        if live is None:
+            self._row(scenario_id)
+            live = LiveRunRow(scenario_id=scenario_id, owner=None, step=0, models=None)
+            self.session.add(live)
+        return live
 
     # --- models ----------------------------------------------------------------------------
     def store_models(self, scenario_id: int, blob: bytes) -> None:
         """Keep the run's fitted models (replacing any stored before)."""
-        self._row(scenario_id)
-        self.session.execute(delete(SeriesRow.__table__).where(
-            SeriesRow.scenario_id == scenario_id, SeriesRow.kind == MODELS_KIND))
-        self.session.execute(insert(SeriesRow.__table__), [dict(
-            scenario_id=scenario_id, kind=MODELS_KIND, model=None, direction=None, n_steps=0, n_cols=None,
-            dtype="pickle", data=bytes(blob))])
+        self._live(scenario_id).models = bytes(blob)
+        self.session.flush()
 
     def load_models(self, scenario_id: int) -> bytes | None:
         """The run's fitted models as stored by :meth:`store_models`, or None."""
-        return self.session.execute(select(SeriesRow.data).where(
-            SeriesRow.scenario_id == scenario_id, SeriesRow.kind == MODELS_KIND)).scalar()
+        return self.session.execute(select(LiveRunRow.models).where(LiveRunRow.scenario_id == scenario_id)).scalar()
 
     # --- progress --------------------------------------------------------------------------
     def claim(self, scenario_id: int, owner: str, step: int | None = None) -> None:
@@ -118,62 +110,67 @@ class CheckpointRepository:
         this process, its heartbeat stamped (and its step set when given)."""
         row = self._row(scenario_id)
         writer = current_writer()
-        row.status, row.finished_at = "running", None
+        row.status, row.finished_at = RunStatus.RUNNING, None
         row.pid, row.hostname, row.process_token = writer.pid, writer.hostname, writer.token
-        self._set_config(row, **{OWNER_KEY: owner}, **({} if step is None else {STEP_KEY: int(step)}))
+        live = self._live(scenario_id)
+        live.owner = owner
+        if step is not None:
+            live.step = int(step)
         row.heartbeat_at = datetime.now(timezone.utc)
         self.session.flush()
 
     def owner(self, scenario_id: int) -> str | None:
         """The tab that drives the run (None when it was released or never claimed)."""
-        return (self._row(scenario_id).config or {}).get(OWNER_KEY)
+        self._row(scenario_id)
+        return self.session.execute(select(LiveRunRow.owner).where(LiveRunRow.scenario_id == scenario_id)).scalar()
+
+    def live_step(self, scenario_id: int) -> int | None:
+        """The step a live run reached; None when ``scenario_id`` is not a live run."""
+        self._row(scenario_id)
+        return self.session.execute(select(LiveRunRow.step).where(LiveRunRow.scenario_id == scenario_id)).scalar()
 
     def release(self, scenario_id: int, owner: str) -> None:
         """``owner`` stops driving the run ("New scenario"): it stays unfinished and resumable."""
-        row = self._row(scenario_id)
-        if (row.config or {}).get(OWNER_KEY) == owner:
-            self._set_config(row, **{OWNER_KEY: None})
+        live = self.session.get(LiveRunRow, scenario_id)
+        if live is not None and live.owner == owner:
+            live.owner = None
             self.session.flush()
 
     def mark_progress(self, scenario_id: int, step: int, owner: str) -> None:
         """Cheap: the step the run reached, and a heartbeat (no series written)."""
-        row = self._row(scenario_id)
-        self._set_config(row, **{STEP_KEY: int(step), OWNER_KEY: owner})
+        live = self._live(scenario_id)
+        live.step, live.owner = int(step), owner
         self.scenarios.heartbeat(scenario_id)
 
     def checkpoint(self, scenario_id: int, snapshot: ScenarioResult, owner: str) -> None:
         """Store everything ``snapshot`` observed (series and events; its metrics when it has
-        them) and keep the row "running", driven by ``owner``; the models row is kept."""
-        self.save_keeping_models(scenario_id, snapshot)
-        row = self._row(scenario_id)
-        row.status, row.finished_at = "running", None
-        self._set_config(row, **{OWNER_KEY: owner, STEP_KEY: int(snapshot.actual.shape[0])})
+        them); the row stays "running", driven by ``owner``; the models are left alone."""
+        self.scenarios.save_result(scenario_id, snapshot, complete=False)
+        live = self._live(scenario_id)
+        live.step, live.owner = int(snapshot.actual.shape[0]), owner
         self.scenarios.heartbeat(scenario_id)
         self.session.flush()
 
     def save_keeping_models(self, scenario_id: int, result: ScenarioResult) -> None:
-        """:meth:`ScenarioRepository.save_result` (the row becomes complete), the models row kept."""
-        models = self.load_models(scenario_id)
+        """:meth:`ScenarioRepository.save_result` (the row becomes complete); the models stay."""
         self.scenarios.save_result(scenario_id, result)
-        if models is not None:
-            self.store_models(scenario_id, models)
 
     # --- reading ---------------------------------------------------------------------------
     def unfinished_live_runs(self, limit: int = 5) -> list[LiveRun]:
         """Live runs (rows a tab has claimed) that are still "running" or "interrupted", newest first."""
-        ids = self.session.scalars(select(ScenarioRow.id).where(
-            ScenarioRow.status.in_(("running", "interrupted"))).order_by(ScenarioRow.id.desc())).all()
+        rows = self.session.execute(
+            select(ScenarioRow.id, LiveRunRow.step, LiveRunRow.owner, LiveRunRow.models.is_not(None))
+            .join(LiveRunRow, LiveRunRow.scenario_id == ScenarioRow.id)
+            .where(ScenarioRow.status.in_((RunStatus.RUNNING, RunStatus.INTERRUPTED)))
+            .order_by(ScenarioRow.id.desc())).all()
         out: list[LiveRun] = []
-        for sid in ids:
+        for sid, step, owner, has_models in rows:
             d = self.scenarios.get_scenario(sid)
-            if OWNER_KEY not in (d.config or {}) or STEP_KEY not in d.config:
-                continue  # not a live run (a CLI run that was interrupted)
-            has_models = self.session.execute(select(SeriesRow.id).where(
-                SeriesRow.scenario_id == sid, SeriesRow.kind == MODELS_KIND)).first() is not None
-            out.append(LiveRun(id=sid, topology=d.topology.name, label=d.label, status=d.status,
-                               step=int(d.config[STEP_KEY]), total_steps=d.config.get("steps"),
-                               events=list(d.events), owner=d.config.get(OWNER_KEY), has_models=has_models,
-                               created=d.created))
+            if d.status not in (RunStatus.RUNNING, RunStatus.INTERRUPTED):
+                continue
+            out.append(LiveRun(id=sid, topology=d.topology.name, label=d.label, status=d.status, step=int(step),
+                               total_steps=(d.config or {}).get("steps"), events=list(d.events), owner=owner,
+                               has_models=bool(has_models), created=d.created))
             if len(out) >= limit:
                 break
         return out

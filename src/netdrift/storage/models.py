@@ -11,6 +11,7 @@ Tables
                     ``forecast`` series are stored one row per link direction (``direction``
                     set, shape (T, 1)) so that reading one direction for a chart reads 4*T bytes;
                     ``link_up`` (T, L) and ``dropped`` (T,) are one row each (``direction`` NULL).
+``live_runs``       one row per dashboard live run: the tab driving it, its step, its fitted models.
 ``sweeps``          one row per failure sweep (``netdrift sweep``): its settings, the ranked
                     failures and the per-direction worst cases as JSON (a first-class record,
                     not a scenario; added in 0.1 without a schema version bump, so the
@@ -25,11 +26,13 @@ Children reference ``scenarios.id`` with ``ON DELETE CASCADE`` (SQLite enforces 
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     DateTime,
+    Enum,
     Float,
     ForeignKey,
     Index,
@@ -49,6 +52,8 @@ __all__ = [
     "TopologyRow",
     "ScenarioRow",
     "EventRow",
+    "LiveRunRow",
+    "RunStatus",
     "SeriesRow",
     "MetricRowDB",
     "SweepRow",
@@ -57,11 +62,20 @@ __all__ = [
 
 #: Version of this schema, also kept in ``meta`` so that netdrift 0.1 (which knows no Alembic)
 #: refuses newer databases. Bump it with each new migration in storage/migrations/versions
-#: (2: scenarios.heartbeat_at; 3: failure_events.seq).
-SCHEMA_VERSION = 3
+#: (2: scenarios.heartbeat_at; 3: failure_events.seq; 4: live_runs).
+SCHEMA_VERSION = 4
+
+
+class RunStatus(StrEnum):
+    """``scenarios.status``: a run being written, stored whole, or stopped before its end."""
+
+    RUNNING = "running"
+    COMPLETE = "complete"
+    INTERRUPTED = "interrupted"
+
 
 #: Values of ``scenarios.status``.
-STATUSES = ("running", "complete", "interrupted")
+STATUSES = tuple(s.value for s in RunStatus)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -112,7 +126,10 @@ class ScenarioRow(Base):
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
     seed: Mapped[int] = mapped_column(Integer)
     models: Mapped[list[str]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    # Stored as its value in a VARCHAR(16) (no database enum type: SQLite and PostgreSQL alike).
+    status: Mapped[RunStatus] = mapped_column(
+        Enum(RunStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e],
+             create_constraint=False, validate_strings=True), index=True)
     versions: Mapped[dict[str, str | None]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -168,6 +185,19 @@ class MetricRowDB(Base):
     metric: Mapped[str] = mapped_column(String(32))
     direction: Mapped[int | None] = mapped_column(Integer)
     value: Mapped[float | None] = mapped_column(Float)
+
+
+class LiveRunRow(Base):
+    """What only a dashboard live run has: the tab driving it, the step it reached, its fitted
+    models (a pickle of LiveScenario.export_models: the history is trusted like the program's files).
+    The heartbeat stays on ``scenarios`` (every running row has one)."""
+
+    __tablename__ = "live_runs"
+
+    scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id", ondelete="CASCADE"), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(64))
+    step: Mapped[int] = mapped_column(Integer)
+    models: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class SweepRow(Base):

@@ -40,7 +40,15 @@ from netdrift.engine.network.loaders import topology_from_dict, topology_to_dict
 from netdrift.engine.network.topology import Topology
 from netdrift.engine.results import MetricRow, ScenarioResult
 from netdrift.storage.database import display_url
-from netdrift.storage.models import EventRow, MetricRowDB, ScenarioRow, SeriesRow, SweepRow, TopologyRow
+from netdrift.storage.models import (
+    EventRow,
+    MetricRowDB,
+    RunStatus,
+    ScenarioRow,
+    SeriesRow,
+    SweepRow,
+    TopologyRow,
+)
 from netdrift.storage.writer import current_writer, writer_alive
 
 __all__ = [
@@ -163,11 +171,12 @@ def _heartbeat_stale(row: ScenarioRow, now: datetime | None = None) -> bool:
 
 
 def _effective_status(row: ScenarioRow) -> str:
-    if row.status == "running" and (
+    """The status as readers see it (a plain string): a running row whose writer is gone reads interrupted."""
+    if row.status == RunStatus.RUNNING and (
         _heartbeat_stale(row) or writer_alive(row.pid, row.hostname, row.process_token) is False
     ):
-        return "interrupted"
-    return row.status
+        return RunStatus.INTERRUPTED.value
+    return RunStatus(row.status).value
 
 
 # --- arrays ---------------------------------------------------------------------------------
@@ -243,7 +252,7 @@ class ScenarioRepository:
             config=jsonable(config),
             seed=int(seed),
             models=[str(m) for m in models],
-            status="running",
+            status=RunStatus.RUNNING,
             versions=library_versions(),
             created_at=datetime.now(timezone.utc),
             finished_at=None,
@@ -303,8 +312,9 @@ class ScenarioRepository:
         n = self.session.scalar(select(func.count()).select_from(EventRow).where(EventRow.scenario_id == scenario_id))
         self._append_events(scenario_id, [event], int(n or 0))
 
-    def save_result(self, scenario_id: int, result: ScenarioResult) -> None:
-        """Store everything ``result`` holds and mark the scenario complete.
+    def save_result(self, scenario_id: int, result: ScenarioResult, *, complete: bool = True) -> None:
+        """Store everything ``result`` holds and mark the scenario complete (``complete=False``: a
+        checkpoint of a run that goes on; the row stays running).
 
         Writes the events not yet stored, the actual and every model's forecast (float32, one
         row per link direction), link_up and dropped demand, all metric rows, and a summary
@@ -405,8 +415,10 @@ class ScenarioRepository:
         row.start_time = result.start.isoformat()
         row.train_steps = int(result.train_steps)
         row.summary = jsonable(summary)
-        row.status = "complete"
-        row.finished_at = datetime.now(timezone.utc)
+        if complete:
+            row.status, row.finished_at = RunStatus.COMPLETE, datetime.now(timezone.utc)
+        else:
+            row.status, row.finished_at = RunStatus.RUNNING, None
         s.flush()
 
     def heartbeat(self, scenario_id: int) -> None:
@@ -427,8 +439,8 @@ class ScenarioRepository:
     def mark_interrupted(self, scenario_id: int) -> None:
         """Mark a running scenario as interrupted (e.g. the run raised); a complete one is left alone."""
         row = self._row(scenario_id)
-        if row.status == "running":
-            row.status = "interrupted"
+        if row.status == RunStatus.RUNNING:
+            row.status = RunStatus.INTERRUPTED
             row.finished_at = datetime.now(timezone.utc)
             self.session.flush()
 
@@ -439,7 +451,7 @@ class ScenarioRepository:
         if gone:
             self.session.execute(
                 update(ScenarioRow).where(ScenarioRow.id.in_(gone), ScenarioRow.status == "running")
-                .values(status="interrupted")
+                .values(status=RunStatus.INTERRUPTED)
             )
         return gone
 
