@@ -60,7 +60,7 @@ def test_a_failure_widens_link_level_intervals_by_the_rerouting_shift_and_keeps_
     shift = np.array([0.0, 12.0, 3.0])
     link.widen(shift)
     routed.widen(shift)
-    np.testing.assert_allclose(link.radius, start + shift)
+    np.testing.assert_allclose(link.radius, [[5.0, 10.0, 8.0]] * 2)  # + min(shift, radius): at most doubled
     np.testing.assert_allclose(routed.radius, start)
 
 
@@ -89,10 +89,11 @@ def test_in_a_scenario_the_interval_at_a_failure_is_never_narrower_than_the_rule
     assert shift.max() > 1.0  # the failure moves load
     record = next(live.records(1))
     width = record.forecasts["persistence"].upper[0] - record.forecasts["persistence"].lower[0]
-    # issued at the failure step, before the actual arrives: old radius + the shift, on both sides
-    # (the lower bound is cut at 0 Mbit/s, which only narrows where the load is near 0)
+    # issued at the failure step, before the actual arrives: old radius + the shift capped at the old
+    # radius, on both sides (the lower bound is cut at 0 Mbit/s, which only narrows near 0)
     point = record.forecasts["persistence"].point[0]
-    expected = np.minimum(before["persistence"][0] + shift, point) + before["persistence"][0] + shift
+    radius = before["persistence"][0] + np.minimum(shift, before["persistence"][0])
+    expected = np.minimum(radius, point) + radius
     np.testing.assert_allclose(width, expected, rtol=1e-5)
     routed = record.forecasts["routed-persistence"]
     np.testing.assert_allclose(routed.upper[0] - routed.point[0], before["routed-persistence"][0], rtol=1e-5)

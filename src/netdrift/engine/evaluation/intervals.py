@@ -11,18 +11,21 @@ targeted it (the h-step-ahead one made h - 1 steps earlier, for each h) is score
 whatever the model, without a calibration set or a quantile over a buffer: O(H x D) per step. The
 step is constant per (h, d), a fraction of its start radius, so it fits each direction's size.
 
-Start: ``q`` starts at the ``level`` quantile of ``|u[t] - u[t-h]|`` over the training period
-(the h-step change of the load: what a model must at least be unsure about), so the first
-intervals are neither empty nor absurd. It is wide for a good model: its interval tightens
-over the first day (at lr = 0.05 a covered step takes 0.5 % of the start radius off).
+Start (a calibration pass, :func:`netdrift.engine.evaluation.calibration.calibrated_radii`):
+``q`` starts at the split-conformal quantile of the model's own absolute errors over the last
+part of the training period (a copy of the fitted model forecasts its last ``min(1 day, 144)``
+origins), so coverage is nominal from the first step. Where that is not available ``q`` starts
+at the ``level`` quantile of ``|u[t] - u[t-h]|`` over the training period
+(:func:`initial_radius`, the h-step change of the load).
 
-A known failure (the documented rule): at the step a failure or restore takes effect, every
-direction's radius is widened by the load shift the re-routing is expected to cause there
-(``shift[d]``, computed by the observation stream from the routing before and after and the
-last observed per-node totals) for every model whose forecast does not already move with the
-routing (link-level models); demand-space (routed) models' forecasts already carry that shift, so
-their radius is kept. After the event the tracking goes on as usual: the widening is never taken
-back at once, only as fast as ``lr * q_start * alpha`` per step when the model covers again.
+A known failure (the documented rule): at the step a failure takes effect, every direction's
+radius is widened by the load shift the re-routing is expected to cause there (``shift[d]``,
+computed by the observation stream from the routing before and after and the last observed
+per-node totals), **capped at the radius it had** (so the widening at most doubles it), for every
+model whose forecast does not already move with the routing (link-level models); demand-space
+(routed) models' forecasts already carry that shift, so their radius is kept. After the event
+the tracking goes on as usual. A **restore** (the routing returns) undoes the widening: each
+radius goes back to at most what it was just before the failure.
 """
 
 from __future__ import annotations
@@ -66,6 +69,10 @@ class ConformalTracker:
         Step of the quantile tracking, as a fraction of the start radius of each (h, d).
     shifts_with_routing : bool
         True for demand-space models (their point forecast moves with a known re-routing).
+    step_from : numpy.ndarray, shape (H, D), optional
+        What the step is a fraction of (default ``start``); a calibrated start gives the generic
+        :func:`initial_radius` here, so a model that was precise in training still adapts at a
+        useful pace after a failure.
 
     Examples
     --------
@@ -79,7 +86,8 @@ class ConformalTracker:
     True
     """
 
-    def __init__(self, level: float, start: np.ndarray, lr: float = 0.05, shifts_with_routing: bool = False) -> None:
+    def __init__(self, level: float, start: np.ndarray, lr: float = 0.05, shifts_with_routing: bool = False,
+                 step_from: np.ndarray | None = None) -> None:
         if not (isinstance(level, (int, float)) and 0.0 < level < 1.0):
             raise InputError("interval", f"must be a coverage level between 0 and 1 (e.g. 0.9), got {level!r}")
         self.level = float(level)
@@ -89,10 +97,12 @@ class ConformalTracker:
         self.shifts_with_routing = shifts_with_routing
         # A constant step per (h, d): with it, quantile tracking's long-run coverage guarantee
         # holds (a step that grows with recent errors biased coverage low on bursty residuals).
-        self.step_size = float(lr) * np.maximum(self.radius, 1e-6)
+        base = self.radius if step_from is None else np.asarray(step_from, dtype=np.float64)
+        self.step_size = float(lr) * np.maximum(base, 1e-6)
         self._points = np.full((self.horizon, self.horizon, self.n_directions), np.nan)  # ring of recent points
         self._radii = np.zeros_like(self._points)  # the radius each of them was issued with
         self._made = np.full(self.horizon, -1, dtype=np.int64)  # step each ring slot's forecast was made at
+        self._before_failure: np.ndarray | None = None  # the radius before the first unrestored widening
 
     def bound(self, forecast: Forecast, step: int) -> Forecast:
         """``forecast`` (Mbit/s, made at ``step``) with its interval; remembered for scoring."""
@@ -128,9 +138,24 @@ class ConformalTracker:
             delta = self.step_size[h - 1]
             self.radius[h - 1, ok] = np.maximum(self.radius[h - 1, ok] + delta[ok] * (err[ok] - self.alpha), 0.0)
 
-    def widen(self, shift_mbps: np.ndarray) -> None:
-        """A failure or restore took effect: widen by the expected re-routing shift (link-level models)."""
+    def widen(self, shift_mbps: np.ndarray, restore: bool = False) -> None:
+        """A failure took effect: widen by the expected re-routing shift, at most doubling each
+        radius (link-level models). ``restore``: the routing returned; the widening is undone.
+
+        >>> t = ConformalTracker(0.9, np.full((1, 2), 2.0))
+        >>> t.widen(np.array([1.0, 10.0])); t.radius.tolist()
+        [[3.0, 4.0]]
+        >>> t.widen(np.array([1.0, 10.0]), restore=True); t.radius.tolist()
+        [[2.0, 2.0]]
+        """
+        if restore:
+            if self._before_failure is not None:
+                self.radius = np.minimum(self.radius, self._before_failure)
+                self._before_failure = None
+            return
         if self.shifts_with_routing:
             return
         shift = np.nan_to_num(np.abs(np.asarray(shift_mbps, dtype=np.float64)))
-        self.radius += shift[None, :]
+        if self._before_failure is None:
+            self._before_failure = self.radius.copy()
+        self.radius += np.minimum(shift[None, :], self.radius)

@@ -57,23 +57,33 @@ def iter_evaluate(stream: ObservationStream, models: Mapping[str, Forecaster], s
     """
     h = stream.horizon
     intervals = intervals or {}
+    # Combiners (the ensemble) forecast after the other models, from their forecasts.
+    combiners = {label: m for label, m in models.items() if getattr(m, "combines", False)}
+    members = {label: m for label, m in models.items() if label not in combiners}
+    for combiner in combiners.values():
+        combiner.attach(members)  # type: ignore[attr-defined]
     for t in range(start, stop):
         inp = stream.input_at(t)
         interval_seconds = 0.0
         if intervals and any(e.step == t for e in inp.events):
             t1 = time.perf_counter()
             shift = stream.reroute_shift(t)
+            restore = all(e.action == "restore" for e in inp.events if e.step == t)
             for tracker in intervals.values():
-                tracker.widen(shift)
+                tracker.widen(shift, restore=restore)
             interval_seconds += time.perf_counter() - t1
         stream.fill(t + 1)
         observed, feats = stream.observed[t], stream.features[t]
         demands = None if stream.demands is None else stream.demands[t]
         forecasts: dict[str, Forecast] = {}
         seconds: dict[str, float] = {}
-        for label, model in models.items():
+        raw: dict[str, Forecast] = {}
+        for label, model in [*members.items(), *combiners.items()]:
             t0 = time.perf_counter()
-            fc = model.forecast(inp)
+            if label in combiners:
+                fc = model.combine(inp, raw)  # type: ignore[attr-defined]
+            else:
+                fc = raw[label] = model.forecast(inp)
             model.observe(observed, feats, demands)
             seconds[label] = time.perf_counter() - t0
             fc = fc.scaled(stream.capacity)

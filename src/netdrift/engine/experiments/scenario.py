@@ -27,6 +27,7 @@ import pandas as pd
 
 from netdrift.engine.budget import check_memory
 from netdrift.engine.errors import InputError
+from netdrift.engine.evaluation.calibration import calibrated_radii
 from netdrift.engine.evaluation.intervals import ConformalTracker, initial_radius
 from netdrift.engine.evaluation.loop import StepRecord, iter_evaluate
 from netdrift.engine.evaluation.metrics import MetricsConfig
@@ -83,6 +84,13 @@ def _epoch_reporter(progress: Progress, label: str, i: int, n: int) -> Callable[
         progress(f"fitting {label} ({i + 1}/{n}): {done:.0%} of its epochs{eta}", (i + done) / n)
 
     return report
+
+
+def _calibrated_or(calibrated: np.ndarray | None, start: np.ndarray) -> np.ndarray:
+    """The calibration pass's radius where it is finite, the generic start elsewhere."""
+    if calibrated is None:
+        return start
+    return np.where(np.isfinite(calibrated), calibrated, start)
 
 
 class LiveScenario:
@@ -210,11 +218,18 @@ class LiveScenario:
     def _start_streaming(self) -> None:
         """What follows the fit: the interval trackers, and ``step = train_steps``."""
         k, common = self.train_steps, self.settings.common
+        members = {label: m for label, m in self.models.items() if not getattr(m, "combines", False)}
+        for m in self.models.values():
+            if getattr(m, "combines", False):
+                m.attach(members)  # type: ignore[attr-defined]
         if self.interval is not None:
             start = initial_radius(self.simulator.loads.loads[:k], common.horizon, self.interval)
-            self.intervals = {e.label: ConformalTracker(self.interval, start,
-                                                        shifts_with_routing=self.models[e.label].space == "demands")
-                              for e in self.entries}
+            calibrated = calibrated_radii(self.models, self.stream, k, self.interval,
+                                          min(common.steps_per_day, 144))
+            self.intervals = {e.label: ConformalTracker(
+                self.interval, _calibrated_or(calibrated.get(e.label), start),
+                shifts_with_routing=self.models[e.label].space == "demands", step_from=start)
+                for e in self.entries}
         self.step = k
 
     def export_models(self) -> bytes:

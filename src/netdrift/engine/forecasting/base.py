@@ -17,7 +17,9 @@ import numpy as np
 
 from netdrift.engine.errors import InputError
 from netdrift.engine.forecasting.features import fill_forward
+from netdrift.engine.forecasting.hedge import rerouted_directions
 from netdrift.engine.forecasting.protocol import Forecast, ForecastInput, Pairs
+from netdrift.engine.forecasting.residual import ResidualCorrection
 from netdrift.engine.forecasting.settings import ForecastConfig, ModelSettings, NoSettings
 
 __all__ = ["Forecaster"]
@@ -61,6 +63,14 @@ class Forecaster(ABC, Generic[S]):
         self._last_known: np.ndarray | None = None
         self._demands_fit: np.ndarray | None = None
         self._pairs: Pairs | None = None
+        self._residual: ResidualCorrection | None = None
+
+    #: True for the learnt link-level models: with ``config.residual`` their net forecasts a shrunk
+    #: correction to a base on robustly scaled inputs (:mod:`netdrift.engine.forecasting.residual`).
+    residual_capable: bool = False
+    #: Whether the residual weights may start from in-sample forecasts of the training tail
+    #: (False for a model whose forecast depends on a carried state rather than on its window).
+    residual_calibrate: bool = True
 
     # -- public protocol ------------------------------------------------------------------
     #: "links": forecasts link utilisation from link observations; "demands": forecasts
@@ -106,14 +116,20 @@ class Forecaster(ABC, Generic[S]):
         if not np.isfinite(features).all():
             raise InputError("features", "contains non-finite values")
         self._n_dirs, self._n_feat = history.shape[1], features.shape[1]
+        start = time.perf_counter()
+        self._residual = None
+        if self.residual_capable and self.config.residual:
+            self._residual = ResidualCorrection(self.config.horizon, self.config.steps_per_day)
+            history = self._residual.fit(history).astype(np.float32)  # the net sees z units
         self._last_known = fill_forward(history)[-1].copy()
         self.retrains, self.retrain_steps, self.n_observed = 0, [], 0
-        start = time.perf_counter()
         self._fit_progress = progress
         try:
             self._fit(history, features)
         finally:
             self._fit_progress = None  # a callback is not part of the model (models are pickled)
+        if self._residual is not None and self.residual_calibrate:
+            self._calibrate_residual(history, features)
         self._demands_fit = None  # routed models keep what they need; the history is the caller's
         self.fit_seconds = time.perf_counter() - start
 
@@ -135,10 +151,17 @@ class Forecaster(ABC, Generic[S]):
                 "features",
                 f"expected shape {(cfg.window + cfg.horizon, self._n_feat)}, got {features.shape}",
             )
+        if self._residual is not None:
+            if any(e.step == inp.step for e in inp.events):
+                self._residual.restart(rerouted_directions(inp))
+            window = self._residual.to_z(window).astype(np.float32)
         filled = fill_forward(window, fallback=self._last_known)
         out = np.asarray(self._forecast_input(inp, filled, features), dtype=np.float32)
-        persistence = np.broadcast_to(filled[-1], out.shape)
-        out = np.where(np.isfinite(out), out, persistence)
+        if self._residual is not None:
+            out = self._residual.combine(out).astype(np.float32)
+        else:
+            persistence = np.broadcast_to(filled[-1], out.shape)
+            out = np.where(np.isfinite(out), out, persistence)
         return Forecast(np.maximum(out, 0.0).astype(np.float32))
 
     def observe(self, value: np.ndarray, features: np.ndarray, demands: np.ndarray | None = None) -> None:
@@ -159,6 +182,8 @@ class Forecaster(ABC, Generic[S]):
         if features.shape != (self._n_feat,):
             raise InputError("features", f"expected shape ({self._n_feat},), got {features.shape}")
         assert self._last_known is not None
+        if self._residual is not None:
+            value = self._residual.observe(value).astype(np.float32)
         self._last_known = np.where(np.isfinite(value), value, self._last_known)
         self.n_observed += 1
         self._observe(value, features)
@@ -166,6 +191,18 @@ class Forecaster(ABC, Generic[S]):
             if demands is None:
                 raise InputError(f"model {self.name!r}", "forecasts demands: observe() needs the step's demands")
             self._observe_demands(np.asarray(demands, dtype=np.float32).reshape(-1), features)
+
+    def _calibrate_residual(self, history: np.ndarray, features: np.ndarray) -> None:
+        """Start the residual weights from the net's forecasts of the last day of training."""
+        assert self._residual is not None
+        cfg = self.config
+        filled = fill_forward(history)
+        w, h = cfg.window, cfg.horizon
+
+        def net(t: int) -> np.ndarray:
+            return np.asarray(self._forecast(filled[t - w : t], features[t - w : t + h]), dtype=np.float64)
+
+        self._residual.calibrate(history, net, w, min(cfg.steps_per_day, 288))
 
     # -- for subclasses ---------------------------------------------------------------------
     _fit_progress: Callable[[float], None] | None = None

@@ -15,7 +15,7 @@ Examples
 >>> model_info("arima")
 Traceback (most recent call last):
 ...
-netdrift.engine.errors.InputError: model 'arima': unknown model; valid: liquid, incremental, persistence, seasonal, frozen, routed-liquid, routed-incremental, routed-persistence, routed-seasonal, routed-frozen, online-ar, gru, liquid-stateful, hybrid
+netdrift.engine.errors.InputError: model 'arima': unknown model; valid: liquid, incremental, persistence, seasonal, frozen, routed-liquid, routed-incremental, routed-persistence, routed-seasonal, routed-frozen, online-ar, gru, liquid-stateful, hybrid, ensemble
 """
 
 from __future__ import annotations
@@ -110,6 +110,10 @@ CATALOGUE: dict[str, ModelInfo] = {
                   "netdrift.engine.forecasting.hybrid:HybridForecaster",
                   "liquid and incremental combined per direction by recent errors, drift detection and failures",
                   True),
+        ModelInfo("ensemble", "Ensemble (recommended)", "#000000", NoSettings,
+                  "netdrift.engine.forecasting.ensemble:EnsembleForecaster",
+                  "the run's other models weighted per direction and horizon by their recent losses (Hedge); "
+                  "failure-aware", False),
     )
 }
 MODEL_NAMES: tuple[str, ...] = tuple(CATALOGUE)

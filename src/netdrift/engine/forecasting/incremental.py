@@ -56,6 +56,7 @@ class FrozenMLPForecaster(Forecaster[MLPSettings]):
     """
 
     name = "frozen"
+    residual_capable = True
 
     def __init__(self, config: ForecastConfig, settings: MLPSettings | None = None, seed: int = 0,
                  device: str = "cpu") -> None:

@@ -117,6 +117,7 @@ class LiquidForecaster(Forecaster[LiquidSettings]):
     """
 
     name = "liquid"
+    residual_capable = True
     #: The recurrent cell; None: ``settings.liquid_cell``.
     cell: str | None = None
 
@@ -280,6 +281,8 @@ class StatefulLiquidForecaster(Forecaster[StatefulLiquidSettings]):
     """
 
     name = "liquid-stateful"
+    residual_capable = True
+    residual_calibrate = False  # its forecast comes from the carried state, not the window
     _WARM_CHUNK = 512  # steps per call when running the state over the history
 
     def __init__(self, config: ForecastConfig, settings: StatefulLiquidSettings | None = None, seed: int = 0,

@@ -77,6 +77,11 @@ class ForecastConfig:
         Windows sampled per pass (fewer when fewer exist).
     batch_size : int
         Mini-batch size of every fit.
+    residual : bool
+        True (default): every learnt model forecasts a correction to a strong base on robustly
+        scaled inputs, shrunk online towards that base (:mod:`netdrift.engine.forecasting.residual`).
+        False: the paper's original form (the nets on raw utilisation, their forecast used as is);
+        ``netdrift paper`` uses it so that the paper's comparison stays reproducible.
 
     Examples
     --------
@@ -95,9 +100,12 @@ class ForecastConfig:
     lr: float = 3e-3
     train_windows: int = 8192
     batch_size: int = 256
+    residual: bool = True
 
     def __post_init__(self) -> None:
         _check_positive_ints(self, ("window", "horizon", "steps_per_day", "epochs", "train_windows", "batch_size"))
+        if not isinstance(self.residual, (bool, np.bool_)):
+            raise InputError("residual", f"must be true or false, got {self.residual!r}")
         if not (isinstance(self.lr, (int, float)) and np.isfinite(self.lr) and self.lr > 0):
             raise InputError("lr", f"must be a positive number, got {self.lr!r}")
 
@@ -369,7 +377,7 @@ class ForecastSettings:
     >>> ForecastSettings.from_flat({"windw": 12})
     Traceback (most recent call last):
     ...
-    netdrift.engine.errors.InputError: model setting 'windw': unknown; valid: window, horizon, steps_per_day, epochs, lr, train_windows, batch_size, liquid_cell, liquid_units, liquid_wiring, ltc_epochs, ltc_unfolds, mlp_hidden, il_batch, il_window, il_mode, il_epochs, il_replay, ar_order, ar_forgetting, ar_max_norm, stateful_seq_len, stateful_tbptt
+    netdrift.engine.errors.InputError: model setting 'windw': unknown; valid: window, horizon, steps_per_day, epochs, lr, train_windows, batch_size, residual, liquid_cell, liquid_units, liquid_wiring, ltc_epochs, ltc_unfolds, mlp_hidden, il_batch, il_window, il_mode, il_epochs, il_replay, ar_order, ar_forgetting, ar_max_norm, stateful_seq_len, stateful_tbptt
     """
 
     common: ForecastConfig = field(default_factory=ForecastConfig)

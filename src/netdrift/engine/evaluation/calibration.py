@@ -1,0 +1,74 @@
+"""The calibration pass: interval radii from each model's own errors over the end of training.
+
+Each fitted model is copied (the run's model is not touched) and the copy forecasts the last
+``steps`` origins of the training period from the stream's inputs; its absolute H-step errors
+against the actuals give, per horizon row and direction, the split-conformal quantile
+``ceil((n + 1) level) / n`` of the n errors. A combiner (the ensemble) starts with uniform
+weights, so its errors are those of the members' mean. The radii replace the generic start of
+:func:`~netdrift.engine.evaluation.intervals.initial_radius` where they are finite.
+
+The copies forecast from their state at the end of training (a stateful model's carried state,
+the residual shrinkage), so the errors are slightly optimistic in-sample ones; the online
+tracking corrects the rest.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+
+import numpy as np
+
+from netdrift.engine.evaluation.stream import ObservationStream
+from netdrift.engine.forecasting.base import Forecaster
+
+__all__ = ["calibrated_radii", "conformal_quantile"]
+
+
+def conformal_quantile(errors: np.ndarray, level: float) -> np.ndarray:
+    """Split-conformal quantile along axis 0 of (n, ...) absolute errors (NaN ignored).
+
+    The ``ceil((n + 1) level)``-th smallest of n errors (the largest when that exceeds n).
+
+    >>> conformal_quantile(np.arange(1.0, 11.0)[:, None], 0.8).tolist()
+    [9.0]
+    """
+    x = np.sort(np.asarray(errors, dtype=np.float64), axis=0)  # NaN sort last
+    n = np.sum(np.isfinite(x), axis=0)
+    rank = np.minimum(np.ceil((n + 1) * level).astype(np.int64), n) - 1
+    out = np.take_along_axis(x, np.maximum(rank, 0)[None, ...], axis=0)[0]
+    return np.where(n > 0, out, np.nan)
+
+
+def calibrated_radii(models: Mapping[str, Forecaster], stream: ObservationStream, train_steps: int,
+                     level: float, steps: int) -> dict[str, np.ndarray]:
+    """{label: (H, D) start radius in Mbit/s} from the models' errors on the training tail."""
+    h, w = stream.horizon, stream.window
+    first = max(w, train_steps - steps - h + 1)
+    origins = range(first, train_steps - h + 1)
+    if len(origins) < 2:
+        return {}
+    actual = np.stack([stream.actual_mbps(t) for t in range(first, train_steps)]).astype(np.float64)
+    members = {label: m for label, m in models.items() if not getattr(m, "combines", False)}
+    points: dict[str, list[np.ndarray]] = {label: [] for label in members}
+    copies = {label: copy.deepcopy(m) for label, m in members.items()}
+    for t in origins:
+        inp = stream.input_at(t)
+        for label, m in copies.items():
+            points[label].append(np.asarray(m.forecast(inp).point, dtype=np.float64) * stream.capacity)
+    errors: dict[str, np.ndarray] = {}
+    for label, rows in points.items():
+        errors[label] = _errors(np.stack(rows), actual, first, origins)
+    if members:
+        mean = np.mean([np.stack(rows) for rows in points.values()], axis=0)
+        for label in models:
+            if label not in members:
+                errors[label] = _errors(mean, actual, first, origins)
+    return {label: conformal_quantile(err, level) for label, err in errors.items()}
+
+
+def _errors(points: np.ndarray, actual: np.ndarray, first: int, origins: range) -> np.ndarray:
+    """(n, H, D) |actual - forecast| of (n, H, D) forecasts made at ``origins``."""
+    h = points.shape[1]
+    idx = (np.asarray(origins) - first)[:, None] + np.arange(h)[None, :]
+    return np.abs(actual[idx] - points)

@@ -1,0 +1,169 @@
+"""``ensemble``: an online aggregation of the run's other models, per direction and horizon.
+
+The evaluation loop lets every other model (the *members*) forecast first, then hands their
+forecasts to the ensemble (:meth:`EnsembleForecaster.combine`), which forecasts, per horizon row
+``k`` and direction ``d``, the weighted mean ``sum_i w_i[k, d] f_i[k, d]`` with exponential
+weights (EWA / Hedge)::
+
+    w_i[k, d] ~ exp(-eta * L_i[k, d])
+
+``L_i`` is member i's cumulative loss since the last restart: when the actual of step ``s``
+arrives, each row ``k`` forecast made at ``s - k`` is scored (losses are known only then). A
+loss is the squared error divided by ``sigma2[k, d]``, the mean squared ``k + 1``-step change
+of the direction over the training period (persistence's error, so losses are ~1 and every
+direction counts alike), the normalised error clipped to ``+- R`` (R = 3); ``eta = 1 / (2 R^2)``.
+
+Guarantees (Cesa-Bianchi & Lugosi, *Prediction, Learning, and Games*, 2006):
+
+- for any losses in ``[0, B]`` (here ``B = R^2``), EWA with learning rate eta over T steps has
+  cumulative (weighted) loss at most ``ln(N) / eta + eta T B^2 / 8`` above the best of the N
+  members (Thm 2.2); with ``eta = sqrt(8 ln N / T) / B`` that is ``B sqrt(T ln N / 2)``;
+- squared loss is ``1 / (2 R^2)``-exp-concave on errors within R, so the ensemble's own
+  forecast (the weighted mean) has cumulative loss at most ``ln(N) / eta = 2 R^2 ln N`` above
+  the best member's (Prop. 3.1; Kivinen & Warmuth 1999), a constant that does not grow with T.
+  With N = 6 that is 32 normalised units over the whole run, per row and direction.
+
+Failure-aware: at the step a failure or restore takes effect, the directions whose routing
+changed (rows of the routing matrix before and after that differ) restart: their losses are
+forgotten and the link-level members start ``ln(FAVOUR) / eta`` behind the routed (demand-space)
+members, so each routed member starts with FAVOUR (4) times a link-level member's weight. A
+link-level member has not seen the new routing until its window holds post-failure steps; its
+losses then show it, and the favour is overtaken by evidence at the rate above. Forecasts made
+before the event are not scored after it. With no routed member the restart is uniform.
+
+Numpy only; importing this module does not import torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from netdrift.engine.forecasting.base import Forecaster
+from netdrift.engine.forecasting.hedge import PendingForecasts, exp_weights, rerouted_directions
+from netdrift.engine.forecasting.protocol import Forecast, ForecastInput
+from netdrift.engine.forecasting.settings import ForecastConfig, NoSettings
+
+__all__ = ["EnsembleForecaster", "CLIP_R", "ETA", "FAVOUR"]
+
+CLIP_R = 3.0
+ETA = 1.0 / (2.0 * CLIP_R**2)
+FAVOUR = 4.0
+
+
+class EnsembleForecaster(Forecaster[NoSettings]):
+    """Exponentially weighted aggregation of the run's other models (module docstring).
+
+    Examples
+    --------
+    Two members, one always right: its weight grows with every scored step.
+
+    >>> from netdrift.engine.forecasting.settings import ForecastConfig
+    >>> e = EnsembleForecaster(ForecastConfig(window=2, steps_per_day=4))
+    >>> e.fit(np.linspace(0.1, 0.9, 10)[:, None], np.zeros((10, 4)))
+    >>> inp = ForecastInput(10, np.full((2, 1), 0.5, "float32"), np.zeros((3, 4)))
+    >>> for _ in range(30):
+    ...     f = e.combine(inp, {"good": Forecast(np.array([[0.5]])), "bad": Forecast(np.array([[0.7]]))})
+    ...     e.observe(np.array([0.5]), np.zeros(4))
+    >>> e.weights()[:, 0, 0].round(3).tolist()
+    [1.0, 0.0]
+    """
+
+    name = "ensemble"
+    #: The loop forecasts with :meth:`combine` after the other models (see the module docstring).
+    combines = True
+
+    def __init__(self, config: ForecastConfig, settings: NoSettings | None = None, seed: int = 0,
+                 device: str = "cpu") -> None:
+        super().__init__(config, settings, seed, device)
+        self._members: dict[str, Forecaster] = {}
+        self._labels: tuple[str, ...] = ()
+        self._routed = np.zeros(0, dtype=bool)
+        self._losses: np.ndarray | None = None
+        self._pending: PendingForecasts | None = None
+
+    def _fit(self, history: np.ndarray, features: np.ndarray) -> None:
+        from netdrift.engine.forecasting.features import fill_forward
+
+        x = fill_forward(history).astype(np.float64)
+        h, d = self.config.horizon, x.shape[1]
+        sigma2 = np.zeros((h, d))
+        for k in range(h):
+            diff = x[k + 1 :] - x[: -k - 1] if x.shape[0] > k + 1 else np.zeros((1, d))
+            sigma2[k] = np.mean(diff**2, axis=0)
+        floor = max(float(np.mean(sigma2)) * 1e-3, 1e-10)
+        self.sigma2 = np.maximum(sigma2, floor)
+        self._clock = 0
+
+    def attach(self, members: Mapping[str, Forecaster]) -> None:
+        """The models it combines (the loop and the scenario call this); their order is kept."""
+        self._members = {label: m for label, m in members.items() if m is not self}
+
+    def _start(self, labels: tuple[str, ...]) -> None:
+        self._labels = labels
+        n = len(labels)
+        spaces = [getattr(self._members.get(label), "space", "links") for label in labels]
+        self._routed = np.array([s == "demands" for s in spaces], dtype=bool)
+        self._losses = np.zeros((n, self.config.horizon, self._n_dirs or 0))
+        self._pending = PendingForecasts(n, self.config.horizon, self._n_dirs or 0)
+
+    def weights(self) -> np.ndarray:
+        """(N, H, D) current weights of the members (in ``labels`` order)."""
+        assert self._losses is not None
+        return exp_weights(self._losses, ETA)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The members, in the order of :meth:`weights`."""
+        return self._labels
+
+    def _restart(self, rerouted: np.ndarray) -> None:
+        assert self._losses is not None and self._pending is not None
+        self._losses[:, :, rerouted] = 0.0
+        if self._routed.any():
+            self._losses[np.ix_(~self._routed, np.arange(self._losses.shape[1]), np.flatnonzero(rerouted))] = (
+                np.log(FAVOUR) / ETA)
+        self._pending.forget()
+
+    def combine(self, inp: ForecastInput, forecasts: Mapping[str, Forecast], remember: bool = True) -> Forecast:
+        """The ensemble's (H, D) utilisation forecast from the members' ``forecasts`` of ``inp``.
+
+        ``remember=False`` changes nothing (a display's look ahead).
+        """
+        self._require_fitted()
+        labels = tuple(label for label in forecasts if self._members.get(label) is not self)
+        if not labels:
+            return self.forecast(inp)
+        if labels != self._labels or self._losses is None:
+            self._start(labels)
+        assert self._pending is not None
+        if remember and any(e.step == inp.step for e in inp.events):
+            self._restart(rerouted_directions(inp))
+        points = np.stack([np.asarray(forecasts[label].point, dtype=np.float64) for label in labels])
+        points = np.where(np.isfinite(points), points, np.nanmean(points, axis=0, keepdims=True))
+        points = np.nan_to_num(points)
+        if remember:
+            self._pending.remember(self._clock, points)
+        out = np.sum(self.weights() * points, axis=0)
+        return Forecast(np.maximum(out, 0.0).astype(np.float32))
+
+    def _forecast_input(self, inp: ForecastInput, window: np.ndarray, features: np.ndarray) -> np.ndarray:
+        """Alone (no loop): the attached members forecast, combined without remembering anything;
+        with none attached, persistence."""
+        if not self._members:
+            return np.broadcast_to(window[-1], (self.config.horizon, window.shape[1])).copy()
+        fcs = {label: m.forecast(inp) for label, m in self._members.items()}
+        return self.combine(inp, fcs, remember=False).point
+
+    def _forecast(self, window: np.ndarray, features: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(window[-1], (self.config.horizon, window.shape[1])).copy()
+
+    def _observe(self, value: np.ndarray, features: np.ndarray) -> None:
+        if self._pending is not None and self._losses is not None:
+            y = value.astype(np.float64)
+            ok = np.isfinite(y)
+            for k, preds in self._pending.due(self._clock):
+                e = np.clip((y[None, :] - preds) / np.sqrt(self.sigma2[k])[None, :], -CLIP_R, CLIP_R)
+                self._losses[:, k] += np.where(ok[None, :], e * e, 0.0)
+        self._clock += 1
