@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -50,6 +51,11 @@ def ring_interfaces() -> list[Interface]:
             names = ["ae0-1", "ae0-2"] if (src, dst) == ("a", "b") else [f"to-{dst}"]
             out += [Interface(src, n, link.id, src) for n in names]
     return out
+
+
+def mapping_rows(interfaces: list[Interface] | None = None) -> list[dict[str, str]]:
+    return [{"instance": i.instance, "ifName": i.if_name, "link": i.link, "src": i.src}
+            for i in (interfaces or ring_interfaces())]
 
 
 def ring_counters(seed: int = 7) -> dict[Interface, np.ndarray]:
@@ -167,3 +173,32 @@ def backfilled(tmp_path_factory: pytest.TempPathFactory,
         yield server
     finally:
         stop_prometheus(server)
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A socket that accepts connections and never answers (a stuck server)."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        srv.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(srv.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{srv.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        for c in held:
+            c.close()
+        srv.close()

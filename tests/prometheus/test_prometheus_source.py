@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -16,15 +15,10 @@ from netdrift.engine.errors import InputError
 from netdrift.engine.traffic import prometheus_source
 from netdrift.engine.traffic.prometheus_mapping import mapping_from_rows, read_mapping
 from netdrift.engine.traffic.prometheus_source import PrometheusWindow, parse_time, read_prometheus
-from tests.prometheus.conftest import RING, SAMPLES, STEP_S, T0, Interface, ring_interfaces
+from tests.prometheus.conftest import RING, SAMPLES, STEP_S, T0, Interface, mapping_rows
 
 START = datetime.fromtimestamp(T0, timezone.utc)
 WHOLE = PrometheusWindow(START, START + timedelta(seconds=(SAMPLES - 2) * STEP_S))  # 36 steps
-
-
-def mapping_rows(interfaces: list[Interface] | None = None) -> list[dict[str, str]]:
-    return [{"instance": i.instance, "ifName": i.if_name, "link": i.link, "src": i.src}
-            for i in (interfaces or ring_interfaces())]
 
 
 def hand_rates(history: dict[Interface, np.ndarray]) -> np.ndarray:
@@ -144,35 +138,6 @@ def test_a_server_that_is_down():
         with pytest.raises(InputError, match=rf"^link_loads '{url}': cannot connect \(.*refused.*\); "
                                              "is Prometheus running there\\?$"):
             read_prometheus(url, RING, mapping_from_rows(mapping_rows(), RING), WHOLE)
-
-
-@pytest.fixture
-def silent_server() -> Iterator[str]:
-    """A socket that accepts connections and never answers (a stuck server)."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        srv.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                held.append(srv.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join()
-        for c in held:
-            c.close()
-        srv.close()
 
 
 def test_a_server_that_never_answers_times_out(silent_server):

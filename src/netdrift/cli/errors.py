@@ -42,6 +42,14 @@ FLAGS: dict[str, str] = {
     "device": "--device",
     "forecast": "--forecast",
     "deduce": "--deduce",
+    "link_loads": "--link-loads",
+    "prom_query": "--prom-query",
+    "prom_mapping": "--prom-mapping",
+    "prom_start": "--prom-start",
+    "prom_end": "--prom-end",
+    "prom_steps": "--prom-steps",
+    "prom_step": "--prom-step",
+    "prom_timeout": "--prom-timeout",
 }
 
 

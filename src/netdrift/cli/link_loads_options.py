@@ -13,6 +13,7 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from netdrift.cli.prometheus_options import add_prometheus_options, check_prometheus_options, read_prometheus_link_loads
 from netdrift.engine.errors import InputError
 from netdrift.engine.traffic.deduce import DEFAULT_METHOD, METHODS
 
@@ -30,14 +31,16 @@ def add_link_loads_options(p: argparse.ArgumentParser, exclusive: argparse._Mutu
     """``--link-loads`` (in ``exclusive``, the group that holds ``--traffic``: argparse then
     refuses both in one line, exit 2) and ``--deduce``."""
     (exclusive or p).add_argument(
-        "--link-loads", metavar="FILE.csv", required=required,
+        "--link-loads", metavar="FILE.csv|http://HOST:PORT", required=required,
         help="measured link loads instead of demands: a CSV of per-direction rates 'time,src,dst,mbps' or "
              "counters 'time,src,dst,octets' (see docs/counters.md; netdrift simulate --out tables are read "
-             "as they are); the demands are deduced at every step (--deduce)")
+             "as they are), or a Prometheus server (with --prom-mapping and a window, see docs/prometheus.md); "
+             "the demands are deduced at every step (--deduce)")
     p.add_argument("--deduce", choices=METHODS, default=None,
                    help=f"how demands are deduced from --link-loads: '{DEFAULT_METHOD}' (default: a gravity prior "
                         "whose node totals come from the previous steps' estimates) or 'tomogravity' (node totals "
                         "from the step's own loads); both then reproduce every measured load")
+    add_prometheus_options(p)
 
 
 def check_deduce_option(args: argparse.Namespace) -> str:
@@ -47,12 +50,14 @@ def check_deduce_option(args: argparse.Namespace) -> str:
     return args.deduce or DEFAULT_METHOD
 
 
-def read_link_loads(source: str, topology: Topology) -> LinkLoadSeries:
-    """The loads ``source`` names (a CSV file) in ``topology``'s direction order."""
+def read_link_loads(source: str, topology: Topology, args: argparse.Namespace | None = None) -> LinkLoadSeries:
+    """The loads ``source`` names (a CSV file, or a Prometheus server read with the ``--prom-*``
+    options of ``args``) in ``topology``'s direction order."""
     from netdrift.engine.traffic.link_load_csv import load_link_loads_csv
 
+    check_prometheus_options(args or argparse.Namespace(), source)
     if source.strip().lower().startswith(("http://", "https://")):
-        raise InputError(f"--link-loads '{source}'", "Prometheus sources are not read by this command; give a CSV file")
+        return read_prometheus_link_loads(source.strip(), topology, args or argparse.Namespace())
     if not Path(source).expanduser().suffix.lower() == ".csv":
         raise InputError(f"--link-loads '{source}'", "unknown format: expected a .csv file")
     return load_link_loads_csv(source, topology)
@@ -64,7 +69,7 @@ def deduced_traffic(args: argparse.Namespace, topology: Topology, steps: int | N
     from netdrift.engine.traffic.deduce import deduce_demands
 
     method = check_deduce_option(args)
-    loads = read_link_loads(args.link_loads, topology)
+    loads = read_link_loads(args.link_loads, topology, args)
     if steps is not None:
         if loads.steps < steps:
             raise InputError(f"--link-loads '{args.link_loads}'",
@@ -83,11 +88,12 @@ def deduced_traffic_file(args: argparse.Namespace, topology: Topology, steps: in
     scenario can replay them; an existing file of the same name is reused."""
     from netdrift.cli.common import write_table_atomically
     from netdrift.engine.traffic.demand_csv import demands_frame
-    from netdrift.storage.data_dir import default_data_dir
+    from netdrift.service.history import default_data_dir
 
     traffic, report = deduced_traffic(args, topology, steps)
     h = hashlib.sha256()
-    h.update(Path(args.link_loads).expanduser().read_bytes())
+    source = Path(args.link_loads).expanduser()  # a Prometheus source: named by the demands deduced from it
+    h.update(source.read_bytes() if source.is_file() else traffic.demands.tobytes())
     h.update(f"\0{topology.name}\0{len(topology.nodes)}\0{topology.n_directions}\0{report.method}\0{steps}".encode())
     folder = default_data_dir() / "deduced"
     folder.mkdir(parents=True, exist_ok=True)
@@ -95,3 +101,18 @@ def deduced_traffic_file(args: argparse.Namespace, topology: Topology, steps: in
     if not out.exists():
         write_table_atomically(demands_frame(traffic), out)
     return out, report
+
+
+def link_loads_as_traffic(args: argparse.Namespace) -> DeductionReport | None:
+    """For ``sweep`` and ``run``, whose traffic is a replayable spec: with ``--link-loads``, the
+    demands are deduced and kept as a replay file (:func:`deduced_traffic_file`) that becomes
+    ``args.traffic`` (its step the loads'); the report, or None without ``--link-loads``."""
+    if not getattr(args, "link_loads", None):
+        check_deduce_option(args)
+        return None
+    from netdrift.engine.network.loaders import load_topology
+
+    topology = load_topology(args.topology, weights=getattr(args, "weights", None))
+    path, report = deduced_traffic_file(args, topology, args.steps)
+    args.traffic, args.step_minutes = str(path), None
+    return report
