@@ -8,11 +8,13 @@ from dataclasses import asdict
 from netdrift.cli.common import (
     StderrProgress,
     add_forecast_options,
+    add_traffic_model_option,
     forecast_overrides,
     forecast_settings,
     open_db,
     positive_int,
     print_json,
+    traffic_model,
 )
 from netdrift.engine.errors import InputError
 
@@ -30,8 +32,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--il-windows", default="288", help="incremental re-fit windows N to sweep (default 288)")
     p.add_argument("--per-class", type=positive_int, default=2, help="failures per drift class (default 2)")
     p.add_argument("--traffic", default="synthetic", help="'synthetic' or a replay file/folder (SNDlib, CSV)")
+    add_traffic_model_option(p)
     p.add_argument("--seeds", type=positive_int, default=1,
-                   help="repeat with K seeds (models; traffic too when synthetic); intervals over all scenarios")
+                   help="repeat with K seeds (models; traffic too when synthetic); intervals over the distinct "
+                        "failure scenarios (with replayed traffic the seeds share one scenario per failure, "
+                        "averaged over them)")
     add_forecast_options(p)
     p.add_argument("--db", help="SQLAlchemy URL of the history")
     p.add_argument("--seed", type=int, default=0)
@@ -40,11 +45,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from netdrift.engine.experiments.paper import PaperConfig, aggregate, run_paper
+    from netdrift.engine.experiments.paper import PaperConfig, aggregate, failure_counts, is_replay, run_paper
     from netdrift.engine.forecasting.settings import IncrementalSettings
     from netdrift.engine.forecasting.torch_utils import resolve_device
     from netdrift.service.scenarios import ScenarioService
 
+    model = traffic_model(args)
     batch_sizes = _whole_numbers("--batch-sizes", args.batch_sizes)
     il_windows = _whole_numbers("--il-windows", args.il_windows)
     overrides = forecast_overrides(args)
@@ -59,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--il-windows '{args.il_windows}'", f"every N must exceed every B (largest B: {max(batch_sizes)})")
     config = PaperConfig(topology=args.topology, steps=args.steps, train_steps=args.train_steps,
                          step_minutes=args.step_minutes, batch_sizes=batch_sizes, il_windows=il_windows,
-                         il_replay=il_replay, per_class=args.per_class, traffic=args.traffic, seeds=args.seeds,
+                         il_replay=il_replay, per_class=args.per_class, traffic=args.traffic, traffic_model=model, seeds=args.seeds,
                          seed=args.seed, device=resolve_device(args.device), forecast=forecast_settings(overrides))
     service = ScenarioService(open_db(args.db))
     ids: list[int] = []
@@ -69,13 +75,20 @@ def run(args: argparse.Namespace) -> int:
 
     rows = run_paper(config, StderrProgress(), store)
     table = aggregate(rows)
+    found = failure_counts(rows, config)
+    replicates = ("models only (replayed traffic: each failure is one scenario, its seeds averaged)"
+                  if is_replay(config.traffic) else "models and traffic (each failure of each seed is a scenario)")
     if args.json:
-        print_json({"scenario_ids": ids, "rows": [asdict(r) for r in rows], "table": table})
+        print_json({"scenario_ids": ids, "traffic_model": None if is_replay(config.traffic) else model,
+                    "failures_found": found, "replicates": replicates,
+                    "rows": [asdict(r) for r in rows], "table": table})
         return 0
+    for line in found_lines(found):
+        print(line)
     if not rows:
         print("no link failure in this topology causes moderate or drastic drift without partitioning it")
         return 0
-    print(f"paper experiment on {config.topology}: {len(ids)} failure scenarios stored (ids {ids})")
+    print(f"paper experiment on {config.topology}: {len(ids)} runs stored (ids {ids}); the seeds vary the {replicates}")
     print(f"{'drift':<9}{'model':<26}{'RMSE post':>24}{'RMSE day 1':>24}{'excess RMSE':>24}"
           f"{'vs persistence':>26}{'TTC med':>9}{'censored':>10}")
     for r in table:
@@ -86,10 +99,22 @@ def run(args: argparse.Namespace) -> int:
         ttc = "-" if r["ttc_median_steps"] is None else f"{r['ttc_median_steps']:.1f}"
         print(f"{r['drift_class']:<9}{r['model']:<26}{_with_ci(r['rmse_post_mbps']):>24}"
               f"{_with_ci(r['rmse_day1_mbps']):>24}{_with_ci(r['excess_rmse_post_mbps']):>24}{vs_text:>28}"
-              f"{ttc:>9}{r['ttc_censored']:>7}/{r['failures']}")
-    print("Mbit/s, mean [95 % interval] over failures x seeds; excess = against the same traffic without the "
+              f"{ttc:>9}{r['ttc_censored']:>7}/{r['runs']}")
+    print("Mbit/s, mean [95 % interval] over the distinct failure scenarios; excess = against the same traffic without the "
           "failure; 'noise' = the difference to persistence is within noise; TTC median over converged runs (steps)")
     return 0
+
+
+def found_lines(found: dict) -> list[str]:
+    """One line per drift class: the failures found, and plainly when fewer than asked."""
+    lines = []
+    for cls, f in found.items():
+        line = f"{cls} drift: {f['found']} failure scenario(s) found of {f['asked']} asked"
+        if f["short"]:
+            line += (f" -- FEWER THAN ASKED: only {f['found']} link failure(s) cause {cls} drift without "
+                     "partitioning the network")
+        lines.append(line)
+    return lines
 
 
 def _with_ci(v: dict) -> str:

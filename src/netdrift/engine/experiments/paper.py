@@ -35,7 +35,8 @@ from netdrift.engine.results import ScenarioResult
 from netdrift.engine.traffic.series import TrafficMatrixSeries
 from netdrift.engine.traffic.sources import make_traffic
 
-__all__ = ["PaperConfig", "PaperRow", "paper_models", "choose_failures", "run_paper", "failure_step"]
+__all__ = ["PaperConfig", "PaperRow", "paper_models", "choose_failures", "run_paper", "failure_step", "aggregate",
+           "failure_counts", "is_replay"]
 
 Progress = Callable[[str, float], None]
 
@@ -53,6 +54,7 @@ class PaperConfig:
     il_replay: float = 0.5
     per_class: int = 2
     traffic: str = "synthetic"
+    traffic_model: str = "sine"
     seeds: int = 1
     seed: int = 0
     device: str = "cpu"
@@ -76,6 +78,19 @@ class PaperRow:
     rmse_day1: float | None = None
     excess_rmse_post: float | None = None
     ttc_excess_steps: int | None = None
+    #: the traffic was replayed: every seed ran the same failure scenario (only the models differ)
+    replayed: bool = False
+
+    @property
+    def failure(self) -> tuple:
+        """The failure scenario this row is one run of: the link and drift class, and the seed too
+        when the seed drew the traffic (synthetic); with replayed traffic every seed shares it."""
+        return (self.drift_class, self.link) if self.replayed else (self.drift_class, self.link, self.seed)
+
+
+def is_replay(traffic: str) -> bool:
+    """Whether ``traffic`` names recorded traffic to replay (anything but ``synthetic``)."""
+    return traffic.strip().lower() != "synthetic"
 
 
 #: Baselines and ablations run next to the paper's models when the catalogue has them.
@@ -165,6 +180,8 @@ def run_paper(config: PaperConfig, progress: Progress | None = None,
     models = paper_models(config.batch_sizes, config.il_windows, config.il_replay)
     rows: list[PaperRow] = []
     seeds = [config.seed + k for k in range(config.seeds)]
+    replayed = is_replay(config.traffic)
+    shared: tuple[TrafficMatrixSeries, list[tuple[str, str, float]]] | None = None
     for n_seed, seed in enumerate(seeds):
         share = 1.0 / len(seeds)
 
@@ -172,9 +189,15 @@ def run_paper(config: PaperConfig, progress: Progress | None = None,
             if progress:
                 progress(f"seed {seed}: {msg}", share * (n_seed + f))
 
-        traffic = make_traffic(config.traffic, topo, config.steps, config.step_minutes, seed)
-        plan = choose_failures(topo, config.steps, config.train_steps, traffic.step_minutes, seed,
-                               config.per_class, config.metrics, traffic)
+        if shared is None:  # replayed traffic is the same for every seed: read it and choose its failures once
+            traffic = make_traffic(config.traffic, topo, config.steps, config.step_minutes, seed,
+                                   model=config.traffic_model)
+            plan = choose_failures(topo, config.steps, config.train_steps, traffic.step_minutes, seed,
+                                   config.per_class, config.metrics, traffic)
+            if replayed:
+                shared = (traffic, plan)
+        else:
+            traffic, plan = shared
         base = LiveScenario(topo, traffic, models, config.forecast, config.train_steps, seed,
                             config.device, metrics_config=config.metrics, interval=None)
         base.train(lambda msg, f: report(f"training: {msg}", 0.2 * f))
@@ -203,37 +226,71 @@ def run_paper(config: PaperConfig, progress: Progress | None = None,
                 ttc = s.get("ttc_steps") or [None]
                 b = dict(m.overrides).get("il_batch")
                 rows.append(PaperRow(link, cls, drift, m.label, b, s.get("rmse_post"), s.get("mape_post"), ttc[0],
-                                     seed, s.get("rmse_day1"), s.get("excess_rmse_post"), s.get("ttc_excess_steps")))
+                                     seed, s.get("rmse_day1"), s.get("excess_rmse_post"), s.get("ttc_excess_steps"),
+                                     replayed))
     return rows
+
+
+def failure_counts(rows: list[PaperRow], config: PaperConfig) -> dict[str, dict[str, Any]]:
+    """Per drift class: the distinct failure scenarios ``asked`` (``per_class`` for each traffic:
+    one traffic when replayed, one per seed when synthetic) and ``found``, and ``short`` when fewer
+    were found (a topology with fewer links of that class that do not partition it)."""
+    draws = 1 if is_replay(config.traffic) else config.seeds
+    out: dict[str, dict[str, Any]] = {}
+    for cls in ("moderate", "drastic"):
+        found = len({r.failure for r in rows if r.drift_class == cls})
+        asked = config.per_class * draws
+        out[cls] = {"asked": asked, "found": found, "short": found < asked}
+    return out
+
+
+def _per_failure(rs: list[PaperRow], value: Callable[[PaperRow], float | None]) -> list[float | None]:
+    """``value`` of each failure scenario of ``rs``: its mean over the seeds that ran it (the
+    seeds' finite values; None when none has one), so a failure counts once however many seeds."""
+    groups: dict[tuple, list[float]] = {}
+    for r in rs:
+        v = value(r)
+        groups.setdefault(r.failure, [])
+        if v is not None and np.isfinite(v):
+            groups[r.failure].append(float(v))
+    return [float(np.mean(v)) if v else None for v in groups.values()]
 
 
 def aggregate(rows: list[PaperRow], baselines: tuple[str, ...] = ("persistence", "liquid-cfc")
               ) -> list[dict[str, Any]]:
-    """Per drift class and model, over its failure scenarios (failures x seeds): RMSE after the
-    failure and on its first day, and the excess RMSE against the counterfactual, as means with a
-    95 % t-interval; the paired difference (same failure, same seed) to each of ``baselines``'
-    post-failure RMSE with its interval and whether it is within noise; TTC as median over
-    converged runs + censored count."""
+    """Per drift class and model, over its distinct failure scenarios (:attr:`PaperRow.failure`:
+    a link with synthetic traffic of one seed; a link with replayed traffic, whatever the seeds):
+    each scenario's value is first averaged over the seeds that ran it, then RMSE after the failure
+    and on its first day, and the excess RMSE against the counterfactual, are given as means with
+    a 95 % t-interval over the scenarios; the paired difference (same failure, same seed, then
+    averaged per scenario) to each of ``baselines``' post-failure RMSE with its interval and
+    whether it is within noise; TTC as median over the converged runs + censored runs.
+    ``failures`` counts the distinct scenarios, ``runs`` the (failure, seed) runs behind them."""
     out: list[dict[str, Any]] = []
     keys = sorted({(r.drift_class, r.model) for r in rows}, key=lambda k: (k[0] != "moderate", k[1]))
     base = {b: {(r.drift_class, r.link, r.seed): r.rmse_post for r in rows if r.model == b} for b in baselines}
 
     def paired(rs: list[PaperRow], b: str) -> dict[str, Any]:
         ref = base[b]
-        diff = mean_interval([r.rmse_post - ref[(r.drift_class, r.link, r.seed)] for r in rs
-                              if r.rmse_post is not None and ref.get((r.drift_class, r.link, r.seed)) is not None])
-        ci = diff["ci"]
-        return {**diff, "within_noise": None if ci is None else bool(ci[0] <= 0 <= ci[1])}
+
+        def diff(r: PaperRow) -> float | None:
+            other = ref.get((r.drift_class, r.link, r.seed))
+            return None if r.rmse_post is None or other is None else r.rmse_post - other
+
+        d = mean_interval(_per_failure(rs, diff))
+        ci = d["ci"]
+        return {**d, "within_noise": None if ci is None else bool(ci[0] <= 0 <= ci[1])}
 
     for cls, model in keys:
         rs = [r for r in rows if r.drift_class == cls and r.model == model]
         ttc = [r.ttc_steps for r in rs if r.ttc_steps is not None]
         out.append({
-            "drift_class": cls, "model": model, "batch_size": rs[0].batch_size, "failures": len(rs),
-            "rmse_post_mbps": mean_interval([r.rmse_post for r in rs]),
-            "rmse_day1_mbps": mean_interval([r.rmse_day1 for r in rs]),
-            "excess_rmse_post_mbps": mean_interval([r.excess_rmse_post for r in rs]),
-            "mape_post_pct": mean_interval([r.mape_post for r in rs])["mean"],
+            "drift_class": cls, "model": model, "batch_size": rs[0].batch_size,
+            "failures": len({r.failure for r in rs}), "runs": len(rs), "seeds": len({r.seed for r in rs}),
+            "rmse_post_mbps": mean_interval(_per_failure(rs, lambda r: r.rmse_post)),
+            "rmse_day1_mbps": mean_interval(_per_failure(rs, lambda r: r.rmse_day1)),
+            "excess_rmse_post_mbps": mean_interval(_per_failure(rs, lambda r: r.excess_rmse_post)),
+            "mape_post_pct": mean_interval(_per_failure(rs, lambda r: r.mape_post))["mean"],
             **{f"rmse_post_vs_{b}": paired(rs, b) for b in baselines},
             "ttc_median_steps": float(np.median(ttc)) if ttc else None,
             "ttc_censored": len(rs) - len(ttc),

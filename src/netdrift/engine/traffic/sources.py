@@ -10,15 +10,44 @@ import numpy as np
 from netdrift.engine.budget import check_memory
 from netdrift.engine.errors import InputError
 from netdrift.engine.network.topology import Topology
+from netdrift.engine.traffic.backbone import backbone_memory_bytes, backbone_traffic
 from netdrift.engine.traffic.csv_replay import csv_step_minutes, load_traffic_csv
 from netdrift.engine.traffic.series import TrafficMatrixSeries
 from netdrift.engine.traffic.sndlib_replay import load_sndlib_dynamic, sndlib_step_minutes
 from netdrift.engine.traffic.synthetic import check_seed, synthetic_memory_bytes, synthetic_traffic
 
-__all__ = ["make_traffic", "check_synthetic_fits", "replay_step_minutes", "check_replay_step", "SYNTHETIC"]
+__all__ = ["make_traffic", "check_synthetic_fits", "replay_step_minutes", "check_replay_step", "SYNTHETIC",
+           "TRAFFIC_MODELS", "DEFAULT_TRAFFIC_MODEL", "check_traffic_model"]
 
-#: The spec that selects the paper's synthetic generator.
+#: The spec that selects generated traffic (its model: ``TRAFFIC_MODELS``).
 SYNTHETIC = "synthetic"
+#: Generators of synthetic traffic: ``sine``, the paper's sums of sinusoids
+#: (:mod:`netdrift.engine.traffic.synthetic`), and ``backbone``, a proxy for real backbone traffic
+#: (:mod:`netdrift.engine.traffic.backbone`, docs/traffic.md).
+TRAFFIC_MODELS = ("sine", "backbone")
+#: The model when none is named (the paper's; stored specs without one are ``sine`` too).
+DEFAULT_TRAFFIC_MODEL = "sine"
+
+
+def check_traffic_model(model: str | None, spec: str) -> str:
+    """The traffic model to use for ``spec``: ``model`` checked (``None``: the default). A model
+    applies to generated traffic only: naming one with replayed traffic is refused.
+
+    >>> check_traffic_model(None, "synthetic"), check_traffic_model("backbone", "synthetic")
+    ('sine', 'backbone')
+    >>> check_traffic_model("backbone", "week.csv")
+    Traceback (most recent call last):
+    ...
+    netdrift.engine.errors.InputError: traffic_model: 'backbone' applies to synthetic traffic only; the replayed traffic 'week.csv' keeps its own
+    """
+    if model is not None and model not in TRAFFIC_MODELS:
+        raise InputError("traffic_model", f"unknown '{model}'; choose from {', '.join(TRAFFIC_MODELS)}")
+    if spec.strip().lower() != SYNTHETIC:
+        if model is not None and model != DEFAULT_TRAFFIC_MODEL:
+            raise InputError("traffic_model", f"'{model}' applies to synthetic traffic only; "
+                                              f"the replayed traffic '{spec}' keeps its own")
+        return DEFAULT_TRAFFIC_MODEL
+    return model or DEFAULT_TRAFFIC_MODEL
 
 
 def make_traffic(
@@ -31,11 +60,15 @@ def make_traffic(
     *,
     require_steps: bool = False,
     budget_bytes: int | None = None,
+    model: str | None = None,
 ) -> TrafficMatrixSeries:
     """Traffic for a run: ``"synthetic"`` or a path to real traffic to replay.
 
-    - ``"synthetic"``: :func:`netdrift.engine.traffic.synthetic.synthetic_traffic` with ``steps``,
-      ``step_minutes``, ``seed`` and ``peak_utilization``.
+    - ``"synthetic"``: generated with ``steps``, ``step_minutes``, ``seed`` and ``peak_utilization``
+      by ``model`` (:data:`TRAFFIC_MODELS`; ``None``: ``sine``): ``sine`` is
+      :func:`netdrift.engine.traffic.synthetic.synthetic_traffic`, ``backbone``
+      :func:`netdrift.engine.traffic.backbone.backbone_traffic`. A model other than ``sine`` with
+      replayed traffic is refused (:func:`check_traffic_model`).
     - a ``.csv`` file: :func:`netdrift.engine.traffic.csv_replay.load_traffic_csv`.
     - a folder or a ``.tar.gz`` / ``.tgz`` archive: :func:`netdrift.engine.traffic.sndlib_replay.load_sndlib_dynamic`.
 
@@ -70,9 +103,13 @@ def make_traffic(
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise InputError("steps", f"must be a whole number >= 1 (got {steps!r})")
     check_seed(seed)
+    model = check_traffic_model(model, spec)
     if spec.strip().lower() == SYNTHETIC:
         if step_minutes is None:
             raise InputError("step_minutes", "is needed with synthetic traffic (minutes per step)")
+        if model == "backbone":
+            return backbone_traffic(topology, int(steps), step_minutes=step_minutes, seed=seed,
+                                    peak_utilization=peak_utilization, budget_bytes=budget_bytes)
         return synthetic_traffic(topology, int(steps), step_minutes=step_minutes, seed=seed,
                                  peak_utilization=peak_utilization, budget_bytes=budget_bytes)
     path = Path(spec).expanduser()
@@ -93,12 +130,12 @@ def make_traffic(
 
 
 def check_synthetic_fits(topology_source: str | Path, steps: int, budget_bytes: int | None = None,
-                         max_bytes: int | None = None) -> None:
+                         max_bytes: int | None = None, model: str | None = None) -> None:
     """Refuse (InputError) synthetic traffic for a topology file too large for the memory budget,
     before the file is loaded: its nodes and edges are counted in one pass over its bytes
     (:func:`netdrift.engine.network.loaders.precount.count_topology_file`; GraphML, SNDlib XML and GML). Other
     formats and pipes are checked once loaded, by the generator itself; a bundled name is counted
-    in its file.
+    in its file. ``model``: the traffic model (:data:`TRAFFIC_MODELS`), whose estimate is used.
 
     >>> import tempfile, os
     >>> with tempfile.TemporaryDirectory() as tmp:
@@ -122,9 +159,10 @@ def check_synthetic_fits(topology_source: str | Path, steps: int, budget_bytes: 
     if count is None:
         return
     n = count.nodes
-    check_memory(f"synthetic traffic on '{topology_source}' ({n} nodes counted before loading, "
-                 f"{n * (n - 1)} node pairs, {int(steps)} steps)",
-                 synthetic_memory_bytes(n, 2 * count.edges, int(steps)), budget_bytes)
+    estimate = backbone_memory_bytes if model == "backbone" else synthetic_memory_bytes
+    check_memory(f"{'backbone' if model == 'backbone' else 'synthetic'} traffic on '{topology_source}' "
+                 f"({n} nodes counted before loading, {n * (n - 1)} node pairs, {int(steps)} steps)",
+                 estimate(n, 2 * count.edges, int(steps)), budget_bytes)
 
 
 def replay_step_minutes(spec: str, step_minutes: float | None = None) -> float:
