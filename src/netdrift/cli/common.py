@@ -187,16 +187,22 @@ def add_forecast_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--il-mode", choices=IL_MODES, help="incremental re-fit from scratch or warm start")
     g.add_argument("--il-replay", type=float,
                    help="share of each incremental re-fit's windows replayed from the training period (default 0)")
+    g.add_argument("--residual", choices=("on", "off"),
+                   help="on: learnt models forecast a shrunk correction to a persistence/seasonal base on robustly "
+                        "scaled inputs (the default of run); off: the paper's original form (the default of paper)")
     g.add_argument("--device", default="auto", help="auto | cpu | cuda (auto: cuda when available)")
 
 
 _FORECAST_FIELDS = ("window", "horizon", "liquid_cell", "ltc_unfolds", "ltc_epochs", "liquid_units", "liquid_wiring", "epochs",
-                    "train_windows", "il_batch", "il_window", "il_mode", "il_replay")
+                    "train_windows", "il_batch", "il_window", "il_mode", "il_replay", "residual")
 
 
 def forecast_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The forecasting options the user set, under their flat setting names."""
-    return {f: getattr(args, f) for f in _FORECAST_FIELDS if getattr(args, f, None) is not None}
+    out = {f: getattr(args, f) for f in _FORECAST_FIELDS if getattr(args, f, None) is not None}
+    if "residual" in out:
+        out["residual"] = out["residual"] == "on"
+    return out
 
 
 def forecast_settings(overrides: dict[str, Any]) -> ForecastSettings:

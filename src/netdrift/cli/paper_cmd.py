@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     batch_sizes = _whole_numbers("--batch-sizes", args.batch_sizes)
     il_windows = _whole_numbers("--il-windows", args.il_windows)
     overrides = forecast_overrides(args)
+    overrides.setdefault("residual", False)  # the paper's original form unless --residual on
     overrides.pop("liquid_cell", None)  # the family runs both cells
     # --il-replay sets the share of the '-replay' variants (default 0.5; 0: only the paper's plain ones)
     il_replay = overrides.pop("il_replay", 0.5)
