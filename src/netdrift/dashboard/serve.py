@@ -37,7 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     from streamlit.web.cli import main as streamlit_main
 
     args = sys.argv[1:] if argv is None else argv
-    return streamlit_main.main(args=args, prog_name="streamlit", standalone_mode=True)
+    try:
+        return streamlit_main.main(args=args, prog_name="streamlit", standalone_mode=True)
+    finally:  # Streamlit stops its server on SIGTERM/SIGINT and returns (or exits) here
+        from netdrift.dashboard.live.history import flush_live_runs
+
+        for message in flush_live_runs():
+            print(f"netdrift dashboard: a live run's step was not stored: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":

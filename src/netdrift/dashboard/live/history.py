@@ -8,7 +8,9 @@ on without the history; the service is imported when first needed.
 
 from __future__ import annotations
 
+import threading
 import time
+import weakref
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
     from netdrift.engine.experiments.scenario import LiveScenario
     from netdrift.engine.network.topology import Topology
 
-__all__ = ["BEAT_SECONDS", "CHECKPOINT_STEPS", "CHECKPOINT_SECONDS", "start_history", "save_history", "keep_alive",
+__all__ = ["BEAT_SECONDS", "CHECKPOINT_STEPS", "CHECKPOINT_SECONDS", "start_history", "save_history", "keep_alive", "flush_live_runs",
            "resume_history", "claim_history", "release_history", "unfinished_runs", "unfinished_run_text"]
 
 
@@ -55,6 +57,8 @@ def keep_alive(sess: LiveSession, sessions: sessionmaker[Session] | None, force:
         return None
     from netdrift.service.scenarios import ScenarioService
 
+    with _DRIVEN_LOCK:
+        _DRIVEN[sess.scenario_id] = (weakref.ref(sess), sessions)
     now = time.monotonic()
     live, service = sess.live, ScenarioService(sessions)
     new_steps = live.step > sess.checkpoint_step
@@ -73,6 +77,32 @@ def keep_alive(sess: LiveSession, sessions: sessionmaker[Session] | None, force:
     finally:
         sess.beat_at = now
     return None
+
+
+#: The live runs this server drives: scenario id -> (its session, weakly; the history it writes to).
+_DRIVEN: dict[int, tuple[weakref.ref[LiveSession], sessionmaker[Session]]] = {}
+_DRIVEN_LOCK = threading.Lock()
+
+
+def flush_live_runs() -> list[str]:
+    """Store the step every live run of this server has reached (the server is stopping: a
+    SIGTERM, Ctrl-C). Beats come every :data:`BEAT_SECONDS`; without this, the steps played since
+    the last one would be lost (a resume replays up to the stored step; the events are stored as
+    they happen). Returns the error messages (empty when every run was stored)."""
+    from netdrift.service.scenarios import ScenarioService
+
+    with _DRIVEN_LOCK:
+        driven = list(_DRIVEN.items())
+    errors = []
+    for scenario_id, (ref, sessions) in driven:
+        sess = ref()
+        if sess is None or sess.scenario_id != scenario_id or sess.owner is None:
+            continue  # the tab went on to another run, or released this one
+        try:
+            ScenarioService(sessions).mark_progress(scenario_id, sess.live.step, sess.owner)
+        except Exception as err:  # noqa: BLE001 - one run's failure must not stop the others' flush
+            errors.append(f"run {scenario_id}: {err}")
+    return errors
 
 
 def resume_history(sessions: sessionmaker[Session], scenario_id: int, owner: str,
