@@ -30,6 +30,9 @@ README = ROOT / "README.md"
 #: Not run here, with the reason.
 SKIPPED = {
     "netdrift dashboard": "starts a long-running web server; the browser tests (tests/e2e) cover it",
+    "netdrift deduce --topology my-network.graphml --link-loads http://":
+        "needs a Prometheus server with the operator's counters; tests/prometheus runs it against a real one",
+    "netdrift exporter --port": "starts a long-running server; tests/prometheus has a real Prometheus scrape it",
 }
 
 _FAST_MODELS = {"--epochs": "1", "--train-windows": "256", "--window": "8", "--ltc-epochs": "1", "--ltc-unfolds": "1"}
@@ -58,6 +61,7 @@ SHORTENED: dict[str, dict[str, str | list[str]]] = {
     "netdrift sweep --topology geant2012 --steps 288 --kind link-pairs --from 0 --to 288 --executor ray --workers 2":
         {"--steps": "48", "--to": "48"},
     "netdrift history list --sweeps": {},
+    "netdrift exporter --once": {},
     "netdrift run --topology geant2001 --steps 4032 --train-steps 2016 --fail 2-7@2304 --seeds 3 --json":
         {"--steps": "400", "--train-steps": "300", "--fail": "2-7@320", "--seeds": "2",
          "--models": "persistence,frozen", **_FAST_MODELS},
