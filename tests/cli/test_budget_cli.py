@@ -10,19 +10,9 @@ import json
 import pytest
 
 from netdrift.cli.main import main
+from tests.helpers import one_line_error
 
 SIM = ["simulate", "--topology", "abilene", "--steps", "12", "--step-minutes", "60", "--seed", "3"]
-
-
-def one_line_error(capsys, args, *needles: str) -> str:
-    assert main(args) == 2
-    err = capsys.readouterr().err
-    lines = [ln for ln in err.strip().splitlines() if not ln.startswith("[")]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    for n in needles:
-        assert n in lines[0], lines[0]
-    return lines[0]
 
 
 def test_huge_steps_refused(capsys):

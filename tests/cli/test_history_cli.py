@@ -17,6 +17,7 @@ from netdrift.engine.results import MetricRow, ScenarioResult
 from netdrift.service.scenarios import write_unsaved
 from netdrift.storage.database import open_database
 from netdrift.storage.repository import ScenarioRepository, SweepRepository
+from tests.helpers import one_line_error
 
 T, D = 8, 4
 
@@ -38,17 +39,6 @@ def _result() -> ScenarioResult:
         lower={"liquid": actual}, upper={"liquid": actual + 2},
         model_stats={"liquid": {"retrains": 0, "fit_seconds": 0.5}},
     )
-
-
-def _one_line(capsys, args: list[str], *needles: str) -> str:
-    assert main(args) == 2
-    out = capsys.readouterr()
-    assert out.out == "" and "Traceback" not in out.err
-    lines = out.err.strip().splitlines()
-    assert len(lines) == 1, out.err
-    for n in needles:
-        assert n in lines[0], lines[0]
-    return lines[0]
 
 
 def test_import_stores_the_kept_run_once(tmp_path, capsys):
@@ -76,8 +66,8 @@ def test_import_stores_the_kept_run_once(tmp_path, capsys):
                                                                                  ("ttc", None, 2)]
 
     # the .json names the same run; a second import is refused and stores nothing
-    _one_line(capsys, ["history", "import", str(kept.with_suffix(".json")), "--db", db],
-              "already imported as scenario 1")
+    one_line_error(capsys, ["history", "import", str(kept.with_suffix(".json")), "--db", db],
+                   "already imported as scenario 1", stdout_empty=True)
     with sqlite3.connect(f"{tmp_path}/h.sqlite") as con:
         assert con.execute("SELECT count(*) FROM scenarios").fetchone()[0] == 1
 
@@ -122,8 +112,8 @@ def _broken(folder: Path, how: str) -> Path:
 def test_bad_recovery_file_is_one_line_and_writes_nothing(tmp_path, capsys, how, needle):
     path = _broken(tmp_path, how)
     db = tmp_path / "history" / "h.sqlite"
-    _one_line(capsys, ["history", "import", str(path), "--db", f"sqlite:///{db}"],
-              f"recovery file '{path}'", needle)
+    one_line_error(capsys, ["history", "import", str(path), "--db", f"sqlite:///{db}"],
+                   f"recovery file '{path}'", needle, stdout_empty=True)
     assert not db.parent.exists()
 
 

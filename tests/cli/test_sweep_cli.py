@@ -10,6 +10,7 @@ import pytest
 
 from netdrift.cli.main import main
 from netdrift.engine.network.loaders import load_topology, topology_to_dict
+from tests.helpers import one_line_error
 
 BASE = ["sweep", "--topology", "abilene", "--steps", "24", "--step-minutes", "30", "--seed", "2",
         "--peak-utilization", "0.9"]
@@ -81,33 +82,22 @@ def test_srlg_from_topology_json_and_csv(tmp_path, capsys, db):
     assert s["failures"][0]["links"] == [l0, l2]
 
 
-def _one_line_exit_2(capsys, argv, fragment):
-    try:
-        rc = main(argv)
-    except SystemExit as exc:  # argparse errors (unknown --kind) exit from the parser
-        rc = exc.code
-    err = capsys.readouterr().err
-    assert rc == 2
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and fragment in lines[0], err
-
-
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, db, monkeypatch):
     w = ["--from", "0", "--to", "12", "--db", db]
-    _one_line_exit_2(capsys, BASE + ["--kind", "bogus"] + w, "invalid choice")
-    _one_line_exit_2(capsys, BASE + ["--kind", "srlg"] + w, "--srlg")
-    _one_line_exit_2(capsys, BASE + ["--kind", "srlg", "--srlg", str(tmp_path / "none.csv")] + w, "no such file")
+    one_line_error(capsys, BASE + ["--kind", "bogus"] + w, "invalid choice")
+    one_line_error(capsys, BASE + ["--kind", "srlg"] + w, "--srlg")
+    one_line_error(capsys, BASE + ["--kind", "srlg", "--srlg", str(tmp_path / "none.csv")] + w, "no such file")
     empty = tmp_path / "empty.csv"
     empty.write_text("srlg,link_id\ng,\n")
-    _one_line_exit_2(capsys, BASE + ["--kind", "srlg", "--srlg", str(empty)] + w, "empty")
+    one_line_error(capsys, BASE + ["--kind", "srlg", "--srlg", str(empty)] + w, "empty")
     unknown = tmp_path / "unknown.json"
     unknown.write_text(json.dumps({"srlgs": [{"id": "g", "links": ["no-such-link"]}]}))
-    _one_line_exit_2(capsys, BASE + ["--kind", "srlg", "--srlg", str(unknown)] + w, "unknown link id")
-    _one_line_exit_2(capsys, BASE + ["--kind", "link", "--from", "8", "--to", "8", "--db", db], "--from")
-    _one_line_exit_2(capsys, BASE + ["--kind", "link", "--from", "0", "--to", "99", "--db", db], "--to")
-    _one_line_exit_2(capsys, BASE + ["--kind", "link", "--out", str(tmp_path / "x.txt")] + w, "--out")
+    one_line_error(capsys, BASE + ["--kind", "srlg", "--srlg", str(unknown)] + w, "unknown link id")
+    one_line_error(capsys, BASE + ["--kind", "link", "--from", "8", "--to", "8", "--db", db], "--from")
+    one_line_error(capsys, BASE + ["--kind", "link", "--from", "0", "--to", "99", "--db", db], "--to")
+    one_line_error(capsys, BASE + ["--kind", "link", "--out", str(tmp_path / "x.txt")] + w, "--out")
     monkeypatch.setenv("NETDRIFT_MAX_MEMORY", "1K")
-    _one_line_exit_2(capsys, BASE + ["--kind", "link-pairs"] + w, "memory budget")
+    one_line_error(capsys, BASE + ["--kind", "link-pairs"] + w, "memory budget")
 
 
 def test_forecast_sweep_json_names_the_forecast(capsys, db):
@@ -127,29 +117,29 @@ def test_forecast_sweep_json_names_the_forecast(capsys, db):
 
 def test_backend_and_forecast_bad_input_exits_2_with_one_line(capsys, db):
     w = ["--kind", "link", "--from", "0", "--to", "12", "--db", db]
-    _one_line_exit_2(capsys, BASE + w + ["--ray-address", "127.0.0.1:1"], "--ray-address")
-    _one_line_exit_2(capsys, BASE + w + ["--executor", "ray", "--ray-address", "127.0.0.1:1"],
+    one_line_error(capsys, BASE + w + ["--ray-address", "127.0.0.1:1"], "--ray-address")
+    one_line_error(capsys, BASE + w + ["--executor", "ray", "--ray-address", "127.0.0.1:1"],
                      "no Ray head answers")
-    _one_line_exit_2(capsys, BASE + w + ["--executor", "dask"], "invalid choice")
+    one_line_error(capsys, BASE + w + ["--executor", "dask"], "invalid choice")
     fc = ["--kind", "link", "--from", "12", "--db", db]
-    _one_line_exit_2(capsys, BASE + fc + ["--forecast", "bogus", "--horizon", "4"], "--forecast 'bogus'")
-    _one_line_exit_2(capsys, BASE + fc + ["--forecast", "persistence", "--horizon", "4"],
+    one_line_error(capsys, BASE + fc + ["--forecast", "bogus", "--horizon", "4"], "--forecast 'bogus'")
+    one_line_error(capsys, BASE + fc + ["--forecast", "persistence", "--horizon", "4"],
                      "cannot forecast each failure state")
-    _one_line_exit_2(capsys, BASE + fc + ["--forecast", "routed-persistence"], "--horizon")
-    _one_line_exit_2(capsys, BASE + fc + ["--forecast", "routed-persistence", "--horizon", "4", "--to", "16"],
+    one_line_error(capsys, BASE + fc + ["--forecast", "routed-persistence"], "--horizon")
+    one_line_error(capsys, BASE + fc + ["--forecast", "routed-persistence", "--horizon", "4", "--to", "16"],
                      "--to")
-    _one_line_exit_2(capsys, BASE + fc + ["--horizon", "4", "--to", "16"], "--horizon")
-    _one_line_exit_2(capsys, BASE + w + ["--interval", "0.9"], "--interval")
-    _one_line_exit_2(capsys, BASE + fc + ["--forecast", "routed-persistence", "--horizon", "4", "--interval", "1.5"],
+    one_line_error(capsys, BASE + fc + ["--horizon", "4", "--to", "16"], "--horizon")
+    one_line_error(capsys, BASE + w + ["--interval", "0.9"], "--interval")
+    one_line_error(capsys, BASE + fc + ["--forecast", "routed-persistence", "--horizon", "4", "--interval", "1.5"],
                      "--interval")
-    _one_line_exit_2(capsys, BASE + ["--kind", "link", "--from", "0", "--db", db], "--to")
+    one_line_error(capsys, BASE + ["--kind", "link", "--from", "0", "--db", db], "--to")
 
 
 def test_cuda_without_gpu_exits_2_with_one_line(capsys, db):
     torch = pytest.importorskip("torch")
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    _one_line_exit_2(capsys, BASE + ["--kind", "link", "--from", "0", "--to", "12", "--device", "cuda", "--db", db],
+    one_line_error(capsys, BASE + ["--kind", "link", "--from", "0", "--to", "12", "--device", "cuda", "--db", db],
                      "--device 'cuda': no CUDA GPU")
 
 

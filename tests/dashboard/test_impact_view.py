@@ -11,7 +11,7 @@ from streamlit.navigation.page import calc_hash
 from streamlit.testing.v1 import AppTest
 
 from netdrift.dashboard.impact import data as idt
-from netdrift.dashboard.map.model import band_colour, node_positions
+from netdrift.dashboard.map.model import node_positions
 from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.network.loaders import load_topology
 from netdrift.engine.network.simulation import Simulator
@@ -19,6 +19,7 @@ from netdrift.engine.sweep import sweep
 from netdrift.engine.traffic.sources import make_traffic
 from netdrift.service.sweeps import SweepSettings, list_sweeps, run_sweep
 from netdrift.storage.database import open_database
+from tests.helpers import weathermap_colour
 
 ROOT = Path(__file__).resolve().parents[2]
 VIEW = str(ROOT / "src" / "netdrift" / "dashboard" / "views" / "impact.py")
@@ -231,7 +232,7 @@ def test_worst_case_map_colours_each_direction_by_its_worst_failure(stored_link_
     for e in data["edges"]:
         d = e["dir"]
         assert e["util"] == pytest.approx(worst[d], abs=1e-4)
-        assert e["color"] == band_colour(worst[d])
+        assert e["color"] == weathermap_colour(worst[d])
         culprit = next(lid for lid, name in names.items() if f"when {name} fails" in e["title"])
         assert per_failure[culprit][d] == pytest.approx(worst[d], rel=1e-5)  # the named failure causes it
     assert data["click_mode"] == "inspect"  # a click selects, it fails nothing

@@ -14,6 +14,7 @@ from netdrift.engine.errors import InputError
 from netdrift.engine.experiments.scenario import LiveScenario
 from netdrift.engine.experiments.spec import ModelEntry, ScenarioSpec
 from netdrift.engine.forecasting.settings import ForecastSettings
+from tests.helpers import weathermap_colour
 
 
 @pytest.fixture
@@ -229,11 +230,9 @@ def test_the_map_can_colour_by_the_chosen_models_upper_bound(banded: LiveScenari
     expected = upper.max(axis=0) / banded.capacity
     got = np.array([e["upper_util"] for e in sorted(data["edges"], key=lambda e: e["dir"])], dtype=float)
     np.testing.assert_allclose(got, np.round(expected, 4), atol=1e-4)
-    from netdrift.dashboard.map.model import band_colour
-
-    assert all(e["color"] == band_colour(e["upper_util"]) for e in data["edges"] if not e["failed"])
+    assert all(e["color"] == weathermap_colour(e["upper_util"]) for e in data["edges"] if not e["failed"])
     by_load = lh.map_data(sess, None, "routed-persistence")
-    assert all(e["color"] == band_colour(e["util"]) for e in by_load["edges"] if e["util"] is not None)
+    assert all(e["color"] == weathermap_colour(e["util"]) for e in by_load["edges"] if e["util"] is not None)
 
 
 def test_a_click_re_routes_the_routed_models_look_ahead_at_once(banded: LiveScenario, live: LiveScenario) -> None:
@@ -309,3 +308,24 @@ def test_keep_alive_beats_cheaply_and_stores_the_series_after_an_event_or_when_f
     history.keep_alive(sess, sessions, force=True)  # pause or "New scenario"
     assert stored() == (40, 40, "running")
     assert history.keep_alive(LiveSession(live=live), sessions) is None  # no history row: nothing to do
+
+
+def test_directions_over_capacity_now_are_listed_most_overloaded_first() -> None:
+    spec = ScenarioSpec(topology="abilene", steps=60, train_steps=30, step_minutes=60,
+                        models=("persistence",), seed=2, peak_utilization=1.6)
+    run = LiveScenario.from_spec(spec)
+    run.train()
+    sess = LiveSession(live=run)
+    rows: list[tuple[int, str]] = []
+    while not rows and run.step < 59:  # until the daily peak pushes some direction over
+        run.advance(1)
+        rows = lh.overload_rows(sess)
+    now, cap = run.loads_at(run.step - 1), run.capacity
+    over = [int(d) for d in np.flatnonzero(now > cap)]
+    assert over and sorted(over) == sorted(d for d, _ in rows)
+    assert [d for d, _ in rows] == sorted(over, key=lambda d: -now[d] / cap[d])
+    d, text = rows[0]
+    assert f"is over capacity: {round(now[d] / cap[d] * 100, 1):g} %" in text and "Mbit/s" in text
+    run.fail(run.topology.direction_names()[d][0])  # a failed link's directions are no overload
+    run.advance(1)
+    assert d not in {x for x, _ in lh.overload_rows(sess)}

@@ -7,7 +7,6 @@ from unittest import mock
 import numpy as np
 import pytest
 import torch
-from ncps.torch import LTC, CfC
 from ncps.wirings import AutoNCP
 
 from netdrift.engine.errors import InputError
@@ -189,9 +188,16 @@ def test_weights_never_change_after_fit(name, cfg, data):
 
 
 def test_ltc_cell_is_selectable(data):
-    m = fitted("liquid", data, replace(SETTINGS, liquid_cell="ltc"))
-    assert isinstance(m.network.rnn, LTC)
-    assert isinstance(fitted("liquid", data).network.rnn, CfC)
+    # Oracle, the cells' equations (Hasani et al.): the LTC's ODE has a leak conductance and
+    # potential, a membrane capacitance and synaptic reversal potentials; CfC's closed form has
+    # none of them. The two cells then forecast the same window differently.
+    ltc, cfc = fitted("liquid", data, replace(SETTINGS, liquid_cell="ltc")), fitted("liquid", data)
+    ode = {"gleak", "vleak", "cm", "erev"}
+    assert ode <= {name.rsplit(".", 1)[-1] for name, _ in ltc.network.named_parameters()}
+    assert not ode & {name.rsplit(".", 1)[-1] for name, _ in cfc.network.named_parameters()}
+    u, f = data
+    window, features = u[T_FIT - CFG.window:T_FIT], f[T_FIT - CFG.window:T_FIT + CFG.horizon]
+    assert np.abs(forecast(ltc, window, features) - forecast(cfc, window, features)).max() > 1e-4
 
 
 def test_ltc_solver_steps_follow_the_config(data):

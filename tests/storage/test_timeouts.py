@@ -93,8 +93,21 @@ def test_bad_timeout_setting_is_one_line(monkeypatch, value):
 
 
 def test_sqlite_ignores_the_server_timeout(monkeypatch, tmp_path):
-    monkeypatch.setenv("NETDRIFT_DB_TIMEOUT", "soon")  # not read for SQLite
-    open_database(f"sqlite:///{tmp_path}/h.sqlite").kw["bind"].dispose()
+    # The variable is not read for SQLite: even a value a server URL refuses opens a working
+    # history, whose writers still wait the busy timeout (30 s) for each other.
+    monkeypatch.setenv("NETDRIFT_DB_TIMEOUT", "soon")
+    sessions = open_database(f"sqlite:///{tmp_path}/h.sqlite")
+    try:
+        with sessions.begin() as s:
+            s.execute(text("CREATE TABLE probe (x INTEGER)"))
+            s.execute(text("INSERT INTO probe VALUES (7)"))
+        with sessions() as s:
+            assert s.execute(text("SELECT x FROM probe")).scalar() == 7
+            assert s.execute(text("PRAGMA busy_timeout")).scalar() == 30_000
+    finally:
+        sessions.kw["bind"].dispose()
+    with pytest.raises(InputError, match="not a positive number of seconds"):  # a server URL reads it
+        open_database("postgresql+psycopg://bob@127.0.0.1:1/netdrift")
 
 
 # psycopg made unimportable, as on an install without the [postgres] extra.
