@@ -18,8 +18,10 @@ import pandas as pd
 from netdrift.dashboard.map.model import MapFrame, build_map, node_positions
 from netdrift.dashboard.map.names import cached_end_names
 from netdrift.dashboard.map.overload import (
+    current_overloads,
     direction_short_names,
     duration_text,
+    overload_text,
     overload_warnings,
     upper_utilisation,
     warning_text,
@@ -215,6 +217,20 @@ def horizon_text(live: LiveScenario) -> str:
 def _upper_of(sess: LiveSession, model: str | None) -> np.ndarray | None:
     band = next_bands(sess).get(model) if model else None
     return None if band is None or band.upper is None else np.asarray(band.upper, dtype=float)
+
+
+def overload_rows(sess: LiveSession) -> list[tuple[int, str]]:
+    """``(direction, text)`` of every direction over its capacity at the last observed step, the
+    most overloaded first (listed before the forecast warnings: they already hurt)."""
+    live = sess.live
+    if live.step < 1:
+        return []
+    topo = live.topology
+    up = np.repeat(topo.link_up_mask(live.down_links, live.down_nodes), 2)
+    names = direction_short_names(topo)
+    cap = np.asarray(live.capacity, dtype=float)
+    return [(d, overload_text(names[d], util, float(cap[d])))
+            for d, util in current_overloads(live.loads_at(live.step - 1), cap, up)]
 
 
 def warning_rows(sess: LiveSession, model: str | None) -> list[tuple[int, str]] | None:

@@ -21,6 +21,8 @@ from netdrift.engine.network.topology import Topology
 __all__ = [
     "OverloadWarning",
     "overload_warnings",
+    "current_overloads",
+    "overload_text",
     "upper_utilisation",
     "duration_text",
     "percent_text",
@@ -75,6 +77,35 @@ def overload_warnings(upper_mbps: np.ndarray, current_mbps: np.ndarray, capacity
         column = upper[:, d]
         out.append(OverloadWarning(d, int(first[d]) + 1, float(np.nanmax(column) / cap[d]), float(current[d] / cap[d])))
     return sorted(out, key=lambda w: (w.steps_ahead, -w.peak_utilisation, w.direction))
+
+
+def current_overloads(current_mbps: np.ndarray, capacity: np.ndarray,
+                      up: np.ndarray | None = None) -> list[tuple[int, float]]:
+    """``(direction, load / capacity)`` of every direction whose load is over its capacity now,
+    the most overloaded first: what already hurts, listed before any forecast warning.
+
+    >>> current_overloads(np.array([70.0, 121.0, 130.0, np.nan]), np.array([100.0] * 4))
+    [(2, 1.3), (1, 1.21)]
+    """
+    current = np.asarray(current_mbps, dtype=np.float64)
+    cap = np.asarray(capacity, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        over = (cap > 0) & np.isfinite(current) & (current > cap)
+        util = current / np.where(cap > 0, cap, np.nan)
+    if up is not None:
+        over &= np.asarray(up, dtype=bool)
+    found = [(int(d), float(util[d])) for d in np.flatnonzero(over)]
+    return sorted(found, key=lambda x: (-x[1], x[0]))
+
+
+def overload_text(name: str, utilisation: float, capacity_mbps: float) -> str:
+    """The overload's row, e.g. ``"DE → CY is over capacity: 121 % (12,100 of 10,000 Mbit/s)"``.
+
+    >>> overload_text("DE \u2192 CY", 1.21, 10000.0)
+    'DE → CY is over capacity: 121 % (12,100 of 10,000 Mbit/s)'
+    """
+    return (f"{name} is over capacity: {percent_text(utilisation)} "
+            f"({utilisation * capacity_mbps:,.0f} of {capacity_mbps:,.0f} Mbit/s)")
 
 
 def upper_utilisation(upper_mbps: np.ndarray, capacity: np.ndarray) -> np.ndarray:

@@ -461,6 +461,15 @@ def map_options(live: LiveScenario) -> tuple[str | None, bool, bool]:
 
 def warnings_list(sess: state.LiveSession, model: str | None) -> None:
     live = sess.live
+    selected = st.session_state.get(DIRECTION_KEY)
+    overloads = lh.overload_rows(sess)
+    if overloads:  # what already hurts comes before any forecast
+        st.markdown("**Overloads now**")
+        for d, text in overloads[:MAX_WARNINGS]:
+            st.button(text, key=f"live_over_{d}", on_click=_select_direction, args=(d,), icon=":material/error:",
+                      type="secondary" if d == selected else "tertiary")
+        if len(overloads) > MAX_WARNINGS:
+            st.caption(f"And {len(overloads) - MAX_WARNINGS} more over capacity.")
     rows = lh.warning_rows(sess, model)
     if rows is None:
         return
@@ -469,7 +478,6 @@ def warnings_list(sess: state.LiveSession, model: str | None) -> None:
     if not rows:
         st.caption("None: no link direction below the threshold is forecast to reach it.")
         return
-    selected = st.session_state.get(DIRECTION_KEY)
     for d, text in rows[:MAX_WARNINGS]:
         st.button(text, key=f"live_warn_{d}", on_click=_select_direction, args=(d,), icon=":material/warning:",
                   type="secondary" if d == selected else "tertiary")
