@@ -13,7 +13,7 @@ import sys
 import threading
 from typing import Any, Iterator
 
-from netdrift.cli.common import open_db, quiet_broken_pipe
+from netdrift.cli.common import quiet_broken_pipe
 from netdrift.engine.errors import InputError
 
 __all__ = ["register", "run", "DEFAULT_PORT"]
@@ -57,10 +57,10 @@ class _Collector:
 
     def _history(self) -> Any:
         from netdrift.service.metrics import HistoryMetrics
-        from netdrift.storage.database import missing_sqlite_file
+        from netdrift.storage.database import missing_sqlite_file, open_database
 
         if self.metrics is None and missing_sqlite_file(self.db) is None:
-            self.metrics = HistoryMetrics(open_db(self.db), self.scenario, self.sweep)
+            self.metrics = HistoryMetrics(open_database(self.db), self.scenario, self.sweep)
         return self.metrics
 
     def collect(self) -> Iterator[Any]:
@@ -91,16 +91,16 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:
         raise InputError("exporter", "needs prometheus-client: pip install 'netdrift[prometheus]'") from None
     from netdrift.service.metrics import HistoryMetrics
-    from netdrift.storage.database import missing_sqlite_file
+    from netdrift.storage.database import missing_sqlite_file, open_database
 
     missing = missing_sqlite_file(args.db)
     if missing is not None and (args.scenario is not None or args.sweep is not None):
         what = f"scenario {args.scenario}" if args.scenario is not None else f"sweep {args.sweep}"
         raise InputError(what, f"no database at {missing} (nothing stored there yet)")
     if missing is None:
-        HistoryMetrics(open_db(args.db), args.scenario, args.sweep).check()  # a bad id: exit 2 before serving
+        HistoryMetrics(open_database(args.db), args.scenario, args.sweep).check()  # a bad id: exit 2 before serving
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Collector(args.db, args.scenario, args.sweep))  # type: ignore[arg-type]
+    registry.register(_Collector(args.db, args.scenario, args.sweep))
     if args.once:
         sys.stdout.write(generate_latest(registry).decode())
         return 0

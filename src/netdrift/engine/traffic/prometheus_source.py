@@ -153,7 +153,7 @@ def read_prometheus(url: str, topology: Topology, mapping: InterfaceMapping, win
             metric, values = series.get("metric") or {}, series.get("values") or []
             key = mapping.key(metric)
             d = mapping.interfaces.get(key) if key is not None else None
-            if d is None:
+            if key is None or d is None:
                 if len(unmapped) < 3:
                     unmapped.append(metric)
                 continue
