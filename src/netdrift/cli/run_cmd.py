@@ -22,6 +22,7 @@ from netdrift.cli.common import (
     traffic_model,
     with_max_memory,
 )
+from netdrift.cli.link_loads_options import add_link_loads_options, link_loads_as_traffic
 from netdrift.engine.errors import InputError
 
 
@@ -31,7 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "store actuals, forecasts and metrics in the history database.")
     p.add_argument("--topology", required=True, help="bundled name (e.g. geant2001) or a topology file")
     p.add_argument("--weights", choices=("hop", "distance", "inv-capacity"), help="IGP weights when the file has none")
-    p.add_argument("--traffic", default="synthetic", help="'synthetic' or a replay file/folder (SNDlib, CSV)")
+    given = p.add_mutually_exclusive_group()
+    given.add_argument("--traffic", default="synthetic", help="'synthetic' or a replay file/folder (SNDlib, CSV)")
+    add_link_loads_options(p, given)
     add_traffic_model_option(p)
     p.add_argument("--steps", type=positive_int, required=True, help="N: steps in the run")
     p.add_argument("--train-steps", type=positive_int, required=True, help="K: steps of the training period (K < N)")
@@ -73,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_seed(args.seed)  # before the history is opened: a refused run leaves no database behind
     model = traffic_model(args)
+    deduction = link_loads_as_traffic(args)  # with --link-loads, args.traffic is now the deduced demands
     if args.step_minutes is not None and not (math.isfinite(args.step_minutes) and args.step_minutes > 0):
         raise InputError("--step-minutes", f"must be > 0 (got {args.step_minutes})")
     if args.traffic.strip().lower() == "synthetic":  # a too-large topology file, refused before it is loaded
@@ -111,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
                "topology": runs[0]["topology"], "steps": runs[0]["steps"], "train_steps": runs[0]["train_steps"],
                "device": device, "events": runs[0]["events"], "warnings": runs[0]["warnings"],
                "drift": [r.get("drift") for r in runs], **together,
-               "run_seconds": sum(r["run_seconds"] for r in runs), "runs": runs}
+               "run_seconds": sum(r["run_seconds"] for r in runs), "runs": runs,
+               **({"deduction": deduction.summary()} if deduction is not None else {})}
         if args.json:
             print_json(out)
         else:
@@ -119,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     outcome = service.run(spec, label=args.label, progress=StderrProgress(), live=live)
     out = run_summary(outcome, device)
+    if deduction is not None:
+        out["deduction"] = deduction.summary()
     if args.json:
         print_json(out)
     else:

@@ -21,6 +21,7 @@ from netdrift.cli.common import (
     with_max_memory,
     write_table_atomically,
 )
+from netdrift.cli.link_loads_options import add_link_loads_options, check_deduce_option, deduced_traffic
 from netdrift.engine.errors import InputError
 
 __all__ = ["register", "run"]
@@ -33,7 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "next hops share equally at each router), fail and restore links or nodes, and "
                     "report loads, utilisation and dropped demand.")
     p.add_argument("--topology", required=True, help="bundled name (e.g. cogentco) or a topology file")
-    p.add_argument("--traffic", default="synthetic", help="'synthetic' (default) or a replay file/folder (SNDlib, CSV)")
+    given = p.add_mutually_exclusive_group()
+    given.add_argument("--traffic", default="synthetic", help="'synthetic' (default) or a replay file/folder (SNDlib, CSV)")
+    add_link_loads_options(p, given)
     add_traffic_model_option(p)
     p.add_argument("--steps", type=positive_int, required=True, help="N: steps in the run")
     p.add_argument("--step-minutes", type=float,
@@ -60,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is not None:
         check_out_path(out, args.out)
-    synthetic = args.traffic.strip().lower() == "synthetic"
+    synthetic = args.traffic.strip().lower() == "synthetic" and not args.link_loads
     model = traffic_model(args)
     if args.step_minutes is None:
         if synthetic:
@@ -86,9 +89,14 @@ def run(args: argparse.Namespace) -> int:
     topology = load_topology(args.topology, weights=args.weights)
     events = events_from_specs(args.fail, topology, args.steps)  # before the traffic: no work for a bad --fail
     refuse_repeated_failures(events)
-    traffic = make_traffic(args.traffic, topology, args.steps, args.step_minutes, args.seed,
-                           peak_utilization=args.peak_utilization, require_steps=True, model=model)
-    if not synthetic:
+    deduction = None
+    if args.link_loads:  # demands deduced from measured loads, then used exactly as given ones
+        traffic, deduction = deduced_traffic(args, topology, args.steps)
+    else:
+        check_deduce_option(args)
+        traffic = make_traffic(args.traffic, topology, args.steps, args.step_minutes, args.seed,
+                               peak_utilization=args.peak_utilization, require_steps=True, model=model)
+    if not synthetic and not args.link_loads:
         check_replay_step(args.traffic, args.step_minutes, traffic.step_minutes)
     from netdrift.engine.budget import check_memory, simulation_memory_bytes
 
@@ -105,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
                                **({"traffic_model": model} if synthetic else {}),
                                "step_minutes": traffic.step_minutes, "pairs": traffic.n_pairs}
     summary.update(loads.summary(events))
+    if deduction is not None:
+        summary.update(traffic=f"deduced from {args.link_loads}", deduction=deduction.summary())
     if out is not None:
         frame = loads.to_frame(traffic)
         write_table_atomically(frame, out)

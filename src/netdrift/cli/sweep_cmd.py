@@ -25,6 +25,7 @@ from netdrift.cli.common import (
     with_max_memory,
     write_table_atomically,
 )
+from netdrift.cli.link_loads_options import add_link_loads_options, link_loads_as_traffic
 from netdrift.engine.errors import InputError
 
 if TYPE_CHECKING:
@@ -48,7 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "history as a sweep. With --forecast, ranks failures by the forecast worst case over the next "
                     "--horizon steps from --from.")
     p.add_argument("--topology", required=True, help="bundled name (e.g. cogentco) or a topology file")
-    p.add_argument("--traffic", default="synthetic", help="'synthetic' (default) or a replay file/folder (SNDlib, CSV)")
+    given = p.add_mutually_exclusive_group()
+    given.add_argument("--traffic", default="synthetic", help="'synthetic' (default) or a replay file/folder (SNDlib, CSV)")
+    add_link_loads_options(p, given)
     add_traffic_model_option(p)
     p.add_argument("--steps", type=positive_int, required=True, help="N: steps in the run")
     p.add_argument("--step-minutes", type=float,
@@ -95,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
     if out is not None:
         check_out_path(out, args.out)
     _check_window(args)
+    deduction = link_loads_as_traffic(args)  # with --link-loads, args.traffic is now the deduced demands
     from netdrift.cli.errors import FLAGS
     from netdrift.service.sweeps import SweepSettings, run_sweep
     from netdrift.storage.database import open_database
@@ -116,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
     result = stored.outcome
     assert result is not None  # run_sweep returns the engine's result with the record
     summary: dict[str, Any] = {"sweep_id": stored.id, **result.to_dict(top=args.top)}
+    if deduction is not None:
+        summary["deduction"] = deduction.summary()
     if out is not None:
         import pandas as pd
 

@@ -30,7 +30,7 @@ quarter of a step of it; a time further off refuses the file, as do two samples 
 on the same grid point.
 
 A gap (no row, a reset, a LAG member missing) stays NaN, never zero. Bad input (an unknown node
-or link, a direction that does not exist, a time out of order, a value that is not a finite
+or link, a direction that does not exist, a time before the same interface's previous one, a value that is not a finite
 number >= 0, a duplicate row, no data) is an InputError naming the file and the line.
 """
 
@@ -78,16 +78,12 @@ def load_link_loads_csv(path: str | Path, topology: Topology) -> LinkLoadSeries:
     frame = _read(path, what)
     lines = np.arange(len(frame)) + 2
     secs = _times(frame["time"], lines, what)
-    bad = np.flatnonzero(np.diff(secs) < 0)
-    if len(bad):
-        k = bad[0] + 1
-        raise InputError(what, f"line {lines[k]}: time {frame['time'].iat[k].strip()} is before the previous row's "
-                               f"{frame['time'].iat[k - 1].strip()} (rows must be in time order)")
     direction = _directions(frame, topology, lines, what)
     iface = frame["interface"].str.strip().to_numpy() if "interface" in frame else np.full(len(frame), "")
     counters = "octets" in frame
-    values = _values(frame["octets" if counters else "mbps"], lines, what, "octets" if counters else "mbps")
+    values = _octets(frame["octets"], lines, what) if counters else _values(frame["mbps"], lines, what, "mbps")
     series_key = pd.factorize(pd.Series(direction).astype(str) + "\x00" + iface)[0]
+    _check_time_order(frame, secs, series_key, lines, what)
     grid_start, step_s, steps, rows = _grid(secs, series_key, what, lines)
     dup = pd.DataFrame({"k": series_key, "r": rows}).duplicated().to_numpy()
     if dup.any():
@@ -134,6 +130,19 @@ def _read(path: Path, what: str) -> pd.DataFrame:
     return frame
 
 
+def _check_time_order(frame: pd.DataFrame, secs: np.ndarray, series: np.ndarray, lines: np.ndarray,
+                      what: str) -> None:
+    """Each interface's rows must come in time order (interfaces may interleave)."""
+    order = np.argsort(series, kind="stable")               # file order within each interface
+    back = (np.diff(secs[order]) < 0) & (series[order][1:] == series[order][:-1])
+    if back.any():
+        j = int(np.argmax(back))
+        k, prev = order[j + 1], order[j]
+        raise InputError(what, f"line {lines[k]}: time {frame['time'].iat[k].strip()} is before the same direction's "
+                               f"previous time {frame['time'].iat[prev].strip()} (line {lines[prev]}; rows must be "
+                               "in time order)")
+
+
 def _times(col: pd.Series, lines: np.ndarray, what: str) -> np.ndarray:
     texts, codes = np.unique(col.str.strip().to_numpy(), return_inverse=True)
     secs = np.empty(len(texts), dtype=np.int64)
@@ -156,6 +165,23 @@ def _values(col: pd.Series, lines: np.ndarray, what: str, name: str) -> np.ndarr
     return v
 
 
+def _octets(col: pd.Series, lines: np.ndarray, what: str) -> np.ndarray:
+    """Counter values as exact unsigned 64-bit integers (float64 would lose the low digits)."""
+    text = col.str.strip()
+    bad = ~text.str.fullmatch(r"\d{1,20}").to_numpy(dtype=bool)
+    if not bad.any():
+        v = pd.to_numeric(text, errors="coerce")
+        bad = v.isna().to_numpy() | (v.dtype.kind == "f")
+        if not np.any(bad):
+            return v.to_numpy().astype(np.uint64)
+        bad = np.broadcast_to(bad, len(text)) if np.ndim(bad) == 0 else bad
+        if not bad.any():   # floats: a value above 2^64 - 1 made the column float
+            bad = np.array([int(t) >= 2**64 for t in text])
+    i = int(np.argmax(bad))
+    raise InputError(what, f"line {lines[i]}: octets {col.iat[i].strip()!r} is not a whole number >= 0 "
+                           "(below 2^64)")
+
+
 def _directions(frame: pd.DataFrame, topology: Topology, lines: np.ndarray, what: str) -> np.ndarray:
     """Direction index of every row."""
     nodes = topology.node_index
@@ -176,7 +202,7 @@ def _directions(frame: pd.DataFrame, topology: Topology, lines: np.ndarray, what
     keys = pd.DataFrame({"s": src, "d": dst, "l": link if link is not None else ""})
     uniq, codes = np.unique(keys.to_numpy(dtype=str), axis=0, return_inverse=True)
     out = np.empty(len(uniq), dtype=np.int64)
-    for k, (s, d, lid) in enumerate(uniq):
+    for k, (s, d, lid) in enumerate(uniq.tolist()):
         i = int(np.argmax(codes.ravel() == k))
         where = f"line {lines[i]}: "
         if lid and lid not in topology.link_index:
@@ -239,17 +265,21 @@ def _counter_rates(octets: np.ndarray, secs: np.ndarray, rows: np.ndarray, serie
     order = np.lexsort((rows, series))
     rate = np.full(len(octets), np.nan)
     k = series[order]
-    bits = pd.Series(octets).groupby(series).transform("max").to_numpy() >= 2.0 ** 32
+    wide = pd.Series(octets).groupby(series).transform("max").to_numpy() >= np.uint64(2**32)
     nxt = order[1:][k[1:] == k[:-1]]
     cur = order[:-1][k[1:] == k[:-1]]
     adjacent = rows[nxt] - rows[cur] == 1
-    span = 2.0 ** np.where(bits[cur], 64, 32)
-    delta = octets[nxt] - octets[cur]
-    wrap = (delta < 0) & (octets[cur] >= (1 - WRAP_QUARTER) * span) & (octets[nxt] < WRAP_QUARTER * span)
-    delta = np.where(wrap, delta + span, delta)
-    ok = adjacent & (delta >= 0)
+    prev, new = octets[cur], octets[nxt]
+    # Thresholds of the top and bottom quarters, exact in uint64 (2^64 itself is not).
+    top = np.where(wide[cur], np.uint64(3 << 62), np.uint64(3 << 30))
+    bottom = np.where(wide[cur], np.uint64(1 << 62), np.uint64(1 << 30))
+    wrap = (new < prev) & (prev >= top) & (new < bottom)
+    with np.errstate(over="ignore"):
+        delta = new - prev                                  # modulo 2^64: a 64-bit wrap's increase
+    delta = np.where(wrap & ~wide[cur], delta & np.uint64(2**32 - 1), delta)   # modulo 2^32
+    ok = adjacent & ((new >= prev) | wrap)
     seconds = (secs[nxt] - secs[cur]).astype(np.float64)
-    rate[cur[ok]] = delta[ok] * 8.0 / 1e6 / seconds[ok]
+    rate[cur[ok]] = delta[ok].astype(np.float64) * 8.0 / 1e6 / seconds[ok]
     if steps < 2:
         raise InputError(what, "counters need samples at two times at least")
     return steps - 1, rate

@@ -1,0 +1,93 @@
+"""Demand deduction from link loads: the loads are reproduced, gaps and failures handled, and the
+time-series method beats per-step tomogravity on synthetic traffic."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pytest
+
+from netdrift.engine.errors import InputError
+from netdrift.engine.network.events import FailureEvent
+from netdrift.engine.network.loaders import load_topology
+from netdrift.engine.network.simulation import Simulator
+from netdrift.engine.network.topology import Link, Node, Topology
+from netdrift.engine.traffic.deduce import deduce_demands
+from netdrift.engine.traffic.link_loads import LinkLoadSeries
+from netdrift.engine.traffic.sources import make_traffic
+
+# A path a - b - c: directions ab a->b, ab b->a, bc b->c, bc c->b; pairs (all_pairs order)
+# a->b, a->c, b->a, b->c, c->a, c->b.
+PATH = Topology("path", tuple(Node(x, x) for x in "abc"), (Link("ab", "a", "b", 100.0), Link("bc", "b", "c", 100.0)))
+
+
+def series(topology: Topology, loads: np.ndarray, up: np.ndarray | None = None) -> LinkLoadSeries:
+    return LinkLoadSeries(tuple(topology.direction_names()), np.asarray(loads, dtype=np.float64), 5.0,
+                          datetime(2024, 1, 1), "test", up)
+
+
+@pytest.mark.parametrize("method", ["prior", "tomogravity"])
+def test_the_loads_are_reproduced_by_hand_written_routing(method):
+    y = np.array([[10.0, 4.0, 7.0, 9.0], [12.0, 3.0, 8.0, 6.0]])
+    tm, rep = deduce_demands(PATH, series(PATH, y), method)
+    x = tm.demands.astype(np.float64)
+    ab, ac, ba, bc, ca, cb = x.T
+    routed = np.stack([ab + ac, ba + ca, ac + bc, ca + cb], axis=1)   # the path's routing, by hand
+    assert routed == pytest.approx(y, rel=1e-3)
+    assert (x >= 0).all()
+    assert rep.link_fit.max() < 1e-3 and rep.demand_error is None
+
+
+def test_a_missing_direction_is_left_out_and_a_missing_step_is_nan():
+    y = np.array([[10.0, 4.0, 7.0, np.nan], [np.nan] * 4, [12.0, 3.0, 8.0, 6.0]])
+    tm, rep = deduce_demands(PATH, series(PATH, y))
+    x = tm.demands.astype(np.float64)
+    assert np.isnan(x[1]).all() and np.isnan(rep.link_fit[1])
+    ab, ac, ba, bc, ca, cb = x[0]
+    assert [ab + ac, ba + ca, ac + bc] == pytest.approx([10.0, 4.0, 7.0], rel=1e-3)
+    assert np.isfinite(x[[0, 2]]).all()
+    assert rep.summary()["missing_steps"] == 1
+
+
+@pytest.fixture(scope="module")
+def geant():
+    topo = load_topology("geant2001")
+    tm = make_traffic("synthetic", topo, 96, 5.0, seed=0)
+    return topo, tm
+
+
+def test_prior_beats_tomogravity_on_synthetic_geant(geant):
+    topo, tm = geant
+    loads = Simulator(topo, tm).loads.loads.astype(np.float64)
+    errs = {}
+    for method in ("tomogravity", "prior"):
+        est, rep = deduce_demands(topo, series(topo, loads), method, truth=tm)
+        # The demand error, recomputed here: relative L2 over pairs per step.
+        d = est.demands.astype(np.float64) - tm.demands
+        mine = np.linalg.norm(d, axis=1) / np.linalg.norm(tm.demands.astype(np.float64), axis=1)
+        assert rep.demand_error == pytest.approx(mine)
+        assert rep.link_fit.max() < 1e-3
+        errs[method] = float(np.median(mine))
+    assert errs["prior"] < 0.25 and errs["prior"] < 0.5 * errs["tomogravity"]
+
+
+def test_loads_measured_through_a_failure_are_deduced_on_the_failed_routing(geant):
+    topo, tm = geant
+    sim = Simulator(topo, tm, [FailureEvent(40, "fail", topo.links[5].id, "link")])
+    res = sim.loads
+    up = res.link_up
+    est, rep = deduce_demands(topo, series(topo, res.loads, up))
+    assert rep.link_fit.max() < 1e-3
+    # Routed again, with the same failure, the deduced demands give the measured loads.
+    again = Simulator(topo, est, [FailureEvent(40, "fail", topo.links[5].id, "link")]).loads.loads
+    ok = res.loads > 1e-3 * res.loads.max()
+    assert np.abs(again[ok] / res.loads[ok] - 1).max() < 0.01
+
+
+def test_bad_method_and_foreign_loads_are_refused(geant):
+    topo, _ = geant
+    with pytest.raises(InputError, match="deduce: unknown method 'magic'; choose from prior, tomogravity"):
+        deduce_demands(PATH, series(PATH, np.ones((1, 4))), "magic")
+    with pytest.raises(InputError, match="its directions are not those of topology"):
+        deduce_demands(topo, series(PATH, np.ones((1, 4))))
