@@ -7,7 +7,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from netdrift.cli.common import check_out_path, positive_int, print_json, quiet_broken_pipe, write_table_atomically
+from netdrift.cli.common import (
+    STEPS_BOUND,
+    check_out_path,
+    print_json,
+    quiet_broken_pipe,
+    steps_arg,
+    write_table_atomically,
+)
 from netdrift.cli.link_loads_options import add_link_loads_options, deduced_traffic
 
 __all__ = ["register", "run"]
@@ -23,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", choices=("hop", "distance", "inv-capacity"),
                    help="IGP weights (default: the file's own, else hop)")
     add_link_loads_options(p, required=True)
-    p.add_argument("--steps", type=positive_int, help="only the first N steps of the loads")
+    p.add_argument("--steps", type=steps_arg, help=f"only the first N steps of the loads ({STEPS_BOUND})")
     p.add_argument("--out", required=True, metavar="FILE.csv|FILE.parquet",
                    help="where the deduced demands go (written atomically)")
     p.add_argument("--json", action="store_true", help="print the link fit per step and its summary as JSON")

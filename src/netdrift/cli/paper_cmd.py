@@ -6,6 +6,7 @@ import argparse
 from dataclasses import asdict
 
 from netdrift.cli.common import (
+    STEPS_BOUND,
     StderrProgress,
     add_forecast_options,
     add_traffic_model_option,
@@ -14,6 +15,8 @@ from netdrift.cli.common import (
     open_db,
     positive_int,
     print_json,
+    step_minutes_arg,
+    steps_arg,
     traffic_model,
 )
 from netdrift.engine.errors import InputError
@@ -25,9 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "liquid (CfC, LTC) vs incremental at several batch sizes plus baselines. "
                                    "Every failure scenario is stored in the history.")
     p.add_argument("--topology", default="geant2001", help="bundled name or file (default geant2001)")
-    p.add_argument("--steps", type=positive_int, default=4032, help="steps per scenario (default 4032 = 2 weeks)")
-    p.add_argument("--train-steps", type=positive_int, default=2016, help="training steps (default 2016 = 1 week)")
-    p.add_argument("--step-minutes", type=float, default=5.0)
+    p.add_argument("--steps", type=steps_arg, default=4032, help=f"steps per scenario ({STEPS_BOUND}; default 4032 = 2 weeks)")
+    p.add_argument("--train-steps", type=steps_arg, default=2016, help="training steps (default 2016 = 1 week)")
+    p.add_argument("--step-minutes", type=step_minutes_arg, default=5.0, help="minutes per step, in (0, 10080] (default 5)")
     p.add_argument("--batch-sizes", default="12,48,144", help="incremental batch sizes B (default 12,48,144)")
     p.add_argument("--il-windows", default="288", help="incremental re-fit windows N to sweep (default 288)")
     p.add_argument("--per-class", type=positive_int, default=2, help="failures per drift class (default 2)")

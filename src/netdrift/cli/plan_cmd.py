@@ -11,7 +11,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from netdrift.cli.common import StderrProgress, add_max_memory_option, positive_int, print_json, with_max_memory
+from netdrift.cli.common import (
+    STEPS_BOUND,
+    StderrProgress,
+    add_max_memory_option,
+    positive_int,
+    print_json,
+    step_minutes_arg,
+    steps_arg,
+    with_max_memory,
+)
 from netdrift.engine.errors import InputError
 
 __all__ = ["register", "run", "summary_lines"]
@@ -31,9 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--topology", required=True, help="bundled name (e.g. geant2012) or a topology file")
     p.add_argument("--traffic", default="synthetic",
                    help="the history: 'synthetic' (default) or a replay file/folder (SNDlib, CSV time,src,dst,mbps)")
-    p.add_argument("--steps", type=positive_int, required=True, help="steps of history")
-    p.add_argument("--step-minutes", type=float,
-                   help="minutes per step (synthetic traffic: default 5; a replay keeps its own and refuses another)")
+    p.add_argument("--steps", type=steps_arg, required=True, help=f"steps of history ({STEPS_BOUND})")
+    p.add_argument("--step-minutes", type=step_minutes_arg,
+                   help="minutes per step, in (0, 10080] (synthetic traffic: default 5; a replay keeps its own and refuses another)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic traffic (default 0)")
     p.add_argument("--peak-utilization", type=float, default=0.6,
                    help="synthetic traffic is scaled so the busiest direction peaks here with all links up (default 0.6)")

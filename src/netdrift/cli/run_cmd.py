@@ -9,6 +9,7 @@ from netdrift.cli.common import (
     DEFAULT_MODELS_TEXT,
     MODEL_NAMES,
     OBSERVE_CHOICES,
+    STEPS_BOUND,
     StderrProgress,
     add_forecast_options,
     add_max_memory_option,
@@ -19,6 +20,8 @@ from netdrift.cli.common import (
     open_db,
     positive_int,
     print_json,
+    step_minutes_arg,
+    steps_arg,
     traffic_model,
     with_max_memory,
 )
@@ -36,10 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     given.add_argument("--traffic", default="synthetic", help="'synthetic' or a replay file/folder (SNDlib, CSV)")
     add_link_loads_options(p, given)
     add_traffic_model_option(p)
-    p.add_argument("--steps", type=positive_int, required=True, help="N: steps in the run")
-    p.add_argument("--train-steps", type=positive_int, required=True, help="K: steps of the training period (K < N)")
-    p.add_argument("--step-minutes", type=float,
-                   help="minutes per step for synthetic traffic (default 5); replay traffic keeps its data's step "
+    p.add_argument("--steps", type=steps_arg, required=True, help=f"N: steps in the run ({STEPS_BOUND})")
+    p.add_argument("--train-steps", type=steps_arg, required=True, help="K: steps of the training period (K < N)")
+    p.add_argument("--step-minutes", type=step_minutes_arg,
+                   help="minutes per step, in (0, 10080], for synthetic traffic (default 5); replay traffic keeps its data's step "
                         "(given, it must match it)")
     p.add_argument("--peak-utilization", type=float, default=0.6, help="synthetic busiest-link peak (default 0.6)")
     p.add_argument("--fail", action="append", default=[], metavar="ID@STEP[:RESTORE]",
@@ -61,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=positive_int, default=1,
                    help="repeat with K seeds (seed..seed+K-1: models, and traffic when synthetic); the JSON "
                         "gives each metric's mean and 95%% interval and each model's difference to persistence")
-    p.add_argument("--pre-steps", type=positive_int,
+    p.add_argument("--pre-steps", type=steps_arg,
                    help="steps before the first failure scored as 'pre' (default one day)")
     p.add_argument("--label", help="a name for the scenario in the history")
     p.add_argument("--json", action="store_true", help="print the result as JSON")

@@ -9,14 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from netdrift.cli.common import (
+    STEPS_BOUND,
     StderrProgress,
     add_max_memory_option,
     add_traffic_model_option,
     check_out_path,
-    positive_int,
     print_json,
     quiet_broken_pipe,
     refuse_repeated_failures,
+    step_minutes_arg,
+    steps_arg,
     traffic_model,
     with_max_memory,
     write_table_atomically,
@@ -38,9 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     given.add_argument("--traffic", default="synthetic", help="'synthetic' (default) or a replay file/folder (SNDlib, CSV)")
     add_link_loads_options(p, given)
     add_traffic_model_option(p)
-    p.add_argument("--steps", type=positive_int, required=True, help="N: steps in the run")
-    p.add_argument("--step-minutes", type=float,
-                   help="minutes per step: needed for synthetic traffic; replay traffic keeps its data's step "
+    p.add_argument("--steps", type=steps_arg, required=True, help=f"N: steps in the run ({STEPS_BOUND})")
+    p.add_argument("--step-minutes", type=step_minutes_arg,
+                   help="minutes per step, in (0, 10080]: needed for synthetic traffic; replay traffic keeps its data's step "
                         "(given, it must match it; used when the data has a single interval)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic traffic (default 0)")
     p.add_argument("--weights", choices=("hop", "distance", "inv-capacity"),

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netdrift.cli.common import (
+    STEPS_BOUND,
     StderrProgress,
     add_max_memory_option,
     add_traffic_model_option,
@@ -21,6 +22,9 @@ from netdrift.cli.common import (
     non_negative_int,
     positive_int,
     print_json,
+    step_index_arg,
+    step_minutes_arg,
+    steps_arg,
     traffic_model,
     with_max_memory,
     write_table_atomically,
@@ -53,9 +57,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     given.add_argument("--traffic", default="synthetic", help="'synthetic' (default) or a replay file/folder (SNDlib, CSV)")
     add_link_loads_options(p, given)
     add_traffic_model_option(p)
-    p.add_argument("--steps", type=positive_int, required=True, help="N: steps in the run")
-    p.add_argument("--step-minutes", type=float,
-                   help="minutes per step (synthetic traffic: default 5; a replay keeps its own and refuses another)")
+    p.add_argument("--steps", type=steps_arg, required=True, help=f"N: steps in the run ({STEPS_BOUND})")
+    p.add_argument("--step-minutes", type=step_minutes_arg,
+                   help="minutes per step, in (0, 10080] (synthetic traffic: default 5; a replay keeps its own and refuses another)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic traffic (default 0)")
     p.add_argument("--peak-utilization", type=float, default=0.6,
                    help="synthetic traffic is scaled so the busiest direction peaks here with all links up (default 0.6)")
@@ -63,9 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--srlg", metavar="FILE",
                    help="shared-risk link groups: JSON {\"srlgs\": [{id, links}]} or CSV 'srlg,link_id' "
                         "(default for --kind srlg: the topology JSON's 'srlgs')")
-    p.add_argument("--from", dest="start", type=non_negative_int, required=True, metavar="STEP",
+    p.add_argument("--from", dest="start", type=step_index_arg, required=True, metavar="STEP",
                    help="first step of the window")
-    p.add_argument("--to", dest="stop", type=non_negative_int, metavar="STEP",
+    p.add_argument("--to", dest="stop", type=step_index_arg, metavar="STEP",
                    help="end of the window (exclusive; required unless --forecast)")
     p.add_argument("--top", type=non_negative_int, default=20, help="failures listed (default 20; 0: all)")
     p.add_argument("--workers", type=positive_int,
@@ -81,7 +85,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--forecast", metavar="MODEL",
                    help="rank by the forecast worst case: a routed model (routed-persistence, routed-seasonal, "
                         "routed-frozen, routed-incremental, routed-liquid) forecasts the demands from --from")
-    p.add_argument("--horizon", type=positive_int, metavar="H", help="steps forecast ahead (with --forecast)")
+    p.add_argument("--horizon", type=steps_arg, metavar="H", help="steps forecast ahead (with --forecast)")
     p.add_argument("--interval", type=float, metavar="LEVEL",
                    help="with --forecast: rank by the forecast's upper bound at this level (e.g. 0.9): each "
                         "direction's forecast load plus the level quantile of its h-step change before --from")

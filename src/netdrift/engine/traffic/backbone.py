@@ -53,6 +53,7 @@ from netdrift.engine.traffic.synthetic import (
     check_seed,
     synthetic_memory_bytes,
 )
+from netdrift.engine.traffic.time_grid import check_step_minutes
 
 __all__ = ["BackboneParams", "backbone_traffic", "backbone_memory_bytes"]
 
@@ -213,8 +214,7 @@ def backbone_traffic(
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise InputError("steps", f"must be a whole number >= 1 (got {steps!r})")
     seed = check_seed(seed)
-    if not (isinstance(step_minutes, (int, float)) and math.isfinite(step_minutes) and step_minutes > 0):
-        raise InputError("step_minutes", f"must be a number > 0 (got {step_minutes!r})")
+    step_minutes = check_step_minutes("step_minutes", step_minutes, int(steps), start)  # (0, a week], within the calendar
     if peak_utilization is not None and not (math.isfinite(peak_utilization) and peak_utilization > 0):
         raise InputError("peak_utilization", f"must be a number > 0 or None (got {peak_utilization!r})")
     prm.check()
@@ -286,7 +286,7 @@ def backbone_traffic(
         log_m *= sg
         log_m -= 0.5 * sg * sg
         if prm.measurement_noise > 0:
-            log_m += prm.measurement_noise * rng.standard_normal((steps, m))
+            log_m += prm.measurement_noise * rng.standard_normal((steps, m), dtype=np.float32)
             log_m -= 0.5 * prm.measurement_noise ** 2
         cols, at = _events(rng, shift_rate, steps, m)
         if len(cols):

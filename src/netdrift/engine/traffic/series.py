@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from netdrift.engine.traffic.time_grid import check_time_span
+
 __all__ = ["TrafficMatrixSeries"]
 
 
@@ -37,6 +39,8 @@ class TrafficMatrixSeries:
     def __post_init__(self) -> None:
         if self.demands.ndim != 2 or self.demands.shape[1] != len(self.src) or len(self.src) != len(self.dst):
             raise ValueError("demands must be (steps, pairs) matching src/dst")
+        # every step's time_of() is a date (InputError naming step_minutes otherwise)
+        check_time_span("step_minutes", self.start, self.step_minutes, self.demands.shape[0])
 
     @property
     def steps(self) -> int:

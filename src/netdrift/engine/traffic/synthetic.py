@@ -44,6 +44,7 @@ from netdrift.engine.errors import InputError
 from netdrift.engine.network.routing import LoadPlan, block_steps_for, run_in_threads
 from netdrift.engine.network.topology import Topology
 from netdrift.engine.traffic.series import TrafficMatrixSeries
+from netdrift.engine.traffic.time_grid import check_step_minutes
 
 __all__ = ["synthetic_traffic", "synthetic_memory_bytes", "check_seed", "MEAN_PAIR_MBPS", "MAX_SEED"]
 
@@ -199,8 +200,7 @@ def synthetic_traffic(
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise InputError("steps", f"must be a whole number >= 1 (got {steps!r})")
     seed = check_seed(seed)
-    if not (isinstance(step_minutes, (int, float)) and math.isfinite(step_minutes) and step_minutes > 0):
-        raise InputError("step_minutes", f"must be a number > 0 (got {step_minutes!r})")
+    step_minutes = check_step_minutes("step_minutes", step_minutes, int(steps), start)  # (0, a week], within the calendar
     if not (math.isfinite(noise) and noise >= 0):
         raise InputError("noise", f"must be a number >= 0 (got {noise!r})")
     if not math.isfinite(growth_per_day):

@@ -7,6 +7,7 @@ Times are whole seconds since the epoch (UTC when the text carries a zone).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -16,7 +17,8 @@ from netdrift.engine.errors import InputError
 from netdrift.engine.network.topology import Topology
 
 __all__ = ["TimeGrid", "time_grid", "check_cells", "epoch_seconds", "from_epoch", "parse_time",
-           "unknown_ids_error", "MAX_STEPS", "MAX_CELLS", "MAX_MBPS"]
+           "unknown_ids_error", "MAX_STEPS", "MAX_CELLS", "MAX_MBPS", "MAX_STEP_MINUTES", "check_step_minutes",
+           "check_time_span"]
 
 #: Longest series accepted, in steps (a stray far-away timestamp would otherwise ask for it).
 MAX_STEPS = 5_000_000
@@ -25,6 +27,8 @@ MAX_CELLS = 1 << 30
 #: Largest demand accepted, Mbit/s: float32's largest finite value (demands are float32; a
 #: larger one would become inf and make every load through it inf).
 MAX_MBPS = float(np.finfo(np.float32).max)
+#: Longest step of generated traffic (and of --step-minutes), in minutes: one week.
+MAX_STEP_MINUTES = 10080.0
 _SNDLIB_TIME = "%Y%m%d-%H%M"
 
 
@@ -106,3 +110,43 @@ def check_cells(what: str, steps: int, n_pairs: int) -> None:
     """Refuse a (steps x pairs) array above :data:`MAX_CELLS`."""
     if steps * max(n_pairs, 1) > MAX_CELLS:
         raise InputError(what, f"{steps} steps x {n_pairs} pairs is too large to hold in memory")
+
+
+def check_time_span(what: str, start: datetime, step_minutes: float, steps: int) -> None:
+    """Refuse a series whose ``step_minutes`` is not a finite number > 0 or whose last step falls
+    outside the calendar (datetime ends in the year 9999), before any time is computed from it.
+
+    >>> check_time_span("step_minutes", datetime(2024, 1, 1), 1e8, 50)
+    Traceback (most recent call last):
+    ...
+    netdrift.engine.errors.InputError: step_minutes: 50 steps of 1e+08 minutes from 2024-01-01 end after the year 9999
+    """
+    if isinstance(step_minutes, bool) or not isinstance(step_minutes, (int, float, np.floating, np.integer)) \
+            or not (math.isfinite(step_minutes) and step_minutes > 0):
+        raise InputError(what, f"must be a finite number > 0 (got {step_minutes!r})")
+    try:
+        start + timedelta(minutes=float(step_minutes) * max(int(steps) - 1, 0))
+    except (OverflowError, ValueError):
+        raise InputError(what, f"{steps} steps of {step_minutes:g} minutes from {start:%Y-%m-%d} "
+                               "end after the year 9999") from None
+
+
+def check_step_minutes(what: str, step_minutes: object, steps: int | None = None,
+                       start: datetime = datetime(2024, 1, 1)) -> float:
+    """``step_minutes`` of generated traffic as a float in (0, :data:`MAX_STEP_MINUTES`], else an
+    InputError naming ``what``; with ``steps``, the series must also end within the calendar.
+
+    >>> check_step_minutes("step_minutes", 5)
+    5.0
+    >>> check_step_minutes("step_minutes", float("inf"))
+    Traceback (most recent call last):
+    ...
+    netdrift.engine.errors.InputError: step_minutes: must be a finite number in (0, 10080] minutes (one week) (got inf)
+    """
+    ok = not isinstance(step_minutes, bool) and isinstance(step_minutes, (int, float, np.floating, np.integer))
+    if not (ok and math.isfinite(step_minutes) and 0 < step_minutes <= MAX_STEP_MINUTES):  # type: ignore[arg-type]
+        raise InputError(what, f"must be a finite number in (0, {MAX_STEP_MINUTES:g}] minutes (one week) "
+                               f"(got {step_minutes!r})")
+    if steps is not None:
+        check_time_span(what, start, float(step_minutes), steps)  # type: ignore[arg-type]
+    return float(step_minutes)  # type: ignore[arg-type]
