@@ -64,6 +64,7 @@ class Forecaster(ABC, Generic[S]):
         self._demands_fit: np.ndarray | None = None
         self._pairs: Pairs | None = None
         self._residual: ResidualCorrection | None = None
+        self._fit_steps = 0
 
     #: True for the learnt link-level models: with ``config.residual`` their net forecasts a shrunk
     #: correction to a base on robustly scaled inputs (:mod:`netdrift.engine.forecasting.residual`).
@@ -123,6 +124,7 @@ class Forecaster(ABC, Generic[S]):
             history = self._residual.fit(history).astype(np.float32)  # the net sees z units
         self._last_known = fill_forward(history)[-1].copy()
         self.retrains, self.retrain_steps, self.n_observed = 0, [], 0
+        self._fit_steps = history.shape[0]
         self._fit_progress = progress
         try:
             self._fit(history, features)
@@ -158,7 +160,8 @@ class Forecaster(ABC, Generic[S]):
         filled = fill_forward(window, fallback=self._last_known)
         out = np.asarray(self._forecast_input(inp, filled, features), dtype=np.float32)
         if self._residual is not None:
-            out = self._residual.combine(out).astype(np.float32)
+            behind = max(0, self._fit_steps + self.n_observed - int(inp.step))  # > 0: an earlier origin
+            out = self._residual.combine(out, filled[-1], behind).astype(np.float32)
         else:
             persistence = np.broadcast_to(filled[-1], out.shape)
             out = np.where(np.isfinite(out), out, persistence)

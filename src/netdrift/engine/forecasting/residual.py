@@ -181,15 +181,23 @@ class ResidualCorrection:
         corr = np.clip(np.nan_to_num(np.asarray(net_z, np.float64) - base), -self.clip[:, None], self.clip[:, None])
         return base, corr
 
-    def _seasonal(self) -> np.ndarray:
-        """(H, D) z value one period before each target (the last value past the ring)."""
-        rows = [(self._pos + k) % self.period if k < self.period else None for k in range(self.horizon)]
-        return np.stack([self._ring[r] if r is not None else self._last for r in rows])
+    def _seasonal(self, last: np.ndarray, behind: int) -> np.ndarray:
+        """(H, D) z value one period before each target, the forecast made ``behind`` steps before
+        the next step to observe; ``last`` where the ring does not hold it."""
+        # The ring holds steps [c - P, c) (c: the next step to observe), the oldest at _pos; the
+        # seasonal value of row k from origin c - behind is step c - behind + k - P.
+        rows = [(self._pos + k - behind) % self.period if behind <= k < self.period else None
+                for k in range(self.horizon)]
+        return np.stack([self._ring[r] if r is not None else last for r in rows])
 
-    def combine(self, net_z: np.ndarray) -> np.ndarray:
-        """The (H, D) utilisation forecast from the net's (H, D) z forecast; remembered for scoring."""
-        base, corr = self._base_corr(net_z, self._last, self._seasonal())
-        self._pending.remember(self._clock, np.stack([base, base + corr]))
+    def combine(self, net_z: np.ndarray, last: np.ndarray | None = None, behind: int = 0) -> np.ndarray:
+        """The (H, D) utilisation forecast from the net's (H, D) z forecast and the window's last z
+        value (default: the last observed). ``behind`` > 0: a forecast from an earlier origin (the
+        calibration pass), neither remembered nor scored."""
+        last = self._last if last is None else np.asarray(last, dtype=np.float64)
+        base, corr = self._base_corr(net_z, last, self._seasonal(last, behind))
+        if behind == 0:
+            self._pending.remember(self._clock, np.stack([base, base + corr]))
         return self.from_z(base + self.weights() * corr)
 
     def _loss(self, y: np.ndarray, pred: np.ndarray) -> np.ndarray:

@@ -1,0 +1,90 @@
+"""Ensemble vs best single model vs persistence, per traffic model, step and horizon (issue 19).
+
+Runs ``netdrift run --json`` (the same path a user takes) on a small topology with one link failed
+a day after training (by default: Geant2001, link 2-3, 7 days of training, 2 days after), for
+the backbone proxy at 5- and 15-minute steps and the sine traffic at 5 minutes, horizons 1 and
+12 (at 15 minutes: 1 and 4, the same hour ahead). Prints JSON: per case, each model's rmse_post,
+rmse_day1, coverage_pre and coverage_day1, the best single model, and the ensemble's gaps to it
+and to persistence. ``--cost`` adds the ensemble's per-step cost on Cogentco (link-level members
+only; its forecast + observe time from the run's model stats), ``--full`` the wall time of a
+two-week Geant2001 run with every model. Timings are wall-clock on a shared machine.
+
+    .venv/bin/python bench/bench_ensemble.py [--quick] [--cost] [--full]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+MODELS = "persistence,online-ar,liquid,frozen,routed-persistence,ensemble"
+NETDRIFT = os.path.join(os.path.dirname(sys.executable), "netdrift")
+
+
+def run(args: list[str]) -> tuple[dict, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [NETDRIFT, "run", *args, "--json", "--db", f"sqlite:///{tmp}/bench.sqlite"]
+        start = time.perf_counter()
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True,
+                             env={**os.environ, "OMP_NUM_THREADS": "1"})
+        return json.loads(out.stdout), time.perf_counter() - start
+
+
+def case(topology: str, link: str, traffic: str, minutes: float, horizon: int, days: tuple[int, int]) -> dict:
+    per_day = int(round(24 * 60 / minutes))
+    train, steps = days[0] * per_day, (days[0] + days[1]) * per_day
+    result, seconds = run(["--topology", topology, "--traffic-model", traffic, "--step-minutes", str(minutes),
+                           "--steps", str(steps), "--train-steps", str(train), "--fail", f"{link}@{train + per_day // 4}",
+                           "--models", MODELS, "--horizon", str(horizon), "--interval", "0.9"])
+    keys = ("rmse_post", "rmse_day1", "coverage_pre", "coverage_day1", "mean_width_pre_mbps", "mean_width_day1_mbps")
+    models = {m: {k: v.get(k) for k in keys} for m, v in result["models"].items()}
+    singles = {m: v for m, v in models.items() if m != "ensemble"}
+    best = min(singles, key=lambda m: singles[m]["rmse_post"])
+    ens, pers = models["ensemble"], models["persistence"]
+    return {
+        "topology": topology, "traffic": traffic, "step_minutes": minutes, "horizon": horizon,
+        "steps": steps, "train_steps": train, "fail": f"{link}@{train + per_day // 4}", "seconds": round(seconds, 1),
+        "models": models, "best_single": best,
+        "ensemble_vs_best_post_pct": 100 * (ens["rmse_post"] / singles[best]["rmse_post"] - 1),
+        "ensemble_vs_best_day1_pct": 100 * (ens["rmse_day1"] / min(v["rmse_day1"] for v in singles.values()) - 1),
+        "ensemble_vs_persistence_post_pct": 100 * (ens["rmse_post"] / pers["rmse_post"] - 1),
+        "liquid_vs_persistence_post_pct": 100 * (models["liquid"]["rmse_post"] / pers["rmse_post"] - 1),
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="backbone at 5 minutes only, 5 + 1 days")
+    p.add_argument("--cost", action="store_true", help="the ensemble's per-step cost on Cogentco")
+    p.add_argument("--full", action="store_true", help="time a two-week Geant2001 run with every model")
+    args = p.parse_args()
+    days = (5, 1) if args.quick else (7, 2)
+    grid = [("backbone", 5.0, (1, 12))] if args.quick else [
+        ("backbone", 5.0, (1, 12)), ("backbone", 15.0, (1, 4)), ("sine", 5.0, (1, 12))]
+    out: dict = {"cases": []}
+    for traffic, minutes, horizons in grid:
+        for h in horizons:
+            out["cases"].append(case("geant2001", "2-3", traffic, minutes, h, days))
+    if args.cost:
+        result, seconds = run(["--topology", "cogentco", "--steps", "400", "--train-steps", "300",
+                               "--models", "persistence,seasonal,online-ar,ensemble", "--horizon", "12",
+                               "--interval", "0.9", "--traffic-model", "backbone"])
+        out["cogentco_ensemble_ms_per_step"] = result["models"]["ensemble"].get("predict_ms_per_step")
+        out["cogentco_seconds"] = round(seconds, 1)
+    if args.full:
+        from netdrift.engine.forecasting.catalogue import MODEL_NAMES
+
+        _, seconds = run(["--topology", "geant2001", "--steps", "4032", "--train-steps", "2016",
+                          "--fail", "2-3@2304", "--models", ",".join(MODEL_NAMES), "--horizon", "1"])
+        out["geant2001_two_weeks_all_models_seconds"] = round(seconds, 1)
+    out["note"] = "wall-clock on a shared 2-core machine"
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
