@@ -204,9 +204,12 @@ def summary_lines(r: dict[str, Any]) -> list[str]:
                      f"{u['sized_for']['failure']} at {u['sized_for']['time']}: {100 * u['utilization_before']:.1f}% "
                      f"-> {100 * u['utilization_after']:.1f}%")
     lines.append(f"{r['n_upgrades']} upgrades, {r['modules_added']} modules, total cost {r['total_cost']:g}")
-    for c in r["cut_off"]:
+    shown = r["cut_off"][:10]
+    for c in shown:
         lines.append(f"cut off under {c['failure']}: {c['cut_pairs']} node pairs, up to {c['dropped_mbps_max']:.6g} "
                      "Mbit/s (reported, not fixed by capacity)")
+    if len(r["cut_off"]) > len(shown):
+        lines.append(f"... and {len(r['cut_off']) - len(shown)} more failures cutting demand off (all of them in --json)")
     for key in ("out_topology", "out_demands"):
         if r.get(key):
             lines.append(f"wrote {r[key]}")
