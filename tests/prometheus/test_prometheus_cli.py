@@ -136,3 +136,30 @@ def test_mapping_missing_and_options_without_prometheus(files):
     assert proc.stderr.strip() == ("netdrift: error: --prom-steps: only applies with --link-loads http://HOST:PORT "
                                    "(a Prometheus server)")
     assert not (folder / "out.csv").exists()
+
+
+def test_sweep_on_demands_deduced_from_prometheus(backfilled, files):
+    folder = files["folder"]
+    db = folder / "history.sqlite"
+    proc = netdrift("sweep", "--topology", files["topology"], "--link-loads", backfilled.url, "--prom-mapping",
+                    files["mapping"], "--prom-start", START, "--prom-end", END, "--steps", "36", "--kind", "link",
+                    "--from", "0", "--to", "36", "--db", f"sqlite:///{db}", "--json", cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["n_failures"] == 4 and db.exists()
+
+
+@pytest.mark.parametrize("command", [
+    ["sweep", "--steps", "36", "--kind", "link", "--from", "0", "--to", "36"],
+    ["run", "--steps", "36", "--train-steps", "24", "--models", "persistence"],
+])
+def test_run_and_sweep_store_nothing_when_prometheus_is_down(files, closed_port, command):
+    folder = files["folder"]
+    db = folder / "history.sqlite"
+    url = f"http://127.0.0.1:{closed_port}"
+    proc = netdrift(*command, "--topology", files["topology"], "--link-loads", url, "--prom-mapping", files["mapping"],
+                    "--prom-start", START, "--prom-end", END, "--db", f"sqlite:///{db}", cwd=folder)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"netdrift: error: --link-loads '{url}': cannot connect (Connection refused); is Prometheus running there?"]
+    assert not db.exists() and not (folder / "data").exists()  # no history, no deduced demands kept
