@@ -61,6 +61,9 @@ SHORTENED: dict[str, dict[str, str | list[str]]] = {
     "netdrift sweep --topology geant2012 --steps 288 --kind link-pairs --from 0 --to 288 --executor ray --workers 2":
         {"--steps": "48", "--to": "48"},
     "netdrift history list --sweeps": {},
+    "netdrift plan --topology geant2012 --steps 2016 --step-minutes 15 --horizon-days 90 --growth 0.3 --survive link "
+    "--target-utilization 0.8 --modules 10000,40000,100000 --out-topology up.json --out-demands d.csv --json": {},
+    "netdrift sweep --topology up.json --traffic d.csv --steps 672 --kind link --from 0 --to 672 --top 0 --json": {},
     "netdrift exporter --once": {},
     "netdrift run --topology geant2001 --steps 4032 --train-steps 2016 --fail 2-7@2304 --seeds 3 --json":
         {"--steps": "400", "--train-steps": "300", "--fail": "2-7@320", "--seeds": "2",
