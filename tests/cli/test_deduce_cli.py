@@ -1,0 +1,130 @@
+"""`netdrift deduce` and `--link-loads` on simulate / sweep / run: loads in, demands deduced, the
+loads reproduced, failures ranked as on the true demands; bad input refused in one line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from netdrift.cli.main import main
+from tests.helpers import one_line_error
+
+TOPO = ["--topology", "geant2001"]
+STEPS = 48
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("NETDRIFT_DATA_DIR", str(tmp_path / "data"))
+
+
+@pytest.fixture(scope="module")
+def loads_csv(tmp_path_factory):
+    """What `netdrift simulate --out` writes for the true (synthetic) demands."""
+    path = tmp_path_factory.mktemp("loads") / "loads.csv"
+    assert main(["simulate", *TOPO, "--steps", str(STEPS), "--step-minutes", "5", "--seed", "2",
+                 "--out", str(path)]) == 0
+    return path
+
+
+def loads_table(path) -> np.ndarray:
+    frame = pd.read_csv(path)
+    return frame["load_mbps"].to_numpy().reshape(frame["step"].nunique(), -1)
+
+
+def test_round_trip_reproduces_every_link_within_one_percent(tmp_path, capsys, loads_csv):
+    demands = tmp_path / "demands.csv"
+    assert main(["deduce", *TOPO, "--link-loads", str(loads_csv), "--out", str(demands), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert len(report["steps"]) == STEPS and report["deduction"]["method"] == "prior"
+    assert report["deduction"]["link_fit"]["max"] < 1e-3
+    assert list(pd.read_csv(demands, nrows=1).columns) == ["time", "src", "dst", "mbps"]
+    # The demands, replayed by --traffic and routed by simulate, give the measured loads back.
+    again = tmp_path / "again.csv"
+    assert main(["simulate", *TOPO, "--traffic", str(demands), "--steps", str(STEPS), "--out", str(again)]) == 0
+    measured, routed = loads_table(loads_csv), loads_table(again)
+    ok = measured > 0
+    assert np.abs(routed[ok] / measured[ok] - 1).max() < 0.01
+    assert (routed[~ok] < 1e-6 * measured.max()).all()
+
+
+def test_counters_and_rates_give_the_same_demands(tmp_path, capsys, loads_csv):
+    """The loads written as cumulative 64-bit octet counters (ifHCOutOctets), every one of them
+    wrapping on the way, deduce the demands the rates do."""
+    frame = pd.read_csv(loads_csv)
+    octets = np.rint(frame["load_mbps"].to_numpy() * 1e6 / 8 * 300).astype(np.int64).reshape(STEPS, -1)
+    times = pd.to_datetime(frame["time"].iloc[:: octets.shape[1]]).tolist() + [None]
+    times[-1] = times[-2] + pd.Timedelta(minutes=5)
+    lines = ["time,src,dst,octets"]
+    names = list(zip(frame["src"][: octets.shape[1]], frame["dst"][: octets.shape[1]]))
+    for d, (s, t) in enumerate(names):
+        value = 2**64 - int(octets[: STEPS // 2, d].sum()) - 7     # wraps half way through
+        for k in range(STEPS + 1):
+            lines.append(f"{times[k]:%Y-%m-%dT%H:%M:%S},{s},{t},{value % 2**64}")
+            value += int(octets[k, d]) if k < STEPS else 0
+    counters = tmp_path / "counters.csv"
+    counters.write_text("\n".join(lines) + "\n")
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert main(["deduce", *TOPO, "--link-loads", str(loads_csv), "--out", str(a)]) == 0
+    assert main(["deduce", *TOPO, "--link-loads", str(counters), "--out", str(b)]) == 0
+    capsys.readouterr()
+    x, y = pd.read_csv(a)["mbps"].to_numpy(), pd.read_csv(b)["mbps"].to_numpy()
+    assert len(x) == len(y) and np.linalg.norm(x - y) / np.linalg.norm(x) < 1e-4
+
+
+def test_sweep_on_link_loads_ranks_failures_like_the_true_demands(tmp_path, capsys, loads_csv):
+    common = ["sweep", *TOPO, "--steps", str(STEPS), "--kind", "link", "--from", "0", "--to", str(STEPS),
+              "--top", "0", "--json", "--db", f"sqlite:///{tmp_path / 'h.sqlite'}"]
+    assert main(common + ["--step-minutes", "5", "--seed", "2"]) == 0
+    true = json.loads(capsys.readouterr().out)
+    assert main(common + ["--link-loads", str(loads_csv)]) == 0
+    deduced = json.loads(capsys.readouterr().out)
+    assert deduced["deduction"]["link_fit"]["max"] < 1e-3
+    rank = [f["target"] for f in true["failures"]]
+    assert [f["target"] for f in deduced["failures"]][:5] == rank[:5]
+    worst = {f["target"]: f["worst_utilization"] for f in true["failures"]}
+    rel = np.array([abs(f["worst_utilization"] / worst[f["target"]] - 1) for f in deduced["failures"]])
+    assert np.median(rel) <= 0.02 and rel.max() <= 0.05
+
+
+@pytest.mark.slow
+def test_run_on_link_loads_carries_the_deduction(tmp_path, capsys, loads_csv):
+    assert main(["run", *TOPO, "--link-loads", str(loads_csv), "--steps", str(STEPS), "--train-steps", "36",
+                 "--models", "routed-persistence,persistence", "--window", "4", "--horizon", "2", "--pre-steps", "4",
+                 "--json", "--db", f"sqlite:///{tmp_path / 'h.sqlite'}"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["models"]) == {"routed-persistence", "persistence"}
+    assert out["deduction"]["steps"] == STEPS and out["deduction"]["link_fit"]["max"] < 1e-3
+
+
+def test_traffic_and_link_loads_together_are_refused(tmp_path, capsys, loads_csv):
+    for cmd in (["simulate", "--steps", "4", "--step-minutes", "5"],
+                ["sweep", "--steps", "4", "--kind", "link", "--from", "0", "--to", "4"],
+                ["run", "--steps", "4", "--train-steps", "2"]):
+        one_line_error(capsys, [cmd[0], *TOPO, *cmd[1:], "--traffic", "t.csv", "--link-loads", str(loads_csv)],
+                       "--link-loads", "not allowed with argument --traffic")
+    one_line_error(capsys, ["simulate", *TOPO, "--steps", "4", "--step-minutes", "5", "--deduce", "tomogravity"],
+                   "--deduce: only applies with --link-loads")
+
+
+@pytest.mark.parametrize("rows, needle", [
+    ("time,src,dst,mbps\n2024-01-01T00:00,0,99,1\n2024-01-01T00:05,0,25,1\n", "node '99' is not in topology"),
+    ("time,src,dst,mbps\n2024-01-01T00:00,0,1,1\n2024-01-01T00:05,0,25,1\n", "no link between '0' and '1'"),
+    ("time,link,src,dst,mbps\n2024-01-01T00:00,0-25,0,1,1\n2024-01-01T00:05,0-25,0,25,1\n",
+     "link '0-25' joins 0 and 25: it has no direction 0 -> 1"),
+    ("time,src,dst,mbps\n2024-01-01T00:05,0,25,1\n2024-01-01T00:00,0,25,1\n", "is before the same direction's"),
+    ("time,src,dst,mbps\n2024-01-01T00:00,0,25,NaN\n2024-01-01T00:05,0,25,1\n", "mbps 'NaN' is not a finite number"),
+    ("time,src,dst,octets\n2024-01-01T00:00,0,25,-5\n2024-01-01T00:05,0,25,1\n", "octets '-5' is not a whole number"),
+    ("time,src,dst,mbps\n", "no data rows"),
+    ("", "is empty"),
+])
+def test_bad_link_loads_one_line_exit_2_nothing_written(tmp_path, capsys, rows, needle):
+    src = tmp_path / "bad.csv"
+    src.write_text(rows)
+    out = tmp_path / "demands.csv"
+    line = one_line_error(capsys, ["deduce", *TOPO, "--link-loads", str(src), "--out", str(out)], str(src), needle)
+    assert line.startswith(f"netdrift: error: link loads '{src}': ")
+    assert not out.exists() and list(tmp_path.iterdir()) == [src]
