@@ -134,7 +134,8 @@ def test_a_row_click_asks_live_to_apply_that_failure(tmp_path, monkeypatch, abil
     assert not at.exception, at.exception
     request = at.session_state[idt.APPLY_FAILURE_KEY]
     link = third["Failure"].rsplit("(", 1)[1].rstrip(")")
-    assert request == {"topology": "Abilene", "links": [link], "nodes": [], "label": third["Failure"]}
+    assert request == {"topology": "Abilene", "links": [link], "nodes": [], "label": third["Failure"],
+                       "worst_step": int(third["Worst step"])}
     assert link in abilene.link_index
 
 
@@ -278,3 +279,59 @@ def test_details_of_a_link_pair_that_cuts_a_node_off(tmp_path, monkeypatch, abil
     assert metrics["Peak dropped"] == f"{dropped.max():,.1f} Mbit/s"
     assert metrics["Dropped volume"] == f"{dropped.sum() * 300 / 1000:,.1f} Gbit"  # 5-minute steps
     assert any(c.value.startswith("Cut off: ") and "New York" in c.value for c in at.caption)
+
+
+def test_with_a_live_run_the_page_sweeps_its_traffic_from_its_current_step(tmp_path, monkeypatch, abilene) -> None:
+    """Impact and Live talk about the same traffic: the Live run's steps, step length, seed and
+    peak, swept from its current step to its end (oracle: the run's own spec)."""
+    from netdrift.dashboard.common.state import LiveSession
+    from netdrift.engine.experiments.scenario import LiveScenario
+    from netdrift.engine.experiments.spec import ScenarioSpec
+
+    spec = ScenarioSpec(topology="abilene", steps=72, train_steps=40, step_minutes=15, models=("persistence",),
+                        seed=9, peak_utilization=0.85)
+    run = LiveScenario.from_spec(spec)
+    run.train()
+    run.advance(7)
+    monkeypatch.setenv("NETDRIFT_DB_URL", f"sqlite:///{tmp_path / 'h.sqlite'}")
+    monkeypatch.delenv("NETDRIFT_TOPOLOGY", raising=False)
+    at = AppTest.from_file(VIEW, default_timeout=120)
+    at.session_state["netdrift_live"] = LiveSession(live=run)
+    at.run()
+    at.selectbox(key="impact_topology").set_value("abilene").run()
+    assert at.toggle(key="impact_use_live").value is True
+    next(b for b in at.button if b.label == "Run the sweep").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    stored = at.session_state["impact_sweep"]
+    c = stored.config
+    assert (c["steps"], c["step_minutes"], c["seed"], c["from"], c["to"]) == (72, 15.0, 9, 47, 72)
+    assert c["peak_utilization"] == pytest.approx(0.85)
+
+    at.toggle(key="impact_use_live").set_value(False).run()  # a separate window: the page's own settings
+    inputs = {n.label: n.value for n in at.number_input}
+    assert (inputs["Steps of traffic"], inputs["Step length (min)"], inputs["From step"]) == (288, 5.0, 0)
+
+
+def test_a_forecast_sweep_runs_with_the_page_defaults(tmp_path, monkeypatch, abilene) -> None:
+    at = open_page(tmp_path, monkeypatch)
+    at.selectbox(key="impact_topology").set_value("abilene").run()
+    at.selectbox(key="impact_forecast").set_value("routed-persistence")
+    next(b for b in at.button if b.label == "Run the sweep").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    c = at.session_state["impact_sweep"].config
+    assert (c["from"], c["to"], c["forecast"]) == (144, 156, "routed-persistence")  # half the day, 12 steps
+
+
+def test_a_row_sent_to_live_says_where_the_sweep_found_its_worst_case(abilene) -> None:
+    from netdrift.dashboard.live.helpers import applied_step_text
+    from netdrift.engine.experiments.scenario import LiveScenario
+    from netdrift.engine.experiments.spec import ScenarioSpec
+
+    run = LiveScenario.from_spec(ScenarioSpec(topology="abilene", steps=72, train_steps=40, step_minutes=30,
+                                              models=("persistence",)))
+    run.train()
+    text = applied_step_text(run, "Link X", 46)
+    assert text.startswith("Link X applied at step 40 (") and "worst case at step 46 (" in text
+    assert text.endswith("6 steps ahead.")
+    assert applied_step_text(run, "Link X", 40).endswith("this is the step where the sweep found its worst case.")
+    assert "already past" in applied_step_text(run, "Link X", 3)

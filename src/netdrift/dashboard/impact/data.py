@@ -186,10 +186,13 @@ def worst_failure_rank(stored: StoredSweep, link_id: str) -> int | None:
 def apply_request(stored: StoredSweep, rank: int) -> dict[str, Any]:
     """What the Live page is asked to apply for the failure at ``rank``
     (``st.session_state[APPLY_FAILURE_KEY]``): the topology's name (what the Live run's topology
-    is called), the links and nodes to fail (ids), and the failure's name."""
+    is called), the links and nodes to fail (ids), the failure's name, and the step of the sweep
+    where it hurts most (``worst_step``, None when the sweep did not record it)."""
     f = stored.failures[rank - 1]
+    worst = f.get("worst_step")
     return {"topology": stored.topology.name, "links": list(f["links"]), "nodes": list(f["nodes"]),
-            "label": failure_name(stored.topology, f, stored.kind)}
+            "label": failure_name(stored.topology, f, stored.kind),
+            "worst_step": None if worst is None else int(worst)}
 
 
 def sweep_caption(stored: StoredSweep) -> str:

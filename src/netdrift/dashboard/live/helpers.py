@@ -193,16 +193,19 @@ def next_forecasts(sess: LiveSession) -> dict[str, np.ndarray]:
 
 
 def band_models(live: LiveScenario) -> list[str]:
-    """The run's models in its order, routed (failure-aware) ones first: the warning model's
-    choices, the first being the default. Empty when the run has no intervals."""
+    """The run's models in its order, the ensemble (the recommended forecast) first, then the
+    routed (failure-aware) ones: the warning model's choices, the first being the default (the map
+    is coloured by its upper bound). Empty when the run has no intervals."""
     if live.interval is None:
         return []
+    ensemble = [e.label for e in live.entries if e.kind == "ensemble"]
     routed = [e.label for e in live.entries if model_info(e.kind).space == "demands"]
-    return routed + [e.label for e in live.entries if e.label not in routed]
+    return ensemble + routed + [e.label for e in live.entries if e.label not in routed + ensemble]
 
 
 def default_band_model(live: LiveScenario) -> str | None:
-    """The first routed model if the run has one, else its first model; None without intervals."""
+    """The ensemble if the run has one, else the first routed model, else its first model; None
+    without intervals."""
     models = band_models(live)
     return models[0] if models else None
 
@@ -217,6 +220,30 @@ def horizon_text(live: LiveScenario) -> str:
 def _upper_of(sess: LiveSession, model: str | None) -> np.ndarray | None:
     band = next_bands(sess).get(model) if model else None
     return None if band is None or band.upper is None else np.asarray(band.upper, dtype=float)
+
+
+def applied_step_text(live: LiveScenario, label: str, worst_step: int | None) -> str:
+    """Which step a failure sent from the Impact page was applied at, beside the step where the
+    sweep found it hurts most (a failure is applied now: the run cannot fail a link in its past).
+
+    >>> from netdrift.engine.experiments.scenario import LiveScenario
+    >>> from netdrift.engine.experiments.spec import ScenarioSpec
+    >>> run = LiveScenario.from_spec(ScenarioSpec(topology="abilene", steps=60, train_steps=30,
+    ...                                           step_minutes=60, models=("persistence",)))
+    >>> run.train()
+    >>> applied_step_text(run, "Link A", 41)
+    'Link A applied at step 30 (2024-01-02 06:00); the sweep found its worst case at step 41 (2024-01-02 17:00), 11 steps ahead.'
+    """
+    now = live.step
+    text = f"{label} applied at step {now} ({live.time_of(now):%Y-%m-%d %H:%M})"
+    if worst_step is None or not 0 <= worst_step < live.total_steps:
+        return text + "."
+    when = f"step {worst_step} ({live.time_of(worst_step):%Y-%m-%d %H:%M})"
+    if worst_step > now:
+        return text + f"; the sweep found its worst case at {when}, {worst_step - now} steps ahead."
+    if worst_step < now:
+        return text + f"; the sweep found its worst case at {when}, already past in this run."
+    return text + "; this is the step where the sweep found its worst case."
 
 
 def overload_rows(sess: LiveSession) -> list[tuple[int, str]]:

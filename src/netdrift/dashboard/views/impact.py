@@ -22,6 +22,7 @@ import streamlit as st
 from netdrift.dashboard.common import state
 from netdrift.dashboard.common.download_buttons import export_buttons
 from netdrift.dashboard.impact import data as idt
+from netdrift.dashboard.impact.defaults import OWN_DEFAULTS, SweepDefaults, forecast_start, live_defaults
 from netdrift.dashboard.map.components.topology_map import topology_map
 from netdrift.dashboard.map.model import labels_by_default, node_positions
 from netdrift.engine.errors import InputError
@@ -42,6 +43,7 @@ CLICK_KEY = "impact_click_mode"
 DETAIL_KEY = "impact_detail_rank"
 MAP_KEY = "impact_map"
 HANDLED_KEY = "impact_row_handled"
+USE_LIVE_KEY = "impact_use_live"
 CLICK_MODES = ("fails it on the Live map", "shows its details")
 #: Live's url_path in app.py; Streamlit identifies a page by its url_path alone.
 LIVE_URL_PATH = "live"
@@ -96,18 +98,23 @@ def run_form() -> None:
         upload = st.file_uploader("Shared-risk link groups: CSV with header 'srlg,link_id', or JSON "
                                   "{\"srlgs\": [{\"id\": ..., \"links\": [...]}]}", type=list(SRLG_TYPES),
                                   key="impact_srlg")
+    d = form_defaults(topology)
+    top = max(20_160, d.steps)
     with st.form("impact_run"):
         c = st.columns(3)
-        steps = c[0].number_input("Steps of traffic", min_value=1, max_value=20_160, value=288, step=24)
-        minutes = c[1].number_input("Step length (min)", min_value=1.0, max_value=60.0, value=5.0, step=1.0)
-        seed = c[2].number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1)
+        from_live = d.source == "live"  # the traffic is the Live run's: shown, not editable
+        steps = c[0].number_input("Steps of traffic", min_value=1, max_value=top, value=d.steps, step=24,
+                                  disabled=from_live)
+        minutes = c[1].number_input("Step length (min)", min_value=0.01, max_value=max(60.0, d.step_minutes),
+                                    value=d.step_minutes, step=1.0, disabled=from_live)
+        seed = c[2].number_input("Seed", min_value=0, max_value=2**31 - 1, value=d.seed, step=1, disabled=from_live)
         c = st.columns(3)
-        start = c[0].number_input("From step", min_value=0, max_value=20_160, value=0, step=12)
-        stop = c[1].number_input("To step (excluded)", min_value=0, max_value=20_160, value=288, step=12)
+        start = c[0].number_input("From step", min_value=0, max_value=top, value=d.start, step=12)
+        stop = c[1].number_input("To step (excluded)", min_value=0, max_value=top, value=d.stop, step=12)
         peak = c[2].number_input("Peak utilisation, all links up (%)", min_value=1.0, max_value=400.0,
-                                 value=60.0, step=5.0,
+                                 value=d.peak_pct, step=5.0, disabled=from_live,
                                  help="The synthetic traffic is scaled so the busiest link direction peaks here.")
-        st.caption("Synthetic traffic (daily and weekly cycles, gravity model), seeded.")
+        st.caption(traffic_caption(d))
         c = st.columns(3)
         demands = c[0].selectbox(
             "Demands swept", list(DEMAND_CHOICES), format_func=DEMAND_CHOICES.get, key="impact_forecast",
@@ -117,10 +124,33 @@ def run_form() -> None:
                                     help="With a forecast, the window is From step .. From step + horizon.")
         submitted = st.form_submit_button("Run the sweep", type="primary")
     if submitted:
+        if demands:
+            start = forecast_start(int(start), int(steps), float(minutes))
         stop = int(start) + int(horizon) if demands else int(stop)
-        settings = SweepSettings(kind, int(start), stop, int(steps), "synthetic", float(minutes), int(seed),
-                                 float(peak) / 100.0, forecast=demands)
+        settings = SweepSettings(kind, int(start), stop, int(steps), d.traffic, float(minutes), int(seed),
+                                 float(peak) / 100.0, forecast=demands, traffic_model=d.traffic_model)
         run(topology, choice, settings, upload)
+
+
+def form_defaults(topology: Topology) -> SweepDefaults:
+    """The Live run's traffic and window when this tab has a Live run on ``topology`` (a toggle
+    switches to the page's own), else the page's own defaults."""
+    sess = state.get_live()
+    live = sess.live if sess is not None else None
+    if live is None or live.finished or live.topology.name.casefold() != topology.name.casefold():
+        return OWN_DEFAULTS
+    use_live = st.toggle("Sweep the Live run's traffic, from its current step", value=True, key=USE_LIVE_KEY,
+                         help="Off: a separate window of synthetic traffic with this page's own settings.")
+    return live_defaults(live) if use_live else OWN_DEFAULTS
+
+
+def traffic_caption(d: SweepDefaults) -> str:
+    if d.source == "live":
+        what = "replayed from " + d.traffic if d.traffic != "synthetic" else f"synthetic ({d.traffic_model or 'sine'})"
+        return (f"The Live run's traffic ({what}, {d.steps} steps of {d.step_minutes:g} min, seed {d.seed}); "
+                f"the window starts at its current step, {d.start}.")
+    return ("Synthetic traffic (daily and weekly cycles, gravity model), seeded. A forecast sweep from step 0 "
+            "starts after the first day instead (a forecast needs observed steps).")
 
 
 def run(topology: Topology, choice: str, settings: SweepSettings, upload: Any) -> None:

@@ -355,6 +355,7 @@ def apply_requested_failure(sess: state.LiveSession | None) -> None:
         for target in targets:
             outcome = callbacks.fail_element(sess.live, target, kind)
             _after_toggle(sess, outcome)
+    sess.messages.append(lh.applied_step_text(sess.live, label, request.get("worst_step")))
 
 
 def beat(sess: state.LiveSession) -> None:
