@@ -80,7 +80,7 @@ def test_mapping_file_csv_and_json(tmp_path):
     rows = mapping_rows()
     csv_file = tmp_path / "m.csv"
     csv_file.write_text("instance,ifName,link,src\n" + "".join(
-        f"{r['instance']},{r['ifName']},{r['link']},{r['src']}\n" for r in rows))
+        f"{r['instance']},{r['ifName']},{r['link']},{r['src']}\n" for r in rows), encoding="utf-8-sig")  # with a BOM
     json_file = tmp_path / "m.json"
     json_file.write_text(json.dumps({"interfaces": rows}))
     a, b = read_mapping(csv_file, RING), read_mapping(json_file, RING)

@@ -72,7 +72,7 @@ def read_mapping(path: str | Path, topology: Topology) -> InterfaceMapping:
     if not p.is_file():
         raise InputError(what, "no such file")
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")  # a BOM (spreadsheet exports) is not part of the header
     except (OSError, UnicodeDecodeError) as err:
         raise InputError(what, f"cannot be read ({err})") from None
     suffix = p.suffix.lower()
