@@ -129,3 +129,25 @@ def test_outputs_refused_before_any_work(tmp_path, capsys):
     one_line_error(capsys, SMALL + ["--out-demands", str(tmp_path / "no" / "d.csv")], "--out-demands",
                    "folder does not exist")
 
+
+
+def test_link_loads_plan_like_the_demands_they_come_from(tmp_path, capsys):
+    # Deduced demands reproduce every measured load, and without failure the plan depends only on
+    # the loads (the forecast is linear in the demands): the same upgrades as on the true demands.
+    loads = tmp_path / "loads.csv"
+    assert main(["simulate", "--topology", "abilene", "--steps", "168", "--step-minutes", "60",
+                 "--peak-utilization", "0.8", "--out", str(loads)]) == 0
+    capsys.readouterr()
+    common = ["plan", "--topology", "abilene", "--steps", "168", "--horizon-days", "30", "--growth", "0.3",
+              "--survive", "none", "--target-utilization", "0.8", "--modules", "1000,10000", "--json", "--workers", "1"]
+    assert main(common + ["--link-loads", str(loads)]) == 0
+    deduced = json.loads(capsys.readouterr().out)
+    assert main(common + ["--step-minutes", "60", "--peak-utilization", "0.8"]) == 0
+    true = json.loads(capsys.readouterr().out)
+    assert deduced["traffic"] == f"deduced from {loads}" and "deduction" in deduced
+    assert true["n_upgrades"] >= 1
+    assert [(u["link_id"], u["modules"]) for u in deduced["upgrades"]] == [
+        (u["link_id"], u["modules"]) for u in true["upgrades"]]
+    for a, b in zip(deduced["upgrades"], true["upgrades"]):
+        assert a["worst_load_mbps"] == pytest.approx(b["worst_load_mbps"], rel=1e-4)
+    one_line_error(capsys, common + ["--link-loads", str(loads), "--traffic", "x.csv"], "--traffic")

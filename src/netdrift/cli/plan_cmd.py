@@ -15,12 +15,15 @@ from netdrift.cli.common import (
     STEPS_BOUND,
     StderrProgress,
     add_max_memory_option,
+    add_traffic_model_option,
     positive_int,
     print_json,
     step_minutes_arg,
     steps_arg,
+    traffic_model,
     with_max_memory,
 )
+from netdrift.cli.link_loads_options import add_link_loads_options, check_deduce_option, deduced_traffic
 from netdrift.engine.errors import InputError
 
 __all__ = ["register", "run", "summary_lines"]
@@ -38,8 +41,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "failure and step that size it and the date it is needed from. Demand a failure cuts off is "
                     "reported, never fixed by capacity. See docs/planning.md.")
     p.add_argument("--topology", required=True, help="bundled name (e.g. geant2012) or a topology file")
-    p.add_argument("--traffic", default="synthetic",
-                   help="the history: 'synthetic' (default) or a replay file/folder (SNDlib, CSV time,src,dst,mbps)")
+    given = p.add_mutually_exclusive_group()
+    given.add_argument("--traffic", default="synthetic",
+                       help="the history: 'synthetic' (default) or a replay file/folder (SNDlib, CSV time,src,dst,mbps)")
+    add_link_loads_options(p, given)
+    add_traffic_model_option(p)
     p.add_argument("--steps", type=steps_arg, required=True, help=f"steps of history ({STEPS_BOUND})")
     p.add_argument("--step-minutes", type=step_minutes_arg,
                    help="minutes per step, in (0, 10080] (synthetic traffic: default 5; a replay keeps its own and refuses another)")
@@ -147,10 +153,11 @@ def run(args: argparse.Namespace) -> int:
     from netdrift.engine.traffic.synthetic import check_seed
 
     check_seed(args.seed)
-    synthetic = args.traffic.strip().lower() == "synthetic"
+    synthetic = args.traffic.strip().lower() == "synthetic" and not args.link_loads
+    model = traffic_model(args)
     minutes = args.step_minutes if args.step_minutes is not None or not synthetic else 5.0
     if synthetic:
-        check_synthetic_fits(args.topology, args.steps)
+        check_synthetic_fits(args.topology, args.steps, model=model)
     topology = load_topology(args.topology)
     srlgs = None
     if args.survive == "srlg":
@@ -158,10 +165,15 @@ def run(args: argparse.Namespace) -> int:
         if not srlgs:
             raise InputError("--srlg", "--survive srlg needs shared-risk link groups (--srlg FILE or 'srlgs' in "
                                        "the topology JSON)")
-    history = make_traffic(args.traffic, topology, args.steps, minutes, args.seed,
-                           peak_utilization=args.peak_utilization, require_steps=True)
-    if not synthetic:
-        check_replay_step(args.traffic, args.step_minutes, history.step_minutes)
+    deduction = None
+    if args.link_loads:  # demands deduced from measured loads, then planned on exactly as given ones
+        history, deduction = deduced_traffic(args, topology, args.steps)
+    else:
+        check_deduce_option(args)
+        history = make_traffic(args.traffic, topology, args.steps, minutes, args.seed,
+                               peak_utilization=args.peak_utilization, require_steps=True, model=model)
+        if not synthetic:
+            check_replay_step(args.traffic, args.step_minutes, history.step_minutes)
     bar = StderrProgress(enabled=not args.json or sys.stderr.isatty())
     try:
         result = plan(topology, history, horizon_days=args.horizon_days, growth=rate, survive=args.survive,
@@ -172,7 +184,9 @@ def run(args: argparse.Namespace) -> int:
         head, sep, rest = err.what.partition(" ")
         raise InputError(_NAMES.get(head, head) + sep + rest, err.problem) from None
     write_plan_files(result.upgraded, result.demands, out_topology, out_demands)
-    report: dict[str, Any] = {**result.report, "out_topology": str(out_topology) if out_topology else None,
+    report: dict[str, Any] = {**result.report, "traffic": f"deduced from {args.link_loads}" if args.link_loads
+                              else args.traffic, **({"deduction": deduction.summary()} if deduction else {}),
+                              "out_topology": str(out_topology) if out_topology else None,
                               "out_demands": str(out_demands) if out_demands else None}
     if args.json:
         print_json(report)
