@@ -118,8 +118,8 @@ def test_level_shifts_push_the_estimate_up(long_run):
 
 
 def test_memory_budget_is_checked_before_allocating():
-    with pytest.raises(InputError, match="backbone traffic on 'ring4'.*memory budget"):
-        backbone_traffic(ring(4), 10**9, budget_bytes=1024**3)
+    with pytest.raises(InputError, match="backbone traffic on 'ring50'.*memory budget"):
+        backbone_traffic(ring(50), 10**6, budget_bytes=1024**3)  # 2450 pairs x 10^6 steps: ~10 GB
 
 
 @pytest.mark.parametrize("params, name", [
