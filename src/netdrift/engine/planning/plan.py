@@ -12,6 +12,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from netdrift.engine.budget import check_memory
 from netdrift.engine.errors import InputError
 from netdrift.engine.network.routing import LoadPlan
 from netdrift.engine.network.topology import Topology
@@ -21,7 +22,7 @@ from netdrift.engine.planning.upgrade import cheapest_modules
 from netdrift.engine.sweep import KINDS, Failure, failure_set, sweep
 from netdrift.engine.traffic.series import TrafficMatrixSeries
 
-__all__ = ["SURVIVE", "PlanResult", "plan"]
+__all__ = ["SURVIVE", "PlanResult", "plan", "plan_memory_bytes"]
 
 #: Failure sets a plan can survive: none (normal operation only) or a sweep's set.
 SURVIVE = ("none",) + KINDS
@@ -35,6 +36,18 @@ class PlanResult:
     upgraded: Topology
     demands: TrafficMatrixSeries
     report: dict[str, Any]
+
+
+def plan_memory_bytes(n_pairs: int, week_steps: int, history_steps: int, auto: bool, interval_weeks: int) -> float:
+    """Memory of a plan besides its sweep (which checks its own): about six (week x pairs) float64
+    arrays (the profile, the plan week, the weeks being averaged and their temporaries), a float64
+    copy of the history for an automatic trend, the residuals of the weeks for an interval.
+
+    >>> round(plan_memory_bytes(38612, 672, 2016, False, 0) / 1e9, 2)   # Cogentco, 15-minute steps
+    1.25
+    """
+    cells = float(n_pairs) * week_steps
+    return 8.0 * (6 * cells + (n_pairs * float(history_steps) if auto else 0.0) + interval_weeks * cells)
 
 
 def _check(target_utilization: float, survive: str, modules: Sequence[float], costs: Sequence[float],
@@ -80,6 +93,10 @@ def plan(topology: Topology, history: TrafficMatrixSeries, *, horizon_days: floa
     _check(U, survive, modules, cost_per_module, cost_per_km)
     if tuple(history.node_ids) != tuple(n.id for n in topology.nodes):
         raise InputError("traffic", f"its nodes do not match topology '{topology.name}'")
+    W = int(round(7 * 1440.0 / history.step_minutes))
+    K = min(4, history.steps // max(W, 1))
+    check_memory(f"plan of {history.n_pairs} pairs x {W} steps a week on '{topology.name}'",
+                 plan_memory_bytes(history.n_pairs, W, history.steps, growth is None, K if interval else 0))
     fc = fit_forecast(history, growth, horizon_days, interval)
     N, W = history.steps, fc.week_steps
     H = max(W, int(round(horizon_days * 1440.0 / history.step_minutes)))
