@@ -394,8 +394,11 @@ class LiveScenario:
         self.stream.fill(self.step)
         inp = self.stream.input_at(self.step)
         out = {}
+        raw = {label: m.forecast(inp) for label, m in self.models.items() if not getattr(m, "combines", False)}
         for label, m in self.models.items():
-            fc = m.forecast(inp).scaled(self.capacity)
+            # A combiner (the ensemble) combines the members' forecasts just made, remembering nothing.
+            fc = m.combine(inp, raw, remember=False) if label not in raw else raw[label]  # type: ignore[attr-defined]
+            fc = fc.scaled(self.capacity)
             tracker = self.intervals.get(label)
             out[label] = tracker.preview(fc) if tracker is not None else fc
         return out
