@@ -3,8 +3,8 @@
 Writes, for ``backbone`` and ``sine`` (same topology, seed, length and scale):
 
 - ``docs/img/<model>_acf.png``: the autocorrelation of one pair's demand (lags up to 8 days: the
-  daily and weekly cycles) and, on log-log axes, of its deseasonalised log-demand (the
-  time-of-week mean over the weeks removed) beside fGn's ``rho(k) ~ H(2H-1) k^(2H-2)`` for H = 0.8:
+  daily and weekly cycles) and, on log-log axes, the mean over pairs of the autocorrelation of
+  their deseasonalised log-demand (the time-of-week mean over the weeks removed) beside fGn's ``rho(k) ~ H(2H-1) k^(2H-2)`` for H = 0.8:
   long-range dependence is a slow power-law decay, short-range noise drops to zero within lags;
 - ``docs/img/<model>_marginals.png``: the distribution of log(demand / the pair's mean) over all
   pairs, and of the 5-minute log-returns against a Gaussian of the same standard deviation (log
@@ -96,9 +96,8 @@ def acf_chart(demands: np.ndarray, pair: int, model: str) -> alt.HConcatChart:
         x=alt.X("lag (days):Q", scale=alt.Scale(domain=[0, 8])),
         y=alt.Y("autocorrelation:Q", scale=alt.Scale(domain=[-1, 1])),
     ).properties(title=f"{model}: ACF of one pair's demand (Mbit/s)", width=360, height=240)
-    res = deseasonalised_log(x)
     log_lags = np.unique(np.round(np.geomspace(1, 2 * DAY, 40)).astype(int))
-    r = acf(res, log_lags)
+    r = np.mean([acf(deseasonalised_log(demands[:, q]), log_lags) for q in range(demands.shape[1])], axis=0)
     ok = r > 0
     rows = [{"lag (5-min steps)": int(k), "autocorrelation": float(v), "series": f"{model} (deseasonalised log)"}
             for k, v in zip(log_lags[ok], r[ok])]
@@ -110,7 +109,7 @@ def acf_chart(demands: np.ndarray, pair: int, model: str) -> alt.HConcatChart:
         x=alt.X("lag (5-min steps):Q", scale=alt.Scale(type="log")),
         y=alt.Y("autocorrelation:Q", scale=alt.Scale(type="log", domain=[0.001, 1]), title="autocorrelation (log)"),
         color=_colours(f"{model} (deseasonalised log)", reference),
-    ).properties(title=f"{model}: ACF without the weekly cycle (log-log)", width=360, height=240)
+    ).properties(title=f"{model}: ACF without the weekly cycle, mean over pairs", width=360, height=240)
     return alt.hconcat(left, right).resolve_scale(color="independent")
 
 
