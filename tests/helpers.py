@@ -29,7 +29,7 @@ def one_line_error(capsys: Any, argv: list[str], *needles: str, stdout_empty: bo
 
 #: The map's legend as the operator reads it: (band from, band to, colour), written out by hand.
 WEATHERMAP = [(0.00, 0.10, "#7fb2e5"), (0.10, 0.25, "#3b7dd8"), (0.25, 0.40, "#1fa2a8"), (0.40, 0.55, "#36a852"),
-              (0.55, 0.70, "#c9b300"), (0.70, 0.85, "#f28a1a"), (0.85, 1.00, "#e0301e"), (1.00, float("inf"), "#8e1b9c")]
+              (0.55, 0.70, "#c9b300"), (0.70, 0.85, "#f28a1a"), (0.85, 1.00, "#e0301e"), (1.00, float("inf"), "#e01fd0")]
 
 
 def weathermap_colour(utilisation: float) -> str:
@@ -37,7 +37,7 @@ def weathermap_colour(utilisation: float) -> str:
     above it, NaN is the no-data grey): the expected colour, independent of the map's code.
 
     >>> weathermap_colour(0.0999), weathermap_colour(0.10), weathermap_colour(1.0), weathermap_colour(float("nan"))
-    ('#7fb2e5', '#3b7dd8', '#8e1b9c', '#c8c8c8')
+    ('#7fb2e5', '#3b7dd8', '#e01fd0', '#c8c8c8')
     """
     if utilisation != utilisation:
         return "#c8c8c8"

@@ -55,7 +55,7 @@ def test_a_tiny_scenario_starts_steps_and_is_in_the_history(app: AppTest, tmp_pa
     assert metrics["Dropped traffic"].endswith("Mbit/s")
     assert _button(app, "Play")
     labels = app.checkbox(key="live_util_labels")
-    assert labels.label == "Show utilisation labels" and labels.value  # Abilene is small: on
+    assert labels.label == "Show link labels" and labels.value  # Abilene is small: on
     labels.uncheck().run()
     assert not app.exception, app.exception
     assert app.checkbox(key="live_util_labels").value is False

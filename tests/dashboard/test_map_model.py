@@ -346,3 +346,70 @@ def test_the_shipped_land_is_small_attributed_and_flat() -> None:
         return hit
     assert any(inside(r, 2.35, 48.86) for r in rings)
     assert not any(inside(r, -30.0, 40.0) for r in rings)  # mid-Atlantic
+
+
+# --- overloads stand out, labels in % or Mbit/s, the hover's sparkline (issue 21, item 6) -------
+def _two_links() -> Topology:
+    """a-b at 1 Gbit/s (a thin link), a-c at 100 Gbit/s (a thick one)."""
+    nodes = (Node("a", "A"), Node("b", "B"), Node("c", "C"))
+    return Topology("two", nodes, (Link("a-b", "a", "b", 1_000.0), Link("a-c", "a", "c", 100_000.0)))
+
+
+def test_an_overloaded_thin_direction_is_wide_magenta_and_always_labelled() -> None:
+    topo = _two_links()
+    # a->b at 1,210 of 1,000 Mbit/s (121 %), b->a 500 (50 %), a->c 71 % , c->a 10 %.
+    frame = MapFrame(np.array([1210.0, 500.0, 71_000.0, 10_000.0]), {}, utilisation_labels=False)
+    edges = {e["id"]: e for e in build_map(topo, {"a": (0, 0), "b": (1, 0), "c": (0, 1)}, frame)["edges"]}
+    over, back, thick = edges["a-b#0"], edges["a-b#1"], edges["a-c#0"]
+    assert over["overload"] is True and back["overload"] is False and thick["overload"] is False
+    assert over["color"] == "#e01fd0"  # the magenta of the legend's 100 %+, not a band of the cool-to-hot scale
+    assert "#e01fd0" not in {back["color"], thick["color"]}
+    assert over["width"] == 4.0 and back["width"] == 1.0  # a 1 Gbit/s link is 1 px, over capacity 4 px
+    assert over["width"] >= thick["width"]  # 100 Gbit/s: 1 + 1.5 * 2 = 4 px
+    # Labels are off, yet the overload carries its own label (drawn whatever the zoom); the others none.
+    assert over["label"] == "" and over["over_label"] == "121 %"
+    assert back["over_label"] == "" and thick["over_label"] == ""
+
+
+def test_exactly_at_capacity_or_failed_is_not_an_overload() -> None:
+    topo = _two_links()
+    frame = MapFrame(np.array([1000.0, 2000.0, 0.0, 0.0]), {}, down_links=frozenset({"a-c"}))
+    edges = {e["id"]: e for e in build_map(topo, {"a": (0, 0), "b": (1, 0), "c": (0, 1)}, frame)["edges"]}
+    assert edges["a-b#0"]["overload"] is False  # 100 % is full, not over
+    assert edges["a-b#1"]["overload"] is True   # 200 %
+    frame = MapFrame(np.array([5000.0, 0.0, 0.0, 0.0]), {}, down_links=frozenset({"a-b"}))
+    failed = build_map(topo, {"a": (0, 0), "b": (1, 0), "c": (0, 1)}, frame)["edges"][0]
+    assert failed["failed"] and not failed["overload"] and failed["over_label"] == ""
+
+
+def test_labels_read_in_mbit_per_s_when_asked() -> None:
+    topo = _two_links()
+    loads = np.array([1210.0, 500.0, 71_000.0, 9.5])
+    pos = {"a": (0, 0), "b": (1, 0), "c": (0, 1)}
+    pct = build_map(topo, pos, MapFrame(loads, {}, utilisation_labels=True))["edges"]
+    mbps = build_map(topo, pos, MapFrame(loads, {}, utilisation_labels=True, label_unit="Mbit/s"))["edges"]
+    assert [e["label"] for e in pct] == ["121 %", "50 %", "71 %", "0 %"]
+    assert [e["label"] for e in mbps] == ["1.2 Gbit/s", "500 Mbit/s", "71.0 Gbit/s", "9.5 Mbit/s"]
+    assert mbps[0]["over_label"] == "1.2 Gbit/s"
+
+
+def test_the_hover_sparkline_encodes_the_last_day_by_hand() -> None:
+    topo = _two_links()
+    # Four steps of a->b: 0 %, 60 %, 120 %, missing; the scale's top is the highest (1.2).
+    history = np.full((4, 4), 0.5)
+    history[:, 0] = [0.0, 0.6, 1.2, np.nan]
+    frame = MapFrame(np.array([np.nan, 500.0, 50_000.0, 50_000.0]), {}, history_utilisation=history)
+    edges = build_map(topo, {"a": (0, 0), "b": (1, 0), "c": (0, 1)}, frame)["edges"]
+    # levels round(63 * u / 1.2): 0 -> 'A', 31.5 -> 32 -> 'g', 63 -> '_', NaN -> '.'
+    assert edges[0]["spark"] == "Ag_." and edges[0]["spark_top"] == 1.2
+    # b->a at 50 % throughout: the top is capacity (1.0), level round(31.5) = 32
+    assert edges[1]["spark"] == "gggg" and edges[1]["spark_top"] == 1.0
+    assert edges[0]["spark_label"] == "last day"
+    # A day of 96 steps is thinned to 48 points ending at the step shown.
+    from netdrift.dashboard.map.labels import spark_decode, spark_encode
+
+    day = np.linspace(0.0, 0.95, 96)
+    code = spark_encode(day, 1.0)
+    assert len(code) == 48
+    assert spark_decode(code, 1.0)[-1] == round(round(63 * 0.95) / 63, 3)
+    assert build_map(topo, {"a": (0, 0), "b": (1, 0), "c": (0, 1)}, None)["edges"][0]["spark"] == ""

@@ -281,38 +281,62 @@ def warning_rows(sess: LiveSession, model: str | None) -> list[tuple[int, str]] 
 
 
 def map_data(sess: LiveSession, selected_link: str | None, upper_model: str | None = None,
-             colour_by_upper: bool = False, labels: bool = False, highlight: frozenset[str] = frozenset()) -> dict:
-    """Data for the topology map component at the shown step.
+             colour_by_upper: bool = False, labels: bool = False, highlight: frozenset[str] = frozenset(),
+             label_unit: str = "%", step: int | None = None) -> dict:
+    """Data for the topology map component at the shown step, or at an earlier ``step`` of the run
+    (the time slider: read-only, nothing in the run changes).
 
     With ``upper_model`` (a model of the run with intervals), each direction's hover also
     shows the highest of that model's upper bounds over the horizon (as a utilisation), and
     with ``colour_by_upper`` the links are coloured by it instead of by their current load;
-    with ``labels`` each direction is labelled with the utilisation it is coloured by; the nodes
-    in ``highlight`` (cut off by a failure) are filled with :data:`CUT_OFF_COLOUR`.
+    with ``labels`` each direction is labelled with the utilisation it is coloured by (or its load
+    with ``label_unit`` "Mbit/s"); the nodes in ``highlight`` (cut off by a failure) are filled
+    with :data:`CUT_OFF_COLOUR`. Each direction's hover draws its last day of load.
+
+    At an earlier step ``k`` the map shows the loads at ``k`` under the failures in force at ``k``
+    (the fold of the event log), the forecasts the models made of ``k`` and their upper bounds.
     """
     live = sess.live
     topo = live.topology
     if sess.positions is None:
         sess.positions = node_positions(topo)
-    step = shown_step(live)
-    upper = _upper_of(sess, upper_model)
+    now = shown_step(live)
+    past = step is not None and 0 <= step < now
+    k = int(step) if past else now
+    if past:
+        down_links, down_nodes = live.simulator.state_at(k)
+        forecasts = {m: np.asarray(f[k], dtype=float) for m, f in live.forecasts.items()}
+        bound = live.recorder.upper.get(upper_model) if upper_model else None
+        upper = None if bound is None else np.asarray(bound[k], dtype=float)
+        upper_label = f"{upper_model} upper bound for step {k}"
+    else:
+        down_links, down_nodes = live.down_links, live.down_nodes
+        forecasts = next_forecasts(sess)
+        upper = _upper_of(sess, upper_model)
+        upper_label = f"{upper_model} upper bound within {horizon_text(live)}"
+    day = max(2, int(round(1440 / live.traffic.step_minutes)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        history = np.asarray(live.simulator.loads.loads[max(0, k - day + 1):k + 1], dtype=float) / live.capacity
     frame = MapFrame(
-        loads_mbps=live.loads_at(step),
-        forecasts_mbps=next_forecasts(sess),
-        down_links=frozenset(live.down_links),
-        down_nodes=frozenset(live.down_nodes),
+        loads_mbps=live.loads_at(k),
+        forecasts_mbps=forecasts,
+        down_links=frozenset(down_links),
+        down_nodes=frozenset(down_nodes),
         selected_link=selected_link,
         upper_utilisation=None if upper is None else upper_utilisation(upper, live.capacity),
-        upper_label=f"{upper_model} upper bound within {horizon_text(live)}",
+        upper_label=upper_label,
         colour_by_upper=colour_by_upper and upper is not None,
         utilisation_labels=labels,
+        label_unit=label_unit,
+        history_utilisation=history,
+        history_label="last day" if k + 1 >= day else f"last {k + 1} steps",
     )
     data = build_map(topo, sess.positions, frame)
     for node in data["nodes"]:
         if node["id"] in highlight:
             node["color"] = {"background": CUT_OFF_COLOUR, "border": CUT_OFF_COLOUR}
             node["title"] += "\nCUT OFF from the rest of the network"
-    data.update(topology=topo.name, step=step, down_links=sorted(frame.down_links))
+    data.update(topology=topo.name, step=k, down_links=sorted(frame.down_links), past=past)
     return data
 
 

@@ -26,6 +26,7 @@ from typing import Mapping
 
 import numpy as np
 
+from netdrift.dashboard.map.labels import direction_label, spark_encode
 from netdrift.dashboard.map.names import direction_display_names, end_names, is_junction, junction_members
 from netdrift.dashboard.map.names import node_name as _name
 from netdrift.engine.forecasting.catalogue import MODEL_NAMES
@@ -53,7 +54,10 @@ __all__ = [
     "edge_id",
     "LABELS_MAX_LINKS",
     "labels_by_default",
-    "utilisation_label",
+    "OVERLOAD_COLOUR",
+    "OVERLOAD_MIN_WIDTH",
+    "LABEL_UNITS",
+    "is_overloaded",
 ]
 
 #: Lower bounds (utilisation fraction) of the weathermap bands; the last band is "100%+".
@@ -67,15 +71,22 @@ BAND_COLOURS: tuple[str, ...] = (
     "#c9b300",  # 55-70 %: yellow
     "#f28a1a",  # 70-85 %: orange
     "#e0301e",  # 85-100 %: red
-    "#8e1b9c",  # 100 %+: purple, overloaded (traffic above capacity)
+    "#e01fd0",  # 100 %+: magenta, overloaded (traffic above capacity): outside the cool-to-hot scale
 )
+#: The 100 %+ band's colour: an overloaded direction (load over capacity).
+OVERLOAD_COLOUR = BAND_COLOURS[-1]
+#: An overloaded direction is drawn at least this wide (px), so a low-capacity link over capacity is
+#: never a hairline; its label is always drawn (never decluttered away).
+OVERLOAD_MIN_WIDTH = 4.0
+#: The units a direction's label can read in (the Live page's choice; % by default).
+LABEL_UNITS = ("%", "Mbit/s")
 NO_DATA_COLOUR = "#c8c8c8"
 #: A PoP's dot, and the smaller grey point of a hyperedge junction.
 NODE_COLOUR = "#2b3a55"
 JUNCTION_COLOUR = "#8a94a6"
 #: What the legend's colours measure, with the unit.
 LEGEND_TITLE = "Utilisation per direction (load / capacity, %):"
-#: Near-black, drawn dashed: far from the 85-100 % red and the 100 %+ purple.
+#: Near-black, drawn dashed: far from the 85-100 % red and the 100 %+ magenta.
 FAILED_COLOUR = "#111111"
 #: Utilisation labels are on by default up to this many links (GEANT 2012's 61), off above (Cogentco's 243).
 LABELS_MAX_LINKS = 100
@@ -127,15 +138,13 @@ def labels_by_default(topology: Topology) -> bool:
     return len(topology.links) <= LABELS_MAX_LINKS
 
 
-def utilisation_label(utilisation: float, failed: bool = False) -> str:
-    """A direction's label on the map: ``"37 %"``; empty when failed or without data.
+def is_overloaded(utilisation: float | None, failed: bool = False) -> bool:
+    """Whether a direction is over its capacity (load / capacity above 1; never a failed one).
 
-    >>> utilisation_label(0.374), utilisation_label(1.234), utilisation_label(float("nan")), utilisation_label(0.5, True)
-    ('37 %', '123 %', '', '')
+    >>> is_overloaded(1.2), is_overloaded(1.0), is_overloaded(float("nan")), is_overloaded(1.5, True)
+    (True, False, False, False)
     """
-    if failed or utilisation is None or not math.isfinite(utilisation):
-        return ""
-    return f"{utilisation * 100:.0f} %"
+    return not failed and utilisation is not None and math.isfinite(utilisation) and utilisation > 1.0
 
 
 def edge_width(capacity_mbps: float) -> float:
@@ -221,6 +230,11 @@ class MapFrame:
     upper_label: str = "forecast upper bound"
     colour_by_upper: bool = False
     utilisation_labels: bool = False
+    #: What the labels read in: "%" (utilisation) or "Mbit/s" (load).
+    label_unit: str = "%"
+    #: (T, D) utilisation of the last T steps up to the shown one, for each direction's hover sparkline.
+    history_utilisation: np.ndarray | None = None
+    history_label: str = "last day"
 
 
 def build_map(
@@ -262,6 +276,7 @@ def build_map(
         util = np.where(cap > 0, loads / cap, np.nan)
     upper = None if frame.upper_utilisation is None else np.asarray(frame.upper_utilisation, dtype=float)
     up = topology.link_up_mask(frame.down_links, frame.down_nodes)
+    history = None if frame.history_utilisation is None else np.asarray(frame.history_utilisation, dtype=float)
     models = sorted(frame.forecasts_mbps, key=lambda m: MODEL_NAMES.index(m) if m in MODEL_NAMES else len(MODEL_NAMES))
 
     members, ends, degree = _structure(topology)
@@ -319,6 +334,13 @@ def build_map(
             shown = up_u if frame.colour_by_upper and upper is not None else u
             colour = FAILED_COLOUR if failed else band_colour(shown)
             selected = frame.selected_link == link.id
+            over = is_overloaded(u, failed)
+            text = direction_label(shown, shown * float(cap[d]), frame.label_unit, failed)
+            spark, top = "", 1.0
+            if history is not None and len(history):
+                column = history[:, d]
+                top = max(1.0, float(np.nanmax(column))) if np.isfinite(column).any() else 1.0
+                spark = spark_encode(column, top)
             edges.append(
                 {
                     "id": edge_id(link.id, d),
@@ -333,10 +355,17 @@ def build_map(
                     # The link by its PoPs, for the search box (once per link: the data goes out every rerun).
                     "link_name": f"{ends[d][0]} \u2013 {ends[d][1]}" if d % 2 == 0 else "",
                     "selected": selected,
-                    "util_label": utilisation_label(shown, failed),
-                    "label": utilisation_label(shown, failed) if frame.utilisation_labels else "",
+                    "util_label": text,
+                    "label": text if frame.utilisation_labels else "",
+                    # Over capacity now: drawn wide and always labelled (its current load), whatever the zoom.
+                    "overload": over,
+                    "over_label": direction_label(u, float(loads[d]), frame.label_unit) if over else "",
+                    "spark": spark,
+                    "spark_top": round(top, 3),
+                    "spark_label": frame.history_label if spark else "",
                     "color": colour,
-                    "width": edge_width(float(cap[d])) + (1.5 if selected else 0.0),
+                    "width": max(edge_width(float(cap[d])), OVERLOAD_MIN_WIDTH if over else 0.0)
+                    + (1.5 if selected else 0.0),
                     "dashes": [6, 5] if failed else False,
                 }
             )

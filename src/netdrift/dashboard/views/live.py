@@ -42,7 +42,7 @@ from netdrift.dashboard.live import chart as live_chart
 from netdrift.dashboard.live import helpers as lh
 from netdrift.dashboard.live.impact_panel import impact_of_last_event, show_impact
 from netdrift.dashboard.map.components.topology_map import topology_map
-from netdrift.dashboard.map.model import labels_by_default
+from netdrift.dashboard.map.model import LABEL_UNITS, labels_by_default
 from netdrift.dashboard.map.names import failed_text
 from netdrift.dashboard.map.overload import percent_text
 from netdrift.engine.errors import InputError
@@ -57,6 +57,7 @@ DIRECTION_KEY = "live_direction"
 BAND_MODEL_KEY = "live_band_model"
 COLOUR_KEY = "live_colour_by"
 LABELS_KEY = "live_util_labels"
+LABEL_UNIT_KEY = "live_label_unit"
 PREVIEW_NOTE_KEY = "live_preview_note"
 CONFIRM_NEW_KEY = "live_confirm_new"
 RESUME_KEY = "live_resume"
@@ -164,7 +165,7 @@ def _new_run() -> None:
         if err:
             st.session_state["live_history_error"] = err
     state.clear_live(forget=sess is not None and sess.live.finished)
-    for key in (DIRECTION_KEY, BAND_MODEL_KEY, COLOUR_KEY, LABELS_KEY):
+    for key in (DIRECTION_KEY, BAND_MODEL_KEY, COLOUR_KEY, LABELS_KEY, LABEL_UNIT_KEY):
         st.session_state.pop(key, None)
 
 
@@ -393,10 +394,10 @@ def live_panel(sess: state.LiveSession) -> None:
 
     left, right = st.columns([3, 2])
     with left:
-        model, colour_by_upper, labels = map_options(live)
+        model, colour_by_upper, labels, unit = map_options(live)
         impact = impact_of_last_event(live)
         data = lh.map_data(sess, _selected_link(sess), model, colour_by_upper, labels,
-                           highlight=frozenset(impact.cut_off) if impact else frozenset())
+                           highlight=frozenset(impact.cut_off) if impact else frozenset(), label_unit=unit)
         data["click_mode"] = "inspect" if st.session_state.get("live_click_mode") == "Inspect" else "toggle"
         topology_map(data, key=MAP_KEY,
                      on_edge_clicked=_on_edge_clicked, on_node_clicked=_on_node_clicked)
@@ -441,9 +442,9 @@ def export_buttons(live: LiveScenario, direction: int) -> None:
                             key=f"live_export_{fmt}", icon=":material/download:", on_click="ignore", width="stretch")
 
 
-def map_options(live: LiveScenario) -> tuple[str | None, bool, bool]:
-    """What colours the links, whose upper bound, and whether the map labels each direction with
-    its utilisation: (model or None, colour by its upper bound, labels)."""
+def map_options(live: LiveScenario) -> tuple[str | None, bool, bool, str]:
+    """What colours the links, whose upper bound, whether the map labels each direction and in
+    which unit: (model or None, colour by its upper bound, labels, "%" or "Mbit/s")."""
     models = lh.band_models(live)
     if models:
         c1, c2 = st.columns(2)
@@ -454,10 +455,13 @@ def map_options(live: LiveScenario) -> tuple[str | None, bool, bool]:
         st.caption("This run has no prediction intervals (Settings): links are coloured by their "
                    "current load, and there are no overload warnings.")
         colour, model = COLOUR_BY[0], None
-    labels = st.checkbox("Show utilisation labels", value=labels_by_default(live.topology), key=LABELS_KEY,
-                         help="Each link direction's utilisation in % on the map (zoom in to read them); "
-                              "off by default on large maps.")
-    return model, colour == COLOUR_BY[1], labels
+    c1, c2 = st.columns(2)
+    labels = c1.checkbox("Show link labels", value=labels_by_default(live.topology), key=LABELS_KEY,
+                         help="Each link direction's utilisation (or load) on the map (zoom in to read them); "
+                              "off by default on large maps. A direction over capacity is always labelled.")
+    unit = c2.segmented_control("Labels in", LABEL_UNITS, default=LABEL_UNITS[0], key=LABEL_UNIT_KEY,
+                                label_visibility="collapsed") or LABEL_UNITS[0]
+    return model, colour == COLOUR_BY[1], labels, unit
 
 
 def warnings_list(sess: state.LiveSession, model: str | None) -> None:

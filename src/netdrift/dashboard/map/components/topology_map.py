@@ -27,6 +27,7 @@ _HTML = (
     'aria-label="Find a node or link" autocomplete="off"><datalist></datalist>'
     '<button type="button" class="nd-fit" title="Show the whole network">Fit</button>'
     '<button type="button" class="nd-reset" title="Clear the search and show the whole network">Reset</button>'
+    '<button type="button" class="nd-full" title="The map on the whole screen (Esc to leave)">Full screen</button>'
     '<span class="nd-find-msg" role="status"></span></div>'
     '<div class="nd-canvas"></div><div class="nd-legend"></div></div>'
 )

@@ -5,6 +5,7 @@
 const NODE_FONT = "11px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const NODE_FONT_BOLD = "600 12px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const EDGE_FONT = "10px system-ui, -apple-system, 'Segoe UI', sans-serif";
+const EDGE_FONT_BOLD = "700 10px system-ui, -apple-system, 'Segoe UI', sans-serif";
 const LABEL_H = 14; // px, one line of NODE_FONT with its halo
 const EDGE_LABEL_MIN_PX = 45; // a direction is labelled once its link is this long on screen
 const EDGE_LABEL_ZOOM = 1.8; // ... and, on a large map, the view is zoomed in this much beyond "fit"
@@ -186,27 +187,35 @@ function drawLabels(st, ctx) {
   const todo = [];
   for (const e of st.edgeList) {
     if (e.failed) continue;
-    const text = e.text || (zoomed && st.large ? e.util_label : "");
+    // A direction over capacity is always labelled (its load now), however small or zoomed out.
+    const over = !!e.overload;
+    const text = e.text || (over ? e.over_label : "") || (zoomed && st.large ? e.util_label : "");
     if (!text) continue;
     const a = pos.get(e.from), b = pos.get(e.to);
     if (!a || !b) continue;
-    if (Math.hypot(a.x - b.x, a.y - b.y) * s < EDGE_LABEL_MIN_PX) continue;
+    if (!over && Math.hypot(a.x - b.x, a.y - b.y) * s < EDGE_LABEL_MIN_PX) continue;
     const body = net.body.edges[e.id];
     if (!body) continue;
     const m = dom(body.edgeType.getPoint(0.3));
     if (!inView(m)) continue;
-    todo.push({ e, m, text, u: e.util || 0 });
+    todo.push({ e, m, text, u: e.util || 0, over });
   }
-  todo.sort((x, y) => y.u - x.u); // the busiest directions first
-  for (const { e, m, text } of todo) {
-    const w = textWidth(st, ctx, EDGE_FONT, text) + 4, h = 12;
-    const box = { id: e.id, x: m.x - w / 2, y: m.y - h / 2, w, h };
-    if (placedGrid.hits(box) || edgeGrid.hits(box) || overlaps(box, blocked)) continue;
+  todo.sort((x, y) => (y.over - x.over) || (y.u - x.u)); // overloads first, then the busiest directions
+  for (const { e, m, text, over } of todo) {
+    const font = over ? EDGE_FONT_BOLD : EDGE_FONT;
+    const w = textWidth(st, ctx, font, text) + 4, h = 12;
+    const box = { id: e.id, x: m.x - w / 2, y: m.y - h / 2, w, h, over };
+    if (!over && (placedGrid.hits(box) || edgeGrid.hits(box) || overlaps(box, blocked))) continue;
     edgeBoxes.push(box);
     edgeGrid.add(box);
-    ctx.fillStyle = "rgba(255,255,255,0.82)";
+    ctx.fillStyle = over ? "rgba(253,231,251,0.95)" : "rgba(255,255,255,0.82)";
     ctx.fillRect(box.x, box.y, w, h);
-    drawText(ctx, text, box.x + 2, m.y, EDGE_FONT, "#1f2937");
+    if (over) {
+      ctx.strokeStyle = e.color && e.color.color ? e.color.color : "#e01fd0";
+      ctx.lineWidth = 1.2;
+      ctx.strokeRect(box.x, box.y, w, h);
+    }
+    drawText(ctx, text, box.x + 2, m.y, font, "#1f2937");
   }
   st.edgeLabelBoxes = edgeBoxes;
 

@@ -25,16 +25,65 @@ function waitForVis(timeoutMs) {
 
 // One tooltip element per node / edge, kept across updates and rewritten in place, so a
 // tooltip that is open while the map updates (e.g. right after a click) shows the new state.
+// An edge's tooltip also draws the direction's last day of load as a sparkline (SVG polyline).
 const tips = new Map();
-function tooltip(id, text) {
+function tooltip(id, text, spark) {
   let el = tips.get(id);
   if (!el) {
     el = document.createElement("div");
     el.className = "nd-tip";
+    el.appendChild(document.createElement("div"));
     tips.set(id, el);
   }
-  if (el.textContent !== text) el.textContent = text;
+  if (el.firstChild.textContent !== text) el.firstChild.textContent = text;
+  const key = spark && spark.s ? spark.s + "|" + spark.top + "|" + spark.label : "";
+  if (el.__spark !== key) {
+    el.__spark = key;
+    if (el.childNodes.length > 1) el.removeChild(el.lastChild);
+    if (key) el.appendChild(sparkline(spark.s, spark.top, spark.label));
+  }
   return el;
+}
+
+const SPARK_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+// The encoded utilisation series (see netdrift.dashboard.map.labels.spark_encode) as a small SVG:
+// the load as a polyline (broken where data is missing) and the capacity as a dashed line.
+function sparkline(s, top, label) {
+  const NS = "http://www.w3.org/2000/svg", W = 180, H = 38, n = s.length;
+  const box = document.createElement("div");
+  box.className = "nd-spark";
+  const svg = document.createElementNS(NS, "svg");
+  svg.setAttribute("width", W); svg.setAttribute("height", H); svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  const y = (u) => (H - 2 - (u / top) * (H - 4)).toFixed(1);
+  const cap = document.createElementNS(NS, "line");
+  Object.entries({ x1: 0, x2: W, y1: y(1), y2: y(1), stroke: "#5f5f5f", "stroke-dasharray": "4 3", "stroke-width": 1 })
+    .forEach(([k, v]) => cap.setAttribute(k, v));
+  svg.appendChild(cap);
+  let run = [], points = 0;
+  const flush = () => {
+    if (run.length) {
+      const line = document.createElementNS(NS, "polyline");
+      line.setAttribute("points", run.join(" "));
+      line.setAttribute("fill", "none"); line.setAttribute("stroke", "#1f2937"); line.setAttribute("stroke-width", "1.4");
+      svg.appendChild(line);
+    }
+    run = [];
+  };
+  for (let i = 0; i < n; i++) {
+    const level = SPARK_ALPHABET.indexOf(s[i]);
+    if (level < 0) { flush(); continue; }
+    const x = n > 1 ? (i * (W - 2)) / (n - 1) + 1 : W / 2;
+    run.push(`${x.toFixed(1)},${y((level / 63) * top)}`);
+    points++;
+  }
+  flush();
+  svg.dataset.points = String(points);
+  box.appendChild(svg);
+  const cap_ = document.createElement("div");
+  cap_.className = "nd-spark-caption";
+  cap_.textContent = `load, ${label} (dashed: capacity)`;
+  box.appendChild(cap_);
+  return box;
 }
 
 function visEdge(e, large) {
@@ -42,9 +91,10 @@ function visEdge(e, large) {
   return {
     id: e.id, from: e.from, to: e.to, link: e.link, dir: e.dir, failed: e.failed, util: e.util, upper_util: e.upper_util, pending: false,
     link_name: e.link_name, selected: !!e.selected, util_label: e.util_label || "",
+    overload: !!e.overload, over_label: e.over_label || "",
     // drawLabels() draws the label (vis's own would shrink with the zoom and smear); `label`
     // keeps what the server asked for, drawn by vis in transparent ink only.
-    title: tooltip("e:" + e.id, e.title), label: large ? "" : (e.label || ""), text: e.label || "",
+    title: tooltip("e:" + e.id, e.title, { s: e.spark, top: e.spark_top, label: e.spark_label }), label: large ? "" : (e.label || ""), text: e.label || "",
     color: { color: c, highlight: c, hover: c, inherit: false },
     width: e.width, value: e.width, dashes: e.dashes, // value: see sizeScaling()
   };
@@ -96,7 +146,7 @@ function renderLegend(el, d) {
   if ((d.nodes || []).some((n) => n.junction)) add("nd-dot nd-junction", "junction (shared segment)");
   const note = document.createElement("span");
   note.className = "nd-legend-note";
-  note.textContent = "line width: capacity; arrows: direction";
+  note.textContent = "line width: capacity (wide and always labelled when over capacity); arrows: direction";
   el.appendChild(note);
 }
 
@@ -212,6 +262,37 @@ function setupTools(st) {
     st.network.unselectAll();
     fitAll(st);
     rescale(st);
+  });
+  // Full screen: the browser's Fullscreen API on the map's container; where the browser refuses
+  // it, the container covers the window instead. Esc (or the button again) leaves either.
+  const full = root.querySelector(".nd-full");
+  const setFull = (on) => {
+    root.classList.toggle("nd-expanded", on);
+    root.dataset.fullscreen = on ? "1" : "";
+    full.textContent = on ? "Exit full screen" : "Full screen";
+    requestAnimationFrame(() => {
+      if (!st.network) return;
+      st.network.setSize("100%", "100%");
+      fitAll(st);
+      rescale(st);
+      st.network.redraw();
+    });
+  };
+  full.addEventListener("click", () => {
+    if (root.dataset.fullscreen === "1") {
+      if (document.fullscreenElement && document.exitFullscreen) document.exitFullscreen().catch(() => {});
+      setFull(false);
+      return;
+    }
+    setFull(true);
+    if (root.requestFullscreen) root.requestFullscreen().catch(() => {});
+  });
+  document.addEventListener("fullscreenchange", () => {
+    if (!document.fullscreenElement && root.dataset.fullscreen === "1" && st.wasFullscreen) setFull(false);
+    st.wasFullscreen = !!document.fullscreenElement;
+  });
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape" && root.dataset.fullscreen === "1" && !document.fullscreenElement) setFull(false);
   });
   // vis leaves its tooltip open when the pointer leaves the canvas: close it.
   root.querySelector(".nd-canvas").addEventListener("pointerleave", () => {
