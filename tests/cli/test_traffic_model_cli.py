@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from netdrift.cli.main import main
-from netdrift.engine.experiments.scenario import spec_from_dict
-from netdrift.engine.experiments.spec import ScenarioSpec
+from netdrift.engine.experiments.spec import ScenarioSpec, spec_from_dict
 from netdrift.engine.network.loaders import load_topology
 from netdrift.engine.network.routing import routing_matrix
 from netdrift.engine.traffic.backbone import backbone_traffic

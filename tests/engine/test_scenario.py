@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.experiments.scenario import LiveScenario, spec_from_dict
-from netdrift.engine.experiments.spec import ModelEntry, ScenarioSpec
+from netdrift.engine.experiments.scenario import LiveScenario
+from netdrift.engine.experiments.spec import ModelEntry, ScenarioSpec, spec_from_dict
 from netdrift.engine.forecasting.settings import ForecastSettings
 from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.network.routing import routing_matrix

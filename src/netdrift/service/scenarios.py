@@ -9,6 +9,7 @@ becomes complete in one transaction; a run that raises is marked interrupted.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +23,12 @@ from netdrift.engine.errors import InputError
 from netdrift.engine.evaluation.counterfactual import DRIFT_CLASSES, drift_classes
 from netdrift.engine.evaluation.metrics import MetricsConfig
 from netdrift.engine.evaluation.scoring import summary_table
-from netdrift.engine.experiments.scenario import LiveScenario, Progress, run_to_end, spec_from_dict
+from netdrift.engine.experiments.scenario import LiveScenario, Progress, run_to_end
 from netdrift.engine.experiments.seeds import aggregate_seeds, seed_specs
-from netdrift.engine.experiments.spec import ScenarioSpec
+from netdrift.engine.experiments.spec import ScenarioSpec, spec_from_dict
 from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.results import ScenarioResult
-from netdrift.service.recovery import UNSAVED_PREFIX, write_unsaved
+from netdrift.service.recovery import UNSAVED_PREFIX, write_unsaved, write_unsaved_somewhere
 from netdrift.storage.checkpoints import CheckpointRepository, LiveRun
 from netdrift.storage.data_dir import default_data_dir
 from netdrift.storage.database import driver_problem, sqlite_path
@@ -219,10 +220,11 @@ class ScenarioService:
     def _keep_unsaved(self, sid: int, result: ScenarioResult, err: BaseException) -> None:
         """The finished run could not be stored: keep it in a file, mark the row, say where.
 
-        The file goes next to a SQLite database, else into the data directory (else the
-        current folder): ``netdrift-unsaved-<UTC time>-scenario<id>.npz`` with every array
-        of the result, and a ``.json`` of the same name with the rest (topology, config,
-        seed, events, metrics, model stats) and the database error.
+        The file goes next to a SQLite database; when that folder cannot take it (a full
+        disk), into the data directory, then the temporary folder (the message says where and
+        why): ``netdrift-unsaved-<UTC time>-scenario<id>.npz`` with every array of the result,
+        and a ``.json`` of the same name with the rest (topology, config, seed, events,
+        metrics, model stats) and the database error.
         """
         problem = driver_problem(err)
         try:
@@ -230,13 +232,14 @@ class ScenarioService:
         except (SQLAlchemyError, OSError):
             pass  # the database that refused the result may refuse this too; the file matters
         try:
-            path = write_unsaved(result, _unsaved_folder(self.sessions), sid, problem)
+            path, refused = write_unsaved_somewhere(result, _unsaved_folders(self.sessions), sid, problem)
         except OSError as file_err:
             raise InputError(f"scenario {sid}", f"the finished run could not be stored ({problem}) nor kept in a "
                                                 f"file ({file_err.strerror or file_err})") from err
+        not_there = f"; not kept in {', '.join(refused)}" if refused else ""
         raise InputError(f"scenario {sid}", f"the finished run could not be stored ({problem}); "
-                                            f"it was kept in {path} (with {path.with_suffix('.json').name}); store it later "
-                                            f"with: netdrift history import {path}") from err
+                                            f"it was kept in {path} (with {path.with_suffix('.json').name}{not_there}); "
+                                            f"store it later with: netdrift history import {path}") from err
 
     def run_seeds(self, spec: ScenarioSpec, seeds: int, label: str | None = None,
                   progress: Progress | None = None,
@@ -268,16 +271,22 @@ class ScenarioService:
         return int(sid)
 
 
-def _unsaved_folder(sessions: sessionmaker[Session]) -> Path:
-    """Beside the SQLite file of ``sessions``, else the data directory (when it can be made)."""
+def _unsaved_folders(sessions: sessionmaker[Session]) -> list[Path]:
+    """Where a recovery file is tried, in order: beside the SQLite file of ``sessions``, the
+    data directory (when it can be made), the temporary folder."""
     bind = sessions.kw.get("bind")
     url = getattr(bind, "url", None)
     db = sqlite_path(url) if url is not None else None
-    if db is not None and db.parent.is_dir():
-        return db.parent
-    folder = default_data_dir()
+    folders = [db.parent] if db is not None and db.parent.is_dir() else []
+    data = default_data_dir()
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
+        data.mkdir(parents=True, exist_ok=True)
+        folders.append(data)
     except OSError:
-        return Path.cwd()
+        pass
+    folders.append(Path(tempfile.gettempdir()))
+    unique: list[Path] = []
+    for f in folders:
+        if f.resolve() not in [u.resolve() for u in unique]:
+            unique.append(f)
+    return unique

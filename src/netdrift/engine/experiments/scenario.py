@@ -32,8 +32,9 @@ from netdrift.engine.evaluation.intervals import ConformalTracker, initial_radiu
 from netdrift.engine.evaluation.loop import StepRecord, iter_evaluate
 from netdrift.engine.evaluation.metrics import MetricsConfig
 from netdrift.engine.evaluation.recorder import ForecastRecorder
-from netdrift.engine.evaluation.scoring import running_errors, score_result
+from netdrift.engine.evaluation.scoring import score_result
 from netdrift.engine.evaluation.stream import ObservationStream
+from netdrift.engine.experiments import live_reads
 from netdrift.engine.experiments.spec import (
     ModelEntry,
     ScenarioSpec,
@@ -47,7 +48,6 @@ from netdrift.engine.forecasting.protocol import Forecast
 from netdrift.engine.forecasting.settings import ForecastConfig, ForecastSettings
 from netdrift.engine.network.events import (
     FailureEvent,
-    down_sets_at,
     events_from_specs,
     in_log_order,
     refuse_repeated_failures,
@@ -59,7 +59,7 @@ from netdrift.engine.results import ScenarioResult
 from netdrift.engine.traffic.series import TrafficMatrixSeries
 from netdrift.engine.traffic.sources import make_traffic
 
-__all__ = ["LiveScenario", "run_scenario", "run_to_end", "spec_from_dict", "Progress"]
+__all__ = ["LiveScenario", "run_scenario", "run_to_end", "Progress"]
 
 Progress = Callable[[str, float], None]
 
@@ -149,6 +149,9 @@ class LiveScenario:
         self.models: dict[str, Forecaster] = {}
         self.total_steps = traffic.steps
         self.step = 0
+        #: the look-ahead last computed (see live_reads.next_bands) and a count of model (re)loads, its key
+        self.look_ahead: tuple[Any, dict[str, Forecast]] | None = None
+        self.models_epoch = 0
 
     # --- construction -----------------------------------------------------------------------
     @classmethod
@@ -211,6 +214,7 @@ class LiveScenario:
             model.fit(history, feats, demands, stream.pairs,
                       progress=None if progress is None else _epoch_reporter(progress, entry.label, i, n))
             self.models[entry.label] = model
+        self.models_epoch += 1
         self._start_streaming()
         if progress:
             progress("trained", 1.0)
@@ -268,6 +272,7 @@ class LiveScenario:
             raise InputError("trained models", f"they are not this run's models ({', '.join(labels)})")
         self.stream.fill(self.train_steps)
         self.models = dict(saved["models"])
+        self.models_epoch += 1
         self._start_streaming()
 
     @classmethod
@@ -327,19 +332,23 @@ class LiveScenario:
         return self.step >= self.total_steps
 
     # --- failures ---------------------------------------------------------------------------
+    def _state(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(down links, down nodes) in force at ``step``, read from the simulator's state segments."""
+        return self.simulator.state_at(min(self.step, self.total_steps - 1))
+
     @property
     def down_links(self) -> frozenset[str]:
-        return down_sets_at(self.events, self.step)[0]
+        return self._state()[0]
 
     @property
     def down_nodes(self) -> frozenset[str]:
-        return down_sets_at(self.events, self.step)[1]
+        return self._state()[1]
 
-    def _add(self, action: str, target: str) -> FailureEvent:
-        kind = self.topology.check_element(target)
+    def _apply(self, action: str, target: str, kind: str) -> FailureEvent:
+        """The one event path: ``action`` the ``kind`` element ``target`` (already known to be one) now."""
         if self.step >= self.total_steps:
             raise InputError(f"{action} '{target}'", "the run has ended")
-        down = self.down_links if kind == "link" else self.down_nodes
+        down = self._state()[0 if kind == "link" else 1]
         if action == "fail" and target in down:
             raise InputError(f"fail '{target}'", "it is already down")
         if action == "restore" and target not in down:
@@ -351,17 +360,17 @@ class LiveScenario:
 
     def fail(self, target: str) -> FailureEvent:
         """Fail a link or node from the current step on."""
-        return self._add("fail", target)
+        return self._apply("fail", target, self.topology.check_element(target))
 
     def restore(self, target: str) -> FailureEvent:
         """Restore a failed link or node from the current step on."""
-        return self._add("restore", target)
+        return self._apply("restore", target, self.topology.check_element(target))
 
     def toggle(self, target: str) -> FailureEvent:
         """Fail ``target`` if it is up, restore it if it is down (a click on the map)."""
         kind = self.topology.check_element(target)
-        down = self.down_links if kind == "link" else self.down_nodes
-        return self.restore(target) if target in down else self.fail(target)
+        down = self._state()[0 if kind == "link" else 1]
+        return self._apply("restore" if target in down else "fail", target, kind)
 
     # --- reading ----------------------------------------------------------------------------
     def time_of(self, step: int) -> datetime:
@@ -378,56 +387,21 @@ class LiveScenario:
         return float(self.simulator.loads.dropped_mbps[step])
 
     def next_forecasts(self) -> dict[str, np.ndarray]:
-        """{model: (2L,) Mbit/s} forecast for ``step`` (no state change)."""
-        if not self.trained or self.step >= self.total_steps:
-            return {}
-        self.stream.fill(self.step)
-        inp = self.stream.input_at(self.step)
-        return {label: m.forecast(inp).point[0] * self.capacity for label, m in self.models.items()}
+        """{model: (2L,) Mbit/s} forecast for ``step`` (no state change); see :mod:`.live_reads`."""
+        return live_reads.next_forecasts(self)
 
     def next_bands(self) -> dict[str, Forecast]:
         """{model: Forecast} of steps ``step .. step + H - 1`` in Mbit/s with each model's current
-        interval (bounds None when intervals are off); no state changes. What a warning list or a
-        map coloured by the forecast upper bound shows."""
-        if not self.trained or self.step >= self.total_steps:
-            return {}
-        self.stream.fill(self.step)
-        inp = self.stream.input_at(self.step)
-        out = {}
-        raw = {label: m.forecast(inp) for label, m in self.models.items() if not getattr(m, "combines", False)}
-        for label, m in self.models.items():
-            # A combiner (the ensemble) combines the members' forecasts just made, remembering nothing.
-            fc = m.combine(inp, raw, remember=False) if label not in raw else raw[label]  # type: ignore[attr-defined]
-            fc = fc.scaled(self.capacity)
-            tracker = self.intervals.get(label)
-            out[label] = tracker.preview(fc) if tracker is not None else fc
-        return out
+        interval; no state change (see :func:`.live_reads.next_bands`)."""
+        return live_reads.next_bands(self)
 
     def window(self, direction: int, last: int = 288) -> pd.DataFrame:
-        """Recent actual and the recorded (H-step-ahead) forecasts of one link direction, in Mbit/s."""
-        lo = max(0, self.step - last)
-        data: dict[str, Any] = {
-            "step": np.arange(lo, self.step),
-            "time": self.traffic.times()[lo:self.step],
-            "actual_mbps": self.simulator.loads.loads[lo:self.step, direction],
-        }
-        for label, f in self.forecasts.items():
-            data[f"{label}_mbps"] = f[lo:self.step, direction]
-            if label in self.recorder.lower:
-                data[f"{label}_lower_mbps"] = self.recorder.lower[label][lo:self.step, direction]
-                data[f"{label}_upper_mbps"] = self.recorder.upper[label][lo:self.step, direction]
-        return pd.DataFrame(data)
+        """Recent actual and recorded forecasts of one link direction (see :func:`.live_reads.window`)."""
+        return live_reads.window(self, direction, last)
 
     def running_errors(self, last: int = 288, direction: int | None = None) -> dict[str, dict[str, float]]:
-        """RMSE (Mbit/s) and MAPE (%) of each model over the last ``last`` forecast steps.
-
-        All directions pooled, or only ``direction``; the metrics' definitions (MAPE floor).
-        """
-        lo = max(self.train_steps, self.step - last)
-        cols = slice(None) if direction is None else slice(direction, direction + 1)
-        actual = self.simulator.loads.loads[lo:self.step, cols]
-        forecasts = {label: f[lo:self.step, cols] for label, f in self.forecasts.items()}
-        return running_errors(actual, forecasts, self.capacity[cols], self.metrics_config.low_load_fraction)
+        """RMSE and MAPE of each model over the last ``last`` steps (see :func:`.live_reads.running_errors`)."""
+        return live_reads.running_errors(self, last, direction)
 
     def last_retrain_step(self, label: str = "incremental") -> int | None:
         """Absolute step at which ``label`` last re-fitted, or None."""
@@ -438,45 +412,11 @@ class LiveScenario:
 
     def model_stats(self) -> dict[str, dict[str, Any]]:
         """Per model: kind, re-fits and when, fit time, forecast + observe time per step."""
-        kinds = {e.label: e.kind for e in self.entries}
-        return {
-            label: {
-                "kind": kinds[label],
-                "retrains": int(m.retrains),
-                "retrain_steps": [self.train_steps + int(s) for s in m.retrain_steps],
-                "fit_seconds": float(m.fit_seconds),
-                "predict_ms_per_step": self.recorder.ms_per_step(label),
-            }
-            for label, m in self.models.items()
-        }
+        return live_reads.model_stats(self)
 
     def snapshot(self) -> ScenarioResult:
-        """Everything observed so far (steps [0, step)), without metrics."""
-        t = self.step
-        loads = self.simulator.loads
-        config = self.spec.to_dict() if self.spec else {}
-        config.update({"forecast": {**self.settings.to_flat()}, "steps_observed": t, "device": self.device,
-                       "total_steps": self.total_steps, "train_steps": self.train_steps,
-                       "observe": self.stream.observe, "tm_estimation": self.stream.estimation_errors(),
-                       "interval": self.interval, "warn_utilization": self.warn_utilization,
-                       "interval_ms_per_step": self.recorder.interval_ms_per_step()})
-        return ScenarioResult(
-            topology=self.topology,
-            config=config,
-            seed=self.seed,
-            events=[e for e in self.events if e.step < t],
-            step_minutes=self.traffic.step_minutes,
-            start=self.traffic.start,
-            train_steps=self.train_steps,
-            actual=loads.loads[:t].astype(np.float32),
-            forecasts={k: v[:t].copy() for k, v in self.forecasts.items()},
-            link_up=loads.link_up[:t].copy(),
-            dropped_mbps=loads.dropped_mbps[:t].copy(),
-            model_stats=self.model_stats(),
-            lower={k: v[:t].copy() for k, v in self.recorder.lower.items()},
-            upper={k: v[:t].copy() for k, v in self.recorder.upper.items()},
-            peak_upper={k: v[:t].copy() for k, v in self.recorder.peak_upper.items()},
-        )
+        """Everything observed so far (steps [0, step)), without metrics (see :func:`.live_reads.snapshot`)."""
+        return live_reads.snapshot(self)
 
     def result(self, counterfactual: ScenarioResult | None = None) -> ScenarioResult:
         """:meth:`snapshot` with its metrics (and, given the counterfactual run's snapshot, the
@@ -514,30 +454,6 @@ class LiveScenario:
         for event in list(twin.simulator.events):
             twin.simulator.remove_event(event)
         return twin
-
-
-def spec_from_dict(stored: dict[str, Any]) -> ScenarioSpec:
-    """The :class:`ScenarioSpec` whose :meth:`ScenarioSpec.to_dict` (or a run's stored config, which
-    extends it) is ``stored``; keys that are not the spec's are ignored.
-
-    >>> spec_from_dict(ScenarioSpec(topology="abilene", seed=3).to_dict()) == ScenarioSpec(topology="abilene", seed=3)
-    True
-    """
-    names = set(ScenarioSpec.__dataclass_fields__)
-    values = {k: v for k, v in stored.items() if k in names}
-    if "model_entries" in stored:
-        values["models"] = tuple(
-            e["kind"] if e["label"] == e["kind"] and not e.get("overrides")  # a plain name stays a name
-            else ModelEntry(e["label"], e["kind"], tuple(tuple(o) for o in e.get("overrides", ())))
-            for e in stored["model_entries"])
-    elif "models" in values:
-        values["models"] = tuple(values["models"])
-    if "forecast" in values:
-        values["forecast"] = ForecastSettings.from_flat(values["forecast"])
-    if "metrics" in values:
-        values["metrics"] = MetricsConfig(**values["metrics"])
-    values["failures"] = tuple(values.get("failures", ()))
-    return ScenarioSpec(**values)
 
 
 def run_to_end(live: LiveScenario, progress: Progress | None = None, counterfactual: bool = True) -> ScenarioResult:

@@ -15,7 +15,8 @@ from netdrift.engine.evaluation.metrics import MetricsConfig
 from netdrift.engine.forecasting.catalogue import DEFAULT_MODELS, MODEL_NAMES, model_info
 from netdrift.engine.forecasting.settings import ForecastSettings
 
-__all__ = ["ModelEntry", "ScenarioSpec", "parse_models", "check_run_lengths", "check_interval_settings"]
+__all__ = ["ModelEntry", "ScenarioSpec", "parse_models", "check_run_lengths", "check_interval_settings",
+           "spec_from_dict"]
 
 
 @dataclass(frozen=True)
@@ -130,3 +131,27 @@ class ScenarioSpec:
         d["model_entries"] = [asdict(e) for e in parse_models(self.models)]
         d["failures"] = list(self.failures)
         return d
+
+
+def spec_from_dict(stored: dict[str, Any]) -> ScenarioSpec:
+    """The :class:`ScenarioSpec` whose :meth:`ScenarioSpec.to_dict` (or a run's stored config, which
+    extends it) is ``stored``; keys that are not the spec's are ignored.
+
+    >>> spec_from_dict(ScenarioSpec(topology="abilene", seed=3).to_dict()) == ScenarioSpec(topology="abilene", seed=3)
+    True
+    """
+    names = set(ScenarioSpec.__dataclass_fields__)
+    values = {k: v for k, v in stored.items() if k in names}
+    if "model_entries" in stored:
+        values["models"] = tuple(
+            e["kind"] if e["label"] == e["kind"] and not e.get("overrides")  # a plain name stays a name
+            else ModelEntry(e["label"], e["kind"], tuple(tuple(o) for o in e.get("overrides", ())))
+            for e in stored["model_entries"])
+    elif "models" in values:
+        values["models"] = tuple(values["models"])
+    if "forecast" in values:
+        values["forecast"] = ForecastSettings.from_flat(values["forecast"])
+    if "metrics" in values:
+        values["metrics"] = MetricsConfig(**values["metrics"])
+    values["failures"] = tuple(values.get("failures", ()))
+    return ScenarioSpec(**values)

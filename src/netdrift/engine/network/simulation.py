@@ -257,7 +257,7 @@ class Simulator:
         """(down link ids, down node ids) in force at ``step``."""
         if not 0 <= step < self.traffic.steps:
             raise InputError(f"step {step}", f"outside the run (0..{self.traffic.steps - 1})")
-        return down_sets_at(self._events, step)
+        return self._key_at(step)
 
     def routing_at(self, step: int) -> Routing:
         """The per-pair routing matrix in force at ``step``."""
