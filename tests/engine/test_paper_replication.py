@@ -81,3 +81,41 @@ def test_failures_found_are_counted_and_a_shortfall_is_said():
     assert found["moderate"] == {"asked": 6, "found": 6, "short": False}
     assert found["drastic"] == {"asked": 6, "found": 0, "short": True}
     assert "FEWER" not in found_lines(found)[0]
+
+
+@pytest.mark.slow
+def test_paper_on_replayed_traffic_counts_each_failure_once(tmp_path, capsys):
+    """End to end: `paper --traffic FILE --seeds 2`: the seeds share the failures, the table's
+    intervals are over those failures, and the count found is reported."""
+    import json
+    from datetime import datetime
+
+    from netdrift.cli.main import main
+    from netdrift.engine.network.loaders import load_topology
+    from netdrift.engine.traffic.backbone import backbone_traffic
+
+    tm = backbone_traffic(load_topology("abilene"), 192, 60.0, seed=4, start=datetime(2024, 3, 4))
+    lines = ["time,src,dst,mbps"]
+    for t in range(tm.steps):
+        if not tm.missing[t]:
+            when = tm.time_of(t).strftime("%Y-%m-%dT%H:%M")
+            lines += [f"{when},{tm.node_ids[s]},{tm.node_ids[d]},{v:.4f}"
+                      for s, d, v in zip(tm.src, tm.dst, tm.demands[t])]
+    csv = tmp_path / "abilene.csv"
+    csv.write_text("\n".join(lines) + "\n")
+    code = main(["paper", "--topology", "abilene", "--traffic", str(csv), "--steps", "192", "--train-steps", "96",
+                 "--batch-sizes", "12", "--il-windows", "48", "--per-class", "1", "--seeds", "2", "--epochs", "1",
+                 "--train-windows", "256", "--window", "8", "--ltc-epochs", "1", "--ltc-unfolds", "1",
+                 "--db", f"sqlite:///{tmp_path}/h.db", "--json"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    data = json.loads(out.out)
+    links = {(r["drift_class"], r["link"]) for r in data["rows"]}
+    assert {(r["drift_class"], r["link"]) for r in data["rows"] if r["seed"] == 0} == \
+        {(r["drift_class"], r["link"]) for r in data["rows"] if r["seed"] == 1}  # the same failures
+    for line in data["table"]:
+        assert line["failures"] == len({lk for lk in links if lk[0] == line["drift_class"]})
+        assert line["runs"] == 2 * line["failures"]
+    for cls, found in data["failures_found"].items():
+        assert found["asked"] == 1 and found["found"] == len({lk for lk in links if lk[0] == cls})
+    assert data["replicates"].startswith("models only")
