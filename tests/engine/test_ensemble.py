@@ -150,3 +150,17 @@ def test_restore_undoes_the_failure_widening_within_12_steps():
 def test_exp_weights_prior_offset():
     w = exp_weights(np.array([[0.0], [math.log(4.0) / ETA]]), ETA)
     assert w[0, 0] / w[1, 0] == pytest.approx(4.0)
+
+
+def test_sustained_warnings_by_hand():
+    from netdrift.engine.evaluation.interval_scores import warning_scores
+
+    a = np.array([[50.0], [50.0], [50.0], [50.0], [95.0], [96.0]])  # crosses 90 at step 4
+    peak = np.array([[95.0], [50.0], [50.0], [92.0], [93.0], [99.0]])  # a lone spike at 0; 92, 93 at 3, 4
+    plain = warning_scores(a, peak, np.array([100.0]), 0.9, horizon=2, start=0)
+    sustained = warning_scores(a, peak, np.array([100.0]), 0.9, horizon=2, start=0, sustained=(2, 3))
+    # plain: warnings at 3 (true: crosses at 4 within 3..4) and 4 (true, load at 3 was below); the
+    # spike at 0 has no step before it (not raised). Sustained: 3 has only 1 of 0..2 -> 1 of (1, 2, 3)
+    # above; 4 has 3 and 4 above: raised once, true.
+    assert plain["raised"] == 2 and plain["precision"] == 1.0
+    assert sustained["raised"] == 1 and sustained["precision"] == 1.0 and sustained["recall"] == 1.0

@@ -18,6 +18,12 @@ Overload warnings at a utilisation threshold theta (fraction of capacity):
   *lead* is s minus the first step of s - H + 1 .. s at which a warning was raised for it;
   ``recall`` = crossings with a warning / crossings, ``recall_3`` = with a lead of at least 3
   steps; ``lead_steps_median`` over the warned crossings.
+
+The **sustained** rule (what the scores ``warn_sus@THRESHOLD_<name>`` measure): a warning is raised at
+t only when the highest upper bound reached theta x capacity in at least 2 of the 3 forecasts made
+at t - 2, t - 1, t (and the last observed load was below it); a single spike of the bound does not
+warn. It is scored at the run's threshold and at 0.5, 0.7 and 0.9 of capacity, so precision is
+reported per threshold.
 """
 
 from __future__ import annotations
@@ -31,6 +37,10 @@ from netdrift.engine.results import MetricRow
 __all__ = ["interval_rows", "warning_scores", "warning_rows", "WARNING_METRICS"]
 
 WARNING_METRICS = ("precision", "recall", "recall_3", "lead_steps_median", "raised", "crossings")
+#: The sustained rule: at least SUSTAINED[0] of the last SUSTAINED[1] forecasts above the threshold.
+SUSTAINED = (2, 3)
+#: Thresholds (fraction of capacity) the sustained rule is scored at, besides the run's own.
+SUSTAINED_THRESHOLDS = (0.5, 0.7, 0.9)
 
 
 def interval_rows(model: str, actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, level: float,
@@ -61,8 +71,11 @@ def interval_rows(model: str, actual: np.ndarray, lower: np.ndarray, upper: np.n
 
 
 def warning_scores(actual: np.ndarray, peak_upper: np.ndarray, capacity: np.ndarray, threshold: float,
-                   horizon: int, start: int) -> dict[str, float | int | None]:
+                   horizon: int, start: int, sustained: tuple[int, int] = (1, 1)) -> dict[str, float | int | None]:
     """Precision, recall (any lead and >= 3 steps), median lead, counts; see the module docstring.
+
+    ``sustained=(k, m)``: a warning needs the bound above the threshold in k of the last m
+    forecasts (``(1, 1)``: the plain rule).
 
     >>> import numpy as np
     >>> a = np.array([[50.0], [60.0], [70.0], [95.0], [96.0]])     # crosses 90 at step 3
@@ -79,7 +92,13 @@ def warning_scores(actual: np.ndarray, peak_upper: np.ndarray, capacity: np.ndar
     below_before = np.zeros_like(over)
     below_before[1:] = np.isfinite(a[:-1]) & (a[:-1] < limit)
     peak = np.asarray(peak_upper, dtype=np.float64)
-    raised = np.isfinite(peak) & (peak >= limit) & below_before
+    above = np.isfinite(peak) & (peak >= limit)
+    k, m = sustained
+    if m > 1:
+        c_above = np.vstack([np.zeros((1, a.shape[1])), np.cumsum(above, axis=0)])
+        lo = np.maximum(np.arange(n) + 1 - m, 0)
+        above = above & (c_above[np.arange(n) + 1] - c_above[lo] >= k)
+    raised = above & below_before
     raised[:start] = False
     # over anywhere in t .. t + H - 1, by a cumulative sum along time
     c = np.vstack([np.zeros((1, a.shape[1])), np.cumsum(over, axis=0)])
@@ -106,7 +125,18 @@ def warning_scores(actual: np.ndarray, peak_upper: np.ndarray, capacity: np.ndar
     }
 
 
-def warning_rows(model: str, scores: Mapping[str, float | int | None]) -> list[MetricRow]:
-    """The scores as metric rows of period ``"run"`` (metric ``warn_<name>``)."""
-    return [MetricRow(model, "run", f"warn_{k}", None if scores[k] is None else float(scores[k]))
+def warning_rows(model: str, scores: Mapping[str, float | int | None], prefix: str = "") -> list[MetricRow]:
+    """The scores as metric rows of period ``"run"`` (metric ``warn_<prefix><name>``)."""
+    return [MetricRow(model, "run", f"warn_{prefix}{k}", None if scores[k] is None else float(scores[k]))
             for k in WARNING_METRICS]
+
+
+def sustained_warning_rows(model: str, actual: np.ndarray, peak_upper: np.ndarray, capacity: np.ndarray,
+                           threshold: float, horizon: int, start: int) -> list[MetricRow]:
+    """The sustained rule's scores at the run's threshold and :data:`SUSTAINED_THRESHOLDS`
+    (metric ``warn_sus@0.90_<name>``, at most 32 characters as the history stores them)."""
+    rows: list[MetricRow] = []
+    for theta in sorted({round(float(threshold), 4), *SUSTAINED_THRESHOLDS}):
+        scores = warning_scores(actual, peak_upper, capacity, theta, horizon, start, SUSTAINED)
+        rows += warning_rows(model, scores, f"sus@{theta:.2f}_")
+    return rows

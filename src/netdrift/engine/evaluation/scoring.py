@@ -11,7 +11,12 @@ import numpy as np
 from netdrift.engine.errors import InputError
 from netdrift.engine.evaluation.counterfactual import counterfactual_drift, drift_classes, excess_rows, ttc_excess
 from netdrift.engine.evaluation.drift import affected_directions, drift_magnitude, time_to_convergence
-from netdrift.engine.evaluation.interval_scores import interval_rows, warning_rows, warning_scores
+from netdrift.engine.evaluation.interval_scores import (
+    interval_rows,
+    sustained_warning_rows,
+    warning_rows,
+    warning_scores,
+)
 from netdrift.engine.evaluation.metrics import (
     ERROR_METRICS,
     MetricsConfig,
@@ -59,6 +64,8 @@ def score_result(result: ScenarioResult, steps_per_day: int, config: MetricsConf
                 scores = warning_scores(result.actual, result.peak_upper[model], capacity, warn_utilization,
                                         horizon, result.train_steps)
                 rows += warning_rows(model, scores)
+                rows += sustained_warning_rows(model, result.actual, result.peak_upper[model], capacity,
+                                               warn_utilization, horizon, result.train_steps)
     return replace(result, metrics=rows)
 
 
