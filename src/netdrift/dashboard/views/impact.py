@@ -10,7 +10,9 @@ Screen, top to bottom:
   chart of the most severe ones with its exports (PNG / SVG / PDF, CSV of the whole table);
 - the map coloured by each direction's worst utilisation over all failures (the hover names the
   failure causing it) beside the details of one failure: overloaded directions with their
-  excess, dropped traffic, cut node pairs; the worst-case map exports as the charts do.
+  excess, dropped traffic, cut node pairs; the worst-case map exports as the charts do;
+- the Plan view (:mod:`netdrift.dashboard.impact.plan_view`): the cheapest upgrades so that no
+  failure of a set overloads the network over a horizon, when each is needed, before / after maps.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from netdrift.dashboard.common import state
 from netdrift.dashboard.common.download_buttons import export_buttons
 from netdrift.dashboard.impact import data as idt
 from netdrift.dashboard.impact.defaults import OWN_DEFAULTS, SweepDefaults, forecast_start, live_defaults
+from netdrift.dashboard.impact.plan_view import plan_section
 from netdrift.dashboard.map.components.topology_map import topology_map
 from netdrift.dashboard.map.model import labels_by_default, node_positions
 from netdrift.engine.errors import InputError
@@ -342,3 +345,6 @@ if current is not None:
     st.markdown(idt.sweep_caption(current))
     ranking(current)
     worst_case(current)
+
+st.divider()
+plan_section()

@@ -30,12 +30,16 @@ SURVIVE = ("none",) + KINDS
 
 @dataclass
 class PlanResult:
-    """The upgraded topology, the demands the plan was made against (the plan week) and the report."""
+    """The upgraded topology, the demands the plan was made against (the plan week) and the report;
+    ``worst_load_mbps`` (2L,) each direction's worst load over every state and step of the plan
+    week, ``worst_state`` the failure causing it (None: without failure)."""
 
     topology: Topology
     upgraded: Topology
     demands: TrafficMatrixSeries
     report: dict[str, Any]
+    worst_load_mbps: np.ndarray | None = None
+    worst_state: list[str | None] | None = None
 
 
 def plan_memory_bytes(n_pairs: int, week_steps: int, history_steps: int, auto: bool, interval_weeks: int) -> float:
@@ -71,13 +75,15 @@ def _iso(ts: Any) -> str:
 def plan(topology: Topology, history: TrafficMatrixSeries, *, horizon_days: float, growth: float | None,
          survive: str, target_utilization: float, modules: Sequence[float], cost_per_module: Sequence[float],
          cost_per_km: float = 0.0, interval: float | None = None, srlgs: Sequence[Failure] | None = None,
-         workers: int | None = None, progress: Callable[[int, int], None] | None = None) -> PlanResult:
+         workers: int | None = None, progress: Callable[[int, int], None] | None = None,
+         processes: bool | None = None) -> PlanResult:
     """Plan the cheapest upgrades so that no direction exceeds ``target_utilization`` in the
     horizon's last week under any failure of ``survive`` (nor without failure).
 
     ``growth``: a rate per year (0.3 = +30 % a year) or None (fitted per origin);
     ``modules`` Mbit/s and ``cost_per_module`` (one per size), ``cost_per_km`` per module and km;
-    ``interval``: plan on the forecast's upper bound at this level.
+    ``interval``: plan on the forecast's upper bound at this level. ``workers``, ``processes`` and
+    ``progress`` go to the sweep (a server that must not fork passes ``processes=False``).
 
     >>> from netdrift.engine.network.loaders import load_topology
     >>> from netdrift.engine.traffic.synthetic import synthetic_traffic
@@ -108,7 +114,7 @@ def plan(topology: Topology, history: TrafficMatrixSeries, *, horizon_days: floa
     # Loads do not depend on capacity: sweep with every capacity scaled by U, so that a sweep's
     # "over 100 %" is exactly "over U" on the real capacity.
     scaled = topology.with_links(replace(lk, capacity_mbps=lk.capacity_mbps * U) for lk in topology.links)
-    res = sweep(scaled, week, survive, 0, W, failures, workers=workers, progress=progress)
+    res = sweep(scaled, week, survive, 0, W, failures, workers=workers, progress=progress, processes=processes)
     by_target = {f.target: f for f in failures}
     cap = topology.direction_capacity
     n_dir = topology.n_directions
@@ -172,7 +178,7 @@ def plan(topology: Topology, history: TrafficMatrixSeries, *, horizon_days: floa
     report = _report(topology, upgraded, history, fc, res, week, upgrades, worst_load, worst_state, U, H,
                      survive, modules, cost_per_module, cost_per_km, (a, b), len(failures))
     report["seconds"] = round(time.perf_counter() - t0, 3)
-    return PlanResult(topology, upgraded, week, report)
+    return PlanResult(topology, upgraded, week, report, worst_load, worst_state)
 
 
 def _report(topology: Topology, upgraded: Topology, history: TrafficMatrixSeries, fc: DemandForecast, res: Any,
