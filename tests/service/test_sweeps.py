@@ -47,9 +47,9 @@ def test_run_stores_lists_and_opens_the_sweep(sessions, abilene) -> None:
     assert sev == sorted(sev, reverse=True)
     assert seen[-1] == (14, 14) and len(seen) == 14
     assert stored.config == {"topology": "abilene", "traffic": "synthetic", "steps": STEPS, "step_minutes": MINUTES,
-                             "seed": SEED, "peak_utilization": PEAK, "kind": "link", "srlg": None,
-                             "from": START, "to": STOP, "executor": "local", "ray_address": None, "device": "cpu",
-                             "forecast": None, "horizon": None, "interval": None}
+                             "seed": SEED, "peak_utilization": PEAK, "traffic_model": "sine", "kind": "link",
+                             "srlg": None, "from": START, "to": STOP, "executor": "local", "ray_address": None,
+                             "device": "cpu", "forecast": None, "horizon": None, "interval": None}
 
     listed = list_sweeps(sessions)
     assert [(x["id"], x["topology"], x["kind"], x["n_failures"]) for x in listed] == [(stored.id, "Abilene", "link", 14)]
