@@ -29,14 +29,16 @@ MARKERS = {"failure": FAILURE_RULE, "restore": ("#2b6cb0", [1, 3]),
 KEEP_EVENT_STEPS = 672
 
 
-def chart_window(live: LiveScenario, last: int = 192) -> int:
-    """First step the chart shows: the last ``last`` steps, reaching back to keep the latest
-    event (and a few steps before it) in view, up to :data:`KEEP_EVENT_STEPS` back."""
-    lo = max(0, live.step - last)
-    past = [e.step for e in live.events if e.step < live.step]
+def chart_window(live: LiveScenario, last: int = 192, end: int | None = None) -> int:
+    """First step the chart shows: the last ``last`` steps before ``end`` (the live step by
+    default), reaching back to keep the latest event (and a few steps before it) in view, up to
+    :data:`KEEP_EVENT_STEPS` back."""
+    end = live.step if end is None else end
+    lo = max(0, end - last)
+    past = [e.step for e in live.events if e.step < end]
     if past:
         lo = min(lo, max(past) - 8)
-    return max(0, lo, live.step - KEEP_EVENT_STEPS)
+    return max(0, lo, end - KEEP_EVENT_STEPS)
 
 
 def _epoch_ms(live: LiveScenario, steps: np.ndarray) -> np.ndarray:
@@ -47,7 +49,7 @@ def _epoch_ms(live: LiveScenario, steps: np.ndarray) -> np.ndarray:
     return start.value // 1_000_000 + np.asarray(steps, dtype=np.int64) * step_ms
 
 
-def link_chart_spec(live: LiveScenario, direction: int, last: int = 192) -> dict:
+def link_chart_spec(live: LiveScenario, direction: int, last: int = 192, end: int | None = None) -> dict:
     """Actual load vs every model's forecast on one direction against the simulated clock, each
     model's prediction interval as a translucent band of its colour (when the run has intervals),
     the direction's capacity, failures, restores and each re-fitting model's last re-fit as rules
@@ -62,13 +64,15 @@ def link_chart_spec(live: LiveScenario, direction: int, last: int = 192) -> dict
     has already embedded, and it swaps the data in place instead of re-compiling the chart (~100 ms
     in the browser per re-embed). Built without Altair (its ``to_dict`` costs 100-200 ms, too
     much for a click's rerun). The band of a step is the interval of its H-step-ahead forecast,
-    the one the line shows.
+    the one the line shows. With ``end`` (at most the live step) the chart stops before that step:
+    the run as it was then (the time slider).
     """
-    lo = chart_window(live, last)
+    end = live.step if end is None else max(0, min(int(end), live.step))
+    lo = chart_window(live, last, end)
     names = ["actual", *live.forecasts]
-    arrays = [np.asarray(live.simulator.loads.loads[lo:live.step, direction], dtype=float)]
-    arrays += [np.asarray(f[lo:live.step, direction], dtype=float) for f in live.forecasts.values()]
-    steps = np.arange(lo, live.step)
+    arrays = [np.asarray(live.simulator.loads.loads[lo:end, direction], dtype=float)]
+    arrays += [np.asarray(f[lo:end, direction], dtype=float) for f in live.forecasts.values()]
+    steps = np.arange(lo, end)
     keep = [np.isfinite(a) for a in arrays]
 
     def lines(which: slice) -> dict[str, np.ndarray]:
@@ -80,14 +84,14 @@ def link_chart_spec(live: LiveScenario, direction: int, last: int = 192) -> dict
                                                   or [np.zeros(0)]), 2)}
 
     actual, forecasts = lines(slice(0, 1)), lines(slice(1, None))
-    evs = [e for e in live.events if lo <= e.step < max(live.step, lo + 1)]
+    evs = [e for e in live.events if lo <= e.step < max(end, lo + 1)]
     ev_steps = np.array([e.step for e in evs], dtype=np.int64)
     events = {"step": ev_steps, "time": _epoch_ms(live, ev_steps),
               "event": np.array([f"{e.action} {element_name(live.topology, e.target, e.kind)}" for e in evs],
                                 dtype=object),
               "marker": np.array(["failure" if e.action == "fail" else "restore" for e in evs], dtype=object)}
     refits = [(label, step) for label in refitting_models(live)
-              if (step := live.last_retrain_step(label)) is not None and step >= lo]
+              if (step := live.last_retrain_step(label)) is not None and lo <= step < max(end, lo + 1)]
     rf_steps = np.array([step for _, step in refits], dtype=np.int64)
     refit = {"step": rf_steps, "time": _epoch_ms(live, rf_steps),
              "event": np.array([f"{label} re-fitted" for label, _ in refits], dtype=object),
@@ -106,7 +110,7 @@ def link_chart_spec(live: LiveScenario, direction: int, last: int = 192) -> dict
     y_title = "load (Mbit/s)"
     datasets = {"actual": actual, "events": events, "retrain": refit, "capacity": capacity}
     layers = []
-    bands = _bands(live, direction, lo) if live.recorder.lower else None
+    bands = _bands(live, direction, lo, end) if live.recorder.lower else None
     highest = max([float(np.nanmax(a)) for a, k in zip(arrays, keep) if k.any()] or [0.0])
     # Only with bounds to draw: an empty dataset in the scales' domains makes Vega warn "Infinite
     # extent" on every tick. So the spec changes (one re-embed) when the first bounds arrive.
@@ -192,16 +196,16 @@ def chart_export(live: LiveScenario, direction: int, fmt: str, last: int = 192) 
     return chart_bytes({**spec, "datasets": datasets, "width": 640}, fmt, title, scenario)  # type: ignore[arg-type]
 
 
-def _bands(live: LiveScenario, direction: int, lo: int) -> dict[str, np.ndarray]:
+def _bands(live: LiveScenario, direction: int, lo: int, end: int) -> dict[str, np.ndarray]:
     """The chart's ``bands`` dataset: every model's recorded interval on one direction from
-    step ``lo`` to the live step (steps without a bound left out), with its ``time``."""
-    steps = np.arange(lo, live.step)
+    step ``lo`` to ``end`` (steps without a bound left out), with its ``time``."""
+    steps = np.arange(lo, end)
     parts = []
     for label in live.forecasts:
         if label not in live.recorder.lower:
             continue
-        low = np.asarray(live.recorder.lower[label][lo:live.step, direction], dtype=float)
-        high = np.asarray(live.recorder.upper[label][lo:live.step, direction], dtype=float)
+        low = np.asarray(live.recorder.lower[label][lo:end, direction], dtype=float)
+        high = np.asarray(live.recorder.upper[label][lo:end, direction], dtype=float)
         keep = np.isfinite(low) & np.isfinite(high)
         parts.append((label, steps[keep], low[keep], high[keep]))
     band_steps = np.concatenate([p[1] for p in parts] or [np.zeros(0)]).astype(np.int64)

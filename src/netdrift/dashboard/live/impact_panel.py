@@ -87,9 +87,11 @@ def cut_off_nodes(topology: Topology, down_links: frozenset[str], down_nodes: fr
     return [node.id for node, comp, ok in zip(topology.nodes, label, alive) if ok and comp != main]
 
 
-def impact_of_last_event(live: LiveScenario, top: int = TOP) -> Impact | None:
-    """The impact of the latest event in force at the live step (None before any event)."""
-    step = min(live.step, live.total_steps - 1)
+def impact_of_last_event(live: LiveScenario, top: int = TOP, step: int | None = None) -> Impact | None:
+    """The impact of the latest event in force at the live step, or at an earlier ``step`` of the
+    run (the time slider; the state there is the fold of the event log), None before any event."""
+    now = min(live.step, live.total_steps - 1)
+    step = now if step is None else max(0, min(int(step), now))
     applied = [e for e in live.events if e.step <= step]
     if not applied:
         return None

@@ -58,6 +58,8 @@ BAND_MODEL_KEY = "live_band_model"
 COLOUR_KEY = "live_colour_by"
 LABELS_KEY = "live_util_labels"
 LABEL_UNIT_KEY = "live_label_unit"
+TRAVEL_KEY = "live_look_back"
+TRAVEL_STEP_KEY = "live_look_back_step"
 PREVIEW_NOTE_KEY = "live_preview_note"
 CONFIRM_NEW_KEY = "live_confirm_new"
 RESUME_KEY = "live_resume"
@@ -84,6 +86,9 @@ def _on_edge_clicked() -> None:
     link = value.get("edge_clicked") if hasattr(value, "get") else None
     if sess is None or not link:
         return
+    if st.session_state.get(TRAVEL_KEY):
+        sess.messages.append("Looking back in time: the map is read-only; turn 'Look back' off to fail or restore links.")
+        return
     if st.session_state.get("live_click_mode", "Fail / restore") == "Inspect":
         topo = sess.live.topology
         if link in topo.link_index:
@@ -99,7 +104,8 @@ def _on_node_clicked() -> None:
     sess = state.get_live()
     value = st.session_state.get(MAP_KEY) or {}
     node = value.get("node_clicked") if hasattr(value, "get") else None
-    if sess is None or not node or st.session_state.get("live_click_mode") != "Fail / restore":
+    if sess is None or not node or st.session_state.get("live_click_mode") != "Fail / restore" \
+            or st.session_state.get(TRAVEL_KEY):
         return
     outcome = callbacks.toggle_element(sess.live, node, "node")
     _after_toggle(sess, outcome)
@@ -165,7 +171,7 @@ def _new_run() -> None:
         if err:
             st.session_state["live_history_error"] = err
     state.clear_live(forget=sess is not None and sess.live.finished)
-    for key in (DIRECTION_KEY, BAND_MODEL_KEY, COLOUR_KEY, LABELS_KEY, LABEL_UNIT_KEY):
+    for key in (DIRECTION_KEY, BAND_MODEL_KEY, COLOUR_KEY, LABELS_KEY, LABEL_UNIT_KEY, TRAVEL_KEY, TRAVEL_STEP_KEY):
         st.session_state.pop(key, None)
 
 
@@ -383,32 +389,39 @@ def live_panel(sess: state.LiveSession) -> None:
         if was_playing:
             st.rerun(scope="app")
 
-    step = lh.shown_step(live)
-    m = st.columns([1, 1, 1, 2.6, 0.8])  # failed links by name need the room
-    m[0].metric("Step", f"{live.step} / {live.total_steps}")
+    past = look_back(live)
+    step = lh.shown_step(live) if past is None else past
+    down_links, down_nodes = (live.down_links, live.down_nodes) if past is None else live.simulator.state_at(past)
+    m = st.columns([1, 1, 1.2, 2.4, 0.8])  # failed links by name need the room
+    m[0].metric("Step", f"{live.step} / {live.total_steps}" if past is None else f"{past} (run at {live.step})")
     m[1].metric("Simulated time", live.time_of(step).strftime("%a %H:%M"))
     m[2].metric("Dropped traffic", f"{live.dropped_mbps_at(step):,.0f} Mbit/s")
-    m[3].metric("Failed", failed_text(live.topology, live.down_links, live.down_nodes))
+    m[3].metric("Failed", failed_text(live.topology, down_links, down_nodes))
     m[4].metric("Engine tick", "-" if sess.tick_ms is None else f"{sess.tick_ms:.0f} ms")
     status_line(sess.messages[-1] if sess.messages else "No event yet: click a link on the map to fail it.")
 
     left, right = st.columns([3, 2])
     with left:
         model, colour_by_upper, labels, unit = map_options(live)
-        impact = impact_of_last_event(live)
+        impact = impact_of_last_event(live, step=past)
         data = lh.map_data(sess, _selected_link(sess), model, colour_by_upper, labels,
-                           highlight=frozenset(impact.cut_off) if impact else frozenset(), label_unit=unit)
-        data["click_mode"] = "inspect" if st.session_state.get("live_click_mode") == "Inspect" else "toggle"
+                           highlight=frozenset(impact.cut_off) if impact else frozenset(), label_unit=unit, step=past)
+        data["click_mode"] = ("preview" if past is not None
+                              else "inspect" if st.session_state.get("live_click_mode") == "Inspect" else "toggle")
         topology_map(data, key=MAP_KEY,
                      on_edge_clicked=_on_edge_clicked, on_node_clicked=_on_node_clicked)
         show_impact(impact)
-        warnings_list(sess, model)
+        if past is None:
+            warnings_list(sess, model)
+        else:
+            st.caption("Overloads now and warnings are listed at the run's live step (turn 'Look back' off).")
     with right:
         options = lh.direction_options(live.topology)
         names = dict(options)
         st.selectbox("Link direction", [d for d, _ in options], format_func=names.get, key=DIRECTION_KEY)
         d = st.session_state[DIRECTION_KEY]
-        st.vega_lite_chart(spec=live_chart.link_chart_spec(live, d), width="stretch")
+        st.vega_lite_chart(spec=live_chart.link_chart_spec(live, d, end=None if past is None else past + 1),
+                           width="stretch")
         errors = lh.errors_table(live, d)
         if live.step > live.train_steps and len(errors):
             st.caption("Running error over the last day: this link direction, and the whole network")
@@ -418,6 +431,27 @@ def live_panel(sess: state.LiveSession) -> None:
             st.caption(refits)
         export_buttons(live, d)
     _report(history.keep_alive(sess, _session_maker()))  # after the frame is drawn: a checkpoint does not delay it
+
+
+def look_back(live: LiveScenario) -> int | None:
+    """The time slider: with 'Look back' on, the step chosen to show (the map, impact panel and
+    chart as they were then, read-only: the run goes on and nothing in it changes); None for the
+    live step."""
+    now = lh.shown_step(live)
+    c1, c2 = st.columns([1, 5])
+    on = c1.toggle("Look back", key=TRAVEL_KEY, help="Scrub the run back and forth: the map, the impact "
+                   "panel and the chart at an earlier step, without changing the run.")
+    if not on or now < 1:
+        st.session_state.pop(TRAVEL_STEP_KEY, None)
+        return None
+    if TRAVEL_STEP_KEY not in st.session_state or st.session_state[TRAVEL_STEP_KEY] > now:
+        st.session_state[TRAVEL_STEP_KEY] = now
+    k = int(c2.slider("Step shown", min_value=0, max_value=now, key=TRAVEL_STEP_KEY,
+                      help="The step the map, the impact panel and the chart show (the run stays where it is)."))
+    when = f"step {k} ({live.time_of(k):%a %H:%M})"
+    st.caption(f"Showing {when}, read-only: the run is at step {live.step}; clicks on the map change nothing."
+               if k < now else "Showing the live step: move the slider back to see the run as it was.")
+    return k if k < now else None
 
 
 def status_line(text: str) -> None:
