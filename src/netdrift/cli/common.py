@@ -24,7 +24,7 @@ DEFAULT_MODELS_TEXT = ",".join(DEFAULT_MODELS)
 
 __all__ = ["OBSERVE_CHOICES", "MODEL_NAMES", "OUT_FORMATS", "check_out_path", "DEFAULT_MODELS_TEXT", "StderrProgress", "print_json", "add_forecast_options", "forecast_overrides",
            "forecast_settings", "model_names", "positive_int", "non_negative_int", "quiet_broken_pipe",
-           "silence_stdout", "write_table_atomically", "refuse_repeated_failures", "add_max_memory_option",
+           "silence_stdout", "write_table_atomically", "os_problem", "refuse_repeated_failures", "add_max_memory_option",
            "memory_size", "with_max_memory", "add_traffic_model_option", "traffic_model", "bounded_int",
            "steps_arg", "step_index_arg", "step_minutes_arg", "STEPS_BOUND", "STEP_MINUTES_BOUND"]
 
@@ -305,9 +305,24 @@ def check_out_path(out: Path, text: str) -> None:
     Path(probe).unlink(missing_ok=True)
 
 
-def write_table_atomically(frame: Any, out: Path) -> None:
-    """Write to a temporary file beside ``out`` and rename it, so nothing is half-written."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+def os_problem(err: OSError) -> str:
+    """An OSError as a few words: ``No space left on device`` (errno's text, else the message).
+
+    >>> os_problem(OSError(28, "Error writing bytes to file. Detail: [errno 28] No space left"))
+    'No space left on device'
+    """
+    return os.strerror(err.errno) if err.errno else (err.strerror or str(err))
+
+
+def write_table_atomically(frame: Any, out: Path, what: str | None = None) -> None:
+    """Write to a temporary file beside ``out`` and rename it, so nothing is half-written; a
+    full disk or a refused write (ENOSPC, EACCES, ...) is an InputError naming ``what`` (default
+    ``--out 'OUT'``), with the temporary file removed and any earlier ``out`` left as it was."""
+    what = what or f"--out '{out}'"
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    except OSError as err:
+        raise InputError(what, f"cannot write in its folder ({os_problem(err)})") from None
     os.close(fd)
     try:
         if out.suffix.lower() == ".csv":
@@ -315,6 +330,9 @@ def write_table_atomically(frame: Any, out: Path) -> None:
         else:
             frame.to_parquet(tmp, index=False)
         os.replace(tmp, out)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(what, f"could not be written ({os_problem(err)}); no partial file was left") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         import pandas as pd
 
         frame = pd.DataFrame(result.table())
-        write_table_atomically(frame, out)
+        write_table_atomically(frame, out, f"--out '{args.out}' (the sweep itself is stored as sweep {stored.id})")
         summary["out"] = str(out)
         summary["rows"] = len(frame)
     if args.json:

@@ -25,17 +25,20 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from netdrift.engine.errors import InputError
 from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.network.loaders import topology_from_dict, topology_to_dict
 from netdrift.engine.results import MetricRow, ScenarioResult
+from netdrift.storage.database import driver_problem
 from netdrift.storage.models import ScenarioRow
 from netdrift.storage.repository import ScenarioRepository, jsonable
 from netdrift.storage.retries import with_retries
 
-__all__ = ["Recovered", "read_unsaved", "store_recovered", "write_unsaved", "UNSAVED_PREFIX"]
+__all__ = ["Recovered", "read_unsaved", "store_recovered", "write_unsaved", "write_unsaved_somewhere",
+           "UNSAVED_PREFIX"]
 
 #: Name prefix of the files a run is kept in when the history refuses it.
 UNSAVED_PREFIX = "netdrift-unsaved-"
@@ -201,7 +204,11 @@ def store_recovered(sessions: sessionmaker[Session], recovered: Recovered) -> in
         repo.save_result(sid, r)
         return int(sid)
 
-    return with_retries(sessions, store)
+    try:
+        return with_retries(sessions, store)
+    except (SQLAlchemyError, OSError) as err:  # a full disk or a refused database: one line, the file is kept
+        raise InputError(f"recovery file '{recovered.source}'", f"could not be stored ({driver_problem(err)}); "
+                                                               "nothing was stored and the file is kept") from None
 
 
 def write_unsaved(result: ScenarioResult, folder: Path, scenario_id: int | None = None,
@@ -240,3 +247,18 @@ def write_unsaved(result: ScenarioResult, folder: Path, scenario_id: int | None 
         tmp_npz.unlink(missing_ok=True)
         tmp_js.unlink(missing_ok=True)
     return npz
+
+
+def write_unsaved_somewhere(result: ScenarioResult, folders: list[Path], scenario_id: int | None = None,
+                            problem: str | None = None) -> tuple[Path, list[str]]:
+    """:func:`write_unsaved` into the first of ``folders`` that takes it (a full disk or a
+    refused write moves on to the next, leaving nothing behind); the ``.npz`` path and, for each
+    folder that refused, ``"FOLDER: why"``. OSError when every folder refused (its message
+    names them all)."""
+    refused: list[str] = []
+    for folder in folders:
+        try:
+            return write_unsaved(result, folder, scenario_id, problem), refused
+        except OSError as err:
+            refused.append(f"{folder}: {os.strerror(err.errno) if err.errno else err}")
+    raise OSError("; ".join(refused) or "no folder to write to")
