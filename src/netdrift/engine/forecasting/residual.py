@@ -25,7 +25,8 @@ two inner models are such models too) runs through :class:`ResidualCorrection`, 
    capped to [0.2, 0.8]); the stateful liquid model, whose state cannot be replayed, starts at 1/2.
    At a failure or restore, the directions whose routing changed restart at ``p = 0.2``: what
    the net learnt of their traffic no longer holds, so the base is favoured until the losses
-   after the event say otherwise.
+   after the event say otherwise; and their base is persistence alone for one period (the value a
+   day earlier was routed differently).
 
 Guarantee (per row and direction, on steps whose normalised errors are within R): squared
 loss is ``1 / (2 R^2)``-exp-concave there, so with ``eta = 1 / (2 R^2)`` the weighted
@@ -129,6 +130,7 @@ class ResidualCorrection:
         self._losses = np.zeros((2, h, d))  # cumulative normalised losses: base, base + correction
         self._pending = PendingForecasts(2, h, d)
         self._clock = 0
+        self._seasonal_from = np.zeros(d, dtype=np.int64)  # clock from which the seasonal value is usable
         return z
 
     def calibrate(self, history_z: np.ndarray, forecast: Callable[[int], np.ndarray], window: int,
@@ -163,6 +165,7 @@ class ResidualCorrection:
         """The routing of the ``rerouted`` (D,) directions changed: their weights restart at P_MIN."""
         self._losses[:, :, rerouted] = 0.0
         self._losses[1][:, rerouted] = np.log((1.0 - P_MIN) / P_MIN) / ETA
+        self._seasonal_from[rerouted] = self._clock + self.period
         self._pending.forget()
 
     # -- per step ---------------------------------------------------------------------------------
@@ -176,8 +179,10 @@ class ResidualCorrection:
         """(H, D) weight of the model's correction (the model expert's Hedge weight)."""
         return exp_weights(self._losses, ETA)[1]
 
-    def _base_corr(self, net_z: np.ndarray, last: np.ndarray, seas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        base = last[None, :] + self.blend[:, None] * (seas - last[None, :])
+    def _base_corr(self, net_z: np.ndarray, last: np.ndarray, seas: np.ndarray,
+                   blend: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        blend = self.blend[:, None] if blend is None else blend
+        base = last[None, :] + blend * (seas - last[None, :])
         corr = np.clip(np.nan_to_num(np.asarray(net_z, np.float64) - base), -self.clip[:, None], self.clip[:, None])
         return base, corr
 
@@ -195,7 +200,8 @@ class ResidualCorrection:
         value (default: the last observed). ``behind`` > 0: a forecast from an earlier origin (the
         calibration pass), neither remembered nor scored."""
         last = self._last if last is None else np.asarray(last, dtype=np.float64)
-        base, corr = self._base_corr(net_z, last, self._seasonal(last, behind))
+        usable = (self._clock - behind >= self._seasonal_from)[None, :]
+        base, corr = self._base_corr(net_z, last, self._seasonal(last, behind), self.blend[:, None] * usable)
         if behind == 0:
             self._pending.remember(self._clock, np.stack([base, base + corr]))
         return self.from_z(base + self.weights() * corr)
