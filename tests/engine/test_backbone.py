@@ -131,3 +131,12 @@ def test_memory_budget_is_checked_before_allocating():
 def test_bad_parameters_are_one_line_naming_them(params, name):
     with pytest.raises(InputError, match=name):
         backbone_traffic(ring(3), 10, params=params)
+
+
+def test_a_topology_file_too_large_for_backbone_traffic_is_refused_before_loading(tmp_path):
+    from netdrift.engine.traffic.sources import check_synthetic_fits
+
+    path = tmp_path / "big.graphml"
+    path.write_text("<graphml><graph>" + "".join(f'<node id="{i}"/>' for i in range(3000)) + "</graph></graphml>")
+    with pytest.raises(InputError, match=r"backbone traffic on '.*big.graphml' \(3000 nodes counted before loading"):
+        check_synthetic_fits(str(path), 288, budget_bytes=1024**3, model="backbone")
