@@ -65,6 +65,10 @@ SHORTENED: dict[str, dict[str, str | list[str]]] = {
     "--target-utilization 0.8 --modules 10000,40000,100000 --out-topology up.json --out-demands d.csv --json": {},
     "netdrift sweep --topology up.json --traffic d.csv --steps 672 --kind link --from 0 --to 672 --top 0 --json": {},
     "netdrift exporter --once": {},
+    "netdrift simulate --topology geant2001 --steps 288 --step-minutes 5 --seed 2 --out loads.csv": {"--steps": "48"},
+    "netdrift deduce --topology geant2001 --link-loads loads.csv --out demands.csv --json": {},
+    "netdrift sweep --topology geant2001 --link-loads loads.csv --steps 288 --kind link --from 0 --to 288 --top 5":
+        {"--steps": "48", "--to": "48"},
     "netdrift run --topology geant2001 --steps 4032 --train-steps 2016 --fail 2-7@2304 --seeds 3 --json":
         {"--steps": "400", "--train-steps": "300", "--fail": "2-7@320", "--seeds": "2",
          "--models": "persistence,frozen", **_FAST_MODELS},

@@ -211,8 +211,11 @@ def add_traffic_model_option(p: argparse.ArgumentParser) -> None:
 
 def traffic_model(args: argparse.Namespace) -> str:
     """The traffic model of ``args`` ('sine' unless --traffic-model says otherwise); any
-    --traffic-model with a replayed --traffic is refused (InputError naming the flag)."""
+    --traffic-model with a replayed --traffic or with measured --link-loads is refused (InputError
+    naming the flag)."""
     model = getattr(args, "traffic_model", None)
+    if model is not None and getattr(args, "link_loads", None):
+        raise InputError("--traffic-model", "applies to synthetic traffic only; --link-loads gives measured traffic")
     if model is not None and args.traffic.strip().lower() != "synthetic":
         raise InputError("--traffic-model", f"applies to synthetic traffic only; the replayed --traffic "
                                             f"'{args.traffic}' keeps its own")

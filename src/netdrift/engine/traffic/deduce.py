@@ -64,8 +64,10 @@ DEFAULT_METHOD = "prior"
 #: A step's loads count as reproduced when every direction is within this fraction of its load
 #: (loads below 0.1 % of the step's largest count as 0.1 % of it).
 FIT_TOLERANCE = 1e-3
-#: Most correction passes per step (one, plus re-fits after clipping negatives).
+#: Most factorisations per step (one, plus fresh weights when clipping negatives stalls the fit).
 MAX_FITS = 3
+#: Corrections per factorisation (the first, then re-fits of the clipped estimate).
+_CHEAP_PASSES = 6
 #: Multiplicative updates of the fitted gravity model ("prior") on its first step, then per step.
 FIRST_UPDATES = 300
 STEP_UPDATES = 5
@@ -196,7 +198,11 @@ class _Operator:
         key = a.indices[ia].astype(np.int64) * d + a.indices[ib].astype(np.int64)
         keys, pos = np.unique(key, return_inverse=True)
         cols = np.repeat(np.arange(a.shape[1]), k * (k + 1) // 2)
-        self.k = sp.csr_matrix((a.data[ia] * a.data[ib], (pos.ravel(), cols)), shape=(len(keys), a.shape[1]))
+        # float32: half the memory traffic of the step's largest product; the factor it gives is
+        # only a preconditioner, the residuals that the passes correct are float64.
+        self.k = sp.csr_matrix((a.data[ia] * a.data[ib], (pos.ravel(), cols)), shape=(len(keys), a.shape[1]),
+                               dtype=np.float32)
+        self.a32, self.at32 = self.a.astype(np.float32), self.at.astype(np.float32)
         ki, kj = keys // d, keys % d
         self.k_flat = ki + kj * d                   # Fortran position of (ki, kj), ki <= kj: upper triangle
         self.k_diag = ki == kj
@@ -216,19 +222,21 @@ class _Operator:
         e = np.asarray(e, dtype=np.float64) + 0.0
         i = np.asarray(i, dtype=np.float64) + 0.0
         tiny = 1e-300
+        unmeasured = np.ones(self.d, dtype=bool)
+        unmeasured[rows] = False
+        both = np.empty((self.d, 2), dtype=np.float32)            # float32 products: half the traffic
         for _ in range(updates):
-            g = e[src] * i[dst]
-            routed = self.a @ g
-            target = routed.copy()
-            target[rows] = y[rows]
-            aty, q = self.at @ target, self.at @ routed
-            e *= np.bincount(src, i[dst] * aty, n) / np.maximum(np.bincount(src, i[dst] * q, n), tiny)
-            g = e[src] * i[dst]
-            routed = self.a @ g
-            target = routed.copy()
-            target[rows] = y[rows]
-            aty, q = self.at @ target, self.at @ routed
-            i *= np.bincount(dst, e[src] * aty, n) / np.maximum(np.bincount(dst, e[src] * q, n), tiny)
+            for side in (0, 1):
+                routed = self.a32 @ (e[src] * i[dst]).astype(np.float32)
+                both[:, 0] = np.where(unmeasured, routed, y)       # the target: the measured loads
+                both[:, 1] = routed
+                aty = (self.at32 @ both).astype(np.float64)         # (P, 2): A^T y and A^T A g at once
+                if side == 0:
+                    w = i[dst]
+                    e *= np.bincount(src, w * aty[:, 0], n) / np.maximum(np.bincount(src, w * aty[:, 1], n), tiny)
+                else:
+                    w = e[src]
+                    i *= np.bincount(dst, w * aty[:, 0], n) / np.maximum(np.bincount(dst, w * aty[:, 1], n), tiny)
             scale = np.sqrt(max(e.sum(), tiny) / max(i.sum(), tiny))     # e and i share the volume
             e /= scale
             i *= scale
@@ -238,30 +246,42 @@ class _Operator:
         return _relative_l2((self.a @ x)[rows], y[rows])
 
     def fit(self, x: np.ndarray, y: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """Weighted least-norm correction of ``x`` onto the measured loads, negatives clipped,
-        repeated from the clipped estimate until the loads are reproduced."""
-        d = self.d
-        sub = len(rows) < d
+        """Weighted least-norm correction of ``x`` onto the measured loads, negatives clipped;
+        then corrections of the clipped estimate with the same weights (one factorisation, each
+        further pass two products and a triangular solve) until every load is reproduced; the
+        weights are refreshed from the estimate when that stalls (:data:`MAX_FITS` factorisations)."""
         floor = 1e-3 * max(float(y[rows].max()), 1e-300)    # loads below 0.1 % of the largest count as that
+        allowed = FIT_TOLERANCE * np.maximum(y[rows], floor)
         for _ in range(MAX_FITS):
             resid = y[rows] - (self.a @ x)[rows]
-            if (np.abs(resid) <= FIT_TOLERANCE * np.maximum(y[rows], floor)).all():
+            if (np.abs(resid) <= allowed).all():
                 break
-            mu = self.k @ x
-            diag = mu[self.k_diag].sum()
-            if not diag > 0:           # nothing routed by the estimate: nothing to correct
+            factor = self._factor(x, rows)
+            if factor is None:                                   # nothing routed: nothing to correct
                 break
-            m = np.zeros((d, d), order="F")
-            m.ravel(order="F")[self.k_flat] = mu
-            if sub:
-                m = np.asfortranarray(m[np.ix_(rows, rows)])
-            m.flat[:: len(rows) + 1] += _LAMBDA_REL * diag / d
-            z = sl.cho_solve(sl.cho_factor(m, lower=False, overwrite_a=True, check_finite=False), resid,
-                             check_finite=False)
-            zf = np.zeros(d)
-            zf[rows] = z
-            x = np.maximum(x + x * (self.at @ zf), 0.0)
+            w = x
+            for _ in range(_CHEAP_PASSES):
+                zf = np.zeros(self.d)
+                zf[rows] = sl.cho_solve(factor, resid, check_finite=False)
+                x = np.maximum(x + w * (self.at @ zf), 0.0)
+                resid = y[rows] - (self.a @ x)[rows]
+                if (np.abs(resid) <= allowed).all():
+                    return x
         return x
+
+    def _factor(self, w: np.ndarray, rows: np.ndarray) -> tuple | None:
+        """Cholesky factor of A_rows diag(w) A_rows^T + ridge (None when it is all zero)."""
+        d = self.d
+        mu = (self.k @ w.astype(np.float32)).astype(np.float64)
+        diag = mu[self.k_diag].sum()
+        if not diag > 0:
+            return None
+        m = np.zeros((d, d), order="F")
+        m.ravel(order="F")[self.k_flat] = mu
+        if len(rows) < d:
+            m = np.asfortranarray(m[np.ix_(rows, rows)])
+        m.flat[:: len(rows) + 1] += _LAMBDA_REL * diag / d
+        return sl.cho_factor(m, lower=False, overwrite_a=True, check_finite=False)
 
 
 def _relative_l2(est: np.ndarray, true: np.ndarray) -> Any:
