@@ -105,3 +105,11 @@ def test_run_stores_the_model_so_the_history_can_rebuild_it(capsys, tmp_path):
     config = json.loads(capsys.readouterr().out)["config"]
     assert config["traffic_model"] == "backbone"
     assert spec_from_dict(config).traffic_model == "backbone"
+
+
+@pytest.mark.parametrize("command", [["run", "--train-steps", "10"], ["sweep", "--kind", "link", "--from", "0", "--to", "5"]])
+def test_a_traffic_model_with_measured_link_loads_is_refused(command, capsys, tmp_path):
+    code = main([command[0], "--topology", "abilene", "--steps", "20", *command[1:], "--link-loads", "no-such.csv",
+                 "--traffic-model", "backbone", "--db", f"sqlite:///{tmp_path}/h.db"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "--traffic-model" in err and "--link-loads" in err

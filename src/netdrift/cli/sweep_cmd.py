@@ -102,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     if out is not None:
         check_out_path(out, args.out)
     _check_window(args)
+    model = traffic_model(args)  # before any work: refused with replayed traffic or --link-loads
     deduction = link_loads_as_traffic(args)  # with --link-loads, args.traffic is now the deduced demands
     from netdrift.cli.errors import FLAGS
     from netdrift.service.sweeps import SweepSettings, run_sweep
@@ -109,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = SweepSettings(args.kind, args.start, args.stop, args.steps, args.traffic, args.step_minutes,
                              args.seed, args.peak_utilization, forecast=args.forecast, interval=args.interval,
-                             traffic_model=traffic_model(args))
+                             traffic_model=model)
     bar = StderrProgress(enabled=False)
 
     def size(cells: int) -> None:  # a bar only for sweeps long enough to need one
