@@ -1,0 +1,55 @@
+"""The ensemble inside a scenario: combined after its members, failure-aware, with an interval (issue 19)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+
+from netdrift.engine.experiments.scenario import LiveScenario
+from netdrift.engine.forecasting.ensemble import FAVOUR
+from netdrift.engine.forecasting.hedge import rerouted_directions
+from netdrift.engine.forecasting.settings import ForecastSettings
+from netdrift.engine.network.events import FailureEvent
+from netdrift.engine.network.topology import Link, Node, Topology
+from netdrift.engine.traffic.series import TrafficMatrixSeries
+
+
+def square() -> tuple[Topology, TrafficMatrixSeries]:
+    nodes = tuple(Node(x, x.upper()) for x in "abcd")
+    links = (Link("a-b", "a", "b", 100.0), Link("b-c", "b", "c", 100.0),
+             Link("c-d", "c", "d", 100.0), Link("d-a", "d", "a", 100.0))
+    src, dst = np.array([(i, j) for i in range(4) for j in range(4) if i != j]).T
+    t = np.arange(130)[:, None]
+    rng = np.random.default_rng(4)
+    demands = 8.0 + 3.0 * np.sin(2 * np.pi * t / 24 + np.arange(len(src))) + rng.normal(0, 0.3, (130, len(src)))
+    return (Topology("square", nodes, links),
+            TrafficMatrixSeries(("a", "b", "c", "d"), src, dst, demands.astype(np.float32), 60.0, datetime(2024, 1, 1)))
+
+
+def test_at_a_failure_the_ensemble_restarts_with_the_routed_member_favoured():
+    topo, tm = square()
+    settings = ForecastSettings.from_flat(dict(window=6, horizon=1))
+    live = LiveScenario(topo, tm, ("persistence", "routed-persistence", "ensemble"), settings, 72, seed=0,
+                        events=[FailureEvent(100, "fail", "a-b")], observe="demands", interval=0.9)
+    live.train()
+    live.advance(100 - live.step)
+    # A look ahead combines the members' forecasts and changes nothing.
+    bands = live.next_bands()
+    assert bands["ensemble"].upper is not None
+    rerouted = rerouted_directions(live.stream.input_at(100))
+    assert rerouted.any()
+    record = next(live.records(1))
+    f = {m: record.forecasts[m].point[0] for m in ("persistence", "routed-persistence", "ensemble")}
+    # At the failure step the rerouted directions' weights are the prior: routed FAVOUR : link 1.
+    expected = (FAVOUR * f["routed-persistence"] + f["persistence"]) / (FAVOUR + 1.0)
+    np.testing.assert_allclose(f["ensemble"][rerouted], expected[rerouted], rtol=1e-5)
+    # Elsewhere it stays within the members' range (a convex combination).
+    lo, hi = np.minimum(f["persistence"], f["routed-persistence"]), np.maximum(f["persistence"], f["routed-persistence"])
+    assert ((f["ensemble"] >= lo - 1e-3) & (f["ensemble"] <= hi + 1e-3)).all()
+    live.advance(live.total_steps - live.step)
+    result = live.result()
+    lines = {r.metric: r.value for r in result.metrics if r.model == "ensemble" and r.direction is None
+             and r.period == "post"}
+    assert np.isfinite(lines["rmse"]) and np.isfinite(lines["coverage"])
+    assert live.model_stats()["ensemble"]["retrains"] == 0
