@@ -16,7 +16,8 @@ from netdrift.engine.network.topology import Link, Node, Topology
 from netdrift.engine.results import MetricRow, ScenarioResult
 from netdrift.service.scenarios import write_unsaved
 from netdrift.storage.database import open_database
-from netdrift.storage.repository import ScenarioRepository, SweepRepository
+from netdrift.storage.repository import ScenarioRepository
+from netdrift.storage.sweep_repository import SweepRepository
 from tests.helpers import one_line_error
 
 T, D = 8, 4

@@ -38,7 +38,7 @@ def test_json_shape_top_and_stored_record(capsys, db):
     assert {"link_id", "src", "dst", "worst_utilization", "step", "failure"} <= set(d)
 
     from netdrift.storage.database import open_database
-    from netdrift.storage.repository import SweepRepository
+    from netdrift.storage.sweep_repository import SweepRepository
 
     with open_database(db)() as session:
         stored = SweepRepository(session).get_sweep(s["sweep_id"])

@@ -92,7 +92,7 @@ def test_a_small_sweep_is_ranked_as_the_engine_ranks_and_stored(tmp_path, monkey
     assert any("Severity = the worst utilisation" in c.value for c in at.caption)
 
     with open_database(f"sqlite:///{tmp_path / 'h.sqlite'}")() as s:
-        from netdrift.storage.repository import SweepRepository
+        from netdrift.storage.sweep_repository import SweepRepository
 
         stored = SweepRepository(s).list_sweeps()
     assert [(x["topology"], x["kind"], x["n_failures"]) for x in stored] == [("Abilene", "link", 14)]

@@ -30,7 +30,8 @@ from netdrift.engine.results import MetricRow
 from netdrift.storage.checkpoints import CheckpointRepository, LiveRun
 from netdrift.storage.data_dir import default_data_dir, default_db_url
 from netdrift.storage.database import display_url, missing_sqlite_file, sqlite_path
-from netdrift.storage.repository import ScenarioDetail, ScenarioRepository, ScenarioSummary, SweepRepository
+from netdrift.storage.repository import ScenarioDetail, ScenarioRepository, ScenarioSummary
+from netdrift.storage.sweep_repository import SweepRepository
 
 __all__ = ["HistoryReader", "reading", "ScenarioSummary", "ScenarioDetail", "LiveRun", "default_data_dir", "default_db_url", "display_url",
            "missing_sqlite_file", "sqlite_path"]

@@ -34,7 +34,8 @@ from netdrift.engine.network.loaders import topology_from_dict, topology_to_dict
 from netdrift.engine.results import MetricRow, ScenarioResult
 from netdrift.storage.database import driver_problem
 from netdrift.storage.models import ScenarioRow
-from netdrift.storage.repository import ScenarioRepository, jsonable
+from netdrift.storage.records import jsonable
+from netdrift.storage.repository import ScenarioRepository
 from netdrift.storage.retries import with_retries
 
 __all__ = ["Recovered", "read_unsaved", "store_recovered", "write_unsaved", "write_unsaved_somewhere",

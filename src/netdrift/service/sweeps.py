@@ -58,7 +58,7 @@ from netdrift.engine.traffic.sources import (
 from netdrift.engine.traffic.synthetic import check_seed
 from netdrift.storage.database import display_url, driver_problem
 from netdrift.storage.models import SweepRow, TopologyRow
-from netdrift.storage.repository import SweepRepository
+from netdrift.storage.sweep_repository import SweepRepository
 
 if TYPE_CHECKING:
     from netdrift.engine.sweep import SweepResult

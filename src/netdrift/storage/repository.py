@@ -17,26 +17,18 @@ A "running" scenario whose writer process is gone (same host, pid no longer aliv
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 from collections import Counter
-from dataclasses import asdict, dataclass, is_dataclass
-from datetime import date, datetime, timedelta, timezone
-from enum import Enum
-from importlib import metadata
-from pathlib import PurePath
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
 import numpy as np
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from netdrift.engine.errors import InputError
 from netdrift.engine.network.events import FailureEvent
-from netdrift.engine.network.loaders import topology_from_dict, topology_to_dict
+from netdrift.engine.network.loaders import topology_from_dict
 from netdrift.engine.network.topology import Topology
 from netdrift.engine.results import MetricRow, ScenarioResult
 from netdrift.storage.database import display_url
@@ -46,28 +38,18 @@ from netdrift.storage.models import (
     RunStatus,
     ScenarioRow,
     SeriesRow,
-    SweepRow,
     TopologyRow,
 )
+from netdrift.storage.records import jsonable, library_versions, save_topology
+from netdrift.storage.series_rows import series_rows
 from netdrift.storage.writer import current_writer, writer_alive
 
-__all__ = [
-    "HEARTBEAT_STALE_S",
-    "ScenarioRepository",
-    "SweepRepository",
-    "ScenarioSummary",
-    "ScenarioDetail",
-    "topology_hash",
-    "library_versions",
-    "jsonable",
-]
+__all__ = ["HEARTBEAT_STALE_S", "ScenarioRepository", "ScenarioSummary", "ScenarioDetail"]
 
 #: A "running" row whose heartbeat is older than this (seconds) counts as interrupted: its
 #: writer (e.g. a dashboard session whose browser tab is gone) stopped stamping it.
 HEARTBEAT_STALE_S = 60
 
-_F32 = "<f4"
-_U8 = "|u1"
 
 
 # --- plain return types ---------------------------------------------------------------------
@@ -107,54 +89,6 @@ class ScenarioDetail:
     step_minutes: float | None = None
     start: datetime | None = None
     train_steps: int | None = None
-
-
-# --- serialisation --------------------------------------------------------------------------
-def topology_hash(t: Topology) -> str:
-    """SHA-256 of the canonical JSON of the topology (warnings included)."""
-    text = json.dumps(topology_to_dict(t), sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def jsonable(x: Any) -> Any:
-    """A JSON-safe copy: numpy scalars/arrays to Python, NaN/inf to None, paths and dates to str."""
-    if x is None or isinstance(x, (bool, str)):
-        return x
-    if isinstance(x, np.bool_):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        f = float(x)
-        return f if math.isfinite(f) else None
-    if isinstance(x, dict):
-        return {str(k): jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [jsonable(v) for v in x]
-    if isinstance(x, (set, frozenset)):
-        return sorted((jsonable(v) for v in x), key=repr)
-    if isinstance(x, np.ndarray):
-        return jsonable(x.tolist())
-    if isinstance(x, (datetime, date)):
-        return x.isoformat()
-    if isinstance(x, PurePath):
-        return str(x)
-    if isinstance(x, Enum):
-        return jsonable(x.value)
-    if is_dataclass(x) and not isinstance(x, type):
-        return jsonable(asdict(x))
-    return str(x)
-
-
-def library_versions() -> dict[str, str | None]:
-    """Installed versions of netdrift, torch, ncps and numpy (None when absent); imports nothing."""
-    out: dict[str, str | None] = {}
-    for name in ("netdrift", "torch", "ncps", "numpy"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
 
 
 def _event_text(e: FailureEvent | EventRow) -> str:
@@ -219,22 +153,7 @@ class ScenarioRepository:
     # --- writing ---------------------------------------------------------------------------
     def save_topology(self, t: Topology) -> int:
         """Store ``t`` unless an identical one is stored already; return its id."""
-        h = topology_hash(t)
-        lookup = select(TopologyRow.id).where(TopologyRow.content_hash == h)
-        found = self.session.execute(lookup).scalar()
-        if found is not None:
-            return found
-        values = dict(name=t.name, content_hash=h, data=topology_to_dict(t))
-        dialect = self.session.get_bind().dialect.name
-        if dialect in ("postgresql", "sqlite"):
-            # Another writer may store the same topology between our look-up and insert (several
-            # processes on one server): let the unique hash absorb it instead of failing the save.
-            dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
-            self.session.execute(dialect_insert(TopologyRow).values(**values)
-                                 .on_conflict_do_nothing(index_elements=["content_hash"]))
-        else:
-            self.session.execute(insert(TopologyRow).values(**values))
-        return self.session.execute(lookup).scalar_one()
+        return save_topology(self.session, t)
 
     def create_scenario(
         self,
@@ -323,61 +242,14 @@ class ScenarioRepository:
         metrics.
         """
         row = self._row(scenario_id)
-        actual = np.asarray(result.actual)
-        if actual.ndim != 2:
-            raise InputError(f"result of scenario {scenario_id}", f"actual has shape {actual.shape}, expected (T, D)")
-        T, D = actual.shape
+        series = series_rows(scenario_id, result)  # checks every shape before anything is written
+        T, D = np.shape(result.actual)
         n_links = len(result.topology.links)
-        if D != result.topology.n_directions:
-            raise InputError(
-                f"result of scenario {scenario_id}",
-                f"actual has {D} columns but the topology has {result.topology.n_directions} link directions",
-            )
-        for name, f in result.forecasts.items():
-            if np.shape(f) != (T, D):
-                raise InputError(
-                    f"result of scenario {scenario_id}",
-                    f"forecast '{name}' has shape {np.shape(f)}, expected {(T, D)}",
-                )
-        link_up = np.asarray(result.link_up)
-        if link_up.shape != (T, n_links):
-            raise InputError(
-                f"result of scenario {scenario_id}", f"link_up has shape {link_up.shape}, expected {(T, n_links)}"
-            )
         dropped = np.asarray(result.dropped_mbps)
-        if dropped.shape != (T,):
-            raise InputError(
-                f"result of scenario {scenario_id}", f"dropped_mbps has shape {dropped.shape}, expected {(T,)}"
-            )
-
         s = self.session
         s.execute(delete(SeriesRow.__table__).where(SeriesRow.scenario_id == scenario_id))
         s.execute(delete(MetricRowDB.__table__).where(MetricRowDB.scenario_id == scenario_id))
         self._insert_events(scenario_id, result.events)
-
-        series: list[dict[str, Any]] = []
-
-        def per_direction(kind: str, model: str | None, arr: np.ndarray) -> None:
-            cols = np.ascontiguousarray(np.asarray(arr, dtype=_F32).T)  # (D, T): one direction per row
-            series.extend(
-                dict(scenario_id=scenario_id, kind=kind, model=model, direction=d,
-                     n_steps=T, n_cols=None, dtype=_F32, data=cols[d].tobytes())
-                for d in range(D)
-            )
-
-        per_direction("actual", None, actual)
-        for name, f in result.forecasts.items():
-            per_direction("forecast", str(name), f)
-        for kind, bounds in (("lower", result.lower), ("upper", result.upper)):
-            for name, b in bounds.items():
-                if np.shape(b) != (T, D):
-                    raise InputError(f"result of scenario {scenario_id}",
-                                     f"{kind} bound of '{name}' has shape {np.shape(b)}, expected {(T, D)}")
-                per_direction(kind, str(name), b)
-        series.append(dict(scenario_id=scenario_id, kind="link_up", model=None, direction=None, n_steps=T,
-                           n_cols=n_links, dtype=_U8, data=np.ascontiguousarray(link_up, dtype=_U8).tobytes()))
-        series.append(dict(scenario_id=scenario_id, kind="dropped", model=None, direction=None, n_steps=T,
-                           n_cols=None, dtype=_F32, data=np.ascontiguousarray(dropped, dtype=_F32).tobytes()))
         s.execute(insert(SeriesRow.__table__), series)
 
         metric_rows = [
@@ -613,58 +485,3 @@ class ScenarioRepository:
         return {m: self.load_series(scenario_id, m, kind=kind) for m in sorted(models)}
 
 
-class SweepRepository:
-    """Failure sweeps in the history (one row each; the caller owns the transaction).
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from netdrift.engine.network.topology import Link, Node, Topology
-    >>> from netdrift.storage.database import open_database
-    >>> Session = open_database(f"sqlite:///{tempfile.mkdtemp()}/h.sqlite")
-    >>> t = Topology("t", (Node("a", "A"), Node("b", "B")), (Link("a-b", "a", "b", 1e3),))
-    >>> with Session.begin() as s:
-    ...     sid = SweepRepository(s).save_sweep(t, "link", {"from": 0, "to": 4}, {"failures": [], "seconds": 0.1})
-    >>> with Session() as s:
-    ...     SweepRepository(s).get_sweep(sid)["kind"]
-    'link'
-    """
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def save_sweep(self, topology: Topology, kind: str, config: dict[str, Any], result: dict[str, Any]) -> int:
-        """Store a sweep (``result``: its JSON with every failure) and return its id."""
-        row = SweepRow(
-            topology_id=ScenarioRepository(self.session).save_topology(topology),
-            kind=str(kind),
-            config=jsonable(config),
-            n_failures=len(result.get("failures", [])),
-            result=jsonable(result),
-            versions=library_versions(),
-            created_at=datetime.now(timezone.utc),
-            seconds=result.get("seconds"),
-        )
-        self.session.add(row)
-        self.session.flush()
-        return row.id
-
-    def get_sweep(self, sweep_id: int) -> dict[str, Any]:
-        """The stored sweep: ``id``, ``topology`` (name), ``kind``, ``config``, ``created_at``
-        (ISO 8601), ``n_failures``, ``seconds`` and ``result``."""
-        row = self.session.get(SweepRow, sweep_id)
-        if row is None:
-            url = display_url(self.session.get_bind().engine.url)
-            raise InputError(f"sweep {sweep_id}", f"not found in database '{url}'")
-        topo = self.session.get(TopologyRow, row.topology_id)
-        return {"id": row.id, "topology": topo.name if topo else None, "kind": row.kind, "config": row.config,
-                "created_at": row.created_at.isoformat(), "n_failures": row.n_failures,
-                "seconds": row.seconds, "result": row.result}
-
-    def list_sweeps(self) -> list[dict[str, Any]]:
-        """Every stored sweep, newest first, without its result: id, topology, kind, n_failures,
-        created_at."""
-        q = (select(SweepRow.id, TopologyRow.name, SweepRow.kind, SweepRow.n_failures, SweepRow.created_at)
-             .join(TopologyRow, TopologyRow.id == SweepRow.topology_id).order_by(SweepRow.id.desc()))
-        return [{"id": i, "topology": n, "kind": k, "n_failures": c, "created_at": t.isoformat()}
-                for i, n, k, c, t in self.session.execute(q)]
