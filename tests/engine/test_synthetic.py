@@ -181,12 +181,12 @@ def test_scaled_runs_are_deterministic():
 
 def test_same_series_whatever_the_number_of_threads(monkeypatch):
     # Blocks are generated (and routed for the auto-scaling) on as many threads as CPUs.
-    import netdrift.engine.network.routing
+    import netdrift.engine.parallel
 
     t = line(30)  # 870 pairs: several blocks
     by_cpus = {}
     for cpus in (1, 3):
-        monkeypatch.setattr(netdrift.engine.network.routing.os, "cpu_count", lambda cpus=cpus: cpus)
+        monkeypatch.setattr(netdrift.engine.parallel.os, "cpu_count", lambda cpus=cpus: cpus)
         by_cpus[cpus] = synthetic_traffic(t, 3 * DAY, seed=5).demands
     assert np.array_equal(by_cpus[1], by_cpus[3])
 
