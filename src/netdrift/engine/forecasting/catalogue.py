@@ -110,7 +110,7 @@ CATALOGUE: dict[str, ModelInfo] = {
                   "netdrift.engine.forecasting.hybrid:HybridForecaster",
                   "liquid and incremental combined per direction by recent errors, drift detection and failures",
                   True),
-        ModelInfo("ensemble", "Ensemble (recommended)", "#000000", NoSettings,
+        ModelInfo("ensemble", "Ensemble (recommended)", "#ff7f0e", NoSettings,
                   "netdrift.engine.forecasting.ensemble:EnsembleForecaster",
                   "the run's other models weighted per direction and horizon by their recent losses (Hedge); "
                   "failure-aware", False),
