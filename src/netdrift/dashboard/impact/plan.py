@@ -9,7 +9,7 @@ import html
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, cast
 
 import altair as alt
 import pandas as pd
@@ -108,9 +108,9 @@ def timeline_chart(result: PlanResult) -> alt.LayerChart:
                  alt.Tooltip("modules:N", title="Modules"), alt.Tooltip("failure:N", title="When this fails")])
     labels = alt.Chart(_inline(df)).mark_text(align="left", dx=8, fontSize=10).encode(
         x=alt.X("needed:T", scale=scale), y=alt.Y("link:N", sort=order), text="modules:N")
-    return alt.layer(band, points, labels).properties(
+    return cast(alt.LayerChart, alt.layer(band, points, labels).properties(
         title=f"{r['topology']}: when each upgrade is needed ({len(df)} upgrades)",
-        width=560, height=max(60, 26 * len(df)))
+        width=560, height=max(60, 26 * len(df))))
 
 
 def _inline(df: pd.DataFrame) -> alt.InlineData:
@@ -175,9 +175,9 @@ def plan_map_chart(result: PlanResult, positions: Mapping[str, tuple[float, floa
         x=alt.X("x:Q", scale=sx, axis=None), y=alt.Y("y:Q", scale=sy, axis=None), tooltip=["node:N"])
     span_x, span_y = max(xs) - min(xs) + 40.0, max(ys) - min(ys) + 40.0
     when = "after the upgrades" if after else "before the upgrades"
-    return alt.layer(lines, points).properties(
+    return cast(alt.LayerChart, alt.layer(lines, points).properties(
         title=f"{t.name}: worst case per direction {when}", width=420,
-        height=int(min(700, max(160, 420 * span_y / span_x))))
+        height=int(min(700, max(160, 420 * span_y / span_x)))))
 
 
 def plan_caption(result: PlanResult) -> str:

@@ -52,7 +52,8 @@ def plan_section() -> None:
         growth = c[1].text_input("Growth per year, or auto", key="plan_growth", value="0.3",
                                  help="0.3 = +30 % a year, compounded, for every origin; auto: a trend fitted per "
                                       "origin (needs 14 days of history and a horizon no longer than it).")
-        survive = c[2].selectbox("Survive", list(SURVIVE_LABELS), format_func=SURVIVE_LABELS.get, key="plan_survive")
+        survive = c[2].selectbox("Survive", list(SURVIVE_LABELS.keys()), format_func=lambda k: SURVIVE_LABELS[k],
+                                 key="plan_survive")
         target = c[3].number_input("Target utilisation (%)", key="plan_target", min_value=1.0, max_value=100.0, value=80.0, step=5.0)
         c = st.columns(4)
         modules = c[0].text_input("Modules (Mbit/s)", key="plan_modules", value="10000,40000,100000")
@@ -63,7 +64,7 @@ def plan_section() -> None:
         submitted = st.form_submit_button("Plan", type="primary")
     if submitted:
         form = pl.PlanForm(int(steps), float(minutes), int(seed), float(peak) / 100.0, float(horizon), growth,
-                           survive, float(target) / 100.0, modules, costs, float(per_km), float(level) or None)
+                           str(survive), float(target) / 100.0, modules, costs, float(per_km), float(level) or None)
         bar = st.progress(0.0, text="Forecasting the demands...")
 
         def progress(done: int, total: int) -> None:

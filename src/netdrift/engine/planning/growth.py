@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -190,7 +191,7 @@ def fit_forecast(history: TrafficMatrixSeries, rate: float | None, horizon_days:
                                              "far ahead as the history is long); give more history or state a rate")
         fitted = _origin_slopes(history, per_day)
         used = np.maximum(fitted, 0.0)
-        growth = {"mode": "auto", "method": "per origin: Theil-Sen slope of log(daily mean) over pairs of days whole "
+        growth: dict[str, Any] = {"mode": "auto", "method": "per origin: Theil-Sen slope of log(daily mean) over pairs of days whole "
                                             "weeks apart; a falling trend is held at 0",
                   "per_origin": {nid: {"fitted_per_year": math.expm1(365 * f), "used_per_year": math.expm1(365 * u)}
                                  for nid, f, u in zip(history.node_ids, fitted, used)}}

@@ -136,8 +136,8 @@ def plan(topology: Topology, history: TrafficMatrixSeries, *, horizon_days: floa
             if load > worst_load[d]:
                 worst_load[d], worst_state[d], worst_step[d] = load, pd["failure"], pd["step"]
     violators: dict[int, list[Failure | None]] = {}
-    for d in np.flatnonzero(base_worst > U * cap):
-        violators.setdefault(int(d), []).append(None)
+    for over in np.flatnonzero(base_worst > U * cap):
+        violators.setdefault(int(over), []).append(None)
     for row in res.failures:
         for o in row["overloaded"]:
             d = topology.direction_index(o["link_id"], o["src"])
