@@ -48,6 +48,7 @@ import numpy as np
 import scipy.linalg as sl
 import scipy.sparse as sp
 
+from netdrift.engine.budget import check_memory
 from netdrift.engine.errors import InputError
 from netdrift.engine.network.routing import LoadPlan, all_pairs
 from netdrift.engine.network.topology import Topology
@@ -136,8 +137,12 @@ def deduce_demands(topology: Topology, loads: LinkLoadSeries, method: str = DEFA
     if truth is not None and (truth.steps != loads.steps or not np.array_equal(truth.src, src)
                               or not np.array_equal(truth.dst, dst)):
         raise InputError("truth", "must have the loads' steps and every ordered pair in the topology's node order")
-    y_all = np.asarray(loads.loads, dtype=np.float64)
     steps = loads.steps
+    # The demands (float32) and, per routing state, A, A^T (float64 and float32) and K (float32).
+    nnz_guess = 12.0 * len(src) * max(1.0, np.log2(max(n, 2)))
+    check_memory(f"demand deduction of {steps} steps x {len(src)} node pairs on '{topology.name}'",
+                 4.0 * steps * len(src) + 8.0 * steps * loads.n_directions + 40.0 * nnz_guess)
+    y_all = np.asarray(loads.loads, dtype=np.float64)
     out = np.full((steps, len(src)), np.nan, dtype=np.float32)
     fit = np.full(steps, np.nan)
     t0 = time.perf_counter()
