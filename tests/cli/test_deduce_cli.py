@@ -128,3 +128,14 @@ def test_bad_link_loads_one_line_exit_2_nothing_written(tmp_path, capsys, rows, 
     line = one_line_error(capsys, ["deduce", *TOPO, "--link-loads", str(src), "--out", str(out)], str(src), needle)
     assert line.startswith(f"netdrift: error: link loads '{src}': ")
     assert not out.exists() and list(tmp_path.iterdir()) == [src]
+
+
+def test_deduce_writes_parquet_too_and_says_the_fit_per_step(tmp_path, capsys, loads_csv):
+    out = tmp_path / "demands.parquet"
+    assert main(["deduce", *TOPO, "--link-loads", str(loads_csv), "--steps", "6", "--deduce", "tomogravity",
+                 "--out", str(out)]) == 0
+    text = capsys.readouterr().out.splitlines()
+    assert text[0].startswith("Geant2001: 6 steps of 5 min, 702 demand pairs deduced by 'tomogravity'")
+    assert sum("link fit" in line for line in text) == 7            # six steps and the summary
+    frame = pd.read_parquet(out)
+    assert list(frame.columns) == ["time", "src", "dst", "mbps"] and len(frame) == 6 * 702
