@@ -151,3 +151,17 @@ def test_link_loads_plan_like_the_demands_they_come_from(tmp_path, capsys):
     for a, b in zip(deduced["upgrades"], true["upgrades"]):
         assert a["worst_load_mbps"] == pytest.approx(b["worst_load_mbps"], rel=1e-4)
     one_line_error(capsys, common + ["--link-loads", str(loads), "--traffic", "x.csv"], "--traffic")
+
+
+def test_srlg_groups_of_one_link_plan_like_single_link_failures(tmp_path, capsys):
+    groups = tmp_path / "groups.csv"
+    groups.write_text("srlg,link_id\n" + "".join(f"g{lk.id},{lk.id}\n" for lk in load_topology("abilene").links))
+    plans = []
+    for extra in (["--survive", "srlg", "--srlg", str(groups)], ["--survive", "link"]):
+        argv = [a for a in SMALL if a not in ("--survive", "link")] + extra + ["--json"]
+        assert main(argv) == 0
+        plans.append(json.loads(capsys.readouterr().out))
+    srlg, link = plans
+    assert srlg["n_failures"] == link["n_failures"] == 14 and link["n_upgrades"] >= 1
+    assert [(u["link_id"], u["modules"], u["needed_from"]["failure"].removeprefix("g")) for u in srlg["upgrades"]] == [
+        (u["link_id"], u["modules"], u["needed_from"]["failure"]) for u in link["upgrades"]]
