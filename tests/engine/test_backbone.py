@@ -140,3 +140,21 @@ def test_a_topology_file_too_large_for_backbone_traffic_is_refused_before_loadin
     path.write_text("<graphml><graph>" + "".join(f'<node id="{i}"/>' for i in range(3000)) + "</graph></graphml>")
     with pytest.raises(InputError, match=r"backbone traffic on '.*big.graphml' \(3000 nodes counted before loading"):
         check_synthetic_fits(str(path), 288, budget_bytes=1024**3, model="backbone")
+
+
+def test_pairs_sharing_a_node_fluctuate_together_by_the_common_share():
+    # X_p = sqrt(1-c) own_p + sqrt(c/2) (Z_origin + Z_destination): one shared node gives a
+    # correlation of c/2, both ends (i->j and j->i) c, none 0. One-step differences have short
+    # memory, so their sample correlation is sharp (sd ~ 1/sqrt(steps)).
+    quiet = dict(measurement_noise=0.0, burst_rate_per_day=0.0, shift_rate_per_week=0.0, missing_rate=0.0)
+    for share in (0.3, 0.0):
+        tm = backbone_traffic(ring(4), 4 * WEEK, seed=2, params=BackboneParams(common_share=share, **quiet))
+        d = np.diff(np.log(tm.demands.astype(np.float64)), axis=0)
+        corr = np.corrcoef(d.T)
+        pairs = list(zip(tm.src.tolist(), tm.dst.tolist()))
+        by_shared: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        for p, (i, j) in enumerate(pairs):
+            for q, (k, m) in enumerate(pairs[p + 1:], start=p + 1):
+                by_shared[len({i, j} & {k, m})].append(corr[p, q])
+        for shared, expected in ((0, 0.0), (1, share / 2), (2, share)):
+            assert float(np.mean(by_shared[shared])) == pytest.approx(expected, abs=0.03), (share, shared)

@@ -15,7 +15,8 @@ peaks at ``peak_utilization`` under normal routing) and adds what real series sh
 - ``weekly = 1 - dip[p] * weekend(t + offset[p])``: a smooth (2-hour ramps) Saturday-Sunday dip
   in the pair's local time, ``dip`` 20-30 %;
 - ``L = sigma[p] * X - sigma[p]^2 / 2 + shifts + bursts + noise``:
-  ``X`` unit fractional Gaussian noise with Hurst ``H`` (long-range dependent), so the multiplier
+  ``X`` unit fractional Gaussian noise with Hurst ``H`` (long-range dependent), part of it shared
+  with the other pairs of the same origin and destination (``common_share``), so the multiplier
   ``exp(sigma X - sigma^2 / 2)`` is lognormal with mean 1; ``sigma[p]`` grows for small pairs
   (variance ~ mean^1.5) and is stated at 5-minute steps (self-similar: ``sigma * (step / 5)^(H-1)``
   at other steps); ``shifts``: persistent per-pair level shifts (Poisson arrivals; each sets a fresh
@@ -70,6 +71,10 @@ class BackboneParams:
     hurst: float = 0.8
     #: Log-standard deviation of the fluctuation multiplier of a median pair, at 5-minute steps.
     fluctuation: float = 0.15
+    #: Share of the fluctuation's variance common to the pairs of a node: each pair's fGn is
+    #: sqrt(1 - c) own + sqrt(c / 2) (origin's + destination's node fGn), so pairs sharing a node
+    #: move together and a link's load does not average their fluctuations away.
+    common_share: float = 0.3
     #: How sigma scales with the pair's mean volume: sigma ~ (mean / median)^size_exponent.
     size_exponent: float = -0.25
     #: Per-pair lognormal spread of volumes beyond the gravity model.
@@ -117,6 +122,8 @@ class BackboneParams:
                 raise InputError(name, f"must be a range 0 <= low <= high <= {hi} (got {(lo_v, hi_v)!r})")
         if self.diurnal_amplitude[1] + self.harmonic_amplitude[1] >= 0.95:
             raise InputError("diurnal_amplitude", "plus harmonic_amplitude must stay below 0.95 (demand > 0)")
+        if not 0 <= self.common_share <= 1:
+            raise InputError("common_share", f"must be in [0, 1] (got {self.common_share!r})")
         if not 0 <= self.missing_rate < 0.5:
             raise InputError("missing_rate", f"must be in [0, 0.5) (got {self.missing_rate!r})")
         for name in ("burst_alpha", "burst_minutes", "gap_minutes"):
@@ -139,7 +146,8 @@ def backbone_memory_bytes(n_nodes: int, n_directions: int, steps: int, auto_scal
     block = min(_PAIR_BLOCK, max(p, 1))
     embed = 2.0 * max(t, 2) * 1.25
     per_worker = block * (4.0 * embed + 4.0 * embed + 4 * 4.0 * t)
-    return synthetic_memory_bytes(n, n_directions, t, auto_scale, workers) + n_workers * per_worker + 120.0 * p
+    nodes = n * (4.0 * t + 4.0 * embed)  # the nodes' common fGn (float32) and its draw
+    return synthetic_memory_bytes(n, n_directions, t, auto_scale, workers) + n_workers * per_worker + 120.0 * p + nodes
 
 
 def _weekend(days_since_monday: np.ndarray) -> np.ndarray:
@@ -233,7 +241,7 @@ def backbone_traffic(
                  backbone_memory_bytes(n, topology.n_directions, steps, peak_utilization is not None),
                  budget_bytes)
 
-    param_seq, gap_seq, block_seq = np.random.SeedSequence(seed).spawn(3)
+    param_seq, gap_seq, block_seq, node_seq = np.random.SeedSequence(seed).spawn(4)
     prng = np.random.default_rng(param_seq)
     w = _node_weights(topology, node_weights, prng)
     src, dst = np.nonzero(~np.eye(n, dtype=bool))
@@ -272,6 +280,10 @@ def backbone_traffic(
     missing = _missing_rows(steps, prm, step_minutes, np.random.default_rng(gap_seq))
 
     lam = fgn_eigenvalues(steps, prm.hurst)
+    own_weight = np.float32(math.sqrt(1.0 - prm.common_share))
+    node_weight = np.float32(math.sqrt(prm.common_share / 2.0))
+    node_fgn = (fgn(steps, prm.hurst, n, np.random.default_rng(node_seq), eigenvalues=lam, dtype=np.float32).T
+                if prm.common_share > 0 else None)  # (steps, nodes)
     burst_tau = max(prm.burst_minutes / step_minutes, 1e-3)
     burst_len = max(1, int(math.ceil(4.0 * burst_tau)))
     burst_decay = np.exp(-np.arange(burst_len) / burst_tau)
@@ -290,6 +302,12 @@ def backbone_traffic(
         sg = sigma32[a:b]
         # float32 throughout the block (log-multipliers of order 1: float32's 1e-7 is plenty)
         log_m = fgn(steps, prm.hurst, m, rng, eigenvalues=lam, dtype=np.float32).T  # (steps, m)
+        if node_fgn is not None:
+            log_m *= own_weight
+            common = node_fgn[:, src[a:b]]
+            common += node_fgn[:, dst[a:b]]
+            common *= node_weight
+            log_m += common
         log_m *= sg
         log_m -= np.float32(0.5) * sg * sg
         if prm.measurement_noise > 0:
