@@ -147,7 +147,9 @@ def test_settings_defaults_and_validation(tmp_path: Path, monkeypatch: pytest.Mo
     at = view("settings", tmp_path, monkeypatch)
     assert not at.exception
     assert at.session_state["device"] == "auto"
-    assert at.number_input(key="cfg_window").value == 24  # ForecastConfig's default
+    # What the next Live run uses: the quick preset (epochs 6, B 24, N 192), not the engine's defaults.
+    assert [at.number_input(key=f"cfg_{n}").value for n in ("window", "epochs", "il_batch", "il_window")] \
+        == [24, 6, 24, 192]
     at.number_input(key="cfg_il_batch").set_value(300)
     at.number_input(key="cfg_il_window").set_value(200)
     button(at, "Save model settings").click().run()
@@ -157,10 +159,14 @@ def test_settings_defaults_and_validation(tmp_path: Path, monkeypatch: pytest.Mo
         "IL window N (re-fit on last N steps): il_window (N=200): must be greater than il_batch (B=300)"]
     assert "forecast_settings" not in at.session_state
     at.number_input(key="cfg_il_window").set_value(600)
-    at.selectbox(key="cfg_cell").set_value("ltc")
+    at.selectbox(key="cfg_liquid_cell").set_value("ltc")
     button(at, "Save model settings").click().run()
-    cfg = at.session_state["forecast_settings"]
-    assert (cfg["il_batch"], cfg["il_window"], cfg["liquid_cell"]) == (300, 600, "ltc")
+    # Only what was changed is stored: every other value stays the preset's.
+    assert at.session_state["forecast_settings"] == {"il_batch": 300, "il_window": 600, "liquid_cell": "ltc"}
+    at.number_input(key="cfg_epochs").set_value(9)
+    button(at, "Save model settings").click().run()
+    assert at.session_state["forecast_settings"] == {"il_batch": 300, "il_window": 600, "liquid_cell": "ltc",
+                                                     "epochs": 9}
     at.radio(key="settings_device").set_value("cpu").run()
     assert at.session_state["device"] == "cpu"
 

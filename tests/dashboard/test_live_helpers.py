@@ -33,6 +33,8 @@ def test_the_spec_carries_the_quick_preset_or_the_settings_page_values() -> None
     assert quick.models == ("liquid", "persistence") and quick.step_minutes == 15.0
     mine = lh.make_spec("abilene", 100, 60, 1, ["liquid"], forecast={"window": 12, "liquid_cell": "ltc"})
     assert mine.forecast.common.window == 12 and mine.forecast.liquid.liquid_cell == "ltc"
+    # what was not changed on the Settings page stays the preset's, not the engine's default (24, 48)
+    assert mine.forecast.common.epochs == 6 and mine.forecast.incremental.il_batch == 24
 
 
 def test_an_unknown_setting_is_refused_not_dropped() -> None:

@@ -16,7 +16,8 @@ from typing import Any, Callable
 from netdrift.engine.errors import InputError
 from netdrift.engine.forecasting.catalogue import DEFAULT_MODELS, MODEL_NAMES
 from netdrift.engine.forecasting.protocol import OBSERVE_CHOICES
-from netdrift.engine.forecasting.settings import IL_MODES, LIQUID_CELLS, LIQUID_WIRINGS, ForecastSettings
+from netdrift.engine.forecasting.settings import ForecastSettings
+from netdrift.engine.forecasting.settings_schema import SettingField, cli_fields, parse_value
 from netdrift.engine.network.events import refuse_repeated_failures
 from netdrift.engine.traffic.time_grid import MAX_STEP_MINUTES, MAX_STEPS
 
@@ -222,39 +223,31 @@ def traffic_model(args: argparse.Namespace) -> str:
     return model or "sine"
 
 
+def _setting_type(field: SettingField) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            return parse_value(field, text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    parse.__name__ = field.name  # argparse names the type in some messages
+    return parse
+
+
 def add_forecast_options(p: argparse.ArgumentParser) -> None:
-    """Model options shared by `run` and `paper`; unset ones keep the settings' defaults."""
+    """Model options shared by `run` and `paper`, generated from the settings schema (flag, help,
+    choices, bounds; the defaults are the engine's); unset ones keep the settings' defaults."""
     g = p.add_argument_group("forecasting")
-    g.add_argument("--window", type=positive_int, help="W: observations fed to each model")
-    g.add_argument("--horizon", type=positive_int, help="H: steps forecast ahead")
-    g.add_argument("--liquid-cell", choices=LIQUID_CELLS, help="liquid network cell (default cfc)")
-    g.add_argument("--ltc-unfolds", type=positive_int, help="LTC ODE solver steps per input step (default 3)")
-    g.add_argument("--ltc-epochs", type=positive_int, help="training epochs of the LTC fit (default 8)")
-    g.add_argument("--liquid-units", type=positive_int, help="liquid network hidden units")
-    g.add_argument("--liquid-wiring", choices=LIQUID_WIRINGS, help="liquid wiring (default full)")
-    g.add_argument("--epochs", type=positive_int, help="training epochs of the initial fit")
-    g.add_argument("--train-windows", type=positive_int, help="windows sampled per training pass (default 8192)")
-    g.add_argument("--il-batch", type=positive_int, help="B: incremental re-fit every B new samples")
-    g.add_argument("--il-window", type=positive_int, help="N: incremental re-fit on the last N samples")
-    g.add_argument("--il-mode", choices=IL_MODES, help="incremental re-fit from scratch or warm start")
-    g.add_argument("--il-replay", type=float,
-                   help="share of each incremental re-fit's windows replayed from the training period (default 0)")
-    g.add_argument("--residual", choices=("on", "off"),
-                   help="on: learnt models forecast a shrunk correction to a persistence/seasonal base on robustly "
-                        "scaled inputs (the default of run); off: the paper's original form (the default of paper)")
+    for f in cli_fields():
+        default = ("on" if f.default else "off") if f.kind is bool else f.default
+        g.add_argument(f.flag, dest=f.name, type=_setting_type(f), metavar=f.metavar,
+                       choices=f.choices, help=f"{f.help} ({f.bounds_text()}; default {default})")
     g.add_argument("--device", default="auto", help="auto | cpu | cuda (auto: cuda when available)")
-
-
-_FORECAST_FIELDS = ("window", "horizon", "liquid_cell", "ltc_unfolds", "ltc_epochs", "liquid_units", "liquid_wiring", "epochs",
-                    "train_windows", "il_batch", "il_window", "il_mode", "il_replay", "residual")
 
 
 def forecast_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The forecasting options the user set, under their flat setting names."""
-    out = {f: getattr(args, f) for f in _FORECAST_FIELDS if getattr(args, f, None) is not None}
-    if "residual" in out:
-        out["residual"] = out["residual"] == "on"
-    return out
+    return {f.name: getattr(args, f.name) for f in cli_fields() if getattr(args, f.name, None) is not None}
 
 
 def forecast_settings(overrides: dict[str, Any]) -> ForecastSettings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from netdrift.engine.errors import InputError
+from netdrift.engine.forecasting.settings_schema import cli_fields
 
 __all__ = ["FLAGS", "cli_message"]
 
@@ -20,19 +21,6 @@ FLAGS: dict[str, str] = {
     "warn_utilization": "--warn-utilization",
     "seed": "--seed",
     "peak_utilization": "--peak-utilization",
-    "window": "--window",
-    "horizon": "--horizon",
-    "epochs": "--epochs",
-    "train_windows": "--train-windows",
-    "liquid_cell": "--liquid-cell",
-    "liquid_units": "--liquid-units",
-    "liquid_wiring": "--liquid-wiring",
-    "ltc_epochs": "--ltc-epochs",
-    "ltc_unfolds": "--ltc-unfolds",
-    "il_batch": "--il-batch",
-    "il_window": "--il-window",
-    "il_mode": "--il-mode",
-    "il_replay": "--il-replay",
     "from": "--from",
     "to": "--to",
     "srlg": "--srlg",
@@ -50,6 +38,8 @@ FLAGS: dict[str, str] = {
     "prom_steps": "--prom-steps",
     "prom_step": "--prom-step",
     "prom_timeout": "--prom-timeout",
+    # every model setting a flag sets, from the settings schema
+    **{f.name: f.flag for f in cli_fields()},
 }
 
 

@@ -21,6 +21,7 @@ from typing import Any, Mapping
 
 from netdrift.engine.errors import InputError
 from netdrift.engine.forecasting.settings import IL_MODES, LIQUID_CELLS, ForecastSettings
+from netdrift.engine.forecasting.settings_schema import form_fields, setting
 
 __all__ = [
     "DEVICES",
@@ -34,6 +35,9 @@ __all__ = [
     "interval_settings",
     "FIELD_LABELS",
     "default_forecast_settings",
+    "settings_in_use",
+    "changed_overrides",
+    "overrides_text",
     "forecast_settings_errors",
     "detect_cuda",
     "device_choices",
@@ -51,17 +55,9 @@ WARN_KEY = "warn_utilization"
 #: The engine's defaults (ScenarioSpec's): 90 % intervals, warnings at 90 % of capacity.
 DEFAULT_INTERVAL = 0.9
 DEFAULT_WARN = 0.9
-#: Flat setting name -> the Settings form's label for it (the form's fields and its messages).
-FIELD_LABELS: dict[str, str] = {
-    "window": "Window W (steps fed to the model)",
-    "horizon": "Horizon H (steps ahead)",
-    "liquid_cell": "Liquid cell",
-    "liquid_units": "Liquid units",
-    "epochs": "Epochs (initial fit)",
-    "il_batch": "IL batch B (re-fit every B samples)",
-    "il_window": "IL window N (re-fit on last N steps)",
-    "il_mode": "IL mode",
-}
+#: Flat setting name -> the Settings form's label for it (from the settings schema: the form's
+#: fields and its messages).
+FIELD_LABELS: dict[str, str] = {f.name: f.label for f in form_fields()}
 
 
 def default_forecast_settings() -> dict[str, Any]:
@@ -96,6 +92,48 @@ def forecast_settings_errors(values: Mapping[str, Any]) -> list[str]:
         label = FIELD_LABELS.get(name)
         return [f"{label}: {err}" if label else str(err)]
     return []
+
+
+def settings_in_use(overrides: Mapping[str, Any] | None, baseline: ForecastSettings) -> dict[str, Any]:
+    """The model settings a run will use: ``baseline`` (the Live page's preset) with the Settings
+    page's ``overrides`` (only what the user changed) applied, under flat names.
+
+    >>> base = ForecastSettings.from_flat({"epochs": 6, "il_batch": 24})
+    >>> s = settings_in_use({"window": 12}, base)
+    >>> s["window"], s["epochs"], s["il_batch"]
+    (12, 6, 24)
+    """
+    return baseline.with_flat(dict(overrides or {})).to_flat()
+
+
+def changed_overrides(shown: Mapping[str, Any], submitted: Mapping[str, Any], overrides: Mapping[str, Any] | None,
+                      baseline: ForecastSettings) -> dict[str, Any]:
+    """The overrides after a save: the ones before, plus each field whose submitted value differs
+    from the one shown; an override equal to the baseline's value is dropped (nothing to say).
+
+    >>> base = ForecastSettings.from_flat({"epochs": 6})
+    >>> shown = settings_in_use({"window": 12}, base)
+    >>> changed_overrides(shown, {**shown, "epochs": 9}, {"window": 12}, base)
+    {'window': 12, 'epochs': 9}
+    >>> changed_overrides(shown, {**shown, "window": 24}, {"window": 12}, base)   # back to the preset's
+    {}
+    """
+    out = dict(overrides or {})
+    out.update({k: v for k, v in submitted.items() if v != shown.get(k)})
+    flat = baseline.to_flat()
+    return {k: v for k, v in out.items() if flat.get(k) != v}
+
+
+def overrides_text(overrides: Mapping[str, Any]) -> str:
+    """The Settings page's changes, as the Live page states them.
+
+    >>> overrides_text({"window": 12, "il_mode": "refit", "residual": False})
+    'Window W (steps fed to the model) 12, IL mode refit, Learn a correction to a strong base off'
+    """
+    def value(name: str, v: Any) -> str:
+        return ("on" if v else "off") if isinstance(v, bool) else str(v)
+
+    return ", ".join(f"{setting(k).label} {value(k, v)}" for k, v in overrides.items())
 
 
 def detect_cuda() -> tuple[bool, str | None]:

@@ -100,7 +100,8 @@ def make_spec(topology: str, steps: int, train_steps: int, seed: int, models: Se
               device: str = "cpu", forecast: Mapping[str, Any] | None = None,
               observe: str = "links", interval: float | None = 0.9,
               warn_utilization: float | None = 0.9) -> ScenarioSpec:
-    """A ScenarioSpec of the quick preset, with the Settings page's flat model settings if given.
+    """A ScenarioSpec of the quick preset, with the Settings page's changes to its model settings
+    (``forecast``: flat names, only what was changed there) applied.
 
     ``interval`` is the coverage level of every model's prediction interval (None: none),
     ``warn_utilization`` the overload warnings' threshold (fraction of capacity); the defaults
@@ -115,7 +116,7 @@ def make_spec(topology: str, steps: int, train_steps: int, seed: int, models: Se
         step_minutes=QUICK_PRESET.step_minutes,
         peak_utilization=QUICK_PRESET.peak_utilization,
         models=tuple(models),
-        forecast=QUICK_PRESET.forecast if forecast is None else ForecastSettings.from_flat(forecast),
+        forecast=QUICK_PRESET.forecast.with_flat(dict(forecast or {})),
         seed=int(seed),
         device=device,
         observe=observe,

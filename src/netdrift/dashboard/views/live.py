@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from netdrift.dashboard.common import state
-from netdrift.dashboard.common.settings_logic import SETTINGS_KEY, interval_settings
+from netdrift.dashboard.common.settings_logic import SETTINGS_KEY, interval_settings, overrides_text
 from netdrift.dashboard.common.warmup import settle_heap
 from netdrift.dashboard.live import callbacks, history
 from netdrift.dashboard.live import chart as live_chart
@@ -263,10 +263,8 @@ def start_form() -> None:
             seed = c4.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1)
             models = st.multiselect("Models", MODEL_NAMES, default=DEFAULT_MODELS,
                                     format_func=lambda m: CATALOGUE[m].label)
-            if settings is None:
-                st.caption(lh.preset_text(int(train), int(watch)))
-            else:
-                st.caption(f"{p.step_minutes:g}-minute steps; model settings from the Settings page.")
+            st.caption(lh.preset_text(int(train), int(watch))
+                       + (f" Changed on the Settings page: {overrides_text(settings)}." if settings else ""))
             level, warn = interval_settings(st.session_state)
             st.caption(f"Device: {st.session_state.get('device', 'auto')}; "
                        + (f"{percent_text(level)} prediction intervals, warnings at {percent_text(warn)} of capacity"

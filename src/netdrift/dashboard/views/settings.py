@@ -15,27 +15,35 @@ import streamlit as st
 from netdrift.dashboard.common.db import current_db_url, get_sessionmaker
 from netdrift.dashboard.common.settings_logic import (
     DEFAULT_INTERVAL,
-    FIELD_LABELS,
-    IL_MODES,
     INTERVAL_KEY,
-    LIQUID_CELLS,
     SETTINGS_KEY,
     WARN_KEY,
-    default_forecast_settings,
+    changed_overrides,
     detect_cuda,
     device_choices,
     device_label,
     forecast_settings_errors,
     interval_settings,
     missing_folder,
+    overrides_text,
     resolved_device,
+    settings_in_use,
 )
+from netdrift.dashboard.live.helpers import QUICK_PRESET
 from netdrift.engine.errors import InputError
 from netdrift.engine.forecasting.protocol import OBSERVE_CHOICES
+from netdrift.engine.forecasting.settings_schema import form_fields
 from netdrift.service.history import display_url
 
 #: A database URL whose SQLite folder is missing, waiting for the operator's yes: (url, folder).
 PENDING_FOLDER_KEY = "settings_db_pending_folder"
+
+
+
+def settings_in_use_or_none(new: dict) -> dict:
+    """The full flat settings of ``new`` overrides on the preset (what the engine is asked to check)."""
+    return {**QUICK_PRESET.forecast.to_flat(), **new}
+
 
 st.title("Settings")
 st.caption("Changes apply to the next run started in the Live view.")
@@ -156,42 +164,43 @@ st.caption("Intervals " + (f"at {level:.0%} coverage" if intervals_on else "off 
 
 # --- models ---------------------------------------------------------------------------------------
 st.subheader("Forecasting models")
-cfg = {**default_forecast_settings(), **st.session_state.get(SETTINGS_KEY, {})}
-label = FIELD_LABELS
+# One source of values: the Live page's preset with what was changed here (and only that).
+overrides = st.session_state.get(SETTINGS_KEY) or {}
+try:
+    shown = settings_in_use(overrides, QUICK_PRESET.forecast)
+except InputError as err:  # settings saved by an older version that the engine now refuses
+    st.warning(f"The saved model settings are not valid any more ({err}); the preset's are shown.")
+    overrides, shown = {}, settings_in_use({}, QUICK_PRESET.forecast)
+st.caption("The values the next Live run uses: the Live page's quick preset"
+           + (f", with what was changed here: {overrides_text(overrides)}." if overrides else " (nothing changed here)."))
+fields = form_fields()
 with st.form("settings_models"):
-    c1, c2 = st.columns(2)
-    window = c1.number_input(label["window"], 1, 10_000, int(cfg["window"]), key="cfg_window")
-    horizon = c2.number_input(label["horizon"], 1, 10_000, int(cfg["horizon"]), key="cfg_horizon")
-    c1, c2, c3 = st.columns(3)
-    cell = c1.selectbox(
-        label["liquid_cell"], LIQUID_CELLS, index=LIQUID_CELLS.index(cfg["liquid_cell"]),
-        format_func=lambda c: {"cfc": "CfC (closed form, fast)", "ltc": "LTC (ODE, slower)"}.get(c, c), key="cfg_cell",
-    )
-    units = c2.number_input(label["liquid_units"], 1, 4096, int(cfg["liquid_units"]), key="cfg_units")
-    epochs = c3.number_input(label["epochs"], 1, 10_000, int(cfg["epochs"]), key="cfg_epochs")
-    c1, c2, c3 = st.columns(3)
-    il_batch = c1.number_input(label["il_batch"], 1, 100_000, int(cfg["il_batch"]), key="cfg_il_batch")
-    il_window = c2.number_input(label["il_window"], 1, 1_000_000, int(cfg["il_window"]), key="cfg_il_window")
-    il_mode = c3.selectbox(
-        label["il_mode"], IL_MODES, index=IL_MODES.index(cfg["il_mode"]),
-        format_func=lambda m: {"refit": "refit (from scratch)", "warm": "warm start"}.get(m, m), key="cfg_il_mode",
-    )
+    submitted = {}
+    for k in range(0, len(fields), 3):
+        for col, f in zip(st.columns(3), fields[k:k + 3]):
+            key = f"cfg_{f.name}"
+            if f.choices:
+                submitted[f.name] = col.selectbox(f.label, f.choices, index=f.choices.index(shown[f.name]),
+                                                  help=f.help, key=key)
+            elif f.kind is bool:
+                submitted[f.name] = col.toggle(f.label, value=bool(shown[f.name]), help=f.help, key=key)
+            else:
+                cast = int if f.kind is int else float
+                submitted[f.name] = cast(col.number_input(f.label, cast(f.minimum), cast(f.maximum),
+                                                          cast(shown[f.name]), help=f.help, key=key))
     saved = st.form_submit_button("Save model settings")
 if saved:
-    values = {
-        **cfg, "window": int(window), "horizon": int(horizon), "liquid_cell": cell, "liquid_units": int(units),
-        "epochs": int(epochs), "il_batch": int(il_batch), "il_window": int(il_window), "il_mode": il_mode,
-    }
-    problems = forecast_settings_errors(values)
+    new = changed_overrides(shown, submitted, overrides, QUICK_PRESET.forecast)
+    problems = forecast_settings_errors(settings_in_use_or_none(new))
     if problems:
         for p in problems:
             st.error(p)
         st.caption("Model settings not saved; the previous ones stay in use.")
     else:
-        st.session_state[SETTINGS_KEY] = values
-        st.success("Model settings saved.")
-if st.button("Reset model settings to defaults", key="cfg_reset"):
+        st.session_state[SETTINGS_KEY] = new
+        st.success("Model settings saved: " + (overrides_text(new) if new else "the preset's, nothing changed") + ".")
+if st.button("Reset model settings to the preset", key="cfg_reset"):
     st.session_state.pop(SETTINGS_KEY, None)
-    for k in ("cfg_window", "cfg_horizon", "cfg_cell", "cfg_units", "cfg_epochs", "cfg_il_batch", "cfg_il_window", "cfg_il_mode"):
-        st.session_state.pop(k, None)
+    for f in fields:
+        st.session_state.pop(f"cfg_{f.name}", None)
     st.rerun()
