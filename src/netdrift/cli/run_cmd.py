@@ -53,11 +53,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--observe", choices=OBSERVE_CHOICES, default="links",
                    help="what routed models see: 'links' (link loads and node totals; demands estimated by "
                         "tomogravity, the default) or 'demands' (the true demands, an upper bound)")
-    p.add_argument("--interval", type=float, default=0.9,
-                   help="nominal coverage of every model's prediction interval (default 0.9; conformal, online)")
-    p.add_argument("--warn-utilization", type=float, default=0.9,
+    from netdrift.engine.experiments.spec import ScenarioSpec
+
+    level, warn = (ScenarioSpec.__dataclass_fields__[n].default for n in ("interval", "warn_utilization"))
+    p.add_argument("--interval", type=float, default=level,
+                   help=f"nominal coverage of every model's prediction interval (default {level}; conformal, online)")
+    p.add_argument("--warn-utilization", type=float, default=warn,
                    help="overload warnings: raise when a forecast's upper bound reaches this fraction of "
-                        "capacity within the horizon (default 0.9)")
+                        f"capacity within the horizon (default {warn})")
     add_forecast_options(p)
     p.add_argument("--db", help="SQLAlchemy URL of the history (default: the data directory's SQLite file)")
     p.add_argument("--seed", type=int, default=0)

@@ -28,6 +28,7 @@ from netdrift.engine.experiments.seeds import aggregate_seeds, seed_specs
 from netdrift.engine.experiments.spec import ScenarioSpec, spec_from_dict
 from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.results import ScenarioResult
+from netdrift.engine.traffic.time_grid import steps_per_day
 from netdrift.service.recovery import UNSAVED_PREFIX, write_unsaved, write_unsaved_somewhere
 from netdrift.storage.checkpoints import CheckpointRepository, LiveRun
 from netdrift.storage.data_dir import default_data_dir
@@ -257,8 +258,8 @@ class ScenarioService:
 
             prepared = first if k == 0 and one.seed == spec.seed else None
             outcomes.append(self.run(one, label=name, progress=step, live=prepared))
-        steps_per_day = max(1, int(round(24 * 60 / outcomes[0].result.step_minutes)))
-        together = aggregate_seeds([o.result for o in outcomes], steps_per_day, spec.forecast.common.horizon)
+        day = steps_per_day(outcomes[0].result.step_minutes)
+        together = aggregate_seeds([o.result for o in outcomes], day, spec.forecast.common.horizon)
         return outcomes, together
 
     def record(self, result: ScenarioResult, label: str | None = None) -> int:

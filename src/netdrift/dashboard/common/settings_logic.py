@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from netdrift.engine.errors import InputError
+from netdrift.engine.experiments.spec import ScenarioSpec
 from netdrift.engine.forecasting.settings import IL_MODES, LIQUID_CELLS, ForecastSettings
 from netdrift.engine.forecasting.settings_schema import form_fields, setting
 
@@ -52,9 +53,9 @@ SETTINGS_KEY = "forecast_settings"
 #: st.session_state keys of the interval level (None: off) and the warning threshold.
 INTERVAL_KEY = "interval"
 WARN_KEY = "warn_utilization"
-#: The engine's defaults (ScenarioSpec's): 90 % intervals, warnings at 90 % of capacity.
-DEFAULT_INTERVAL = 0.9
-DEFAULT_WARN = 0.9
+#: The engine's defaults (ScenarioSpec's, written there once): 90 % intervals, warnings at 90 % of capacity.
+DEFAULT_INTERVAL: float = ScenarioSpec.__dataclass_fields__["interval"].default
+DEFAULT_WARN: float = ScenarioSpec.__dataclass_fields__["warn_utilization"].default
 #: Flat setting name -> the Settings form's label for it (from the settings schema: the form's
 #: fields and its messages).
 FIELD_LABELS: dict[str, str] = {f.name: f.label for f in form_fields()}

@@ -20,6 +20,7 @@ from netdrift.engine.evaluation.drift import drift_magnitude
 from netdrift.engine.evaluation.metrics import MetricsConfig, error_metrics, per_step_error_metrics
 from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.results import MetricRow
+from netdrift.engine.traffic.time_grid import steps_per_day as day_steps
 
 if TYPE_CHECKING:
     from netdrift.engine.network.topology import Topology
@@ -410,7 +411,7 @@ def load_run_data(history: HistoryReader, run_id: int, label: str) -> RunData:
         first_failure=first_failure_step(d.events),
         train_steps=int(d.train_steps or 0),
         step_minutes=None if step_minutes is None else float(step_minutes),
-        steps_per_day=max(1, round(1440 / step_minutes)) if step_minutes else 288,
+        steps_per_day=day_steps(step_minutes) if step_minutes else 288,
         capacity=np.asarray(d.topology.direction_capacity, dtype=np.float64),
         direction_names=direction_labels(d.topology),
         low_load_fraction=float(metrics.get("low_load_fraction", MetricsConfig.low_load_fraction)),

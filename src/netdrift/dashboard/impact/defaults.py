@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from netdrift.engine.traffic.time_grid import steps_per_day
+
 if TYPE_CHECKING:
     from netdrift.engine.experiments.scenario import LiveScenario
 
@@ -71,5 +73,5 @@ def forecast_start(start: int, steps: int, step_minutes: float) -> int:
     """
     if start > 0:
         return start
-    day = max(1, round(1440.0 / step_minutes))
+    day = steps_per_day(step_minutes)
     return day if day < steps else max(1, steps // 2)

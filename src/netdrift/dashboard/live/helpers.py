@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from netdrift.dashboard.common.settings_logic import DEFAULT_INTERVAL, DEFAULT_WARN
 from netdrift.dashboard.map.model import MapFrame, build_map, node_positions
 from netdrift.dashboard.map.names import cached_end_names
 from netdrift.dashboard.map.overload import (
@@ -98,8 +99,8 @@ def preset_text(train_steps: int, watch_steps: int) -> str:
 
 def make_spec(topology: str, steps: int, train_steps: int, seed: int, models: Sequence[str],
               device: str = "cpu", forecast: Mapping[str, Any] | None = None,
-              observe: str = "links", interval: float | None = 0.9,
-              warn_utilization: float | None = 0.9) -> ScenarioSpec:
+              observe: str = "links", interval: float | None = DEFAULT_INTERVAL,
+              warn_utilization: float | None = DEFAULT_WARN) -> ScenarioSpec:
     """A ScenarioSpec of the quick preset, with the Settings page's changes to its model settings
     (``forecast``: flat names, only what was changed there) applied.
 

@@ -13,6 +13,8 @@ import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
+from netdrift.engine.traffic.time_grid import steps_per_day
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
     from netdrift.engine.experiments.scenario import LiveScenario
     from netdrift.engine.network.topology import Topology
 
-__all__ = ["BEAT_SECONDS", "CHECKPOINT_STEPS", "CHECKPOINT_SECONDS", "start_history", "save_history", "keep_alive", "flush_live_runs",
+__all__ = ["BEAT_SECONDS", "CHECKPOINT_SECONDS", "start_history", "save_history", "keep_alive", "flush_live_runs",
            "resume_history", "claim_history", "release_history", "unfinished_runs", "unfinished_run_text"]
 
 
@@ -40,9 +42,8 @@ def start_history(sessions: sessionmaker[Session] | None, live: LiveScenario,
 
 #: Seconds between two heartbeats of a live run (the history calls it interrupted after 60 s).
 BEAT_SECONDS = 10.0
-#: A checkpoint of the series every this many steps (a simulated day)...
-CHECKPOINT_STEPS = 96
-#: ...but not more often than this many seconds (a checkpoint of Cogentco writes ~10 MB).
+#: A checkpoint of the series every simulated day, but not more often than this many seconds (a
+#: checkpoint of Cogentco writes ~10 MB).
 CHECKPOINT_SECONDS = 20.0
 
 
@@ -50,7 +51,7 @@ def keep_alive(sess: LiveSession, sessions: sessionmaker[Session] | None, force:
     """Keep the live run's history row alive and complete; an error message or None.
 
     Every :data:`BEAT_SECONDS` a heartbeat with the step reached (a few ms); the observed series
-    (a checkpoint) every :data:`CHECKPOINT_STEPS` steps (at most every :data:`CHECKPOINT_SECONDS`),
+    (a checkpoint) every simulated day of steps (at most every :data:`CHECKPOINT_SECONDS`),
     after an event, or when ``force``d (pause, "New scenario"). Nothing to do without a history row.
     """
     if sessions is None or sess.scenario_id is None or sess.owner is None:
@@ -63,7 +64,8 @@ def keep_alive(sess: LiveSession, sessions: sessionmaker[Session] | None, force:
     live, service = sess.live, ScenarioService(sessions)
     new_steps = live.step > sess.checkpoint_step
     series = new_steps and (force or sess.checkpoint_due or (
-        live.step - sess.checkpoint_step >= CHECKPOINT_STEPS and now - sess.beat_at >= CHECKPOINT_SECONDS))
+        live.step - sess.checkpoint_step >= steps_per_day(live.traffic.step_minutes)
+        and now - sess.beat_at >= CHECKPOINT_SECONDS))
     if not series and not force and now - sess.beat_at < BEAT_SECONDS:
         return None
     try:

@@ -34,6 +34,7 @@ from netdrift.engine.network.topology import Topology
 from netdrift.engine.results import ScenarioResult
 from netdrift.engine.traffic.series import TrafficMatrixSeries
 from netdrift.engine.traffic.sources import make_traffic
+from netdrift.engine.traffic.time_grid import steps_per_day
 
 __all__ = ["PaperConfig", "PaperRow", "paper_models", "choose_failures", "run_paper", "failure_step", "aggregate",
            "failure_counts", "is_replay"]
@@ -136,7 +137,7 @@ def choose_failures(topology: Topology, steps: int, train_steps: int, step_minut
     (whose failure drops traffic) are skipped: the paper studies re-routing, not partition.
     """
     cfg = metrics or MetricsConfig()
-    spd = max(1, int(round(24 * 60 / step_minutes)))
+    spd = steps_per_day(step_minutes)
     if traffic is None:
         traffic = make_traffic("synthetic", topology, steps, step_minutes, seed)
     at = failure_step(train_steps, spd, steps)

@@ -58,6 +58,7 @@ from netdrift.engine.network.topology import Topology
 from netdrift.engine.results import ScenarioResult
 from netdrift.engine.traffic.series import TrafficMatrixSeries
 from netdrift.engine.traffic.sources import make_traffic
+from netdrift.engine.traffic.time_grid import steps_per_day
 
 __all__ = ["LiveScenario", "run_scenario", "run_to_end", "Progress"]
 
@@ -117,14 +118,14 @@ class LiveScenario:
         warn_utilization: float | None = None,
         pre_steps: int | None = None,
     ) -> None:
-        steps_per_day = max(1, int(round(24 * 60 / traffic.step_minutes)))
-        self.settings = (settings or ForecastSettings()).with_steps_per_day(steps_per_day)
+        day = steps_per_day(traffic.step_minutes)
+        self.settings = (settings or ForecastSettings()).with_steps_per_day(day)
         check_run_lengths(traffic.steps, train_steps, self.settings)
         check_interval_settings(interval, warn_utilization)
         self.interval, self.warn_utilization = interval, warn_utilization
         if pre_steps is not None and (isinstance(pre_steps, bool) or int(pre_steps) != pre_steps or pre_steps < 1):
             raise InputError("pre_steps", f"must be a whole number of steps >= 1, got {pre_steps!r}")
-        self.pre_steps = int(pre_steps) if pre_steps is not None else steps_per_day
+        self.pre_steps = int(pre_steps) if pre_steps is not None else day
         self.topology = topology
         self.traffic = traffic
         self.train_steps = train_steps

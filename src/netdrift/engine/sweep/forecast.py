@@ -22,6 +22,7 @@ import scipy.sparse as sp
 
 from netdrift.engine.errors import InputError
 from netdrift.engine.traffic.series import TrafficMatrixSeries
+from netdrift.engine.traffic.time_grid import steps_per_day
 
 if TYPE_CHECKING:  # pragma: no cover
     from netdrift.engine.network.routing import LoadPlan
@@ -82,7 +83,7 @@ def forecast_traffic(traffic: TrafficMatrixSeries, model: str, start: int, horiz
         raise InputError("from", f"a forecast from step {start} needs observed steps before it (1..{traffic.steps})")
     if horizon < 1:
         raise InputError("horizon", f"must be >= 1 (got {horizon})")
-    day = max(1, int(round(24 * 60 / traffic.step_minutes)))
+    day = steps_per_day(traffic.step_minutes)
     window = min(WINDOW, start)
     cls = info.forecaster_class()
     per_pair = bool(getattr(cls, "per_pair", False))

@@ -16,7 +16,7 @@ import numpy as np
 from netdrift.engine.errors import InputError
 from netdrift.engine.network.topology import Topology
 
-__all__ = ["TimeGrid", "time_grid", "check_cells", "epoch_seconds", "from_epoch", "parse_time",
+__all__ = ["steps_per_day", "TimeGrid", "time_grid", "check_cells", "epoch_seconds", "from_epoch", "parse_time",
            "unknown_ids_error", "MAX_STEPS", "MAX_CELLS", "MAX_MBPS", "MAX_STEP_MINUTES", "check_step_minutes",
            "check_time_span"]
 
@@ -150,3 +150,12 @@ def check_step_minutes(what: str, step_minutes: object, steps: int | None = None
     if steps is not None:
         check_time_span(what, start, float(step_minutes), steps)  # type: ignore[arg-type]
     return float(step_minutes)  # type: ignore[arg-type]
+
+
+def steps_per_day(step_minutes: float) -> int:
+    """Steps in one day at ``step_minutes`` a step (at least 1): the one place a day is counted.
+
+    >>> steps_per_day(5), steps_per_day(15), steps_per_day(60), steps_per_day(2880)
+    (288, 96, 24, 1)
+    """
+    return max(1, int(round(1440.0 / float(step_minutes))))
