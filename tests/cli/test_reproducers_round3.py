@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import subprocess
+import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -229,3 +230,82 @@ def test_run_on_a_full_disk_is_kept_and_imported_complete(tmpfs, tmp_path):
         back = repo.load_result(sid)
     np.testing.assert_allclose(back.actual, actual, rtol=1e-6)
     np.testing.assert_allclose(back.forecasts["persistence"], forecast, rtol=1e-6, equal_nan=True)
+
+
+# --- 3. a memory budget fixed at the start, refused before allocating -------------------------
+def peak_of(home: Path, *args: str) -> tuple[subprocess.CompletedProcess, int]:
+    """Run `netdrift ARGS` in ``home``; the process and its peak resident bytes (the kernel's
+    ru_maxrss of that child, what /usr/bin/time -v reports)."""
+    env = {**os.environ, "NETDRIFT_DATA_DIR": str(home / "data")}
+    env.pop("NETDRIFT_MAX_MEMORY", None)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(netdrift_command() + list(args), cwd=home, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(proc.args, os.waitstatus_to_exitcode(status), out.read(), err.read())
+    return done, usage.ru_maxrss * 1024
+
+
+def test_the_budget_is_fixed_once_for_the_command(monkeypatch):
+    from netdrift.engine.budget import command_budget, memory_budget_bytes
+
+    monkeypatch.delenv("NETDRIFT_MAX_MEMORY", raising=False)
+    with command_budget(None) as budget:
+        held = np.ones(64 * 1024**2 // 8)  # 64 MiB allocated inside the command
+        assert memory_budget_bytes() == budget  # not re-read from the memory available now
+        del held
+    monkeypatch.setenv("NETDRIFT_MAX_MEMORY", "3G")
+    with command_budget(None) as budget:
+        monkeypatch.setenv("NETDRIFT_MAX_MEMORY", "1G")  # read once, at the start
+        assert budget == memory_budget_bytes() == 3 * 1024**3
+    with command_budget(512 * 1024**2) as budget:  # --max-memory wins
+        assert budget == memory_budget_bytes() == 512 * 1024**2
+
+
+@pytest.mark.slow
+def test_kdl_over_a_2_8g_budget_is_refused_before_allocating(home):
+    # used to be refused after 53 s at a 3.07 GB peak: now before the traffic is generated
+    proc, peak = peak_of(home, "simulate", "--topology", "kdl", "--steps", "1152", "--step-minutes", "5",
+                         "--out", "x.parquet", "--max-memory", "2.8G")
+    err = proc.stderr.decode().splitlines()
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr.decode()
+    assert err[-1].startswith("netdrift: error: simulation of 1152 steps x 1790 link directions on 'Kdl' with --out")
+    assert "over the memory budget of 2.80 GiB (--max-memory)" in err[-1]
+    assert all(line.startswith("warning: ") for line in err[:-1])  # the loader's notes on Kdl's links
+    assert peak < 0.5 * 1024**3  # nothing large was allocated
+    assert not (home / "x.parquet").exists() and not list((home / "data").iterdir())
+
+
+@pytest.mark.slow
+def test_kdl_link_pairs_sweep_over_the_budget_is_refused(home):
+    proc, peak = peak_of(home, "sweep", "--topology", "kdl", "--kind", "link-pairs", "--steps", "12", "--from", "0",
+                         "--to", "12", "--max-memory", "1G")
+    err = proc.stderr.decode().strip().splitlines()
+    assert proc.returncode == 2 and len(err) == 1, proc.stderr.decode()
+    assert "sweep of 400065 failures x 12 steps on 'Kdl'" in err[0] and "1.00 GiB (--max-memory)" in err[0]
+    assert 400065 == 895 * 894 // 2  # Kdl's links, pairwise
+    assert peak < 1024**3 and not list((home / "data").iterdir())
+
+
+def test_link_pairs_set_refused_before_it_is_built():
+    from netdrift.engine.budget import memory_budget
+    from netdrift.engine.network.topology import Link, Node, Topology
+    from netdrift.engine.sweep.failures import failure_set
+
+    n = 3000  # a ring of 3000 links: 4,498,500 pairs, about 1 GiB as a list
+    ring = Topology("ring", tuple(Node(str(i), str(i)) for i in range(n)),
+                    tuple(Link(f"l{i}", str(i), str((i + 1) % n), 1e4) for i in range(n)))
+    with memory_budget(256 * 1024**2), pytest.raises(InputError, match="link-pairs failure set of 4498500 failures"):
+        failure_set(ring, "link-pairs")
+
+
+def test_sweep_progress_says_done_total_rate_and_time_left(capsys):
+    from netdrift.cli.common import CountProgress, StderrProgress
+
+    progress = CountProgress(StderrProgress(interval=0.0), "sweeping failures")
+    progress(0, 400_065)
+    progress(10, 400_065)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].endswith("sweeping failures: 0/400,065 (0.0/s, time left unknown yet)")
+    assert "sweeping failures: 10/400,065 (" in lines[1] and "/s, about " in lines[1] and lines[1].endswith(" left)")

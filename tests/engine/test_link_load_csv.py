@@ -125,9 +125,11 @@ def test_a_time_far_off_the_grid_is_refused(tmp_path):
 def test_simulate_out_tables_are_read(tmp_path):
     s = load(tmp_path, "step,time,link_id,src,dst,load_mbps,capacity_mbps,up\n"
                        f"0,{T[0]},ab,a,b,1.5,1000,True\n0,{T[0]},ab,b,a,2.5,1000,True\n"
-                       f"1,{T[1]},ab,a,b,0,1000,False\n1,{T[1]},ab,b,a,0,1000,False\n")
-    assert s.loads[:, :2].tolist() == [[1.5, 2.5], [0.0, 0.0]]
-    assert s.link_up.tolist() == [[True, True, True, True], [False, True, True, True]]
+                       f"1,{T[1]},ab,a,b,0,1000,False\n1,{T[1]},ab,b,a,0,1000,False\n"
+                       f"2,{T[2]},ab,a,b,,1000,True\n2,{T[2]},ab,b,a,,1000,True\n")
+    assert s.loads[:2, :2].tolist() == [[1.5, 2.5], [0.0, 0.0]]
+    assert np.isnan(s.loads[2]).all()                  # simulate writes a missing interval as blanks
+    assert s.link_up.tolist() == [[True, True, True, True], [False, True, True, True], [True] * 4]
 
 
 @pytest.mark.parametrize("text, message", [

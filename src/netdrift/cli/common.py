@@ -23,7 +23,7 @@ from netdrift.engine.traffic.time_grid import MAX_STEP_MINUTES, MAX_STEPS
 
 DEFAULT_MODELS_TEXT = ",".join(DEFAULT_MODELS)
 
-__all__ = ["OBSERVE_CHOICES", "MODEL_NAMES", "OUT_FORMATS", "check_out_path", "DEFAULT_MODELS_TEXT", "StderrProgress", "print_json", "add_forecast_options", "forecast_overrides",
+__all__ = ["CountProgress", "OBSERVE_CHOICES", "MODEL_NAMES", "OUT_FORMATS", "check_out_path", "DEFAULT_MODELS_TEXT", "StderrProgress", "print_json", "add_forecast_options", "forecast_overrides",
            "forecast_settings", "model_names", "positive_int", "non_negative_int", "quiet_broken_pipe",
            "silence_stdout", "write_table_atomically", "os_problem", "refuse_repeated_failures", "add_max_memory_option",
            "memory_size", "with_max_memory", "add_traffic_model_option", "traffic_model", "bounded_int",
@@ -49,6 +49,40 @@ class StderrProgress:
             print("\r" + line.ljust(60), end="\n" if fraction >= 1.0 else "", file=sys.stderr, flush=True)
         else:
             print(line, file=sys.stderr, flush=True)
+
+
+class CountProgress:
+    """``progress(done, total)`` of counted work (a sweep's failures) as ``WHAT: done/total
+    (rate/s, about T left)`` through a :class:`StderrProgress`; the rate is measured from the
+    first call."""
+
+    def __init__(self, bar: StderrProgress, what: str) -> None:
+        self.bar, self.what = bar, what
+        self._t0: float | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if self._t0 is None:
+            self._t0 = now
+        rate = done / (now - self._t0) if now > self._t0 and done else 0.0
+        left = f"about {_duration((total - done) / rate)} left" if rate > 0 else "time left unknown yet"
+        self.bar(f"{self.what}: {done:,}/{total:,} ({rate:,.1f}/s, {left})", done / max(total, 1))
+
+
+def _duration(seconds: float) -> str:
+    """``3725`` -> ``'1 h 02 min'``.
+
+    >>> _duration(42), _duration(3725), _duration(200_000)
+    ('42 s', '1 h 02 min', '2 d 07 h')
+    """
+    s = int(round(seconds))
+    if s < 120:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min"
+    if s < 86400:
+        return f"{s // 3600} h {s % 3600 // 60:02d} min"
+    return f"{s // 86400} d {s % 86400 // 3600:02d} h"
 
 
 def print_json(obj: Any) -> None:
@@ -188,17 +222,26 @@ def add_max_memory_option(p: argparse.ArgumentParser) -> None:
 
 
 def with_max_memory(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Run a command with ``args.max_memory`` (when given) as the engine's memory budget
-    (:func:`netdrift.engine.budget.memory_budget`, restored afterwards)."""
+    """Run a command under a memory budget fixed once at its start
+    (:func:`netdrift.engine.budget.command_budget`): ``args.max_memory`` when given, else
+    NETDRIFT_MAX_MEMORY, else half of the memory available then; restored afterwards. A
+    ``netdrift`` process (not a caller of ``main()`` inside another program) also counts the
+    memory it held at the start, so the budget bounds its peak."""
 
     @functools.wraps(func)
     def wrapper(args: argparse.Namespace) -> int:
-        from netdrift.engine.budget import memory_budget
+        from netdrift.engine.budget import command_budget
 
-        with memory_budget(getattr(args, "max_memory", None), "--max-memory"):
+        with command_budget(getattr(args, "max_memory", None), "--max-memory", count_held=_own_process()):
             return func(args)
 
     return wrapper
+
+
+def _own_process() -> bool:
+    """Whether this process is a ``netdrift`` command (the console script or ``python -m netdrift``)."""
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return name == "netdrift" or (name == "__main__.py" and Path(sys.argv[0]).parent.name == "netdrift")
 
 
 def add_traffic_model_option(p: argparse.ArgumentParser) -> None:

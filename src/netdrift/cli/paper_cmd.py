@@ -18,6 +18,7 @@ from netdrift.cli.common import (
     step_minutes_arg,
     steps_arg,
     traffic_model,
+    with_max_memory,
 )
 from netdrift.engine.errors import InputError
 
@@ -47,6 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+@with_max_memory  # the default budget fixed once, at the start
 def run(args: argparse.Namespace) -> int:
     from netdrift.engine.experiments.paper import PaperConfig, aggregate, failure_counts, is_replay, run_paper
     from netdrift.engine.forecasting.settings import IncrementalSettings

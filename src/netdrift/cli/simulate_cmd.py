@@ -91,6 +91,23 @@ def run(args: argparse.Namespace) -> int:
     topology = load_topology(args.topology, weights=args.weights)
     events = events_from_specs(args.fail, topology, args.steps)  # before the traffic: no work for a bad --fail
     refuse_repeated_failures(events)
+    from netdrift.engine.budget import check_memory, simulation_memory_bytes
+
+    def check_simulation(steps: int, n_pairs: int) -> None:  # the load arrays (and --out's long table)
+        check_memory(f"simulation of {steps} steps x {topology.n_directions} link directions on "
+                     f"'{topology.name}'" + (" with --out" if out is not None else ""),
+                     simulation_memory_bytes(steps, n_pairs, len(topology.nodes), topology.n_directions,
+                                             n_plans=len(events) + 1, frame=out is not None))
+
+    if synthetic:  # every ordered node pair: the whole run is checked before the traffic is generated
+        from netdrift.engine.budget import memory_budget_bytes
+        from netdrift.engine.traffic.backbone import backbone_memory_bytes
+        from netdrift.engine.traffic.synthetic import synthetic_memory_bytes
+
+        n = len(topology.nodes)
+        generator = backbone_memory_bytes if model == "backbone" else synthetic_memory_bytes
+        if generator(n, topology.n_directions, args.steps) <= memory_budget_bytes():
+            check_simulation(args.steps, n * (n - 1))  # (else the generator refuses it, naming itself)
     deduction = None
     if args.link_loads:  # demands deduced from measured loads, then used exactly as given ones
         traffic, deduction = deduced_traffic(args, topology, args.steps)
@@ -100,13 +117,7 @@ def run(args: argparse.Namespace) -> int:
                                peak_utilization=args.peak_utilization, require_steps=True, model=model)
     if not synthetic and not args.link_loads:
         check_replay_step(args.traffic, args.step_minutes, traffic.step_minutes)
-    from netdrift.engine.budget import check_memory, simulation_memory_bytes
-
-    # The load arrays (and --out's long table) before they are allocated.
-    check_memory(f"simulation of {traffic.steps} steps x {topology.n_directions} link directions on "
-                 f"'{topology.name}'" + (" with --out" if out is not None else ""),
-                 simulation_memory_bytes(traffic.steps, traffic.n_pairs, len(topology.nodes), topology.n_directions,
-                                         n_plans=len(events) + 1, frame=out is not None))
+    check_simulation(traffic.steps, traffic.n_pairs)  # replayed traffic: its own steps and pairs, now known
     bar = StderrProgress(enabled=traffic.steps * max(traffic.n_pairs, 1) > 5_000_000)
     sim = Simulator(topology, traffic, events,
                     progress=lambda done, total: bar("simulating link loads", done / max(total, 1)))

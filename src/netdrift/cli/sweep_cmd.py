@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from netdrift.cli.common import (
     STEPS_BOUND,
+    CountProgress,
     StderrProgress,
     add_max_memory_option,
     add_traffic_model_option,
@@ -116,8 +117,7 @@ def run(args: argparse.Namespace) -> int:
     def size(cells: int) -> None:  # a bar only for sweeps long enough to need one
         bar.enabled = cells > 20_000_000
 
-    def progress(done: int, total: int) -> None:
-        bar(f"sweeping {total} failures", done / max(total, 1))
+    progress = CountProgress(bar, "sweeping failures")  # done/total, rate and time left
 
     stored = run_sweep(lambda: open_database(args.db), args.topology, settings, srlg=args.srlg,
                        workers=args.workers, executor=args.executor, ray_address=args.ray_address,

@@ -14,6 +14,12 @@ checked once the first pass knows the steps and pairs), the SNDlib reader's reco
 
 Precedence: an explicit ``budget_bytes`` > :func:`memory_budget` (``--max-memory``) >
 ``NETDRIFT_MAX_MEMORY`` > half of the available memory.
+
+A command fixes its budget once, at its start (:func:`command_budget`): the memory available
+later (which the command's own allocations shrink) no longer moves it. In a ``netdrift``
+process every check also counts what the process already held at that start (the interpreter
+and its libraries), so the budget bounds the process's peak resident memory, as
+``/usr/bin/time -v`` reports it, not only the work's.
 """
 
 from __future__ import annotations
@@ -24,10 +30,13 @@ from typing import Iterator
 
 from netdrift.engine.errors import InputError
 
-__all__ = ["memory_budget_bytes", "memory_budget", "check_memory", "parse_bytes", "simulation_memory_bytes"]
+__all__ = ["memory_budget_bytes", "memory_budget", "command_budget", "check_memory", "parse_bytes",
+           "simulation_memory_bytes", "resident_bytes"]
 
 #: Set by :func:`memory_budget` (the CLI's ``--max-memory``): (bytes, where it came from) or None.
 _override: tuple[int, str] | None = None
+#: Set by :func:`command_budget`: the process's resident bytes when the command started.
+_held_at_start = 0
 
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 
@@ -99,6 +108,43 @@ def memory_budget(budget_bytes: int | None, source: str = "--max-memory") -> Ite
         _override = previous
 
 
+def resident_bytes() -> int:
+    """The resident memory of this process now (``/proc/self/statm``; 0 where it cannot be read)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0
+
+
+@contextlib.contextmanager
+def command_budget(explicit: int | None, flag: str = "--max-memory", count_held: bool = False) -> Iterator[int]:
+    """Fix the budget of one command at its start: ``explicit`` (the ``flag``) if given, else
+    ``NETDRIFT_MAX_MEMORY``, else half of the memory available now; read once, not at each
+    check. With ``count_held`` (a process of its own, e.g. the ``netdrift`` command), every
+    :func:`check_memory` inside the block also counts the resident memory the process held at
+    the start, so the budget bounds the process's peak. Yields the budget in bytes.
+
+    >>> with command_budget(2 * 1024**3) as b:
+    ...     b == memory_budget_bytes() == 2 * 1024**3
+    True
+    """
+    global _held_at_start
+    if explicit is not None:
+        budget, source = int(explicit), flag
+    else:
+        budget, source = _budget_and_source()
+        if source.startswith("half"):
+            source = "half of the available memory when the command started; raise it with --max-memory"
+    previous = _held_at_start
+    _held_at_start = resident_bytes() if count_held else 0
+    try:
+        with memory_budget(budget, source):
+            yield budget
+    finally:
+        _held_at_start = previous
+
+
 def _gib(n: float) -> str:
     if n >= 1024**4:
         return f"{n / 1024**4:,.2f} TiB"
@@ -120,8 +166,10 @@ def check_memory(what: str, estimate_bytes: float, budget_bytes: int | None = No
         budget, source = _budget_and_source()
     else:
         budget, source = budget_bytes, "--max-memory / NETDRIFT_MAX_MEMORY"
-    if estimate_bytes > budget:
-        raise InputError(what, f"would need about {_gib(estimate_bytes)}, over the memory budget of "
+    held = _held_at_start
+    if estimate_bytes + held > budget:
+        also = f" (with the {_gib(held)} the process held at its start)" if held else ""
+        raise InputError(what, f"would need about {_gib(estimate_bytes + held)}{also}, over the memory budget of "
                                f"{_gib(budget)} ({source})")
 
 

@@ -9,12 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from netdrift.engine.budget import check_memory
 from netdrift.engine.errors import InputError
 from netdrift.engine.network.topology import Topology
 
 __all__ = ["KINDS", "Failure", "failure_set", "load_srlgs", "srlgs_from_topology_file"]
 
 KINDS = ("link", "node", "srlg", "link-pairs")
+#: Memory of one link-pair failure in the list, bytes (237 measured by RSS on Kdl's 400,065 pairs).
+_PAIR_FAILURE_BYTES = 240
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,9 @@ def failure_set(topology: Topology, kind: str, srlgs: Sequence[Failure] | None =
         return [Failure(l.id, (l.id,)) for l in topology.links]
     if kind == "node":
         return [Failure(n.id, (), (n.id,)) for n in topology.nodes]
-    if kind == "link-pairs":
+    if kind == "link-pairs":  # the list itself is refused before it is built when it would not fit
+        n = len(topology.links) * (len(topology.links) - 1) // 2
+        check_memory(f"link-pairs failure set of {n} failures on '{topology.name}'", float(n) * _PAIR_FAILURE_BYTES)
         return [Failure(f"{a.id}+{b.id}", (a.id, b.id)) for a, b in itertools.combinations(topology.links, 2)]
     if kind == "srlg":
         if not srlgs:

@@ -54,7 +54,7 @@ from netdrift.engine.traffic.synthetic import (
     check_seed,
     synthetic_memory_bytes,
 )
-from netdrift.engine.traffic.time_grid import check_step_minutes
+from netdrift.engine.traffic.time_grid import check_step_minutes, check_time_span
 
 __all__ = ["BackboneParams", "backbone_traffic", "backbone_memory_bytes"]
 
@@ -226,7 +226,7 @@ def backbone_traffic(
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise InputError("steps", f"must be a whole number >= 1 (got {steps!r})")
     seed = check_seed(seed)
-    step_minutes = check_step_minutes("step_minutes", step_minutes, int(steps), start)  # (0, a week], within the calendar
+    step_minutes = check_step_minutes("step_minutes", step_minutes)  # (0, a week]
     if peak_utilization is not None and not (math.isfinite(peak_utilization) and peak_utilization > 0):
         raise InputError("peak_utilization", f"must be a number > 0 or None (got {peak_utilization!r})")
     prm.check()
@@ -240,6 +240,7 @@ def backbone_traffic(
     check_memory(f"backbone traffic on '{topology.name}' ({n} nodes, {n * (n - 1)} node pairs, {steps} steps)",
                  backbone_memory_bytes(n, topology.n_directions, steps, peak_utilization is not None),
                  budget_bytes)
+    check_time_span("step_minutes", start, step_minutes, steps)  # its last step within the calendar
 
     param_seq, gap_seq, block_seq, node_seq = np.random.SeedSequence(seed).spawn(4)
     prng = np.random.default_rng(param_seq)

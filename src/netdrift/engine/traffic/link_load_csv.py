@@ -12,7 +12,8 @@ Columns (header line, any order, names case-insensitive):
   step where one member has no value is a gap for the direction.
 
 ``netdrift simulate --out`` tables are read as they are (``load_mbps`` for ``mbps``, ``link_id``
-for ``link``; ``step`` and ``capacity_mbps`` ignored; ``up`` says which links were up).
+for ``link``; ``step`` and ``capacity_mbps`` ignored; ``up`` says which links were up; a blank
+``load_mbps`` is simulate's missing interval, a gap: anywhere else a blank value is refused).
 
 Counters: per interface, the rate of the step that starts at one sample is the increase to the
 next sample, times 8, over the seconds between them. A decrease is a 32- or 64-bit **wrap** when
@@ -76,12 +77,14 @@ def load_link_loads_csv(path: str | Path, topology: Topology) -> LinkLoadSeries:
     if not path.is_file():
         raise InputError(what, "no such file" if not path.exists() else "is not a file")
     frame = _read(path, what)
+    simulated = "load_mbps" in frame.attrs.get("given", ())       # simulate's table: a blank load is a missing step
     lines = np.arange(len(frame)) + 2
     secs = _times(frame["time"], lines, what)
     direction = _directions(frame, topology, lines, what)
     iface = frame["interface"].str.strip().to_numpy() if "interface" in frame else np.full(len(frame), "")
     counters = "octets" in frame
-    values = _octets(frame["octets"], lines, what) if counters else _values(frame["mbps"], lines, what, "mbps")
+    values = (_octets(frame["octets"], lines, what) if counters
+              else _values(frame["mbps"], lines, what, "load_mbps" if simulated else "mbps", blank_ok=simulated))
     series_key = pd.factorize(pd.Series(direction).astype(str) + "\x00" + iface)[0]
     _check_time_order(frame, secs, series_key, lines, what)
     grid_start, step_s, steps, rows = _grid(secs, series_key, what, lines)
@@ -113,7 +116,9 @@ def _read(path: Path, what: str) -> pd.DataFrame:
         raise InputError(what, "is empty") from None
     except pd.errors.ParserError as err:
         raise InputError(what, f"unreadable CSV ({str(err).strip().splitlines()[-1]})") from None
-    frame.columns = [_ALIASES.get(c.strip().lower(), c.strip().lower()) for c in frame.columns]
+    given = [c.strip().lower() for c in frame.columns]
+    frame.columns = [_ALIASES.get(c, c) for c in given]
+    frame.attrs["given"] = tuple(given)
     unknown = [c for c in frame.columns if c not in _KNOWN and c not in _IGNORED]
     if unknown:
         raise InputError(what, f"line 1: unknown column(s) {', '.join(map(repr, unknown))}; expected time, "
@@ -156,9 +161,13 @@ def _times(col: pd.Series, lines: np.ndarray, what: str) -> np.ndarray:
     return secs[codes.ravel()]
 
 
-def _values(col: pd.Series, lines: np.ndarray, what: str, name: str) -> np.ndarray:
-    v = pd.to_numeric(col.str.strip(), errors="coerce").to_numpy(dtype=np.float64)
+def _values(col: pd.Series, lines: np.ndarray, what: str, name: str, blank_ok: bool = False) -> np.ndarray:
+    """Finite numbers >= 0; with ``blank_ok`` (simulate's tables) a blank is NaN: a gap."""
+    text = col.str.strip()
+    v = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
     bad = ~np.isfinite(v) | (v < 0)
+    if blank_ok:
+        bad &= (text != "").to_numpy()
     if bad.any():
         i = int(np.argmax(bad))
         raise InputError(what, f"line {lines[i]}: {name} {col.iat[i].strip()!r} is not a finite number >= 0")

@@ -44,7 +44,7 @@ from netdrift.engine.errors import InputError
 from netdrift.engine.network.routing import LoadPlan, block_steps_for, run_in_threads
 from netdrift.engine.network.topology import Topology
 from netdrift.engine.traffic.series import TrafficMatrixSeries
-from netdrift.engine.traffic.time_grid import check_step_minutes
+from netdrift.engine.traffic.time_grid import check_step_minutes, check_time_span
 
 __all__ = ["synthetic_traffic", "synthetic_memory_bytes", "check_seed", "MEAN_PAIR_MBPS", "MAX_SEED"]
 
@@ -200,7 +200,7 @@ def synthetic_traffic(
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise InputError("steps", f"must be a whole number >= 1 (got {steps!r})")
     seed = check_seed(seed)
-    step_minutes = check_step_minutes("step_minutes", step_minutes, int(steps), start)  # (0, a week], within the calendar
+    step_minutes = check_step_minutes("step_minutes", step_minutes)  # (0, a week]
     if not (math.isfinite(noise) and noise >= 0):
         raise InputError("noise", f"must be a number >= 0 (got {noise!r})")
     if not math.isfinite(growth_per_day):
@@ -221,6 +221,7 @@ def synthetic_traffic(
     check_memory(f"synthetic traffic on '{topology.name}' ({n} nodes, {n * (n - 1)} node pairs, {steps} steps)",
                  synthetic_memory_bytes(n, topology.n_directions, steps, peak_utilization is not None),
                  budget_bytes)
+    check_time_span("step_minutes", start, step_minutes, steps)  # its last step within the calendar
 
     # Independent streams: the pair parameters do not depend on ``steps``, and the noise of the
     # first k steps is the same whatever the length of the run.
