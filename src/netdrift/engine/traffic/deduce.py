@@ -77,6 +77,8 @@ _CHEAP_PASSES = 6
 FIRST_ALTERNATIONS = 50
 STEP_ALTERNATIONS = 1
 INNER_UPDATES = 10
+#: Routing states whose operators are kept while deducing (a failure and its restoration).
+_STATES_KEPT = 3
 #: Ridge on the diagonal of A P A^T, relative to its mean diagonal (as tomogravity's).
 _LAMBDA_REL = 1e-6
 
@@ -148,6 +150,8 @@ def deduce_demands(topology: Topology, loads: LinkLoadSeries, method: str = DEFA
     check_memory(f"demand deduction of {steps} steps x {len(src)} node pairs on '{topology.name}'",
                  4.0 * steps * len(src) + 8.0 * steps * loads.n_directions + 40.0 * nnz_guess)
     y_all = np.asarray(loads.loads, dtype=np.float64)
+    if np.isinf(y_all).any() or (y_all < 0).any():
+        raise InputError(f"link loads '{loads.source}'", "loads must be finite numbers >= 0 (NaN marks a gap)")
     out = np.full((steps, len(src)), np.nan, dtype=np.float32)
     fit = np.full(steps, np.nan)
     t0 = time.perf_counter()
@@ -160,9 +164,10 @@ def deduce_demands(topology: Topology, loads: LinkLoadSeries, method: str = DEFA
             continue
         up = None if loads.link_up is None else np.asarray(loads.link_up[t], dtype=bool)
         key = b"" if up is None or up.all() else np.packbits(up).tobytes()
-        op = ops.get(key)
-        if op is None:
-            op = ops[key] = _Operator(topology, up, src, dst)
+        op = ops.pop(key, None) or _Operator(topology, up, src, dst)
+        ops[key] = op                                  # the most recent last; a few states kept
+        while len(ops) > _STATES_KEPT:
+            ops.pop(next(iter(ops)))
         if method == "tomogravity" or factors is None:
             e = np.bincount(topology.direction_src[rows], y[rows], n)
             i = np.bincount(topology.direction_dst[rows], y[rows], n)
