@@ -91,3 +91,6 @@ def test_bad_method_and_foreign_loads_are_refused(geant):
         deduce_demands(PATH, series(PATH, np.ones((1, 4))), "magic")
     with pytest.raises(InputError, match="its directions are not those of topology"):
         deduce_demands(topo, series(PATH, np.ones((1, 4))))
+    for bad in (np.inf, -1.0):
+        with pytest.raises(InputError, match=r"link loads 'test': loads must be finite numbers >= 0"):
+            deduce_demands(PATH, series(PATH, np.array([[1.0, 2.0, bad, 3.0]])))
