@@ -37,16 +37,17 @@ def add_link_loads_options(p: argparse.ArgumentParser, exclusive: argparse._Mutu
              "as they are), or a Prometheus server (with --prom-mapping and a window, see docs/prometheus.md); "
              "the demands are deduced at every step (--deduce)")
     p.add_argument("--deduce", choices=METHODS, default=None,
-                   help=f"how demands are deduced from --link-loads: '{DEFAULT_METHOD}' (default: a gravity prior "
-                        "whose node totals come from the previous steps' estimates) or 'tomogravity' (node totals "
-                        "from the step's own loads); both then reproduce every measured load")
+                   help=f"how demands are deduced from --link-loads: '{DEFAULT_METHOD}' (default: a gravity model "
+                        "fitted to the loads and carried from step to step) or 'tomogravity' (gravity from the sums "
+                        "of each node's loads at the step); both then reproduce every measured load")
     add_prometheus_options(p)
 
 
 def check_deduce_option(args: argparse.Namespace) -> str:
-    """The method, refusing ``--deduce`` without ``--link-loads``."""
+    """The method, refusing ``--deduce`` (and the ``--prom-*`` options) without ``--link-loads``."""
     if getattr(args, "deduce", None) is not None and not getattr(args, "link_loads", None):
         raise InputError("--deduce", "only applies with --link-loads")
+    check_prometheus_options(args, getattr(args, "link_loads", None))
     return args.deduce or DEFAULT_METHOD
 
 
