@@ -39,7 +39,7 @@ def case(topology: str, link: str, traffic: str, minutes: float, horizon: int, d
     per_day = int(round(24 * 60 / minutes))
     train, steps = days[0] * per_day, (days[0] + days[1]) * per_day
     result, seconds = run(["--topology", topology, "--traffic-model", traffic, "--step-minutes", str(minutes),
-                           "--steps", str(steps), "--train-steps", str(train), "--fail", f"{link}@{train + per_day // 4}",
+                           "--steps", str(steps), "--train-steps", str(train), "--fail", f"{link}@{train + per_day}",
                            "--models", MODELS, "--horizon", str(horizon), "--interval", "0.9"])
     keys = ("rmse_post", "rmse_day1", "coverage_pre", "coverage_day1", "mean_width_pre_mbps", "mean_width_day1_mbps")
     models = {m: {k: v.get(k) for k in keys} for m, v in result["models"].items()}
@@ -48,7 +48,7 @@ def case(topology: str, link: str, traffic: str, minutes: float, horizon: int, d
     ens, pers = models["ensemble"], models["persistence"]
     return {
         "topology": topology, "traffic": traffic, "step_minutes": minutes, "horizon": horizon,
-        "steps": steps, "train_steps": train, "fail": f"{link}@{train + per_day // 4}", "seconds": round(seconds, 1),
+        "steps": steps, "train_steps": train, "fail": f"{link}@{train + per_day}", "seconds": round(seconds, 1),
         "models": models, "best_single": best,
         "ensemble_vs_best_post_pct": 100 * (ens["rmse_post"] / singles[best]["rmse_post"] - 1),
         "ensemble_vs_best_day1_pct": 100 * (ens["rmse_day1"] / min(v["rmse_day1"] for v in singles.values()) - 1),
