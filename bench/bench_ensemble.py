@@ -70,6 +70,7 @@ def main() -> None:
     for traffic, minutes, horizons in grid:
         for h in horizons:
             out["cases"].append(case("geant2001", "2-3", traffic, minutes, h, days))
+            print(json.dumps(out["cases"][-1]), file=sys.stderr, flush=True)  # each case as it ends
     if args.cost:
         result, seconds = run(["--topology", "cogentco", "--steps", "400", "--train-steps", "300",
                                "--models", "persistence,seasonal,online-ar,ensemble", "--horizon", "12",
