@@ -77,6 +77,8 @@ _CHEAP_PASSES = 6
 FIRST_ALTERNATIONS = 50
 STEP_ALTERNATIONS = 1
 INNER_UPDATES = 10
+#: Least weight of a reachable pair in the correction, relative to the mean estimate.
+_WEIGHT_FLOOR = 1e-3
 #: Routing states whose operators are kept while deducing (a failure and its restoration).
 _STATES_KEPT = 3
 #: Ridge on the diagonal of A P A^T, relative to its mean diagonal (as tomogravity's).
@@ -271,10 +273,12 @@ class _Operator:
             resid = y[rows] - (self.a @ x)[rows]
             if (np.abs(resid) <= allowed).all():
                 break
-            factor = self._factor(x, rows)
+            # Weights: the estimate, floored for reachable pairs so that a pair the prior (or a
+            # clip) set to 0 can still take the load a direction needs.
+            w = np.where(self.reachable, np.maximum(x, _WEIGHT_FLOOR * max(float(x.mean()), 1e-300)), 0.0)
+            factor = self._factor(w, rows)
             if factor is None:                                   # nothing routed: nothing to correct
                 break
-            w = x
             for _ in range(_CHEAP_PASSES):
                 zf = np.zeros(self.d)
                 zf[rows] = sl.cho_solve(factor, resid, check_finite=False)
