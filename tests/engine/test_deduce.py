@@ -94,3 +94,19 @@ def test_bad_method_and_foreign_loads_are_refused(geant):
     for bad in (np.inf, -1.0):
         with pytest.raises(InputError, match=r"link loads 'test': loads must be finite numbers >= 0"):
             deduce_demands(PATH, series(PATH, np.array([[1.0, 2.0, bad, 3.0]])))
+
+
+@pytest.mark.slow
+def test_every_step_of_backbone_like_traffic_is_reproduced():
+    """The proxy's bursts and level shifts once left steps whose loads no positive prior pair could
+    carry (a 2 % miss); routed again, the deduced demands give every measured load within 1 %."""
+    topo = load_topology("geant2001")
+    tm = make_traffic("synthetic", topo, 288, 5.0, seed=2, model="backbone")
+    loads = Simulator(topo, tm).loads.loads
+    est, rep = deduce_demands(topo, series(topo, loads))
+    again = Simulator(topo, est).loads.loads
+    measured = ~np.isnan(loads).any(axis=1)
+    assert (np.isnan(again).any(axis=1) == ~measured).all() and (~measured).sum() == tm.missing.sum() > 0
+    y, z = loads[measured], again[measured]
+    ok = y > 1e-3 * y.max(axis=1, keepdims=True)
+    assert np.abs(z[ok] / y[ok] - 1).max() < 0.01
