@@ -43,10 +43,13 @@ def exp_weights(losses: np.ndarray, eta: float, axis: int = 0) -> np.ndarray:
     >>> exp_weights(np.array([0.0, np.log(3.0)]), 1.0).round(3).tolist()
     [0.75, 0.25]
     """
-    x = np.asarray(losses, dtype=np.float64)
-    x = -eta * (x - x.min(axis=axis, keepdims=True))
-    w = np.exp(x)
-    return w / w.sum(axis=axis, keepdims=True)
+    x = np.asarray(losses)
+    x = x if x.dtype in (np.float32, np.float64) else x.astype(np.float64)
+    w = x - x.min(axis=axis, keepdims=True)
+    w *= -eta
+    np.exp(w, out=w)
+    w /= w.sum(axis=axis, keepdims=True)
+    return w
 
 
 class PendingForecasts:
@@ -60,9 +63,9 @@ class PendingForecasts:
     [(1, [2.0])]
     """
 
-    def __init__(self, n_experts: int, horizon: int, n_directions: int) -> None:
+    def __init__(self, n_experts: int, horizon: int, n_directions: int, dtype: type = np.float64) -> None:
         self.horizon = int(horizon)
-        self._points = np.full((self.horizon, n_experts, self.horizon, n_directions), np.nan)
+        self._points = np.full((self.horizon, n_experts, self.horizon, n_directions), np.nan, dtype=dtype)
         self._made = np.full(self.horizon, -1, dtype=np.int64)
 
     def remember(self, step: int, points: np.ndarray) -> None:
@@ -80,6 +83,14 @@ class PendingForecasts:
             if made >= 0 and self._made[slot] == made:
                 out.append((k, self._points[slot, :, k]))
         return out
+
+    def due_stacked(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+        """The rows that targeted ``step`` at once: their row indices k (n,) and (n, N, D) forecasts."""
+        k = np.arange(self.horizon)
+        made = step - k
+        ok = (made >= 0) & (self._made[made % self.horizon] == made)
+        k = k[ok]
+        return k, self._points[(step - k) % self.horizon, :, k]
 
     def forget(self) -> None:
         """Drop every pending forecast (they will not be scored)."""
