@@ -30,8 +30,9 @@ def run(args: list[str]) -> tuple[dict, float]:
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [NETDRIFT, "run", *args, "--json", "--db", f"sqlite:///{tmp}/bench.sqlite"]
         start = time.perf_counter()
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True,
-                             env={**os.environ, "OMP_NUM_THREADS": "1"})
+        out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        if out.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed ({out.returncode}): {out.stderr[-2000:]}")
         return json.loads(out.stdout), time.perf_counter() - start
 
 
