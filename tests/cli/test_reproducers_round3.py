@@ -7,6 +7,7 @@ warning, and nothing written anywhere (no output file, no database, nothing in t
 from __future__ import annotations
 
 import errno
+import json
 import os
 import subprocess
 import tempfile
@@ -309,3 +310,92 @@ def test_sweep_progress_says_done_total_rate_and_time_left(capsys):
     lines = capsys.readouterr().err.splitlines()
     assert lines[0].endswith("sweeping failures: 0/400,065 (0.0/s, time left unknown yet)")
     assert "sweeping failures: 10/400,065 (" in lines[1] and "/s, about " in lines[1] and lines[1].endswith(" left)")
+
+
+# --- 4. a refused command creates nothing; missing folders refused everywhere -------------------
+PAPER = ["paper", "--steps", "120", "--train-steps", "72", "--per-class", "1", "--window", "8"]
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["paper", "--steps", "120", "--train-steps", "200"], ("--train-steps", "200", "smaller than")),
+    (PAPER + ["--topology", "nosuch"], ("topology file 'nosuch'", "no such file")),
+    (PAPER + ["--traffic", "missing.csv"], ("--traffic 'missing.csv'", "no such file")),
+    (PAPER + ["--step-minutes", "0"], ("--step-minutes", "(0, 10080]")),
+    (["dashboard", "--headless", "--topology", "nosuch"], ("topology file 'nosuch'",)),
+], ids=["paper-train-steps", "paper-topology", "paper-traffic", "paper-step-minutes", "dashboard-topology"])
+def test_refused_commands_create_no_database(home, args, needles):
+    if args[0] == "dashboard":  # a free port: another dashboard may hold the default one
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            args = args + ["--port", str(s.getsockname()[1])]
+    refused(home, args, *needles)
+    assert not list((home / "data").iterdir())  # no netdrift.sqlite
+
+
+def test_dashboard_on_a_port_in_use(home):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        refused(home, ["dashboard", "--headless", "--port", str(port)], f"--port {port}", "choose another port")
+    assert not list((home / "data").iterdir())
+
+
+@pytest.mark.parametrize("args, needles", [
+    (RUN + ["--step-minutes", "60", "--db", "sqlite:////missing/dir/x.sqlite"],
+     ("--db 'sqlite:////missing/dir/x.sqlite'", "folder '/missing/dir' does not exist")),
+    (SWEEP + ["--db", "sqlite:////missing/dir/x.sqlite"], ("folder '/missing/dir' does not exist",)),
+    (SWEEP + ["--out", "/missing/x.csv"], ("--out '/missing/x.csv'", "folder does not exist")),
+    (SIM + ["--step-minutes", "5", "--out", "/missing/x.csv"], ("--out '/missing/x.csv'", "folder does not exist")),
+], ids=["run-db", "sweep-db", "sweep-out", "simulate-out"])
+def test_missing_folders_refused_alike(home, args, needles):
+    refused(home, args, *needles)
+    assert not Path("/missing").exists()
+
+
+def test_not_a_tar_archive_is_one_line(home):
+    (home / "notatar.tar.gz").write_text("hello\n")
+    before = set(home.rglob("*"))
+    refused(home, SIM + ["--traffic", "notatar.tar.gz"], "--traffic 'notatar.tar.gz'", "not a readable tar archive",
+            before=before)
+
+
+def test_a_link_out_of_the_replay_folder_is_refused(home, tmp_path_factory):
+    fixture = Path(__file__).parents[1] / "fixtures" / "traffic" / "sndlib_abilene4"
+    folder, outside = home / "matrices", tmp_path_factory.mktemp("outside")
+    folder.mkdir()
+    xml = sorted(fixture.glob("*.xml"))
+    for f in xml[:-1]:
+        (folder / f.name).write_bytes(f.read_bytes())
+    (outside / xml[-1].name).write_bytes(xml[-1].read_bytes())
+    link = folder / xml[-1].name
+    link.symlink_to(outside / xml[-1].name)
+    topo = home / "abilene4.json"
+    ids = ["ATLAng", "CHINng", "NYCMng", "WASHng"]
+    topo.write_text(json.dumps({"nodes": [{"id": i} for i in ids],
+                                "links": [{"u": a, "v": b, "capacity_mbps": 1e4} for a, b in zip(ids, ids[1:] + ids[:1])]}))
+    refused(home, ["simulate", "--topology", str(topo), "--traffic", str(folder), "--steps", "2"],
+            f"traffic file '{link}'", "outside the folder")
+    link.unlink()  # the same folder without the link is read
+    ok = netdrift(home, "simulate", "--topology", str(topo), "--traffic", str(folder), "--steps", "2")
+    assert ok.returncode == 0, ok.stderr.decode()
+
+
+def test_a_listener_that_is_not_ray_is_one_line_without_ray_logs(home):
+    pytest.importorskip("ray")
+    import http.server
+    import threading
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        address = f"127.0.0.1:{server.server_address[1]}"
+        refused(home, SWEEP + ["--executor", "ray", "--ray-address", address], f"--ray-address '{address}'",
+                "not a Ray head")
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -23,7 +23,7 @@ from netdrift.engine.traffic.time_grid import MAX_STEP_MINUTES, MAX_STEPS
 
 DEFAULT_MODELS_TEXT = ",".join(DEFAULT_MODELS)
 
-__all__ = ["CountProgress", "OBSERVE_CHOICES", "MODEL_NAMES", "OUT_FORMATS", "check_out_path", "DEFAULT_MODELS_TEXT", "StderrProgress", "print_json", "add_forecast_options", "forecast_overrides",
+__all__ = ["CountProgress", "HistoryWhenNeeded", "check_db_folder", "OBSERVE_CHOICES", "MODEL_NAMES", "OUT_FORMATS", "check_out_path", "DEFAULT_MODELS_TEXT", "StderrProgress", "print_json", "add_forecast_options", "forecast_overrides",
            "forecast_settings", "model_names", "positive_int", "non_negative_int", "quiet_broken_pipe",
            "silence_stdout", "write_table_atomically", "os_problem", "refuse_repeated_failures", "add_max_memory_option",
            "memory_size", "with_max_memory", "add_traffic_model_option", "traffic_model", "bounded_int",
@@ -304,6 +304,37 @@ def model_names(text: str) -> tuple[str, ...]:
     if not names:
         raise InputError(f"--models '{text}'", f"at least one model is needed; choose from {', '.join(MODEL_NAMES)}")
     return names
+
+
+def check_db_folder(url: str | None) -> None:
+    """Refuse a SQLite ``--db`` whose folder does not exist (InputError naming the folder), before
+    any work: a writing command creates the database file, never folders (the default history's
+    data folder aside)."""
+    if url is None:
+        return
+    from netdrift.storage.database import missing_sqlite_file
+
+    path = missing_sqlite_file(url)
+    if path is not None and not path.parent.is_dir():
+        raise InputError(f"--db '{url}'", f"its folder '{path.parent}' does not exist")
+
+
+class HistoryWhenNeeded:
+    """The history of a writing command, opened no earlier than needed: an existing database
+    or a server is opened (and a bad one refused) at once; a SQLite file that does not exist yet
+    is created by the first call, so a command refused before it stores anything leaves none."""
+
+    def __init__(self, url: str | None) -> None:
+        from netdrift.storage.database import missing_sqlite_file
+
+        check_db_folder(url)
+        self.url = url
+        self._sessions = None if missing_sqlite_file(url) is not None else open_db(url)
+
+    def __call__(self) -> Callable:
+        if self._sessions is None:
+            self._sessions = open_db(self.url)
+        return self._sessions
 
 
 def open_db(url: str | None) -> Callable:

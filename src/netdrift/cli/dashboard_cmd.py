@@ -63,16 +63,33 @@ def streamlit_command(port: int, headless: bool) -> list[str]:
     ]
 
 
+def check_port_free(port: int) -> None:
+    """Refuse (InputError naming --port) a port something already listens on at 127.0.0.1: bound
+    here as the server would bind it (SO_REUSEADDR, as Tornado does) and released at once."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as err:
+            raise InputError(f"--port {port}", f"cannot listen there ({os.strerror(err.errno) if err.errno else err}); "
+                                               "choose another port") from None
+
+
 def run(args: argparse.Namespace) -> int:
     if not 1 <= args.port <= 65535:
         raise InputError(f"--port {args.port}", "must be between 1 and 65535")
-    from netdrift.storage.database import open_database
-
-    open_database(args.db)  # raises InputError (exit 2) before any server starts
+    check_port_free(args.port)  # before anything is created: Streamlit's own message would come after
     if args.topology:
         from netdrift.engine.network.loaders import load_topology
 
         load_topology(args.topology)  # a bad name fails here, not in the browser
+    from netdrift.cli.common import check_db_folder
+    from netdrift.storage.database import open_database
+
+    check_db_folder(args.db)
+    open_database(args.db)  # raises InputError (exit 2) before any server starts
     env = dict(os.environ)
     if args.db:
         env["NETDRIFT_DB_URL"] = args.db

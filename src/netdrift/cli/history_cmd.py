@@ -6,7 +6,7 @@ import argparse
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
-from netdrift.cli.common import open_db, print_json, quiet_broken_pipe
+from netdrift.cli.common import check_db_folder, open_db, print_json, quiet_broken_pipe
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -73,6 +73,7 @@ def import_cmd(args: argparse.Namespace) -> int:
     from netdrift.service.recovery import read_unsaved, store_recovered
 
     recovered = read_unsaved(args.file)  # checked whole before the database is opened
+    check_db_folder(args.db)
     sid = store_recovered(open_db(args.db), recovered)
     print(f"stored {args.file} as scenario {sid}")
     return 0

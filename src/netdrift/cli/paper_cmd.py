@@ -7,12 +7,12 @@ from dataclasses import asdict
 
 from netdrift.cli.common import (
     STEPS_BOUND,
+    HistoryWhenNeeded,
     StderrProgress,
     add_forecast_options,
     add_traffic_model_option,
     forecast_overrides,
     forecast_settings,
-    open_db,
     positive_int,
     print_json,
     step_minutes_arg,
@@ -73,11 +73,14 @@ def run(args: argparse.Namespace) -> int:
                          step_minutes=args.step_minutes, batch_sizes=batch_sizes, il_windows=il_windows,
                          il_replay=il_replay, per_class=args.per_class, traffic=args.traffic, traffic_model=model, seeds=args.seeds,
                          seed=args.seed, device=resolve_device(args.device), forecast=forecast_settings(overrides))
-    service = ScenarioService(open_db(args.db))
+    history = HistoryWhenNeeded(args.db)  # a new SQLite file only once a scenario is stored: a refusal leaves none
+    services: list[ScenarioService] = []
     ids: list[int] = []
 
     def store(link: str, cls: str, result) -> None:
-        ids.append(service.record(result, label=f"paper: {link} failure ({cls} drift)"))
+        if not services:
+            services.append(ScenarioService(history()))
+        ids.append(services[0].record(result, label=f"paper: {link} failure ({cls} drift)"))
 
     rows = run_paper(config, StderrProgress(), store)
     table = aggregate(rows)

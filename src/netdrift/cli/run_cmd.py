@@ -14,6 +14,7 @@ from netdrift.cli.common import (
     add_forecast_options,
     add_max_memory_option,
     add_traffic_model_option,
+    check_db_folder,
     forecast_overrides,
     forecast_settings,
     model_names,
@@ -81,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     from netdrift.engine.traffic.synthetic import check_seed
 
     check_seed(args.seed)  # before the history is opened: a refused run leaves no database behind
+    check_db_folder(args.db)  # a SQLite --db in a missing folder: refused, no folder made
     model = traffic_model(args)
     deduction = link_loads_as_traffic(args)  # with --link-loads, args.traffic is now the deduced demands
     if args.step_minutes is not None and not (math.isfinite(args.step_minutes) and args.step_minutes > 0):

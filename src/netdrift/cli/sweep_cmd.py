@@ -19,6 +19,7 @@ from netdrift.cli.common import (
     StderrProgress,
     add_max_memory_option,
     add_traffic_model_option,
+    check_db_folder,
     check_out_path,
     non_negative_int,
     positive_int,
@@ -102,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is not None:
         check_out_path(out, args.out)
+    check_db_folder(args.db)  # a SQLite --db in a missing folder: refused, no folder made
     _check_window(args)
     model = traffic_model(args)  # before any work: refused with replayed traffic or --link-loads
     deduction = link_loads_as_traffic(args)  # with --link-loads, args.traffic is now the deduced demands

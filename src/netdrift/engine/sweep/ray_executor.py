@@ -14,8 +14,12 @@ Ray is optional (``pip install 'netdrift[ray]'``) and imported only here, only w
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
-from typing import Any, Callable, Sequence
+import sys
+import tempfile
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -34,16 +38,56 @@ def import_ray() -> Any:
     return ray
 
 
+#: The HTTP/2 client preface and an empty SETTINGS frame: a gRPC server (Ray's GCS) answers with
+#: its own SETTINGS frame (frame type 4 in the 4th byte of the 9-byte frame header).
+_H2_HELLO = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+
+
 def _check_reachable(address: str) -> None:
-    """A ``host:port`` address must accept a TCP connection within 5 s: Ray itself retries an
-    unreachable head for minutes, logging as it goes."""
+    """A ``host:port`` address must accept a TCP connection within 5 s and speak gRPC (HTTP/2) as
+    Ray's head does: Ray itself retries an unreachable or wrong head for minutes, logging as it goes."""
     host, sep, port = address.rpartition(":")
     if address == "auto" or address.startswith("ray://") or not sep or not port.isdigit():
         return
+    what = f"ray_address '{address}'"
     try:
-        socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
+        conn = socket.create_connection((host or "127.0.0.1", int(port)), timeout=5)
     except OSError as err:
-        raise InputError(f"ray_address '{address}'", f"no Ray head answers there ({err.strerror or err})") from None
+        raise InputError(what, f"no Ray head answers there ({err.strerror or err})") from None
+    with conn:
+        try:
+            conn.sendall(_H2_HELLO)
+            head = conn.recv(9)
+        except OSError as err:
+            raise InputError(what, f"no Ray head answers there ({err.strerror or err})") from None
+    if len(head) < 9 or head[3] != 4:
+        raise InputError(what, "something listens there but it is not a Ray head (no gRPC answer); give the "
+                               "address `ray start --head` printed")
+
+
+@contextlib.contextmanager
+def _own_log_kept_aside() -> Iterator[None]:
+    """Send file descriptor 2 (where Ray's C++ core logs, beyond Python's reach) to a temporary
+    file while Ray starts or connects; on success what it wrote is passed on, on failure dropped
+    (the caller's one line says what went wrong)."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (an embedding host): nothing to keep aside
+        yield
+        return
+    with tempfile.TemporaryFile() as aside:
+        os.dup2(aside.fileno(), 2)
+        ok = False
+        try:
+            yield
+            ok = True
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            if ok:
+                aside.seek(0)
+                sys.stderr.write(aside.read().decode(errors="replace"))
 
 
 def _shard(sw: Any, idx: list[int], failures: list[Failure], method: str) -> list[tuple[int, Any]]:
@@ -68,10 +112,11 @@ def run_on_ray(sw: Any, fl: Sequence[Failure], workers: int, record: Callable[[t
         if address:
             _check_reachable(address)
         try:
-            if address:
-                ray.init(address=address, **kwargs)
-            else:
-                ray.init(num_cpus=workers, **kwargs)
+            with _own_log_kept_aside():  # Ray's core logs its retries on fd 2: not before our one line
+                if address:
+                    ray.init(address=address, **kwargs)
+                else:
+                    ray.init(num_cpus=workers, **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as err:
             what = f"ray_address '{address}'" if address else "executor 'ray'"
             msg = " ".join(str(err).split())[:200]

@@ -171,7 +171,12 @@ def _iter_sndlib_documents(path: Path):
     back cheaply, so members are never revisited.
     """
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".xml")
+        files = sorted(p for p in path.rglob("*") if p.suffix.lower() == ".xml" and p.is_file())
+        inside = path.resolve()
+        for p in files:  # only regular files inside the folder: a link leading out of it is refused
+            if not p.resolve().is_relative_to(inside):
+                raise InputError(f"traffic file '{p}'", f"is a link to '{p.resolve()}', outside the folder "
+                                                        f"'{path}'; only files inside it are read")
         if len(files) > MAX_FILES:
             raise InputError(f"traffic '{path}'", f"{len(files)} XML files; at most {MAX_FILES} are accepted")
         for p in files:
@@ -183,8 +188,10 @@ def _iter_sndlib_documents(path: Path):
         return
     try:
         tar = tarfile.open(path, mode="r:*")
-    except (tarfile.TarError, OSError) as err:
-        raise InputError(f"traffic '{path}'", f"not a readable tar archive ({err})") from None
+    except (tarfile.TarError, OSError) as err:  # tarfile lists every method it tried: the first line is enough
+        first = str(err).strip().splitlines()[0].rstrip(":") if str(err).strip() else type(err).__name__
+        raise InputError(f"traffic '{path}'", f"not a readable tar archive, plain or gzip/bzip2/xz "
+                                              f"compressed ({first})") from None
     with tar:
         count = 0
         members = iter(tar)
