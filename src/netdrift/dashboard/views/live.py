@@ -413,6 +413,7 @@ def live_panel(sess: state.LiveSession) -> None:
             warnings_list(sess, model)
         else:
             st.caption("Overloads now and warnings are listed at the run's live step (turn 'Look back' off).")
+        report_buttons(sess, past, model)
     with right:
         options = lh.direction_options(live.topology)
         names = dict(options)
@@ -472,6 +473,29 @@ def export_buttons(live: LiveScenario, direction: int) -> None:
         col.download_button(fmt.upper(), data=partial(live_chart.chart_export, live, direction, fmt),
                             file_name=sanitize_filename(stem, extension=fmt), mime=MIME_TYPES[fmt],
                             key=f"live_export_{fmt}", icon=":material/download:", on_click="ignore", width="stretch")
+
+
+def report_buttons(sess: state.LiveSession, past: int | None, model: str | None) -> None:
+    """The failure-impact report of the step shown (HTML or PDF: the event, the map, overloads,
+    dropped and cut-off traffic, forecasts and warnings), made only when clicked."""
+    from netdrift.dashboard.common.export import sanitize_filename
+
+    step = lh.shown_step(sess.live) if past is None else past
+    direction = st.session_state.get(DIRECTION_KEY)
+    stem = sanitize_filename(f"netdrift_impact_{sess.live.topology.name}_step{step}")
+    cols = st.columns(2)
+    for col, fmt, mime in zip(cols, ("html", "pdf"), ("text/html", "application/pdf")):
+        col.download_button(f"Impact report ({fmt.upper()})", data=partial(_report_bytes, sess, past, model, direction, fmt),
+                            file_name=f"{stem}.{fmt}", mime=mime, key=f"live_report_{fmt}",
+                            icon=":material/summarize:", on_click="ignore", width="stretch")
+
+
+def _report_bytes(sess: state.LiveSession, past: int | None, model: str | None, direction: int | None,
+                  fmt: str) -> bytes:
+    from netdrift.dashboard.live import report
+
+    found = report.build_report(sess, step=past, model=model, direction=direction)
+    return report.report_html(found) if fmt == "html" else report.report_pdf(found)
 
 
 def map_options(live: LiveScenario) -> tuple[str | None, bool, bool, str]:
