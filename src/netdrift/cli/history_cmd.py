@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
+from typing import Any
 
 from netdrift.cli.common import check_db_folder, open_db, print_json, quiet_broken_pipe
 
@@ -28,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ip.set_defaults(func=import_cmd)
 
 
-def _plain(obj: object) -> object:
+def _plain(obj: object) -> Any:
     return asdict(obj) if is_dataclass(obj) and not isinstance(obj, type) else obj
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any, Sequence
 
 from netdrift.cli.common import quiet_broken_pipe
 from netdrift.engine.network.loaders import WEIGHT_SCHEMES, bundled_topologies, load_topology, topology_to_dict
@@ -49,7 +50,7 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:.6g}"
 
 
-def _range(values: list[float], unit: str = "") -> str:
+def _range(values: Sequence[float], unit: str = "") -> str:
     if not values:
         return "n/a"
     lo, hi = min(values), max(values)
@@ -85,7 +86,7 @@ def _info(args: argparse.Namespace) -> int:
 
 @quiet_broken_pipe
 def _list(args: argparse.Namespace) -> int:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, path in bundled_topologies().items():
         t = load_topology(path)
         rows.append({"name": name, "file": path.name, "nodes": len(t.nodes), "links": len(t.links)})

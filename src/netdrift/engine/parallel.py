@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -16,8 +16,8 @@ def block_steps_for(n_pairs: int) -> int:
     return int(min(256, max(8, 2 ** round(np.log2(max(2e6 / max(n_pairs, 1), 1.0))))))
 
 
-def run_in_threads(fn: Callable[[int], object], items: "range | list", workers: int | None = None,
-                   on_done: Callable[[object], None] | None = None) -> None:
+def run_in_threads(fn: Callable[[Any], object], items: "range | list", workers: int | None = None,
+                   on_done: Callable[[Any], None] | None = None) -> None:
     """``fn`` over ``items`` on ``workers`` threads (default: CPU count), results to ``on_done``
     in order. For numpy / scipy kernels that release the GIL."""
     items = list(items)

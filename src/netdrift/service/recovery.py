@@ -240,7 +240,7 @@ def write_unsaved(result: ScenarioResult, folder: Path, scenario_id: int | None 
     tmp_npz, tmp_js = folder / f".{stem}.npz.tmp", folder / f".{stem}.json.tmp"
     try:
         with open(tmp_npz, "wb") as f:
-            np.savez(f, **arrays)
+            np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stub lets a **dict fill allow_pickle: bool
         tmp_js.write_text(json.dumps(summary, indent=1, allow_nan=False))
         os.replace(tmp_npz, npz)
         os.replace(tmp_js, js)

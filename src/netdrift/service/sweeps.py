@@ -227,6 +227,7 @@ def _failures(topology: Topology, settings: SweepSettings, srlg: SrlgUpload | st
     n, named = _namer(names), bool(names)
     if settings.kind != "srlg":
         return failure_set(topology, settings.kind)
+    groups: list[Failure] | None
     if isinstance(srlg, SrlgUpload):
         groups = srlgs_from_upload(srlg, topology)
     elif srlg is not None:

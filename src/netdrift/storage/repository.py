@@ -20,10 +20,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Sequence
+from typing import Any, Sequence, cast
 
 import numpy as np
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from netdrift.engine.errors import InputError
@@ -89,6 +90,11 @@ class ScenarioDetail:
     step_minutes: float | None = None
     start: datetime | None = None
     train_steps: int | None = None
+
+
+def _table(model: Any) -> Table:
+    """The Core table of an ORM model (what bulk ``insert`` / ``delete`` take)."""
+    return cast(Table, model.__table__)
 
 
 def _event_text(e: FailureEvent | EventRow) -> str:
@@ -195,7 +201,7 @@ class ScenarioRepository:
         rows = [dict(scenario_id=scenario_id, seq=stored + i, step=int(e.step), action=e.action, target=e.target,
                      kind=e.kind) for i, e in enumerate(events)]
         if rows:
-            self.session.execute(insert(EventRow.__table__), rows)
+            self.session.execute(insert(_table(EventRow)), rows)
 
     def _insert_events(self, scenario_id: int, events: Sequence[FailureEvent]) -> None:
         """Append the events of the log ``events`` that the stored log does not hold yet.
@@ -247,10 +253,10 @@ class ScenarioRepository:
         n_links = len(result.topology.links)
         dropped = np.asarray(result.dropped_mbps)
         s = self.session
-        s.execute(delete(SeriesRow.__table__).where(SeriesRow.scenario_id == scenario_id))
-        s.execute(delete(MetricRowDB.__table__).where(MetricRowDB.scenario_id == scenario_id))
+        s.execute(delete(_table(SeriesRow)).where(SeriesRow.scenario_id == scenario_id))
+        s.execute(delete(_table(MetricRowDB)).where(MetricRowDB.scenario_id == scenario_id))
         self._insert_events(scenario_id, result.events)
-        s.execute(insert(SeriesRow.__table__), series)
+        s.execute(insert(_table(SeriesRow)), series)
 
         metric_rows = [
             dict(
@@ -264,7 +270,7 @@ class ScenarioRepository:
             for m in result.metrics
         ]
         if metric_rows:
-            s.execute(insert(MetricRowDB.__table__), metric_rows)
+            s.execute(insert(_table(MetricRowDB)), metric_rows)
 
         aggregate: dict[str, dict[str, dict[str, float | None]]] = {}
         for m in result.metrics:
@@ -305,7 +311,7 @@ class ScenarioRepository:
             .values(heartbeat_at=datetime.now(timezone.utc))
             .execution_options(synchronize_session="fetch")
         )
-        if done.rowcount == 0:
+        if cast("CursorResult[Any]", done).rowcount == 0:  # an UPDATE's result counts its rows
             self._row(scenario_id)  # raises "not found"
 
     def mark_interrupted(self, scenario_id: int) -> None:
@@ -482,6 +488,6 @@ class ScenarioRepository:
         """{model: (T, D)} interval bounds of ``kind`` stored for the scenario (none for older runs)."""
         models = self.session.execute(select(SeriesRow.model).where(
             SeriesRow.scenario_id == scenario_id, SeriesRow.kind == kind).distinct()).scalars().all()
-        return {m: self.load_series(scenario_id, m, kind=kind) for m in sorted(models)}
+        return {m: self.load_series(scenario_id, m, kind=kind) for m in sorted(m for m in models if m is not None)}
 
 

@@ -25,6 +25,9 @@ __all__ = [
 ]
 
 #: Column of :func:`netdrift.dashboard.compare.data.aligned_errors` -> axis title (with unit).
+#: What the chart functions return: one of Altair's top-level charts (what ``st.altair_chart`` draws).
+AnyChart = alt.Chart | alt.LayerChart | alt.FacetChart | alt.ConcatChart | alt.HConcatChart | alt.VConcatChart
+
 ERROR_VALUES: dict[str, str] = {
     "rolling_mae_mbps": "Rolling mean absolute error (Mbit/s)",
     "rolling_mape_pct": "Rolling MAPE (%)",
@@ -69,7 +72,7 @@ def error_over_time_chart(
     step_minutes: float | None = None,
     width: int = 560,
     height: int = 220,
-) -> alt.TopLevelMixin:
+) -> AnyChart:
     """Error over time aligned on the first failure: one line per model (colour) and run.
 
     ``df`` has the columns of :func:`netdrift.dashboard.compare.data.aligned_errors`. With
@@ -118,7 +121,7 @@ def coverage_over_time_chart(
     step_minutes: float | None = None,
     width: int = 560,
     height: int = 200,
-) -> alt.TopLevelMixin:
+) -> AnyChart:
     """Rolling interval coverage aligned on the first failure: one line per model and run, a
     red rule at the failure and a grey dashed rule at each run's nominal coverage.
 
@@ -161,7 +164,7 @@ def coverage_over_time_chart(
 
 def metrics_bar_chart(
     df: pd.DataFrame, metric: str = "rmse_mbps", *, period: str = "post", width: int = 160, height: int = 220
-) -> alt.TopLevelMixin:
+) -> AnyChart:
     """One metric of one period per model, side by side per run (bars).
 
     ``df`` has the columns of :func:`netdrift.dashboard.compare.data.metrics_table`.
@@ -196,7 +199,7 @@ def metrics_bar_chart(
 
 def drift_scatter_chart(
     df: pd.DataFrame, *, log_y: bool = False, width: int = 560, height: int = 320
-) -> alt.TopLevelMixin:
+) -> AnyChart:
     """Drift magnitude against post-failure error per link direction, coloured by model.
 
     ``df`` has the columns of :func:`netdrift.dashboard.compare.data.drift_vs_error` (``error_mbps`` or
@@ -236,7 +239,7 @@ def drift_scatter_chart(
     )
 
 
-def seed_means_chart(df: pd.DataFrame, *, width: int = 220, height: int = 220) -> alt.TopLevelMixin:
+def seed_means_chart(df: pd.DataFrame, *, width: int = 220, height: int = 220) -> AnyChart:
     """Each model's mean RMSE over repeats of one scenario, with 95 % interval whiskers, one
     panel per period (after the failure, first day).
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from netdrift.dashboard.map.model import BAND_COLOURS, MapFrame, band_colour, build_map, legend
-from netdrift.dashboard.map.names import element_name, link_name, node_name
+from netdrift.dashboard.map.names import cached_end_names, element_name, junction_members, link_name, node_name
 
 if TYPE_CHECKING:
     from netdrift.engine.network.topology import Topology
@@ -73,8 +73,12 @@ def direction_name(topology: Topology, direction: Mapping[str, Any] | None) -> s
     """``"4-29: AT -> DE"`` for a ``{link_id, src, dst}`` direction ("" for None)."""
     if not direction:
         return ""
-    return (f"{direction['link_id']}: {node_name(topology, direction['src'])} -> "
-            f"{node_name(topology, direction['dst'])}")
+    i = topology.link_index.get(direction["link_id"])
+    if i is not None:  # a hyperedge junction's end by the PoPs behind it, never "hyperedge 148"
+        src, dst = cached_end_names(topology)[2 * i + int(direction["src"] != topology.links[i].u)]
+    else:
+        src, dst = node_name(topology, direction["src"]), node_name(topology, direction["dst"])
+    return f"{direction['link_id']}: {src} -> {dst}"
 
 
 def _pct(x: float | None) -> float | None:
@@ -134,9 +138,10 @@ def worst_case_table(stored: StoredSweep) -> pd.DataFrame:
     names = _names_by_target(stored)
     rows = []
     for (lid, src, dst), d in zip(t.direction_names(), _direction_worst(stored)):
+        cause = d.get("failure") or ""
         rows.append({"Link direction": direction_name(t, {"link_id": lid, "src": src, "dst": dst}),
                      "Worst utilisation (%)": _pct(d.get("worst_utilization")), "Step": d.get("step"),
-                     "Caused by": names.get(d.get("failure"), d.get("failure") or ""),
+                     "Caused by": names.get(cause, cause),
                      "Without failure (%)": _pct(d.get("no_failure_utilization"))})
     return pd.DataFrame(rows, columns=["Link direction", "Worst utilisation (%)", "Step", "Caused by",
                                        "Without failure (%)"])
@@ -253,13 +258,14 @@ def worst_case_chart(stored: StoredSweep, positions: Mapping[str, tuple[float, f
                          "caused_by": r["Caused by"],
                          "band": _band_label(None if pd.isna(u) else float(u) / 100.0)})
     edges = pd.DataFrame(rows)
-    nodes = pd.DataFrame([{"x": positions[n.id][0], "y": positions[n.id][1], "node": node_name(t, n.id)}
-                          for n in t.nodes])
+    junctions = junction_members(t)  # unnamed points on the map: their PoPs name the links
+    nodes = pd.DataFrame([{"x": positions[n.id][0], "y": positions[n.id][1],
+                           "node": "" if n.id in junctions else node_name(t, n.id)} for n in t.nodes])
     xs, ys = [p[0] for p in positions.values()], [p[1] for p in positions.values()]
     span_x, span_y = max(xs) - min(xs) + 40.0, max(ys) - min(ys) + 40.0
     scale_x = alt.Scale(domain=[min(xs) - 20, max(xs) + 20], nice=False)
     scale_y = alt.Scale(domain=[min(ys) - 20, max(ys) + 20], nice=False, reverse=True)
-    axis = dict(axis=None)
+    axis: dict[str, Any] = dict(axis=None)
     lines = alt.Chart(_inline(edges)).mark_rule(strokeWidth=2).encode(
         x=alt.X("x:Q", scale=scale_x, **axis), y=alt.Y("y:Q", scale=scale_y, **axis), x2="x2:Q", y2="y2:Q",
         color=alt.Color("band:N", scale=_band_scale(), title="Worst utilisation over all failures"),

@@ -304,7 +304,7 @@ def map_data(sess: LiveSession, selected_link: str | None, upper_model: str | No
         sess.positions = node_positions(topo)
     now = shown_step(live)
     past = step is not None and 0 <= step < now
-    k = int(step) if past else now
+    k = int(step) if past and step is not None else now
     if past:
         down_links, down_nodes = live.simulator.state_at(k)
         forecasts = {m: np.asarray(f[k], dtype=float) for m, f in live.forecasts.items()}

@@ -372,7 +372,7 @@ def build_map(
     layout = map_layout(topology)
     geo = layout.projection if layout.projection is not None and _same_positions(positions, layout.positions) else None
     # Another node set under the same name (a second upload of "x.graphml") is a new map.
-    layout_key = f"{len(nodes)}:{zlib.crc32(' '.join(n['id'] for n in nodes).encode()):08x}"
+    layout_key = f"{len(nodes)}:{zlib.crc32(' '.join(str(n['id']) for n in nodes).encode()):08x}"
     return {"nodes": nodes, "edges": edges, "legend": legend(), "legend_title": LEGEND_TITLE,
             "geo": geo, "large": not labels_by_default(topology), "layout_key": layout_key}
 

@@ -70,7 +70,7 @@ def _planar(ring: list[list[float]]) -> list[list[list[float]]]:
 def convert(src: Path, dst: Path) -> None:
     topo = json.loads(src.read_text())
     arcs = _arcs(topo)
-    polygons = []
+    polygons: list = []
     for geom in topo["objects"]["land"]["geometries"]:
         polys = geom["arcs"] if geom["type"] == "MultiPolygon" else [geom["arcs"]]
         for poly in polys:

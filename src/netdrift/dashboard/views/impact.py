@@ -120,7 +120,7 @@ def run_form() -> None:
         st.caption(traffic_caption(d))
         c = st.columns(3)
         demands = c[0].selectbox(
-            "Demands swept", list(DEMAND_CHOICES), format_func=DEMAND_CHOICES.get, key="impact_forecast",
+            "Demands swept", list(DEMAND_CHOICES), format_func=DEMAND_CHOICES.__getitem__, key="impact_forecast",
             help="A routed model's forecast made at 'From step' answers: what will hurt most if it fails now? "
                  "(`netdrift sweep --forecast` also runs the learnt routed models.)")
         horizon = c[1].number_input("Forecast horizon (steps)", min_value=1, max_value=2016, value=12, step=1,
@@ -204,8 +204,8 @@ def open_form() -> None:
         return
     labels = {s["id"]: f"#{s['id']} {s['topology']}: {s['n_failures']:,} {s['kind']} failures "
                        f"({s['created_at'][:16].replace('T', ' ')})" for s in stored}
-    sweep_id = st.selectbox("Stored sweep", list(labels), format_func=labels.get, key="impact_stored")
-    if st.button("Open", key="impact_open"):
+    sweep_id = st.selectbox("Stored sweep", list(labels), format_func=labels.__getitem__, key="impact_stored")
+    if st.button("Open", key="impact_open") and sweep_id is not None:
         try:
             show(open_sweep(sessions, int(sweep_id)))
         except InputError as err:
@@ -309,12 +309,12 @@ def details(stored: StoredSweep) -> None:
     m[1].metric("Worst step", "-" if d["worst_step"] is None else str(d["worst_step"]))
     if d["worst_direction"]:
         st.caption(f"On {d['worst_direction']}.")
-    m = st.columns(3)
-    m[0].metric("Peak dropped", f"{d['dropped_mbps_max']:,.1f} Mbit/s", help="The most traffic dropped at one step.")
-    m[1].metric("Dropped volume", f"{(d['dropped_mbit'] or 0.0) / 1000:,.1f} Gbit",
+    drop = st.columns(3)
+    drop[0].metric("Peak dropped", f"{d['dropped_mbps_max']:,.1f} Mbit/s", help="The most traffic dropped at one step.")
+    drop[1].metric("Dropped volume", f"{(d['dropped_mbit'] or 0.0) / 1000:,.1f} Gbit",
                 help=f"All traffic dropped over the window: {d['dropped_mbps_total']:,.1f} Mbit/s x steps "
                      "(the table's total) times the step length.")
-    m[2].metric("Cut node pairs", f"{d['cut_pairs']:,}", help="Node pairs left without any path.")
+    drop[2].metric("Cut node pairs", f"{d['cut_pairs']:,}", help="Node pairs left without any path.")
     if d["cut_pairs_sample"]:
         more = d["cut_pairs"] - len(d["cut_pairs_sample"])
         st.caption("Cut off: " + ", ".join(d["cut_pairs_sample"]) + (f" and {more:,} more." if more > 0 else "."))

@@ -92,9 +92,9 @@ topology_map(preview_data(topology), key="topology_preview_map", height=520)
 st.subheader("Links")
 st.caption("Edit capacity (Mbit/s per direction) and IGP weight before running; other columns are fixed.")
 table = links_frame(topology)
-names = {n.id: n.label for n in topology.nodes}
-table.insert(3, "u_name", table["u"].map(names))
-table.insert(4, "v_name", table["v"].map(names))
+node_labels = {n.id: n.label for n in topology.nodes}
+table.insert(3, "u_name", table["u"].map(node_labels))
+table.insert(4, "v_name", table["v"].map(node_labels))
 edited = st.data_editor(
     table,
     hide_index=True,

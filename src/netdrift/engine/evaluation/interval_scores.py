@@ -127,7 +127,7 @@ def warning_scores(actual: np.ndarray, peak_upper: np.ndarray, capacity: np.ndar
 
 def warning_rows(model: str, scores: Mapping[str, float | int | None], prefix: str = "") -> list[MetricRow]:
     """The scores as metric rows of period ``"run"`` (metric ``warn_<prefix><name>``)."""
-    return [MetricRow(model, "run", f"warn_{prefix}{k}", None if scores[k] is None else float(scores[k]))
+    return [MetricRow(model, "run", f"warn_{prefix}{k}", None if (v := scores[k]) is None else float(v))
             for k in WARNING_METRICS]
 
 

@@ -69,8 +69,8 @@ def iter_evaluate(stream: ObservationStream, models: Mapping[str, Forecaster], s
             t1 = time.perf_counter()
             shift = stream.reroute_shift(t)
             restore = all(e.action == "restore" for e in inp.events if e.step == t)
-            for tracker in intervals.values():
-                tracker.widen(shift, restore=restore)
+            for each in intervals.values():
+                each.widen(shift, restore=restore)
             interval_seconds += time.perf_counter() - t1
         stream.fill(t + 1)
         observed, feats = stream.observed[t], stream.features[t]

@@ -48,7 +48,7 @@ class ForecastRecorder:
             self.seconds[label] += record.seconds[label]
             if record.target < self.steps:
                 self.forecasts[label][record.target] = fc.point[-1]
-            if fc.upper is not None and label in self.upper:
+            if fc.upper is not None and fc.lower is not None and label in self.upper:
                 if record.target < self.steps:
                     self.lower[label][record.target] = fc.lower[-1]
                     self.upper[label][record.target] = fc.upper[-1]

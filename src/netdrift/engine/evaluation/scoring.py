@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -202,7 +202,7 @@ def scenario_metrics(
             per_dir = _metrics_from_sums(sums)
             pooled = _metrics_from_sums({k: v.sum() for k, v in sums.items()})
             for metric in ERROR_METRICS:
-                rows.append(MetricRow(model, period, metric, _value(pooled[metric][()])))
+                rows.append(MetricRow(model, period, metric, _value(pooled[metric][()])))  # type: ignore[arg-type]  # a 0-d array indexed by () is a numpy scalar; numpy's stub says ndarray
                 values = per_dir[metric].tolist()
                 rows.extend(
                     MetricRow(model, period, metric, None if v != v else v, d) for d, v in enumerate(values)
@@ -217,7 +217,7 @@ def scenario_metrics(
     return rows
 
 
-def summary_table(rows: Sequence[MetricRow]) -> dict[str, dict[str, float | None | list]]:
+def summary_table(rows: Sequence[MetricRow]) -> dict[str, dict[str, Any]]:
     """One line per model from the aggregate rows of :func:`scenario_metrics`.
 
     ``{model: {rmse_pre, rmse_post, mape_pre, mape_post, mae_post, smape_post, rmse_day1,
@@ -240,7 +240,7 @@ def summary_table(rows: Sequence[MetricRow]) -> dict[str, dict[str, float | None
     groups = [{v for (_, m), v in keys.items() if m in ("coverage", "width", "winkler")},
               {v for (_, m), v in keys.items() if m in ("excess_rmse", "ttc_excess")}]
     optional = set().union(*groups)
-    table: dict[str, dict[str, float | None | list]] = {}
+    table: dict[str, dict[str, Any]] = {}  # values: numbers, None, lists, the warnings' dict
     ttcs: dict[str, dict[int, float | None]] = {}
     for r in rows:
         if r.model == "actual" and r.metric in ("drift", "drift_cf"):
@@ -254,7 +254,7 @@ def summary_table(rows: Sequence[MetricRow]) -> dict[str, dict[str, float | None
         elif r.period == "run" and r.metric.startswith("warn_"):
             name = r.metric.removeprefix("warn_")
             value = r.value if r.value is None or name not in ("raised", "crossings") else int(r.value)
-            line.setdefault("warnings", {})[name] = value  # type: ignore[union-attr]
+            line.setdefault("warnings", {})[name] = value
         elif (r.period, r.metric) in keys:
             name = keys[(r.period, r.metric)]
             for group in groups:

@@ -91,6 +91,7 @@ class ObservationStream:
         self.filled = stop
 
     def _fill_demands(self, start: int, stop: int) -> None:
+        assert self.demands is not None  # called only when demands are kept
         traffic = self.simulator.traffic
         true = traffic.demands[start:stop]
         if self.observe == "demands":

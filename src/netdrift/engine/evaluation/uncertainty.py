@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from scipy import stats
@@ -19,7 +19,7 @@ from scipy import stats
 __all__ = ["mean_interval", "step_squared_errors", "paired_block_bootstrap"]
 
 
-def mean_interval(values: Sequence[float | None], level: float = 0.95) -> dict[str, object]:
+def mean_interval(values: Sequence[float | None], level: float = 0.95) -> dict[str, Any]:
     """``{mean, ci: [lo, hi], n}`` over the finite values (ci None with fewer than 2).
 
     >>> r = mean_interval([1.0, 2.0, 3.0])

@@ -65,7 +65,7 @@ class PendingForecasts:
 
     def __init__(self, n_experts: int, horizon: int, n_directions: int, dtype: type = np.float64) -> None:
         self.horizon = int(horizon)
-        self._points = np.full((self.horizon, n_experts, self.horizon, n_directions), np.nan, dtype=dtype)
+        self._points: np.ndarray = np.full((self.horizon, n_experts, self.horizon, n_directions), np.nan, dtype=dtype)
         self._made = np.full(self.horizon, -1, dtype=np.int64)
 
     def remember(self, step: int, points: np.ndarray) -> None:

@@ -213,7 +213,7 @@ class IncrementalForecaster(FrozenMLPForecaster):  # settings: IncrementalSettin
         k = self.retrains + 1
         if self._replay is not None:
             rng = np.random.default_rng(derive_seed(self.seed, "mlp-replay", k))
-            sampler = MixedSampler(sampler, self._replay, own.il_replay, rng)
+            sampler = MixedSampler(sampler, self._replay, own.il_replay, rng)  # type: ignore[arg-type]  # still the WindowSampler made above
         start = time.perf_counter()
         with seeded(derive_seed(self.seed, "mlp-retrain", k), self.device):
             if own.il_mode == "refit":

@@ -75,7 +75,7 @@ class _LiquidNet(nn.Module):
                 self.rnn = CfC(in_size, units, return_sequences=False, **extra)
             else:
                 self.rnn = LTC(in_size, units, return_sequences=False, ode_unfolds=own.ltc_unfolds)
-            rnn_out = int(self.rnn.output_size)
+            rnn_out = int(self.rnn.output_size)  # type: ignore[arg-type]  # ncps: an int property; torch's Module.__getattr__ stub says Tensor | Module
         self.head = _head(rnn_out, cfg, n_feat)
 
     def forward(self, seq: torch.Tensor, future: torch.Tensor) -> torch.Tensor:

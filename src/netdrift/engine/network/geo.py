@@ -133,6 +133,6 @@ def plane_layout(
     scale = size / extent
     positions = {k: (round(float((x - lo[0]) * scale), 2), round(float((y - lo[1]) * scale), 2))
                  for k, (x, y) in raw.items()}
-    projection = ({"kind": "mercator", "x0": float(lo[0]), "y0": float(lo[1]), "scale": scale}
+    projection: dict[str, float | str] | None = ({"kind": "mercator", "x0": float(lo[0]), "y0": float(lo[1]), "scale": scale}
                   if geo else None)
     return positions, projection

@@ -220,8 +220,8 @@ def _routing_from_dag(dag: _Dag) -> Routing:
     # push along next hops until every pair has arrived, summing the levels (a node can be
     # reached at several hop counts). Each level costs what it moves (plain array work, no
     # allocation of the size of the state space).
-    rows = np.flatnonzero(dag.routed)
-    state = dag.tinv * n + dag.src[rows]
+    rows: np.ndarray = np.flatnonzero(dag.routed)
+    state: np.ndarray = dag.tinv * n + dag.src[rows]
     val = np.ones(len(rows))
     out_p, out_d, out_v = [], [], []
     for _ in range(n):

@@ -187,9 +187,9 @@ def _iter_blocks(path: Path, what: str, topology: Topology, tokens: _Tokens,
         if not keep.any():
             continue
         if not keep.all():
-            k = np.nonzero(keep)[0]
-            lines, t_idx, s_idx, d_idx = lines[k], t_idx[k], s_idx[k], d_idx[k]
-            mbps = mbps.take(pa.array(k))
+            kept = np.nonzero(keep)[0]
+            lines, t_idx, s_idx, d_idx = lines[kept], t_idx[kept], s_idx[kept], d_idx[kept]
+            mbps = mbps.take(pa.array(kept))
 
         # Times: few distinct strings per block, each parsed once for the whole file.
         t_secs = np.empty(len(t_text), dtype=np.int64)

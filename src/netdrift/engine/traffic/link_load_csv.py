@@ -205,6 +205,7 @@ def _directions(frame: pd.DataFrame, topology: Topology, lines: np.ndarray, what
         parts = text.str.split("->", n=1, regex=False)
         two = parts.str.len() == 2
         src = parts.str[0].str.strip()
+        assert link is not None  # the header check asks for link with direction
         ends = link.map(lambda i: topology.links[topology.link_index[i]] if i in topology.link_index else None)
         other = [(e.v if s == e.u else e.u) if e is not None else "" for e, s in zip(ends, src)]
         dst = pd.Series(np.where(two, parts.str[-1].str.strip(), other), index=frame.index)

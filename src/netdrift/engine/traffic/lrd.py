@@ -90,7 +90,7 @@ def fgn(n: int, hurst: float, size: int, rng: np.random.Generator,
     z.imag = im * scale
     del re, im
     w = scipy.fft.fft(z, axis=1, overwrite_x=True, workers=1)[:, :n]
-    out = np.empty((2 * pairs, n), dtype=dtype)
+    out: np.ndarray = np.empty((2 * pairs, n), dtype=dtype)
     out[0::2] = w.real
     out[1::2] = w.imag
     return out[:size]

@@ -144,7 +144,7 @@ def check_step_minutes(what: str, step_minutes: object, steps: int | None = None
     netdrift.engine.errors.InputError: step_minutes: must be a finite number in (0, 10080] minutes (one week) (got inf)
     """
     ok = not isinstance(step_minutes, bool) and isinstance(step_minutes, (int, float, np.floating, np.integer))
-    if not (ok and math.isfinite(step_minutes) and 0 < step_minutes <= MAX_STEP_MINUTES):  # type: ignore[arg-type]
+    if not (ok and math.isfinite(step_minutes) and 0 < step_minutes <= MAX_STEP_MINUTES):  # type: ignore[arg-type, operator]  # ``ok`` checked it is a real number; mypy cannot narrow an object through a bool
         raise InputError(what, f"must be a finite number in (0, {MAX_STEP_MINUTES:g}] minutes (one week) "
                                f"(got {step_minutes!r})")
     if steps is not None:

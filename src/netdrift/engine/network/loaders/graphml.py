@@ -60,7 +60,7 @@ def parse_graphml(data: bytes, name: str, what: str, weights: str | None) -> Top
         keys[k.get("id") or attr] = attr
         for d in k:
             if local_name(d.tag) == "default" and d.text is not None and k.get("for") in defaults:
-                defaults[k.get("for")][attr] = d.text  # type: ignore[index]
+                defaults[k.get("for")][attr] = d.text
     graph = next((g for g in root if local_name(g.tag) == "graph"), None)
     if graph is None:
         raise InputError(what, "GraphML file without a <graph> element")

@@ -101,7 +101,7 @@ def topology_from_dict(
     version = data.get("version", FORMAT_VERSION)
     if version != FORMAT_VERSION:
         raise InputError(what, f"unsupported {FORMAT_NAME} version {version!r}")
-    topo_name = data.get("name") if isinstance(data.get("name"), str) and data.get("name") else (name or "topology")
+    topo_name = str(data["name"]) if isinstance(data.get("name"), str) and data.get("name") else (name or "topology")
     warnings = data.get("warnings", [])
     if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
         raise InputError(what, "'warnings' must be a list of strings")
