@@ -244,7 +244,9 @@ def test_live_exports_carry_a_title_and_the_scenario() -> None:
                 "models: persistence, seasonal; horizon 1 step (15 min)")
     csv = chart_export(live, 0, "csv").decode()
     lines = csv.splitlines()
-    assert lines[0] == "# Load and forecasts, New York → Chicago (step 37)" and lines[1] == "# " + scenario
+    # Comment lines keep to one spreadsheet cell: their commas are semicolons.
+    assert lines[0] == "# Load and forecasts; New York → Chicago (step 37)"
+    assert lines[1] == "# " + scenario.replace(",", ";")
     frame = pd.read_csv(io.StringIO(csv), comment="#")
     # The chart (and so its CSV) reaches 192 steps back: here from step 0.
     assert frame["step"].tolist() == list(range(37)) and "persistence_mbps" in frame.columns

@@ -95,7 +95,7 @@ def test_model_means_by_hand() -> None:
     cols = ["rmse_mean_mbps", "ci_low_mbps", "ci_high_mbps"]
     assert df.loc[0, cols].tolist() == pytest.approx([5, 5 - half, 5 + half])
     # post, frozen: 1, 2, 3 -> mean 2, same spread
-    assert df.loc[1, cols].tolist() == pytest.approx([2, 2 - half, 2 + half])
+    assert df.loc[1, cols].tolist() == pytest.approx([2, max(0.0, 2 - half), 2 + half])  # an RMSE stops at 0
     # day 1, persistence: 8, 8, 11 -> mean 9, sd sqrt(3), half = t(2) * sqrt(3) / sqrt(3)
     assert df.loc[2, ["rmse_mean_mbps", "ci_low_mbps", "ci_high_mbps"]].tolist() == pytest.approx(
         [9, 9 - T975_2, 9 + T975_2])
@@ -107,7 +107,7 @@ def test_model_means_two_runs_and_censored_value() -> None:
     df = cs.model_means(g, "g").set_index("model")
     # 4, 6 -> mean 5, sd sqrt(2), half = t(1) * sqrt(2) / sqrt(2)
     assert df.loc["persistence", ["rmse_mean_mbps", "ci_low_mbps", "ci_high_mbps"]].tolist() == pytest.approx(
-        [5, 5 - T975_1, 5 + T975_1])
+        [5, max(0.0, 5 - T975_1), 5 + T975_1])  # 5 - 12.7 < 0: the whisker stops at 0
     # one finite value: a mean, no interval
     assert df.loc["frozen", "rmse_mean_mbps"] == 2.0 and df.loc["frozen", "runs"] == 1
     assert np.isnan(df.loc["frozen", "ci_low_mbps"]) and np.isnan(df.loc["frozen", "ci_high_mbps"])
@@ -188,7 +188,20 @@ def test_stored_seed_runs_group_and_agree_with_the_engine(tmp_path: Path) -> Non
     means = cs.model_means(groups[0]).set_index(["model", "period"])
     engine = together["models"]["frozen"]["rmse_post"]
     assert means.loc[("frozen", "post"), "rmse_mean_mbps"] == pytest.approx(engine["mean"])
-    assert [means.loc[("frozen", "post"), c] for c in ("ci_low_mbps", "ci_high_mbps")] == pytest.approx(engine["ci"])
+    assert [means.loc[("frozen", "post"), c] for c in ("ci_low_mbps", "ci_high_mbps")] == pytest.approx(
+        [max(0.0, engine["ci"][0]), engine["ci"][1]])  # the engine's interval, its low end stopped at 0
     diffs = cs.vs_baseline(groups[0])
     assert set(diffs["period"]) == {"post", "day1"} and diffs["verdict"].isin(
         ["within noise", "better", "worse"]).all()
+
+
+def test_rmse_whiskers_stop_at_zero() -> None:
+    """Two seeds with RMSE 0.5 and 9.5: mean 5, t(0.975, 1) = 12.706, s = 6.364, half-width
+    12.706 * 6.364 / sqrt(2) = 57.2: the Student-t interval reaches -52, the whisker stops at 0."""
+    from netdrift.dashboard.compare.seeds import SeedRun, model_means
+
+    g = [SeedRun(1, "a", "k", metrics=[MetricRow("persistence", "post", "rmse", 0.5)]),
+         SeedRun(2, "b", "k", metrics=[MetricRow("persistence", "post", "rmse", 9.5)])]
+    row = model_means(g, "g").iloc[0]
+    assert row["rmse_mean_mbps"] == 5.0 and row["ci_low_mbps"] == 0.0
+    assert abs(row["ci_high_mbps"] - (5.0 + 12.706 * 6.3640 / 2 ** 0.5)) < 0.05

@@ -6,7 +6,10 @@ browser, no network; external data URLs are refused so a spec cannot reach out).
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+import textwrap
 import unicodedata
 from typing import Any, Literal, Sequence
 
@@ -98,8 +101,20 @@ def _kwargs(spec: dict[str, Any]) -> dict[str, Any]:
     return kw
 
 
-def chart_to_png(chart: Any, scale: float = 2.0) -> bytes:
-    """PNG bytes of the chart at ``scale`` times its nominal size (2 = crisp on slides/print).
+#: Exported PNGs are at most this many pixels wide (a slide's or a page's width at scale 2).
+MAX_PNG_WIDTH = 2400
+#: A title's subtitle (the scenario line) is wrapped at this many characters per line.
+SUBTITLE_CHARS = 90
+
+
+def _png_width(png: bytes) -> int:
+    """Width in pixels from a PNG's IHDR chunk."""
+    return int.from_bytes(png[16:20], "big")
+
+
+def chart_to_png(chart: Any, scale: float = 2.0, max_width: int = MAX_PNG_WIDTH) -> bytes:
+    """PNG bytes of the chart at ``scale`` times its nominal size (2 = crisp on slides/print),
+    drawn at a smaller scale (at least 1) when that would be wider than ``max_width`` pixels.
 
     >>> import altair as alt, pandas as pd
     >>> c = alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_point().encode(x="x:Q")
@@ -109,7 +124,11 @@ def chart_to_png(chart: Any, scale: float = 2.0) -> bytes:
     if scale < 1:
         raise ValueError(f"scale must be >= 1, got {scale}")
     spec = chart_spec(chart)
-    return vlc.vegalite_to_png(spec, scale=scale, **_kwargs(spec))
+    png = vlc.vegalite_to_png(spec, scale=scale, **_kwargs(spec))
+    width = _png_width(png)
+    if width > max_width and scale > 1:
+        png = vlc.vegalite_to_png(spec, scale=max(1.0, scale * max_width / width), **_kwargs(spec))
+    return png
 
 
 def chart_to_svg(chart: Any) -> bytes:
@@ -142,9 +161,15 @@ def scenario_text(topology: str, failures: Sequence[str], models: Sequence[str],
 
 
 def with_title(chart: Any, title: str, scenario: str | None = None) -> dict[str, Any]:
-    """The chart's spec with ``title`` on top and ``scenario`` (:func:`scenario_text`) under it."""
+    """The chart's spec with ``title`` on top and ``scenario`` (:func:`scenario_text`) under it,
+    wrapped to lines of :data:`SUBTITLE_CHARS` characters (one long line would widen the image).
+
+    >>> with_title({"mark": "point"}, "RMSE", "a " * 60)["title"]["subtitle"][0].strip() == "a " * 44 + "a"
+    True
+    """
     spec = dict(chart_spec(chart))
-    spec["title"] = {"text": title, "anchor": "start", **({"subtitle": scenario} if scenario else {})}
+    lines = textwrap.wrap(scenario, SUBTITLE_CHARS) if scenario else []
+    spec["title"] = {"text": title, "anchor": "start", **({"subtitle": lines} if lines else {})}
     return spec
 
 
@@ -165,12 +190,30 @@ def chart_bytes(chart: Any, fmt: Format, title: str | None = None, scenario: str
 def dataframe_to_csv(df: pd.DataFrame, title: str | None = None, scenario: str | None = None) -> bytes:
     """UTF-8 CSV of the frame, without the index; NaN/None written as empty fields. With ``title``
     (and ``scenario``), they come first as ``# `` comment lines (``pandas.read_csv(comment="#")``
-    and most tools skip them).
+    and most tools skip them); their commas become semicolons, so a spreadsheet that shows them
+    keeps each in one cell. A field holding ``#`` (a run "#4 ...") is quoted, so a reader that
+    skips ``#`` comments does not cut the row there.
 
     >>> dataframe_to_csv(pd.DataFrame({"model": ["liquid", "mlp"], "rmse_mbps": [1.5, None]}))
     b'model,rmse_mbps\\nliquid,1.5\\nmlp,\\n'
-    >>> dataframe_to_csv(pd.DataFrame({"a": [1]}), "RMSE", "Topology X; failures: none; models: liquid")
-    b'# RMSE\\n# Topology X; failures: none; models: liquid\\na\\n1\\n'
+    >>> dataframe_to_csv(pd.DataFrame({"a": [1]}), "RMSE", "Topology X; failures: none; models: liquid, mlp")
+    b'# RMSE\\n# Topology X; failures: none; models: liquid; mlp\\na\\n1\\n'
+    >>> dataframe_to_csv(pd.DataFrame({"run": ["#4 Geant2012"], "rmse_mbps": [2.0]}))
+    b'run,rmse_mbps\\n"#4 Geant2012",2.0\\n'
     """
-    head = "".join(f"# {line}\n" for line in (title, scenario) if line)
-    return head.encode("utf-8") + df.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    head = "".join(f"# {line.replace(',', ';')}\n" for line in (title, scenario) if line)
+    body = df.to_csv(index=False, lineterminator="\n")
+    if "#" in body:  # quote the fields holding '#': pandas' comment="#" would cut a row at it
+        rows = csv.reader(io.StringIO(body))
+        out = io.StringIO()
+        for row in rows:
+            out.write(",".join(_csv_field(f) for f in row) + "\n")
+        body = out.getvalue()
+    return head.encode("utf-8") + body.encode("utf-8")
+
+
+def _csv_field(field: str) -> str:
+    """A CSV field, quoted when it holds a separator, a quote, a line break or '#'."""
+    if any(c in field for c in ',"\n\r#'):
+        return '"' + field.replace('"', '""') + '"'
+    return field

@@ -45,7 +45,7 @@ __all__ = [
 #: How a time to convergence that never happened within the run is shown.
 CENSORED = "censored"
 
-_HISTORY_COLUMNS = ["id", "topology", "created", "failures", "events", "models", "status", "label"]
+_HISTORY_COLUMNS = ["id", "topology", "created", "failures", "events", "models", "status", "label", "seed"]
 
 
 def history_table(summaries: Iterable[ScenarioSummary]) -> pd.DataFrame:
@@ -70,6 +70,7 @@ def history_table(summaries: Iterable[ScenarioSummary]) -> pd.DataFrame:
             "models": ", ".join(s.models),
             "status": s.status,
             "label": s.label or "",
+            "seed": s.seed,
         }
         for s in summaries
     ]
@@ -80,23 +81,35 @@ def history_table(summaries: Iterable[ScenarioSummary]) -> pd.DataFrame:
     return df
 
 
-def run_label(run_id: int, topology: str = "", created: datetime | None = None, label: str | None = None) -> str:
-    """Short unique name of a run for legends and facets, e.g. ``'#3 abilene 01-05 14:02'``.
+def run_label(run_id: int, topology: str = "", created: datetime | None = None, label: str | None = None,
+              events: str | None = None, seed: int | None = None) -> str:
+    """Short unique name of a run for legends and facets: its topology, its first failure (and how
+    many more events), its seed, e.g. ``'#4 Geant2012, fail 4-29@333, seed 1'``; without events the
+    creation time stands in for the failure, a free label goes last.
 
-    >>> run_label(3, "abilene", datetime(2024, 1, 5, 14, 2))
-    '#3 abilene 01-05 14:02'
-    >>> run_label(4, "abilene", label="cut 3-7")
-    '#4 cut 3-7'
+    >>> run_label(4, "Geant2012", events="fail 4-29@333, restore 4-29@339", seed=1)
+    '#4 Geant2012, fail 4-29@333 (+1 more), seed 1'
+    >>> run_label(3, "abilene", datetime(2024, 1, 5, 14, 2), events="")
+    '#3 abilene, no failure, 01-05 14:02'
+    >>> run_label(5, "abilene", label="cut 3-7", events="fail 3-7@10", seed=0)
+    '#5 abilene, fail 3-7@10, seed 0, cut 3-7'
     """
-    parts = [f"#{run_id}"]
+    parts = [f"#{run_id} {topology}".rstrip()]
+    listed = [e.strip() for e in (events or "").split(",") if e.strip()]
+    fails = [e for e in listed if e.startswith("fail ")]
+    if events is not None:
+        if fails:
+            more = len(listed) - 1
+            parts.append(fails[0] + (f" (+{more} more)" if more else ""))
+        else:
+            parts.append("no failure")
+    if seed is not None:
+        parts.append(f"seed {seed}")
+    elif created is not None:
+        parts.append(pd.Timestamp(created).strftime("%m-%d %H:%M"))
     if label:
         parts.append(str(label))
-    else:
-        if topology:
-            parts.append(str(topology))
-        if created is not None:
-            parts.append(pd.Timestamp(created).strftime("%m-%d %H:%M"))
-    return " ".join(parts)
+    return ", ".join(parts)
 
 
 def first_failure_step(events: Iterable[FailureEvent]) -> int | None:
@@ -286,14 +299,15 @@ def drift_vs_error(
     d_period = _pick_period({r.period for r in drift_rows}, ["event:0", "post"])
     drift: dict[int, float] = {}
     for r in drift_rows:
-        if r.period != d_period or r.direction in drift or r.value is None or not np.isfinite(r.value):
+        if (r.direction is None or r.period != d_period or r.direction in drift or r.value is None
+                or not np.isfinite(r.value)):
             continue  # an infinite drift (load from nothing) has no place on a linear axis
         drift[int(r.direction)] = abs(float(r.value)) * 100.0
     err_rows = [r for r in rows if r.metric == error_metric and r.direction is not None]
     e_period = _pick_period({r.period for r in err_rows}, ["post", "event:0"])
     out = []
     for r in err_rows:
-        if r.period != e_period or r.value is None or int(r.direction) not in drift:
+        if r.direction is None or r.period != e_period or r.value is None or int(r.direction) not in drift:
             continue
         d = int(r.direction)
         out.append(

@@ -135,7 +135,7 @@ def _models(group: Sequence[SeedRun], tables: Sequence[dict[tuple[str, str], flo
 
 
 def _interval(values: Sequence[float | None]) -> tuple[float, float, float, int]:
-    r = mean_interval(values)
+    r: dict[str, Any] = mean_interval(values)
     mean = np.nan if r["mean"] is None else float(r["mean"])
     lo, hi = (np.nan, np.nan) if r["ci"] is None else (float(r["ci"][0]), float(r["ci"][1]))
     return mean, lo, hi, int(r["n"])
@@ -143,7 +143,8 @@ def _interval(values: Sequence[float | None]) -> tuple[float, float, float, int]
 
 def model_means(group: Sequence[SeedRun], name: str | None = None) -> pd.DataFrame:
     """Each model's mean RMSE (Mbit/s) over the group's runs after the failure and on its first
-    day, with the 95 % Student-t interval of the mean (NaN bounds with fewer than 2 values).
+    day, with the 95 % Student-t interval of the mean (NaN bounds with fewer than 2 values), its
+    lower bound clipped at 0 (an RMSE is never negative).
 
     Columns :data:`MEANS_COLUMNS`; ``group`` is ``name`` (default :func:`group_title`).
 
@@ -161,6 +162,7 @@ def model_means(group: Sequence[SeedRun], name: str | None = None) -> pd.DataFra
             if all(v is None for v in values):
                 continue
             mean, lo, hi, n = _interval(values)
+            lo = max(0.0, lo) if np.isfinite(lo) else lo  # an RMSE is never negative: the whisker stops at 0
             rows.append({"group": name, "model": model, "period": period, "rmse_mean_mbps": mean,
                          "ci_low_mbps": lo, "ci_high_mbps": hi, "runs": n})
     return pd.DataFrame(rows, columns=MEANS_COLUMNS)

@@ -19,6 +19,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from netdrift.dashboard.map.labels import load_label
 from netdrift.dashboard.map.names import element_name, node_name
 from netdrift.dashboard.map.overload import direction_short_names
 
@@ -186,8 +187,9 @@ def show_impact(impact: Impact | None) -> None:
     c = st.columns(3)
     c[0].metric("Cut-off nodes", len(impact.cut_off))
     c[1].metric("Directions over 100 %", len(impact.overloads))
-    c[2].metric("Dropped traffic", f"{impact.dropped_after:,.0f} Mbit/s",
-                delta=f"{delta:+,.0f} Mbit/s" if abs(delta) >= 0.5 else None, delta_color="inverse")
+    c[2].metric("Dropped traffic", load_label(impact.dropped_after),  # "8.5 Gbit/s": short enough not to be cut
+                delta=(("+" if delta > 0 else "-") + load_label(abs(delta))) if abs(delta) >= 0.5 else None,
+                delta_color="inverse", help=f"{impact.dropped_after:,.0f} Mbit/s")
     if impact.cut_off_names:
         st.markdown("Cut off: " + ", ".join(impact.cut_off_names))
     if len(impact.overloads):

@@ -21,11 +21,13 @@ SPARK_POINTS = 48
 def load_label(mbps: float) -> str:
     """A load for a map label: ``"850 Mbit/s"``, ``"12.1 Gbit/s"``; empty without data.
 
-    >>> load_label(850.4), load_label(12_140.0), load_label(9.87), load_label(float("nan"))
-    ('850 Mbit/s', '12.1 Gbit/s', '9.9 Mbit/s', '')
+    >>> load_label(850.4), load_label(12_140.0), load_label(9.87), load_label(float("nan")), load_label(0.0)
+    ('850 Mbit/s', '12.1 Gbit/s', '9.9 Mbit/s', '', '0 Mbit/s')
     """
     if mbps is None or not math.isfinite(mbps):
         return ""
+    if mbps == 0:
+        return "0 Mbit/s"
     if abs(mbps) >= 1000:
         return f"{mbps / 1000:.1f} Gbit/s"
     return f"{mbps:.0f} Mbit/s" if abs(mbps) >= 10 else f"{mbps:.1f} Mbit/s"

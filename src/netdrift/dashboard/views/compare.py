@@ -10,6 +10,7 @@ exports as PNG, SVG, PDF and CSV.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -31,7 +32,7 @@ def load_run(url: str, run_id: int, status: str, label: str) -> compare_data.Run
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def load_scenario_key(url: str, run_id: int, status: str) -> tuple[tuple, int]:
+def load_scenario_key(url: str, run_id: int, status: str) -> tuple[tuple | None, int]:
     """(what repeats over seeds share, the run's seed), cached per URL, run and status."""
     with reading(get_sessionmaker(url)) as history:
         detail = history.get_scenario(run_id)
@@ -69,11 +70,13 @@ st.dataframe(
         "models": "Models",
         "status": "Status",
         "label": "Label",
+        "seed": st.column_config.NumberColumn("Seed", format="%d"),
     },
 )
 
 labels = {
-    int(r.id): compare_data.run_label(r.id, r.topology, r.created, r.label) for r in history.itertuples()
+    int(r.id): compare_data.run_label(r.id, r.topology, r.created, r.label, r.events, r.seed)
+    for r in history.itertuples()
 }
 statuses = {int(r.id): r.status for r in history.itertuples()}
 chosen = st.multiselect(
@@ -87,12 +90,14 @@ if len(chosen) == 1:
     st.caption("One run picked: add another to compare.")
 
 runs: list[compare_data.RunData] = []
+actual: dict[int, np.ndarray] = {}  # each charted run's stored actual loads
 for run_id in chosen:
     run = load_run(url, int(run_id), statuses[run_id], labels[run_id])
     if run.problem or run.actual is None:
         st.warning(f"{run.label}: {run.problem or 'no stored series'}; left out of the charts.")
         continue
     runs.append(run)
+    actual[run.id] = run.actual
 if not runs:
     st.stop()
 
@@ -119,7 +124,7 @@ for run in runs:
     align_at[run.id] = align
     aligned.append(
         compare_data.aligned_errors(
-            run.actual, run.forecasts, align, run.label, capacity=run.capacity,
+            actual[run.id], run.forecasts, align, run.label, capacity=run.capacity,
             low_load_fraction=run.low_load_fraction, window=window, before=span, after=span,
         )
     )
@@ -132,10 +137,15 @@ else:
     error_chart = charts.error_over_time_chart(errors, value, facet_by_run=facet, step_minutes=step_minutes)
     st.altair_chart(error_chart)
     export_buttons(error_chart, errors, "netdrift_error_over_time_" + "_".join(str(r.id) for r in runs), "exp_err",
-                   f"{value} over time, aligned on the first failure", scenarios)
+                   f"{charts.ERROR_VALUES[value]} over time, aligned on the first failure", scenarios)
 
 # --- metrics table ------------------------------------------------------------------------------
 st.subheader("Metrics")
+for run in runs:
+    if not run.metrics and statuses.get(run.id) != "complete":
+        st.caption(f"{run.label} is {statuses.get(run.id, 'unfinished')}: metrics are computed when a run completes "
+                   "(its error over time above comes from the series it stored); resume it on the Live page "
+                   "or run it to the end to get them.")
 table = pd.concat([compare_data.metrics_table(r.metrics, r.label) for r in runs], ignore_index=True)
 if table.empty:
     st.info("The picked runs stored no metrics.")
@@ -157,7 +167,7 @@ else:
     m1, m2 = st.columns(2)
     metric = m1.selectbox(
         "Bar chart of", ["rmse_mbps", "mae_mbps", "mape_pct"], key="compare_metric",
-        format_func={"rmse_mbps": "RMSE (Mbit/s)", "mae_mbps": "MAE (Mbit/s)", "mape_pct": "MAPE (%)"}.get,
+        format_func={"rmse_mbps": "RMSE (Mbit/s)", "mae_mbps": "MAE (Mbit/s)", "mape_pct": "MAPE (%)"}.__getitem__,
     )
     periods = sorted(table["period"].unique(), key=compare_data.period_sort_key)
     period = m2.selectbox("Period", periods, index=periods.index("post") if "post" in periods else 0, key="compare_period")
@@ -215,7 +225,7 @@ for run in runs:
 with_bounds = [r for r in runs if r.lower]
 if with_bounds:
     coverage = pd.concat([
-        compare_intervals.aligned_coverage(run.actual, run.lower, run.upper, align_at[run.id], run.label,
+        compare_intervals.aligned_coverage(actual[run.id], run.lower, run.upper, align_at[run.id], run.label,
                                            nominal=run.interval, window=window, before=span, after=span)
         for run in with_bounds], ignore_index=True)
     if coverage.empty:
@@ -251,7 +261,7 @@ for run in runs:
     df = compare_data.drift_vs_error(run.metrics, run.label, direction_names=run.direction_names)
     if df.empty and run.first_failure is not None:
         df = compare_data.drift_vs_error_from_series(
-            run.actual, run.forecasts, run.first_failure, run.steps_per_day, run.label,
+            actual[run.id], run.forecasts, run.first_failure, run.steps_per_day, run.label,
             capacity=run.capacity, direction_names=run.direction_names,
         )
     frames.append(df)

@@ -42,6 +42,7 @@ from netdrift.dashboard.live import chart as live_chart
 from netdrift.dashboard.live import helpers as lh
 from netdrift.dashboard.live.impact_panel import impact_of_last_event, show_impact
 from netdrift.dashboard.map.components.topology_map import topology_map
+from netdrift.dashboard.map.labels import load_label
 from netdrift.dashboard.map.model import LABEL_UNITS, labels_by_default
 from netdrift.dashboard.map.names import failed_text
 from netdrift.dashboard.map.overload import percent_text
@@ -393,7 +394,8 @@ def live_panel(sess: state.LiveSession) -> None:
     m = st.columns([1, 1, 1.2, 2.4, 0.8])  # failed links by name need the room
     m[0].metric("Step", f"{live.step} / {live.total_steps}" if past is None else f"{past} (run at {live.step})")
     m[1].metric("Simulated time", live.time_of(step).strftime("%a %H:%M"))
-    m[2].metric("Dropped traffic", f"{live.dropped_mbps_at(step):,.0f} Mbit/s")
+    m[2].metric("Dropped traffic", load_label(live.dropped_mbps_at(step)),  # "8.5 Gbit/s": never cut off
+                help=f"{live.dropped_mbps_at(step):,.0f} Mbit/s of demand with no path at step {step}")
     m[3].metric("Failed", failed_text(live.topology, down_links, down_nodes))
     m[4].metric("Engine tick", "-" if sess.tick_ms is None else f"{sess.tick_ms:.0f} ms")
     status_line(sess.messages[-1] if sess.messages else "No event yet: click a link on the map to fail it.")
