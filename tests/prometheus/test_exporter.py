@@ -25,6 +25,9 @@ from netdrift.service.sweeps import StoredSweep, SweepSettings, run_sweep
 from netdrift.storage.database import open_database
 from tests.prometheus.conftest import free_port, start_prometheus, stop_prometheus
 
+#: The scrape tests share a run, a sweep, an exporter and a Prometheus (about 8 s to set up, once).
+SCRAPE = pytest.mark.slow
+
 SPEC = ScenarioSpec(topology="abilene", steps=120, train_steps=60, models=("persistence", "seasonal"),
                     forecast=ForecastSettings.from_flat({"horizon": 3, "window": 8}), failures=("2-9@90",),
                     peak_utilization=0.95, warn_utilization=0.6, counterfactual=False, seed=3)
@@ -96,6 +99,7 @@ def expected(outcome: RunOutcome, arrays: dict[str, np.ndarray], model: str) -> 
     return {(lk, f"{s}->{t}"): float(row[d]) * 1e6 for d, (lk, s, t) in enumerate(names) if np.isfinite(row[d])}
 
 
+@SCRAPE
 def test_forecasts_read_back_from_prometheus_equal_the_runs(scraped, history):
     _, outcome, _ = history
     result = outcome.result
@@ -111,6 +115,7 @@ def test_forecasts_read_back_from_prometheus_equal_the_runs(scraped, history):
             np.testing.assert_allclose([got[k] for k in want], list(want.values()), rtol=1e-12)
 
 
+@SCRAPE
 def test_utilisation_and_overload_warnings(scraped, history):
     _, outcome, _ = history
     result = outcome.result
@@ -128,6 +133,7 @@ def test_utilisation_and_overload_warnings(scraped, history):
     assert float(query(scraped, "netdrift_overload_threshold_ratio")[0]["value"][1]) == 0.6
 
 
+@SCRAPE
 def test_sweep_worst_case_per_direction(scraped, history):
     _, _, swept = history
     got = {(r["metric"]["link"], r["metric"]["direction"]): (float(r["value"][1]), r["metric"]["failure"])
@@ -139,6 +145,7 @@ def test_sweep_worst_case_per_direction(scraped, history):
         assert got[k][1] == failure and got[k][0] == pytest.approx(value, rel=1e-12)
 
 
+@SCRAPE
 def test_exporter_serves_only_on_loopback(exporter):
     out = subprocess.run(["ss", "-ltnH", f"sport = :{exporter}"], capture_output=True, text=True).stdout
     assert out.strip() and all("127.0.0.1:" in line for line in out.strip().splitlines())
