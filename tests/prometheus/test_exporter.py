@@ -169,21 +169,28 @@ def test_once_prints_the_exposition_and_a_newer_scenario_replaces_the_older(tmp_
         str(later.scenario_id)}
 
 
-def test_bad_ids_and_a_busy_port_are_one_line(history, tmp_path):
-    url = history[0]
-    proc = netdrift("exporter", "--once", "--db", url, "--scenario", "99")
-    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
-        f"netdrift: error: scenario 99: not found in database '{url}'"]
-    proc = netdrift("exporter", "--once", "--db", url, "--sweep", "42")
-    assert proc.returncode == 2 and proc.stderr.strip() == f"netdrift: error: sweep 42: not found in database '{url}'"
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """``netdrift ARGS`` in this process: its exit code and stderr."""
+    from netdrift.cli.main import main
+
+    rc = main(list(args))
+    return rc, capsys.readouterr().err
+
+
+def test_bad_ids_and_a_busy_port_are_one_line(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path}/h.sqlite"
+    open_database(url)  # an empty history
+    assert cli(capsys, "exporter", "--once", "--db", url, "--scenario", "99") == (
+        2, f"netdrift: error: scenario 99: not found in database '{url}'\n")
+    assert cli(capsys, "exporter", "--once", "--db", url, "--sweep", "42") == (
+        2, f"netdrift: error: sweep 42: not found in database '{url}'\n")
     missing = tmp_path / "none" / "h.sqlite"
-    proc = netdrift("exporter", "--once", "--db", f"sqlite:///{missing}", "--scenario", "1")
-    assert proc.returncode == 2 and "nothing stored there yet" in proc.stderr
+    rc, err = cli(capsys, "exporter", "--once", "--db", f"sqlite:///{missing}", "--scenario", "1")
+    assert rc == 2 and err.startswith("netdrift: error: scenario 1: no database at ") and err.count("\n") == 1
     assert not missing.parent.exists()  # reading never creates a history
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
-        proc = netdrift("exporter", "--port", str(port), "--db", url)
-    assert proc.returncode == 2
-    assert proc.stderr.strip() == f"netdrift: error: --port {port}: cannot listen on 127.0.0.1:{port} (Address already in use)"
+        assert cli(capsys, "exporter", "--port", str(port), "--db", url) == (
+            2, f"netdrift: error: --port {port}: cannot listen on 127.0.0.1:{port} (Address already in use)\n")
