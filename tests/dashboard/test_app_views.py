@@ -52,6 +52,12 @@ def test_compare_two_runs_shows_history_charts_and_exports(tmp_path: Path, monke
     # Exporting must not rerun the page (a rerun redraws every chart and drops the pending file).
     assert all(b.proto.ignore_rerun for b in buttons)
     assert "Pick two or more" not in texts(at)
+    # An interrupted run says why it has nothing to show (issue 21, item 7).
+    stopped = int(history.loc[history["status"] == "interrupted", "id"].iloc[0])
+    at.multiselect(key="compare_runs").set_value([*ids, stopped]).run()
+    assert not at.exception, at.exception
+    warned = " ".join(w.value for w in at.warning)
+    assert f"#{stopped} " in warned and "the run is interrupted" in warned, warned
 
 
 def test_compare_shows_interval_coverage_and_scores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -62,9 +68,10 @@ def test_compare_shows_interval_coverage_and_scores(tmp_path: Path, monkeypatch:
     at.multiselect(key="compare_runs").set_value([newer, older]).run()
     assert not at.exception, at.exception
     assert "Prediction intervals and overload warnings" in [h.value for h in at.subheader]
-    assert "#2 run1: no intervals stored." in texts(at)
+    # Runs are labelled by topology, first failure and seed (issue 21, item 7), then their free label.
+    assert "#2 tiny, fail a-b@20, seed 0, run1: no intervals stored." in texts(at)
     scores = next(d.value for d in at.dataframe if "coverage_post_pct" in d.value.columns)
-    assert scores["run"].unique().tolist() == ["#1 run0"]
+    assert scores["run"].unique().tolist() == ["#1 tiny, fail a-b@20, seed 0, run0"]
     assert scores["model"].tolist() == ["persistence", "frozen"]
     assert scores.set_index("model").loc["frozen", "coverage_post_pct"] == 0.0
     metrics = next(d.value for d in at.dataframe if "ttc_steps" in d.value.columns)

@@ -94,7 +94,10 @@ actual: dict[int, np.ndarray] = {}  # each charted run's stored actual loads
 for run_id in chosen:
     run = load_run(url, int(run_id), statuses[run_id], labels[run_id])
     if run.problem or run.actual is None:
-        st.warning(f"{run.label}: {run.problem or 'no stored series'}; left out of the charts.")
+        why = ("" if statuses[run_id] == "complete" else
+               f" (the run is {statuses[run_id]}: it stopped before storing its series and metrics, which are "
+               "written as it plays and when it completes)")
+        st.warning(f"{run.label}: {run.problem or 'no stored series'}{why}; left out of the charts.")
         continue
     runs.append(run)
     actual[run.id] = run.actual
