@@ -197,6 +197,7 @@ def test_settings_rejects_bad_db_url_and_keeps_previous(tmp_path: Path, monkeypa
     good = f"sqlite:///{tmp_path / 'good.sqlite'}"
     at.text_input(key="settings_db_url").set_value(good)
     button(at, "Use this database").click().run()
+    button(at, "Start a new history there").click().run()  # a new file: asked first
     assert not at.exception and at.session_state["db_url"] == good
     at.text_input(key="settings_db_url").set_value("nonsense://")
     button(at, "Use this database").click().run()
@@ -225,6 +226,29 @@ def test_settings_asks_before_creating_a_missing_database_folder(tmp_path: Path,
     assert not at.exception and not at.error
     assert missing.is_dir() and at.session_state["db_url"] == url
     assert (missing / "h.sqlite").exists()
+
+
+def test_settings_asks_before_starting_an_empty_history_at_a_mistyped_file(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 21, item 7: a typo in an SQLite file name silently created an empty history."""
+    at = view("settings", tmp_path, monkeypatch)
+    real = tmp_path / "history.sqlite"
+    real_url = f"sqlite:///{real}"
+    at.text_input(key="settings_db_url").set_value(real_url)
+    button(at, "Use this database").click().run()
+    button(at, "Start a new history there").click().run()
+    assert at.session_state["db_url"] == real_url and real.exists()
+    typo = tmp_path / "histroy.sqlite"
+    at.text_input(key="settings_db_url").set_value(f"sqlite:///{typo}")
+    button(at, "Use this database").click().run()
+    assert not at.exception
+    assert at.warning and f"There is no history at '{typo}'" in at.warning[0].value
+    assert not typo.exists() and at.session_state["db_url"] == real_url  # nothing made, nothing switched
+    button(at, "Cancel").click().run()
+    assert not at.warning and not typo.exists() and at.session_state["db_url"] == real_url
+    at.text_input(key="settings_db_url").set_value(real_url)  # an existing file: used at once, no question
+    button(at, "Use this database").click().run()
+    assert not at.warning and at.session_state["db_url"] == real_url
 
 
 @pytest.mark.parametrize("cuda", [False, True])

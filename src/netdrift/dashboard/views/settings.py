@@ -9,6 +9,7 @@ checks the model settings when they are saved.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -37,6 +38,25 @@ from netdrift.service.history import display_url
 
 #: A database URL whose SQLite folder is missing, waiting for the operator's yes: (url, folder).
 PENDING_FOLDER_KEY = "settings_db_pending_folder"
+#: A SQLite URL whose file does not exist yet (a typo would silently start an empty history): (url, file).
+PENDING_FILE_KEY = "settings_db_pending_file"
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The SQLite file of ``url`` when its folder exists but the file does not (a new, empty
+    history would be created), else None (other URLs, in-memory SQLite, malformed URLs)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from netdrift.service.history import sqlite_path
+
+    try:
+        path = sqlite_path(make_url(url))
+    except ArgumentError:
+        return None
+    if path is None or not path.absolute().parent.is_dir() or path.exists():
+        return None
+    return path.absolute()
 
 
 
@@ -96,11 +116,15 @@ def use_database(candidate: str) -> None:
 if submitted:
     candidate = new_url.strip()
     st.session_state.pop(PENDING_FOLDER_KEY, None)
+    st.session_state.pop(PENDING_FILE_KEY, None)
     folder = missing_folder(candidate)
-    if folder is None:
-        use_database(candidate)
-    else:  # asked first: a typo must not create folders on the server
+    new_file = missing_sqlite_file(candidate) if folder is None else None
+    if folder is not None:  # asked first: a typo must not create folders on the server
         st.session_state[PENDING_FOLDER_KEY] = (candidate, str(folder))
+    elif new_file is not None:  # asked first: a mistyped file name must not start an empty history
+        st.session_state[PENDING_FILE_KEY] = (candidate, str(new_file))
+    else:
+        use_database(candidate)
 pending = st.session_state.get(PENDING_FOLDER_KEY)
 if pending:
     candidate, folder = pending
@@ -118,6 +142,18 @@ if pending:
             use_database(candidate)
     if c2.button("Cancel", key="settings_db_cancel"):
         st.session_state.pop(PENDING_FOLDER_KEY, None)
+        st.rerun()
+pending_file = st.session_state.get(PENDING_FILE_KEY)
+if pending_file:
+    candidate, file = pending_file
+    st.warning(f"There is no history at '{file}'. Start a new, empty history there? (Check the name if you "
+               "meant an existing one.)")
+    c1, c2 = st.columns(2)
+    if c1.button("Start a new history there", key="settings_db_new_file", type="primary"):
+        st.session_state.pop(PENDING_FILE_KEY, None)
+        use_database(candidate)
+    if c2.button("Cancel", key="settings_db_file_cancel"):
+        st.session_state.pop(PENDING_FILE_KEY, None)
         st.rerun()
 st.caption(f"In use: `{display_url(current_db_url())}`")
 
@@ -175,22 +211,22 @@ st.caption("The values the next Live run uses: the Live page's quick preset"
            + (f", with what was changed here: {overrides_text(overrides)}." if overrides else " (nothing changed here)."))
 fields = form_fields()
 with st.form("settings_models"):
-    submitted = {}
+    entered: dict[str, Any] = {}
     for k in range(0, len(fields), 3):
         for col, f in zip(st.columns(3), fields[k:k + 3]):
             key = f"cfg_{f.name}"
             if f.choices:
-                submitted[f.name] = col.selectbox(f.label, f.choices, index=f.choices.index(shown[f.name]),
+                entered[f.name] = col.selectbox(f.label, f.choices, index=f.choices.index(shown[f.name]),
                                                   help=f.help, key=key)
             elif f.kind is bool:
-                submitted[f.name] = col.toggle(f.label, value=bool(shown[f.name]), help=f.help, key=key)
+                entered[f.name] = col.toggle(f.label, value=bool(shown[f.name]), help=f.help, key=key)
             else:
                 cast = int if f.kind is int else float
-                submitted[f.name] = cast(col.number_input(f.label, cast(f.minimum), cast(f.maximum),
-                                                          cast(shown[f.name]), help=f.help, key=key))
+                entered[f.name] = cast(col.number_input(f.label, cast(f.minimum), cast(f.maximum),  # type: ignore[arg-type]  # a number setting always has bounds
+                                                        cast(shown[f.name]), help=f.help, key=key))
     saved = st.form_submit_button("Save model settings")
 if saved:
-    new = changed_overrides(shown, submitted, overrides, QUICK_PRESET.forecast)
+    new = changed_overrides(shown, entered, overrides, QUICK_PRESET.forecast)
     problems = forecast_settings_errors(settings_in_use_or_none(new))
     if problems:
         for p in problems:
