@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from netdrift.engine.errors import InputError
 from netdrift.engine.forecasting.catalogue import DEFAULT_MODELS, MODEL_NAMES
@@ -20,6 +20,9 @@ from netdrift.engine.forecasting.settings import ForecastSettings
 from netdrift.engine.forecasting.settings_schema import SettingField, cli_fields, parse_value
 from netdrift.engine.network.events import refuse_repeated_failures
 from netdrift.engine.traffic.time_grid import MAX_STEP_MINUTES, MAX_STEPS
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_MODELS_TEXT = ",".join(DEFAULT_MODELS)
 
@@ -329,15 +332,15 @@ class HistoryWhenNeeded:
 
         check_db_folder(url)
         self.url = url
-        self._sessions = None if missing_sqlite_file(url) is not None else open_db(url)
+        self._sessions: sessionmaker[Session] | None = None if missing_sqlite_file(url) is not None else open_db(url)
 
-    def __call__(self) -> Callable:
+    def __call__(self) -> sessionmaker[Session]:
         if self._sessions is None:
             self._sessions = open_db(self.url)
         return self._sessions
 
 
-def open_db(url: str | None) -> Callable:
+def open_db(url: str | None) -> sessionmaker[Session]:
     """The sessionmaker for ``url`` (InputError for a bad or unreachable URL)."""
     from netdrift.storage.database import open_database
 

@@ -17,7 +17,7 @@ answer for the form.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Protocol, cast
 
 from netdrift.engine.errors import InputError
 from netdrift.engine.experiments.spec import ScenarioSpec
@@ -54,8 +54,8 @@ SETTINGS_KEY = "forecast_settings"
 INTERVAL_KEY = "interval"
 WARN_KEY = "warn_utilization"
 #: The engine's defaults (ScenarioSpec's, written there once): 90 % intervals, warnings at 90 % of capacity.
-DEFAULT_INTERVAL: float = ScenarioSpec.__dataclass_fields__["interval"].default
-DEFAULT_WARN: float = ScenarioSpec.__dataclass_fields__["warn_utilization"].default
+DEFAULT_INTERVAL: float = cast(float, ScenarioSpec.__dataclass_fields__["interval"].default)
+DEFAULT_WARN: float = cast(float, ScenarioSpec.__dataclass_fields__["warn_utilization"].default)
 #: Flat setting name -> the Settings form's label for it (from the settings schema: the form's
 #: fields and its messages).
 FIELD_LABELS: dict[str, str] = {f.name: f.label for f in form_fields()}
@@ -196,7 +196,13 @@ def missing_folder(url: str) -> Path | None:
     return path.absolute().parent
 
 
-def interval_settings(state: Mapping[str, Any]) -> tuple[float | None, float]:
+class Getter(Protocol):
+    """What is read from: a mapping, or Streamlit's session state (which mypy does not see as one)."""
+
+    def get(self, key: str, default: Any, /) -> Any: ...
+
+
+def interval_settings(state: Getter) -> tuple[float | None, float]:
     """(interval level or None, warning threshold) from the session state, defaults when unset.
 
     >>> interval_settings({}), interval_settings({"interval": None, "warn_utilization": 0.8})

@@ -114,7 +114,7 @@ def _on_node_clicked() -> None:
 
 def _after_toggle(sess: state.LiveSession, outcome: callbacks.ClickOutcome) -> None:
     sess.messages.append(outcome.message)
-    if outcome.ok:
+    if outcome.event is not None:  # outcome.ok
         sess.saved = False
         sess.checkpoint_due = True  # the series are stored at the next beat, not in the click's time
         lh.forget_look_ahead(sess)  # routed models re-route their forecasts at once
@@ -302,7 +302,11 @@ def start_run(topology_name: str, steps: int, train_steps: int, seed: int, model
                             st.session_state.get("observe", "links"), level, warn)
         live = LiveScenario.from_spec(spec, topology=topo)
         bar.progress(0.02, text=f"Training on {train_steps} steps...")
-        live.train(progress=lambda msg, frac: bar.progress(min(1.0, max(0.0, frac)), text=f"Training: {msg}"))
+
+        def training(msg: str, frac: float) -> None:
+            bar.progress(min(1.0, max(0.0, frac)), text=f"Training: {msg}")
+
+        live.train(progress=training)
     except InputError as err:
         bar.empty()
         st.error(str(err))
@@ -310,10 +314,10 @@ def start_run(topology_name: str, steps: int, train_steps: int, seed: int, model
     bar.empty()
     settle_heap()  # the trained models and series live as long as the run
     sess = state.LiveSession(live=live, checkpoint_step=live.step)
-    sess.scenario_id, err = history.start_history(_session_maker(), live, label=f"live {topo.name}",
-                                                  owner=state.tab_id())
-    if err:
-        sess.messages.append(err)
+    sess.scenario_id, not_stored = history.start_history(_session_maker(), live, label=f"live {topo.name}",
+                                                         owner=state.tab_id())
+    if not_stored:
+        sess.messages.append(not_stored)
     sess.last_tick = 0.0
     sess.beat_at = time.monotonic()
     state.set_live(sess)
@@ -419,7 +423,7 @@ def live_panel(sess: state.LiveSession) -> None:
     with right:
         options = lh.direction_options(live.topology)
         names = dict(options)
-        st.selectbox("Link direction", [d for d, _ in options], format_func=names.get, key=DIRECTION_KEY)
+        st.selectbox("Link direction", [d for d, _ in options], format_func=names.__getitem__, key=DIRECTION_KEY)
         d = st.session_state[DIRECTION_KEY]
         st.vega_lite_chart(spec=live_chart.link_chart_spec(live, d, end=None if past is None else past + 1),
                            width="stretch")
@@ -534,7 +538,7 @@ def warnings_list(sess: state.LiveSession, model: str | None) -> None:
         if len(overloads) > MAX_WARNINGS:
             st.caption(f"And {len(overloads) - MAX_WARNINGS} more over capacity.")
     rows = lh.warning_rows(sess, model)
-    if rows is None:
+    if rows is None or live.warn_utilization is None:
         return
     st.markdown(f"**Overload warnings**: {model}'s upper bound reaches {percent_text(live.warn_utilization)} "
                 f"of capacity within {lh.horizon_text(live)}")

@@ -222,7 +222,7 @@ def _routing_from_dag(dag: _Dag) -> Routing:
     # allocation of the size of the state space).
     rows: np.ndarray = np.flatnonzero(dag.routed)
     state: np.ndarray = dag.tinv * n + dag.src[rows]
-    val = np.ones(len(rows))
+    val: np.ndarray = np.ones(len(rows))
     out_p, out_d, out_v = [], [], []
     for _ in range(n):
         cnt = ptr[state + 1] - ptr[state]
