@@ -335,3 +335,19 @@ def test_a_row_sent_to_live_says_where_the_sweep_found_its_worst_case(abilene) -
     assert text.endswith("6 steps ahead.")
     assert applied_step_text(run, "Link X", 40).endswith("this is the step where the sweep found its worst case.")
     assert "already past" in applied_step_text(run, "Link X", 3)
+
+
+def test_the_stored_sweep_selector_follows_the_newest_sweep(tmp_path, monkeypatch, abilene) -> None:
+    """Issue 21, item 7: after a new sweep the selector kept the previous one."""
+    sessions = open_database(f"sqlite:///{tmp_path / 'h.sqlite'}")
+    first = run_sweep(sessions, abilene, SweepSettings("node", 0, 12, steps=12, seed=2), topology_source="abilene",
+                      workers=1)
+    at = open_page(tmp_path, monkeypatch)
+    assert at.selectbox(key="impact_stored").value == first.id
+    second = run_sweep(sessions, abilene, SweepSettings("link", 0, 12, steps=12, seed=3), topology_source="abilene",
+                       workers=1)
+    at.run()  # the page's next rerun (any click)
+    assert second.id > first.id and at.selectbox(key="impact_stored").value == second.id
+    at.selectbox(key="impact_stored").set_value(first.id).run()  # the operator's own choice stays
+    at.run()
+    assert at.selectbox(key="impact_stored").value == first.id

@@ -204,6 +204,10 @@ def open_form() -> None:
         return
     labels = {s["id"]: f"#{s['id']} {s['topology']}: {s['n_failures']:,} {s['kind']} failures "
                        f"({s['created_at'][:16].replace('T', ' ')})" for s in stored}
+    newest = max(labels)
+    if st.session_state.get("impact_stored_newest") != newest:  # a new sweep (here or by the CLI): show it
+        st.session_state["impact_stored_newest"] = newest
+        st.session_state["impact_stored"] = newest
     sweep_id = st.selectbox("Stored sweep", list(labels), format_func=labels.__getitem__, key="impact_stored")
     if st.button("Open", key="impact_open") and sweep_id is not None:
         try:
