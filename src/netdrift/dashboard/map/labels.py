@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 
-__all__ = ["load_label", "direction_label", "SPARK_ALPHABET", "SPARK_POINTS", "spark_encode", "spark_decode"]
+__all__ = ["load_label", "direction_label", "SPARK_ALPHABET", "SPARK_POINTS", "spark_strings", "spark_encode",
+           "spark_decode"]
 
 #: 64 levels, one character each (URL-safe base64's alphabet); a missing value is ".".
 SPARK_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -46,10 +47,36 @@ def direction_label(utilisation: float, load_mbps: float, unit: str = "%", faile
     return f"{utilisation * 100:.0f} %"
 
 
+def spark_strings(utilisation: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Every direction's sparkline at once: ``utilisation`` is (T, D); returns D strings and the
+    (D,) tops (the scale's top: the direction's highest utilisation, at least 1 = capacity).
+
+    Each point is level ``round(63 * u / top)`` (clipped to 0..63) in :data:`SPARK_ALPHABET`, "."
+    where missing; the series is thinned to at most :data:`SPARK_POINTS` points, keeping the last one
+    (the step shown). Vectorised: a 1,800-direction map costs one array pass, not a Python loop per point.
+
+    >>> codes, tops = spark_strings(np.array([[0.0, 0.5], [0.5, 0.5], [1.0, np.nan], [np.nan, 2.0]]))
+    >>> codes, tops.tolist()
+    (['Ag_.', 'QQ._'], [1.0, 2.0])
+    """
+    u = np.asarray(utilisation, dtype=float)
+    if u.ndim == 1:
+        u = u[:, None]
+    if len(u) > SPARK_POINTS:
+        every = math.ceil(len(u) / SPARK_POINTS)
+        u = u[::-1][::every][::-1]
+    finite = np.isfinite(u)
+    with np.errstate(invalid="ignore"):
+        tops = np.maximum(1.0, np.where(finite.any(axis=0), np.nanmax(np.where(finite, u, -np.inf), axis=0), 1.0))
+        levels = np.clip(np.round(63 * u / tops), 0, 63)
+    levels = np.where(finite, levels, 64).astype(np.uint8)
+    table = np.frombuffer((SPARK_ALPHABET + ".").encode("ascii"), dtype=np.uint8)
+    chars = table[levels.T]
+    return [row.tobytes().decode("ascii") for row in chars], tops
+
+
 def spark_encode(utilisation: np.ndarray, top: float) -> str:
-    """One direction's utilisation over time as one character per point: level
-    ``round(63 * u / top)`` (clipped to 0..63) in :data:`SPARK_ALPHABET`, "." where missing. The
-    series is thinned to at most :data:`SPARK_POINTS` points, keeping the last one (the step shown).
+    """One direction's series on a given ``top`` (see :func:`spark_strings`).
 
     >>> spark_encode(np.array([0.0, 0.5, 1.0, np.nan, 2.0]), 1.0)
     'Ag_._'

@@ -26,7 +26,7 @@ from typing import Mapping
 
 import numpy as np
 
-from netdrift.dashboard.map.labels import direction_label, spark_encode
+from netdrift.dashboard.map.labels import direction_label, spark_strings
 from netdrift.dashboard.map.names import direction_display_names, end_names, is_junction, junction_members
 from netdrift.dashboard.map.names import node_name as _name
 from netdrift.engine.forecasting.catalogue import MODEL_NAMES
@@ -277,6 +277,7 @@ def build_map(
     upper = None if frame.upper_utilisation is None else np.asarray(frame.upper_utilisation, dtype=float)
     up = topology.link_up_mask(frame.down_links, frame.down_nodes)
     history = None if frame.history_utilisation is None else np.asarray(frame.history_utilisation, dtype=float)
+    sparks, tops = spark_strings(history) if history is not None and len(history) else ([""] * n_dir, np.ones(n_dir))
     models = sorted(frame.forecasts_mbps, key=lambda m: MODEL_NAMES.index(m) if m in MODEL_NAMES else len(MODEL_NAMES))
 
     members, ends, degree = _structure(topology)
@@ -336,11 +337,7 @@ def build_map(
             selected = frame.selected_link == link.id
             over = is_overloaded(u, failed)
             text = direction_label(shown, shown * float(cap[d]), frame.label_unit, failed)
-            spark, top = "", 1.0
-            if history is not None and len(history):
-                column = history[:, d]
-                top = max(1.0, float(np.nanmax(column))) if np.isfinite(column).any() else 1.0
-                spark = spark_encode(column, top)
+            spark, top = sparks[d], float(tops[d])
             edges.append(
                 {
                     "id": edge_id(link.id, d),
