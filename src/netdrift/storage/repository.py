@@ -382,7 +382,7 @@ class ScenarioRepository:
             models=list(r.models),
             status=_effective_status(r),
             versions=dict(r.versions),
-            events=[FailureEvent(e.step, e.action, e.target, e.kind) for e in evs],  # type: ignore[arg-type]
+            events=[FailureEvent(e.step, e.action, e.target, e.kind) for e in evs],  # type: ignore[arg-type]  # rows written from FailureEvents
             summary=r.summary,
             created=r.created_at,
             finished=r.finished_at,
@@ -472,7 +472,7 @@ class ScenarioRepository:
             seed=d.seed,
             events=d.events,
             step_minutes=float(d.step_minutes or 0.0),
-            start=d.start,  # type: ignore[arg-type]
+            start=d.start,  # type: ignore[arg-type]  # a complete scenario has its start
             train_steps=int(d.train_steps or 0),
             actual=self.load_series(scenario_id),
             forecasts={m: self.load_series(scenario_id, m) for m in d.models},

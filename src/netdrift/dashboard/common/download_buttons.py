@@ -23,7 +23,7 @@ def export_buttons(chart: Any, frame: pd.DataFrame, stem: str, key: str, title: 
     cols = st.columns(4)
     for col, fmt in zip(cols[:3], export.FORMATS):
         col.download_button(
-            f"{fmt.upper()}", data=lambda fmt=fmt: export.chart_bytes(chart, fmt, title, scenario),  # type: ignore[misc]
+            f"{fmt.upper()}", data=lambda fmt=fmt: export.chart_bytes(chart, fmt, title, scenario),  # type: ignore[misc]  # the default binds this button's format
             file_name=export.sanitize_filename(stem, extension=fmt), mime=export.MIME_TYPES[fmt],
             key=f"{key}_{fmt}", icon=":material/download:", on_click="ignore",
         )

@@ -193,7 +193,7 @@ def chart_export(live: LiveScenario, direction: int, fmt: str, last: int = 192) 
         return dataframe_to_csv(live.window(direction, live.step - chart_window(live, last)), title, scenario)
     spec = link_chart_spec(live, direction, last)
     datasets = {name: pd.DataFrame(cols).to_dict(orient="records") for name, cols in spec["datasets"].items()}
-    return chart_bytes({**spec, "datasets": datasets, "width": 640}, fmt, title, scenario)  # type: ignore[arg-type]
+    return chart_bytes({**spec, "datasets": datasets, "width": 640}, fmt, title, scenario)  # type: ignore[arg-type]  # fmt: png, svg or pdf here (csv returned above)
 
 
 def _bands(live: LiveScenario, direction: int, lo: int, end: int) -> dict[str, np.ndarray]:

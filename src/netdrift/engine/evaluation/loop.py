@@ -61,7 +61,7 @@ def iter_evaluate(stream: ObservationStream, models: Mapping[str, Forecaster], s
     combiners = {label: m for label, m in models.items() if getattr(m, "combines", False)}
     members = {label: m for label, m in models.items() if label not in combiners}
     for combiner in combiners.values():
-        combiner.attach(members)  # type: ignore[attr-defined]
+        combiner.attach(members)  # type: ignore[attr-defined]  # only combiners (the ensemble) have attach
     for t in range(start, stop):
         inp = stream.input_at(t)
         interval_seconds = 0.0
@@ -81,7 +81,7 @@ def iter_evaluate(stream: ObservationStream, models: Mapping[str, Forecaster], s
         for label, model in [*members.items(), *combiners.items()]:
             t0 = time.perf_counter()
             if label in combiners:
-                fc = model.combine(inp, raw)  # type: ignore[attr-defined]
+                fc = model.combine(inp, raw)  # type: ignore[attr-defined]  # a combiner (the ensemble) has combine
             else:
                 fc = raw[label] = model.forecast(inp)
             model.observe(observed, feats, demands)

@@ -43,7 +43,7 @@ def next_bands(live: LiveScenario) -> dict[str, Forecast]:
     out = {}
     for label, m in live.models.items():
         # A combiner (the ensemble) combines the members' forecasts just made, remembering nothing.
-        fc = m.combine(inp, raw, remember=False) if label not in raw else raw[label]  # type: ignore[attr-defined]
+        fc = m.combine(inp, raw, remember=False) if label not in raw else raw[label]  # type: ignore[attr-defined]  # a combiner (the ensemble) has combine
         fc = fc.scaled(live.capacity)
         tracker = live.intervals.get(label)
         out[label] = tracker.preview(fc) if tracker is not None else fc

@@ -226,7 +226,7 @@ class LiveScenario:
         members = {label: m for label, m in self.models.items() if not getattr(m, "combines", False)}
         for m in self.models.values():
             if getattr(m, "combines", False):
-                m.attach(members)  # type: ignore[attr-defined]
+                m.attach(members)  # type: ignore[attr-defined]  # only combiners (the ensemble) have attach
         if self.interval is not None:
             start = initial_radius(self.simulator.loads.loads[:k], common.horizon, self.interval)
             calibrated = calibrated_radii(self.models, self.stream, k, self.interval,
@@ -354,7 +354,7 @@ class LiveScenario:
             raise InputError(f"fail '{target}'", "it is already down")
         if action == "restore" and target not in down:
             raise InputError(f"restore '{target}'", "it is not down")
-        event = FailureEvent(self.step, action, target, kind)  # type: ignore[arg-type]
+        event = FailureEvent(self.step, action, target, kind)  # type: ignore[arg-type]  # the callers pass fail/restore and link/node
         self._check_event_step(event)
         self.simulator.add_event(event)
         return event

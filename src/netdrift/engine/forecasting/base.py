@@ -235,7 +235,7 @@ class Forecaster(ABC, Generic[S]):
     @classmethod
     def default_settings(cls) -> S:
         """The model's own settings when none are given (models without any: NoSettings)."""
-        return NoSettings()  # type: ignore[return-value]
+        return NoSettings()  # type: ignore[return-value]  # S is NoSettings for the models that take none
 
     def _require_fitted(self) -> None:
         if self._n_dirs is None:

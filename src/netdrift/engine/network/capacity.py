@@ -86,7 +86,7 @@ def speed_from_bits_per_second(raw: str | float | None) -> float | None:
     True
     """
     try:
-        bps = float(raw)  # type: ignore[arg-type]
+        bps = float(raw)  # type: ignore[arg-type]  # None raises TypeError, caught below
     except (TypeError, ValueError):
         return None
     if not math.isfinite(bps) or bps <= 0:

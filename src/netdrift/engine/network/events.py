@@ -39,14 +39,14 @@ def parse_failure_spec(spec: str, topology: Topology, steps: int) -> list[Failur
     kind = topology.check_element(target)
     if not 0 <= step < steps:
         raise InputError(f"failure '{spec}'", f"step {step} is outside the run (0..{steps - 1})")
-    events = [FailureEvent(step, "fail", target, kind)]  # type: ignore[arg-type]
+    events = [FailureEvent(step, "fail", target, kind)]  # type: ignore[arg-type]  # kind: check_element's "link" or "node"
     if m["restore"] is not None:
         restore = int(m["restore"])
         if restore <= step:
             raise InputError(f"failure '{spec}'", "the restore step must come after the failure step")
         if restore >= steps:
             raise InputError(f"failure '{spec}'", f"restore step {restore} is outside the run (0..{steps - 1})")
-        events.append(FailureEvent(restore, "restore", target, kind))  # type: ignore[arg-type]
+        events.append(FailureEvent(restore, "restore", target, kind))  # type: ignore[arg-type]  # kind: check_element's "link" or "node"
     return events
 
 

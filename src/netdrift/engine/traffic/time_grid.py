@@ -148,8 +148,8 @@ def check_step_minutes(what: str, step_minutes: object, steps: int | None = None
         raise InputError(what, f"must be a finite number in (0, {MAX_STEP_MINUTES:g}] minutes (one week) "
                                f"(got {step_minutes!r})")
     if steps is not None:
-        check_time_span(what, start, float(step_minutes), steps)  # type: ignore[arg-type]
-    return float(step_minutes)  # type: ignore[arg-type]
+        check_time_span(what, start, float(step_minutes), steps)  # type: ignore[arg-type]  # a real number (checked above)
+    return float(step_minutes)  # type: ignore[arg-type]  # a real number (checked above)
 
 
 def steps_per_day(step_minutes: float) -> int:

@@ -167,8 +167,8 @@ def topology_from_dict(
                 lid,
                 u,
                 v,
-                _num(l["capacity_mbps"], what, f"links[{i}].capacity_mbps", positive=True),  # type: ignore[arg-type]
-                _num(l["weight"], what, f"links[{i}].weight", positive=True),  # type: ignore[arg-type]
+                _num(l["capacity_mbps"], what, f"links[{i}].capacity_mbps", positive=True),  # type: ignore[arg-type]  # a float: not optional
+                _num(l["weight"], what, f"links[{i}].weight", positive=True),  # type: ignore[arg-type]  # a float: not optional
                 _num(l["length_km"], what, f"links[{i}].length_km", optional=True),
             )
         )
