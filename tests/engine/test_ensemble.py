@@ -76,14 +76,15 @@ def test_regret_on_an_adversarial_sequence_is_below_the_stated_bounds():
     assert regret_ens <= math.log(n) / ETA + 1e-6  # exp-concave squared loss: 2 R^2 ln N, constant in T
 
 
-def test_a_restart_favours_routed_members_by_the_stated_factor():
+def test_a_restart_gives_the_routed_members_80_percent_of_the_weight():
     e = fitted_ensemble(np.array([[0.0], [1.0], [0.0], [1.0], [0.0]]))
-    e._members = {"link": object(), "routed": type("R", (), {"space": "demands"})()}
+    routed = type("R", (), {"space": "demands"})()
+    e._members = {"l1": object(), "l2": object(), "l3": object(), "r": routed}
     inp = ForecastInput(5, np.zeros((2, 1), "float32"), np.zeros((3, 4)))
-    e.combine(inp, {"link": Forecast(np.array([[0.0]])), "routed": Forecast(np.array([[1.0]]))})
+    e.combine(inp, {k: Forecast(np.array([[0.0]])) for k in e._members})
     e._restart(np.array([True]))
     w = e.weights()[:, 0, 0]
-    assert w[1] / w[0] == pytest.approx(4.0)
+    assert w[3] == pytest.approx(0.8, rel=1e-5) and w[:3] == pytest.approx([0.2 / 3] * 3, rel=1e-5)
 
 
 def test_residual_model_is_never_far_worse_than_persistence_on_a_random_walk():

@@ -25,8 +25,9 @@ Guarantees (Cesa-Bianchi & Lugosi, *Prediction, Learning, and Games*, 2006):
 
 Failure-aware: at the step a failure or restore takes effect, the directions whose routing
 changed (rows of the routing matrix before and after that differ) restart: their losses are
-forgotten and the link-level members start ``ln(FAVOUR) / eta`` behind the routed (demand-space)
-members, so each routed member starts with FAVOUR (4) times a link-level member's weight. A
+forgotten and the link-level members start ``ln(FAVOUR * n_link / n_routed) / eta`` behind the
+routed (demand-space) members, so the routed members together start with FAVOUR / (FAVOUR + 1)
+= 80 % of the weight, however many link-level members there are (one of each: 4 : 1). A
 link-level member has not seen the new routing until its window holds post-failure steps; its
 losses then show it, and the favour is overtaken by evidence at the rate above. Forecasts made
 before the event are not scored after it. With no routed member the restart is uniform.
@@ -127,9 +128,10 @@ class EnsembleForecaster(Forecaster[NoSettings]):
     def _restart(self, rerouted: np.ndarray) -> None:
         assert self._losses is not None and self._pending is not None
         self._losses[:, :, rerouted] = 0.0
-        if self._routed.any():
+        n_routed, n_link = int(self._routed.sum()), int((~self._routed).sum())
+        if n_routed and n_link:
             self._losses[np.ix_(~self._routed, np.arange(self._losses.shape[1]), np.flatnonzero(rerouted))] = (
-                np.log(FAVOUR) / ETA)
+                np.log(FAVOUR * n_link / n_routed) / ETA)
         self._pending.forget()
         self._weights = None
 
