@@ -90,9 +90,12 @@ def _own_log_kept_aside() -> Iterator[None]:
                 sys.stderr.write(aside.read().decode(errors="replace"))
 
 
-def _shard(sw: Any, idx: list[int], failures: list[Failure], method: str) -> list[tuple[int, Any]]:
+def _shard(sw: Any, idx: list[int], failures: list[Failure], method: str) -> tuple[str, list[tuple[int, Any]]]:
+    """One task: the id of the Ray node it ran on and its failures' results."""
+    import ray
+
     fn = getattr(sw, method)
-    return [(i, fn(f)) for i, f in zip(idx, failures)]
+    return ray.get_runtime_context().get_node_id(), [(i, fn(f)) for i, f in zip(idx, failures)]
 
 
 def run_on_ray(sw: Any, fl: Sequence[Failure], workers: int, record: Callable[[tuple[int, Any]], None],
@@ -102,7 +105,7 @@ def run_on_ray(sw: Any, fl: Sequence[Failure], workers: int, record: Callable[[t
     Uses the Ray instance this process is already connected to; otherwise starts a local Ray with
     ``workers`` CPUs (``address`` None) or connects to the cluster at ``address`` (``"auto"``, or
     ``host:port`` of ``ray start --head``), and disconnects at the end. Returns what it ran on
-    (``{"ray_address", "ray_cpus", "tasks"}``).
+    (``{"ray_address", "ray_cpus", "tasks", "ray_nodes"}``: the tasks run on each node, by node id).
     """
     ray = import_ray()
     started = False
@@ -125,14 +128,18 @@ def run_on_ray(sw: Any, fl: Sequence[Failure], workers: int, record: Callable[[t
     try:
         cpus = int(ray.cluster_resources().get("CPU", workers))
         n_tasks = max(1, min(len(fl), 4 * cpus))
-        task = ray.remote(num_cpus=1)(_shard)
+        task = ray.remote(num_cpus=1, scheduling_strategy="SPREAD")(_shard)  # shards over every node
         ref = ray.put(sw)
         shards = [s for s in np.array_split(np.arange(len(fl)), n_tasks) if len(s)]
         futures = [task.remote(ref, s.tolist(), [fl[i] for i in s], method) for s in shards]
+        nodes: dict[str, int] = {}
         for fut in futures:
-            for res in ray.get(fut):
+            node, results = ray.get(fut)
+            nodes[node] = nodes.get(node, 0) + 1
+            for res in results:
                 record(res)
-        return {"ray_address": address or "local", "ray_cpus": cpus, "tasks": len(futures)}
+        return {"ray_address": address or "local", "ray_cpus": cpus, "tasks": len(futures),
+                "ray_nodes": dict(sorted(nodes.items()))}
     finally:
         if started:
             ray.shutdown()
