@@ -165,3 +165,17 @@ def test_sustained_warnings_by_hand():
     # above; 4 has 3 and 4 above: raised once, true.
     assert plain["raised"] == 2 and plain["precision"] == 1.0
     assert sustained["raised"] == 1 and sustained["precision"] == 1.0 and sustained["recall"] == 1.0
+
+
+def test_the_routed_favour_ends_after_a_window_of_steps():
+    e = fitted_ensemble(np.array([[0.0], [1.0], [0.0], [1.0], [0.0]]))  # window = 2
+    e._members = {"link": object(), "routed": type("R", (), {"space": "demands"})()}
+    inp = ForecastInput(5, np.zeros((2, 1), "float32"), np.zeros((3, 4)))
+    same = {k: Forecast(np.array([[0.5]])) for k in e._members}
+    e.combine(inp, same)
+    e._restart(np.array([True]))
+    assert e.weights()[1, 0, 0] == pytest.approx(0.8)
+    for _ in range(2):  # equal losses: only the favour tells the members apart
+        e.combine(inp, same)
+        e.observe(np.array([0.7]), np.zeros(4))
+    np.testing.assert_allclose(e.weights()[:, 0, 0], [0.5, 0.5], rtol=1e-6)

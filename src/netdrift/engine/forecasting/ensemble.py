@@ -28,9 +28,10 @@ changed (rows of the routing matrix before and after that differ) restart: their
 forgotten and the link-level members start ``ln(FAVOUR * n_link / n_routed) / eta`` behind the
 routed (demand-space) members, so the routed members together start with FAVOUR / (FAVOUR + 1)
 = 80 % of the weight, however many link-level members there are (one of each: 4 : 1). A
-link-level member has not seen the new routing until its window holds post-failure steps; its
-losses then show it, and the favour is overtaken by evidence at the rate above. Forecasts made
-before the event are not scored after it. With no routed member the restart is uniform.
+link-level member has not seen the new routing until its window holds only post-failure steps:
+the favour lasts W (window) steps, then only the losses scored since the restart count.
+Forecasts made before the event are not scored after it. With no routed member the restart is
+uniform.
 
 Numpy only; importing this module does not import torch.
 """
@@ -83,6 +84,7 @@ class EnsembleForecaster(Forecaster[NoSettings]):
         self._routed = np.zeros(0, dtype=bool)
         self._losses: np.ndarray | None = None
         self._pending: PendingForecasts | None = None
+        self._favour_until: int | None = None
         self._weights: np.ndarray | None = None
 
     def _fit(self, history: np.ndarray, features: np.ndarray) -> None:
@@ -112,13 +114,15 @@ class EnsembleForecaster(Forecaster[NoSettings]):
         # float32 throughout the per-step path: a weight is a ratio of exponentials of loss
         # differences, which float32 holds to ~1e-3 of a normalised loss over 10^4 steps.
         self._losses = np.zeros((n, self.config.horizon, self._n_dirs or 0), dtype=np.float32)
+        self._offset = np.zeros_like(self._losses)  # the routed members' favour after a restart
+        self._favour_until = None
         self._weights = None
         self._pending = PendingForecasts(n, self.config.horizon, self._n_dirs or 0, dtype=np.float32)
 
     def weights(self) -> np.ndarray:
         """(N, H, D) current weights of the members (in ``labels`` order)."""
         assert self._losses is not None
-        return exp_weights(self._losses, ETA)
+        return exp_weights(self._losses if self._favour_until is None else self._losses + self._offset, ETA)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -130,8 +134,9 @@ class EnsembleForecaster(Forecaster[NoSettings]):
         self._losses[:, :, rerouted] = 0.0
         n_routed, n_link = int(self._routed.sum()), int((~self._routed).sum())
         if n_routed and n_link:
-            self._losses[np.ix_(~self._routed, np.arange(self._losses.shape[1]), np.flatnonzero(rerouted))] = (
+            self._offset[np.ix_(~self._routed, np.arange(self._losses.shape[1]), np.flatnonzero(rerouted))] = (
                 np.log(FAVOUR * n_link / n_routed) / ETA)
+            self._favour_until = self._clock + self.config.window
         self._pending.forget()
         self._weights = None
 
@@ -186,3 +191,6 @@ class EnsembleForecaster(Forecaster[NoSettings]):
                 self._losses[:, k] += e.transpose(1, 0, 2)
                 self._weights = None
         self._clock += 1
+        if self._favour_until is not None and self._clock >= self._favour_until:
+            self._offset[:] = 0.0
+            self._favour_until, self._weights = None, None
