@@ -65,6 +65,16 @@ def test_step_counts_bounded(home, args, flag):
     refused(home, args, flag, f"at most {MAX_STEPS}")
 
 
+@pytest.mark.parametrize("args, flag, bound", [
+    (RUN + ["--seeds", "1000000000"], "--seeds", 1000),
+    (["paper", "--per-class", "1000000000"], "--per-class", 1000),
+    (SWEEP + ["--workers", "1000000000"], "--workers", 1024),
+])
+def test_repeats_and_workers_bounded(home, args, flag, bound):
+    # --seeds 10^9 used to run (and store) for ever; --workers 10^9 reached the memory check
+    refused(home, args, flag, f"at most {bound}")
+
+
 @pytest.mark.parametrize("command", ["simulate", "run", "sweep", "paper", "plan"])
 def test_bounds_are_in_help(home, command):
     proc = netdrift(home, command, "--help")

@@ -9,7 +9,7 @@ from typing import Callable
 
 from netdrift.engine.traffic.time_grid import MAX_STEP_MINUTES, MAX_STEPS
 
-__all__ = ["bounded_int", "steps_arg", "step_index_arg", "step_minutes_arg", "STEPS_BOUND", "STEP_MINUTES_BOUND",
+__all__ = ["bounded_int", "seeds_arg", "workers_arg", "steps_arg", "step_index_arg", "step_minutes_arg", "STEPS_BOUND", "STEP_MINUTES_BOUND",
            "MAX_STEPS_ARG", "MAX_STEP_MINUTES_ARG"]
 
 
@@ -40,6 +40,10 @@ def bounded_int(lo: int, hi: int) -> Callable[[str], int]:
     return parse
 
 
+#: --seeds (runs repeated) and --per-class: 1..1000.
+seeds_arg = bounded_int(1, 1000)
+#: --workers (processes or Ray CPUs): 1..1024.
+workers_arg = bounded_int(1, 1024)
 #: Bounds of the step counts (--steps, --train-steps, --window, --horizon, --from, ...): the
 #: engine's longest series.
 MAX_STEPS_ARG = MAX_STEPS

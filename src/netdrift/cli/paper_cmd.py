@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict
 
+from netdrift.cli.bounds import seeds_arg
 from netdrift.cli.common import (
     STEPS_BOUND,
     HistoryWhenNeeded,
@@ -13,7 +14,6 @@ from netdrift.cli.common import (
     add_traffic_model_option,
     forecast_overrides,
     forecast_settings,
-    positive_int,
     print_json,
     step_minutes_arg,
     steps_arg,
@@ -34,11 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--step-minutes", type=step_minutes_arg, default=5.0, help="minutes per step, in (0, 10080] (default 5)")
     p.add_argument("--batch-sizes", default="12,48,144", help="incremental batch sizes B (default 12,48,144)")
     p.add_argument("--il-windows", default="288", help="incremental re-fit windows N to sweep (default 288)")
-    p.add_argument("--per-class", type=positive_int, default=2, help="failures per drift class (default 2)")
+    p.add_argument("--per-class", type=seeds_arg, default=2, help="failures per drift class (1..1000, default 2)")
     p.add_argument("--traffic", default="synthetic", help="'synthetic' or a replay file/folder (SNDlib, CSV)")
     add_traffic_model_option(p)
-    p.add_argument("--seeds", type=positive_int, default=1,
-                   help="repeat with K seeds (models; traffic too when synthetic); intervals over the distinct "
+    p.add_argument("--seeds", type=seeds_arg, default=1,
+                   help="repeat with K seeds, 1..1000 (models; traffic too when synthetic); intervals over the distinct "
                         "failure scenarios (with replayed traffic the seeds share one scenario per failure, "
                         "averaged over them)")
     add_forecast_options(p)

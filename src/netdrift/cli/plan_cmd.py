@@ -11,12 +11,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from netdrift.cli.bounds import workers_arg
 from netdrift.cli.common import (
     STEPS_BOUND,
     StderrProgress,
     add_max_memory_option,
     add_traffic_model_option,
-    positive_int,
     print_json,
     step_minutes_arg,
     steps_arg,
@@ -75,7 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="cost per module and km of the link's length (default 0; links of unknown length pay none)")
     p.add_argument("--interval", type=float, metavar="LEVEL",
                    help="plan on the forecast's upper bound at this level (e.g. 0.9); needs two weeks of history")
-    p.add_argument("--workers", type=positive_int, help="worker processes of the sweep (default: the CPU count)")
+    p.add_argument("--workers", type=workers_arg, help="worker processes of the sweep, 1..1024 (default: the CPU count)")
     p.add_argument("--out-topology", metavar="FILE.json", help="write the upgraded topology (netdrift JSON)")
     p.add_argument("--out-demands", metavar="FILE.csv",
                    help="write the demands the plan was made against (time,src,dst,mbps; the plan week)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
+from netdrift.cli.bounds import seeds_arg
 from netdrift.cli.common import (
     DEFAULT_MODELS_TEXT,
     MODEL_NAMES,
@@ -19,7 +20,6 @@ from netdrift.cli.common import (
     forecast_settings,
     model_names,
     open_db,
-    positive_int,
     print_json,
     step_minutes_arg,
     steps_arg,
@@ -65,8 +65,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_forecast_options(p)
     p.add_argument("--db", help="SQLAlchemy URL of the history (default: the data directory's SQLite file)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--seeds", type=positive_int, default=1,
-                   help="repeat with K seeds (seed..seed+K-1: models, and traffic when synthetic); the JSON "
+    p.add_argument("--seeds", type=seeds_arg, default=1,
+                   help="repeat with K seeds, 1..1000 (seed..seed+K-1: models, and traffic when synthetic); the JSON "
                         "gives each metric's mean and 95%% interval and each model's difference to persistence")
     p.add_argument("--pre-steps", type=steps_arg,
                    help="steps before the first failure scored as 'pre' (default one day)")

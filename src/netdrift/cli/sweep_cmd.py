@@ -13,6 +13,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from netdrift.cli.bounds import workers_arg
 from netdrift.cli.common import (
     STEPS_BOUND,
     CountProgress,
@@ -22,7 +23,6 @@ from netdrift.cli.common import (
     check_db_folder,
     check_out_path,
     non_negative_int,
-    positive_int,
     print_json,
     step_index_arg,
     step_minutes_arg,
@@ -74,8 +74,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--to", dest="stop", type=step_index_arg, metavar="STEP",
                    help="end of the window (exclusive; required unless --forecast)")
     p.add_argument("--top", type=non_negative_int, default=20, help="failures listed (default 20; 0: all)")
-    p.add_argument("--workers", type=positive_int,
-                   help="worker processes, or the CPUs of the local Ray (default: the CPU count)")
+    p.add_argument("--workers", type=workers_arg,
+                   help="worker processes, or the CPUs of the local Ray, 1..1024 (default: the CPU count)")
     p.add_argument("--executor", choices=EXECUTORS, default="local",
                    help="local (default) or ray: failures sharded over Ray tasks (pip install 'netdrift[ray]')")
     p.add_argument("--ray-address", metavar="ADDR",
