@@ -96,9 +96,10 @@ def test_a_small_sweep_is_ranked_as_the_engine_ranks_and_stored(tmp_path, monkey
 
         stored = SweepRepository(s).list_sweeps()
     assert [(x["topology"], x["kind"], x["n_failures"]) for x in stored] == [("Abilene", "link", 14)]
-    # two charts (ranking, worst-case map) x PNG/SVG/PDF/CSV, none of them reruns the page
+    # two charts (ranking, worst-case map) x PNG/SVG/PDF/CSV and the failure's report (HTML, PDF),
+    # none of them reruns the page
     buttons = at.get("download_button")
-    assert len(buttons) == 8 and all(b.proto.ignore_rerun for b in buttons)
+    assert len(buttons) == 10 and all(b.proto.ignore_rerun for b in buttons)
 
 
 def test_a_forecast_sweep_routes_the_last_demands_under_each_failure(tmp_path, monkeypatch, abilene) -> None:
@@ -351,3 +352,13 @@ def test_the_stored_sweep_selector_follows_the_newest_sweep(tmp_path, monkeypatc
     at.selectbox(key="impact_stored").set_value(first.id).run()  # the operator's own choice stays
     at.run()
     assert at.selectbox(key="impact_stored").value == first.id
+
+
+def test_the_details_offer_the_failures_impact_report(tmp_path, monkeypatch, abilene) -> None:
+    sessions = open_database(f"sqlite:///{tmp_path / 'h.sqlite'}")
+    run_sweep(sessions, abilene, SweepSettings("link", 0, 12, steps=12, seed=2), topology_source="abilene", workers=1)
+    at = open_page(tmp_path, monkeypatch)
+    next(b for b in at.button if b.label == "Open").click().run()
+    assert not at.exception, at.exception
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Impact report (HTML)" in labels and "Impact report (PDF)" in labels

@@ -117,3 +117,27 @@ def test_the_static_map_draws_failed_links_dashed_and_every_node() -> None:
     assert dashed["mark"]["strokeDash"] == [6, 4]
     assert [n["name"] for n in names["data"]["values"]] == ["A", "B"] and len(dots["data"]["values"]) == 2
     assert over["data"]["values"] == []
+
+
+def test_the_impact_pages_report_of_a_sweeps_failure(tmp_path) -> None:
+    from netdrift.dashboard.impact.report import sweep_report
+    from netdrift.dashboard.map.model import node_positions
+    from netdrift.engine.network.loaders import load_topology
+    from netdrift.service.sweeps import SweepSettings, run_sweep
+    from netdrift.storage.database import open_database
+
+    abilene = load_topology("abilene")
+    stored = run_sweep(open_database(f"sqlite:///{tmp_path / 'h.sqlite'}"), abilene,
+                       SweepSettings("link", 0, 24, steps=24, seed=2, peak_utilization=0.8), topology_source="abilene",
+                       workers=1)
+    worst = stored.failures[0]
+    report = sweep_report(stored, 1, node_positions(abilene))
+    page = report_html(report).decode("utf-8")
+    parser = _Collect()
+    parser.feed(page)
+    parser.close()
+    assert parser.stack == [] and "fails (rank 1 of" in parser.event
+    assert worst["target"] in parser.event  # the link by name and id
+    assert "Overload warnings" not in page  # a sweep has no forecasts
+    pdf = report_pdf(report)
+    assert pdf.startswith(b"%PDF-") and b"fails \\(rank 1 of" in pdf

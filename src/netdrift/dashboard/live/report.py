@@ -53,6 +53,8 @@ class Report:
     forecast_title: str = ""
     forecast_png: bytes | None = None
     events_log: list[str] = field(default_factory=list)
+    #: Whether the report is about a run with forecasts (a sweep's has none: no warnings section).
+    has_forecasts: bool = True
 
 
 def map_spec(data: dict, width: int = 640) -> dict:
@@ -201,8 +203,9 @@ def report_html(report: Report) -> bytes:
              f"<p class=\"note\">{esc(report.map_note)}</p>"]
     if report.overloads:
         parts.append("<h2>Overloads now</h2><ul>" + "".join(f"<li>{esc(t)}</li>" for t in report.overloads) + "</ul>")
-    parts.append("<h2>Overload warnings</h2>" + ("<ul>" + "".join(f"<li>{esc(t)}</li>" for t in report.warnings)
-                                                  + "</ul>" if report.warnings else "<p>None.</p>"))
+    if report.has_forecasts:
+        parts.append("<h2>Overload warnings</h2>" + ("<ul>" + "".join(f"<li>{esc(t)}</li>" for t in report.warnings)
+                                                      + "</ul>" if report.warnings else "<p>None.</p>"))
     for title, df in report.tables:
         parts.append(f"<h2>{esc(title)}</h2>{_html_table(df)}")
     if report.forecast_png is not None:
@@ -231,9 +234,10 @@ def report_pdf(report: Report) -> bytes:
         doc.heading("Overloads now", 12)
         for t in report.overloads:
             doc.text("- " + t)
-    doc.heading("Overload warnings", 12)
-    for t in report.warnings or ["None."]:
-        doc.text("- " + t if report.warnings else t)
+    if report.has_forecasts:
+        doc.heading("Overload warnings", 12)
+        for t in report.warnings or ["None."]:
+            doc.text("- " + t if report.warnings else t)
     for title, df in report.tables:
         doc.heading(title, 12)
         doc.text(" | ".join(str(c) for c in df.columns), 8.5)

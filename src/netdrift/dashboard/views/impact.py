@@ -17,6 +17,7 @@ Screen, top to bottom:
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import streamlit as st
@@ -331,6 +332,19 @@ def details(stored: StoredSweep) -> None:
         st.caption("No link direction goes over 100 %.")
     if st.button("Fail it on the Live map", key="impact_apply"):
         apply_in_live(stored, int(rank))
+    cols = st.columns(2)
+    for col, fmt, mime in zip(cols, ("html", "pdf"), ("text/html", "application/pdf")):
+        col.download_button(f"Impact report ({fmt.upper()})", data=partial(_report_bytes, stored, int(rank), fmt),
+                            file_name=f"netdrift_impact_sweep{stored.id}_rank{int(rank)}.{fmt}", mime=mime,
+                            key=f"impact_report_{fmt}", icon=":material/summarize:", on_click="ignore")
+
+
+def _report_bytes(stored: StoredSweep, rank: int, fmt: str) -> bytes:
+    from netdrift.dashboard.impact.report import sweep_report
+    from netdrift.dashboard.live.report import report_html, report_pdf
+
+    found = sweep_report(stored, rank, positions_of(stored))
+    return report_html(found) if fmt == "html" else report_pdf(found)
 
 
 # --- the screen ----------------------------------------------------------------------------
