@@ -95,7 +95,7 @@ def test_ray_executor_gives_the_local_results(net):
     ray = pytest.importorskip("ray")
     topo, traffic = net
     local = sweep(topo, traffic, "link", START, STOP, workers=2)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         on_ray = sweep(topo, traffic, "link", START, STOP, workers=2, executor="ray")
         node_ray = sweep(topo, traffic, "node", START, STOP, workers=2, executor="ray")

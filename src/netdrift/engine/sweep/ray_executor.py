@@ -118,8 +118,8 @@ def run_on_ray(sw: Any, fl: Sequence[Failure], workers: int, record: Callable[[t
             with _own_log_kept_aside():  # Ray's core logs its retries on fd 2: not before our one line
                 if address:
                     ray.init(address=address, **kwargs)
-                else:
-                    ray.init(num_cpus=workers, **kwargs)
+                else:  # "local": a new instance, never a cluster `ray start` left on this machine
+                    ray.init(address="local", num_cpus=workers, **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as err:
             what = f"ray_address '{address}'" if address else "executor 'ray'"
             msg = " ".join(str(err).split())[:200]
