@@ -53,3 +53,13 @@ def test_at_a_failure_the_ensemble_restarts_with_the_routed_member_favoured():
              and r.period == "post"}
     assert np.isfinite(lines["rmse"]) and np.isfinite(lines["coverage"])
     assert live.model_stats()["ensemble"]["retrains"] == 0
+
+
+def test_a_run_stored_before_residual_learning_resumes_in_the_paper_form():
+    from netdrift.engine.experiments.spec import ScenarioSpec, spec_from_dict
+
+    stored = ScenarioSpec(topology="abilene").to_dict()
+    stored["forecast"] = {k: v for k, v in ForecastSettings().to_flat().items() if k != "residual"}
+    assert spec_from_dict(stored).forecast.common.residual is False
+    stored["forecast"]["residual"] = True
+    assert spec_from_dict(stored).forecast.common.residual is True

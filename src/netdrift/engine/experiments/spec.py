@@ -150,7 +150,8 @@ def spec_from_dict(stored: dict[str, Any]) -> ScenarioSpec:
     elif "models" in values:
         values["models"] = tuple(values["models"])
     if "forecast" in values:
-        values["forecast"] = ForecastSettings.from_flat(values["forecast"])
+        # A run stored before residual learning existed (issue 19) ran the paper's form.
+        values["forecast"] = ForecastSettings.from_flat({"residual": False, **values["forecast"]})
     if "metrics" in values:
         values["metrics"] = MetricsConfig(**values["metrics"])
     values["failures"] = tuple(values.get("failures", ()))
