@@ -46,7 +46,7 @@ from typing import Callable
 import numpy as np
 
 from netdrift.engine.forecasting.features import fill_forward
-from netdrift.engine.forecasting.hedge import PendingForecasts, exp_weights
+from netdrift.engine.forecasting.hedge import PendingForecasts
 
 __all__ = ["ResidualCorrection", "CLIP_R", "ETA"]
 
@@ -177,7 +177,8 @@ class ResidualCorrection:
 
     def weights(self) -> np.ndarray:
         """(H, D) weight of the model's correction (the model expert's Hedge weight)."""
-        return exp_weights(self._losses, ETA)[1]
+        # exp_weights of the two experts, in closed form: the logistic of their loss difference.
+        return 0.5 * (1.0 + np.tanh(0.5 * ETA * (self._losses[0] - self._losses[1])))
 
     def _base_corr(self, net_z: np.ndarray, last: np.ndarray, seas: np.ndarray,
                    blend: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -213,11 +214,15 @@ class ResidualCorrection:
     def observe(self, value: np.ndarray) -> np.ndarray:
         """Take in the actual utilisation (NaN = missing); returns its z form for the net."""
         z = self.to_z(value)
-        for k, preds in self._pending.due(self._clock):
+        k, preds = self._pending.due_stacked(self._clock)  # (n,), (n, 2, D): both experts at once
+        if k.size:
             ok = np.isfinite(z)
-            for e in range(2):
-                e_k = np.clip((z - preds[e]) / np.sqrt(self.err_scale[k]), -CLIP_R, CLIP_R)
-                self._losses[e, k] += np.where(ok, e_k * e_k, 0.0)
+            e = (z[None, None, :] - preds) / np.sqrt(self.err_scale[k])[:, None, :]
+            np.clip(e, -CLIP_R, CLIP_R, out=e)
+            e *= e
+            if not ok.all():
+                e[:, :, ~ok] = 0.0
+            self._losses[:, k] += e.transpose(1, 0, 2)
         self._last = np.where(np.isfinite(z), z, self._last)
         self._ring[self._pos] = self._last
         self._pos = (self._pos + 1) % self.period
