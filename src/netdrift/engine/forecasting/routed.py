@@ -59,6 +59,7 @@ class RoutedForecaster(Forecaster[ModelSettings]):
     >>> import numpy as np
     >>> from netdrift.engine.network.loaders import load_topology
     >>> from netdrift.engine.forecasting import ForecastConfig, ForecastInput, time_features
+    >>> from netdrift.engine.forecasting.protocol import Pairs
     >>> from netdrift.engine.network.routing import all_pairs, routing_matrix
     >>> topo = load_topology("abilene")
     >>> src, dst = all_pairs(len(topo.nodes))
