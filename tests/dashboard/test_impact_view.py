@@ -324,41 +324,15 @@ def test_a_forecast_sweep_runs_with_the_page_defaults(tmp_path, monkeypatch, abi
 
 
 def test_a_row_sent_to_live_says_where_the_sweep_found_its_worst_case(abilene) -> None:
-    from netdrift.dashboard.live.helpers import applied_step_text
+    from netdrift.dashboard.live.helpers import worst_step_text
     from netdrift.engine.experiments.scenario import LiveScenario
     from netdrift.engine.experiments.spec import ScenarioSpec
 
     run = LiveScenario.from_spec(ScenarioSpec(topology="abilene", steps=72, train_steps=40, step_minutes=30,
                                               models=("persistence",)))
     run.train()
-    text = applied_step_text(run, "Link X", 46)
-    assert text.startswith("Link X applied at step 40 (") and "worst case at step 46 (" in text
-    assert text.endswith("6 steps ahead.")
-    assert applied_step_text(run, "Link X", 40).endswith("this is the step where the sweep found its worst case.")
-    assert "already past" in applied_step_text(run, "Link X", 3)
-
-
-def test_the_stored_sweep_selector_follows_the_newest_sweep(tmp_path, monkeypatch, abilene) -> None:
-    """Issue 21, item 7: after a new sweep the selector kept the previous one."""
-    sessions = open_database(f"sqlite:///{tmp_path / 'h.sqlite'}")
-    first = run_sweep(sessions, abilene, SweepSettings("node", 0, 12, steps=12, seed=2), topology_source="abilene",
-                      workers=1)
-    at = open_page(tmp_path, monkeypatch)
-    assert at.selectbox(key="impact_stored").value == first.id
-    second = run_sweep(sessions, abilene, SweepSettings("link", 0, 12, steps=12, seed=3), topology_source="abilene",
-                       workers=1)
-    at.run()  # the page's next rerun (any click)
-    assert second.id > first.id and at.selectbox(key="impact_stored").value == second.id
-    at.selectbox(key="impact_stored").set_value(first.id).run()  # the operator's own choice stays
-    at.run()
-    assert at.selectbox(key="impact_stored").value == first.id
-
-
-def test_the_details_offer_the_failures_impact_report(tmp_path, monkeypatch, abilene) -> None:
-    sessions = open_database(f"sqlite:///{tmp_path / 'h.sqlite'}")
-    run_sweep(sessions, abilene, SweepSettings("link", 0, 12, steps=12, seed=2), topology_source="abilene", workers=1)
-    at = open_page(tmp_path, monkeypatch)
-    next(b for b in at.button if b.label == "Open").click().run()
-    assert not at.exception, at.exception
-    labels = [b.proto.label for b in at.get("download_button")]
-    assert "Impact report (HTML)" in labels and "Impact report (PDF)" in labels
+    text = worst_step_text(run, 46)
+    assert text.startswith("The sweep found its worst case at step 46 (") and text.endswith("6 steps ahead.")
+    assert worst_step_text(run, 40) == "This is the step where the sweep found its worst case."
+    assert "already past" in worst_step_text(run, 3)
+    assert worst_step_text(run, None) == "" and worst_step_text(run, 72) == ""

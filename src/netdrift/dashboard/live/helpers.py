@@ -224,28 +224,28 @@ def _upper_of(sess: LiveSession, model: str | None) -> np.ndarray | None:
     return None if band is None or band.upper is None else np.asarray(band.upper, dtype=float)
 
 
-def applied_step_text(live: LiveScenario, label: str, worst_step: int | None) -> str:
-    """Which step a failure sent from the Impact page was applied at, beside the step where the
-    sweep found it hurts most (a failure is applied now: the run cannot fail a link in its past).
+def worst_step_text(live: LiveScenario, worst_step: int | None) -> str:
+    """Where the sweep found the worst case of a failure sent from the Impact page, said beside
+    the click's own message (a failure is applied now: the run cannot fail a link in its past);
+    empty when the sweep did not record the step or it lies outside the run.
 
     >>> from netdrift.engine.experiments.scenario import LiveScenario
     >>> from netdrift.engine.experiments.spec import ScenarioSpec
     >>> run = LiveScenario.from_spec(ScenarioSpec(topology="abilene", steps=60, train_steps=30,
     ...                                           step_minutes=60, models=("persistence",)))
     >>> run.train()
-    >>> applied_step_text(run, "Link A", 41)
-    'Link A applied at step 30 (2024-01-02 06:00); the sweep found its worst case at step 41 (2024-01-02 17:00), 11 steps ahead.'
+    >>> worst_step_text(run, 41)
+    'The sweep found its worst case at step 41 (2024-01-02 17:00), 11 steps ahead.'
     """
-    now = live.step
-    text = f"{label} applied at step {now} ({live.time_of(now):%Y-%m-%d %H:%M})"
     if worst_step is None or not 0 <= worst_step < live.total_steps:
-        return text + "."
+        return ""
+    now = live.step
     when = f"step {worst_step} ({live.time_of(worst_step):%Y-%m-%d %H:%M})"
     if worst_step > now:
-        return text + f"; the sweep found its worst case at {when}, {worst_step - now} steps ahead."
+        return f"The sweep found its worst case at {when}, {worst_step - now} steps ahead."
     if worst_step < now:
-        return text + f"; the sweep found its worst case at {when}, already past in this run."
-    return text + "; this is the step where the sweep found its worst case."
+        return f"The sweep found its worst case at {when}, already past in this run."
+    return "This is the step where the sweep found its worst case."
 
 
 def overload_rows(sess: LiveSession) -> list[tuple[int, str]]:

@@ -363,11 +363,13 @@ def apply_requested_failure(sess: state.LiveSession | None) -> None:
                 icon=":material/info:")
         return
     st.session_state.pop(APPLY_FAILURE_KEY)
+    when = lh.worst_step_text(sess.live, request.get("worst_step"))  # said with the click's own message
     for kind, targets in (("link", request.get("links") or []), ("node", request.get("nodes") or [])):
         for target in targets:
             outcome = callbacks.fail_element(sess.live, target, kind)
+            if outcome.ok and when:
+                outcome = replace(outcome, message=f"{outcome.message} {when}")
             _after_toggle(sess, outcome)
-    sess.messages.append(lh.applied_step_text(sess.live, label, request.get("worst_step")))
 
 
 def beat(sess: state.LiveSession) -> None:
