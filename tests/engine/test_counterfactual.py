@@ -73,3 +73,13 @@ def test_drift_and_convergence_by_hand():
     cf_forecast = cf.copy()
     ttc = ttc_excess(with_failure, forecast, cf, cf_forecast, 5, np.array([0]), MetricsConfig(convergence_window=2))
     assert ttc == 2
+
+
+def test_an_event_that_reroutes_nothing_leaves_the_ensemble_and_residual_models_as_they_were():
+    topo, tm = square_with_unused_diagonal()
+    models = ("persistence", "frozen", "routed-persistence", "ensemble")
+    live = LiveScenario(topo, tm, models, SETTINGS, 48, seed=0, events=[FailureEvent(60, "fail", "a-c")],
+                        observe="demands")
+    result = run_to_end(live)
+    for (model, period, _), value in rows(result, "excess_rmse").items():
+        assert value == pytest.approx(0.0, abs=1e-9), (model, period)

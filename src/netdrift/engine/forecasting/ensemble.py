@@ -131,6 +131,8 @@ class EnsembleForecaster(Forecaster[NoSettings]):
 
     def _restart(self, rerouted: np.ndarray) -> None:
         assert self._losses is not None and self._pending is not None
+        if not np.any(rerouted):  # an event that re-routes nothing (a link no path uses) changes nothing
+            return
         self._losses[:, :, rerouted] = 0.0
         n_routed, n_link = int(self._routed.sum()), int((~self._routed).sum())
         if n_routed and n_link:

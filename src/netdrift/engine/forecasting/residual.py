@@ -162,7 +162,10 @@ class ResidualCorrection:
         self._losses[1] = diff
 
     def restart(self, rerouted: np.ndarray) -> None:
-        """The routing of the ``rerouted`` (D,) directions changed: their weights restart at P_MIN."""
+        """The routing of the ``rerouted`` (D,) directions changed: their weights restart at P_MIN.
+        An event that re-routes nothing (a link no path uses) changes nothing."""
+        if not np.any(rerouted):
+            return
         self._losses[:, :, rerouted] = 0.0
         self._losses[1][:, rerouted] = np.log((1.0 - P_MIN) / P_MIN) / ETA
         self._seasonal_from[rerouted] = self._clock + self.period
