@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -103,18 +104,27 @@ def test_a_series_whose_times_leave_the_calendar_is_refused():
 
 
 # --- 3. a memory budget fixed at the start, refused before allocating -------------------------
+#: Runs argv[2:] and writes "exit-code peak-kilobytes" to the file argv[1]. A child's ru_maxrss
+#: includes the memory of the process it was forked from until its exec (Linux records the old
+#: address space's high-water mark at exec), so the command is started from this small process,
+#: not from the test runner, whose size would otherwise be measured too.
+_MEASURE = ("import os, subprocess, sys\n"
+            "p = subprocess.Popen(sys.argv[2:])\n"
+            "_, status, usage = os.wait4(p.pid, 0)\n"
+            "open(sys.argv[1], 'w').write(f'{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}')\n")
+
+
 def peak_of(home: Path, *args: str) -> tuple[subprocess.CompletedProcess, int]:
     """Run `netdrift ARGS` in ``home``; the process and its peak resident bytes (the kernel's
-    ru_maxrss of that child, what /usr/bin/time -v reports)."""
+    ru_maxrss of that process, what /usr/bin/time -v reports)."""
     env = {**os.environ, "NETDRIFT_DATA_DIR": str(home / "data")}
     env.pop("NETDRIFT_MAX_MEMORY", None)
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(netdrift_command() + list(args), cwd=home, env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        out.seek(0)
-        err.seek(0)
-        done = subprocess.CompletedProcess(proc.args, os.waitstatus_to_exitcode(status), out.read(), err.read())
-    return done, usage.ru_maxrss * 1024
+    with tempfile.TemporaryDirectory() as tmp:
+        measured = Path(tmp) / "peak"
+        proc = subprocess.run([sys.executable, "-c", _MEASURE, str(measured), *netdrift_command(), *args], cwd=home,
+                              env=env, capture_output=True, timeout=600)
+        rc, kib = map(int, measured.read_text().split())
+    return subprocess.CompletedProcess(proc.args, rc, proc.stdout, proc.stderr), kib * 1024
 
 
 def test_the_budget_is_fixed_once_for_the_command(monkeypatch):
