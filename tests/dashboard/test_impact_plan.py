@@ -71,6 +71,21 @@ def test_report_is_self_contained_and_names_every_upgrade(result):
     assert len(values) == result.report["n_upgrades"]
 
 
+def test_the_pdf_report_holds_the_summary_and_every_upgrade_as_text(result):
+    import re
+    import zlib
+
+    pdf = pl.report_pdf(result)
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S)
+    text = b"".join(zlib.decompress(s) if s[:1] == b"x" else s for s in streams)
+    assert b"Capacity plan: " + result.topology.name.encode() in text
+    assert result.report["upgrades"]
+    for u in result.report["upgrades"]:  # each upgraded link, named with its id as the table names it
+        assert b"\\(" + u["link_id"].encode() + b"\\)" in text  # PDF strings escape parentheses
+    assert pdf.count(b"/Subtype /Image") == 2  # the timeline and the map
+
+
 def test_the_plan_view_runs_a_plan_like_the_engine(tmp_path, monkeypatch):
     monkeypatch.setenv("NETDRIFT_DB_URL", f"sqlite:///{tmp_path / 'h.sqlite'}")
     monkeypatch.delenv("NETDRIFT_TOPOLOGY", raising=False)

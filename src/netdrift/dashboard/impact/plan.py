@@ -21,6 +21,7 @@ from netdrift.engine.planning import PlanResult, parse_costs, parse_growth, pars
 from netdrift.engine.traffic.sources import make_traffic
 
 __all__ = ["PlanForm", "run_plan", "upgrades_table", "timeline_chart", "worst_case_rows", "plan_map_chart", "plan_caption", "report_html",
+           "report_pdf",
            "UPGRADE_COLUMNS"]
 
 #: Columns of :func:`upgrades_table`, with their units.
@@ -214,3 +215,39 @@ def report_html(result: PlanResult) -> bytes:
              "td,th{padding:4px 8px;border-bottom:1px solid #ccc;text-align:left;font-size:13px}")
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Capacity plan: {esc(r['topology'])}</title>"
             f"<style>{style}</style></head><body>{body}</body></html>").encode("utf-8")
+
+
+def report_pdf(result: PlanResult, positions: Mapping[str, tuple[float, float]] | None = None) -> bytes:
+    """The report as a PDF: the same summary, upgrades, cut-off demand and method as
+    :func:`report_html`, with the timeline and the after-upgrade worst-case map as images."""
+    from netdrift.dashboard.common.export import chart_to_png
+    from netdrift.dashboard.common.pdf import PdfDocument
+    from netdrift.dashboard.map.model import node_positions
+
+    r = result.report
+    doc = PdfDocument(f"Capacity plan: {r['topology']}")
+    doc.heading(f"Capacity plan: {r['topology']}", 15)
+    doc.text(plan_caption(result))
+    doc.text(f"History {r['history']['from']} to {r['history']['to']} ({r['history']['steps']} steps of "
+             f"{r['history']['step_minutes']:g} min); horizon end {r['horizon']['end']}; plan week "
+             f"{r['plan_week']['from']} to {r['plan_week']['to']}.", 8.5)
+    doc.heading("Upgrades, in the order they are needed", 12)
+    table = upgrades_table(result)
+    if r["upgrades"]:
+        doc.text(" | ".join(str(c) for c in table.columns), 8.5)
+        for row in table.itertuples(index=False):
+            doc.text(" | ".join(str(v) for v in row), 8.5)
+        doc.image(chart_to_png(timeline_chart(result), scale=1.5), max_height=260)
+    else:
+        doc.text("None needed.")
+    doc.heading("Worst case per direction after the upgrades", 12)
+    where = positions if positions is not None else node_positions(result.topology)
+    doc.image(chart_to_png(plan_map_chart(result, where, after=True), scale=1.5), max_height=360)
+    doc.heading("Demand cut off by a failure", 12)
+    for c in r["cut_off"]:
+        doc.text(f"- {_failure(result.topology, c['failure'])}: {c['cut_pairs']:,} node pairs cut off, up to "
+                 f"{c['dropped_mbps_max']:,.1f} Mbit/s dropped")
+    doc.text(f"{r['cut_off_note']}." if r["cut_off"] else "No failure cuts demand off.")
+    doc.heading("Method", 12)
+    doc.text(f"{r['method']}. Cost rule: {r['cost']['rule']}.")
+    return doc.build()

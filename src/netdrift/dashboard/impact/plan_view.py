@@ -93,9 +93,12 @@ def show(result: pl.PlanResult) -> None:
         st.dataframe(table, hide_index=True, width="stretch")
     else:
         st.success("No upgrade needed: every direction stays under the target.")
-    st.download_button("Report (HTML)", data=pl.report_html(result), file_name=f"{stem}.html", mime="text/html",
-                       key="plan_report", icon=":material/download:", on_click="ignore")
     positions = node_positions(result.topology)
+    c1, c2 = st.columns(2)
+    c1.download_button("Report (HTML)", data=pl.report_html(result), file_name=f"{stem}.html", mime="text/html",
+                       key="plan_report", icon=":material/download:", on_click="ignore")
+    c2.download_button("Report (PDF)", data=lambda: pl.report_pdf(result, positions), file_name=f"{stem}.pdf",
+                       mime="application/pdf", key="plan_report_pdf", icon=":material/download:", on_click="ignore")
     left, right = st.columns(2)
     for col, after in ((left, False), (right, True)):
         with col:
