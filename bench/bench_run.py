@@ -42,6 +42,8 @@ def main() -> None:
     ap.add_argument("--train-steps", type=int, default=2016)
     ap.add_argument("--skip-ltc", action="store_true", help="do not time the LTC fit")
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (the CLI's default is 1)")
+    ap.add_argument("--paper-form", action="store_true",
+                    help="the learnt models in the paper's form (residual learning off), as before it existed")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
@@ -55,7 +57,8 @@ def main() -> None:
                  "train_steps": args.train_steps, "threads": args.threads, "failure": {"link": link, "class": cls, "max_drift": drift}}
 
     t0 = time.perf_counter()
-    live = LiveScenario(topo, traffic, DEFAULT_MODELS, ForecastSettings(), args.train_steps, 0, device)
+    settings = ForecastSettings.from_flat({"residual": False}) if args.paper_form else ForecastSettings()
+    live = LiveScenario(topo, traffic, DEFAULT_MODELS, settings, args.train_steps, 0, device)
     at = failure_step(args.train_steps, live.config.steps_per_day, args.steps)
     live.train()
     live.advance(at - live.step)
