@@ -52,6 +52,7 @@ from netdrift.engine.traffic.synthetic import (
     _local_offsets,
     _node_weights,
     check_seed,
+    scale_to_peak,
     synthetic_memory_bytes,
 )
 from netdrift.engine.traffic.time_grid import check_step_minutes, check_time_span
@@ -354,14 +355,7 @@ def backbone_traffic(
             peaks[j] = float((loads / capacity).max()) if loads.size else 0.0
 
         run_in_threads(route, range(len(peaks)))
-        peak = float(peaks.max()) if len(peaks) else 0.0
-        if not peak > 0:
-            raise InputError(f"topology '{topology.name}'",
-                             "no demand crosses any link, so traffic cannot be scaled to a peak utilisation")
-        scale = peak_utilization / peak
-        if float(demands.max()) * scale > _FLOAT32_MAX:
-            raise InputError("peak_utilization", f"{peak_utilization:g} would make demands above float32's largest "
-                                                 f"value ({_FLOAT32_MAX:.4g} Mbit/s)")
-        demands *= np.float32(scale)
+        scale_to_peak(demands, float(peaks.max()) if len(peaks) else 0.0, peak_utilization, float(demands.max()),
+                      topology.name)
     demands[missing] = np.nan
     return TrafficMatrixSeries(tuple(nd.id for nd in topology.nodes), src, dst, demands, float(step_minutes), start)

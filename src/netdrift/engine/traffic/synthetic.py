@@ -46,7 +46,8 @@ from netdrift.engine.network.topology import Topology
 from netdrift.engine.traffic.series import TrafficMatrixSeries
 from netdrift.engine.traffic.time_grid import check_step_minutes, check_time_span
 
-__all__ = ["synthetic_traffic", "synthetic_memory_bytes", "check_seed", "MEAN_PAIR_MBPS", "MAX_SEED"]
+__all__ = ["synthetic_traffic", "synthetic_memory_bytes", "check_seed", "scale_to_peak", "MEAN_PAIR_MBPS",
+           "MAX_SEED"]
 
 #: Mean demand of a pair, in Mbit/s, before auto-scaling (what ``peak_utilization=None`` gives).
 MEAN_PAIR_MBPS = 10.0
@@ -312,13 +313,25 @@ def synthetic_traffic(
                              float(step_minutes), start)
     if peak_utilization is None:
         return tm
-    peak = float(block_peaks.max())
+    scale_to_peak(demands, float(block_peaks.max()), peak_utilization, float(block_max.max()), topology.name)
+    return tm
+
+
+def scale_to_peak(demands: np.ndarray, peak: float, peak_utilization: float, demand_max: float,
+                  topology_name: str) -> None:
+    """Scale ``demands`` in place so that the busiest direction, now at ``peak`` (load / capacity),
+    peaks at ``peak_utilization``; InputError when nothing crosses a link or a demand would pass
+    float32's largest value (``demand_max``: the largest demand now).
+
+    >>> d = np.array([[1.0, 2.0]], np.float32)
+    >>> scale_to_peak(d, 0.5, 0.25, 2.0, "t"); d.tolist()
+    [[0.5, 1.0]]
+    """
     if not peak > 0:
-        raise InputError(f"topology '{topology.name}'",
+        raise InputError(f"topology '{topology_name}'",
                          "no demand crosses any link, so traffic cannot be scaled to a peak utilisation")
     scale = peak_utilization / peak
-    if float(block_max.max()) * scale > _FLOAT32_MAX:
+    if demand_max * scale > _FLOAT32_MAX:
         raise InputError("peak_utilization", f"{peak_utilization:g} would make demands above float32's largest "
                                              f"value ({_FLOAT32_MAX:.4g} Mbit/s)")
     demands *= np.float32(scale)
-    return tm
