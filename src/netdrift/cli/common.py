@@ -20,6 +20,7 @@ from netdrift.cli.bounds import (  # re-exported: the argument bounds live in cl
     step_minutes_arg,
     steps_arg,
 )
+from netdrift.engine.atomic_files import atomic_path
 from netdrift.engine.errors import InputError
 from netdrift.engine.forecasting.catalogue import DEFAULT_MODELS, MODEL_NAMES
 from netdrift.engine.forecasting.protocol import OBSERVE_CHOICES
@@ -353,19 +354,10 @@ def write_table_atomically(frame: Any, out: Path, what: str | None = None) -> No
     ``--out 'OUT'``), with the temporary file removed and any earlier ``out`` left as it was."""
     what = what or f"--out '{out}'"
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        with atomic_path(out) as tmp:
+            if out.suffix.lower() == ".csv":
+                frame.to_csv(tmp, index=False)
+            else:
+                frame.to_parquet(tmp, index=False)
     except OSError as err:
-        raise InputError(what, f"cannot write in its folder ({os_problem(err)})") from None
-    os.close(fd)
-    try:
-        if out.suffix.lower() == ".csv":
-            frame.to_csv(tmp, index=False)
-        else:
-            frame.to_parquet(tmp, index=False)
-        os.replace(tmp, out)
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
         raise InputError(what, f"could not be written ({os_problem(err)}); no partial file was left") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

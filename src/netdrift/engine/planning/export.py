@@ -3,12 +3,11 @@ each atomically (a temporary file beside the target, renamed once complete)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from netdrift.engine.atomic_files import atomic_path
 from netdrift.engine.network.loaders import save_topology_json
 from netdrift.engine.network.topology import Topology
 from netdrift.engine.traffic.series import TrafficMatrixSeries
@@ -49,26 +48,17 @@ def save_demands_csv(series: TrafficMatrixSeries, path: str | Path) -> Path:
     times = series.times()
     present = np.flatnonzero(~series.missing)
     P = series.n_pairs
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(b"time,src,dst,mbps\n")
-            for a in range(0, len(present), _BATCH_STEPS):
-                steps = present[a:a + _BATCH_STEPS]
-                vals = np.nan_to_num(np.asarray(series.demands[steps], dtype=np.float32), nan=0.0).ravel()
-                text = np.datetime_as_string(times[steps], unit="s").astype(object)
-                table = pa.table({"time": pa.array(np.repeat(text, P), pa.string()),
-                                  "src": pa.array(np.tile(src, len(steps)), pa.string()),
-                                  "dst": pa.array(np.tile(dst, len(steps)), pa.string()),
-                                  "mbps": pa.array(vals, pa.float32())})
-                pacsv.write_csv(table, f, opts)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes it private; give it a normal file's mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(b"time,src,dst,mbps\n")
+        for a in range(0, len(present), _BATCH_STEPS):
+            steps = present[a:a + _BATCH_STEPS]
+            vals = np.nan_to_num(np.asarray(series.demands[steps], dtype=np.float32), nan=0.0).ravel()
+            text = np.datetime_as_string(times[steps], unit="s").astype(object)
+            table = pa.table({"time": pa.array(np.repeat(text, P), pa.string()),
+                              "src": pa.array(np.tile(src, len(steps)), pa.string()),
+                              "dst": pa.array(np.tile(dst, len(steps)), pa.string()),
+                              "mbps": pa.array(vals, pa.float32())})
+            pacsv.write_csv(table, f, opts)
     return path
 
 

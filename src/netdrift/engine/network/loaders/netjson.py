@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from netdrift.engine.atomic_files import atomic_path
 from netdrift.engine.errors import InputError
 from netdrift.engine.network.loaders._build import (
     MAX_CAPACITY_MBPS,
@@ -185,14 +184,8 @@ def save_topology_json(topology: Topology, path: str | Path) -> Path:
     """Write the topology as netdrift JSON (atomically: a complete file or none). Returns the path."""
     path = Path(path)
     text = json.dumps(topology_to_dict(topology), indent=1, ensure_ascii=False, allow_nan=False)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        tmp.write_text(text + "\n", encoding="utf-8")
     return path
 
 
