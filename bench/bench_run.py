@@ -22,6 +22,7 @@ import torch
 
 from netdrift.engine.experiments.paper import choose_failures, failure_step
 from netdrift.engine.experiments.scenario import LiveScenario
+from netdrift.engine.experiments.spec import ScenarioSpec
 from netdrift.engine.forecasting.catalogue import DEFAULT_MODELS, make_forecaster
 from netdrift.engine.forecasting.protocol import ForecastInput
 from netdrift.engine.forecasting.settings import ForecastSettings
@@ -58,7 +59,10 @@ def main() -> None:
 
     t0 = time.perf_counter()
     settings = ForecastSettings.from_flat({"residual": False}) if args.paper_form else ForecastSettings()
-    live = LiveScenario(topo, traffic, DEFAULT_MODELS, settings, args.train_steps, 0, device)
+    spec = ScenarioSpec(topology=topo.name, steps=args.steps, train_steps=args.train_steps, step_minutes=5.0,
+                        models=DEFAULT_MODELS, forecast=settings, seed=0, device=device, interval=None,
+                        warn_utilization=None)
+    live = LiveScenario(spec, topo, traffic)
     at = failure_step(args.train_steps, live.config.steps_per_day, args.steps)
     live.train()
     live.advance(at - live.step)

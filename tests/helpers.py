@@ -45,3 +45,16 @@ def weathermap_colour(utilisation: float) -> str:
         if low <= utilisation + 1e-12 < high:
             return colour
     raise ValueError(f"utilisation {utilisation} is below 0")
+
+
+def live_run(topology: Any, traffic: Any, models: Any, settings: Any, train_steps: int, **spec: Any) -> Any:
+    """A ``LiveScenario`` of ``traffic`` on ``topology``: its spec says the traffic's steps and step
+    minutes, the ``models`` and ``settings``; intervals and warnings off unless ``spec`` sets them
+    (``failures=("a-b@60",)``, ``interval=0.9``, ``observe="demands"``, ``seed=3``...)."""
+    from netdrift.engine.experiments.scenario import LiveScenario
+    from netdrift.engine.experiments.spec import ScenarioSpec
+
+    spec = {"interval": None, "warn_utilization": None, **spec}
+    return LiveScenario(ScenarioSpec(topology=topology.name, steps=traffic.steps, step_minutes=traffic.step_minutes,
+                                     train_steps=train_steps, models=tuple(models), forecast=settings, **spec),
+                        topology, traffic)

@@ -13,6 +13,7 @@ from netdrift.engine.experiments.scenario import LiveScenario
 from netdrift.engine.forecasting.settings import ForecastSettings
 from netdrift.engine.network.topology import Link, Node, Topology
 from netdrift.engine.traffic.series import TrafficMatrixSeries
+from tests.helpers import live_run
 
 DEMAND = 10.0  # Mbit/s between every ordered pair
 
@@ -32,8 +33,7 @@ def _live(topo: Topology) -> LiveScenario:
     src, dst = np.array([(i, j) for i in range(n) for j in range(n) if i != j]).T
     traffic = TrafficMatrixSeries(tuple(x.id for x in topo.nodes), src, dst, np.full((60, len(src)), DEMAND),
                                   60.0, datetime(2024, 1, 1))
-    live = LiveScenario(topo, traffic, ("persistence",), ForecastSettings.from_flat({"window": 6, "horizon": 1}),
-                        train_steps=40, interval=None, warn_utilization=None)
+    live = live_run(topo, traffic, ("persistence",), ForecastSettings.from_flat({"window": 6, "horizon": 1}), 40)
     live.train()
     live.advance(2)
     return live

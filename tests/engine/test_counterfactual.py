@@ -9,11 +9,11 @@ import pytest
 
 from netdrift.engine.evaluation.counterfactual import counterfactual_drift, drift_classes, ttc_excess
 from netdrift.engine.evaluation.metrics import MetricsConfig
-from netdrift.engine.experiments.scenario import LiveScenario, run_to_end
+from netdrift.engine.experiments.scenario import run_to_end
 from netdrift.engine.forecasting.settings import ForecastSettings
-from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.network.topology import Link, Node, Topology
 from netdrift.engine.traffic.series import TrafficMatrixSeries
+from tests.helpers import live_run
 
 SETTINGS = ForecastSettings.from_flat(dict(window=6, horizon=2, epochs=2, train_windows=128, il_batch=6,
                                            il_window=24, mlp_hidden=8, liquid_units=8))
@@ -35,8 +35,8 @@ def square_with_unused_diagonal() -> tuple[Topology, TrafficMatrixSeries]:
 
 def scored(failure: str):
     topo, tm = square_with_unused_diagonal()
-    live = LiveScenario(topo, tm, ("persistence", "frozen", "incremental", "routed-persistence"), SETTINGS, 48,
-                        seed=0, events=[FailureEvent(60, "fail", failure)], observe="demands")
+    live = live_run(topo, tm, ("persistence", "frozen", "incremental", "routed-persistence"), SETTINGS, 48,
+                    seed=0, failures=(f"{failure}@60",), observe="demands")
     return run_to_end(live)
 
 
@@ -78,8 +78,7 @@ def test_drift_and_convergence_by_hand():
 def test_an_event_that_reroutes_nothing_leaves_the_ensemble_and_residual_models_as_they_were():
     topo, tm = square_with_unused_diagonal()
     models = ("persistence", "frozen", "routed-persistence", "ensemble")
-    live = LiveScenario(topo, tm, models, SETTINGS, 48, seed=0, events=[FailureEvent(60, "fail", "a-c")],
-                        observe="demands")
+    live = live_run(topo, tm, models, SETTINGS, 48, seed=0, failures=("a-c@60",), observe="demands")
     result = run_to_end(live)
     for (model, period, _), value in rows(result, "excess_rmse").items():
         assert value == pytest.approx(0.0, abs=1e-9), (model, period)

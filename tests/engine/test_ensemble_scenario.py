@@ -6,13 +6,12 @@ from datetime import datetime
 
 import numpy as np
 
-from netdrift.engine.experiments.scenario import LiveScenario
 from netdrift.engine.forecasting.ensemble import FAVOUR
 from netdrift.engine.forecasting.hedge import rerouted_directions
 from netdrift.engine.forecasting.settings import ForecastSettings
-from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.network.topology import Link, Node, Topology
 from netdrift.engine.traffic.series import TrafficMatrixSeries
+from tests.helpers import live_run
 
 
 def square() -> tuple[Topology, TrafficMatrixSeries]:
@@ -30,8 +29,8 @@ def square() -> tuple[Topology, TrafficMatrixSeries]:
 def test_at_a_failure_the_ensemble_restarts_with_the_routed_member_favoured():
     topo, tm = square()
     settings = ForecastSettings.from_flat(dict(window=6, horizon=1))
-    live = LiveScenario(topo, tm, ("persistence", "routed-persistence", "ensemble"), settings, 72, seed=0,
-                        events=[FailureEvent(100, "fail", "a-b")], observe="demands", interval=0.9)
+    live = live_run(topo, tm, ("persistence", "routed-persistence", "ensemble"), settings, 72, seed=0,
+                    failures=("a-b@100",), observe="demands", interval=0.9)
     live.train()
     live.advance(100 - live.step)
     # A look ahead combines the members' forecasts and changes nothing.

@@ -12,7 +12,6 @@ import scipy.sparse as sp
 import torch
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.experiments.scenario import LiveScenario
 from netdrift.engine.experiments.spec import ModelEntry
 from netdrift.engine.forecasting import ForecastInput, ForecastSettings, make_forecaster, time_features
 from netdrift.engine.forecasting.drift_detectors import PageHinkley
@@ -21,6 +20,7 @@ from netdrift.engine.forecasting.settings import HybridSettings
 from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.network.topology import Link, Node, Topology
 from netdrift.engine.traffic.series import TrafficMatrixSeries
+from tests.helpers import live_run
 
 D, S, T_FIT = 3, 24, 72
 SETTINGS = ForecastSettings.from_flat(dict(
@@ -254,8 +254,7 @@ def test_runs_in_a_scenario_with_a_failure():
     traffic = TrafficMatrixSeries(tuple("abcd"), src, dst, demands, 60.0, datetime(2024, 1, 1))
     settings = ForecastSettings.from_flat(dict(window=6, epochs=2, il_batch=5, il_window=20, liquid_units=8,
                                                mlp_hidden=8, train_windows=64))
-    live = LiveScenario(topo, traffic, ("liquid", "incremental", "hybrid"), settings, 40, seed=3,
-                        events=[FailureEvent(50, "fail", "a-b")])
+    live = live_run(topo, traffic, ("liquid", "incremental", "hybrid"), settings, 40, seed=3, failures=("a-b@50",))
     live.train()
     live.advance(30)
     result = live.result()

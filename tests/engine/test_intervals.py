@@ -10,12 +10,11 @@ import pytest
 from netdrift.engine.errors import InputError
 from netdrift.engine.evaluation.interval_scores import interval_rows, warning_scores
 from netdrift.engine.evaluation.intervals import ConformalTracker, initial_radius
-from netdrift.engine.experiments.scenario import LiveScenario
 from netdrift.engine.forecasting.protocol import Forecast
 from netdrift.engine.forecasting.settings import ForecastSettings
-from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.network.topology import Link, Node, Topology
 from netdrift.engine.traffic.series import TrafficMatrixSeries
+from tests.helpers import live_run
 
 
 def stream_coverage(tracker: ConformalTracker, y: np.ndarray, point: float) -> np.ndarray:
@@ -80,8 +79,8 @@ def square_with_load() -> tuple[Topology, TrafficMatrixSeries]:
 def test_in_a_scenario_the_interval_at_a_failure_is_never_narrower_than_the_rule():
     topo, tm = square_with_load()
     settings = ForecastSettings.from_flat(dict(window=6, horizon=1, epochs=2))
-    live = LiveScenario(topo, tm, ("persistence", "routed-persistence"), settings, 72, seed=0,
-                        events=[FailureEvent(90, "fail", "a-b")], observe="demands", interval=0.9)
+    live = live_run(topo, tm, ("persistence", "routed-persistence"), settings, 72, seed=0,
+                    failures=("a-b@90",), observe="demands", interval=0.9)
     live.train()
     live.advance(90 - live.step)
     before = {m: t.radius.copy() for m, t in live.intervals.items()}
@@ -134,7 +133,7 @@ def test_initial_radius_and_bad_levels():
 def test_the_live_look_ahead_carries_the_current_interval_and_changes_nothing():
     topo, tm = square_with_load()
     settings = ForecastSettings.from_flat(dict(window=6, horizon=3, epochs=2))
-    live = LiveScenario(topo, tm, ("persistence",), settings, 72, seed=0, interval=0.9)
+    live = live_run(topo, tm, ("persistence",), settings, 72, seed=0, interval=0.9)
     live.train()
     live.advance(10)
     radius = live.intervals["persistence"].radius.copy()

@@ -11,10 +11,10 @@ from netdrift.engine.errors import InputError
 from netdrift.engine.experiments.scenario import LiveScenario
 from netdrift.engine.forecasting.catalogue import ROUTED_MODELS
 from netdrift.engine.forecasting.settings import ForecastSettings
-from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.network.routing import routing_matrix
 from netdrift.engine.network.topology import Link, Node, Topology
 from netdrift.engine.traffic.series import TrafficMatrixSeries
+from tests.helpers import live_run
 
 STEPS, TRAIN = 72, 48
 SETTINGS = ForecastSettings.from_flat(dict(window=6, horizon=1, epochs=2, train_windows=128, il_batch=6,
@@ -41,7 +41,7 @@ def traffic(topo: Topology) -> TrafficMatrixSeries:
 
 def run(models, events, observe="demands") -> LiveScenario:
     topo = ring_with_spur()
-    live = LiveScenario(topo, traffic(topo), models, SETTINGS, TRAIN, seed=1, events=events, observe=observe)
+    live = live_run(topo, traffic(topo), models, SETTINGS, TRAIN, seed=1, failures=events, observe=observe)
     live.train()
     live.advance(STEPS - TRAIN)
     return live
@@ -52,7 +52,7 @@ def mask(topo: Topology, down: set[str]) -> np.ndarray:
 
 
 def test_routed_persistence_is_the_last_demand_matrix_rerouted_through_failure_restore_and_partition():
-    events = [FailureEvent(52, "fail", "a-b"), FailureEvent(58, "restore", "a-b"), FailureEvent(63, "fail", "a-e")]
+    events = ("a-b@52:58", "a-e@63")
     live = run(("routed-persistence", "persistence"), events)
     topo, tm = live.topology, live.traffic
     down_at = {s: ({"a-b"} if 52 <= s < 58 else set()) | ({"a-e"} if s >= 63 else set()) for s in range(STEPS)}
@@ -69,7 +69,7 @@ def test_routed_persistence_is_the_last_demand_matrix_rerouted_through_failure_r
 
 
 def test_cut_off_pairs_forecast_as_dropped_not_as_load_elsewhere():
-    live = run(("routed-persistence",), [FailureEvent(60, "fail", "a-e")])
+    live = run(("routed-persistence",), ("a-e@60",))
     tm = live.traffic
     e = live.topology.node_index["e"]
     reachable = (tm.src != e) & (tm.dst != e)
@@ -84,7 +84,7 @@ def test_cut_off_pairs_forecast_as_dropped_not_as_load_elsewhere():
 @pytest.mark.parametrize("observe", ["demands", "links"])
 def test_routed_forecasts_never_put_load_on_a_failed_link(observe):
     pytest.importorskip("netdrift.engine.traffic.tomogravity") if observe == "links" else None
-    live = run(ROUTED_MODELS, [FailureEvent(55, "fail", "b-c")], observe)
+    live = run(ROUTED_MODELS, ("b-c@55",), observe)
     i = live.topology.link_index["b-c"]
     for name in ROUTED_MODELS:
         f = live.forecasts[name]
@@ -112,8 +112,8 @@ def test_a_routed_model_without_demands_is_refused():
 def test_unknown_observe_and_memory_budget_are_one_clear_line(monkeypatch):
     topo = ring_with_spur()
     with pytest.raises(InputError, match="observe 'flows': unknown; valid: links, demands"):
-        LiveScenario(topo, traffic(topo), ("routed-persistence",), SETTINGS, TRAIN, observe="flows")
+        live_run(topo, traffic(topo), ("routed-persistence",), SETTINGS, TRAIN, observe="flows")
     monkeypatch.setenv("NETDRIFT_MAX_MEMORY", "1K")
     with pytest.raises(InputError, match="routed models on 'ring-spur' .* over the memory budget"):
-        LiveScenario(topo, traffic(topo), ("routed-persistence",), SETTINGS, TRAIN)
-    LiveScenario(topo, traffic(topo), ("persistence",), SETTINGS, TRAIN)  # link-level: no demand rows
+        live_run(topo, traffic(topo), ("routed-persistence",), SETTINGS, TRAIN)
+    live_run(topo, traffic(topo), ("persistence",), SETTINGS, TRAIN)  # link-level: no demand rows

@@ -15,6 +15,7 @@ from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.network.routing import routing_matrix
 from netdrift.engine.network.topology import Link, Node, Topology
 from netdrift.engine.traffic.series import TrafficMatrixSeries
+from tests.helpers import live_run
 
 STEPS, TRAIN = 60, 40
 
@@ -40,7 +41,7 @@ CFG = ForecastSettings.from_flat(dict(window=6, horizon=1, epochs=2, il_batch=5,
 
 def make(models=("persistence", "seasonal", "frozen", "incremental"), **kw) -> LiveScenario:
     topo = square()
-    return LiveScenario(topo, traffic(topo), models, CFG, TRAIN, seed=3, **kw)
+    return live_run(topo, traffic(topo), models, CFG, TRAIN, seed=3, **kw)
 
 
 def test_persistence_forecasts_the_previous_actual():
@@ -141,13 +142,13 @@ def test_bad_models_are_rejected(bad, message):
 def test_training_must_be_shorter_than_the_run():
     topo = square()
     with pytest.raises(InputError, match="^train_steps: 60 must be smaller"):
-        LiveScenario(topo, traffic(topo), ("persistence",), CFG, STEPS, seed=0)
+        live_run(topo, traffic(topo), ("persistence",), CFG, STEPS, seed=0)
 
 
 def test_failures_inside_training_or_unknown_are_rejected():
     topo = square()
     with pytest.raises(InputError, match="training period"):
-        LiveScenario(topo, traffic(topo), ("persistence",), CFG, TRAIN, events=[FailureEvent(3, "fail", "a-b")])
+        live_run(topo, traffic(topo), ("persistence",), CFG, TRAIN, failures=("a-b@3",))
     live = make(("persistence",))
     live.train()
     with pytest.raises(InputError, match="'zz'"):
@@ -168,7 +169,7 @@ def test_fork_is_independent():
 def test_the_h_step_ahead_forecast_is_recorded_against_the_step_it_is_for():
     topo = square()
     cfg = ForecastSettings.from_flat(dict(window=6, horizon=3, epochs=2, il_batch=5, il_window=20))
-    live = LiveScenario(topo, traffic(topo), ("persistence",), cfg, TRAIN, seed=0)
+    live = live_run(topo, traffic(topo), ("persistence",), cfg, TRAIN, seed=0)
     live.train()
     live.advance(10)
     f = live.forecasts["persistence"]
@@ -270,3 +271,60 @@ def test_a_stored_spec_with_variants_and_settings_comes_back_equal():
     back = spec_from_dict(LiveScenario.from_spec(spec).snapshot().config)  # what the history stores
     assert back.to_dict() == spec.to_dict()
     assert back.models[1] == ModelEntry("incremental-b12", "incremental", (("il_batch", 12),))
+
+
+CACHE_MODELS = ("persistence", "seasonal", "incremental", "routed-persistence", "ensemble")
+
+
+def _counted(live: LiveScenario) -> dict[str, list[int]]:
+    """Count each fitted model's forecast calls from now on (after training: the calibration
+    pass forecasts from copies of the models and is not counted)."""
+    counts: dict[str, list[int]] = {}
+    for label, model in live.models.items():
+        calls = counts[label] = [0]
+
+        def forecast(inp, _inner=model.forecast, _calls=calls):
+            _calls[0] += 1
+            return _inner(inp)
+
+        model.forecast = forecast  # type: ignore[method-assign]
+    return counts
+
+
+def _cache_run(bands: bool, click_at: int | None = None) -> tuple[LiveScenario, dict[str, list[int]]]:
+    live = make(CACHE_MODELS, interval=0.9, observe="demands")
+    live.train()
+    counts = _counted(live)
+    while not live.finished:
+        if bands:
+            live.next_bands()  # what the Live page shows before each step: every model's look-ahead
+        if live.step == click_at:
+            live.toggle("a-b")
+        live.advance(1)
+    return live, counts
+
+
+def test_with_bands_shown_each_model_forecasts_each_step_once_and_the_numbers_do_not_change():
+    members = [m for m in CACHE_MODELS if m != "ensemble"]  # the ensemble combines its members' forecasts
+    shown, counts = _cache_run(bands=True)
+    assert {m: counts[m][0] for m in members} == {m: STEPS - TRAIN for m in members}  # steps x models
+    assert counts["ensemble"][0] == 0
+    hidden, _ = _cache_run(bands=False)
+    for kind in ("forecasts", "lower", "upper"):
+        a, b = getattr(shown.recorder, kind), getattr(hidden.recorder, kind)
+        assert sorted(a) == sorted(b) == sorted(CACHE_MODELS)
+        for m in CACHE_MODELS:
+            np.testing.assert_array_equal(a[m], b[m], err_msg=f"{kind} of {m}")
+
+
+def test_a_click_after_the_look_ahead_makes_that_step_forecast_again_under_the_new_failure_state():
+    at = TRAIN + 7
+    members = [m for m in CACHE_MODELS if m != "ensemble"]
+    shown, counts = _cache_run(bands=True, click_at=at)
+    # the look-ahead of step `at` was made before the click: that step is forecast twice
+    assert {m: counts[m][0] for m in members} == {m: STEPS - TRAIN + 1 for m in members}
+    hidden, _ = _cache_run(bands=False, click_at=at)
+    assert [e.step for e in shown.events] == [e.step for e in hidden.events] == [at]
+    for m in CACHE_MODELS:
+        np.testing.assert_array_equal(shown.forecasts[m], hidden.forecasts[m], err_msg=m)
+        np.testing.assert_array_equal(shown.recorder.upper[m], hidden.recorder.upper[m], err_msg=m)

@@ -7,6 +7,10 @@ metrics, the recorder, the CLI and the dashboard consume records; the loop compu
 
 The generator reads the simulator when it is advanced, so a failure added between two records
 (a click in the dashboard) applies to the next one.
+
+A :class:`ForecastCache` shared with a screen's look-ahead (which forecasts the step about to be
+observed, for its bands) makes each model forecast each step once: the loop takes the look-ahead's
+forecasts when they were made from the same input (same step, same failures known).
 """
 
 from __future__ import annotations
@@ -20,10 +24,10 @@ import numpy as np
 from netdrift.engine.evaluation.intervals import ConformalTracker
 from netdrift.engine.evaluation.stream import ObservationStream
 from netdrift.engine.forecasting.base import Forecaster
-from netdrift.engine.forecasting.protocol import Forecast
+from netdrift.engine.forecasting.protocol import Forecast, ForecastInput
 from netdrift.engine.network.events import FailureEvent
 
-__all__ = ["StepRecord", "iter_evaluate"]
+__all__ = ["StepRecord", "ForecastCache", "iter_evaluate"]
 
 
 @dataclass(frozen=True)
@@ -47,13 +51,53 @@ class StepRecord:
     interval_seconds: float = 0.0
 
 
+class ForecastCache:
+    """The models' forecasts of one step, each made once and kept until the models observe it.
+
+    Keyed by the input's step and the failures known at it (what, with the observed window, a
+    forecast depends on): a click that changes the failure state makes new forecasts. Holds one
+    step: asking for another step, or :meth:`clear` (models observed or reloaded), drops it.
+    Forecasting is free of side effects beyond the step's own bookkeeping, which the second call
+    would redo identically, so a kept forecast is the one the loop would make.
+
+    >>> cache = ForecastCache()
+    >>> cache.calls
+    0
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple[int, tuple[FailureEvent, ...]] | None = None
+        self._made: dict[str, tuple[Forecast, float]] = {}
+        #: forecasts made through the cache (each model, each step, each failure state once)
+        self.calls = 0
+
+    def forecast(self, label: str, model: Forecaster, inp: ForecastInput) -> tuple[Forecast, float]:
+        """``model``'s forecast of ``inp`` (utilisation) and the seconds it took when it was made."""
+        key = (inp.step, inp.events)
+        if key != self._key:
+            self._key, self._made = key, {}
+        made = self._made.get(label)
+        if made is None:
+            t0 = time.perf_counter()
+            fc = model.forecast(inp)
+            self.calls += 1
+            made = self._made[label] = (fc, time.perf_counter() - t0)
+        return made
+
+    def clear(self) -> None:
+        """Forget the kept forecasts (the models observed a step or were replaced)."""
+        self._key, self._made = None, {}
+
+
 def iter_evaluate(stream: ObservationStream, models: Mapping[str, Forecaster], start: int,
-                  stop: int, intervals: Mapping[str, ConformalTracker] | None = None) -> Iterator[StepRecord]:
+                  stop: int, intervals: Mapping[str, ConformalTracker] | None = None,
+                  cache: ForecastCache | None = None) -> Iterator[StepRecord]:
     """Forecast, observe and yield steps ``[start, stop)`` with fitted ``models``.
 
     ``stream`` must have observed steps ``[0, start)``; afterwards it has observed ``[0, stop)``
     (or up to where the caller stopped iterating). With ``intervals`` (one tracker per model),
-    each forecast carries its interval and the trackers learn from the actuals.
+    each forecast carries its interval and the trackers learn from the actuals. With ``cache``,
+    forecasts already made of a step's input (a look-ahead's) are taken instead of made again.
     """
     h = stream.horizon
     intervals = intervals or {}
@@ -80,12 +124,17 @@ def iter_evaluate(stream: ObservationStream, models: Mapping[str, Forecaster], s
         raw: dict[str, Forecast] = {}
         for label, model in [*members.items(), *combiners.items()]:
             t0 = time.perf_counter()
+            made = 0.0  # a kept forecast's own time, counted as this step's
             if label in combiners:
                 fc = model.combine(inp, raw)  # type: ignore[attr-defined]  # a combiner (the ensemble) has combine
+            elif cache is not None:
+                fc, made = cache.forecast(label, model, inp)
+                raw[label] = fc
+                t0 = time.perf_counter()
             else:
                 fc = raw[label] = model.forecast(inp)
             model.observe(observed, feats, demands)
-            seconds[label] = time.perf_counter() - t0
+            seconds[label] = made + time.perf_counter() - t0
             fc = fc.scaled(stream.capacity)
             tracker = intervals.get(label)
             if tracker is not None:
@@ -94,5 +143,7 @@ def iter_evaluate(stream: ObservationStream, models: Mapping[str, Forecaster], s
                 tracker.update(stream.actual_mbps(t), t)
                 interval_seconds += time.perf_counter() - t1
             forecasts[label] = fc
+        if cache is not None:
+            cache.clear()
         yield StepRecord(t, stream.actual_mbps(t), forecasts, t + h - 1,
                          tuple(e for e in inp.events if e.step == t), seconds, interval_seconds)

@@ -3,7 +3,9 @@ a direction's recent window, the running errors.
 
 The look-ahead of a step is computed once per (step, failure state, event count, fitted models)
 and kept on the scenario: the hover forecasts and the bands of one step share one pass over the
-models, and a click that changes the failure state makes a new one.
+models, and a click that changes the failure state makes a new one. The models' forecasts go
+through the scenario's :class:`~netdrift.engine.evaluation.loop.ForecastCache`, so the loop that
+then observes the step reuses them: each model forecasts each step once.
 """
 
 from __future__ import annotations
@@ -39,7 +41,9 @@ def next_bands(live: LiveScenario) -> dict[str, Forecast]:
         return cached[1]
     live.stream.fill(live.step)
     inp = live.stream.input_at(live.step)
-    raw = {label: m.forecast(inp) for label, m in live.models.items() if not getattr(m, "combines", False)}
+    cache = live.forecast_cache  # the loop takes these forecasts when it observes this step
+    raw = {label: cache.forecast(label, m, inp)[0] for label, m in live.models.items()
+           if not getattr(m, "combines", False)}
     out = {}
     for label, m in live.models.items():
         # A combiner (the ensemble) combines the members' forecasts just made, remembering nothing.

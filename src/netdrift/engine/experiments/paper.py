@@ -25,7 +25,7 @@ from netdrift.engine.evaluation.metrics import MetricsConfig
 from netdrift.engine.evaluation.scoring import summary_table
 from netdrift.engine.evaluation.uncertainty import mean_interval
 from netdrift.engine.experiments.scenario import LiveScenario
-from netdrift.engine.experiments.spec import ModelEntry
+from netdrift.engine.experiments.spec import ModelEntry, ScenarioSpec
 from netdrift.engine.forecasting.settings import ForecastSettings
 from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.network.loaders import load_topology
@@ -199,8 +199,11 @@ def run_paper(config: PaperConfig, progress: Progress | None = None,
                 shared = (traffic, plan)
         else:
             traffic, plan = shared
-        base = LiveScenario(topo, traffic, models, config.forecast, config.train_steps, seed,
-                            config.device, metrics_config=config.metrics, interval=None)
+        spec = ScenarioSpec(topology=config.topology, traffic=config.traffic, traffic_model=config.traffic_model,
+                            steps=traffic.steps, train_steps=config.train_steps, step_minutes=traffic.step_minutes,
+                            models=tuple(models), forecast=config.forecast, seed=seed, device=config.device,
+                            metrics=config.metrics, interval=None, warn_utilization=None)
+        base = LiveScenario(spec, topo, traffic)
         base.train(lambda msg, f: report(f"training: {msg}", 0.2 * f))
         at = failure_step(config.train_steps, base.config.steps_per_day, traffic.steps)
         base.advance(at - base.step)

@@ -29,29 +29,17 @@ from netdrift.engine.budget import check_memory
 from netdrift.engine.errors import InputError
 from netdrift.engine.evaluation.calibration import calibrated_radii
 from netdrift.engine.evaluation.intervals import ConformalTracker, initial_radius
-from netdrift.engine.evaluation.loop import StepRecord, iter_evaluate
-from netdrift.engine.evaluation.metrics import MetricsConfig
+from netdrift.engine.evaluation.loop import ForecastCache, StepRecord, iter_evaluate
 from netdrift.engine.evaluation.recorder import ForecastRecorder
 from netdrift.engine.evaluation.scoring import score_result
 from netdrift.engine.evaluation.stream import ObservationStream
 from netdrift.engine.experiments import live_reads
-from netdrift.engine.experiments.spec import (
-    ModelEntry,
-    ScenarioSpec,
-    check_interval_settings,
-    check_run_lengths,
-    parse_models,
-)
+from netdrift.engine.experiments.spec import CheckedSpec, ModelEntry, ScenarioSpec, check_event_step, check_spec
 from netdrift.engine.forecasting.base import Forecaster
-from netdrift.engine.forecasting.catalogue import DEFAULT_MODELS, make_forecaster, model_info
+from netdrift.engine.forecasting.catalogue import make_forecaster, model_info
 from netdrift.engine.forecasting.protocol import Forecast
-from netdrift.engine.forecasting.settings import ForecastConfig, ForecastSettings
-from netdrift.engine.network.events import (
-    FailureEvent,
-    events_from_specs,
-    in_log_order,
-    refuse_repeated_failures,
-)
+from netdrift.engine.forecasting.settings import ForecastConfig
+from netdrift.engine.network.events import FailureEvent, in_log_order
 from netdrift.engine.network.loaders import load_topology
 from netdrift.engine.network.simulation import Simulator
 from netdrift.engine.network.topology import Topology
@@ -101,55 +89,46 @@ class LiveScenario:
     made with :meth:`fail`/:meth:`restore`/:meth:`toggle` take effect from ``step`` on.
     """
 
-    def __init__(
-        self,
-        topology: Topology,
-        traffic: TrafficMatrixSeries,
-        models: Sequence[str | ModelEntry] = DEFAULT_MODELS,
-        settings: ForecastSettings | None = None,
-        train_steps: int = 2016,
-        seed: int = 0,
-        device: str = "cpu",
-        events: Iterable[FailureEvent] = (),
-        metrics_config: MetricsConfig | None = None,
-        spec: ScenarioSpec | None = None,
-        observe: str = "links",
-        interval: float | None = None,
-        warn_utilization: float | None = None,
-        pre_steps: int | None = None,
-    ) -> None:
+    def __init__(self, spec: ScenarioSpec | CheckedSpec, topology: Topology, traffic: TrafficMatrixSeries) -> None:
+        """The run ``spec`` describes, on ``topology`` with ``traffic`` (the spec's steps long).
+
+        The spec is validated here unless it comes checked against this topology
+        (:func:`~netdrift.engine.experiments.spec.check_spec`, as :meth:`from_spec` does before it
+        makes the traffic); its scheduled failures take effect as the run reaches them.
+        """
+        checked = check_spec(spec, topology)
+        spec = checked.spec
+        if traffic.steps != spec.steps:
+            raise InputError("traffic", f"has {traffic.steps} steps, the spec {spec.steps}")
         day = steps_per_day(traffic.step_minutes)
-        self.settings = (settings or ForecastSettings()).with_steps_per_day(day)
-        check_run_lengths(traffic.steps, train_steps, self.settings)
-        check_interval_settings(interval, warn_utilization)
-        self.interval, self.warn_utilization = interval, warn_utilization
-        if pre_steps is not None and (isinstance(pre_steps, bool) or int(pre_steps) != pre_steps or pre_steps < 1):
-            raise InputError("pre_steps", f"must be a whole number of steps >= 1, got {pre_steps!r}")
-        self.pre_steps = int(pre_steps) if pre_steps is not None else day
+        self.spec = spec
+        self.settings = spec.forecast.with_steps_per_day(day)
+        self.interval, self.warn_utilization = spec.interval, spec.warn_utilization
+        self.pre_steps = int(spec.pre_steps) if spec.pre_steps is not None else day
         self.topology = topology
         self.traffic = traffic
-        self.train_steps = train_steps
-        self.seed = seed
-        self.device = device
-        self.metrics_config = metrics_config or MetricsConfig()
-        self.spec = spec
-        self.entries = parse_models(models)
+        self.train_steps = spec.train_steps
+        self.seed = spec.seed
+        self.device = spec.device
+        self.metrics_config = spec.metrics
+        self.entries = list(checked.entries)
         routed = [e for e in self.entries if model_info(e.kind).space == "demands"]
         if routed:
             check_memory(f"routed models on '{topology.name}' ({traffic.n_pairs} node pairs)",
                          routed_memory_bytes(traffic, self.settings.common, routed))
         self.simulator = Simulator(topology, traffic)
-        for e in in_log_order(events):
-            self._check_event_step(e)
+        for e in checked.events:
             self.simulator.add_event(e)
         common = self.settings.common
-        self.stream = ObservationStream(self.simulator, common.window, common.horizon, observe, bool(routed))
+        self.stream = ObservationStream(self.simulator, common.window, common.horizon, spec.observe, bool(routed))
         self.recorder = ForecastRecorder([e.label for e in self.entries], traffic.steps, topology.n_directions,
-                                         intervals=interval is not None)
+                                         intervals=spec.interval is not None)
         self.intervals: dict[str, ConformalTracker] = {}
         self.models: dict[str, Forecaster] = {}
         self.total_steps = traffic.steps
         self.step = 0
+        #: each step's model forecasts, shared by the look-ahead (live_reads.next_bands) and the loop
+        self.forecast_cache = ForecastCache()
         #: the look-ahead last computed (see live_reads.next_bands) and a count of model (re)loads, its key
         self.look_ahead: tuple[Any, dict[str, Forecast]] | None = None
         self.models_epoch = 0
@@ -157,28 +136,15 @@ class LiveScenario:
     # --- construction -----------------------------------------------------------------------
     @classmethod
     def from_spec(cls, spec: ScenarioSpec, topology: Topology | None = None) -> "LiveScenario":
-        """Load the topology (unless given), make the traffic and schedule the spec's failures."""
+        """Load the topology (unless given), check the spec against it, make the traffic."""
         topo = topology if topology is not None else load_topology(spec.topology, weights=spec.weights)
-        entries = parse_models(spec.models)
-        for e in entries:
-            e.settings(spec.forecast)
-        check_run_lengths(spec.steps, spec.train_steps, spec.forecast)
-        check_interval_settings(spec.interval, spec.warn_utilization)
-        refuse_repeated_failures(events_from_specs(spec.failures, topo, spec.steps))
+        checked = check_spec(spec, topo)  # before the traffic: no work for a bad spec
         traffic = make_traffic(spec.traffic, topo, spec.steps, spec.step_minutes, spec.seed, spec.peak_utilization,
                                require_steps=True, model=spec.traffic_model)
-        events = events_from_specs(spec.failures, topo, traffic.steps)
-        return cls(topo, traffic, entries, spec.forecast, spec.train_steps, spec.seed, spec.device,
-                   events, spec.metrics, spec, spec.observe, spec.interval, spec.warn_utilization, spec.pre_steps)
+        return cls(checked, topo, traffic)
 
     def _check_event_step(self, event: FailureEvent) -> None:
-        if event.step < self.train_steps:
-            raise InputError(
-                f"failure '{event.target}@{event.step}'",
-                f"step {event.step} is inside the training period (0..{self.train_steps - 1})",
-            )
-        if event.step >= self.traffic.steps:
-            raise InputError(f"failure '{event.target}@{event.step}'", "step is outside the run")
+        check_event_step(event, self.train_steps, self.traffic.steps)
 
     @property
     def config(self) -> ForecastConfig:
@@ -216,6 +182,7 @@ class LiveScenario:
                       progress=None if progress is None else _epoch_reporter(progress, entry.label, i, n))
             self.models[entry.label] = model
         self.models_epoch += 1
+        self.forecast_cache.clear()
         self._start_streaming()
         if progress:
             progress("trained", 1.0)
@@ -274,6 +241,7 @@ class LiveScenario:
         self.stream.fill(self.train_steps)
         self.models = dict(saved["models"])
         self.models_epoch += 1
+        self.forecast_cache.clear()
         self._start_streaming()
 
     @classmethod
@@ -313,7 +281,7 @@ class LiveScenario:
         if not self.trained:
             raise RuntimeError("train() the scenario before advancing it")
         stop = min(self.step + k, self.total_steps)
-        for record in iter_evaluate(self.stream, self.models, self.step, stop, self.intervals):
+        for record in iter_evaluate(self.stream, self.models, self.step, stop, self.intervals, self.forecast_cache):
             self.recorder.add(record)
             self.step = record.step + 1
             yield record

@@ -1,8 +1,9 @@
 """What a scenario runs: topology, traffic, failures, models with their settings, seed.
 
-A spec is plain data, validated when it is built (:func:`parse_models`, the settings classes)
-and again against the loaded topology and traffic when a scenario is made from it. Same spec,
-same seed -> the same numbers, bit for bit on CPU.
+A spec is plain data. :func:`check_spec` validates it once against its topology (models and their
+settings, run lengths, interval settings, the failures) and gives a :class:`CheckedSpec`, what a
+:class:`netdrift.engine.experiments.scenario.LiveScenario` is built from. Same spec, same seed ->
+the same numbers, bit for bit on CPU.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from netdrift.engine.errors import InputError
 from netdrift.engine.evaluation.metrics import MetricsConfig
 from netdrift.engine.forecasting.catalogue import DEFAULT_MODELS, MODEL_NAMES, model_info
 from netdrift.engine.forecasting.settings import ForecastSettings
+from netdrift.engine.network.events import FailureEvent, events_from_specs, refuse_repeated_failures
+from netdrift.engine.network.topology import Topology
 
-__all__ = ["ModelEntry", "ScenarioSpec", "parse_models", "check_run_lengths", "check_interval_settings",
-           "spec_from_dict"]
+__all__ = ["ModelEntry", "ScenarioSpec", "CheckedSpec", "check_spec", "check_event_step", "parse_models",
+           "check_run_lengths", "check_interval_settings", "spec_from_dict"]
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,21 @@ def check_run_lengths(steps: int, train_steps: int, settings: ForecastSettings) 
         raise InputError("train_steps", f"{train_steps} is too short for window {window} + horizon {horizon}")
 
 
+def check_event_step(event: FailureEvent, train_steps: int, steps: int) -> None:
+    """Refuse a failure or restore inside the training period or past the run's end."""
+    if event.step < train_steps:
+        raise InputError(f"failure '{event.target}@{event.step}'",
+                         f"step {event.step} is inside the training period (0..{train_steps - 1})")
+    if event.step >= steps:
+        raise InputError(f"failure '{event.target}@{event.step}'", "step is outside the run")
+
+
+def check_pre_steps(pre_steps: int | None) -> None:
+    """Refuse a pre-failure period that is not a whole number of steps >= 1 (None: one day)."""
+    if pre_steps is not None and (isinstance(pre_steps, bool) or int(pre_steps) != pre_steps or pre_steps < 1):
+        raise InputError("pre_steps", f"must be a whole number of steps >= 1, got {pre_steps!r}")
+
+
 @dataclass(frozen=True)
 class ScenarioSpec:
     """What to run. Steps are counted from the start of the traffic series.
@@ -156,3 +174,44 @@ def spec_from_dict(stored: dict[str, Any]) -> ScenarioSpec:
         values["metrics"] = MetricsConfig(**values["metrics"])
     values["failures"] = tuple(values.get("failures", ()))
     return ScenarioSpec(**values)
+
+
+@dataclass(frozen=True)
+class CheckedSpec:
+    """A :class:`ScenarioSpec` validated once against ``topology`` (made by :func:`check_spec`):
+    its model ``entries`` and its scheduled failure ``events``, in log order."""
+
+    spec: ScenarioSpec
+    topology: Topology
+    entries: tuple[ModelEntry, ...]
+    events: tuple[FailureEvent, ...]
+
+
+def check_spec(spec: ScenarioSpec | CheckedSpec, topology: Topology) -> CheckedSpec:
+    """Validate ``spec`` against ``topology``, once: the models and their overrides, the run
+    lengths, the interval settings, the pre-failure period and the failures (known elements,
+    inside the run and after training, none repeated). InputError names the first bad input.
+
+    A spec already checked against this very topology is returned as it is.
+
+    >>> from netdrift.engine.network.loaders import load_topology
+    >>> checked = check_spec(ScenarioSpec(topology="abilene", steps=40, train_steps=30, failures=("0-1@33",)),
+    ...                      load_topology("abilene"))
+    >>> [e.step for e in checked.events], len(checked.entries) > 0
+    ([33], True)
+    """
+    if isinstance(spec, CheckedSpec):
+        if spec.topology is topology:
+            return spec
+        spec = spec.spec
+    entries = parse_models(spec.models)
+    for e in entries:
+        e.settings(spec.forecast)
+    check_run_lengths(spec.steps, spec.train_steps, spec.forecast)
+    check_interval_settings(spec.interval, spec.warn_utilization)
+    check_pre_steps(spec.pre_steps)
+    events = events_from_specs(spec.failures, topology, spec.steps)
+    refuse_repeated_failures(events)
+    for event in events:
+        check_event_step(event, spec.train_steps, spec.steps)
+    return CheckedSpec(spec, topology, tuple(entries), tuple(events))
