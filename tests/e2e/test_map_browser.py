@@ -248,7 +248,7 @@ def test_first_click_of_a_run_does_not_move_the_map(offline_page, dashboard_serv
     assert _settled_top(page) == pytest.approx(top, abs=1.0), "the map moved after the first click"
 
 
-def test_topology_page_preview_and_visible_upload_errors(offline_page, dashboard_server, tmp_path: Path) -> None:
+def test_topology_page_preview_and_upload_limits_and_errors(offline_page, dashboard_server, tmp_path: Path) -> None:
     base, _ = dashboard_server
     page, blocked = offline_page
     page.goto(base)
@@ -261,15 +261,23 @@ def test_topology_page_preview_and_visible_upload_errors(offline_page, dashboard
     assert page.evaluate("() => window.__netdriftMap.network.canvas.frame.canvas.clientHeight") == 520  # height=520
 
     page.get_by_text("Upload a file").click()
-    upload = page.get_by_test_id("stFileUploaderDropzoneInput")
-    upload.wait_for(state="attached", timeout=30_000)
+    # The box states the label's limit (it said "200MB per file" under "up to 20 MB").
+    box = page.get_by_test_id("stFileUploader").filter(has_text="up to 20 MB")
+    box.wait_for(timeout=30_000)
+    upload = box.get_by_test_id("stFileUploaderDropzoneInput")
+    limit = box.get_by_test_id("stFileUploaderDropzoneInstructions").inner_text()
+    assert "20MB per file" in limit and "200MB" not in limit, limit
     big = tmp_path / "huge.graphml"
     big.write_bytes(b"<graphml>" + b" " * (25 * 2**20) + b"</graphml>")
     upload.set_input_files(str(big))
+    # Refused by the box itself: the file's chip is marked invalid (red), its alert (read out, and
+    # shown on hover) says why; nothing reaches the server.
+    chip = page.get_by_test_id("stFileChip").filter(has_text="huge.graphml")
+    chip.wait_for(timeout=60_000)
+    assert chip.get_attribute("aria-invalid") == "true"
+    why = chip.get_by_role("alert").text_content() or ""
+    assert "must be 20.0MB or smaller" in why, why
     error = page.get_by_test_id("stAlertContentError")
-    error.first.wait_for(timeout=60_000)
-    assert "huge.graphml" in error.first.inner_text() and "20 MiB" in error.first.inner_text()
-    assert error.first.is_visible()
 
     upload.set_input_files(str(ROOT / "sample_topologies" / "Abilene.graphml"))
     page.wait_for_function("() => (window.__netdriftMap.topology || '') === 'Abilene' && window.__netdriftMap.fitted",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["preload", "main"]
+__all__ = ["preload", "main", "with_upload_limit"]
 
 
 def preload() -> None:
@@ -31,12 +31,29 @@ def preload() -> None:
     import netdrift.engine.network.loaders  # noqa: F401 - imported to be loaded
 
 
+def with_upload_limit(args: list[str]) -> list[str]:
+    """``args`` of a ``streamlit run`` with ``--server.maxUploadSize`` set to the dashboard's upload
+    limit (20 MB), unless it sets one: every upload box then says the limit its label states.
+
+    >>> with_upload_limit(["run", "app.py", "--server.port=8501"])[-1]
+    '--server.maxUploadSize=20'
+    >>> with_upload_limit(["run", "app.py", "--server.maxUploadSize=5"])
+    ['run', 'app.py', '--server.maxUploadSize=5']
+    """
+    from netdrift.dashboard.common.topology_io import UPLOAD_WIDGET_MB
+
+    if not args or args[0] != "run" or any(a.startswith("--server.maxUploadSize") for a in args):
+        return list(args)
+    return [*args, f"--server.maxUploadSize={UPLOAD_WIDGET_MB}"]
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Preload, then run Streamlit's command line with ``argv`` (default: ``sys.argv[1:]``)."""
+    """Preload, then run Streamlit's command line with ``argv`` (default: ``sys.argv[1:]``) and the
+    dashboard's upload limit (:func:`with_upload_limit`)."""
     preload()
     from streamlit.web.cli import main as streamlit_main
 
-    args = sys.argv[1:] if argv is None else argv
+    args = with_upload_limit(sys.argv[1:] if argv is None else argv)
     try:
         return streamlit_main.main(args=args, prog_name="streamlit", standalone_mode=True)
     finally:  # Streamlit stops its server on SIGTERM/SIGINT and returns (or exits) here

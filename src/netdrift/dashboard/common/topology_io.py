@@ -37,9 +37,10 @@ __all__ = [
 
 #: Largest topology file accepted from the browser (20 MiB; real backbones are < 1 MiB).
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-#: What the upload widget itself lets through (MB): more than MAX_UPLOAD_BYTES, so a file
-#: over our limit is refused by :func:`topology_from_upload` in one readable line.
-UPLOAD_WIDGET_MB = 200
+#: What the upload widgets say and let through (MB): the same 20 as MAX_UPLOAD_BYTES, so the box
+#: does not offer "200MB" under a label that says "up to 20 MB"; the server's
+#: ``server.maxUploadSize`` is set to it too (:mod:`netdrift.dashboard.serve`).
+UPLOAD_WIDGET_MB = MAX_UPLOAD_BYTES // 2**20
 #: File name endings the loaders understand.
 UPLOAD_TYPES = ("graphml", "gml", "xml", "txt", "json")
 LINK_COLUMNS = ["id", "u", "v", "capacity_mbps", "weight", "length_km"]

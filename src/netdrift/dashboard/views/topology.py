@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from netdrift.dashboard.common.counters import counters_panel
 from netdrift.dashboard.common.topology_io import (
     EDITABLE_COLUMNS,
     MAX_UPLOAD_BYTES,
@@ -55,8 +56,7 @@ else:
         f"Topology file (Topology Zoo .graphml/.gml, SNDlib .xml/.txt, netdrift .json; up to "
         f"{MAX_UPLOAD_BYTES // 2**20} MB)",
         type=list(UPLOAD_TYPES),
-        # Above our own limit, so an oversized file reaches topology_from_upload and its refusal
-        # is one visible line (the widget's own refusal is only an icon with a hover text).
+        # Our own limit: the box says "Limit 20MB per file" under the label's "up to 20 MB".
         max_upload_size=UPLOAD_WIDGET_MB,
         key="topology_upload",
     )
@@ -88,6 +88,7 @@ st.subheader("Map")
 st.caption("Hover a node or link for its details; zoom with the wheel, search by name, Fit shows it all. "
            "Grey until a run gives loads; link width = capacity.")
 topology_map(preview_data(topology), key="topology_preview_map", height=520)
+counters_panel(topology, key="topology_counters")
 
 st.subheader("Links")
 st.caption("Edit capacity (Mbit/s per direction) and IGP weight before running; other columns are fixed.")
