@@ -35,6 +35,7 @@ from torch import nn
 
 from netdrift.engine.errors import InputError
 from netdrift.engine.forecasting.base import Forecaster
+from netdrift.engine.forecasting.cfc_fast import cfc_forward
 from netdrift.engine.forecasting.features import DELTA_SCALE, WindowSampler, fill_forward, split_window
 from netdrift.engine.forecasting.settings import ForecastConfig, LiquidSettings, StatefulLiquidSettings
 from netdrift.engine.forecasting.torch_utils import derive_seed, seeded, train_steps
@@ -82,6 +83,8 @@ class _LiquidNet(nn.Module):
         if isinstance(self.rnn, nn.GRU):
             _, h_n = self.rnn(seq)
             h = h_n[-1]  # the last layer's state after the last step
+        elif isinstance(self.rnn, CfC):
+            h, _ = cfc_forward(self.rnn, seq)  # the module's forward, op for op, without its call overhead
         else:
             h, _ = self.rnn(seq)
         return self.head(torch.cat([h, future], dim=1))
@@ -173,7 +176,7 @@ class LiquidForecaster(Forecaster[LiquidSettings]):
         win = np.ascontiguousarray(window.T)  # (D, W): one sequence per direction
         feats = np.broadcast_to(features, (win.shape[0],) + features.shape)
         seq, future, last = _inputs(win, feats, self.config.window, self.device)
-        with torch.no_grad():
+        with torch.inference_mode():  # the same values as under no_grad, with less bookkeeping
             out = self._net(seq, future).cpu().numpy()
         return (last + out / DELTA_SCALE).T
 
@@ -214,7 +217,7 @@ class _StatefulNet(nn.Module):
         self, seq: torch.Tensor, future: torch.Tensor, h: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, L, 2 + F) steps and (B, L, H * F) future features -> (B, L, H) and the last state."""
-        out, h = self.rnn(seq, h)
+        out, h = cfc_forward(self.rnn, seq, h, return_sequences=True)
         return self.head(torch.cat([out, future], dim=2)), h
 
 
@@ -322,7 +325,7 @@ class StatefulLiquidForecaster(Forecaster[StatefulLiquidSettings]):
         h = None
         with torch.no_grad():
             for c in range(0, t, self._WARM_CHUNK):
-                out, h = net.rnn(self._tensor(seq[:, c : c + self._WARM_CHUNK]), h)
+                out, h = cfc_forward(net.rnn, self._tensor(seq[:, c : c + self._WARM_CHUNK]), h, True)
         self._h, self._out, self._prev = h, out[:, -1], filled[-1].copy()
 
     def _train(self, net: _StatefulNet, x_all: np.ndarray, y_all: np.ndarray, m_all: np.ndarray,
@@ -354,7 +357,7 @@ class StatefulLiquidForecaster(Forecaster[StatefulLiquidSettings]):
                 h = None
                 if warm:
                     with torch.no_grad():
-                        _, h = net.rnn(x[:, :warm])
+                        _, h = cfc_forward(net.rnn, x[:, :warm], None, True)
                 for c in range(warm, seq_len, chunk):
                     pred, h = net(x[:, c : c + chunk], f[:, c : c + chunk], h)
                     msk = mask[:, c : c + chunk]
@@ -378,7 +381,7 @@ class StatefulLiquidForecaster(Forecaster[StatefulLiquidSettings]):
         now = self._last_known  # the value, gaps carrying the last one (set by Forecaster.observe)
         x = _step_inputs(now[None, :], self._prev, features[None, :], self._scales).transpose(1, 0, 2)  # (D, 1, in)
         with torch.no_grad():
-            out, self._h = self._net.rnn(self._tensor(x), self._h)
+            out, self._h = cfc_forward(self._net.rnn, self._tensor(x), self._h, True)
         self._out, self._prev = out[:, -1], now.copy()
 
     @property
