@@ -145,3 +145,92 @@ def test_an_outage_is_stored_as_one_fail_and_one_restore(service):
     with service.sessions() as s:
         stored = ScenarioRepository(s).get_scenario(sid).events
     assert [(e.step, e.action, e.target) for e in stored] == [(103, "fail", target), (109, "restore", target)]
+
+
+PIECES_SPEC = ScenarioSpec(topology="abilene", steps=520, train_steps=300, step_minutes=60,
+                           models=("persistence", "seasonal"),
+                           forecast=ForecastSettings.from_flat(dict(window=8, horizon=2)), seed=1, interval=0.9)
+
+
+def _blob_bytes(engine):
+    """Count the bytes of every binary parameter the engine sends (what a write of series rows,
+    or of a model pickle, costs), per table written."""
+    from sqlalchemy import event
+
+    written: dict[str, int] = {}
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        rows = parameters if executemany else [parameters]
+        n = sum(len(v) for row in rows for v in (row.values() if isinstance(row, dict) else row)
+                if isinstance(v, (bytes, bytearray, memoryview)))
+        if n:
+            table = statement.split()[2] if statement.startswith(("INSERT", "UPDATE")) else statement.split()[1]
+            written[table.strip('"')] = written.get(table.strip('"'), 0) + n
+
+    event.listen(engine, "before_cursor_execute", count)
+    return written
+
+
+def test_a_checkpoint_writes_the_steps_since_the_last_one_and_the_history_reads_back_whole(service):
+    from netdrift.storage.series_rows import PIECE_STEPS
+
+    live = LiveScenario.from_spec(PIECES_SPEC)
+    live.train()
+    sid = service.open_live(live, owner="tab-1")
+    live.advance(400 - live.step)
+    service.checkpoint(sid, live, "tab-1")  # the first: steps [0, 400), a piece longer than PIECE_STEPS
+    assert 400 > PIECE_STEPS
+
+    # Bytes one step of the run takes, by hand: per link direction a float32 actual and, per
+    # model, its forecast and its two bounds; one uint8 per link (link_up) and a float32 dropped.
+    D, L, models = live.topology.n_directions, len(live.topology.links), 2
+    per_step = D * 4 * (1 + 3 * models) + L + 4
+    written = _blob_bytes(service.sessions.kw["bind"])
+    live.advance(10)
+    service.checkpoint(sid, live, "tab-1")
+    assert written == {"series": 10 * per_step}  # the 10 new steps, nothing else (no model pickle)
+    written.clear()
+    live.toggle(live.topology.links[0].id)  # an event in between changes nothing already stored
+    service.add_event(sid, live.events[-1])
+    live.advance(15)
+    service.checkpoint(sid, live, "tab-1")
+    assert written == {"series": 25 * per_step}  # the short last piece again, with its 15 new steps
+    written.clear()
+    whole_history = live.step * per_step
+    live.advance(5)
+    service.checkpoint(sid, live, "tab-1")
+    assert written["series"] == 30 * per_step < whole_history / 10
+
+    # Rebuilt from the history, the run equals the run at its last checkpoint, bit for bit.
+    snap = live.snapshot()
+    with service.sessions() as s:
+        repo = ScenarioRepository(s)
+        np.testing.assert_array_equal(repo.load_series(sid), snap.actual)
+        np.testing.assert_array_equal(repo.load_link_up(sid), snap.link_up)
+        np.testing.assert_array_equal(repo.load_dropped(sid), snap.dropped_mbps)
+        for m in snap.forecasts:
+            np.testing.assert_array_equal(repo.load_series(sid, m), snap.forecasts[m])
+            np.testing.assert_array_equal(repo.load_series(sid, m, kind="lower"), snap.lower[m])
+            np.testing.assert_array_equal(repo.load_series(sid, m, kind="upper"), snap.upper[m])
+            for d in (0, D - 1):  # one direction reads its own pieces
+                np.testing.assert_array_equal(repo.load_series(sid, m, direction=d), snap.forecasts[m][:, d])
+    resumed = service.resume_live(sid, owner="tab-2")
+    assert resumed.step == live.step and resumed.events == live.events
+    again = resumed.snapshot()
+    np.testing.assert_array_equal(again.actual, snap.actual)
+    for m in snap.forecasts:
+        np.testing.assert_array_equal(again.forecasts[m], snap.forecasts[m])
+        np.testing.assert_array_equal(again.upper[m], snap.upper[m])
+
+    # Saved at the end: complete, read back whole, and only the last steps written again.
+    resumed.advance(resumed.total_steps - resumed.step)
+    written.clear()
+    service.save(sid, resumed)
+    assert written["series"] <= (resumed.total_steps - live.step + PIECE_STEPS) * per_step
+    with service.sessions() as s:
+        stored = ScenarioRepository(s).load_result(sid)
+    final = resumed.snapshot()
+    np.testing.assert_array_equal(stored.actual, final.actual)
+    for m in final.forecasts:
+        np.testing.assert_array_equal(stored.forecasts[m], final.forecasts[m])
+        np.testing.assert_array_equal(stored.lower[m], final.lower[m])

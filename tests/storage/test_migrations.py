@@ -136,8 +136,8 @@ def test_fresh_database_matches_the_models(any_url):
         version = conn.execute(text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar()
     engine.dispose()
     assert diff == []
-    assert _revision(any_url) == head_revision() == "0004"
-    assert int(version) == SCHEMA_VERSION == 4
+    assert _revision(any_url) == head_revision() == "0005"
+    assert int(version) == SCHEMA_VERSION == 5
 
 
 def test_release_database_is_upgraded_with_its_data(any_url, release_tree, tmp_path):
@@ -145,7 +145,7 @@ def test_release_database_is_upgraded_with_its_data(any_url, release_tree, tmp_p
     assert _revision(any_url) is None  # the release knows no Alembic
 
     Session = open_database(any_url)
-    assert _revision(any_url) == "0004"
+    assert _revision(any_url) == "0005"
     with Session() as s:
         repo = ScenarioRepository(s)
         listed = {x.id: (x.label, x.status, x.events) for x in repo.list_scenarios()}
@@ -190,7 +190,7 @@ def test_release_database_without_sweeps_table_gets_it(release_tree, tmp_path):
     open_database(f"sqlite:///{path}").kw["bind"].dispose()
     con = sqlite3.connect(path)
     assert con.execute("SELECT count(*) FROM sweeps").fetchone()[0] == 0
-    assert con.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0004"
+    assert con.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0005"
     con.close()
 
 
@@ -226,7 +226,7 @@ def test_revision_from_a_newer_netdrift_is_refused_untouched(tmp_path):
     with pytest.raises(InputError) as err:
         open_database(f"sqlite:///{path}")
     assert str(err.value) == (f"database 'sqlite:///{path}': schema revision 0099 is unknown to this netdrift "
-                              f"(written by a newer one, this one knows up to 0004); upgrade netdrift")
+                              f"(written by a newer one, this one knows up to 0005); upgrade netdrift")
     assert path.read_bytes() == before
 
 
@@ -239,7 +239,7 @@ def test_processes_opening_a_new_database_at_once_migrate_it_once(any_url):
                               stderr=subprocess.PIPE, text=True, env=env) for _ in range(4)]
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, [e for _, e in outs]
-    assert _revision(any_url) == "0004"
+    assert _revision(any_url) == "0005"
 
 
 def test_release_database_that_already_has_the_heartbeat_column(release_tree, tmp_path):
@@ -256,7 +256,7 @@ def test_release_database_that_already_has_the_heartbeat_column(release_tree, tm
     with Session() as s:
         assert ScenarioRepository(s).get_scenario(complete).status == "complete"
     Session.kw["bind"].dispose()
-    assert _revision(f"sqlite:///{path}") == "0004"
+    assert _revision(f"sqlite:///{path}") == "0005"
 
 
 def test_a_live_run_kept_in_the_config_moves_to_live_runs_and_back(any_url, result):
@@ -286,3 +286,45 @@ def test_a_live_run_kept_in_the_config_moves_to_live_runs_and_back(any_url, resu
         assert [(r.id, r.step, r.owner, r.has_models) for r in runs] == [(sid, 4, "tab-9", True)]
         assert "live_owner" not in ScenarioRepository(s).get_scenario(sid).config
     Session.kw["bind"].dispose()
+
+
+def test_series_pieces_join_into_one_row_on_downgrade_and_read_the_same_after_upgrade(any_url, result):
+    Session = open_database(any_url)
+    with Session.begin() as s:
+        repo = ScenarioRepository(s)
+        sid = repo.create_scenario(result.topology, {"steps": 6}, 7, ["cfc", "mlp"])
+        repo.save_result(sid, result, complete=False)
+    engine = Session.kw["bind"]
+    with engine.begin() as conn:  # cut every series into [0, 2), [2, 4), [4, 6), as checkpoints leave them
+        rows = conn.execute(text("SELECT id, scenario_id, kind, model, direction, n_steps, n_cols, dtype, data "
+                                 "FROM series")).all()
+        conn.execute(text("DELETE FROM series"))
+        for _, sid_, kind, model, direction, n, n_cols, dtype, data in rows:
+            width = len(data) // n
+            for a in (0, 2, 4):
+                conn.execute(text("INSERT INTO series (scenario_id, kind, model, direction, start, n_steps, n_cols, "
+                                  "dtype, data) VALUES (:s, :k, :m, :d, :a, 2, :c, :t, :b)"),
+                             dict(s=sid_, k=kind, m=model, d=direction, a=a, c=n_cols, t=dtype,
+                                  b=bytes(data[a * width:(a + 2) * width])))
+    with Session() as s:
+        pieced = ScenarioRepository(s).load_series(sid, "cfc")
+    np.testing.assert_array_equal(pieced, result.forecasts["cfc"].astype(np.float32))
+
+    downgrade(engine, "0004")  # one row per series from step 0, as 0004 stores it
+    with engine.connect() as conn:
+        assert "start" not in {c["name"] for c in inspect(conn).get_columns("series")}
+        n_steps = {r[0] for r in conn.execute(text("SELECT n_steps FROM series"))}
+        count = conn.execute(text("SELECT count(*) FROM series WHERE kind = 'actual'")).scalar()
+    assert n_steps == {6} and count == result.topology.n_directions
+    engine.dispose()
+
+    Session = open_database(any_url)  # upgraded again on open
+    with Session() as s:
+        repo = ScenarioRepository(s)
+        np.testing.assert_array_equal(repo.load_series(sid), result.actual.astype(np.float32))
+        np.testing.assert_array_equal(repo.load_series(sid, "mlp", direction=3), result.forecasts["mlp"][:, 3]
+                                      .astype(np.float32))
+        np.testing.assert_array_equal(repo.load_link_up(sid), result.link_up)
+        np.testing.assert_array_equal(repo.load_dropped(sid), result.dropped_mbps.astype(np.float32))
+    Session.kw["bind"].dispose()
+    assert _revision(any_url) == "0005"

@@ -7,7 +7,10 @@ reports it "interrupted". What is stored, and where:
 
 - the observed series so far (actual, forecasts, bounds, link_up, dropped) and the event log,
   written by :meth:`CheckpointRepository.checkpoint` with the repository's own ``save_result``
-  (same layout as a complete run, no metrics yet); the row stays "running";
+  (no metrics yet); the row stays "running". A checkpoint writes only what changed since the
+  last one: the new events, and the series rows of the steps observed since (steps that happened
+  never change; see :mod:`netdrift.storage.series_rows`), so its cost follows the steps since the
+  last checkpoint, not the run's length;
 - a ``live_runs`` row (:class:`netdrift.storage.models.LiveRunRow`): the tab that drives the run
   (a random token per browser tab), the step it reached (steps [0, step) happened), updated
   cheaply by :meth:`CheckpointRepository.mark_progress` between checkpoints, and the fitted models
@@ -145,15 +148,16 @@ class CheckpointRepository:
     def checkpoint(self, scenario_id: int, snapshot: ScenarioResult, owner: str) -> None:
         """Store everything ``snapshot`` observed (series and events; its metrics when it has
         them); the row stays "running", driven by ``owner``; the models are left alone."""
-        self.scenarios.save_result(scenario_id, snapshot, complete=False)
+        self.scenarios.save_result(scenario_id, snapshot, complete=False, incremental=True)
         live = self._live(scenario_id)
         live.step, live.owner = int(snapshot.actual.shape[0]), owner
         self.scenarios.heartbeat(scenario_id)
         self.session.flush()
 
     def save_keeping_models(self, scenario_id: int, result: ScenarioResult) -> None:
-        """:meth:`ScenarioRepository.save_result` (the row becomes complete); the models stay."""
-        self.scenarios.save_result(scenario_id, result)
+        """:meth:`ScenarioRepository.save_result` (the row becomes complete), writing only the
+        series steps since the last checkpoint; the models stay."""
+        self.scenarios.save_result(scenario_id, result, incremental=True)
 
     # --- reading ---------------------------------------------------------------------------
     def unfinished_live_runs(self, limit: int = 5) -> list[LiveRun]:

@@ -55,7 +55,7 @@ def head_revision() -> str:
     """The newest revision this netdrift knows.
 
     >>> head_revision()
-    '0004'
+    '0005'
     """
     head = _scripts().get_current_head()
     assert head is not None

@@ -11,6 +11,8 @@ Tables
                     ``forecast`` series are stored one row per link direction (``direction``
                     set, shape (T, 1)) so that reading one direction for a chart reads 4*T bytes;
                     ``link_up`` (T, L) and ``dropped`` (T,) are one row each (``direction`` NULL).
+                    A row holds steps ``[start, start + n_steps)``: one piece from 0 for a
+                    finished run, pieces a live run's checkpoints appended (series_rows.py).
 ``live_runs``       one row per dashboard live run: the tab driving it, its step, its fitted models.
 ``sweeps``          one row per failure sweep (``netdrift sweep``): its settings, the ranked
                     failures and the per-direction worst cases as JSON (a first-class record,
@@ -62,8 +64,8 @@ __all__ = [
 
 #: Version of this schema, also kept in ``meta`` so that netdrift 0.1 (which knows no Alembic)
 #: refuses newer databases. Bump it with each new migration in storage/migrations/versions
-#: (2: scenarios.heartbeat_at; 3: failure_events.seq; 4: live_runs).
-SCHEMA_VERSION = 4
+#: (2: scenarios.heartbeat_at; 3: failure_events.seq; 4: live_runs; 5: series.start).
+SCHEMA_VERSION = 5
 
 
 class RunStatus(StrEnum):
@@ -161,14 +163,15 @@ class EventRow(Base):
 
 class SeriesRow(Base):
     __tablename__ = "series"
-    __table_args__ = (Index("ix_series_lookup", "scenario_id", "kind", "model", "direction"),)
+    __table_args__ = (Index("ix_series_lookup", "scenario_id", "kind", "model", "direction", "start"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))  # actual | forecast | lower | upper | link_up | dropped
     model: Mapped[str | None] = mapped_column(String(64))
     direction: Mapped[int | None] = mapped_column(Integer)
-    n_steps: Mapped[int] = mapped_column(Integer)
+    start: Mapped[int] = mapped_column(Integer, server_default="0")  # the row's first step
+    n_steps: Mapped[int] = mapped_column(Integer)  # steps in the row
     n_cols: Mapped[int | None] = mapped_column(Integer)  # None: a 1-D (T,) array
     dtype: Mapped[str] = mapped_column(String(8))  # numpy dtype string, e.g. "<f4", "|u1"
     data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -42,7 +42,7 @@ from netdrift.storage.models import (
     TopologyRow,
 )
 from netdrift.storage.records import jsonable, library_versions, save_topology
-from netdrift.storage.series_rows import series_rows
+from netdrift.storage.series_rows import check_result, read_series, read_whole_series, write_series
 from netdrift.storage.writer import current_writer, writer_alive
 
 __all__ = ["HEARTBEAT_STALE_S", "ScenarioRepository", "ScenarioSummary", "ScenarioDetail"]
@@ -117,13 +117,6 @@ def _effective_status(row: ScenarioRow) -> str:
     ):
         return RunStatus.INTERRUPTED.value
     return RunStatus(row.status).value
-
-
-# --- arrays ---------------------------------------------------------------------------------
-def _from_blob(data: bytes, dtype: str, n_steps: int, n_cols: int | None) -> np.ndarray:
-    arr = np.frombuffer(data, dtype=np.dtype(dtype))
-    shape = (n_steps,) if n_cols is None else (n_steps, n_cols)
-    return arr.reshape(shape).copy()  # writable, native
 
 
 class ScenarioRepository:
@@ -237,9 +230,12 @@ class ScenarioRepository:
         n = self.session.scalar(select(func.count()).select_from(EventRow).where(EventRow.scenario_id == scenario_id))
         self._append_events(scenario_id, [event], int(n or 0))
 
-    def save_result(self, scenario_id: int, result: ScenarioResult, *, complete: bool = True) -> None:
+    def save_result(self, scenario_id: int, result: ScenarioResult, *, complete: bool = True,
+                    incremental: bool = False) -> None:
         """Store everything ``result`` holds and mark the scenario complete (``complete=False``: a
-        checkpoint of a run that goes on; the row stays running).
+        checkpoint of a run that goes on; the row stays running). With ``incremental`` (a live
+        run, whose observed steps never change), only the series rows of the steps stored since
+        the last save are written (:func:`netdrift.storage.series_rows.write_series`).
 
         Writes the events not yet stored, the actual and every model's forecast (float32, one
         row per link direction), link_up and dropped demand, all metric rows, and a summary
@@ -248,15 +244,13 @@ class ScenarioRepository:
         metrics.
         """
         row = self._row(scenario_id)
-        series = series_rows(scenario_id, result)  # checks every shape before anything is written
-        T, D = np.shape(result.actual)
+        T, D = check_result(scenario_id, result)  # every shape checked before anything is written
         n_links = len(result.topology.links)
         dropped = np.asarray(result.dropped_mbps)
         s = self.session
-        s.execute(delete(_table(SeriesRow)).where(SeriesRow.scenario_id == scenario_id))
+        write_series(s, scenario_id, result, incremental)
         s.execute(delete(_table(MetricRowDB)).where(MetricRowDB.scenario_id == scenario_id))
         self._insert_events(scenario_id, result.events)
-        s.execute(insert(_table(SeriesRow)), series)
 
         metric_rows = [
             dict(
@@ -401,35 +395,21 @@ class ScenarioRepository:
         Returns (T, D), or (T,) for one ``direction`` (which reads only that direction's bytes).
         """
         kind = kind or ("actual" if model is None else "forecast")
-        q = select(SeriesRow.direction, SeriesRow.data, SeriesRow.dtype, SeriesRow.n_steps).where(
-            SeriesRow.scenario_id == scenario_id, SeriesRow.kind == kind,
-            SeriesRow.model.is_(None) if model is None else SeriesRow.model == model,
-        )
-        if direction is not None:
-            q = q.where(SeriesRow.direction == int(direction))
-        rows = self.session.execute(q.order_by(SeriesRow.direction)).all()
-        if not rows:
+        out = read_series(self.session, scenario_id, kind, model, direction)
+        if out is None:
             row = self._row(scenario_id)
             what = "actual loads" if model is None else f"{kind} of model '{model}'"
             if direction is not None:
                 what += f" for direction {direction}"
             raise InputError(f"scenario {scenario_id}", f"no {what} stored (status {_effective_status(row)})")
-        if direction is not None:
-            _, data, dtype, n = rows[0]
-            return _from_blob(data, dtype, n, None)
-        n, dtype = rows[0].n_steps, rows[0].dtype
-        blob = b"".join(r.data for r in rows)
-        arr = np.frombuffer(blob, dtype=np.dtype(dtype)).reshape(len(rows), n)
-        return np.ascontiguousarray(arr.T)
+        return out
 
     def _whole_series(self, scenario_id: int, kind: str) -> np.ndarray:
-        r = self.session.execute(
-            select(SeriesRow).where(SeriesRow.scenario_id == scenario_id, SeriesRow.kind == kind)
-        ).scalar()
-        if r is None:
+        out = read_whole_series(self.session, scenario_id, kind)
+        if out is None:
             row = self._row(scenario_id)
             raise InputError(f"scenario {scenario_id}", f"no {kind} series stored (status {_effective_status(row)})")
-        return _from_blob(r.data, r.dtype, r.n_steps, r.n_cols)
+        return out
 
     def load_link_up(self, scenario_id: int) -> np.ndarray:
         """(T, L) bool: whether each physical link was up at each step."""
