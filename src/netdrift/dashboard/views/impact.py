@@ -3,7 +3,8 @@
 Screen, top to bottom:
 - run a sweep (left): the topology (the same choice as Live's), what to fail (each link, each
   node, each pair of links, or the shared-risk link groups of an uploaded file), the window and
-  the synthetic traffic; a progress bar while it runs; it is stored in the history;
+  the synthetic traffic, or interface counters attached (the demands deduced from them swept:
+  :mod:`netdrift.dashboard.common.counters`); a progress bar while it runs; it is stored in the history;
 - or open a stored sweep (right), including those of ``netdrift sweep``;
 - the sweep shown: what it is (one line), the severity definition, the ranked failures by name
   (a click on a row fails it on the Live map, or shows its details: the operator chooses), a bar
@@ -23,6 +24,7 @@ from typing import Any
 import streamlit as st
 
 from netdrift.dashboard.common import state
+from netdrift.dashboard.common.counters import counters_caption, counters_defaults, counters_panel
 from netdrift.dashboard.common.download_buttons import export_buttons
 from netdrift.dashboard.impact import data as idt
 from netdrift.dashboard.impact.defaults import OWN_DEFAULTS, SweepDefaults, forecast_start, live_defaults
@@ -102,11 +104,12 @@ def run_form() -> None:
         upload = st.file_uploader("Shared-risk link groups: CSV with header 'srlg,link_id', or JSON "
                                   "{\"srlgs\": [{\"id\": ..., \"links\": [...]}]}", type=list(SRLG_TYPES),
                                   key="impact_srlg")
-    d = form_defaults(topology)
+    attached = counters_panel(topology, key="impact_counters")
+    d = form_defaults(topology) if attached is None else counters_defaults(attached, form_defaults(topology))
     top = max(20_160, d.steps)
     with st.form("impact_run"):
         c = st.columns(3)
-        from_live = d.source == "live"  # the traffic is the Live run's: shown, not editable
+        from_live = d.source in ("live", "counters")  # the Live run's or deduced traffic: shown, not editable
         steps = c[0].number_input("Steps of traffic", min_value=1, max_value=top, value=d.steps, step=24,
                                   disabled=from_live)
         minutes = c[1].number_input("Step length (min)", min_value=0.01, max_value=max(60.0, d.step_minutes),
@@ -149,6 +152,8 @@ def form_defaults(topology: Topology) -> SweepDefaults:
 
 
 def traffic_caption(d: SweepDefaults) -> str:
+    if d.source == "counters":
+        return counters_caption(d)
     if d.source == "live":
         what = "replayed from " + d.traffic if d.traffic != "synthetic" else f"synthetic ({d.traffic_model or 'sine'})"
         return (f"The Live run's traffic ({what}, {d.steps} steps of {d.step_minutes:g} min, seed {d.seed}); "

@@ -1,27 +1,25 @@
 """Live: link loads evolving on the map; click a link to fail it, watch the forecasts cope.
 
 Screen, top to bottom:
-- before a run: the unfinished live runs of the history (a reload, another tab, a restart; each
-  with its step and events, to resume where it was), then a start form (topology, length, seed,
-  models) under the quick preset, beside a preview of the topology's map (a click on it says to
-  start a run first); training shows a progress bar per epoch with the time left;
-- during a run: time controls (play / pause, speed, one step, save, new run: it asks first, and
-  the run stays resumable); the step, simulated clock, dropped traffic and failed elements; above
-  the map, what colours the links (current load or a model's forecast upper bound) and that
-  model, and whether each link direction shows its utilisation as a label (on by default for
-  small maps); the map (colour = utilisation band, dashed black = failed, violet = a node cut
-  off; click a link to fail or restore it now); under it the impact of the last event (cut-off
-  nodes, directions over 100 %, dropped pairs, what changed) and the overload warnings
-  (directions whose upper bound reaches the warning threshold within the horizon, soonest
-  first; click one to select it); beside the map the selected link direction's actual load
-  against every model's forecast and interval band on the simulated clock, its capacity,
-  failures, restores and re-fits marked, each model's running error on that direction beside
+- before a run: the unfinished live runs of the history (a reload, another tab, a restart; each with its step
+  and events, to resume where it was), then a start form (topology, length, seed, models) under the quick
+  preset, beside interface counters to attach (the run then replays the demands deduced from them:
+  :mod:`netdrift.dashboard.common.counters`) and a preview of the topology's map (a click on it says to start a
+  run first); training shows a progress bar per epoch with the time left;
+- during a run: time controls (play / pause, speed, one step, save, new run: it asks first, and the run stays
+  resumable); the step, simulated clock, dropped traffic and failed elements; above the map, what colours the
+  links (current load or a model's forecast upper bound) and that model, and whether each link direction shows its
+  utilisation as a label (on by default for small maps); the map (colour = utilisation band, dashed black =
+  failed, violet = a node cut off; click a link to fail or restore it now); under it the impact of the last event
+  (cut-off nodes, directions over 100 %, dropped pairs, what changed) and the overload warnings (directions whose
+  upper bound reaches the warning threshold within the horizon, soonest first; click one to select it); beside the
+  map the selected link direction's actual load against every model's forecast and interval band on the simulated
+  clock, its capacity, failures, restores and re-fits marked, each model's running error on that direction beside
   the network's, when the re-fitting models last re-fitted, and the panel's exports.
 
-The run is kept in the history as it goes (a heartbeat every 10 s, the series every simulated
-day, after an event and on pause), so a run whose tab is gone reads "interrupted", never
-"running" forever. Failures asked for on the Impact page (``netdrift_apply_failure``) are applied
-to the run at its current step, as clicks.
+The run is kept in the history as it goes (a heartbeat every 10 s, the series every simulated day, after an
+event and on pause), so a run whose tab is gone reads "interrupted", never "running" forever. Failures asked
+for on the Impact page (``netdrift_apply_failure``) are applied to the run at its current step, as clicks.
 """
 
 from __future__ import annotations
@@ -32,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from netdrift.dashboard.common import state
+from netdrift.dashboard.common import counters, state
 from netdrift.dashboard.common.settings_logic import SETTINGS_KEY, interval_settings, overrides_text
 from netdrift.dashboard.common.warmup import settle_heap
 from netdrift.dashboard.live import callbacks, history
@@ -282,6 +280,7 @@ def start_form() -> None:
         except InputError as err:
             st.error(str(err))
             return
+        counters.counters_panel(preview, key="live_counters")
         st.caption(f"{preview.name}: {len(preview.nodes)} nodes, {len(preview.links)} links "
                    "(grey until the run starts; link width = capacity)")
         topology_map(lh.preview_map_data(preview), key=MAP_KEY,
@@ -300,8 +299,8 @@ def start_run(topology_name: str, steps: int, train_steps: int, seed: int, model
         topo = state.topology_for(topology_name)
         device = resolve_device(st.session_state.get("device", "auto"))
         level, warn = interval_settings(st.session_state)
-        spec = lh.make_spec(topo.name, steps, train_steps, seed, models, device, forecast,
-                            st.session_state.get("observe", "links"), level, warn)
+        spec = counters.spec_with_counters(lh.make_spec(topo.name, steps, train_steps, seed, models, device, forecast,
+                                                        st.session_state.get("observe", "links"), level, warn), topo)
         live = LiveScenario.from_spec(spec, topology=topo)
         bar.progress(0.02, text=f"Training on {train_steps} steps...")
 
