@@ -17,6 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from netdrift.dashboard.common.counters import COUNTERS_KEY, AttachedCounters, attach_counters
+from netdrift.dashboard.live.helpers import QUICK_PRESET
 from netdrift.engine.errors import InputError
 from netdrift.engine.network.loaders import load_topology
 from netdrift.engine.network.simulation import Simulator
@@ -148,6 +149,12 @@ def test_live_run_started_with_counters_replays_the_deduced_demands(tmp_path, mo
     next(s for s in at.selectbox if s.label == "Topology").set_value("abilene").run()
     at = upload(at, "live_counters", "day.csv", counters_csv(abilene, measured))
     assert not at.exception and not at.error, [e.value for e in at.error]
+    next(m for m in at.multiselect if m.label == "Models").set_value(["persistence"])
+    next(b for b in at.button if b.label == "Train and start").click().run()   # the preset's length: too long
+    assert not at.exception and "netdrift_live" not in at.session_state
+    assert [e.value for e in at.error] == [
+        f"counters 'day.csv': have {STEPS} steps of 15 min, fewer than the {QUICK_PRESET.steps} training "
+        "and live steps asked (lower them, or detach the counters)"]
     inputs = {n.label: n for n in at.number_input}
     inputs["Training steps"].set_value(48)
     inputs["Live steps after training"].set_value(24)

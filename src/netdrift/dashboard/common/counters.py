@@ -173,10 +173,15 @@ def attached_for(topology: Topology, session: Any = None) -> AttachedCounters | 
 
 def spec_with_counters(spec: ScenarioSpec, topology: Topology, session: Any = None) -> ScenarioSpec:
     """``spec`` replaying the deduced demands (their step length) when counters are attached to
-    ``topology`` in this session (:func:`attached_for`); ``spec`` itself otherwise."""
+    ``topology`` in this session (:func:`attached_for`); ``spec`` itself otherwise. Raises
+    :class:`InputError` when the spec asks for more steps than the counters have."""
     attached = attached_for(topology, session)
     if attached is None:
         return spec
+    if spec.steps > attached.steps:
+        raise InputError(f"counters '{attached.upload}'", f"have {attached.steps} steps of {attached.step_minutes:g} "
+                                                          f"min, fewer than the {spec.steps} training and live steps "
+                                                          "asked (lower them, or detach the counters)")
     return replace(spec, traffic=attached.traffic, step_minutes=attached.step_minutes)
 
 
