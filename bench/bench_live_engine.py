@@ -1,0 +1,101 @@
+"""Benchmark: the engine's part of a click on the Live map, and of a step while the page plays.
+
+For each topology, a Live run of the dashboard's quick preset (its default models, 90 %
+intervals and warnings) is trained and stored as a durable live run in a temporary SQLite
+history; then ``--clicks`` times: a click (``toggle`` of the busiest link, then what the page
+reads to draw: the look-ahead bands, the chosen direction's window, the running errors), one
+step as the playing page takes it (``advance(1)`` and the same reads), and every ``--every``
+steps a checkpoint. No browser, no Streamlit: what the server computes. Prints one JSON object.
+
+Run: ``.venv/bin/python bench/bench_live_engine.py [--topologies geant2012 cogentco] [--clicks 20]``;
+point PYTHONPATH at another checkout's ``src`` to time that one (it uses only ``from_spec`` and
+the read methods every version has).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+
+from netdrift.dashboard.live.helpers import QUICK_PRESET, busiest_direction, make_spec
+from netdrift.engine.experiments.scenario import LiveScenario
+from netdrift.engine.forecasting.catalogue import DEFAULT_MODELS
+from netdrift.service.scenarios import ScenarioService
+from netdrift.storage.database import open_database
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000.0
+
+
+def _reads(live: LiveScenario, direction: int) -> None:
+    live.next_bands()
+    live.window(direction)
+    live.running_errors()
+
+
+def measure(topology: str, clicks: int, every: int, tmp: str) -> dict:
+    """One topology: train, store, then ``clicks`` x (click + reads, step + reads), checkpoints."""
+    p = QUICK_PRESET
+    spec = make_spec(topology, p.steps, p.train_steps, 0, list(DEFAULT_MODELS), "cpu")
+    t0 = time.perf_counter()
+    live = LiveScenario.from_spec(spec)
+    live.train()
+    train_s = _ms(t0) / 1000.0
+    service = ScenarioService(open_database(f"sqlite:///{tmp}/{topology}.sqlite"))
+    sid = service.open_live(live, owner="bench")
+    direction = busiest_direction(live)
+    link = live.topology.links[direction // 2].id
+    _reads(live, direction)
+    live.advance(1)  # warm
+    click_ms, step_ms, checkpoint_ms = [], [], []
+    for _ in range(clicks):
+        t0 = time.perf_counter()
+        live.toggle(link)
+        _reads(live, direction)
+        click_ms.append(_ms(t0))
+        service.add_event(sid, live.events[-1])
+        for _step in range(every):
+            t0 = time.perf_counter()
+            live.advance(1)
+            _reads(live, direction)
+            step_ms.append(_ms(t0))
+        t0 = time.perf_counter()
+        service.checkpoint(sid, live, "bench")
+        checkpoint_ms.append(_ms(t0))
+    service.sessions.kw["bind"].dispose()
+    return {"nodes": len(live.topology.nodes), "links": len(live.topology.links), "train_s": round(train_s, 2),
+            "click_ms_median": round(statistics.median(click_ms), 1),
+            "step_ms_median": round(statistics.median(step_ms), 1),
+            "checkpoint_ms_median": round(statistics.median(checkpoint_ms), 1),
+            "checkpoint_ms_last": round(checkpoint_ms[-1], 1), "steps_at_end": live.step}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--topologies", nargs="+", default=["geant2012", "cogentco"])
+    parser.add_argument("--clicks", type=int, default=20)
+    parser.add_argument("--every", type=int, default=5, help="steps between two clicks (a checkpoint after them)")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's own)")
+    args = parser.parse_args()
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    import torch
+
+    out: dict = {"load_before": os.getloadavg()[0], "torch_threads": torch.get_num_threads()}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.topologies:
+            out[name] = measure(name, args.clicks, args.every, tmp)
+    out["load_after"] = os.getloadavg()[0]
+    print(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
