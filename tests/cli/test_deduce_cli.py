@@ -110,6 +110,30 @@ def test_traffic_and_link_loads_together_are_refused(tmp_path, capsys, loads_csv
                    "--deduce: only applies with --link-loads")
 
 
+@pytest.mark.parametrize("flag, value", [("--prom-query", "rate(ifHCOutOctets[5m])"), ("--prom-mapping", "m.csv"),
+                                         ("--prom-start", "2024-01-01T00:00Z"), ("--prom-end", "2024-01-02T00:00Z"),
+                                         ("--prom-steps", "12"), ("--prom-step", "5"), ("--prom-timeout", "3")])
+def test_prometheus_options_without_a_prometheus_source_are_refused(tmp_path, capsys, loads_csv, flag, value):
+    """Every --prom-* option on every command that takes --link-loads: without --link-loads, or with a
+    CSV file as the source, one line naming the option, exit 2, nothing written (no output file, no
+    history database)."""
+    out, db = tmp_path / "out.csv", tmp_path / "h.sqlite"
+    store = ["--db", f"sqlite:///{db}"]
+    commands = [["simulate", "--steps", "4", "--step-minutes", "5", "--out", str(out)],
+                ["sweep", "--steps", "4", "--step-minutes", "5", "--kind", "link", "--from", "0", "--to", "4", *store],
+                ["run", "--steps", "8", "--train-steps", "4", "--step-minutes", "5", "--models", "persistence", *store],
+                ["plan", "--steps", "24", "--step-minutes", "60", "--horizon-days", "30", "--growth", "0.3", "--survive",
+                 "none", "--target-utilization", "0.8", "--modules", "1000,10000", "--out-demands", str(out)]]
+    with_csv = [["deduce", "--link-loads", str(loads_csv), "--out", str(out)],
+                ["simulate", "--steps", "4", "--link-loads", str(loads_csv), "--out", str(out)],
+                ["sweep", "--steps", "4", "--kind", "link", "--from", "0", "--to", "4", "--link-loads", str(loads_csv),
+                 *store]]
+    for cmd in commands + with_csv:
+        one_line_error(capsys, [cmd[0], *TOPO, *cmd[1:], flag, value],
+                       f"netdrift: error: {flag}: only applies with --link-loads http://HOST:PORT (a Prometheus server)")
+        assert not out.exists() and not db.exists(), cmd
+
+
 @pytest.mark.parametrize("rows, needle", [
     ("time,src,dst,mbps\n2024-01-01T00:00,0,99,1\n2024-01-01T00:05,0,25,1\n", "node '99' is not in topology"),
     ("time,src,dst,mbps\n2024-01-01T00:00,0,1,1\n2024-01-01T00:05,0,25,1\n", "no link between '0' and '1'"),
