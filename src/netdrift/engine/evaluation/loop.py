@@ -59,17 +59,11 @@ class ForecastCache:
     step: asking for another step, or :meth:`clear` (models observed or reloaded), drops it.
     Forecasting is free of side effects beyond the step's own bookkeeping, which the second call
     would redo identically, so a kept forecast is the one the loop would make.
-
-    >>> cache = ForecastCache()
-    >>> cache.calls
-    0
     """
 
     def __init__(self) -> None:
         self._key: tuple[int, tuple[FailureEvent, ...]] | None = None
         self._made: dict[str, tuple[Forecast, float]] = {}
-        #: forecasts made through the cache (each model, each step, each failure state once)
-        self.calls = 0
 
     def forecast(self, label: str, model: Forecaster, inp: ForecastInput) -> tuple[Forecast, float]:
         """``model``'s forecast of ``inp`` (utilisation) and the seconds it took when it was made."""
@@ -80,7 +74,6 @@ class ForecastCache:
         if made is None:
             t0 = time.perf_counter()
             fc = model.forecast(inp)
-            self.calls += 1
             made = self._made[label] = (fc, time.perf_counter() - t0)
         return made
 
