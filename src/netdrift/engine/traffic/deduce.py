@@ -230,8 +230,13 @@ class _Operator:
 
     def prior(self, egress: np.ndarray, ingress: np.ndarray, y: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Gravity from node totals, zero for unreachable pairs, scaled to the measured total."""
-        g = gravity_prior(np.maximum(egress, 0.0), np.maximum(ingress, 0.0), self.src, self.dst)
-        g[~self.reachable] = 0.0
+        return self.scaled(gravity_prior(np.maximum(egress, 0.0), np.maximum(ingress, 0.0), self.src, self.dst),
+                           y, rows)
+
+    def scaled(self, demands: np.ndarray, y: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """``demands`` (a copy), zero for unreachable pairs, scaled so that their routed loads over
+        the measured rows add up to the measured ones."""
+        g = np.where(self.reachable, np.asarray(demands, dtype=np.float64), 0.0)
         routed = (self.a @ g)[rows].sum()
         return g * (y[rows].sum() / routed) if routed > 0 else g
 
