@@ -5,7 +5,9 @@ down nodes). Each state gets one routing plan (cached), and a segment's loads fo
 steps come from one pass of that plan over the demands. Adding or removing an event only
 recomputes the steps from the event on whose state actually changed; every step is computed
 in a fixed summation order, so a failure followed by its restore gives back the original loads
-bit for bit. Demand with no remaining path is dropped and counted per step (and per pair on
+bit for bit. On large topologies a failure state's loads are the all-up loads plus the change of
+the pairs it re-routes (:mod:`netdrift.engine.network.reroute`): a click on Kdl's map costs the
+few thousand pairs that used the link, not the half million. Demand with no remaining path is dropped and counted per step (and per pair on
 request), never silently lost.
 """
 
@@ -20,6 +22,7 @@ import pandas as pd
 
 from netdrift.engine.errors import InputError
 from netdrift.engine.network.events import FailureEvent, down_sets_at, in_log_order
+from netdrift.engine.network.reroute import DeltaPlan, UpstreamIndex, use_delta
 from netdrift.engine.network.routing import LoadPlan, Routing
 from netdrift.engine.network.topology import Topology
 from netdrift.engine.traffic.series import TrafficMatrixSeries
@@ -30,6 +33,9 @@ __all__ = ["LinkLoads", "Simulator", "simulate", "FRAME_COLUMNS"]
 FRAME_COLUMNS = ("step", "time", "link_id", "src", "dst", "load_mbps", "capacity_mbps", "up")
 
 StateKey = tuple[frozenset[str], frozenset[str]]
+#: A failure state's plan: routed from scratch, or as a change to the all-up loads.
+Plan = LoadPlan | DeltaPlan
+_ALL_UP: StateKey = (frozenset(), frozenset())
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,7 +52,7 @@ class LinkLoads:
     link_up: np.ndarray
     dropped_mbps: np.ndarray
     topology: Topology
-    segments: tuple[tuple[int, int, LoadPlan], ...] = ()
+    segments: tuple[tuple[int, int, Plan], ...] = ()
     demands: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -57,7 +63,7 @@ class LinkLoads:
         """Load / capacity, (T, 2L)."""
         return self.loads / self.topology.direction_capacity[None, :]
 
-    def _plan_at(self, step: int) -> LoadPlan:
+    def _plan_at(self, step: int) -> Plan:
         if not 0 <= step < self.steps:
             raise InputError(f"step {step}", f"outside the run (0..{self.steps - 1})")
         for a, b, plan in self.segments:
@@ -210,7 +216,12 @@ class Simulator:
         self._loads = np.zeros((t, n_dir), dtype=np.float64)
         self._dropped = np.zeros(t, dtype=np.float64)
         self._link_up = np.ones((t, n_links), dtype=bool)
-        self._plans: OrderedDict[StateKey, LoadPlan] = OrderedDict()
+        self._plans: OrderedDict[StateKey, Plan] = OrderedDict()
+        # All-up plan, its loads and dropped demand over the run, and its DAG turned around: what
+        # the delta plans of large topologies start from (made on first need).
+        self._up_plan: LoadPlan | None = None
+        self._up: tuple[np.ndarray, np.ndarray] | None = None
+        self._upstream: UpstreamIndex | None = None
         self._events: list[FailureEvent] = []
         for e in events:
             self._check(e)
@@ -293,7 +304,23 @@ class Simulator:
                 segs.append((a, b, key))
         return segs
 
-    def _plan(self, key: StateKey) -> LoadPlan:
+    def _all_up_plan(self) -> LoadPlan:
+        if self._up_plan is None:
+            known = self._plans.get(_ALL_UP)
+            self._up_plan = known if isinstance(known, LoadPlan) else LoadPlan(
+                self.topology, None, None, self.traffic.src, self.traffic.dst)
+        return self._up_plan
+
+    def _all_up_loads(self) -> tuple[np.ndarray, np.ndarray]:
+        """All-up loads and dropped demand of every step (the same bits the all-up plan gives)."""
+        if self._up is None:
+            loads = np.zeros_like(self._loads)
+            dropped = np.zeros_like(self._dropped)
+            self._all_up_plan().apply_into(self.traffic.demands, loads, dropped, workers=self.workers)
+            self._up = (loads, dropped)
+        return self._up
+
+    def _plan(self, key: StateKey) -> Plan:
         plan = self._plans.get(key)
         if plan is None:
             down_links, down_nodes = key
@@ -302,7 +329,15 @@ class Simulator:
             node_up = np.ones(len(topo.nodes), dtype=bool)
             for nid in down_nodes:
                 node_up[topo.node_index[nid]] = False
-            plan = LoadPlan(topo, link_up, node_up, self.traffic.src, self.traffic.dst)
+            src, dst = self.traffic.src, self.traffic.dst
+            if key != _ALL_UP and use_delta(len(src)):
+                up = self._all_up_plan()
+                if self._upstream is None:
+                    self._upstream = UpstreamIndex(up._dag)
+                plan = DeltaPlan.build(topo, up, self._upstream, link_up, node_up, src, dst, *self._all_up_loads())
+            if plan is None:
+                plan = self._all_up_plan() if key == _ALL_UP and self._up_plan is not None else \
+                    LoadPlan(topo, link_up, node_up, src, dst)
             self._plans[key] = plan
         else:
             self._plans.move_to_end(key)
@@ -310,6 +345,8 @@ class Simulator:
 
     def _update(self, from_step: int, progress: Callable[[int, int], None] | None = None) -> None:
         old = self._segments
+        if self._up is None and old and use_delta(self.traffic.n_pairs) and all(k == _ALL_UP for _, _, k in old):
+            self._up = (self._loads.copy(), self._dropped.copy())  # the run is all up until now: keep it
         new = self._new_segments()
         t = self.traffic.steps
         # Step ranges (from from_step on) whose failure state differs from before.
@@ -338,8 +375,12 @@ class Simulator:
 
         for a, b, key in todo:
             plan = self._plan(key)
-            plan.apply_into(self.traffic.demands, self._loads, self._dropped, a, b, workers=self.workers,
-                            progress=tick)
+            if key == _ALL_UP and self._up is not None:  # back to all up: its loads are kept
+                self._loads[a:b], self._dropped[a:b] = self._up[0][a:b], self._up[1][a:b]
+                tick(b - a)
+            else:
+                plan.apply_into(self.traffic.demands, self._loads, self._dropped, a, b, workers=self.workers,
+                                progress=tick)
             self._link_up[a:b] = plan.link_up
             self.steps_computed += b - a
         in_use = {k for _, _, k in new}

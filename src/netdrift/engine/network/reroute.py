@@ -1,0 +1,204 @@
+"""A failure state's loads as the all-up loads plus the change of the pairs it re-routes.
+
+A link that fails re-routes only the origin-destination pairs whose shortest-path DAG used it
+(on a large backbone, a fraction of a percent to a few percent of the pairs); every other pair
+keeps the same next hops and the same ECMP shares. :class:`DeltaPlan` finds those pairs from
+the all-up routing DAG (every (destination, node) state upstream of a down link direction, one
+breadth-first search), routes only them in the failure state and in the all-up state, and gives
+loads as ``all-up loads + (R_state - R_up)[:, affected] @ demands[affected]``.
+
+The result is a function of the failure state and the step only (never of the order in which
+events were added), so a run rebuilt from its events gives the same bits as the run that was
+clicked. It equals the from-scratch loads to float32 rounding of the all-up loads (which the
+simulator computes in float32): directions of down links are exactly 0, and a direction that
+loses all its traffic can keep a residue of about 1e-7 of its former load (never below 0).
+The simulator uses it for large topologies only (:func:`use_delta`); small ones are routed
+from scratch, which costs milliseconds.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import breadth_first_order
+
+from netdrift.engine.network.routing import LoadPlan, Routing, _Dag, _routing_from_dag, _state_masks, routing_matrix
+from netdrift.engine.network.topology import Topology
+
+__all__ = ["DeltaPlan", "UpstreamIndex", "use_delta", "DELTA_MIN_PAIRS", "DELTA_MAX_SHARE"]
+
+#: Topologies with fewer node pairs are re-routed from scratch (a few milliseconds a click).
+DELTA_MIN_PAIRS = 10_000
+#: A failure state that re-routes more than this share of the pairs is routed from scratch.
+DELTA_MAX_SHARE = 0.5
+#: ... and so is one whose change matrix holds more than this many entries per entry of the
+#: all-up plan (DAG edges + pairs): an entry of the change costs about a quarter of one of the plan
+#: (measured on Cogentco and Kdl, 374 steps: 1.3-1.5 ns against 3.6-8.7 ns).
+DELTA_COST_RATIO = 4.0
+#: Pairs routed to estimate the routing matrix's entries per pair (every k-th routed pair).
+_SAMPLE_PAIRS = 256
+#: Demand values (steps x affected pairs) per block of :meth:`DeltaPlan.apply_into`.
+_BLOCK_VALUES = 4_000_000
+
+
+def use_delta(n_pairs: int) -> bool:
+    """Whether a simulator with ``n_pairs`` node pairs computes failure states as deltas."""
+    return n_pairs >= DELTA_MIN_PAIRS
+
+
+class UpstreamIndex:
+    """The all-up routing DAG turned around, to find the pairs a set of down directions re-routes.
+
+    States are (destination k, node a), numbered ``k * n + a`` as in the routing DAG; the extra
+    last state is the root of each search.
+    """
+
+    def __init__(self, dag: _Dag) -> None:
+        self.dag = dag
+        self.n_states = len(dag.targets) * dag.n
+        root = self.n_states
+        # Edge to -> from (upstream), one row per state; the root's row is filled per search.
+        rev = sp.csr_matrix((np.ones(len(dag.e_from), dtype=np.int8), (dag.e_to, dag.e_from)),
+                            shape=(root + 1, root + 1))
+        self._indptr, self._indices = rev.indptr, rev.indices
+        self._routed = np.flatnonzero(dag.routed)
+        self._start = dag.tinv * dag.n + dag.src[self._routed]
+        #: what the all-up plan moves per step (DAG edges + pairs): the cost a delta must beat
+        self.plan_size = len(dag.e_dir) + len(dag.src)
+        self._per_pair: float | None = None
+
+    def entries_per_pair(self) -> float:
+        """Mean entries per pair of the all-up routing matrix, from a fixed sample of pairs."""
+        if self._per_pair is None:
+            dag = self.dag
+            k = max(1, len(self._routed) // _SAMPLE_PAIRS)
+            pos = np.arange(0, len(self._routed), k)
+            pairs = self._routed[pos]
+            self._per_pair = _routes(dag, pairs, pos).nnz / max(len(pairs), 1)
+        return self._per_pair
+
+    def affected(self, down_dir: np.ndarray) -> np.ndarray:
+        """Sorted indices of the pairs whose all-up route crosses a direction where ``down_dir``
+        (2L,) is True (a pair from or to a down node crosses one of its links)."""
+        dag = self.dag
+        starts = np.unique(dag.e_from[down_dir[dag.e_dir]])
+        if len(starts) == 0:
+            return np.zeros(0, dtype=np.int64)
+        root = self.n_states
+        nnz = len(self._indices)
+        indptr = np.concatenate([self._indptr[:-1], [nnz + len(starts)]])
+        indices = np.concatenate([self._indices, starts.astype(self._indices.dtype)])
+        graph = sp.csr_matrix((np.ones(len(indices), dtype=np.int8), indices, indptr), shape=(root + 1, root + 1))
+        reached = np.zeros(root + 1, dtype=bool)
+        reached[breadth_first_order(graph, root, directed=True, return_predecessors=False)] = True
+        return self._routed[reached[self._start]]
+
+
+def _routes(dag: _Dag, pairs: np.ndarray, pos: np.ndarray) -> sp.csr_matrix:
+    """All-up routing matrix (2L, len(pairs)) of routed ``pairs`` (``pos``: their places among the
+    routed pairs), from the all-up DAG without routing again."""
+    sub = _Dag(dag.n, dag.n_dir, dag.src[pairs], dag.dst[pairs], dag.link_up, dag.node_up,
+               np.zeros(len(pairs), dtype=bool), np.ones(len(pairs), dtype=bool), dag.targets, dag.tinv[pos],
+               dag.e_dir, dag.e_from, dag.e_to, dag.e_share)
+    return _routing_from_dag(sub).matrix
+
+
+class DeltaPlan:
+    """One failure state's loads as the all-up loads plus the change of the pairs it re-routes.
+
+    Offers what the simulator and its readers use of a :class:`LoadPlan` (``unreachable``,
+    ``link_up``, ``node_up``, :meth:`apply`, :meth:`apply_into`, :meth:`routing`).
+    ``base_loads`` (T, 2L) and ``base_dropped`` (T,) are the all-up plan's results for the
+    simulator's demands, which :meth:`apply_into` reads. Build with :meth:`build`.
+    """
+
+    def __init__(self, topology: Topology, base: LoadPlan, pairs: np.ndarray, change: sp.csr_matrix,
+                 lost: np.ndarray, link_up: np.ndarray, node_up: np.ndarray, src: np.ndarray, dst: np.ndarray,
+                 base_loads: np.ndarray, base_dropped: np.ndarray) -> None:
+        self.topology = topology
+        self.base = base
+        #: the re-routed pairs, sorted
+        self.pairs = pairs
+        self._change = change              # (2L, |pairs|) R_state - R_up of those pairs
+        lost_idx = np.flatnonzero(lost)
+        self._lost = sp.csr_matrix((np.ones(len(lost_idx)), (np.zeros(len(lost_idx), dtype=np.int64), lost_idx)),
+                                   shape=(1, len(pairs)))
+        self.link_up, self.node_up = link_up, node_up
+        self._down_dir = np.flatnonzero(~np.repeat(link_up, 2))
+        self.unreachable = base.unreachable.copy()
+        self.unreachable[pairs] = lost
+        self.n_pairs, self.n_directions = base.n_pairs, base.n_directions
+        self._src, self._dst = src, dst
+        self._base_loads, self._base_dropped = base_loads, base_dropped
+        self._routing: Routing | None = None
+
+    @classmethod
+    def build(cls, topology: Topology, base: LoadPlan, index: UpstreamIndex, link_up: np.ndarray,
+              node_up: np.ndarray, src: np.ndarray, dst: np.ndarray, base_loads: np.ndarray,
+              base_dropped: np.ndarray) -> "DeltaPlan | None":
+        """The plan of the state ``link_up``/``node_up``; None when it re-routes more than
+        :data:`DELTA_MAX_SHARE` of the pairs or its change costs more per step than the all-up
+        plan (then a from-scratch plan is cheaper). Either way a function of the state only."""
+        lu, nu = _state_masks(topology, link_up, node_up)
+        pairs = index.affected(~np.repeat(lu, 2))
+        budget = DELTA_COST_RATIO * index.plan_size
+        if len(pairs) > DELTA_MAX_SHARE * len(src) or len(pairs) * (index.entries_per_pair() + 1) > budget:
+            return None
+        dag = index.dag
+        before = _routes(dag, pairs, np.searchsorted(np.flatnonzero(dag.routed), pairs))
+        after = routing_matrix(topology, lu, nu, src[pairs], dst[pairs])
+        change = (after.matrix - before).tocsr()
+        change.eliminate_zeros()
+        change.sort_indices()
+        if change.nnz + len(pairs) > budget:
+            return None
+        return cls(topology, base, pairs, change, after.unreachable, lu, nu, src, dst, base_loads, base_dropped)
+
+    def _delta(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Change of loads (2L, c) and of dropped demand (c,) for the re-routed pairs' demands
+        ``x`` (|pairs|, c) float64 without NaN; a fixed summation order per step."""
+        return self._change @ x, (self._lost @ x)[0]
+
+    def _finish(self, loads: np.ndarray) -> None:
+        down = loads[:, self._down_dir]
+        loads[:, self._down_dir] = np.where(np.isnan(down), np.nan, 0.0)  # a step with no data stays NaN
+        np.maximum(loads, 0.0, out=loads)  # float32 residues of the all-up loads (NaN stays NaN)
+
+    def apply(self, demands: np.ndarray, dtype: np.dtype | type | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Loads (c, 2L) and dropped demand (c,) in float64 for demands (c, P), as
+        :meth:`LoadPlan.apply` (the all-up part in ``dtype``)."""
+        demands = np.asarray(demands)
+        up_loads, up_dropped = self.base.apply(demands, dtype)
+        x = np.nan_to_num(np.asarray(demands[:, self.pairs], dtype=np.float64)).T
+        d_loads, d_dropped = self._delta(np.ascontiguousarray(x))
+        loads = np.asarray(up_loads, dtype=np.float64) + d_loads.T
+        self._finish(loads)
+        return loads, np.asarray(up_dropped, dtype=np.float64) + d_dropped
+
+    def apply_into(self, demands: np.ndarray, loads_out: np.ndarray, dropped_out: np.ndarray,
+                   start: int = 0, stop: int | None = None, dtype: np.dtype | type = np.float32,
+                   workers: int | None = None, progress: Callable[[int], None] | None = None) -> None:
+        """Fill ``loads_out[start:stop]`` and ``dropped_out[start:stop]`` for the simulator's
+        ``demands`` (T, P) from its all-up results: a step with no demand at all stays NaN,
+        isolated NaN demands count as 0 (as :meth:`LoadPlan.apply_into`). ``dtype`` and
+        ``workers`` are accepted for the same call; the change is computed in float64."""
+        stop = demands.shape[0] if stop is None else stop
+        block = max(1, _BLOCK_VALUES // max(len(self.pairs), 1))
+        for a in range(start, stop, block):
+            b = min(a + block, stop)
+            x = np.nan_to_num(np.asarray(demands[a:b][:, self.pairs], dtype=np.float64)).T
+            d_loads, d_dropped = self._delta(np.ascontiguousarray(x))
+            loads = self._base_loads[a:b] + d_loads.T
+            self._finish(loads)
+            loads_out[a:b] = loads
+            dropped_out[a:b] = self._base_dropped[a:b] + d_dropped
+            if progress is not None:
+                progress(b - a)
+
+    def routing(self) -> Routing:
+        """The state's per-pair routing matrix (all pairs, routed from scratch), built on first use."""
+        if self._routing is None:
+            self._routing = routing_matrix(self.topology, self.link_up, self.node_up, self._src, self._dst)
+        return self._routing
