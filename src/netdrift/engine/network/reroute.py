@@ -105,6 +105,14 @@ def _routes(dag: _Dag, pairs: np.ndarray, pos: np.ndarray) -> sp.csr_matrix:
     return _routing_from_dag(sub).matrix
 
 
+def _pair_major(demands: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """(len(pairs), c) float64 demands of ``pairs`` from (c, P) demands, NaN as 0."""
+    x = np.empty((len(pairs), demands.shape[0]), dtype=np.float64)
+    np.copyto(x.T, demands[:, pairs])
+    np.copyto(x, 0.0, where=np.isnan(x))
+    return x
+
+
 class DeltaPlan:
     """One failure state's loads as the all-up loads plus the change of the pairs it re-routes.
 
@@ -171,8 +179,7 @@ class DeltaPlan:
         :meth:`LoadPlan.apply` (the all-up part in ``dtype``)."""
         demands = np.asarray(demands)
         up_loads, up_dropped = self.base.apply(demands, dtype)
-        x = np.nan_to_num(np.asarray(demands[:, self.pairs], dtype=np.float64)).T
-        d_loads, d_dropped = self._delta(np.ascontiguousarray(x))
+        d_loads, d_dropped = self._delta(_pair_major(demands, self.pairs))
         loads = np.asarray(up_loads, dtype=np.float64) + d_loads.T
         self._finish(loads)
         return loads, np.asarray(up_dropped, dtype=np.float64) + d_dropped
@@ -188,8 +195,7 @@ class DeltaPlan:
         block = max(1, _BLOCK_VALUES // max(len(self.pairs), 1))
         for a in range(start, stop, block):
             b = min(a + block, stop)
-            x = np.nan_to_num(np.asarray(demands[a:b][:, self.pairs], dtype=np.float64)).T
-            d_loads, d_dropped = self._delta(np.ascontiguousarray(x))
+            d_loads, d_dropped = self._delta(_pair_major(demands[a:b], self.pairs))
             loads = self._base_loads[a:b] + d_loads.T
             self._finish(loads)
             loads_out[a:b] = loads
