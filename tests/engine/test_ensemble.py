@@ -179,3 +179,31 @@ def test_the_routed_favour_ends_after_a_window_of_steps():
         e.combine(inp, same)
         e.observe(np.array([0.7]), np.zeros(4))
     np.testing.assert_allclose(e.weights()[:, 0, 0], [0.5, 0.5], rtol=1e-6)
+
+
+def test_after_a_failure_a_radius_that_keeps_missing_is_bounded_until_the_restore():
+    # Start radius 2 and generic radius 3 (step_from): a model that misses by 100 at every step.
+    tracker = ConformalTracker(0.9, np.full((1, 2), 2.0), step_from=np.full((1, 2), 3.0))
+    tracker.widen(np.array([1.0, 10.0]))  # shifts 1 and 10: radii 3 and 4
+    for step in range(500):
+        tracker.bound(Forecast(np.zeros((1, 2))), step)
+        tracker.update(np.full(2, 100.0), step)
+    # bound: 2 x max(2 before, 3 generic, shift) = 6 and 20
+    assert tracker.radius.tolist() == [[6.0, 20.0]]
+    tracker.widen(np.zeros(2), restore=True)
+    assert tracker.radius.tolist() == [[2.0, 2.0]]  # back to the radius before the failure
+    for step in range(500, 1000):
+        tracker.bound(Forecast(np.zeros((1, 2))), step)
+        tracker.update(np.full(2, 100.0), step)
+    assert (tracker.radius > 20.0).all()  # no bound without a failure
+
+
+def test_calibration_origins_cover_every_day_and_hour_of_the_training_week():
+    from netdrift.engine.evaluation.calibration import calibration_origins
+
+    # a week at 5 minutes, window 24, 12 steps ahead, 144 origins (what a run uses)
+    origins = calibration_origins(24, 12, 2016, 144)
+    assert len(origins) == 144 and origins.min() >= 24 and origins.max() <= 2016 - 12
+    days = np.bincount(origins // 288, minlength=7)
+    hours = np.bincount((origins % 288) // 12, minlength=24)
+    assert days.min() >= 19 and hours.min() >= 4  # 144 / 7 ~ 20.6 a day, 6 an hour

@@ -24,8 +24,18 @@ computed by the observation stream from the routing before and after and the las
 per-node totals), **capped at the radius it had** (so the widening at most doubles it), for every
 model whose forecast does not already move with the routing (link-level models); demand-space
 (routed) models' forecasts already carry that shift, so their radius is kept. After the event
-the tracking goes on as usual. A **restore** (the routing returns) undoes the widening: each
-radius goes back to at most what it was just before the failure.
+the tracking goes on, **bounded**: until the routing is restored, a radius stays within
+``MAX_GROWTH`` (2) x the largest of its value just before the failure, the generic radius of
+the load's h-step change (``step_from``, persistence's: a residual model falls back to its
+persistence base on re-routed directions, so it may need that much) and the expected shift
+(a direction that carried nothing before). Without a bound a model that misses systematically
+after a failure adds a step per miss for as long as it misses. The bound does not hold day-1
+widths within 2x the day before for a model much more precise than persistence before the
+failure (liquid and frozen at H = 12 on sine: 3.0x, the width their day-1 errors need: a bound
+at 2x their own radius dropped their day-1 coverage from 86-87 % to 75-78 %, measured in
+docs/forecasting.md); it keeps persistence-like models within 2x. A **restore** (the routing
+returns) undoes the widening and the bound: each radius goes back to at most what it was just
+before the failure.
 """
 
 from __future__ import annotations
@@ -35,7 +45,11 @@ import numpy as np
 from netdrift.engine.errors import InputError
 from netdrift.engine.forecasting.protocol import Forecast
 
-__all__ = ["ConformalTracker", "initial_radius"]
+__all__ = ["ConformalTracker", "initial_radius", "MAX_GROWTH"]
+
+#: After a failure a radius stays within MAX_GROWTH x max(its value before, the generic radius,
+#: the expected shift) until the restore.
+MAX_GROWTH = 2.0
 
 
 def initial_radius(history_mbps: np.ndarray, horizon: int, level: float) -> np.ndarray:
@@ -99,10 +113,12 @@ class ConformalTracker:
         # holds (a step that grows with recent errors biased coverage low on bursty residuals).
         base = self.radius if step_from is None else np.asarray(step_from, dtype=np.float64)
         self.step_size = float(lr) * np.maximum(base, 1e-6)
+        self._generic = np.array(base, dtype=np.float64)  # the load's h-step change radius (the bound's floor)
         self._points = np.full((self.horizon, self.horizon, self.n_directions), np.nan)  # ring of recent points
         self._radii = np.zeros_like(self._points)  # the radius each of them was issued with
         self._made = np.full(self.horizon, -1, dtype=np.int64)  # step each ring slot's forecast was made at
         self._before_failure: np.ndarray | None = None  # the radius before the first unrestored widening
+        self._cap: np.ndarray | None = None  # the bound on the radius until the routing is restored
 
     def bound(self, forecast: Forecast, step: int) -> Forecast:
         """``forecast`` (Mbit/s, made at ``step``) with its interval; remembered for scoring."""
@@ -137,25 +153,36 @@ class ConformalTracker:
             err = (score > self._radii[slot, h - 1]).astype(np.float64)
             delta = self.step_size[h - 1]
             self.radius[h - 1, ok] = np.maximum(self.radius[h - 1, ok] + delta[ok] * (err[ok] - self.alpha), 0.0)
+        if self._cap is not None:
+            np.minimum(self.radius, self._cap, out=self.radius)
 
     def widen(self, shift_mbps: np.ndarray, restore: bool = False) -> None:
         """A failure took effect: widen by the expected re-routing shift, at most doubling each
-        radius (link-level models). ``restore``: the routing returned; the widening is undone.
+        radius, and bound the radius until the restore (link-level models). ``restore``: the
+        routing returned; the widening and the bound are undone.
 
         >>> t = ConformalTracker(0.9, np.full((1, 2), 2.0))
-        >>> t.widen(np.array([1.0, 10.0])); t.radius.tolist()
-        [[3.0, 4.0]]
-        >>> t.widen(np.array([1.0, 10.0]), restore=True); t.radius.tolist()
-        [[2.0, 2.0]]
+        >>> t.widen(np.array([1.0, 10.0])); t.radius.tolist(), t.bound_radius.tolist()
+        ([[3.0, 4.0]], [[4.0, 20.0]])
+        >>> t.widen(np.array([1.0, 10.0]), restore=True); t.radius.tolist(), t.bound_radius
+        ([[2.0, 2.0]], None)
         """
         if restore:
             if self._before_failure is not None:
                 self.radius = np.minimum(self.radius, self._before_failure)
                 self._before_failure = None
+                self._cap = None
             return
         if self.shifts_with_routing:
             return
         shift = np.nan_to_num(np.abs(np.asarray(shift_mbps, dtype=np.float64)))
         if self._before_failure is None:
             self._before_failure = self.radius.copy()
+        cap = MAX_GROWTH * np.maximum(np.maximum(self._before_failure, self._generic), shift[None, :])
+        self._cap = cap if self._cap is None else np.maximum(self._cap, cap)
         self.radius += np.minimum(shift[None, :], self.radius)
+
+    @property
+    def bound_radius(self) -> np.ndarray | None:
+        """(H, D) the bound on the radius while a failure is unrestored (None otherwise)."""
+        return self._cap
