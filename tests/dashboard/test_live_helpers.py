@@ -157,39 +157,59 @@ def test_the_warning_model_defaults_to_the_first_routed_model(banded: LiveScenar
     assert lh.band_models(live) == [] and lh.default_band_model(live) is None
 
 
+def _sustained_pick(live: LiveScenario, upper: np.ndarray) -> tuple[int, float, np.ndarray]:
+    """The direction whose bound is furthest above its load in this forecast and the one before,
+    a threshold half-way, and the earlier forecasts' highest upper bounds (what the run stored)."""
+    cap, now = live.capacity, live.loads_at(live.step - 1)
+    before = live.recorder.peak_upper["persistence"][live.step - 2:live.step]
+    both = np.minimum(upper.max(axis=0), before[-1])
+    d = int(np.argmax(both / cap - now / cap))
+    return d, float((now[d] / cap[d] + both[d] / cap[d]) / 2), before
+
+
 def test_warning_rows_by_hand_from_the_bands(banded: LiveScenario) -> None:
     sess = LiveSession(live=banded)
     upper = lh.next_bands(sess)["persistence"].upper.astype(float)
     cap, now = banded.capacity, banded.loads_at(banded.step - 1)
-    peak = upper.max(axis=0) / cap
-    # a threshold between the current load and the bound of the direction with the widest gap
-    d = int(np.argmax(peak - now / cap))
-    threshold = float((now[d] / cap[d] + peak[d]) / 2)
+    d, threshold, before = _sustained_pick(banded, upper)
     old = banded.warn_utilization
     banded.warn_utilization = threshold
     try:
         rows = lh.warning_rows(sess, "persistence")
     finally:
         banded.warn_utilization = old
-    warned = {int(x) for x in np.flatnonzero((now < threshold * cap) & (upper >= threshold * cap).any(axis=0))}
+    limit = threshold * cap
+    # sustained: the bound reaches the threshold now and in one of the two forecasts before
+    warned = {int(x) for x in np.flatnonzero((now < limit) & (upper >= limit).any(axis=0) & (before >= limit).any(axis=0))}
     assert {r[0] for r in rows} == warned and d in warned
-    first = {int(x): int(np.argmax(upper[:, x] >= threshold * cap[x])) + 1 for x in warned}
+    first = {int(x): int(np.argmax(upper[:, x] >= limit[x])) + 1 for x in warned}
     soon = [first[r[0]] for r in rows]
     assert soon == sorted(soon)
     text = dict(rows)[d]
     lid, s, t = banded.topology.direction_names()[d]
     labels = {n.id: n.label for n in banded.topology.nodes}
     assert text.startswith(f"{labels[s]} \u2192 {labels[t]} may exceed ")
-    assert f"within {15 * first[d]} min (upper bound {peak[d] * 100:.0f} %)" in text
+    assert f"within {15 * first[d]} min (upper bound {upper[:, d].max() / cap[d] * 100:.0f} %)" in text
+
+
+def test_a_lone_spike_of_the_bound_does_not_warn(banded: LiveScenario) -> None:
+    sess = LiveSession(live=banded)
+    upper = lh.next_bands(sess)["persistence"].upper.astype(float)
+    cap, now = banded.capacity, banded.loads_at(banded.step - 1)
+    before = banded.recorder.peak_upper["persistence"][banded.step - 2:banded.step].max(axis=0)
+    # a threshold above both earlier bounds and the load, below this forecast's bound
+    low = np.maximum(before, now) / cap
+    d = int(np.argmax(upper.max(axis=0) / cap - low))
+    assert upper[:, d].max() / cap[d] > low[d]
+    banded.warn_utilization = float((low[d] + upper[:, d].max() / cap[d]) / 2)
+    assert d not in {r[0] for r in lh.warning_rows(sess, "persistence")}
 
 
 def test_a_failed_link_is_never_warned_and_no_intervals_means_no_rows(banded: LiveScenario) -> None:
     run = banded.fork()
     sess = LiveSession(live=run)
     upper = lh.next_bands(sess)["persistence"].upper.astype(float)
-    cap, now = run.capacity, run.loads_at(run.step - 1)
-    d = int(np.argmax(upper.max(axis=0) / cap - now / cap))
-    run.warn_utilization = float((now[d] / cap[d] + upper[:, d].max() / cap[d]) / 2)
+    d, run.warn_utilization, _ = _sustained_pick(run, upper)
     assert d in {r[0] for r in lh.warning_rows(sess, "persistence")}
     run.fail(run.topology.direction_names()[d][0])
     assert not {d, d ^ 1} & {r[0] for r in lh.warning_rows(sess, "persistence")}

@@ -24,9 +24,11 @@ from netdrift.dashboard.map.overload import (
     duration_text,
     overload_text,
     overload_warnings,
+    sustained_warnings,
     upper_utilisation,
     warning_text,
 )
+from netdrift.engine.evaluation.interval_scores import SUSTAINED
 from netdrift.engine.forecasting.catalogue import model_info
 from netdrift.engine.forecasting.settings import ForecastSettings, IncrementalSettings
 
@@ -263,9 +265,11 @@ def overload_rows(sess: LiveSession) -> list[tuple[int, str]]:
 
 
 def warning_rows(sess: LiveSession, model: str | None) -> list[tuple[int, str]] | None:
-    """``(direction, text)`` of every direction ``model``'s upper bound warns about, soonest
-    first (see :func:`netdrift.dashboard.map.overload.overload_warnings`); None when the run has no
-    intervals or no warning threshold, or no look-ahead (finished).
+    """``(direction, text)`` of every direction ``model``'s upper bound warns about under the
+    sustained rule, soonest first (see :func:`netdrift.dashboard.map.overload.overload_warnings`
+    and :func:`~netdrift.dashboard.map.overload.sustained_warnings`: the bound reaches the
+    threshold now and in one of the two forecasts before); None when the run has no intervals or
+    no warning threshold, or no look-ahead (finished).
 
     The current load is the last observed one (the step before the live step), as in the
     warning scores the run stores; failed links are never warned.
@@ -277,6 +281,10 @@ def warning_rows(sess: LiveSession, model: str | None) -> list[tuple[int, str]] 
     topo = live.topology
     up = np.repeat(topo.link_up_mask(live.down_links, live.down_nodes), 2)
     found = overload_warnings(upper, live.loads_at(live.step - 1), live.capacity, live.warn_utilization, up)
+    peaks = live.recorder.peak_upper.get(model) if model else None
+    lo = max(live.train_steps, live.step - (SUSTAINED[1] - 1))  # the forecasts made before this one
+    earlier = peaks[lo:live.step] if peaks is not None else np.zeros((0, len(up)))
+    found = sustained_warnings(found, earlier, live.capacity, live.warn_utilization, SUSTAINED)
     names = direction_short_names(topo)
     return [(w.direction, warning_text(w, names[w.direction], live.warn_utilization, live.traffic.step_minutes))
             for w in found]

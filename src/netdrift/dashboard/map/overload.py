@@ -3,7 +3,10 @@
 A warning is the one :mod:`netdrift.engine.evaluation.interval_scores` scores in a stored run: a link
 direction is warned at step t when the highest upper bound of a model's forecasts of steps
 t .. t + H - 1 reaches ``threshold`` x capacity while the last observed load (step t - 1) is
-below it. Here it is worded for the screen: which direction, how soon (the first of those
+below it; the Live list keeps only the **sustained** ones (the rule the stored scores
+``warn_sus@...`` measure, :data:`netdrift.engine.evaluation.interval_scores.SUSTAINED`: the bound
+reaches the threshold now and in at least one of the two forecasts before, 2 of the last 3),
+so a lone spike of the bound does not warn. Here it is worded for the screen: which direction, how soon (the first of those
 steps whose upper bound reaches the threshold, in minutes) and how high the bound goes.
 
 Pure functions (no Streamlit, no engine state), unit-tested on hand-made arrays.
@@ -21,6 +24,7 @@ from netdrift.engine.network.topology import Topology
 __all__ = [
     "OverloadWarning",
     "overload_warnings",
+    "sustained_warnings",
     "current_overloads",
     "overload_text",
     "upper_utilisation",
@@ -77,6 +81,25 @@ def overload_warnings(upper_mbps: np.ndarray, current_mbps: np.ndarray, capacity
         column = upper[:, d]
         out.append(OverloadWarning(d, int(first[d]) + 1, float(np.nanmax(column) / cap[d]), float(current[d] / cap[d])))
     return sorted(out, key=lambda w: (w.steps_ahead, -w.peak_utilisation, w.direction))
+
+
+def sustained_warnings(found: list[OverloadWarning], earlier_peaks_mbps: np.ndarray, capacity: np.ndarray,
+                       threshold: float, rule: tuple[int, int] = (2, 3)) -> list[OverloadWarning]:
+    """The warnings of ``found`` (made now) whose bound also reached the threshold often enough
+    before: in at least ``rule[0] - 1`` of the (up to ``rule[1] - 1``) earlier forecasts, whose
+    highest upper bounds are the rows of ``earlier_peaks_mbps`` (k, D), NaN where none was made.
+
+    >>> now = [OverloadWarning(0, 1, 0.95, 0.8), OverloadWarning(1, 2, 0.99, 0.5)]
+    >>> earlier = np.array([[95.0, 10.0], [80.0, np.nan]])   # direction 0 reached 90 once before
+    >>> [w.direction for w in sustained_warnings(now, earlier, np.array([100.0, 100.0]), 0.9)]
+    [0]
+    """
+    need, last = rule
+    peaks = np.asarray(earlier_peaks_mbps, dtype=np.float64).reshape(-1, np.asarray(capacity).size)[-(last - 1):]
+    limit = threshold * np.asarray(capacity, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        before = (np.isfinite(peaks) & (peaks >= limit[None, :])).sum(axis=0)
+    return [w for w in found if before[w.direction] + 1 >= need]
 
 
 def current_overloads(current_mbps: np.ndarray, capacity: np.ndarray,

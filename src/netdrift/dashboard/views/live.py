@@ -456,7 +456,8 @@ def warnings_list(sess: state.LiveSession, model: str | None) -> None:
     if rows is None or live.warn_utilization is None:
         return
     st.markdown(f"**Overload warnings**: {model}'s upper bound reaches {percent_text(live.warn_utilization)} "
-                f"of capacity within {lh.horizon_text(live)}")
+                f"of capacity within {lh.horizon_text(live)}, sustained: in this step's forecast and in one "
+                "of the two before (2 of the last 3), so a lone spike of the bound does not warn")
     if not rows:
         st.caption("None: no link direction below the threshold is forecast to reach it.")
         return

@@ -19,10 +19,10 @@ Overload warnings at a utilisation threshold theta (fraction of capacity):
   ``recall`` = crossings with a warning / crossings, ``recall_3`` = with a lead of at least 3
   steps; ``lead_steps_median`` over the warned crossings.
 
-The **sustained** rule (what the scores ``warn_sus@THRESHOLD_<name>`` measure): a warning is raised at
-t only when the highest upper bound reached theta x capacity in at least 2 of the 3 forecasts made
-at t - 2, t - 1, t (and the last observed load was below it); a single spike of the bound does not
-warn. It is scored at the run's threshold and at 0.5, 0.7 and 0.9 of capacity, so precision is
+The **sustained** rule (what the scores ``warn_sus@THRESHOLD_<name>`` measure, and the rule of the
+Live page's warning list): a warning is raised at t only when the highest upper bound reached
+theta x capacity in at least 2 of the 3 forecasts made at t - 2, t - 1, t, the one made at t among
+them (and the last observed load was below it); a single spike of the bound does not warn. It is scored at the run's threshold and at 0.5, 0.7 and 0.9 of capacity, so precision is
 reported per threshold.
 """
 
