@@ -33,6 +33,43 @@ def _netdrift_command() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "netdrift"]
 
 
+def start_dashboard(tmp: Path, db_url: str, log_name: str = "server.log") -> tuple[subprocess.Popen, str, float]:
+    """Start `netdrift dashboard --headless` on a free port over ``db_url`` (data under ``tmp``);
+    ``(process, base_url, healthy_at)``, ``healthy_at`` the ``time.perf_counter()`` at which
+    /_stcore/health first answered "ok". Fails the test (with the log's tail) if it never does."""
+    port = _free_port()
+    env = dict(os.environ, NETDRIFT_DATA_DIR=str(tmp / "data"))
+    log = open(tmp / log_name, "w")
+    _DIAGNOSTICS["server_log"] = tmp / log_name
+    proc = subprocess.Popen(
+        [*_netdrift_command(), "dashboard", "--headless", "--port", str(port), "--db", db_url],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    log.close()  # the child holds its own copy
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    return proc, base, time.perf_counter()
+        except OSError:
+            time.sleep(0.2)
+    proc.terminate()
+    pytest.fail("dashboard did not become healthy:\n" + (tmp / log_name).read_text()[-3000:])
+
+
+def stop_dashboard(proc: subprocess.Popen, timeout: float = 15) -> int | None:
+    """SIGTERM the server (as a service manager stops it) and wait; kill it if it hangs. Its exit code."""
+    proc.terminate()
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None
+
+
 @pytest.fixture(scope="module")
 def dashboard_server(tmp_path_factory: pytest.TempPathFactory):
     """Start `netdrift dashboard --headless` on a free port with a fresh history database.
@@ -41,35 +78,9 @@ def dashboard_server(tmp_path_factory: pytest.TempPathFactory):
     /_stcore/health first answered "ok".
     """
     tmp = tmp_path_factory.mktemp("dashboard")
-    port = _free_port()
-    env = dict(os.environ, NETDRIFT_DATA_DIR=str(tmp / "data"))
-    log = open(tmp / "server.log", "w")
-    _DIAGNOSTICS["server_log"] = tmp / "server.log"
-    proc = subprocess.Popen(
-        [*_netdrift_command(), "dashboard", "--headless", "--port", str(port), "--db", f"sqlite:///{tmp}/h.sqlite"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    healthy_at = None
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    healthy_at = time.perf_counter()
-                    break
-        except OSError:
-            time.sleep(0.2)
-    if healthy_at is None:
-        proc.terminate()
-        pytest.fail("dashboard did not become healthy:\n" + (tmp / "server.log").read_text()[-3000:])
+    proc, base, healthy_at = start_dashboard(tmp, f"sqlite:///{tmp}/h.sqlite")
     yield base, healthy_at
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    stop_dashboard(proc)
 
 
 @pytest.fixture(scope="module")
