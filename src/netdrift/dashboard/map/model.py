@@ -27,7 +27,7 @@ from typing import Mapping
 import numpy as np
 
 from netdrift.dashboard.map.labels import direction_label, spark_strings
-from netdrift.dashboard.map.names import direction_display_names, end_names, is_junction, junction_members
+from netdrift.dashboard.map.names import direction_display_names, end_names, is_junction, junction_members, per_topology
 from netdrift.dashboard.map.names import node_name as _name
 from netdrift.engine.forecasting.catalogue import MODEL_NAMES
 from netdrift.engine.network.geo import plane_layout
@@ -190,7 +190,14 @@ def node_positions(topology: Topology, seed: int = 0, size: float = 1000.0) -> d
 
 def map_layout(topology: Topology, seed: int = 0, size: float = 1000.0) -> MapLayout:
     """:class:`MapLayout` of a topology (cached per topology, seed and size; treat as read-only)."""
+    if seed == 0 and size == 1000.0:  # the map's own layout, asked on every render: by identity
+        return _default_layout(topology)
     return _layout(topology, int(seed), float(size))
+
+
+@per_topology
+def _default_layout(topology: Topology) -> MapLayout:
+    return _layout(topology, 0, 1000.0)
 
 
 @lru_cache(maxsize=32)
@@ -309,63 +316,57 @@ def build_map(
             }
         )
 
-    # "DE (29)" where the file names the node, else the bare id; a junction by the PoPs behind it.
-    names = {n.id: n.id if not n.label or n.label == n.id else f"{n.label} ({n.id})" for n in topology.nodes}
     edges = []
-    for i, link in enumerate(topology.links):
-        for d in (2 * i, 2 * i + 1):
-            src, dst = (link.u, link.v) if d % 2 == 0 else (link.v, link.u)
-            failed = not bool(up[i])
-            u = float(util[d])
-            src_name = names[src] if src not in members else ends[d][0]
-            dst_name = names[dst] if dst not in members else ends[d][1]
-            lines = [f"{link.id}: {src_name} \u2192 {dst_name}"]
-            if failed:
-                lines.append("FAILED (click to restore)")
-            lines.append(f"load {_fmt_mbps(loads[d])}")
-            lines.append("utilisation " + ("n/a" if not np.isfinite(u) else f"{u * 100:.1f} %"))
-            lines.append(f"capacity {_fmt_mbps(cap[d])}")
-            for m in models:
-                lines.append(f"{m} forecast {_fmt_mbps(float(frame.forecasts_mbps[m][d]))}")
-            up_u = float("nan") if upper is None else float(upper[d])
-            if upper is not None:
-                lines.append(f"{frame.upper_label}: " + ("n/a" if not np.isfinite(up_u) else f"{up_u * 100:.1f} %"))
-            if not failed:
-                lines.append("click to fail this link")
-            shown = up_u if frame.colour_by_upper and upper is not None else u
-            colour = FAILED_COLOUR if failed else band_colour(shown)
-            selected = frame.selected_link == link.id
-            over = is_overloaded(u, failed)
-            text = direction_label(shown, shown * float(cap[d]), frame.label_unit, failed)
-            spark, top = sparks[d], float(tops[d])
-            edges.append(
-                {
-                    "id": edge_id(link.id, d),
-                    "from": src,
-                    "to": dst,
-                    "link": link.id,
-                    "dir": d,
-                    "failed": failed,
-                    "util": None if not np.isfinite(u) else round(u, 4),
-                    "upper_util": None if not np.isfinite(up_u) else round(up_u, 4),
-                    "title": "\n".join(lines),
-                    # The link by its PoPs, for the search box (once per link: the data goes out every rerun).
-                    "link_name": f"{ends[d][0]} \u2013 {ends[d][1]}" if d % 2 == 0 else "",
-                    "selected": selected,
-                    "util_label": text,
-                    "label": text if frame.utilisation_labels else "",
-                    # Over capacity now: drawn wide and always labelled (its current load), whatever the zoom.
-                    "overload": over,
-                    "over_label": direction_label(u, float(loads[d]), frame.label_unit) if over else "",
-                    "spark": spark,
-                    "spark_top": round(top, 3),
-                    "spark_label": frame.history_label if spark else "",
-                    "color": colour,
-                    "width": max(edge_width(float(cap[d])), OVERLOAD_MIN_WIDTH if over else 0.0)
-                    + (1.5 if selected else 0.0),
-                    "dashes": [6, 5] if failed else False,
-                }
-            )
+    for d, (eid, src, dst, lid, head, link_name, cap_line, base_width) in enumerate(_edge_statics(topology)):
+        failed = not bool(up[d // 2])
+        u = float(util[d])
+        lines = [head]
+        if failed:
+            lines.append("FAILED (click to restore)")
+        lines.append(f"load {_fmt_mbps(loads[d])}")
+        lines.append("utilisation " + ("n/a" if not np.isfinite(u) else f"{u * 100:.1f} %"))
+        lines.append(cap_line)
+        for m in models:
+            lines.append(f"{m} forecast {_fmt_mbps(float(frame.forecasts_mbps[m][d]))}")
+        up_u = float("nan") if upper is None else float(upper[d])
+        if upper is not None:
+            lines.append(f"{frame.upper_label}: " + ("n/a" if not np.isfinite(up_u) else f"{up_u * 100:.1f} %"))
+        if not failed:
+            lines.append("click to fail this link")
+        shown = up_u if frame.colour_by_upper and upper is not None else u
+        colour = FAILED_COLOUR if failed else band_colour(shown)
+        selected = frame.selected_link == lid
+        over = is_overloaded(u, failed)
+        text = direction_label(shown, shown * float(cap[d]), frame.label_unit, failed)
+        spark, top = sparks[d], float(tops[d])
+        edges.append(
+            {
+                "id": eid,
+                "from": src,
+                "to": dst,
+                "link": lid,
+                "dir": d,
+                "failed": failed,
+                "util": None if not np.isfinite(u) else round(u, 4),
+                "upper_util": None if not np.isfinite(up_u) else round(up_u, 4),
+                "title": "\n".join(lines),
+                # The link by its PoPs, for the search box (once per link: the data goes out every rerun).
+                "link_name": link_name,
+                "selected": selected,
+                "util_label": text,
+                "label": text if frame.utilisation_labels else "",
+                # Over capacity now: drawn wide and always labelled (its current load), whatever the zoom.
+                "overload": over,
+                "over_label": direction_label(u, float(loads[d]), frame.label_unit) if over else "",
+                "spark": spark,
+                "spark_top": round(top, 3),
+                "spark_label": frame.history_label if spark else "",
+                "color": colour,
+                "width": max(base_width, OVERLOAD_MIN_WIDTH if over else 0.0)
+                + (1.5 if selected else 0.0),
+                "dashes": [6, 5] if failed else False,
+            }
+        )
     layout = map_layout(topology)
     geo = layout.projection if layout.projection is not None and _same_positions(positions, layout.positions) else None
     # Another node set under the same name (a second upload of "x.graphml") is a new map.
@@ -374,7 +375,29 @@ def build_map(
             "geo": geo, "large": not labels_by_default(topology), "layout_key": layout_key}
 
 
-@lru_cache(maxsize=32)
+@per_topology
+def _edge_statics(topology: Topology) -> list[tuple[str, str, str, str, str, str, str, float]]:
+    """Per link direction, what does not change from one render to the next: (edge id, from, to,
+    link id, the hover's first line "link: src -> dst", the link's name (first direction only),
+    the hover's capacity line, the width for its capacity). Once per topology, not per click."""
+    members, ends, _ = _structure(topology)
+    # "DE (29)" where the file names the node, else the bare id; a junction by the PoPs behind it.
+    names = {n.id: n.id if not n.label or n.label == n.id else f"{n.label} ({n.id})" for n in topology.nodes}
+    cap = topology.direction_capacity
+    out = []
+    for i, link in enumerate(topology.links):
+        for d in (2 * i, 2 * i + 1):
+            src, dst = (link.u, link.v) if d % 2 == 0 else (link.v, link.u)
+            src_name = names[src] if src not in members else ends[d][0]
+            dst_name = names[dst] if dst not in members else ends[d][1]
+            out.append((edge_id(link.id, d), src, dst, link.id, f"{link.id}: {src_name} \u2192 {dst_name}",
+                        # The link by its PoPs, for the search box (once per link: the data goes out every rerun).
+                        f"{ends[d][0]} \u2013 {ends[d][1]}" if d % 2 == 0 else "",
+                        f"capacity {_fmt_mbps(cap[d])}", edge_width(float(cap[d]))))
+    return out
+
+
+@per_topology  # by identity: hashing a frozen Topology walks every node and link (ms on Kdl)
 def _structure(topology: Topology) -> tuple[dict[str, tuple[str, ...]], list[tuple[str, str]], dict[str, int]]:
     """Junctions with their PoPs, the directions' end names and each node's degree (per topology)."""
     members = junction_members(topology)

@@ -8,12 +8,15 @@ id in parentheses, so the id an operator may grep for stays in every text.
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from functools import wraps
+from typing import Callable, Iterable, Mapping, TypeVar
 
 from netdrift.engine.network.topology import Link, Node, Topology  # noqa: F401  (Link: doctests)
 
+T = TypeVar("T")
+
 __all__ = ["node_name", "link_name", "element_name", "direction_labels", "failed_text", "is_junction",
-           "junction_members", "end_names", "cached_end_names", "direction_display_names"]
+           "junction_members", "end_names", "cached_end_names", "direction_display_names", "per_topology"]
 
 
 def node_name(topology: Topology, node_id: str) -> str:
@@ -160,3 +163,23 @@ def cached_end_names(topology: Topology) -> list[tuple[str, str]]:
         _ENDS.pop(next(iter(_ENDS)), None)
     _ENDS[id(topology)] = (topology, ends)
     return ends
+
+
+def per_topology(fn: Callable[[Topology], T]) -> Callable[[Topology], T]:
+    """``fn(topology)`` once per topology object (the 16 most recent, by identity as
+    :func:`cached_end_names`): what a map or a table derives from the topology alone is not
+    recomputed on every click. The result is shared: callers must not modify it."""
+    cache: dict[int, tuple[Topology, T]] = {}
+
+    @wraps(fn)
+    def cached(topology: Topology) -> T:
+        hit = cache.get(id(topology))
+        if hit is not None and hit[0] is topology:
+            return hit[1]
+        value = fn(topology)
+        if len(cache) >= 16:
+            cache.pop(next(iter(cache)), None)
+        cache[id(topology)] = (topology, value)
+        return value
+
+    return cached

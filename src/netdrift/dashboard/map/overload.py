@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from netdrift.dashboard.map.names import cached_end_names
+from netdrift.dashboard.map.names import cached_end_names, per_topology
 from netdrift.engine.network.topology import Topology
 
 __all__ = [
@@ -183,6 +183,7 @@ def warning_text(warning: OverloadWarning, name: str, threshold: float, step_min
             f" (upper bound {warning.peak_utilisation * 100:.0f} %)")
 
 
+@per_topology
 def direction_short_names(topology: Topology) -> list[str]:
     """``"IT → AT"`` (node labels; a hyperedge junction by the PoPs behind it) for every link
     direction; the link id is added where two directions would read the same (parallel links).
