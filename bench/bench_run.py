@@ -3,13 +3,24 @@
 Geant2001, 2 weeks at 5 minutes (4032 steps), 1 week of training, one link failure (the
 drastic-drift link `netdrift paper` would pick), every model; stored into a temporary SQLite
 history. Usage: python bench/bench_run.py [--device cpu|cuda|auto] [--steps N --train-steps K]
+
+``--all-models`` instead times the issue-19 cost target as a user runs it: ``netdrift run
+--topology geant2001 --steps 4032 --train-steps 2016 --fail 2-3@2304 --models <all 15> --horizon 1
+--json`` (sine traffic, intervals at 0.9, stored into a temporary history), target <= 180 s on a
+2-core CPU. It prints the wall time, the command's CPU time (user + system, from
+``getrusage(RUSAGE_CHILDREN)``: what the machine's other load does not inflate much) and the
+load average before and after, since the machine may be shared. ``--python-path DIR`` runs that
+source tree's netdrift instead (e.g. an older commit's ``git archive``), for a back-to-back baseline.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -45,7 +56,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (the CLI's default is 1)")
     ap.add_argument("--paper-form", action="store_true",
                     help="the learnt models in the paper's form (residual learning off), as before it existed")
+    ap.add_argument("--all-models", action="store_true", help="time the CLI run with all 15 models (issue 19's target)")
+    ap.add_argument("--python-path", default=None, help="with --all-models: run the netdrift of this source tree")
     args = ap.parse_args()
+    if args.all_models:
+        print(json.dumps(time_all_models(args.python_path), indent=2))
+        return
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     topo = load_topology("geant2001")
@@ -111,6 +127,32 @@ def main() -> None:
         "store_seconds": store_seconds <= TARGETS["store_seconds"],
     }
     print(json.dumps(out, indent=2))
+
+
+def time_all_models(python_path: str | None) -> dict:
+    """Wall and CPU seconds of the two-week Geant2001 run with every model (the CLI, as a user runs it)."""
+    from netdrift.engine.forecasting.catalogue import MODEL_NAMES
+
+    netdrift = str(Path(sys.executable).with_name("netdrift"))
+    env = {**os.environ, **({"PYTHONPATH": python_path} if python_path else {})}
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [netdrift, "run", "--topology", "geant2001", "--steps", "4032", "--train-steps", "2016",
+               "--fail", "2-3@2304", "--models", ",".join(MODEL_NAMES), "--horizon", "1", "--json",
+               "--db", f"sqlite:///{tmp}/bench.sqlite"]
+        load_before = os.getloadavg()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr[-2000:]}")
+    result = json.loads(done.stdout)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"command": " ".join(cmd[:-2]), "source": python_path or "this checkout", "wall_seconds": round(wall, 1),
+            "cpu_seconds": round(cpu, 1), "load_average_before": load_before, "load_average_after": os.getloadavg(),
+            "cores": os.cpu_count(), "target_wall_seconds": 180.0,
+            "rmse_post": {m: v.get("rmse_post") for m, v in result["models"].items()}}
 
 
 if __name__ == "__main__":
