@@ -140,3 +140,15 @@ def test_capacity_and_scale_above_float32_refused_by_the_generator():
         synthetic_traffic(line(), 4, peak_utilization=1e38)
     tm = synthetic_traffic(line(), 4, start=datetime(2024, 1, 1))
     assert np.isfinite(tm.demands).all()
+
+
+def test_a_check_after_earlier_work_counts_what_the_process_holds_now():
+    from netdrift.engine.budget import command_budget, resident_bytes
+
+    start = resident_bytes()
+    with command_budget(start + 150 * 1024**2, count_held=True) as budget:
+        held = np.ones(200 * 1024**2 // 8)  # 200 MiB made by the command's earlier work
+        check_memory("next step", 64 * 1024**2, budget)  # counted from the start only: fits
+        with pytest.raises(InputError, match=r"next step: would need about .* the process held already"):
+            check_memory("next step", 64 * 1024**2, budget, held_now=True)
+        del held

@@ -37,6 +37,8 @@ __all__ = ["memory_budget_bytes", "memory_budget", "command_budget", "check_memo
 _override: tuple[int, str] | None = None
 #: Set by :func:`command_budget`: the process's resident bytes when the command started.
 _held_at_start = 0
+#: Set by :func:`command_budget` with ``count_held``: the budget bounds this process's peak.
+_counting_process = False
 
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 
@@ -129,20 +131,21 @@ def command_budget(explicit: int | None, flag: str = "--max-memory", count_held:
     ...     b == memory_budget_bytes() == 2 * 1024**3
     True
     """
-    global _held_at_start
+    global _held_at_start, _counting_process
     if explicit is not None:
         budget, source = int(explicit), flag
     else:
         budget, source = _budget_and_source()
         if source.startswith("half"):
             source = "half of the available memory when the command started; raise it with --max-memory"
-    previous = _held_at_start
+    previous = _held_at_start, _counting_process
     _held_at_start = resident_bytes() if count_held else 0
+    _counting_process = count_held
     try:
         with memory_budget(budget, source):
             yield budget
     finally:
-        _held_at_start = previous
+        _held_at_start, _counting_process = previous
 
 
 def _gib(n: float) -> str:
@@ -153,8 +156,14 @@ def _gib(n: float) -> str:
     return f"{n / 1024**2:.0f} MiB" if n >= 1024**2 else f"{n / 1024:.0f} KiB" if n >= 1024 else f"{n:.0f} bytes"
 
 
-def check_memory(what: str, estimate_bytes: float, budget_bytes: int | None = None) -> None:
+def check_memory(what: str, estimate_bytes: float, budget_bytes: int | None = None, held_now: bool = False) -> None:
     """Refuse ``what`` (InputError) when it would need more than the budget.
+
+    ``estimate_bytes`` is what is still to be allocated. In a command that bounds its process
+    (:func:`command_budget` with ``count_held``) the check adds what the process held at its
+    start, or with ``held_now`` what it holds now (for a check made after earlier work, e.g. a
+    sweep's once its traffic and failure set exist: memory freed back to the allocator is
+    often not returned to the system, so what is resident now stays part of the peak).
 
     >>> check_memory("x", 10, budget_bytes=100)
     >>> check_memory("routed models on 'kdl'", 3 * 1024**3, budget_bytes=1024**3)
@@ -167,8 +176,11 @@ def check_memory(what: str, estimate_bytes: float, budget_bytes: int | None = No
     else:
         budget, source = budget_bytes, "--max-memory / NETDRIFT_MAX_MEMORY"
     held = _held_at_start
+    when = "at its start"
+    if held_now and _counting_process:
+        held, when = max(held, resident_bytes()), "already"
     if estimate_bytes + held > budget:
-        also = f" (with the {_gib(held)} the process held at its start)" if held else ""
+        also = f" (with the {_gib(held)} the process held {when})" if held else ""
         raise InputError(what, f"would need about {_gib(estimate_bytes + held)}{also}, over the memory budget of "
                                f"{_gib(budget)} ({source})")
 

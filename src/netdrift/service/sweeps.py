@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from netdrift.engine.budget import check_memory
 from netdrift.engine.errors import InputError
 from netdrift.engine.network.loaders import topology_from_dict
+from netdrift.engine.network.routing import all_pairs
 from netdrift.engine.network.topology import Topology
 from netdrift.engine.sweep import (
     KINDS,
@@ -49,13 +50,15 @@ from netdrift.engine.sweep import (
     srlgs_from_topology_file,
     sweep,
 )
+from netdrift.engine.sweep.evaluate import routing_entries_per_pair
+from netdrift.engine.traffic.backbone import backbone_memory_bytes
 from netdrift.engine.traffic.sources import (
     check_replay_step,
     check_synthetic_fits,
     check_traffic_model,
     make_traffic,
 )
-from netdrift.engine.traffic.synthetic import check_seed
+from netdrift.engine.traffic.synthetic import check_seed, synthetic_memory_bytes
 from netdrift.storage.database import display_url, driver_problem
 from netdrift.storage.models import SweepRow, TopologyRow
 from netdrift.storage.sweep_repository import SweepRepository
@@ -64,7 +67,7 @@ if TYPE_CHECKING:
     from netdrift.engine.sweep import SweepResult
 
 __all__ = ["SweepSettings", "SrlgUpload", "StoredSweep", "run_sweep", "list_sweeps", "open_sweep",
-           "srlgs_from_upload", "SRLG_TYPES", "EXECUTORS", "DEVICES"]
+           "srlgs_from_upload", "progress_text", "SRLG_TYPES", "EXECUTORS", "DEVICES"]
 
 #: File types an SRLG upload may have (as :func:`netdrift.engine.sweep.load_srlgs` reads them).
 SRLG_TYPES = ("csv", "json")
@@ -308,12 +311,19 @@ def run_sweep(sessions: Sessions, topology: Topology | str, settings: SweepSetti
     failures = _failures(topology, settings, srlg, topology_source or source, names)
     n_nodes = len(topology.nodes)
     window = settings.stop - settings.start
-    # Refused before the traffic is generated (synthetic traffic has every ordered node pair).
+    # Refused before the traffic is generated (synthetic traffic has every ordered node pair):
+    # the generator's peak (what it frees mostly stays resident) plus the sweep's, its routing
+    # measured on a sample of pairs; the topology and failure set are counted as resident now.
+    n_pairs = n_nodes * (n_nodes - 1)
+    generator = backbone_memory_bytes if settings.traffic_model == "backbone" else synthetic_memory_bytes
+    traffic_bytes = (generator(n_nodes, topology.n_directions, settings.steps)
+                     if settings.synthetic else 4.0 * settings.steps * n_pairs)
+    src, dst = all_pairs(n_nodes)
     check_memory(f"sweep of {len(failures)} failures x {window} steps on '{topology.name}'",
-                 4.0 * settings.steps * n_nodes * (n_nodes - 1)
-                 + estimate_bytes(n_nodes * (n_nodes - 1), topology.n_directions, window, len(failures),
-                                  workers or os.cpu_count() or 1, n_nodes),
-                 budget_bytes)
+                 traffic_bytes + estimate_bytes(n_pairs, topology.n_directions, window, len(failures),
+                                                workers or os.cpu_count() or 1, n_nodes,
+                                                entries_per_pair=routing_entries_per_pair(topology, src, dst)),
+                 budget_bytes, held_now=True)
     minutes = settings.step_minutes
     if minutes is None and settings.synthetic:
         minutes = SYNTHETIC_STEP_MINUTES
@@ -339,6 +349,33 @@ def run_sweep(sessions: Sessions, topology: Topology | str, settings: SweepSetti
     except SQLAlchemyError as err:
         raise InputError(f"history '{_url(sessions)}'", f"the sweep could not be stored ({driver_problem(err)})") from None
     return StoredSweep(sweep_id, topology, settings.kind, config, created, record.get("seconds"), record, result)
+
+
+def progress_text(done: int, total: int, seconds: float) -> str:
+    """A sweep's progress as a user reads it: done / total, the rate over ``seconds`` (since the
+    first failure was done) and the time left at that rate.
+
+    >>> progress_text(1_234, 400_065, 20.0)
+    '1,234 of 400,065 failures (61.7/s, about 1 h 47 min left)'
+    >>> progress_text(1, 91, 0.0)
+    '1 of 91 failures (time left unknown yet)'
+    """
+    rate = done / seconds if seconds > 0 and done else 0.0
+    if rate <= 0:
+        return f"{done:,} of {total:,} failures (time left unknown yet)"
+    return f"{done:,} of {total:,} failures ({rate:,.1f}/s, about {_duration((total - done) / rate)} left)"
+
+
+def _duration(seconds: float) -> str:
+    """``3725`` -> ``'1 h 02 min'`` (the CLI's progress line writes durations the same way)."""
+    s = int(round(seconds))
+    if s < 120:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min"
+    if s < 86400:
+        return f"{s // 3600} h {s % 3600 // 60:02d} min"
+    return f"{s // 86400} d {s % 86400 // 3600:02d} h"
 
 
 def list_sweeps(sessions: sessionmaker[Session]) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ import numpy as np
 from netdrift.engine.budget import check_memory
 from netdrift.engine.errors import InputError
 from netdrift.engine.network.topology import Topology
-from netdrift.engine.sweep.evaluate import _run, _Sweeper, estimate_bytes
+from netdrift.engine.sweep.evaluate import _run, _Sweeper, estimate_bytes, routing_entries_per_pair
 from netdrift.engine.sweep.failures import Failure, failure_set
 from netdrift.engine.traffic.series import TrafficMatrixSeries
 
@@ -123,8 +123,12 @@ def sweep(topology: Topology, traffic: TrafficMatrixSeries, kind: str, start: in
         incremental = True  # the batched path applies the incremental routing deltas
     fl = list(failures) if failures is not None else failure_set(topology, kind)
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
+    # The routing's size is measured on a sample of pairs before it is built; what the process
+    # already holds (the traffic, the failure set) is counted as it is now (held_now below).
+    per_pair = (routing_entries_per_pair(topology, np.asarray(traffic.src), np.asarray(traffic.dst))
+                if incremental else None)
     need = estimate_bytes(traffic.n_pairs, topology.n_directions, stop - start, len(fl), n_workers,
-                          len(topology.nodes), incremental)
+                          len(topology.nodes), incremental, per_pair)
     if executor == "ray":  # the sweeper's copy in the object store: the window's demands, the routing
         need += 4.0 * traffic.n_pairs * (stop - start) + 20.0 * traffic.n_pairs * 1.5 * len(topology.nodes) ** 0.5
     if device is not None:  # the routing deltas waiting for a batch, and their copy as a torch matrix
@@ -133,7 +137,8 @@ def sweep(topology: Topology, traffic: TrafficMatrixSeries, kind: str, start: in
         from netdrift.engine.sweep.batched import BATCH_VALUES, BYTES_PER_VALUE
 
         need += BYTES_PER_VALUE * BATCH_VALUES["cpu"]
-    check_memory(f"sweep of {len(fl)} failures x {stop - start} steps on '{topology.name}'", need, budget_bytes)
+    check_memory(f"sweep of {len(fl)} failures x {stop - start} steps on '{topology.name}'", need, budget_bytes,
+                 held_now=True)
     if forecast is not None:
         from netdrift.engine.sweep.forecast import forecast_traffic
 

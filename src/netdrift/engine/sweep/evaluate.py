@@ -13,7 +13,20 @@ from netdrift.engine.network.topology import Topology
 from netdrift.engine.sweep.failures import Failure
 from netdrift.engine.traffic.series import TrafficMatrixSeries
 
-__all__ = ["estimate_bytes"]
+__all__ = ["estimate_bytes", "routing_entries_per_pair"]
+
+#: Peak bytes per entry of the no-failure per-pair routing matrix while the sweeper builds it
+#: (the routing's build and its CSR / float32 CSC copies), by peak RSS: 62.8 on Kdl (15.9 M
+#: entries, 28 per pair), 51.7 on Cogentco (0.49 M entries).
+ROUTING_BYTES_PER_ENTRY = 64.0
+#: Bytes per failure of the sweep's results, kept to the end and stored: its row (a dict of
+#: about 1.5 KB with its 20-pair sample of cut pairs) and its share of the record's JSON and of
+#: the copies made while storing it. Measured by peak RSS of `netdrift sweep` (12 steps, stored):
+#: Cogentco link pairs (29,403 failures, 299.6 MB) against Cogentco links (245, 148.5 MB):
+#: 5.3 KB per failure; rounded up for rows with more overloaded directions than these had.
+ROW_BYTES = 6000.0
+#: Pairs routed to measure :func:`routing_entries_per_pair`.
+ROUTING_SAMPLE = 2000
 
 
 def _block_steps(n_pairs: int, window: int) -> int:
@@ -21,16 +34,46 @@ def _block_steps(n_pairs: int, window: int) -> int:
 
 
 def estimate_bytes(n_pairs: int, n_directions: int, window: int, n_failures: int, workers: int,
-                   n_nodes: int = 0, incremental: bool = True) -> float:
-    """Memory a sweep needs: the window's demands (float32, pair-major), per worker the
-    scratch of one block (demands gathered + flow, float32) and its loads, the per-failure
-    results (worst load and step per direction while running, plus the summaries), and for the
-    incremental path the no-failure per-pair routing matrix (about 1.5 sqrt(nodes) entries per
-    pair, kept as CSR and CSC, about 40 bytes an entry with the temporaries of its build)."""
+                   n_nodes: int = 0, incremental: bool = True, entries_per_pair: float | None = None) -> float:
+    """Memory a sweep still needs once its traffic and failure set exist: the window's demands
+    (float32, pair-major), per worker the scratch of one block (demands gathered + flow,
+    float32) and its loads, the per-failure results (:data:`ROW_BYTES` each), and for the
+    incremental path the no-failure per-pair routing matrix (``entries_per_pair`` entries per
+    pair, as :func:`routing_entries_per_pair` measures them; default 1.5 sqrt(nodes), an
+    over-estimate on the bundled backbones) at :data:`ROUTING_BYTES_PER_ENTRY` while it is built.
+
+    >>> round(estimate_bytes(567_762, 1790, 12, 400_065, 1, 754, entries_per_pair=28.0) / 2**30, 2)  # Kdl pairs
+    3.26
+    """
     c = _block_steps(n_pairs, window)
-    routing = 40.0 * n_pairs * 1.5 * max(n_nodes, 1) ** 0.5 if incremental else 0.0
+    per_pair = entries_per_pair if entries_per_pair is not None else 1.5 * max(n_nodes, 1) ** 0.5
+    routing = ROUTING_BYTES_PER_ENTRY * n_pairs * per_pair if incremental else 0.0
     return (4.0 * n_pairs * window + workers * (2 * 4.0 * n_pairs * c + 16.0 * n_directions * window)
-            + n_failures * 400.0 + 8.0 * n_directions * 4 + routing)
+            + n_failures * ROW_BYTES + 8.0 * n_directions * 4 + routing)
+
+
+def routing_entries_per_pair(topology: Topology, src: np.ndarray, dst: np.ndarray,
+                             sample: int = ROUTING_SAMPLE, seed: int = 0) -> float:
+    """Mean entries per pair of the no-failure routing matrix (the link directions its ECMP
+    routes cross), measured on ``sample`` pairs drawn at random (all when fewer): what the
+    incremental sweeper's routing will hold, known before it is built (Kdl: 28.0 measured on
+    all 567,762 pairs).
+
+    >>> from netdrift.engine.network.loaders import load_topology
+    >>> from netdrift.engine.network.routing import all_pairs
+    >>> t = load_topology("abilene")
+    >>> s, d = all_pairs(len(t.nodes))
+    >>> 1.0 <= routing_entries_per_pair(t, s, d) <= t.n_directions
+    True
+    """
+    src, dst = np.asarray(src), np.asarray(dst)
+    if not len(src):
+        return 0.0
+    pick = np.arange(len(src))
+    if len(src) > sample:
+        pick = np.sort(np.random.default_rng(seed).choice(len(src), sample, replace=False))
+    r = routing_matrix(topology, src=src[pick], dst=dst[pick])
+    return float(r.matrix.nnz) / len(pick)
 
 
 def _window(traffic: TrafficMatrixSeries, start: int, stop: int, c: int) -> tuple[list[np.ndarray], np.ndarray]:
