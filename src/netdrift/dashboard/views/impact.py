@@ -29,6 +29,7 @@ from netdrift.dashboard.common.download_buttons import export_buttons
 from netdrift.dashboard.impact import data as idt
 from netdrift.dashboard.impact.defaults import OWN_DEFAULTS, SweepDefaults, forecast_start, live_defaults
 from netdrift.dashboard.impact.plan_view import plan_section
+from netdrift.dashboard.impact.progress import SweepProgress
 from netdrift.dashboard.map.components.topology_map import topology_map
 from netdrift.dashboard.map.model import labels_by_default, node_positions
 from netdrift.engine.errors import InputError
@@ -167,14 +168,7 @@ def run(topology: Topology, choice: str, settings: SweepSettings, upload: Any) -
     if sessions is None:
         return
     bar = st.progress(0.0, text="Preparing the traffic...")
-    shown = [-1]
-
-    def progress(done: int, total: int) -> None:
-        pct = int(100 * done / max(total, 1))
-        if pct != shown[0]:  # one message per percent, not per failure
-            shown[0] = pct
-            bar.progress(done / max(total, 1), text=f"Sweeping: {done:,} of {total:,} failures")
-
+    progress = SweepProgress(bar)  # done / total, rate and time left, once a percent or a second
     srlg = SrlgUpload(upload.name, upload.getvalue()) if upload is not None else None
     try:
         # Threads, not forked processes: a Streamlit server must not fork itself.
