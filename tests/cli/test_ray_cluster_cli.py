@@ -8,7 +8,9 @@ import os
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -23,10 +25,20 @@ def home(tmp_path) -> Path:
 
 
 # --- 5. a real two-node Ray cluster on this machine ----------------------------------------------
+@dataclass
+class RayCluster:
+    """The head's address, the environment of a driver, and how to kill the second node (SIGKILL
+    to its process group: the `ray start` process, its raylet and its workers)."""
+
+    address: str
+    env: dict[str, str]
+    kill_second: Callable[[], None]
+
+
 @pytest.fixture
 def two_node_ray(tmp_path):
     """A Ray head and a second node (`ray start --address`, its own resources) on this machine,
-    both stopped (their process groups) afterwards. Yields (address, env for a driver)."""
+    both stopped (their process groups) afterwards. Yields a :class:`RayCluster`."""
     pytest.importorskip("ray")
     import signal
     import socket
@@ -73,7 +85,7 @@ def two_node_ray(tmp_path):
                  "assert ray.get([f.options(resources={r: 0.01}).remote() for r in ('head_node', 'second_node')]) "
                  "== [1, 1]\n"
                  "ray.shutdown()")
-        yield address, env
+        yield RayCluster(address, env, lambda: os.killpg(procs[1].pid, signal.SIGKILL))
     finally:
         for p in reversed(procs):
             try:
@@ -91,7 +103,7 @@ def two_node_ray(tmp_path):
 
 @pytest.mark.slow
 def test_a_sweep_sharded_over_two_ray_nodes_equals_the_local_one(home, two_node_ray):
-    address, env = two_node_ray
+    address, env = two_node_ray.address, two_node_ray.env
     args = ["sweep", "--topology", "geant2012", "--steps", "96", "--kind", "link", "--from", "0", "--to", "96",
             "--top", "0", "--json"]
     env = {**env, "NETDRIFT_DATA_DIR": str(home / "data")}
@@ -108,3 +120,80 @@ def test_a_sweep_sharded_over_two_ray_nodes_equals_the_local_one(home, two_node_
     assert sum(on_ray["ray_nodes"].values()) == on_ray["tasks"] > 2
     assert on_ray["failures"] == local["failures"]  # every failure, ranked, every figure
     assert on_ray["per_direction"] == local["per_direction"]
+
+
+#: The driver of the node-kill test, a process of its own: the real sweeper and run_on_ray on the
+#: cluster, except that a shard on the second node first says it started (file "started") and
+#: then waits for the file "gate", which the test creates only once it has killed that node.
+_KILL_DRIVER = r'''
+import json, sys, time
+from pathlib import Path
+import numpy as np
+import ray
+from netdrift.engine.network.loaders import load_topology
+from netdrift.engine.traffic.sources import make_traffic
+from netdrift.engine.sweep.evaluate import _Sweeper
+from netdrift.engine.sweep.failures import failure_set
+from netdrift.engine.sweep.ray_executor import run_on_ray
+
+address, folder = sys.argv[1], Path(sys.argv[2])
+
+
+class GatedSweeper(_Sweeper):
+    gate_node = ""
+
+    def run_gated(self, f):
+        if ray.get_runtime_context().get_node_id() == self.gate_node:
+            (folder / "started").touch()
+            while not (folder / "gate").exists():
+                time.sleep(0.05)
+        return self.run_one(f)
+
+
+ray.init(address=address, log_to_driver=False, logging_level="ERROR")
+alive = [n for n in ray.nodes() if n["Alive"]]
+second = next(n["NodeID"] for n in alive if "second_node" in n["Resources"])
+head = next(n["NodeID"] for n in alive if "head_node" in n["Resources"])
+topo = load_topology("geant2012")
+tm = make_traffic("synthetic", topo, 96, 5.0, 0, peak_utilization=0.6)
+fl = failure_set(topo, "link")
+sw = GatedSweeper(topo, tm, 0, 96, True)
+sw.gate_node = second
+got = {}
+info = run_on_ray(sw, fl, 2, lambda r: got.__setitem__(r[0], r[1]), None, "run_gated")
+local = [sw.run_one(f) for f in fl]  # the local executor's computation, in this process
+same = [sorted(got) == list(range(len(fl)))] + [
+    bool(np.array_equal(np.asarray(got[i][k]), np.asarray(v), equal_nan=np.asarray(v).dtype.kind == "f"))
+    for i, r in enumerate(local) for k, v in r.items()]
+print(json.dumps({"same": all(same), "n_failures": len(fl), "head": head, "second": second, **info}))
+ray.shutdown()
+'''
+
+
+@pytest.mark.slow
+def test_a_node_killed_mid_sweep_has_its_shards_retried_on_the_other(tmp_path, two_node_ray):
+    import sys as _sys
+    import time
+
+    folder = tmp_path / "gate"
+    folder.mkdir()
+    driver = subprocess.Popen([_sys.executable, "-c", _KILL_DRIVER, two_node_ray.address, str(folder)],
+                              env=two_node_ray.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 240  # a guard against a hang, not a measure
+        while not (folder / "started").exists():  # a shard is running on the second node
+            assert driver.poll() is None, driver.communicate()[1].decode()[-2000:]
+            assert time.monotonic() < deadline, "no shard started on the second node"
+            time.sleep(0.05)
+        two_node_ray.kill_second()  # the node dies under its running (and waiting) shards
+        (folder / "gate").touch()
+        out, err = driver.communicate(timeout=300)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()
+    assert driver.returncode == 0, err.decode()[-3000:]
+    res = json.loads(out.decode().strip().splitlines()[-1])  # Ray logs the retry on stdout before it
+    # Every shard, the one killed while running on the second node included, returned from the head
+    assert res["ray_nodes"] == {res["head"]: res["tasks"]} and res["tasks"] == 8
+    assert res["same"] and res["n_failures"] == 61  # every failure's figures equal the local ones

@@ -6,7 +6,10 @@ task; each task gets a shard of failures (their names and the links / nodes they
 returns, per failure, the same result the local executor computes (its per-direction worst
 case, dropped demand and cut pairs, or its routing delta for the batched device path). Results
 are consumed in failure order, so the ranking and the per-direction worst cases are identical to
-the local executor's. Tasks import ``netdrift.engine.sweep`` on the worker: every node needs the same
+the local executor's. A node that dies mid-sweep loses only time: its shards, running or
+waiting there, are run again on the nodes left (up to :data:`MAX_RETRIES` times each; the sweeper
+lives in the object store of the driver's node; tests/cli/test_ray_cluster_cli.py kills a node under
+a running shard). Tasks import ``netdrift.engine.sweep`` on the worker: every node needs the same
 netdrift version installed (and Ray's, and Python's).
 
 Ray is optional (``pip install 'netdrift[ray]'``) and imported only here, only when asked for.
@@ -26,7 +29,10 @@ import numpy as np
 from netdrift.engine.errors import InputError
 from netdrift.engine.sweep.failures import Failure
 
-__all__ = ["run_on_ray", "import_ray"]
+__all__ = ["run_on_ray", "import_ray", "MAX_RETRIES"]
+
+#: Times a shard is run again when its node or worker process dies under it (Ray's ``max_retries``).
+MAX_RETRIES = 3
 
 
 def import_ray() -> Any:
@@ -128,7 +134,10 @@ def run_on_ray(sw: Any, fl: Sequence[Failure], workers: int, record: Callable[[t
     try:
         cpus = int(ray.cluster_resources().get("CPU", workers))
         n_tasks = max(1, min(len(fl), 4 * cpus))
-        task = ray.remote(num_cpus=1, scheduling_strategy="SPREAD")(_shard)  # shards over every node
+        # Shards spread over every node; a shard whose node or worker dies is run again, on a node
+        # still alive (a system failure, not an exception of the shard itself, which is not retried).
+        task = ray.remote(num_cpus=1, scheduling_strategy="SPREAD", max_retries=MAX_RETRIES,
+                          retry_exceptions=False)(_shard)
         ref = ray.put(sw)
         shards = [s for s in np.array_split(np.arange(len(fl)), n_tasks) if len(s)]
         futures = [task.remote(ref, s.tolist(), [fl[i] for i in s], method) for s in shards]
