@@ -9,6 +9,7 @@ from datetime import datetime
 import numpy as np
 import pytest
 
+from netdrift.engine.network import reroute
 from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.network.reroute import DELTA_MIN_PAIRS, DeltaPlan, UpstreamIndex
 from netdrift.engine.network.routing import LoadPlan, all_pairs, routing_matrix
@@ -26,6 +27,13 @@ def grid() -> Topology:
     links += [Link(f"{r}.{c}-{r + 1}.{c}", f"{r}.{c}", f"{r + 1}.{c}", 1000.0) for r in range(SIDE - 1) for c in range(SIDE)]
     links.append(Link("leaf-link", "0.0", "leaf", 1000.0))
     return Topology("grid", tuple(nodes), tuple(links))
+
+
+@pytest.fixture
+def any_cost(monkeypatch):
+    """Every failure state as a delta, whatever it costs (a grid's many equal-cost paths make most
+    of them dearer than routing from scratch; the loads must be right either way)."""
+    monkeypatch.setattr(reroute, "DELTA_MAX_COST", 10.0)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +75,7 @@ def test_the_re_routed_pairs_are_those_whose_route_used_the_link(net) -> None:
 
 @pytest.mark.parametrize("down_links, down_nodes", [({"5.5-5.6"}, ()), ({"0.0-0.1", "10.9-10.10"}, ()),
                                                     ({"leaf-link"}, ()), ((), {"3.3"})])
-def test_delta_loads_equal_routing_from_scratch(net, down_links, down_nodes) -> None:
+def test_delta_loads_equal_routing_from_scratch(net, any_cost, down_links, down_nodes) -> None:
     topo, tm = net
     sim = Simulator(topo, tm)
     for lid in down_links:
@@ -88,12 +96,12 @@ def test_delta_loads_equal_routing_from_scratch(net, down_links, down_nodes) -> 
     assert np.nanmin(got.loads) >= 0
     # the plan's own apply (what the impact panel calls) agrees with the stored loads
     one, lost = plan.apply(np.asarray(tm.demands[3:4]), np.float32)
-    assert np.abs(one[0] - got.loads[3]).max() < 1e-6 * cap.max() and lost[0] == pytest.approx(dropped[3], abs=1e-6)
+    assert np.abs(one[0] - got.loads[3]).max() < 1e-6 * cap.max() and lost[0] == pytest.approx(dropped[3], rel=1e-6)
     assert plan.unreachable.sum() == routing_matrix(topo, up, np.array([n.id not in down_nodes for n in topo.nodes]),
                                                     tm.src, tm.dst).unreachable.sum()
 
 
-def test_loads_depend_on_the_state_only_and_a_restore_gives_back_the_bits(net) -> None:
+def test_loads_depend_on_the_state_only_and_a_restore_gives_back_the_bits(net, any_cost) -> None:
     topo, tm = net
     base = Simulator(topo, tm).loads.loads.copy()
     a, b = FailureEvent(2, "fail", "0.0-0.1", "link"), FailureEvent(4, "fail", "10.9-10.10", "link")
@@ -112,3 +120,15 @@ def test_loads_depend_on_the_state_only_and_a_restore_gives_back_the_bits(net) -
     assert np.array_equal(clicks.loads.loads, single.loads.loads, equal_nan=True)
     clicks.add_event(FailureEvent(3, "restore", "5.5-5.6", "link"))
     assert np.array_equal(clicks.loads.loads, base, equal_nan=True)
+
+
+def test_a_state_is_a_delta_only_where_that_is_cheaper(net) -> None:
+    """At the default cost limit: a pendant link (242 pairs re-routed, nowhere to go) is a delta;
+    the grid's central link (4,320 pairs over many equal-cost paths) is routed from scratch."""
+    topo, tm = net
+    sim = Simulator(topo, tm)
+    sim.add_event(FailureEvent(2, "fail", "leaf-link", "link"))
+    assert isinstance(sim.loads.segments[-1][2], DeltaPlan)
+    sim.add_event(FailureEvent(4, "restore", "leaf-link", "link"))
+    sim.add_event(FailureEvent(4, "fail", "5.5-5.6", "link"))
+    assert isinstance(sim.loads.segments[-1][2], LoadPlan)

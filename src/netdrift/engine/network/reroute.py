@@ -1,11 +1,12 @@
 """A failure state's loads as the all-up loads plus the change of the pairs it re-routes.
 
 A link that fails re-routes only the origin-destination pairs whose shortest-path DAG used it
-(on a large backbone, a fraction of a percent to a few percent of the pairs); every other pair
+(on a large backbone, a fraction of a percent to a quarter of the pairs); every other pair
 keeps the same next hops and the same ECMP shares. :class:`DeltaPlan` finds those pairs from
 the all-up routing DAG (every (destination, node) state upstream of a down link direction, one
-breadth-first search), routes only them in the failure state and in the all-up state, and gives
-loads as ``all-up loads + (R_state - R_up)[:, affected] @ demands[affected]``.
+breadth-first search), and pushes only their demand down two pruned load plans, the all-up DAG
+and the failure state's, each cut to the states that demand reaches (per destination, as
+:class:`LoadPlan` does): loads are ``all-up loads + plan_state(d_A) - plan_up(d_A)``.
 
 The result is a function of the failure state and the step only (never of the order in which
 events were added), so a run rebuilt from its events gives the same bits as the run that was
@@ -18,29 +19,28 @@ from scratch, which costs milliseconds.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order
 
-from netdrift.engine.network.routing import LoadPlan, Routing, _Dag, _routing_from_dag, _state_masks, routing_matrix
+from netdrift.engine.network.routing import LoadPlan, Routing, _build_dag, _Dag, _state_masks, routing_matrix
 from netdrift.engine.network.topology import Topology
 
-__all__ = ["DeltaPlan", "UpstreamIndex", "use_delta", "DELTA_MIN_PAIRS", "DELTA_MAX_SHARE"]
+__all__ = ["DeltaPlan", "UpstreamIndex", "use_delta", "DELTA_MIN_PAIRS", "DELTA_MAX_COST"]
 
 #: Topologies with fewer node pairs are re-routed from scratch (a few milliseconds a click).
 DELTA_MIN_PAIRS = 10_000
-#: A failure state that re-routes more than this share of the pairs is routed from scratch.
-DELTA_MAX_SHARE = 0.5
-#: ... and so is one whose change matrix holds more than this many entries per entry of the
-#: all-up plan (DAG edges + pairs): an entry of the change costs about a quarter of one of the plan
-#: (measured on Cogentco and Kdl, 374 steps: 1.3-1.5 ns against 3.6-8.7 ns).
-DELTA_COST_RATIO = 4.0
-#: Pairs routed to estimate the routing matrix's entries per pair (every k-th routed pair).
-_SAMPLE_PAIRS = 256
-#: Demand values (steps x affected pairs) per block of :meth:`DeltaPlan.apply_into`.
-_BLOCK_VALUES = 4_000_000
+#: A failure state whose two pruned plans move more than this share of what the all-up plan
+#: moves per step (DAG edges + pairs) is routed from scratch: measured on Kdl (one thread, float32,
+#: 374 steps), a delta takes about 1.5x its share of a from-scratch pass (the gather of the
+#: re-routed pairs' demands included), so it stops paying at about two thirds.
+DELTA_MAX_COST = 0.6
+#: Values (steps x the larger plan's states) per block of :meth:`DeltaPlan.apply_into`: the
+#: block's demands and flows stay in cache (as :meth:`LoadPlan.apply_into`'s blocks).
+_BLOCK_VALUES = 2_000_000
 
 
 def use_delta(n_pairs: int) -> bool:
@@ -67,17 +67,7 @@ class UpstreamIndex:
         self._start = dag.tinv * dag.n + dag.src[self._routed]
         #: what the all-up plan moves per step (DAG edges + pairs): the cost a delta must beat
         self.plan_size = len(dag.e_dir) + len(dag.src)
-        self._per_pair: float | None = None
-
-    def entries_per_pair(self) -> float:
-        """Mean entries per pair of the all-up routing matrix, from a fixed sample of pairs."""
-        if self._per_pair is None:
-            dag = self.dag
-            k = max(1, len(self._routed) // _SAMPLE_PAIRS)
-            pos = np.arange(0, len(self._routed), k)
-            pairs = self._routed[pos]
-            self._per_pair = _routes(dag, pairs, pos).nnz / max(len(pairs), 1)
-        return self._per_pair
+        self.forward = _forward(dag)
 
     def affected(self, down_dir: np.ndarray) -> np.ndarray:
         """Sorted indices of the pairs whose all-up route crosses a direction where ``down_dir``
@@ -86,28 +76,41 @@ class UpstreamIndex:
         starts = np.unique(dag.e_from[down_dir[dag.e_dir]])
         if len(starts) == 0:
             return np.zeros(0, dtype=np.int64)
-        root = self.n_states
-        nnz = len(self._indices)
-        indptr = np.concatenate([self._indptr[:-1], [nnz + len(starts)]])
-        indices = np.concatenate([self._indices, starts.astype(self._indices.dtype)])
-        graph = sp.csr_matrix((np.ones(len(indices), dtype=np.int8), indices, indptr), shape=(root + 1, root + 1))
-        reached = np.zeros(root + 1, dtype=bool)
-        reached[breadth_first_order(graph, root, directed=True, return_predecessors=False)] = True
-        return self._routed[reached[self._start]]
+        return self._routed[_reached(self._indptr, self._indices, starts)[self._start]]
 
 
-def _routes(dag: _Dag, pairs: np.ndarray, pos: np.ndarray) -> sp.csr_matrix:
-    """All-up routing matrix (2L, len(pairs)) of routed ``pairs`` (``pos``: their places among the
-    routed pairs), from the all-up DAG without routing again."""
-    sub = _Dag(dag.n, dag.n_dir, dag.src[pairs], dag.dst[pairs], dag.link_up, dag.node_up,
-               np.zeros(len(pairs), dtype=bool), np.ones(len(pairs), dtype=bool), dag.targets, dag.tinv[pos],
-               dag.e_dir, dag.e_from, dag.e_to, dag.e_share)
-    return _routing_from_dag(sub).matrix
+def _forward(dag: _Dag) -> tuple[np.ndarray, np.ndarray]:
+    """(indptr, indices) of the DAG's state graph (from -> to) with an empty extra root row."""
+    nk = len(dag.targets) * dag.n
+    g = sp.csr_matrix((np.ones(len(dag.e_from), dtype=np.int8), (dag.e_from, dag.e_to)), shape=(nk + 1, nk + 1))
+    return g.indptr, g.indices
+
+
+def _reached(indptr: np.ndarray, indices: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Bool over the states (and the root, last): reached from ``starts`` along the graph."""
+    root = len(indptr) - 2
+    nnz = len(indices)
+    ptr = np.concatenate([indptr[:-1], [nnz + len(starts)]])
+    idx = np.concatenate([indices, starts.astype(indices.dtype)])
+    graph = sp.csr_matrix((np.ones(len(idx), dtype=np.int8), idx, ptr), shape=(root + 1, root + 1))
+    out = np.zeros(root + 1, dtype=bool)
+    out[breadth_first_order(graph, root, directed=True, return_predecessors=False)] = True
+    return out
+
+
+def _pruned(dag: _Dag, forward: tuple[np.ndarray, np.ndarray] | None = None) -> _Dag:
+    """``dag`` (every pair in it routed) cut to the edges its pairs' demand can reach: a state is
+    kept with all its out-edges (so the ECMP shares stay), or not at all."""
+    starts = np.unique(dag.tinv * dag.n + dag.src[np.flatnonzero(dag.routed)])
+    indptr, indices = forward if forward is not None else _forward(dag)
+    keep = _reached(indptr, indices, starts)[dag.e_from]
+    return replace(dag, e_dir=dag.e_dir[keep], e_from=dag.e_from[keep], e_to=dag.e_to[keep], e_share=dag.e_share[keep])
 
 
 def _pair_major(demands: np.ndarray, pairs: np.ndarray) -> np.ndarray:
-    """(len(pairs), c) float64 demands of ``pairs`` from (c, P) demands, NaN as 0."""
-    x = np.empty((len(pairs), demands.shape[0]), dtype=np.float64)
+    """(len(pairs), c) float32 demands of ``pairs`` from (c, P) demands, NaN as 0 (float32, as
+    the simulator's all-up pass computes)."""
+    x = np.empty((len(pairs), demands.shape[0]), dtype=np.float32)
     np.copyto(x.T, demands[:, pairs])
     np.copyto(x, 0.0, where=np.isnan(x))
     return x
@@ -122,21 +125,18 @@ class DeltaPlan:
     simulator's demands, which :meth:`apply_into` reads. Build with :meth:`build`.
     """
 
-    def __init__(self, topology: Topology, base: LoadPlan, pairs: np.ndarray, change: sp.csr_matrix,
-                 lost: np.ndarray, link_up: np.ndarray, node_up: np.ndarray, src: np.ndarray, dst: np.ndarray,
+    def __init__(self, topology: Topology, base: LoadPlan, pairs: np.ndarray, before: LoadPlan, after: LoadPlan,
+                 link_up: np.ndarray, node_up: np.ndarray, src: np.ndarray, dst: np.ndarray,
                  base_loads: np.ndarray, base_dropped: np.ndarray) -> None:
         self.topology = topology
         self.base = base
         #: the re-routed pairs, sorted
         self.pairs = pairs
-        self._change = change              # (2L, |pairs|) R_state - R_up of those pairs
-        lost_idx = np.flatnonzero(lost)
-        self._lost = sp.csr_matrix((np.ones(len(lost_idx)), (np.zeros(len(lost_idx), dtype=np.int64), lost_idx)),
-                                   shape=(1, len(pairs)))
+        self._before, self._after = before, after   # their demand in the all-up state and in this one
         self.link_up, self.node_up = link_up, node_up
         self._down_dir = np.flatnonzero(~np.repeat(link_up, 2))
         self.unreachable = base.unreachable.copy()
-        self.unreachable[pairs] = lost
+        self.unreachable[pairs] = after.unreachable
         self.n_pairs, self.n_directions = base.n_pairs, base.n_directions
         self._src, self._dst = src, dst
         self._base_loads, self._base_dropped = base_loads, base_dropped
@@ -146,28 +146,32 @@ class DeltaPlan:
     def build(cls, topology: Topology, base: LoadPlan, index: UpstreamIndex, link_up: np.ndarray,
               node_up: np.ndarray, src: np.ndarray, dst: np.ndarray, base_loads: np.ndarray,
               base_dropped: np.ndarray) -> "DeltaPlan | None":
-        """The plan of the state ``link_up``/``node_up``; None when it re-routes more than
-        :data:`DELTA_MAX_SHARE` of the pairs or its change costs more per step than the all-up
-        plan (then a from-scratch plan is cheaper). Either way a function of the state only."""
+        """The plan of the state ``link_up``/``node_up``; None when its two pruned plans would move
+        more than :data:`DELTA_MAX_COST` of what the all-up plan moves (then routing from scratch
+        is cheaper). Either way a function of the state only."""
         lu, nu = _state_masks(topology, link_up, node_up)
         pairs = index.affected(~np.repeat(lu, 2))
-        budget = DELTA_COST_RATIO * index.plan_size
-        if len(pairs) > DELTA_MAX_SHARE * len(src) or len(pairs) * (index.entries_per_pair() + 1) > budget:
-            return None
+        budget = DELTA_MAX_COST * index.plan_size
         dag = index.dag
-        before = _routes(dag, pairs, np.searchsorted(np.flatnonzero(dag.routed), pairs))
-        after = routing_matrix(topology, lu, nu, src[pairs], dst[pairs])
-        change = (after.matrix - before).tocsr()
-        change.eliminate_zeros()
-        change.sort_indices()
-        if change.nnz + len(pairs) > budget:
+        pos = np.searchsorted(np.flatnonzero(dag.routed), pairs)
+        up_dag = _pruned(_Dag(dag.n, dag.n_dir, src[pairs], dst[pairs], dag.link_up, dag.node_up,
+                              np.zeros(len(pairs), dtype=bool), np.ones(len(pairs), dtype=bool), dag.targets,
+                              dag.tinv[pos], dag.e_dir, dag.e_from, dag.e_to, dag.e_share), index.forward)
+        if 2 * (len(up_dag.e_dir) + len(pairs)) > budget:  # the failure state's plan is about as big
             return None
-        return cls(topology, base, pairs, change, after.unreachable, lu, nu, src, dst, base_loads, base_dropped)
+        state_dag = _pruned(_build_dag(topology, lu, nu, src[pairs], dst[pairs]))
+        if len(up_dag.e_dir) + len(state_dag.e_dir) + 2 * len(pairs) > budget:
+            return None
+        before = LoadPlan(topology, dag=up_dag)
+        after = LoadPlan(topology, dag=state_dag)
+        return cls(topology, base, pairs, before, after, lu, nu, src, dst, base_loads, base_dropped)
 
     def _delta(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Change of loads (2L, c) and of dropped demand (c,) for the re-routed pairs' demands
-        ``x`` (|pairs|, c) float64 without NaN; a fixed summation order per step."""
-        return self._change @ x, (self._lost @ x)[0]
+        """Change of loads (2L, c) and of dropped demand (c,), float64, for the re-routed pairs'
+        demands ``x`` (|pairs|, c) float32 without NaN; a fixed summation order per step."""
+        after, lost = self._after.apply_pair_major(x)
+        before, _ = self._before.apply_pair_major(x)  # every re-routed pair had a path
+        return after.astype(np.float64) - before, lost.astype(np.float64)
 
     def _finish(self, loads: np.ndarray) -> None:
         down = loads[:, self._down_dir]
@@ -190,9 +194,9 @@ class DeltaPlan:
         """Fill ``loads_out[start:stop]`` and ``dropped_out[start:stop]`` for the simulator's
         ``demands`` (T, P) from its all-up results: a step with no demand at all stays NaN,
         isolated NaN demands count as 0 (as :meth:`LoadPlan.apply_into`). ``dtype`` and
-        ``workers`` are accepted for the same call; the change is computed in float64."""
+        ``workers`` are accepted for the same call; the change is computed in float32."""
         stop = demands.shape[0] if stop is None else stop
-        block = max(1, _BLOCK_VALUES // max(len(self.pairs), 1))
+        block = max(1, _BLOCK_VALUES // max(len(self.pairs), self._after.n_states, self._before.n_states, 1))
         for a in range(start, stop, block):
             b = min(a + block, stop)
             d_loads, d_dropped = self._delta(_pair_major(demands[a:b], self.pairs))

@@ -268,8 +268,9 @@ class LoadPlan:
 
     def __init__(self, topology: Topology, link_up: np.ndarray | None = None,
                  node_up: np.ndarray | None = None, src: np.ndarray | None = None,
-                 dst: np.ndarray | None = None) -> None:
-        dag = _build_dag(topology, link_up, node_up, src, dst)
+                 dst: np.ndarray | None = None, dag: _Dag | None = None) -> None:
+        # ``dag``: the shortest-path DAG of that state and those pairs when the caller has it.
+        dag = dag if dag is not None else _build_dag(topology, link_up, node_up, src, dst)
         self._dag = dag
         self._routing: Routing | None = None
         self.unreachable: np.ndarray = dag.unreachable
