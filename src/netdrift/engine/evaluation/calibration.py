@@ -2,7 +2,9 @@
 
 Each fitted model is copied (the run's model is not touched) and the copy forecasts ``origins``
 origins spread evenly over the whole training period (every time of day and day of the week
-in proportion) from the stream's inputs; its absolute H-step errors against the actuals give,
+in proportion) from the stream's inputs (models whose forecast comes from a state carried to
+the newest step, ``replays_from_window = False``, are not replayed: they keep the generic start);
+its absolute H-step errors against the actuals give,
 per horizon row and direction, the split-conformal quantile ``ceil((n + 1) level) / n`` of the n
 errors.
 
@@ -14,7 +16,7 @@ too narrow for the Monday that follows (coverage before the failure 79-88 % for 
 the backbone proxy, 92-94 % on sine at 5 minutes where the tail was a night). Origins spread over
 the week are a sample of the time of week the run goes on into (88.6-93 % at a fixed radius,
 before the online tracking; measured in docs/forecasting.md). A combiner (the ensemble) starts with uniform
-weights, so its errors are those of the members' mean. The radii replace the generic start of
+weights, so its errors are those of the replayed members' mean. The radii replace the generic start of
 :func:`~netdrift.engine.evaluation.intervals.initial_radius` where they are finite.
 
 The copies forecast from their state at the end of training (a stateful model's carried state,
@@ -73,7 +75,10 @@ def calibrated_radii(models: Mapping[str, Forecaster], stream: ObservationStream
         return {}
     first = int(picked[0])
     actual = np.stack([stream.actual_mbps(t) for t in range(first, train_steps)]).astype(np.float64)
-    members = {label: m for label, m in models.items() if not getattr(m, "combines", False)}
+    # Only models whose forecast at an earlier origin is that origin's (not a state carried to the
+    # newest step: online-ar, the stateful liquid model) are replayed; the others keep the generic start.
+    members = {label: m for label, m in models.items()
+               if not getattr(m, "combines", False) and getattr(m, "replays_from_window", True)}
     points: dict[str, list[np.ndarray]] = {label: [] for label in members}
     copies = {label: copy.deepcopy(m) for label, m in members.items()}
     for t in picked:
@@ -85,8 +90,8 @@ def calibrated_radii(models: Mapping[str, Forecaster], stream: ObservationStream
         errors[label] = _errors(np.stack(rows), actual, first, picked)
     if members:
         mean = np.mean([np.stack(rows) for rows in points.values()], axis=0)
-        for label in models:
-            if label not in members:
+        for label, m in models.items():
+            if getattr(m, "combines", False):
                 errors[label] = _errors(mean, actual, first, picked)
     return {label: conformal_quantile(err, level) for label, err in errors.items()}
 

@@ -8,13 +8,26 @@ inference, Gibbs and Candes, NeurIPS 2021). When the actual of a step arrives, e
 targeted it (the h-step-ahead one made h - 1 steps earlier, for each h) is scored:
 ``err = |actual - point| > q_issued`` (the radius that interval was shown with) and
 ``q += lr * q_start * (err - alpha)`` with ``alpha = 1 - level``. Long-run miscoverage is alpha
-whatever the model, without a calibration set or a quantile over a buffer: O(H x D) per step. The
-step is constant per (h, d), a fraction of its start radius, so it fits each direction's size.
+whatever the model, without a quantile over a buffer: O(H x D) per step. The step is a fraction
+``lr`` of the generic start radius of each (h, d), so it fits each direction's size.
+
+The step size (ACI's gamma, Gibbs and Candes 2021): ``LR / h = 0.05 / h`` of the generic radius
+for horizon row h in steady state, ``FAILURE_LR = 0.05`` for every row during the
+``FAILURE_STEPS = 288`` updates (a day at 5 minutes) after a failure or a restore. Why 1 / h:
+row h learns of a miss h steps after the interval was shown, so a step fit for h = 1 makes a delayed loop that
+overshoots at long horizons, where errors come in runs along the daily cycle (a 3-hour-ahead
+persistence error is large for the whole ramp): with 0.05 at every row, coverage before a
+failure was 83-86 % for persistence 3 hours ahead at 15-minute steps (89-91 % with a smaller
+step; the calibrated start is already near the quantile, docs/forecasting.md). At an event the
+errors' distribution changes, so every row steps at 0.05 for a while (routed models, which are
+not widened, fell to 78 % day-1 coverage without it). One step ahead nothing changed. The
+long-run guarantee of quantile tracking holds for any bounded step sequence that changes
+finitely often (Angelopoulos, Candes and Tibshirani 2023).
 
 Start (a calibration pass, :func:`netdrift.engine.evaluation.calibration.calibrated_radii`):
-``q`` starts at the split-conformal quantile of the model's own absolute errors over the last
-part of the training period (a copy of the fitted model forecasts its last ``min(1 day, 144)``
-origins), so coverage is nominal from the first step. Where that is not available ``q`` starts
+``q`` starts at the split-conformal quantile of the model's own absolute errors at
+``min(1 day, 144)`` origins spread over the training period (a copy of the fitted model
+forecasts them), so coverage is near nominal from the first step. Where that is not available ``q`` starts
 at the ``level`` quantile of ``|u[t] - u[t-h]|`` over the training period
 (:func:`initial_radius`, the h-step change of the load).
 
@@ -47,6 +60,11 @@ from netdrift.engine.forecasting.protocol import Forecast
 
 __all__ = ["ConformalTracker", "initial_radius", "MAX_GROWTH"]
 
+#: The tracking step of row h, LR / h of the generic radius per miss or cover (module docstring).
+LR = 0.05
+#: The step of every row for FAILURE_STEPS updates after a failure or restore.
+FAILURE_LR = 0.05
+FAILURE_STEPS = 288
 #: After a failure a radius stays within MAX_GROWTH x max(its value before, the generic radius,
 #: the expected shift) until the restore.
 MAX_GROWTH = 2.0
@@ -100,8 +118,9 @@ class ConformalTracker:
     True
     """
 
-    def __init__(self, level: float, start: np.ndarray, lr: float = 0.05, shifts_with_routing: bool = False,
-                 step_from: np.ndarray | None = None) -> None:
+    def __init__(self, level: float, start: np.ndarray, lr: float = LR, shifts_with_routing: bool = False,
+                 step_from: np.ndarray | None = None, failure_lr: float = FAILURE_LR,
+                 failure_steps: int = FAILURE_STEPS) -> None:
         if not (isinstance(level, (int, float)) and 0.0 < level < 1.0):
             raise InputError("interval", f"must be a coverage level between 0 and 1 (e.g. 0.9), got {level!r}")
         self.level = float(level)
@@ -112,7 +131,11 @@ class ConformalTracker:
         # A constant step per (h, d): with it, quantile tracking's long-run coverage guarantee
         # holds (a step that grows with recent errors biased coverage low on bursty residuals).
         base = self.radius if step_from is None else np.asarray(step_from, dtype=np.float64)
-        self.step_size = float(lr) * np.maximum(base, 1e-6)
+        rows = np.arange(1, self.horizon + 1, dtype=np.float64)[:, None]  # h: its misses are known h steps late
+        self.step_size = float(lr) / rows * np.maximum(base, 1e-6)
+        self._failure_step = float(failure_lr) * np.maximum(base, 1e-6)  # the step for a while after an event
+        self._failure_steps = int(failure_steps)
+        self._fast_left = 0  # updates left at the failure step size
         self._generic = np.array(base, dtype=np.float64)  # the load's h-step change radius (the bound's floor)
         self._points = np.full((self.horizon, self.horizon, self.n_directions), np.nan)  # ring of recent points
         self._radii = np.zeros_like(self._points)  # the radius each of them was issued with
@@ -151,10 +174,11 @@ class ConformalTracker:
             # coverage of the intervals actually shown, even while the radius moves (H > 1).
             score = np.abs(y - pred)
             err = (score > self._radii[slot, h - 1]).astype(np.float64)
-            delta = self.step_size[h - 1]
+            delta = (self._failure_step if self._fast_left > 0 else self.step_size)[h - 1]
             self.radius[h - 1, ok] = np.maximum(self.radius[h - 1, ok] + delta[ok] * (err[ok] - self.alpha), 0.0)
         if self._cap is not None:
             np.minimum(self.radius, self._cap, out=self.radius)
+        self._fast_left = max(0, self._fast_left - 1)
 
     def widen(self, shift_mbps: np.ndarray, restore: bool = False) -> None:
         """A failure took effect: widen by the expected re-routing shift, at most doubling each
@@ -167,6 +191,7 @@ class ConformalTracker:
         >>> t.widen(np.array([1.0, 10.0]), restore=True); t.radius.tolist(), t.bound_radius
         ([[2.0, 2.0]], None)
         """
+        self._fast_left = self._failure_steps  # every model's errors change at an event: adapt faster for a while
         if restore:
             if self._before_failure is not None:
                 self.radius = np.minimum(self.radius, self._before_failure)

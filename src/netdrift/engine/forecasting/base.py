@@ -72,6 +72,11 @@ class Forecaster(ABC, Generic[S]):
     #: Whether the residual weights may start from in-sample forecasts of the training tail
     #: (False for a model whose forecast depends on a carried state rather than on its window).
     residual_calibrate: bool = True
+    #: Whether a forecast from an earlier origin is that origin's forecast (it depends on the
+    #: input window, not on a state carried to the newest step): the interval calibration pass
+    #: replays such models over the training period; the others (online-ar's lags, the stateful
+    #: liquid model's state) start from the generic radius.
+    replays_from_window: bool = True
 
     # -- public protocol ------------------------------------------------------------------
     #: "links": forecasts link utilisation from link observations; "demands": forecasts

@@ -54,6 +54,7 @@ class SeasonalForecaster(Forecaster[NoSettings]):
     """
 
     name = "seasonal"
+    replays_from_window = False  # its day buffer is keyed by the newest step, whatever the origin
 
     def __init__(self, config: ForecastConfig, settings: NoSettings | None = None, seed: int = 0,
                  device: str = "cpu") -> None:

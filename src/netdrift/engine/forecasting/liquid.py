@@ -286,6 +286,7 @@ class StatefulLiquidForecaster(Forecaster[StatefulLiquidSettings]):
     name = "liquid-stateful"
     residual_capable = True
     residual_calibrate = False  # its forecast comes from the carried state, not the window
+    replays_from_window = False  # so the interval calibration cannot replay it at earlier origins
     _WARM_CHUNK = 512  # steps per call when running the state over the history
 
     def __init__(self, config: ForecastConfig, settings: StatefulLiquidSettings | None = None, seed: int = 0,

@@ -67,6 +67,7 @@ class OnlineARForecaster(Forecaster[OnlineARSettings]):
     """
 
     name = "online-ar"
+    replays_from_window = False  # its AR lags are the newest ones, whatever the origin
 
     def __init__(self, config: ForecastConfig, settings: OnlineARSettings | None = None, seed: int = 0,
                  device: str = "cpu") -> None:

@@ -156,6 +156,7 @@ class RoutedSeasonal(RoutedForecaster):
     """The demand matrix one day before each target, routed as it is now."""
 
     name, inner_kind, per_pair = "routed-seasonal", "seasonal", True
+    replays_from_window = False  # its inner seasonal model's buffer follows the newest step
 
 
 class RoutedFrozen(RoutedForecaster):
