@@ -58,18 +58,24 @@ def geant():
 
 
 def test_prior_beats_tomogravity_on_synthetic_geant(geant):
-    topo, tm = geant
-    loads = Simulator(topo, tm).loads.loads.astype(np.float64)
-    errs = {}
-    for method in ("tomogravity", "prior"):
-        est, rep = deduce_demands(topo, series(topo, loads), method, truth=tm)
-        # The demand error, recomputed here: relative L2 over pairs per step.
-        d = est.demands.astype(np.float64) - tm.demands
-        mine = np.linalg.norm(d, axis=1) / np.linalg.norm(tm.demands.astype(np.float64), axis=1)
-        assert rep.demand_error == pytest.approx(mine)
-        assert rep.link_fit.max() < 1e-3
-        errs[method] = float(np.median(mine))
-    assert errs["prior"] < 0.25 and errs["prior"] < 0.5 * errs["tomogravity"]
+    """On five seeds of synthetic GEANT traffic (96 steps of 5 minutes): the time-series method's
+    median demand error is under 0.6 x tomogravity's on every seed and under 25 % over the seeds."""
+    topo = geant[0]
+    errs: dict[str, list[float]] = {"tomogravity": [], "prior": []}
+    for seed in range(5):
+        tm = geant[1] if seed == 0 else make_traffic("synthetic", topo, 96, 5.0, seed=seed)
+        loads = Simulator(topo, tm).loads.loads.astype(np.float64)
+        for method in errs:
+            est, rep = deduce_demands(topo, series(topo, loads), method, truth=tm)
+            # The demand error, recomputed here: relative L2 over pairs per step.
+            d = est.demands.astype(np.float64) - tm.demands
+            mine = np.linalg.norm(d, axis=1) / np.linalg.norm(tm.demands.astype(np.float64), axis=1)
+            assert rep.demand_error == pytest.approx(mine)
+            assert rep.link_fit.max() < 1e-3
+            errs[method].append(float(np.median(mine)))
+    prior, tomo = np.array(errs["prior"]), np.array(errs["tomogravity"])
+    assert (prior < 0.6 * tomo).all(), errs
+    assert np.median(prior) < 0.25, errs
 
 
 def test_loads_measured_through_a_failure_are_deduced_on_the_failed_routing(geant):
