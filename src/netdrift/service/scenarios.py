@@ -30,13 +30,13 @@ from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.results import ScenarioResult
 from netdrift.engine.traffic.time_grid import steps_per_day
 from netdrift.service.recovery import UNSAVED_PREFIX, write_unsaved, write_unsaved_somewhere
-from netdrift.storage.checkpoints import CheckpointRepository, LiveRun
+from netdrift.storage.checkpoints import CheckpointRepository, LiveRun, RunTakenOver
 from netdrift.storage.data_dir import default_data_dir
 from netdrift.storage.database import driver_problem, sqlite_path
 from netdrift.storage.repository import ScenarioRepository
 from netdrift.storage.retries import save_result_with_retries, with_retries
 
-__all__ = ["RunOutcome", "ScenarioService", "run_summary", "write_unsaved", "UNSAVED_PREFIX"]
+__all__ = ["RunOutcome", "ScenarioService", "RunTakenOver", "run_summary", "write_unsaved", "UNSAVED_PREFIX"]
 
 
 @dataclass(frozen=True)
@@ -137,13 +137,14 @@ class ScenarioService:
         return sid
 
     def mark_progress(self, scenario_id: int, step: int, owner: str) -> None:
-        """Heartbeat of a live run, with the step it reached (cheap: no series written)."""
+        """Heartbeat of a live run, with the step it reached (cheap: no series written).
+        :class:`RunTakenOver` when another tab, of this server or another, drives it now."""
         with self.sessions.begin() as s:
             CheckpointRepository(s).mark_progress(scenario_id, step, owner)
 
     def checkpoint(self, scenario_id: int, live: LiveScenario, owner: str) -> float:
         """Store what ``live`` observed so far (series and events, no metrics) and keep the row
-        running; seconds it took."""
+        running; seconds it took. :class:`RunTakenOver` (nothing written) when another tab drives it now."""
         snap = live.snapshot()
         t0 = time.perf_counter()
         with self.sessions.begin() as s:

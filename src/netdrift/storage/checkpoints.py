@@ -38,7 +38,16 @@ from netdrift.storage.models import LiveRunRow, RunStatus, ScenarioRow
 from netdrift.storage.repository import ScenarioRepository
 from netdrift.storage.writer import current_writer
 
-__all__ = ["CheckpointRepository", "LiveRun"]
+__all__ = ["CheckpointRepository", "LiveRun", "RunTakenOver"]
+
+
+class RunTakenOver(Exception):
+    """A heartbeat or checkpoint of a live run by a tab that no longer drives it: ``owner``,
+    another tab of this dashboard server or of another one on the same database, claimed it."""
+
+    def __init__(self, scenario_id: int, owner: str) -> None:
+        super().__init__(f"live run {scenario_id} was taken over by another tab or dashboard server")
+        self.scenario_id, self.owner = scenario_id, owner
 
 
 @dataclass(frozen=True)
@@ -88,9 +97,10 @@ class CheckpointRepository:
         assert row is not None
         return row
 
-    def _live(self, scenario_id: int) -> LiveRunRow:
-        """The run's live_runs row, created (step 0, no owner) the first time."""
-        live = self.session.get(LiveRunRow, scenario_id)
+    def _live(self, scenario_id: int, lock: bool = False) -> LiveRunRow:
+        """The run's live_runs row, created (step 0, no owner) the first time; with ``lock``, read
+        FOR UPDATE (PostgreSQL: a claim and a heartbeat of two servers wait for each other)."""
+        live = self.session.get(LiveRunRow, scenario_id, with_for_update=lock or None)
         if live is None:
             self._row(scenario_id)
             live = LiveRunRow(scenario_id=scenario_id, owner=None, step=0, models=None)
@@ -115,7 +125,7 @@ class CheckpointRepository:
         writer = current_writer()
         row.status, row.finished_at = RunStatus.RUNNING, None
         row.pid, row.hostname, row.process_token = writer.pid, writer.hostname, writer.token
-        live = self._live(scenario_id)
+        live = self._live(scenario_id, lock=True)
         live.owner = owner
         if step is not None:
             live.step = int(step)
@@ -139,17 +149,27 @@ class CheckpointRepository:
             live.owner = None
             self.session.flush()
 
+    def _driven_by(self, scenario_id: int, owner: str) -> LiveRunRow:
+        """The run's row, locked, when ``owner`` still drives it (or nobody does); else
+        :class:`RunTakenOver` (another tab or server claimed it since: it must not write)."""
+        live = self._live(scenario_id, lock=True)
+        if live.owner is not None and live.owner != owner:
+            raise RunTakenOver(scenario_id, live.owner)
+        return live
+
     def mark_progress(self, scenario_id: int, step: int, owner: str) -> None:
-        """Cheap: the step the run reached, and a heartbeat (no series written)."""
-        live = self._live(scenario_id)
+        """Cheap: the step the run reached, and a heartbeat (no series written). Raises
+        :class:`RunTakenOver` when another tab drives the run now."""
+        live = self._driven_by(scenario_id, owner)
         live.step, live.owner = int(step), owner
         self.scenarios.heartbeat(scenario_id)
 
     def checkpoint(self, scenario_id: int, snapshot: ScenarioResult, owner: str) -> None:
         """Store everything ``snapshot`` observed (series and events; its metrics when it has
-        them); the row stays "running", driven by ``owner``; the models are left alone."""
+        them); the row stays "running", driven by ``owner``; the models are left alone. Raises
+        :class:`RunTakenOver` (nothing written) when another tab drives the run now."""
+        live = self._driven_by(scenario_id, owner)
         self.scenarios.save_result(scenario_id, snapshot, complete=False, incremental=True)
-        live = self._live(scenario_id)
         live.step, live.owner = int(snapshot.actual.shape[0]), owner
         self.scenarios.heartbeat(scenario_id)
         self.session.flush()

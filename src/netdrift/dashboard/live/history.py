@@ -53,10 +53,12 @@ def keep_alive(sess: LiveSession, sessions: sessionmaker[Session] | None, force:
     Every :data:`BEAT_SECONDS` a heartbeat with the step reached (a few ms); the observed series
     (a checkpoint) every simulated day of steps (at most every :data:`CHECKPOINT_SECONDS`),
     after an event, or when ``force``d (pause, "New scenario"). Nothing to do without a history row.
+    When another tab or dashboard server has claimed the run since, nothing is written and the
+    session's ``owner`` becomes that tab's (the page then says the run was taken over and stops).
     """
     if sessions is None or sess.scenario_id is None or sess.owner is None:
         return None
-    from netdrift.service.scenarios import ScenarioService
+    from netdrift.service.scenarios import RunTakenOver, ScenarioService
 
     with _DRIVEN_LOCK:
         _DRIVEN[sess.scenario_id] = (weakref.ref(sess), sessions)
@@ -74,6 +76,9 @@ def keep_alive(sess: LiveSession, sessions: sessionmaker[Session] | None, force:
             sess.checkpoint_step, sess.checkpoint_due = live.step, False
         else:
             service.mark_progress(sess.scenario_id, live.step, sess.owner)
+    except RunTakenOver as err:  # another tab or dashboard server drives it now: stop, write nothing more
+        sess.owner, sess.playing = err.owner, False
+        return None
     except Exception as err:  # noqa: BLE001 - the run goes on; the next beat tries again
         return f"History not updated: {err}"
     finally:

@@ -230,9 +230,8 @@ def resume_run(scenario_id: int) -> None:
         bar = st.progress(0.0, text=f"Rebuilding scenario {scenario_id}...")
         try:
             live = history.resume_history(
-                sessions, scenario_id, state.tab_id(),
-                progress=lambda msg, frac: bar.progress(min(1.0, max(0.0, frac)),
-                                                        text=f"Rebuilding scenario {scenario_id}: {msg}"))
+                sessions, scenario_id, state.tab_id(), progress=lambda msg, frac: bar.progress(
+                    min(1.0, max(0.0, frac)), text=f"Rebuilding scenario {scenario_id}: {msg}"))
         except InputError as err:
             bar.empty()
             st.error(str(err))
@@ -374,6 +373,8 @@ def apply_requested_failure(sess: state.LiveSession | None) -> None:
 def beat(sess: state.LiveSession) -> None:
     """While paused, the run's heartbeat (the history calls a run without one interrupted)."""
     _report(history.keep_alive(sess, _session_maker()))
+    if sess.owner != state.tab_id():  # another tab or dashboard server took the run over
+        st.rerun(scope="app")
 
 
 def live_panel(sess: state.LiveSession) -> None:
@@ -415,8 +416,7 @@ def live_panel(sess: state.LiveSession) -> None:
                            highlight=frozenset(impact.cut_off) if impact else frozenset(), label_unit=unit, step=past)
         data["click_mode"] = ("preview" if past is not None
                               else "inspect" if st.session_state.get("live_click_mode") == "Inspect" else "toggle")
-        topology_map(data, key=MAP_KEY,
-                     on_edge_clicked=_on_edge_clicked, on_node_clicked=_on_node_clicked)
+        topology_map(data, key=MAP_KEY, on_edge_clicked=_on_edge_clicked, on_node_clicked=_on_node_clicked)
         show_impact(impact)
         if past is None:
             warnings_list(sess, model)
@@ -483,7 +483,7 @@ session = state.get_live()
 if session is not None and session.owner != state.tab_id():
     state.clear_live()
     session = None
-    st.info("Your live run was taken over by another tab; it continues there.", icon=":material/info:")
+    st.info("Your live run was taken over by another tab or server; it continues there.", icon=":material/info:")
 if session is None and (pending := st.session_state.pop(RESUME_KEY, None)) is not None:
     resume_run(pending)
     session = state.get_live()
