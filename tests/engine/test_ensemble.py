@@ -207,3 +207,21 @@ def test_calibration_origins_cover_every_day_and_hour_of_the_training_week():
     days = np.bincount(origins // 288, minlength=7)
     hours = np.bincount((origins % 288) // 12, minlength=24)
     assert days.min() >= 19 and hours.min() >= 4  # 144 / 7 ~ 20.6 a day, 6 an hour
+
+
+def test_a_residual_model_forecasts_an_earlier_origin_with_its_seasonal_base():
+    # A daily (24-step) sine: one step ahead persistence is poor 6 steps ahead, the value a day
+    # before exact. The calibration pass forecasts origins in the training period; there the
+    # residual model must use that origin's seasonal value too, not fall back to persistence.
+    t = np.arange("2024-01-01", "2024-01-11", np.timedelta64(60, "m"), dtype="datetime64[m]")
+    u = (0.5 + 0.2 * np.sin(2 * np.pi * np.arange(t.size) / 24.0))[:, None].repeat(2, 1).astype("float32")
+    f = time_features(t)
+    s = ForecastSettings.from_flat({"window": 8, "horizon": 6, "epochs": 1, "train_windows": 32}).with_steps_per_day(24)
+    m = make_forecaster("frozen", s, seed=0)
+    m.fit(u[:200], f[:200])
+    errs, pers = [], []
+    for origin in range(120, 190, 7):  # earlier origins, as the calibration pass replays them
+        fc = m.forecast(ForecastInput(origin, u[origin - 8:origin], f[origin - 8:origin + 6])).point
+        errs.append(np.abs(fc[-1] - u[origin + 5]).mean())
+        pers.append(np.abs(u[origin - 1] - u[origin + 5]).mean())
+    assert np.mean(errs) < 0.3 * np.mean(pers)

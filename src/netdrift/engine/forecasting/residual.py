@@ -125,6 +125,9 @@ class ResidualCorrection:
                     self.err_scale[k] = np.where(np.isfinite(ms) & (ms > 0), ms, np.nanmean(err**2) or 1.0)
         self.err_scale = np.maximum(self.err_scale, 1e-4)  # (1 % of the IQR)^2
         self._ring = zf[-p:].copy() if t >= p else np.vstack([np.repeat(zf[:1], p - t, axis=0), zf])
+        # The whole training period (z, gaps filled), for forecasts from earlier origins (the
+        # interval calibration pass replays them over the period); dropped at the first observe.
+        self._history: np.ndarray | None = zf.astype(np.float32)
         self._pos = 0  # index of the oldest ring row
         self._last = zf[-1].copy()
         self._losses = np.zeros((2, h, d))  # cumulative normalised losses: base, base + correction
@@ -197,6 +200,15 @@ class ResidualCorrection:
         # seasonal value of row k from origin c - behind is step c - behind + k - P.
         rows = [(self._pos + k - behind) % self.period if behind <= k < self.period else None
                 for k in range(self.horizon)]
+        history = getattr(self, "_history", None)  # (models pickled before it existed have none)
+        if history is not None and self._clock == 0:
+            # Before the first observe, steps count from the end of training: row k's seasonal
+            # value from origin T - behind is training step T - behind + k - P.
+            t = history.shape[0]
+            past = [t - behind + k - self.period for k in range(self.horizon)]
+            return np.stack([self._ring[r] if r is not None
+                             else (history[i].astype(np.float64) if 0 <= i < t and k < self.period else last)
+                             for k, (r, i) in enumerate(zip(rows, past))])
         return np.stack([self._ring[r] if r is not None else last for r in rows])
 
     def combine(self, net_z: np.ndarray, last: np.ndarray | None = None, behind: int = 0) -> np.ndarray:
@@ -204,7 +216,8 @@ class ResidualCorrection:
         value (default: the last observed). ``behind`` > 0: a forecast from an earlier origin (the
         calibration pass), neither remembered nor scored."""
         last = self._last if last is None else np.asarray(last, dtype=np.float64)
-        usable = (self._clock - behind >= self._seasonal_from)[None, :]
+        # (an earlier origin before any restart may use it: _seasonal_from is 0 until a restart)
+        usable = ((self._clock - behind >= self._seasonal_from) | (self._seasonal_from == 0))[None, :]
         base, corr = self._base_corr(net_z, last, self._seasonal(last, behind), self.blend[:, None] * usable)
         if behind == 0:
             self._pending.remember(self._clock, np.stack([base, base + corr]))
@@ -217,6 +230,7 @@ class ResidualCorrection:
     def observe(self, value: np.ndarray) -> np.ndarray:
         """Take in the actual utilisation (NaN = missing); returns its z form for the net."""
         z = self.to_z(value)
+        self._history = None  # only forecasts from before the first step needed it
         k, preds = self._pending.due_stacked(self._clock)  # (n,), (n, 2, D): both experts at once
         if k.size:
             ok = np.isfinite(z)
