@@ -188,12 +188,12 @@ def test_link_pairs_set_refused_before_it_is_built():
 def test_sweep_progress_says_done_total_rate_and_time_left(capsys):
     from netdrift.cli.common import CountProgress, StderrProgress
 
-    progress = CountProgress(StderrProgress(interval=0.0), "sweeping failures")
+    progress = CountProgress(StderrProgress(interval=0.0), "sweeping")
     progress(0, 400_065)
     progress(10, 400_065)
     lines = capsys.readouterr().err.splitlines()
-    assert lines[0].endswith("sweeping failures: 0/400,065 (0.0/s, time left unknown yet)")
-    assert "sweeping failures: 10/400,065 (" in lines[1] and "/s, about " in lines[1] and lines[1].endswith(" left)")
+    assert lines[0].endswith("sweeping: 0 of 400,065 failures (time left unknown yet)")
+    assert "sweeping: 10 of 400,065 failures (" in lines[1] and "/s, about " in lines[1] and lines[1].endswith(" left)")
 
 
 # --- 4. a refused command creates nothing; missing folders refused everywhere -------------------

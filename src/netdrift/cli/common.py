@@ -27,6 +27,7 @@ from netdrift.engine.forecasting.protocol import OBSERVE_CHOICES
 from netdrift.engine.forecasting.settings import ForecastSettings
 from netdrift.engine.forecasting.settings_schema import SettingField, cli_fields, parse_value
 from netdrift.engine.network.events import refuse_repeated_failures
+from netdrift.engine.progress_text import progress_text
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -62,9 +63,9 @@ class StderrProgress:
 
 
 class CountProgress:
-    """``progress(done, total)`` of counted work (a sweep's failures) as ``WHAT: done/total
-    (rate/s, about T left)`` through a :class:`StderrProgress`; the rate is measured from the
-    first call."""
+    """``progress(done, total)`` of a sweep's failures as ``WHAT: done of total failures (rate/s,
+    about T left)`` through a :class:`StderrProgress`, in the Impact page's words
+    (:func:`netdrift.engine.progress_text.progress_text`); the rate is measured from the first call."""
 
     def __init__(self, bar: StderrProgress, what: str) -> None:
         self.bar, self.what = bar, what
@@ -74,25 +75,7 @@ class CountProgress:
         now = time.monotonic()
         if self._t0 is None:
             self._t0 = now
-        rate = done / (now - self._t0) if now > self._t0 and done else 0.0
-        left = f"about {_duration((total - done) / rate)} left" if rate > 0 else "time left unknown yet"
-        self.bar(f"{self.what}: {done:,}/{total:,} ({rate:,.1f}/s, {left})", done / max(total, 1))
-
-
-def _duration(seconds: float) -> str:
-    """``3725`` -> ``'1 h 02 min'``.
-
-    >>> _duration(42), _duration(3725), _duration(200_000)
-    ('42 s', '1 h 02 min', '2 d 07 h')
-    """
-    s = int(round(seconds))
-    if s < 120:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min"
-    if s < 86400:
-        return f"{s // 3600} h {s % 3600 // 60:02d} min"
-    return f"{s // 86400} d {s % 86400 // 3600:02d} h"
+        self.bar(f"{self.what}: {progress_text(done, total, now - self._t0)}", done / max(total, 1))
 
 
 def print_json(obj: Any) -> None:

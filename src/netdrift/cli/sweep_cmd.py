@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     def size(cells: int) -> None:  # a bar only for sweeps long enough to need one
         bar.enabled = cells > 20_000_000
 
-    progress = CountProgress(bar, "sweeping failures")  # done/total, rate and time left
+    progress = CountProgress(bar, "sweeping")  # done/total, rate and time left
 
     stored = run_sweep(lambda: open_database(args.db), args.topology, settings, srlg=args.srlg,
                        workers=args.workers, executor=args.executor, ray_address=args.ray_address,

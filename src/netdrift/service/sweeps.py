@@ -41,6 +41,7 @@ from netdrift.engine.errors import InputError
 from netdrift.engine.network.loaders import topology_from_dict
 from netdrift.engine.network.routing import all_pairs
 from netdrift.engine.network.topology import Topology
+from netdrift.engine.progress_text import progress_text  # re-exported: the Impact page reads it here
 from netdrift.engine.sweep import (
     KINDS,
     Failure,
@@ -349,33 +350,6 @@ def run_sweep(sessions: Sessions, topology: Topology | str, settings: SweepSetti
     except SQLAlchemyError as err:
         raise InputError(f"history '{_url(sessions)}'", f"the sweep could not be stored ({driver_problem(err)})") from None
     return StoredSweep(sweep_id, topology, settings.kind, config, created, record.get("seconds"), record, result)
-
-
-def progress_text(done: int, total: int, seconds: float) -> str:
-    """A sweep's progress as a user reads it: done / total, the rate over ``seconds`` (since the
-    first failure was done) and the time left at that rate.
-
-    >>> progress_text(1_234, 400_065, 20.0)
-    '1,234 of 400,065 failures (61.7/s, about 1 h 47 min left)'
-    >>> progress_text(1, 91, 0.0)
-    '1 of 91 failures (time left unknown yet)'
-    """
-    rate = done / seconds if seconds > 0 and done else 0.0
-    if rate <= 0:
-        return f"{done:,} of {total:,} failures (time left unknown yet)"
-    return f"{done:,} of {total:,} failures ({rate:,.1f}/s, about {_duration((total - done) / rate)} left)"
-
-
-def _duration(seconds: float) -> str:
-    """``3725`` -> ``'1 h 02 min'`` (the CLI's progress line writes durations the same way)."""
-    s = int(round(seconds))
-    if s < 120:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min"
-    if s < 86400:
-        return f"{s // 3600} h {s % 3600 // 60:02d} min"
-    return f"{s // 86400} d {s % 86400 // 3600:02d} h"
 
 
 def list_sweeps(sessions: sessionmaker[Session]) -> list[dict[str, Any]]:
