@@ -200,7 +200,8 @@ class LiveScenario:
                                           min(common.steps_per_day, 144))
             self.intervals = {e.label: ConformalTracker(
                 self.interval, _calibrated_or(calibrated.get(e.label), start),
-                shifts_with_routing=self.models[e.label].space == "demands", step_from=start)
+                shifts_with_routing=self.models[e.label].space == "demands", step_from=start,
+                fast_start=getattr(self.models[e.label], "combines", False))  # the ensemble: see ConformalTracker
                 for e in self.entries}
         self.step = k
 
