@@ -225,3 +225,21 @@ def test_a_residual_model_forecasts_an_earlier_origin_with_its_seasonal_base():
         errs.append(np.abs(fc[-1] - u[origin + 5]).mean())
         pers.append(np.abs(u[origin - 1] - u[origin + 5]).mean())
     assert np.mean(errs) < 0.3 * np.mean(pers)
+
+
+def test_the_calibration_pass_replays_only_models_whose_forecast_follows_the_origin():
+    # seasonal's day buffer and online-ar's lags are the newest step's whatever the origin:
+    # replayed at earlier origins they would be scored against the wrong targets.
+    from netdrift.engine.evaluation.calibration import calibrated_radii
+    from netdrift.engine.experiments.scenario import LiveScenario
+    from netdrift.engine.experiments.spec import ScenarioSpec
+
+    fast = ForecastSettings.from_flat({"window": 6, "horizon": 2})
+    spec = ScenarioSpec(topology="abilene", steps=80, train_steps=60, step_minutes=60, forecast=fast,
+                        models=("persistence", "seasonal", "online-ar", "ensemble"), seed=1, interval=0.9)
+    live = LiveScenario.from_spec(spec)
+    live.train()
+    radii = calibrated_radii(live.models, live.stream, 60, 0.9, 20)
+    assert set(radii) == {"persistence", "ensemble"}
+    # the ensemble starts from its replayed members' mean: persistence's own errors here
+    np.testing.assert_allclose(radii["ensemble"], radii["persistence"])
