@@ -8,7 +8,8 @@ method), all through the CLI. Per run and method:
 - ``top5_equal`` / ``top5_same_set``: the top 5 failures in the same order / as a set;
 - ``top5_equal_but_near_ties``: every position where the order differs holds a failure whose TRUE
   worst utilisation is within :data:`NEAR_TIE` (0.5 %) of the true one at that position (a swap
-  of near-equal failures), and ``near_ties`` lists those positions with both true utilisations;
+  of near-equal failures); ``order_differences`` lists the positions that differ, with the true
+  utilisations of the failure expected there and of the one found there;
 - ``worst_utilization_rel_diff``: relative difference of each failure's worst utilisation to the
   true one, median and max over the failures, and the failure with the max (its true utilisation);
 - ``demand_error``: median relative L2 error of the deduced demands per step against the true ones
@@ -82,7 +83,7 @@ def compare(true: dict[str, Any], deduced: dict[str, Any]) -> dict[str, Any]:
             for k in range(5) if got[k] != rank[k]]
     near = all(abs(worst[t["got"][0]] / worst[t["true"][0]] - 1) <= NEAR_TIE for t in ties)
     return {"top5_equal": rank[:5] == got[:5], "top5_same_set": set(rank[:5]) == set(got[:5]),
-            "top5_equal_but_near_ties": bool(ties) and near, "near_ties": ties if ties and near else None,
+            "top5_equal_but_near_ties": bool(ties) and near, "order_differences": ties,
             "worst_utilization_rel_diff": {"median": round(float(np.median(values)), 4),
                                            "max": round(float(values.max()), 4),
                                            "max_at": [arg, round(worst[arg], 4)]},
