@@ -69,11 +69,11 @@ def measure(browser, base: str, topology: str, clicks: int, models: list[str] | 
     page = context.new_page()
     try:
         page.goto(base)
-        _map_ready(page, "geant2012")
+        _map_ready(page, "geant2012", timeout=180_000)  # a busy machine can take a minute to the first map
         if models:
             _choose_models(page, models)
-        start_s = _start_scenario(page, topology)
-        _map_ready(page, topology)
+        start_s = _start_scenario(page, topology, timeout=600_000)  # Kdl on a busy machine: minutes
+        _map_ready(page, topology, timeout=180_000)
         _wait_idle(page)
         _, eid = _clickable_link(page)
         latencies = []
@@ -106,7 +106,11 @@ def main(argv: list[str] | None = None) -> int:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             for topology in args.topologies:
-                out[topology] = measure(browser, base, topology, args.clicks, args.models)
+                try:
+                    out[topology] = measure(browser, base, topology, args.clicks, args.models)
+                except Exception:  # say what the server said (the temporary folder goes with the run)
+                    print((Path(tmp) / "server.log").read_text(errors="replace")[-4000:], file=sys.stderr)
+                    raise
                 print(topology, json.dumps(out[topology]), flush=True)
         finally:
             browser.close()

@@ -98,8 +98,8 @@ def _click_edge(page, eid: str, timeout: float = 15_000) -> float:
     return (time.perf_counter() - t0) * 1000.0
 
 
-def _start_scenario(page, topology: str) -> float:
-    """Pick the topology, press "Train and start", wait for the live map; seconds taken."""
+def _start_scenario(page, topology: str, timeout: float = 180_000) -> float:
+    """Pick the topology, press "Train and start", wait (up to ``timeout`` ms) for the live map; seconds taken."""
     box = page.get_by_test_id("stSelectbox").filter(has_text="Topology").first
     current = box.inner_text()
     if topology not in current:
@@ -110,7 +110,7 @@ def _start_scenario(page, topology: str) -> float:
                                arg=topology, timeout=30_000)
     t0 = time.perf_counter()
     page.get_by_role("button", name="Train and start").click()
-    page.get_by_role("button", name="Play").wait_for(timeout=180_000)
+    page.get_by_role("button", name="Play").wait_for(timeout=timeout)
     page.wait_for_function("() => window.__netdriftMap && window.__netdriftMap.step !== null"
                            " && window.__netdriftMap.step !== undefined", timeout=60_000)
     return time.perf_counter() - t0
