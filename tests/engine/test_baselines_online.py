@@ -217,18 +217,17 @@ def test_stateful_liquid_beats_persistence_on_a_periodic_series():
     assert rmse < 0.6 * baseline, f"RMSE {rmse:.4f} vs persistence {baseline:.4f}"
 
 
-def test_stateful_liquid_steps_one_cell_per_observation():
+def test_stateful_liquid_steps_one_cell_per_observation(monkeypatch):
+    from netdrift.engine.forecasting import liquid
+
     u, f = _small_data()
     m = make_forecaster("liquid-stateful", SMALL, seed=0)
     m.fit(u[:80], f[:80])
-    cell, calls = m.network.rnn.rnn_cell, []
-    step = cell.forward  # ncps calls the cell's forward directly (module hooks do not fire)
-    cell.forward = lambda x, *rest: (calls.append(x.shape), step(x, *rest))[1]
-    try:
-        _stream(m, u, f, 80, 85, 6, 2)
-    finally:
-        del cell.forward
-    assert calls == [torch.Size([3, 2 + f.shape[1]])] * 5  # one cell step per observe, all directions
+    calls, run = [], liquid.cfc_forward  # every CfC pass of the model goes through cfc_forward
+    monkeypatch.setattr(liquid, "cfc_forward", lambda rnn, seq, *rest: (calls.append(seq.shape), run(rnn, seq, *rest))[1])
+    _stream(m, u, f, 80, 85, 6, 2)
+    # one sequence step per observe, all 3 directions at once (batch 3, length 1)
+    assert calls == [torch.Size([3, 1, 2 + f.shape[1]])] * 5
 
 
 def test_the_new_models_are_in_the_catalogue_with_their_own_colours():
