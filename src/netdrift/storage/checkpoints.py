@@ -121,11 +121,14 @@ class CheckpointRepository:
     def claim(self, scenario_id: int, owner: str, step: int | None = None) -> None:
         """``owner`` (a tab) drives the run from now on: the row is "running" again, written by
         this process, its heartbeat stamped (and its step set when given)."""
+        # The live_runs row is locked before the scenarios row is written, the order a heartbeat
+        # and a checkpoint take too: in the other order a claim and another server's beat could
+        # each hold one row and wait for the other (PostgreSQL then aborts one as a deadlock).
+        live = self._live(scenario_id, lock=True)
         row = self._row(scenario_id)
         writer = current_writer()
         row.status, row.finished_at = RunStatus.RUNNING, None
         row.pid, row.hostname, row.process_token = writer.pid, writer.hostname, writer.token
-        live = self._live(scenario_id, lock=True)
         live.owner = owner
         if step is not None:
             live.step = int(step)
