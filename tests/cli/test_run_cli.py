@@ -175,3 +175,18 @@ def test_run_refuses_a_link_failed_twice_and_replay_shorter_than_the_run(tmp_pat
     code, out = run_json(capsys, args + ["--traffic", str(csv)])
     assert code == 2 and "fewer than the 120 steps" in out.err
     assert count_scenarios(db_file) == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("topology, routed", [("abilene", True), ("cogentco", False)])
+def test_default_models_leave_the_costly_routed_member_out_on_large_maps(tmp_path, capsys, topology, routed):
+    # Cogentco has 197 nodes: 38,612 node pairs to deduce at every step with --observe links
+    # (over the 10,000 of the rule); Abilene 11 nodes, 110 pairs.
+    args = ["run", "--topology", topology, "--steps", "60", "--train-steps", "48", "--step-minutes", "60",
+            "--window", "8", "--epochs", "1", "--train-windows", "64", "--il-batch", "12", "--il-window", "24",
+            "--seed", "1", "--db", f"sqlite:///{tmp_path}/h.sqlite", "--json"]
+    code, out = run_json(capsys, args)
+    assert code == 0, out.err
+    models = set(json.loads(out.out)["models"])
+    assert {"liquid", "persistence", "online-ar", "ensemble"} <= models
+    assert ("routed-persistence" in models) is routed

@@ -28,6 +28,7 @@ from netdrift.cli.common import (
 )
 from netdrift.cli.link_loads_options import add_link_loads_options, link_loads_as_traffic
 from netdrift.engine.errors import InputError
+from netdrift.engine.forecasting.catalogue import ROUTED_DEFAULT_MAX_PAIRS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,8 +49,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--peak-utilization", type=float, default=0.6, help="synthetic busiest-link peak (default 0.6)")
     p.add_argument("--fail", action="append", default=[], metavar="ID@STEP[:RESTORE]",
                    help="fail a link or node at STEP (restore at RESTORE); repeatable")
-    p.add_argument("--models", default=DEFAULT_MODELS_TEXT,
-                   help=f"comma-separated, from {', '.join(MODEL_NAMES)} (default {DEFAULT_MODELS_TEXT}); "
+    p.add_argument("--models", default=None,
+                   help=f"comma-separated, from {', '.join(MODEL_NAMES)} (default {DEFAULT_MODELS_TEXT}, "
+                        f"without routed-persistence on topologies of over {ROUTED_DEFAULT_MAX_PAIRS:,} node pairs "
+                        "with --observe links: it deduces every pair's demand at every step); "
                         "routed-* models forecast demands and route them through the network as it is")
     p.add_argument("--observe", choices=OBSERVE_CHOICES, default="links",
                    help="what routed models see: 'links' (link loads and node totals; demands estimated by "
@@ -106,14 +109,19 @@ def run(args: argparse.Namespace) -> int:
 
     configure_threads()
     device = resolve_device(args.device)
+    from netdrift.engine.forecasting.catalogue import default_models
+    from netdrift.engine.network.loaders import load_topology
+
+    topology = load_topology(args.topology, weights=args.weights)
+    models = model_names(args.models) if args.models is not None else default_models(len(topology.nodes), args.observe)
     spec = ScenarioSpec(
         topology=args.topology, weights=args.weights, traffic=args.traffic, traffic_model=model, steps=args.steps,
         train_steps=args.train_steps, step_minutes=step_minutes, peak_utilization=args.peak_utilization,
-        models=model_names(args.models), forecast=forecast_settings(forecast_overrides(args)),
+        models=models, forecast=forecast_settings(forecast_overrides(args)),
         failures=tuple(args.fail), observe=args.observe, interval=args.interval,
         warn_utilization=args.warn_utilization, pre_steps=args.pre_steps, seed=args.seed, device=device,
     )
-    live = LiveScenario.from_spec(spec)  # bad input (a --fail, a model, the sizes) refused before the history opens
+    live = LiveScenario.from_spec(spec, topology=topology)  # bad input (a --fail, a model, the sizes) refused before the history opens
     service = ScenarioService(open_db(args.db))
     if args.seeds > 1:
         outcomes, together = service.run_seeds(spec, args.seeds, label=args.label, progress=StderrProgress(),

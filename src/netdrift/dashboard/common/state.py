@@ -211,3 +211,14 @@ def topology_for(choice: str) -> Topology:
         if chosen is not None:
             return chosen
     return load_topology_cached(choice)
+
+
+def topology_size(choice: str) -> int:
+    """Nodes of a choice's topology; 0 when it cannot be read (the page reports that error where
+    it draws the topology)."""
+    from netdrift.engine.errors import InputError
+
+    try:
+        return len(topology_for(choice).nodes)
+    except InputError:
+        return 0

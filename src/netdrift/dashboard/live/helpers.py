@@ -29,7 +29,7 @@ from netdrift.dashboard.map.overload import (
     warning_text,
 )
 from netdrift.engine.evaluation.interval_scores import SUSTAINED
-from netdrift.engine.forecasting.catalogue import model_info
+from netdrift.engine.forecasting.catalogue import DEFAULT_MODELS, default_models, model_info
 from netdrift.engine.forecasting.settings import ForecastSettings, IncrementalSettings
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ __all__ = [
     "QuickPreset",
     "QUICK_PRESET",
     "preset_text",
+    "start_models",
     "make_spec",
     "tick",
     "steps_due",
@@ -97,6 +98,22 @@ def preset_text(train_steps: int, watch_steps: int) -> str:
     return _PRESET_TEXT.format(train=train_steps, train_days=train_steps * QUICK_PRESET.step_minutes / 1440,
                               watch=watch_steps, window=fc.common.window, epochs=fc.common.epochs,
                               il_batch=fc.incremental.il_batch, il_window=fc.incremental.il_window)
+
+
+def start_models(n_nodes: int, observe: str = "links") -> tuple[tuple[str, ...], str | None]:
+    """The start form's default models for a topology of ``n_nodes`` nodes, and a note saying
+    which were left out and why (None when it is the full default list).
+
+    >>> start_models(40)[1] is None, start_models(754)[1].startswith("Routed persistence")
+    (True, True)
+    """
+    chosen = default_models(n_nodes, observe)
+    left = [model_info(m).label for m in DEFAULT_MODELS if m not in chosen]
+    if not left:
+        return chosen, None
+    return chosen, (f"{', '.join(left)} left out by default: with link loads observed it deduces all "
+                    f"{n_nodes * (n_nodes - 1):,} node-pair demands at every step (minutes on a CPU "
+                    "for a map this size); add it to the list to use it.")
 
 
 def make_spec(topology: str, steps: int, train_steps: int, seed: int, models: Sequence[str],

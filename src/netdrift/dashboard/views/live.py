@@ -55,7 +55,7 @@ from netdrift.dashboard.map.labels import load_label
 from netdrift.dashboard.map.names import failed_text
 from netdrift.dashboard.map.overload import percent_text
 from netdrift.engine.errors import InputError
-from netdrift.engine.forecasting.catalogue import CATALOGUE, DEFAULT_MODELS, MODEL_NAMES
+from netdrift.engine.forecasting.catalogue import CATALOGUE, MODEL_NAMES
 
 if TYPE_CHECKING:
     from netdrift.engine.network.topology import Topology
@@ -261,9 +261,9 @@ def start_form() -> None:
             watch = c3.number_input("Live steps after training", min_value=24, max_value=4032,
                                     value=p.steps - p.train_steps, step=24)
             seed = c4.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1)
-            models = st.multiselect("Models", MODEL_NAMES, default=DEFAULT_MODELS,
-                                    format_func=lambda m: CATALOGUE[m].label)
-            st.caption(lh.preset_text(int(train), int(watch))
+            chosen, left_out = lh.start_models(state.topology_size(topo), st.session_state.get("observe", "links"))
+            models = st.multiselect("Models", MODEL_NAMES, default=chosen, format_func=lambda m: CATALOGUE[m].label)
+            st.caption(lh.preset_text(int(train), int(watch)) + (f" {left_out}" if left_out else "")
                        + (f" Changed on the Settings page: {overrides_text(settings)}." if settings else ""))
             level, warn = interval_settings(st.session_state)
             st.caption(f"Device: {st.session_state.get('device', 'auto')}; "

@@ -41,7 +41,7 @@ from netdrift.engine.forecasting.settings import (
 if TYPE_CHECKING:
     from netdrift.engine.forecasting.base import Forecaster
 
-__all__ = ["ModelInfo", "CATALOGUE", "MODEL_NAMES", "DEFAULT_MODELS", "ROUTED_MODELS", "model_info", "make_forecaster"]
+__all__ = ["ModelInfo", "CATALOGUE", "MODEL_NAMES", "DEFAULT_MODELS", "ROUTED_MODELS", "ROUTED_DEFAULT_MAX_PAIRS", "default_models", "model_info", "make_forecaster"]
 
 
 @dataclass(frozen=True)
@@ -118,13 +118,35 @@ CATALOGUE: dict[str, ModelInfo] = {
 }
 MODEL_NAMES: tuple[str, ...] = tuple(CATALOGUE)
 #: What a run and the Live page forecast with unless told otherwise: the paper's link-level models,
-#: online-ar, the one routed model that costs next to nothing (routed-persistence: its forecast moves
+#: online-ar, the cheapest routed model (routed-persistence: its forecast moves
 #: with a known re-routing, which no link-level model's does) and the ensemble of them all, the
 #: recommended forecast. Without a routed member the ensemble cannot do better than the link-level
 #: models at a failure (measured in docs/forecasting.md); online-ar is its best member at long
 #: horizons. ``netdrift paper`` keeps the paper's own list (experiments/paper.py).
 DEFAULT_MODELS: tuple[str, ...] = ("liquid", "incremental", "persistence", "seasonal", "frozen", "online-ar",
                                    "routed-persistence", "ensemble")
+#: Above this many node pairs the default list leaves its routed member out when the run observes
+#: link loads: a routed model then deduces every pair's demand from the loads at every step
+#: (tomogravity), measured on this project's 2-core CPU at 1 ms a step on GEANT 2012 (1,560 pairs),
+#: 0.29 s on Cogentco (38,612: +3.4 min to start the Live page's quick preset) and 2.7 s on Kdl
+#: (567,762: about half an hour). Asked for by name, it runs whatever the size.
+ROUTED_DEFAULT_MAX_PAIRS = 10_000
+
+
+def default_models(n_nodes: int, observe: str = "links") -> tuple[str, ...]:
+    """:data:`DEFAULT_MODELS` for a topology of ``n_nodes`` nodes: without the routed members when
+    links are observed and the node pairs exceed :data:`ROUTED_DEFAULT_MAX_PAIRS`.
+
+    >>> "routed-persistence" in default_models(40), "routed-persistence" in default_models(197)
+    (True, False)
+    >>> "routed-persistence" in default_models(197, observe="demands")
+    True
+    """
+    if observe != "links" or n_nodes * (n_nodes - 1) <= ROUTED_DEFAULT_MAX_PAIRS:
+        return DEFAULT_MODELS
+    return tuple(m for m in DEFAULT_MODELS if CATALOGUE[m].space != "demands")
+
+
 #: The failure-aware models: forecast demands, route them through the network as it is.
 ROUTED_MODELS: tuple[str, ...] = tuple(n for n, m in CATALOGUE.items() if m.space == "demands")
 
