@@ -146,29 +146,14 @@ def direction_display_names(topology: Topology) -> list[str]:
     return [f"{s} \u2192 {d}" for s, d in end_names(topology)]
 
 
-#: end_names by topology object: (the topology, its end names), the 16 most recent. Keyed by
-#: identity, not by value: hashing a frozen Topology walks all its nodes and links (164 us on Kdl),
-#: which an lru_cache would pay on every name asked for. The entry keeps its topology alive, so
-#: its id cannot be reused while it is cached.
-_ENDS: dict[int, tuple[Topology, list[tuple[str, str]]]] = {}
-
-
-def cached_end_names(topology: Topology) -> list[tuple[str, str]]:
-    """:func:`end_names` once per topology object (messages, labels and tables ask for it often)."""
-    hit = _ENDS.get(id(topology))
-    if hit is not None and hit[0] is topology:
-        return hit[1]
-    ends = end_names(topology)
-    if len(_ENDS) >= 16:
-        _ENDS.pop(next(iter(_ENDS)), None)
-    _ENDS[id(topology)] = (topology, ends)
-    return ends
-
-
 def per_topology(fn: Callable[[Topology], T]) -> Callable[[Topology], T]:
-    """``fn(topology)`` once per topology object (the 16 most recent, by identity as
-    :func:`cached_end_names`): what a map or a table derives from the topology alone is not
-    recomputed on every click. The result is shared: callers must not modify it."""
+    """``fn(topology)`` once per topology object (the 16 most recent): what a map or a table
+    derives from the topology alone is not recomputed on every click. The result is shared:
+    callers must not modify it.
+
+    Keyed by identity, not by value: hashing a frozen Topology walks all its nodes and links
+    (164 us on Kdl), which an lru_cache would pay on every call. An entry keeps its topology
+    alive, so its id cannot be reused while it is cached."""
     cache: dict[int, tuple[Topology, T]] = {}
 
     @wraps(fn)
@@ -183,3 +168,9 @@ def per_topology(fn: Callable[[Topology], T]) -> Callable[[Topology], T]:
         return value
 
     return cached
+
+
+@per_topology
+def cached_end_names(topology: Topology) -> list[tuple[str, str]]:
+    """:func:`end_names` once per topology object (messages, labels and tables ask for it often)."""
+    return end_names(topology)
