@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.e2e.conftest import start_dashboard, stop_dashboard
 from tests.e2e.test_browser import _map_ready, _start_scenario, _wait_idle
@@ -70,7 +71,12 @@ def test_a_run_taken_over_by_another_server_stops_on_the_first(browser, pg_histo
         sid = int(re.match(r"Scenario (\d+),", offer).group(1))
         owner_a, _ = _stored(pg_history, sid)
         page_b.get_by_role("button", name="Resume").first.click()  # server B takes the run over
-        page_b.get_by_role("button", name="Play").wait_for(timeout=180_000)
+        try:
+            page_b.get_by_role("button", name="Play").wait_for(timeout=180_000)
+        except PlaywrightTimeout:  # say what B's page shows instead (a refusal, an error, a spinner)
+            page_b.screenshot(path=str(tmp_path / "server_b_page.png"))
+            pytest.fail("server B's page showed no Play button 3 min after Resume; it shows:\n"
+                        + page_b.locator("body").inner_text()[-3000:])
         _wait_idle(page_b)
         owner_b, step_b = _stored(pg_history, sid)
         assert owner_a and owner_b and owner_b != owner_a

@@ -18,9 +18,10 @@ import gc
 import threading
 import time
 
-__all__ = ["start_once", "settle_heap", "import_engine"]
+__all__ = ["start_once", "settle_heap", "import_engine", "wait_until_warm"]
 
 _started = threading.Event()  # process-wide on purpose: imports are process-wide too
+_done = threading.Event()
 
 
 #: Seconds between the first page's script run and the imports. The browser still has to fetch
@@ -49,7 +50,10 @@ def import_engine() -> None:
 
 def _warm_up(delay: float = START_DELAY_S) -> None:
     time.sleep(delay)
-    import_engine()
+    try:
+        import_engine()
+    finally:
+        _done.set()
     settle_heap()
     # A dashboard rerun allocates tens of thousands of short-lived containers; with the default
     # young-generation threshold (700) they trigger a full collection about once a second.
@@ -75,3 +79,11 @@ def start_once() -> None:
     if not _started.is_set():
         _started.set()
         threading.Thread(target=_warm_up, name="netdrift-warm-up", daemon=True).start()
+
+
+def wait_until_warm(timeout: float = 300.0) -> None:
+    """Return once the warm-up's imports are done (at once when it never started or is done). A
+    page about to train or rebuild a scenario imports the engine after the warm-up thread, not
+    beside it: two threads importing torch and the engine at once can see half-initialised modules."""
+    if _started.is_set():
+        _done.wait(timeout)

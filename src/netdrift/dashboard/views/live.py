@@ -32,7 +32,7 @@ import streamlit as st
 
 from netdrift.dashboard.common import counters, state
 from netdrift.dashboard.common.settings_logic import SETTINGS_KEY, interval_settings, overrides_text
-from netdrift.dashboard.common.warmup import settle_heap
+from netdrift.dashboard.common.warmup import settle_heap, wait_until_warm
 from netdrift.dashboard.live import callbacks, history
 from netdrift.dashboard.live import chart as live_chart
 from netdrift.dashboard.live import helpers as lh
@@ -290,10 +290,10 @@ def start_form() -> None:
 
 def start_run(topology_name: str, steps: int, train_steps: int, seed: int, models: list[str],
               forecast: dict[str, object] | None = None) -> None:
+    bar = st.progress(0.0, text="Preparing the scenario...")
+    wait_until_warm()  # the engine's imports: after the warm-up thread's, not beside them
     from netdrift.engine.experiments.scenario import LiveScenario
     from netdrift.engine.forecasting.torch_utils import resolve_device
-
-    bar = st.progress(0.0, text="Preparing the scenario...")
     try:
         topo = state.topology_for(topology_name)
         device = resolve_device(st.session_state.get("device", "auto"))
