@@ -59,7 +59,9 @@ _WRITER = textwrap.dedent(
 
 
 def _writer(tmp_path: Path, url: str, w: int, n: int) -> subprocess.Popen:
-    script = tmp_path / "writer.py"
+    # One file per writer: rewriting a shared one while an earlier writer's Python was still
+    # reading it ran an empty script (exit 0, nothing written: a flaky failure of the test).
+    script = tmp_path / f"writer{w}.py"
     script.write_text(_WRITER)
     return subprocess.Popen([sys.executable, str(script), url, str(w), str(n)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
