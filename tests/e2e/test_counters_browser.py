@@ -110,4 +110,11 @@ def test_counters_attach_with_their_link_fit_drive_a_sweep_refuse_bad_files_and_
     assert success.filter(has_text=ATTACHED).count() == 0
     assert SYNTHETIC.search(traffic.inner_text())
     assert page.get_by_role("spinbutton", name="Steps of traffic").is_enabled()
+    # The upload box is emptied too (left there, the file was read and attached again as soon as
+    # the deduction method was changed).
+    if not uploader.is_visible():  # the panel folds when nothing is attached
+        page.get_by_text(PANEL).click()
+    uploader.wait_for(timeout=30_000)
+    assert uploader.get_by_text("loads.csv").count() == 0
+    assert uploader.get_by_test_id("stFileUploaderFile").count() == 0
     assert blocked == []

@@ -224,7 +224,10 @@ def counters_panel(topology: Topology, key: str) -> AttachedCounters | None:
                    "column; rules in docs/counters.md). The demands behind the loads are deduced at every step; "
                    "Live runs and Impact sweeps on this topology then replay them instead of synthetic traffic.")
         cols = st.columns([3, 2])
-        upload = cols[0].file_uploader("Link loads (.csv)", type=["csv"], key=f"{key}_upload",
+        # A detach empties the upload box too (a new key): the file left in it would otherwise be
+        # read again, and the counters silently attached again, when the method is changed.
+        generation = st.session_state.get(f"{key}_generation", 0)
+        upload = cols[0].file_uploader("Link loads (.csv)", type=["csv"], key=f"{key}_upload_{generation}",
                                        max_upload_size=MAX_COUNTER_BYTES // 2**20)
         method = cols[1].selectbox("Deduction", METHODS, index=METHODS.index(DEFAULT_METHOD), key=f"{key}_method",
                                    help="'prior': a gravity model fitted to the loads, carried from step to step; "
@@ -252,6 +255,7 @@ def counters_panel(topology: Topology, key: str) -> AttachedCounters | None:
         if attached is not None:
             st.success(attached.text(), icon=":material/check:")
             if st.button("Detach the counters", key=f"{key}_detach"):
-                st.session_state.pop(COUNTERS_KEY, None)   # the same upload is not read again
+                st.session_state.pop(COUNTERS_KEY, None)
+                st.session_state[f"{key}_generation"] = generation + 1
                 st.rerun()
     return attached
