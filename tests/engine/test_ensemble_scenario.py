@@ -62,3 +62,24 @@ def test_a_run_stored_before_residual_learning_resumes_in_the_paper_form():
     assert spec_from_dict(stored).forecast.common.residual is False
     stored["forecast"]["residual"] = True
     assert spec_from_dict(stored).forecast.common.residual is True
+
+
+def test_every_forecast_of_a_link_known_down_is_zero_from_the_failure_step():
+    topo, tm = square()
+    settings = ForecastSettings.from_flat(dict(window=6, horizon=3))
+    models = ("persistence", "seasonal", "online-ar", "routed-persistence", "ensemble")
+    live = live_run(topo, tm, models, settings, 72, seed=0, failures=("a-b@100:110",), observe="links", interval=0.9)
+    live.train()
+    live.advance(99 - live.step)
+    down = np.repeat([link.id == "a-b" for link in topo.links], 2)
+    before = next(live.records(1))  # step 99: the failure is not known yet
+    assert all(before.forecasts[m].point[:, down].max() > 1.0 for m in models)
+    for step in range(100, 110):  # the failure is known from its step to the restore
+        bands = live.next_bands()
+        record = next(live.records(1))
+        assert record.step == step
+        for m in models:
+            for fc in (bands[m], record.forecasts[m]):
+                assert not fc.point[:, down].any() and not fc.upper[:, down].any() and not fc.lower[:, down].any(), m
+    restored = next(live.records(1))  # the routed model knows the restore at once
+    assert restored.step == 110 and restored.forecasts["routed-persistence"].point[:, down].min() > 1.0

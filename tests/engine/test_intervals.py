@@ -93,9 +93,12 @@ def test_in_a_scenario_the_interval_at_a_failure_is_never_narrower_than_the_rule
     point = record.forecasts["persistence"].point[0]
     radius = before["persistence"][0] + np.minimum(shift, before["persistence"][0])
     expected = np.minimum(radius, point) + radius
+    down = np.repeat([link.id == "a-b" for link in topo.links], 2)  # the failed link: known to carry nothing
+    expected[down] = 0.0
     np.testing.assert_allclose(width, expected, rtol=1e-5)
+    assert (width[~down] > 0).all()
     routed = record.forecasts["routed-persistence"]
-    np.testing.assert_allclose(routed.upper[0] - routed.point[0], before["routed-persistence"][0], rtol=1e-5)
+    np.testing.assert_allclose((routed.upper[0] - routed.point[0])[~down], before["routed-persistence"][0][~down], rtol=1e-5)
 
 
 def test_interval_scores_by_hand():

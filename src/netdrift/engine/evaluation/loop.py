@@ -24,7 +24,7 @@ import numpy as np
 from netdrift.engine.evaluation.intervals import ConformalTracker
 from netdrift.engine.evaluation.stream import ObservationStream
 from netdrift.engine.forecasting.base import Forecaster
-from netdrift.engine.forecasting.protocol import Forecast, ForecastInput
+from netdrift.engine.forecasting.protocol import Forecast, ForecastInput, down_directions, zero_down
 from netdrift.engine.network.events import FailureEvent
 
 __all__ = ["StepRecord", "ForecastCache", "iter_evaluate"]
@@ -99,6 +99,7 @@ def iter_evaluate(stream: ObservationStream, models: Mapping[str, Forecaster], s
     members = {label: m for label, m in models.items() if label not in combiners}
     for combiner in combiners.values():
         combiner.attach(members)  # type: ignore[attr-defined]  # only combiners (the ensemble) have attach
+    paper_form = not any(m.config.residual for m in models.values())
     for t in range(start, stop):
         inp = stream.input_at(t)
         interval_seconds = 0.0
@@ -112,6 +113,7 @@ def iter_evaluate(stream: ObservationStream, models: Mapping[str, Forecaster], s
         stream.fill(t + 1)
         observed, feats = stream.observed[t], stream.features[t]
         demands = None if stream.demands is None else stream.demands[t]
+        down = down_directions(inp, paper_form)  # the models' forecasts there are 0: so are their bounds
         forecasts: dict[str, Forecast] = {}
         seconds: dict[str, float] = {}
         raw: dict[str, Forecast] = {}
@@ -132,7 +134,7 @@ def iter_evaluate(stream: ObservationStream, models: Mapping[str, Forecaster], s
             tracker = intervals.get(label)
             if tracker is not None:
                 t1 = time.perf_counter()
-                fc = tracker.bound(fc, t)
+                fc = zero_down(tracker.bound(fc, t), down)
                 tracker.update(stream.actual_mbps(t), t)
                 interval_seconds += time.perf_counter() - t1
             forecasts[label] = fc

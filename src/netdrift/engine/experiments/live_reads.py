@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from netdrift.engine.evaluation.scoring import running_errors as _running_errors
-from netdrift.engine.forecasting.protocol import Forecast
+from netdrift.engine.forecasting.protocol import Forecast, down_directions, zero_down
 from netdrift.engine.results import ScenarioResult
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ def next_bands(live: LiveScenario) -> dict[str, Forecast]:
         return cached[1]
     live.stream.fill(live.step)
     inp = live.stream.input_at(live.step)
+    down = down_directions(inp, paper_form=not any(m.config.residual for m in live.models.values()))
     cache = live.forecast_cache  # the loop takes these forecasts when it observes this step
     raw = {label: cache.forecast(label, m, inp)[0] for label, m in live.models.items()
            if not getattr(m, "combines", False)}
@@ -50,7 +51,7 @@ def next_bands(live: LiveScenario) -> dict[str, Forecast]:
         fc = m.combine(inp, raw, remember=False) if label not in raw else raw[label]  # type: ignore[attr-defined]  # a combiner (the ensemble) has combine
         fc = fc.scaled(live.capacity)
         tracker = live.intervals.get(label)
-        out[label] = tracker.preview(fc) if tracker is not None else fc
+        out[label] = zero_down(tracker.preview(fc), down) if tracker is not None else fc
     live.look_ahead = (key, out)
     return out
 

@@ -18,7 +18,7 @@ import numpy as np
 from netdrift.engine.errors import InputError
 from netdrift.engine.forecasting.features import fill_forward
 from netdrift.engine.forecasting.hedge import rerouted_directions
-from netdrift.engine.forecasting.protocol import Forecast, ForecastInput, Pairs
+from netdrift.engine.forecasting.protocol import Forecast, ForecastInput, Pairs, down_directions, zero_down
 from netdrift.engine.forecasting.residual import ResidualCorrection
 from netdrift.engine.forecasting.settings import ForecastConfig, ModelSettings, NoSettings
 
@@ -170,7 +170,7 @@ class Forecaster(ABC, Generic[S]):
         else:
             persistence = np.broadcast_to(filled[-1], out.shape)
             out = np.where(np.isfinite(out), out, persistence)
-        return Forecast(np.maximum(out, 0.0).astype(np.float32))
+        return zero_down(Forecast(np.maximum(out, 0.0).astype(np.float32)), down_directions(inp, paper_form=not self.config.residual))
 
     def observe(self, value: np.ndarray, features: np.ndarray, demands: np.ndarray | None = None) -> None:
         """Take in the actual utilisations of the step just forecast.

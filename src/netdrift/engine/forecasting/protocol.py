@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from netdrift.engine.network.events import FailureEvent
     from netdrift.engine.network.routing import Routing
 
-__all__ = ["ForecastInput", "Forecast", "Pairs", "OBSERVE_CHOICES"]
+__all__ = ["ForecastInput", "Forecast", "Pairs", "OBSERVE_CHOICES", "down_directions"]
 
 #: What demand-space (routed) models may see: "links" (link loads and per-node totals, demands
 #: estimated by tomogravity) or "demands" (the true node-pair demands, like flow export).
@@ -125,3 +125,32 @@ class Forecast:
             None if self.lower is None else self.lower * factor,
             None if self.upper is None else self.upper * factor,
         )
+
+
+def down_directions(inp: ForecastInput, paper_form: bool = False) -> np.ndarray | None:
+    """(D,) True for the directions of links known to be down at ``inp.step`` (a down link carries
+    nothing, so every model's forecast of it is 0 and so are its bounds); None without routing,
+    and in the paper's form (``residual=False``), whose models forecast them as they are, so its
+    comparison stays reproducible."""
+    if inp.routing_at is None or paper_form:
+        return None
+    up = inp.routing_at(inp.step).link_up
+    if up.all() or 2 * up.shape[0] != inp.n_directions:
+        return None
+    return ~np.repeat(up, 2)
+
+
+def zero_down(forecast: Forecast, down: np.ndarray | None) -> Forecast:
+    """``forecast`` with its point and bounds 0 on the ``down`` (D,) directions (unchanged for None).
+
+    >>> f = zero_down(Forecast(np.ones((2, 2)), np.zeros((2, 2)), np.full((2, 2), 2.0)), np.array([True, False]))
+    >>> f.point.tolist(), f.upper.tolist()
+    ([[0.0, 1.0], [0.0, 1.0]], [[0.0, 2.0], [0.0, 2.0]])
+    """
+    if down is None or not down.any():
+        return forecast
+
+    def zeroed(x: np.ndarray | None) -> np.ndarray | None:
+        return None if x is None else np.where(down[None, :], 0, x).astype(np.asarray(x).dtype)
+
+    return Forecast(zeroed(forecast.point), zeroed(forecast.lower), zeroed(forecast.upper))  # type: ignore[arg-type]  # point is never None
