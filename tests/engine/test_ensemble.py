@@ -167,7 +167,7 @@ def test_sustained_warnings_by_hand():
     assert sustained["raised"] == 1 and sustained["precision"] == 1.0 and sustained["recall"] == 1.0
 
 
-def test_the_routed_favour_ends_after_a_window_of_steps():
+def test_the_routed_favour_lasts_only_the_event_step():
     e = fitted_ensemble(np.array([[0.0], [1.0], [0.0], [1.0], [0.0]]))  # window = 2
     e._members = {"link": object(), "routed": type("R", (), {"space": "demands"})()}
     inp = ForecastInput(5, np.zeros((2, 1), "float32"), np.zeros((3, 4)))
@@ -175,10 +175,49 @@ def test_the_routed_favour_ends_after_a_window_of_steps():
     e.combine(inp, same)
     e._restart(np.array([True]))
     assert e.weights()[1, 0, 0] == pytest.approx(0.8)
-    for _ in range(2):  # equal losses: only the favour tells the members apart
-        e.combine(inp, same)
-        e.observe(np.array([0.7]), np.zeros(4))
+    e.combine(inp, same)
+    e.observe(np.array([0.7]), np.zeros(4))  # from the next step on, the link member has seen the new routing
     np.testing.assert_allclose(e.weights()[:, 0, 0], [0.5, 0.5], rtol=1e-6)
+
+
+def test_a_restart_shares_a_quarter_of_each_weight_out_evenly():
+    # Three link-level members (no favour): after the restart the weights are the fixed share
+    # (1 - SHARE) w + SHARE / N of the weights before, then Hedge goes on from there.
+    e = fitted_ensemble(np.array([[0.0], [1.0], [0.0], [1.0], [0.0]]))
+    inp = ForecastInput(5, np.zeros((2, 1), "float32"), np.zeros((3, 4)))
+    preds = {"a": 0.0, "b": 1.0, "c": 2.0}
+    cum = np.zeros(3)
+    for y in (0.1, 0.0, 0.2, 0.1):
+        e.combine(inp, {k: Forecast(np.array([[v]])) for k, v in preds.items()})
+        e.observe(np.array([y]), np.zeros(4))
+        cum += [min((y - p) ** 2, 9.0) for p in preds.values()]
+    before = np.exp(-cum / 18.0) / np.exp(-cum / 18.0).sum()
+    e._restart(np.array([True]))
+    after = 0.75 * before + 0.25 / 3
+    np.testing.assert_allclose(e.weights()[:, 0, 0], after, rtol=1e-5)
+    e.combine(inp, {k: Forecast(np.array([[v]])) for k, v in preds.items()})
+    e.observe(np.array([1.0]), np.zeros(4))
+    then = after * np.exp(-np.array([1.0, 0.0, 1.0]) / 18.0)
+    np.testing.assert_allclose(e.weights()[:, 0, 0], then / then.sum(), rtol=1e-5)
+
+
+def test_after_a_re_routing_a_residual_base_carries_the_daily_shape_at_the_new_level():
+    # A daily cycle (24 steps); at a re-routing the direction's traffic doubles. For the day after,
+    # the base is the last value times the day-before ratio of each target to the origin, so it
+    # follows the cycle at the new level where persistence stays flat.
+    from netdrift.engine.forecasting.residual import ResidualCorrection
+
+    day = 1.0 + 0.5 * np.sin(2 * np.pi * np.arange(24 * 12) / 24)
+    r = ResidualCorrection(horizon=6, steps_per_day=24)
+    r.fit(day[: 24 * 10, None])
+    assert r.rescale_blend.min() > 0.9  # on a pure cycle the shape is worth all its weight
+    r.restart(np.array([True]))
+    for t in range(24 * 10, 24 * 10 + 5):
+        r.observe(np.array([2.0 * day[t]]))
+    base = r.combine(np.full((6, 1), np.nan))[:, 0]  # no correction: the base alone
+    truth = 2.0 * day[24 * 10 + 5 : 24 * 10 + 11]
+    persistence = np.full(6, 2.0 * day[24 * 10 + 4])
+    assert np.abs(base - truth).max() < 0.1 * np.abs(persistence - truth).max()
 
 
 def test_after_a_failure_a_radius_that_keeps_missing_is_bounded_until_the_restore():

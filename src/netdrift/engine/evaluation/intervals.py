@@ -39,8 +39,8 @@ model whose forecast does not already move with the routing (link-level models);
 (routed) models' forecasts already carry that shift, so their radius is kept. After the event
 the tracking goes on, **bounded**: until the routing is restored, a radius stays within
 ``MAX_GROWTH`` (2) x the largest of its value just before the failure, the generic radius of
-the load's h-step change (``step_from``, persistence's: a residual model falls back to its
-persistence base on re-routed directions, so it may need that much) and the expected shift
+the load's h-step change (``step_from``, persistence's: a residual model falls back to
+its base on re-routed directions, so it may need that much) and the expected shift
 (a direction that carried nothing before). Without a bound a model that misses systematically
 after a failure adds a step per miss for as long as it misses. The bound does not hold day-1
 widths within 2x the day before for a model much more precise than persistence before the
