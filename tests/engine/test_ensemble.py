@@ -267,9 +267,9 @@ def test_a_residual_model_forecasts_an_earlier_origin_with_its_seasonal_base():
 
 
 def test_the_calibration_pass_replays_only_models_whose_forecast_follows_the_origin():
-    # seasonal's day buffer and online-ar's lags are the newest step's whatever the origin:
-    # replayed at earlier origins they would be scored against the wrong targets.
-    from netdrift.engine.evaluation.calibration import calibrated_radii
+    # seasonal's day buffer is the newest step's whatever the origin: replayed at earlier origins
+    # it would be scored against the wrong targets. online-ar takes the origin's lags from its window.
+    from netdrift.engine.evaluation.calibration import calibrated_radii, conformal_quantile, replay_training
     from netdrift.engine.experiments.scenario import LiveScenario
     from netdrift.engine.experiments.spec import ScenarioSpec
 
@@ -278,7 +278,50 @@ def test_the_calibration_pass_replays_only_models_whose_forecast_follows_the_ori
                         models=("persistence", "seasonal", "online-ar", "ensemble"), seed=1, interval=0.9)
     live = LiveScenario.from_spec(spec)
     live.train()
-    radii = calibrated_radii(live.models, live.stream, 60, 0.9, 20)
-    assert set(radii) == {"persistence", "ensemble"}
-    # the ensemble starts from its replayed members' mean: persistence's own errors here
-    np.testing.assert_allclose(radii["ensemble"], radii["persistence"])
+    replay = replay_training(live.models, live.stream, 60, 20)
+    assert set(replay.points) == {"persistence", "online-ar"}
+    radii = calibrated_radii(live.models, replay, 0.9)
+    assert set(radii) == {"persistence", "online-ar", "ensemble"}
+    # the ensemble's: the errors of its start weights' combination of the replayed members
+    ens = live.models["ensemble"]
+    ones = np.ones((1,) + replay.actual.shape[1:])
+    w = ens.start_combination({"persistence": ones, "online-ar": 0 * ones})[0]  # persistence's start weight
+    combined = w * replay.points["persistence"] + (1 - w) * replay.points["online-ar"]
+    np.testing.assert_allclose(radii["ensemble"], conformal_quantile(np.abs(replay.actual - combined), 0.9),
+                               rtol=1e-9)
+
+
+def test_online_ar_forecasts_an_earlier_origin_from_that_origin_s_lags():
+    # Differences of a sine follow an AR(2) exactly; forecast from earlier origins (as the
+    # calibration pass does), online-ar must use each origin's lags, not the newest step's.
+    u = (0.5 + 0.2 * np.sin(2 * np.pi * np.arange(400) / 24.0))[:, None].repeat(2, 1).astype("float32")
+    f = np.zeros((400, 4), "float32")
+    s = ForecastSettings.from_flat({"window": 8, "horizon": 3, "ar_order": 4})
+    m = make_forecaster("online-ar", s, seed=0)
+    m.fit(u[:300], f[:300])
+    errs, pers = [], []
+    for origin in range(200, 290, 7):
+        fc = m.forecast(ForecastInput(origin, u[origin - 8:origin], f[origin - 8:origin + 3])).point
+        errs.append(np.abs(fc[-1] - u[origin + 2]).mean())
+        pers.append(np.abs(u[origin - 1] - u[origin + 2]).mean())
+    assert np.mean(errs) < 0.2 * np.mean(pers)
+
+
+def test_the_ensemble_starts_from_the_members_losses_over_the_training_replay():
+    e = fitted_ensemble(np.array([[0.0], [1.0], [0.0], [1.0], [0.0]]))  # sigma2 = 1 one step ahead
+    e._members = {"a": object(), "b": object(), "c": object()}
+    actual = np.array([[[1.0]], [[2.0]], [[0.5]]])  # (n, H, D), capacity 1
+    points = {"a": actual + 0.5, "b": actual - 2.0}  # c is not replayed
+    e.warm_start(points, actual, np.ones(1))
+    loss_a, loss_b = 3 * 0.25, 3 * 4.0
+    offsets = np.array([0.0, min(loss_b - loss_a, np.log(12.0) * 18.0), loss_b - loss_a])  # c: the furthest
+    expected = np.exp(-offsets / 18.0) / np.exp(-offsets / 18.0).sum()
+    inp = ForecastInput(5, np.zeros((2, 1), "float32"), np.zeros((3, 4)))
+    e.combine(inp, {k: Forecast(np.array([[0.0]])) for k in ("a", "b", "c")})
+    np.testing.assert_allclose(e.weights()[:, 0, 0], expected, rtol=1e-5)
+    # a loss difference beyond ln(4N) / eta is capped: no member starts below 1/(4N) of the best
+    many = np.linspace(0.0, 1.0, 10)[:, None, None]  # 10 origins, b off by R at each: 90 > ln(12) x 18
+    e.warm_start({"a": many, "b": many + 3.0}, many, np.ones(1))
+    e.combine(inp, {k: Forecast(np.array([[0.0]])) for k in ("a", "b", "c")})
+    w = e.weights()[:, 0, 0]
+    assert w[1] == pytest.approx(w[0] / 12.0, rel=1e-5) and w[2] == pytest.approx(w[1], rel=1e-5)

@@ -2,8 +2,9 @@
 
 Each fitted model is copied (the run's model is not touched) and the copy forecasts ``origins``
 origins spread evenly over the whole training period (every time of day and day of the week
-in proportion) from the stream's inputs (models whose forecast comes from a state carried to
-the newest step, ``replays_from_window = False``, are not replayed: they keep the generic start);
+in proportion) from the stream's inputs (:func:`replay_training`; models whose forecast comes from
+a state carried to the newest step, ``replays_from_window = False``, are not replayed: they keep
+the generic start);
 its absolute H-step errors against the actuals give,
 per horizon row and direction, the split-conformal quantile ``ceil((n + 1) level) / n`` of the n
 errors.
@@ -15,8 +16,9 @@ hours, the last 96 of 15-minute training the whole Sunday: calibrated there, the
 too narrow for the Monday that follows (coverage before the failure 79-88 % for persistence on
 the backbone proxy, 92-94 % on sine at 5 minutes where the tail was a night). Origins spread over
 the week are a sample of the time of week the run goes on into (88.6-93 % at a fixed radius,
-before the online tracking; measured in docs/forecasting.md). A combiner (the ensemble) starts with uniform
-weights, so its errors are those of the replayed members' mean. The radii replace the generic start of
+before the online tracking; measured in docs/forecasting.md). A combiner (the ensemble) starts from
+weights the same replay gave it (:meth:`~netdrift.engine.forecasting.ensemble.EnsembleForecaster.warm_start`),
+so its errors are those of its start combination of the replayed members. The radii replace the generic start of
 :func:`~netdrift.engine.evaluation.intervals.initial_radius` where they are finite.
 
 The copies forecast from their state at the end of training (a stateful model's carried state,
@@ -28,13 +30,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
 from netdrift.engine.evaluation.stream import ObservationStream
 from netdrift.engine.forecasting.base import Forecaster
 
-__all__ = ["calibrated_radii", "calibration_origins", "conformal_quantile"]
+__all__ = ["TrainingReplay", "replay_training", "calibrated_radii", "calibration_origins", "conformal_quantile"]
 
 
 def conformal_quantile(errors: np.ndarray, level: float) -> np.ndarray:
@@ -65,39 +68,54 @@ def calibration_origins(window: int, horizon: int, train_steps: int, origins: in
     return np.unique(np.linspace(first, last, max(1, min(origins, last - first + 1))).round().astype(np.int64))
 
 
-def calibrated_radii(models: Mapping[str, Forecaster], stream: ObservationStream, train_steps: int,
-                     level: float, origins: int) -> dict[str, np.ndarray]:
-    """{label: (H, D) start radius in Mbit/s} from the models' errors at ``origins`` origins
-    spread over the training period."""
+@dataclass(frozen=True)
+class TrainingReplay:
+    """The replayed models' forecasts at the calibration origins and the actuals they targeted.
+
+    ``points[label]`` and ``actual`` are (n, H, D) in Mbit/s: row k of origin i targets
+    ``origins[i] + k``; ``capacity`` (D,) turns them into utilisation.
+    """
+
+    origins: np.ndarray
+    points: dict[str, np.ndarray]
+    actual: np.ndarray
+    capacity: np.ndarray
+
+
+def replay_training(models: Mapping[str, Forecaster], stream: ObservationStream, train_steps: int,
+                    origins: int) -> TrainingReplay | None:
+    """Copies of the fitted models forecast ``origins`` origins spread over the training period
+    (only models whose forecast follows the origin; never a combiner); None if too short."""
     h, w = stream.horizon, stream.window
     picked = calibration_origins(w, h, train_steps, origins)
     if len(picked) < 2:
-        return {}
+        return None
     first = int(picked[0])
     actual = np.stack([stream.actual_mbps(t) for t in range(first, train_steps)]).astype(np.float64)
     # Only models whose forecast at an earlier origin is that origin's (not a state carried to the
-    # newest step: online-ar, the stateful liquid model) are replayed; the others keep the generic start.
+    # newest step: seasonal's day buffer, the stateful liquid model) are replayed.
     members = {label: m for label, m in models.items()
                if not getattr(m, "combines", False) and getattr(m, "replays_from_window", True)}
-    points: dict[str, list[np.ndarray]] = {label: [] for label in members}
+    rows: dict[str, list[np.ndarray]] = {label: [] for label in members}
     copies = {label: copy.deepcopy(m) for label, m in members.items()}
     for t in picked:
         inp = stream.input_at(int(t))
         for label, m in copies.items():
-            points[label].append(np.asarray(m.forecast(inp).point, dtype=np.float64) * stream.capacity)
-    errors: dict[str, np.ndarray] = {}
-    for label, rows in points.items():
-        errors[label] = _errors(np.stack(rows), actual, first, picked)
-    if members:
-        mean = np.mean([np.stack(rows) for rows in points.values()], axis=0)
+            rows[label].append(np.asarray(m.forecast(inp).point, dtype=np.float64) * stream.capacity)
+    idx = (picked - first)[:, None] + np.arange(h)[None, :]
+    return TrainingReplay(picked, {label: np.stack(r) for label, r in rows.items()}, actual[idx],
+                          np.asarray(stream.capacity, dtype=np.float64))
+
+
+def calibrated_radii(models: Mapping[str, Forecaster], replay: TrainingReplay | None,
+                     level: float) -> dict[str, np.ndarray]:
+    """{label: (H, D) start radius in Mbit/s}: the split-conformal quantile of each replayed
+    model's errors; a combiner's from its start combination of the replayed members."""
+    if replay is None:
+        return {}
+    errors = {label: np.abs(replay.actual - p) for label, p in replay.points.items()}
+    if replay.points:
         for label, m in models.items():
             if getattr(m, "combines", False):
-                errors[label] = _errors(mean, actual, first, picked)
+                errors[label] = np.abs(replay.actual - m.start_combination(replay.points))  # type: ignore[attr-defined]  # a combiner has it
     return {label: conformal_quantile(err, level) for label, err in errors.items()}
-
-
-def _errors(points: np.ndarray, actual: np.ndarray, first: int, origins: np.ndarray) -> np.ndarray:
-    """(n, H, D) |actual - forecast| of (n, H, D) forecasts made at ``origins``."""
-    h = points.shape[1]
-    idx = (np.asarray(origins) - first)[:, None] + np.arange(h)[None, :]
-    return np.abs(actual[idx] - points)

@@ -27,7 +27,7 @@ import pandas as pd
 
 from netdrift.engine.budget import check_memory
 from netdrift.engine.errors import InputError
-from netdrift.engine.evaluation.calibration import calibrated_radii
+from netdrift.engine.evaluation.calibration import calibrated_radii, replay_training
 from netdrift.engine.evaluation.intervals import ConformalTracker, initial_radius
 from netdrift.engine.evaluation.loop import ForecastCache, StepRecord, iter_evaluate
 from netdrift.engine.evaluation.recorder import ForecastRecorder
@@ -194,10 +194,15 @@ class LiveScenario:
         for m in self.models.values():
             if getattr(m, "combines", False):
                 m.attach(members)  # type: ignore[attr-defined]  # only combiners (the ensemble) have attach
+        combiners = [m for m in self.models.values() if getattr(m, "combines", False)]
+        replay = (replay_training(self.models, self.stream, k, min(common.steps_per_day, 144))
+                  if combiners or self.interval is not None else None)
+        if replay is not None:
+            for m in combiners:
+                m.warm_start(replay.points, replay.actual, replay.capacity)  # type: ignore[attr-defined]  # a combiner has it
         if self.interval is not None:
             start = initial_radius(self.simulator.loads.loads[:k], common.horizon, self.interval)
-            calibrated = calibrated_radii(self.models, self.stream, k, self.interval,
-                                          min(common.steps_per_day, 144))
+            calibrated = calibrated_radii(self.models, replay, self.interval)
             self.intervals = {e.label: ConformalTracker(
                 self.interval, _calibrated_or(calibrated.get(e.label), start),
                 shifts_with_routing=self.models[e.label].space == "demands", step_from=start,

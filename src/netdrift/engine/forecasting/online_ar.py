@@ -26,6 +26,11 @@ our tests). Here:
 - the spread is an exponentially weighted RMS of the winsorised differences (one shift barely
   moves it), floored so an idle direction does not divide by zero.
 
+From an earlier origin (the interval calibration pass and the ensemble's warm start replay the
+training period) the forecast takes that origin's lags from its window (a lag older than the
+window counts as 0) with the coefficients and spread as they are now, like a learnt model
+replayed with its final weights; from the newest origin, the lags it carries.
+
 Why numpy and not river: river is not a dependency of netdrift, its ARIMA (SNARIMAX) is one
 model per series updated observation by observation in Python (76 models per step), and it is
 the model that overshot; the batched RLS costs well under a millisecond per step for 76
@@ -38,6 +43,7 @@ import numpy as np
 
 from netdrift.engine.forecasting.base import Forecaster
 from netdrift.engine.forecasting.features import fill_forward
+from netdrift.engine.forecasting.protocol import ForecastInput
 from netdrift.engine.forecasting.settings import ForecastConfig, OnlineARSettings
 
 __all__ = ["OnlineARForecaster", "CLIP"]
@@ -67,7 +73,6 @@ class OnlineARForecaster(Forecaster[OnlineARSettings]):
     """
 
     name = "online-ar"
-    replays_from_window = False  # its AR lags are the newest ones, whatever the origin
 
     def __init__(self, config: ForecastConfig, settings: OnlineARSettings | None = None, seed: int = 0,
                  device: str = "cpu") -> None:
@@ -121,9 +126,22 @@ class OnlineARForecaster(Forecaster[OnlineARSettings]):
         self._lags[:, 0] = x
         self._prev = value.copy()
 
+    def _forecast_input(self, inp: ForecastInput, window: np.ndarray, features: np.ndarray) -> np.ndarray:
+        """From an earlier origin (the interval calibration pass replays the training period), the
+        lags are that origin's, from its window (a lag older than the window counts as 0), with the
+        coefficients and spread as they are now; from the newest origin, the carried lags."""
+        if int(inp.step) >= self._fit_steps + self.n_observed:
+            return self._forecast(window, features)
+        diffs = np.diff(window.astype(np.float64), axis=0)[::-1][: self.settings.ar_order]  # newest first
+        lags = np.zeros_like(self._lags)
+        lags[:, : diffs.shape[0]] = diffs.T
+        return self._iterate(window, np.clip(lags / self._scale[:, None], -CLIP, CLIP))
+
     def _forecast(self, window: np.ndarray, features: np.ndarray) -> np.ndarray:
+        return self._iterate(window, self._regressor())
+
+    def _iterate(self, window: np.ndarray, phi: np.ndarray) -> np.ndarray:
         horizon = self.config.horizon
-        phi = self._regressor()
         out = np.empty((horizon, phi.shape[0]))
         level = window[-1].astype(np.float64)
         for h in range(horizon):
