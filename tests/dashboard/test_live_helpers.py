@@ -267,11 +267,15 @@ def test_a_click_re_routes_the_routed_models_look_ahead_at_once(banded: LiveScen
     lh.forget_look_ahead(sess)
     after = lh.next_bands(sess)
     assert not np.allclose(after["routed-persistence"].upper, before["routed-persistence"].upper)
-    np.testing.assert_array_equal(after["persistence"].point, before["persistence"].point)
-    plain = LiveSession(live=live)  # link-level models only: their look-ahead is kept
+    down = np.repeat([lk.id == link for lk in run.topology.links], 2)  # known down: forecast 0 by every model
+    assert not after["persistence"].point[:, down].any() and before["persistence"].point[:, down].all()
+    np.testing.assert_array_equal(after["persistence"].point[:, ~down], before["persistence"].point[:, ~down])
+    plain = LiveSession(live=live.fork())  # link-level models only: their look-ahead knows the click too
     kept = lh.next_bands(plain)
+    plain.live.fail(link)
     lh.forget_look_ahead(plain)
-    assert plain.next_forecasts_step == live.step and lh.next_bands(plain) is kept
+    again = lh.next_bands(plain)
+    assert again is not kept and not again["persistence"].point[:, down].any()
 
 
 def test_the_map_labels_each_direction_with_its_utilisation_when_asked(live: LiveScenario) -> None:

@@ -102,6 +102,7 @@ def _band_widths(csv_bytes: bytes) -> dict[str, dict[int, float]]:
 
 def test_outage_and_repeated_clicks_are_stored_as_clicked_and_a_sigterm_loses_no_step(browser, tmp_path: Path) -> None:
     from netdrift.dashboard.live.helpers import direction_options
+    from netdrift.dashboard.map.overload import direction_short_names
     from netdrift.engine.network.loaders import load_topology
 
     db = f"sqlite:///{tmp_path}/h.sqlite"
@@ -142,7 +143,16 @@ def test_outage_and_repeated_clicks_are_stored_as_clicked_and_a_sigterm_loses_no
         topo = load_topology("geant2012")
         _select_direction(page, dict(direction_options(topo))[rerouted])
         csv_button = page.get_by_test_id("stDownloadButton").filter(has_text="CSV")
-        widths = _band_widths(_download(page, csv_button))
+        # The CSV's title names its direction: on a busy machine the button may still hold the
+        # previous direction's file for a moment after the selection (a failed CI run read it).
+        title = f"# Load and forecasts; {direction_short_names(topo)[rerouted]} ".replace(",", ";")
+        for _ in range(30):
+            data = _download(page, csv_button)
+            if data.decode("utf-8").startswith(title):
+                break
+            _wait_idle(page)
+        assert data.decode("utf-8").startswith(title), data[:200]
+        widths = _band_widths(data)
         assert widths, "the run's models have no interval bands in the CSV"
         # The failure widened some model's band (so the check below is not vacuous) ...
         assert any(w[s_fail + 1] > 1.5 * w[s_fail - 1] for w in widths.values()), widths

@@ -227,7 +227,7 @@ def counters_panel(topology: Topology, key: str) -> AttachedCounters | None:
         # A detach empties the upload box too (a new key): the file left in it would otherwise be
         # read again, and the counters silently attached again, when the method is changed.
         generation = st.session_state.get(f"{key}_generation", 0)
-        upload = cols[0].file_uploader("Link loads (.csv)", type=["csv"], key=f"{key}_upload_{generation}",
+        upload = cols[0].file_uploader("Link loads (.csv)", type=["csv"], key=f"{key}_upload" + (f"_{generation}" if generation else ""),
                                        max_upload_size=MAX_COUNTER_BYTES // 2**20)
         method = cols[1].selectbox("Deduction", METHODS, index=METHODS.index(DEFAULT_METHOD), key=f"{key}_method",
                                    help="'prior': a gravity model fitted to the loads, carried from step to step; "

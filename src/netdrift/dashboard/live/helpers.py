@@ -186,9 +186,9 @@ def next_bands(sess: LiveSession) -> dict[str, Forecast]:
     """Every model's forecast of the next H steps with its interval (Mbit/s, (H, D) arrays;
     bounds None when the run has no intervals), computed once per step and kept in the session.
 
-    A failure clicked at the current step does not change the observed window, so link-level
-    models' look-ahead depends on the step only; routed models route theirs through the network
-    as it is now, which a click changes (:func:`forget_look_ahead`).
+    A failure clicked at the current step changes it (:func:`forget_look_ahead`): routed models
+    route theirs through the network as it is now, every model forecasts a link known down at 0,
+    and residual models switch the re-routed directions to their post-event base.
     """
     live = sess.live
     if sess.next_forecasts_step != live.step:
@@ -199,11 +199,12 @@ def next_bands(sess: LiveSession) -> dict[str, Forecast]:
 
 
 def forget_look_ahead(sess: LiveSession) -> None:
-    """A failure or restore took effect at the live step: when the run has routed models, drop
-    the kept look-ahead so the next read recomputes it under the new routing (a run of
-    link-level models only keeps it: its forecasts do not change, and the click stays fast)."""
-    if any(model_info(e.kind).space == "demands" for e in sess.live.entries):
-        sess.next_forecasts_step = None
+    """A failure or restore took effect at the live step: drop the kept look-ahead so the next
+    read recomputes it with the event known (the loop takes those forecasts when it observes the
+    step, so each is made once). Until this wave a run of link-level models only kept it, for a
+    faster click: its forecasts were taken not to change, which no longer holds (a down link is
+    forecast at 0, residual models re-base the re-routed directions)."""
+    sess.next_forecasts_step = None
 
 
 def next_forecasts(sess: LiveSession) -> dict[str, np.ndarray]:

@@ -117,7 +117,7 @@ def _after_toggle(sess: state.LiveSession, outcome: callbacks.ClickOutcome) -> N
     if outcome.event is not None:  # outcome.ok
         sess.saved = False
         sess.checkpoint_due = True  # the series are stored at the next beat, not in the click's time
-        lh.forget_look_ahead(sess)  # routed models re-route their forecasts at once
+        lh.forget_look_ahead(sess)  # every forecast knows the event at once
         err = callbacks.record_event(_session_maker(), sess.scenario_id, outcome.event)
         if err:
             sess.messages.append(err)
