@@ -2,14 +2,14 @@
 
 Runs ``netdrift run --json`` (the same path a user takes) on a small topology with one link failed
 a day after training (by default: Geant2001, link 2-3, 7 days of training, 2 days after), for
-the backbone proxy at 5- and 15-minute steps and the sine traffic at 5 minutes, horizons 1 and
-12 (at 15 minutes: 1 and 4, the same hour ahead). Prints JSON: per case, each model's rmse_post,
-rmse_day1, coverage_pre and coverage_day1, the best single model, and the ensemble's gaps to it
-and to persistence. ``--cost`` adds the ensemble's per-step cost on Cogentco (link-level members
+the backbone proxy and the sine traffic at 5- and 15-minute steps, horizons 1 and 12 (the
+README's table). Prints JSON: per case, each model's rmse_pre, rmse_post, rmse_day1, coverage_pre
+and coverage_day1 and widths, the best single model, and the ensemble's gaps to it and to
+persistence. ``--cost`` adds the ensemble's per-step cost on Cogentco (link-level members
 only; its forecast + observe time from the run's model stats), ``--full`` the wall time of a
 two-week Geant2001 run with every model. Timings are wall-clock on a shared machine.
 
-    .venv/bin/python bench/bench_ensemble.py [--quick] [--cost] [--full]
+    .venv/bin/python bench/bench_ensemble.py [--quick] [--cost] [--full] [--seed K]
 """
 
 from __future__ import annotations
@@ -36,19 +36,20 @@ def run(args: list[str]) -> tuple[dict, float]:
         return json.loads(out.stdout), time.perf_counter() - start
 
 
-def case(topology: str, link: str, traffic: str, minutes: float, horizon: int, days: tuple[int, int]) -> dict:
+def case(topology: str, link: str, traffic: str, minutes: float, horizon: int, days: tuple[int, int],
+         seed: int = 0) -> dict:
     per_day = int(round(24 * 60 / minutes))
     train, steps = days[0] * per_day, (days[0] + days[1]) * per_day
     result, seconds = run(["--topology", topology, "--traffic-model", traffic, "--step-minutes", str(minutes),
                            "--steps", str(steps), "--train-steps", str(train), "--fail", f"{link}@{train + per_day}",
-                           "--models", MODELS, "--horizon", str(horizon), "--interval", "0.9"])
-    keys = ("rmse_post", "rmse_day1", "coverage_pre", "coverage_day1", "mean_width_pre_mbps", "mean_width_day1_mbps")
+                           "--models", MODELS, "--horizon", str(horizon), "--interval", "0.9", "--seed", str(seed)])
+    keys = ("rmse_pre", "rmse_post", "rmse_day1", "coverage_pre", "coverage_day1", "mean_width_pre_mbps", "mean_width_day1_mbps")
     models = {m: {k: v.get(k) for k in keys} for m, v in result["models"].items()}
     singles = {m: v for m, v in models.items() if m != "ensemble"}
     best = min(singles, key=lambda m: singles[m]["rmse_post"])
     ens, pers = models["ensemble"], models["persistence"]
     return {
-        "topology": topology, "traffic": traffic, "step_minutes": minutes, "horizon": horizon,
+        "topology": topology, "traffic": traffic, "step_minutes": minutes, "horizon": horizon, "seed": seed,
         "steps": steps, "train_steps": train, "fail": f"{link}@{train + per_day}", "seconds": round(seconds, 1),
         "models": models, "best_single": best,
         "ensemble_vs_best_post_pct": 100 * (ens["rmse_post"] / singles[best]["rmse_post"] - 1),
@@ -63,14 +64,15 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="backbone at 5 minutes only, 5 + 1 days")
     p.add_argument("--cost", action="store_true", help="the ensemble's per-step cost on Cogentco")
     p.add_argument("--full", action="store_true", help="time a two-week Geant2001 run with every model")
+    p.add_argument("--seed", type=int, default=0, help="the runs' seed (traffic and models; default 0)")
     args = p.parse_args()
     days = (5, 1) if args.quick else (7, 2)
     grid = [("backbone", 5.0, (1, 12))] if args.quick else [
-        ("backbone", 5.0, (1, 12)), ("backbone", 15.0, (1, 4)), ("sine", 5.0, (1, 12))]
+        (traffic, minutes, (1, 12)) for traffic in ("backbone", "sine") for minutes in (5.0, 15.0)]
     out: dict = {"cases": []}
     for traffic, minutes, horizons in grid:
         for h in horizons:
-            out["cases"].append(case("geant2001", "2-3", traffic, minutes, h, days))
+            out["cases"].append(case("geant2001", "2-3", traffic, minutes, h, days, args.seed))
             print(json.dumps(out["cases"][-1]), file=sys.stderr, flush=True)  # each case as it ends
     if args.cost:
         result, seconds = run(["--topology", "cogentco", "--steps", "400", "--train-steps", "300",
