@@ -141,15 +141,13 @@ class ObservationStream:
         from netdrift.engine.traffic.tomogravity import gravity_prior, node_totals
 
         sim, traffic = self.simulator, self.simulator.traffic
-        if step <= 0:
-            return np.zeros(self.observed.shape[1])
-        before, after = sim.routing_at(step - 1), sim.routing_at(step)
-        if before is after:
+        if step <= 0 or sim.state_at(step - 1) == sim.state_at(step):
             return np.zeros(self.observed.shape[1])
         last = np.nan_to_num(np.asarray(traffic.demands[step - 1], dtype=np.float64))
         egress, ingress = node_totals(last, traffic.src, traffic.dst, len(sim.topology.nodes))
         prior = gravity_prior(egress, ingress, traffic.src, traffic.dst)
-        return np.abs(after.matrix @ prior - before.matrix @ prior)
+        # Routed by the two states' load plans (the routing matrices take seconds on Kdl).
+        return np.abs(sim.route(prior, step) - sim.route(prior, step - 1))
 
     def estimation_errors(self) -> dict[str, float] | None:
         """Relative L2 errors of the tomogravity estimates so far (demands, and the link loads they
@@ -177,6 +175,12 @@ class ObservationStream:
             # Only failures known at ``step`` count: later scheduled ones are the future.
             return sim.routing_at(min(int(target), step))
 
+        def link_up_at(target: int) -> np.ndarray:
+            return sim.link_up_at(min(int(target), step))
+
+        def rerouted_at(target: int) -> np.ndarray:
+            return sim.rerouted_at(min(int(target), step))
+
         return ForecastInput(
             step=step,
             window=self.observed[step - w:step],
@@ -185,4 +189,6 @@ class ObservationStream:
             routing_at=routing_at,
             events=self.known_events(step),
             demands=None if self.demands is None else self.demands[step - w:step],
+            link_up_at=link_up_at,
+            rerouted_at=rerouted_at,
         )

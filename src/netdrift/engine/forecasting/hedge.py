@@ -24,12 +24,15 @@ __all__ = ["PendingForecasts", "exp_weights", "rerouted_directions"]
 
 def rerouted_directions(inp: "ForecastInput") -> np.ndarray:
     """(D,) True where the routing at ``inp.step`` differs from the step before (all without routing)."""
+    if inp.rerouted_at is not None:
+        return inp.rerouted_at(inp.step)
     if inp.routing_at is None:
         return np.ones(inp.n_directions, dtype=bool)
     before, after = inp.routing_at(inp.step - 1), inp.routing_at(inp.step)
     if before is after:
         return np.zeros(inp.n_directions, dtype=bool)
     diff = (after.matrix - before.matrix).tocsr()
+    diff.data[np.abs(diff.data) <= 1e-12] = 0.0  # ECMP shares summed in another order differ by ~1e-16
     diff.eliminate_zeros()
     return np.diff(diff.indptr) > 0
 

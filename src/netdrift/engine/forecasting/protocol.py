@@ -68,6 +68,12 @@ class ForecastInput:
         or restore applies to every target after it.
     events : tuple of FailureEvent
         Failures and restores known so far (none after ``step``).
+    link_up_at : callable, optional
+        ``link_up_at(s)`` is the (L,) links up at step ``s`` under the failures known now (cheap;
+        without it the routing's ``link_up`` is used).
+    rerouted_at : callable, optional
+        ``rerouted_at(s)`` is the (D,) directions whose routing at ``s`` differs from ``s - 1``
+        (cheap; without it the two routing matrices are compared).
     demands : numpy.ndarray, shape (W, P), optional
         Node-pair demands (Mbit/s) of the same W steps, when the scenario exposes them.
 
@@ -85,6 +91,8 @@ class ForecastInput:
     routing_at: Callable[[int], "Routing"] | None = None
     events: tuple["FailureEvent", ...] = ()
     demands: np.ndarray | None = None
+    link_up_at: Callable[[int], np.ndarray] | None = None
+    rerouted_at: Callable[[int], np.ndarray] | None = None
 
     @property
     def horizon(self) -> int:
@@ -132,9 +140,9 @@ def down_directions(inp: ForecastInput, paper_form: bool = False) -> np.ndarray 
     nothing, so every model's forecast of it is 0 and so are its bounds); None without routing,
     and in the paper's form (``residual=False``), whose models forecast them as they are, so its
     comparison stays reproducible."""
-    if inp.routing_at is None or paper_form:
+    if paper_form or (inp.routing_at is None and inp.link_up_at is None):
         return None
-    up = inp.routing_at(inp.step).link_up
+    up = inp.link_up_at(inp.step) if inp.link_up_at is not None else inp.routing_at(inp.step).link_up  # type: ignore[misc]  # one of them is set
     if up.all() or 2 * up.shape[0] != inp.n_directions:
         return None
     return ~np.repeat(up, 2)

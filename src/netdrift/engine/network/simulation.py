@@ -217,6 +217,7 @@ class Simulator:
         self._dropped = np.zeros(t, dtype=np.float64)
         self._link_up = np.ones((t, n_links), dtype=bool)
         self._plans: OrderedDict[StateKey, Plan] = OrderedDict()
+        self._rerouted: dict[tuple[StateKey, StateKey], np.ndarray] = {}  # rerouted_at's answers by state pair
         # All-up plan, its loads and dropped demand over the run, and its DAG turned around: what
         # the delta plans of large topologies start from (made on first need).
         self._up_plan: LoadPlan | None = None
@@ -273,6 +274,36 @@ class Simulator:
     def routing_at(self, step: int) -> Routing:
         """The per-pair routing matrix in force at ``step``."""
         return self._plan(self._key_at(step)).routing()
+
+    def link_up_at(self, step: int) -> np.ndarray:
+        """(L,) the links up at ``step`` (a link touching a down node counts as down), without
+        building a routing matrix (on Kdl one takes seconds)."""
+        return self._plan(self._key_at(step)).link_up
+
+    def route(self, demands: np.ndarray, step: int) -> np.ndarray:
+        """(2L,) float64 loads of one (P,) demand vector routed as at ``step``, by the state's load
+        plan (the same loads as ``routing_at(step).matrix @ demands``, without building it)."""
+        loads, _ = self._plan(self._key_at(step)).apply(np.asarray(demands, dtype=np.float64)[None, :], np.float64)
+        return np.asarray(loads[0], dtype=np.float64)
+
+    def rerouted_at(self, step: int) -> np.ndarray:
+        """(2L,) True where the routing at ``step`` differs from the step before: a direction whose
+        row of the routing matrix changed. Found without the matrices: both states route one fixed
+        random positive demand vector, and a row that differs gives a different load with
+        probability 1 (a randomised identity test); equal rows give the same load to ~1e-12."""
+        n_dir = self.topology.n_directions
+        if step <= 0:
+            return np.zeros(n_dir, dtype=bool)
+        a, b = self._key_at(step - 1), self._key_at(step)
+        if a == b:
+            return np.zeros(n_dir, dtype=bool)
+        known = self._rerouted.get((a, b))
+        if known is None:
+            probe = np.random.default_rng(12345).uniform(0.5, 1.5, self.traffic.n_pairs)
+            before, after = self.route(probe, step - 1), self.route(probe, step)
+            known = ~np.isclose(after, before, rtol=1e-9, atol=1e-9)
+            self._rerouted[(a, b)] = known
+        return known.copy()
 
     # --- internals ------------------------------------------------------------------------
     def _check(self, e: FailureEvent) -> None:
