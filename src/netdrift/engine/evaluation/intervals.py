@@ -101,8 +101,6 @@ class ConformalTracker:
         Step of the quantile tracking, as a fraction of the start radius of each (h, d).
     shifts_with_routing : bool
         True for demand-space models (their point forecast moves with a known re-routing).
-    fast_start : bool
-        Track at the failure step size for the first ``failure_steps`` updates (a combiner).
     step_from : numpy.ndarray, shape (H, D), optional
         What the step is a fraction of (default ``start``); a calibrated start gives the generic
         :func:`initial_radius` here, so a model that was precise in training still adapts at a
@@ -122,7 +120,7 @@ class ConformalTracker:
 
     def __init__(self, level: float, start: np.ndarray, lr: float = LR, shifts_with_routing: bool = False,
                  step_from: np.ndarray | None = None, failure_lr: float = FAILURE_LR,
-                 failure_steps: int = FAILURE_STEPS, fast_start: bool = False) -> None:
+                 failure_steps: int = FAILURE_STEPS) -> None:
         if not (isinstance(level, (int, float)) and 0.0 < level < 1.0):
             raise InputError("interval", f"must be a coverage level between 0 and 1 (e.g. 0.9), got {level!r}")
         self.level = float(level)
@@ -137,9 +135,7 @@ class ConformalTracker:
         self.step_size = float(lr) / rows * np.maximum(base, 1e-6)
         self._failure_step = float(failure_lr) * np.maximum(base, 1e-6)  # the step for a while after an event
         self._failure_steps = int(failure_steps)
-        # Updates left at the failure step size; from the start for a combiner (the ensemble),
-        # whose errors shrink below its calibrated start as its weights leave the uniform start.
-        self._fast_left = self._failure_steps if fast_start else 0
+        self._fast_left = 0  # updates left at the failure step size (after an event)
         self._generic = np.array(base, dtype=np.float64)  # the load's h-step change radius (the bound's floor)
         self._points = np.full((self.horizon, self.horizon, self.n_directions), np.nan)  # ring of recent points
         self._radii = np.zeros_like(self._points)  # the radius each of them was issued with

@@ -205,8 +205,7 @@ class LiveScenario:
             calibrated = calibrated_radii(self.models, replay, self.interval)
             self.intervals = {e.label: ConformalTracker(
                 self.interval, _calibrated_or(calibrated.get(e.label), start),
-                shifts_with_routing=self.models[e.label].space == "demands", step_from=start,
-                fast_start=getattr(self.models[e.label], "combines", False))  # the ensemble: see ConformalTracker
+                shifts_with_routing=self.models[e.label].space == "demands", step_from=start)
                 for e in self.entries}
         self.step = k
 
