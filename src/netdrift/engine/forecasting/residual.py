@@ -260,8 +260,7 @@ class ResidualCorrection:
             # the daily shape; carried at the new level (the last value).
             w = getattr(self, "rescale_blend", np.zeros(self.horizon))[:, None]
             rescaled = last[None, :] + w * (self._rescaled(last, seas, anchor) - last[None, :])
-            usable_base = base
-            base = np.where(usable, usable_base, rescaled)
+            base = np.where(usable, base, rescaled)
             corr = np.clip(np.nan_to_num(np.asarray(net_z, np.float64) - base), -self.clip[:, None], self.clip[:, None])
         if behind == 0:
             self._pending.remember(self._clock, np.stack([base, base + corr]))
