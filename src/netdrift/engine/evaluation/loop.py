@@ -27,7 +27,7 @@ from netdrift.engine.forecasting.base import Forecaster
 from netdrift.engine.forecasting.protocol import Forecast, ForecastInput, down_directions, zero_down
 from netdrift.engine.network.events import FailureEvent
 
-__all__ = ["StepRecord", "ForecastCache", "iter_evaluate"]
+__all__ = ["StepRecord", "ForecastCache", "iter_evaluate", "known_down"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,12 @@ class ForecastCache:
         self._key, self._made = None, {}
 
 
+def known_down(inp: ForecastInput, models: Mapping[str, Forecaster]) -> np.ndarray | None:
+    """(D,) the directions of links known down at ``inp.step``, whose forecasts and bounds are 0;
+    None in the paper's form (every model ``residual=False``), which forecasts them as they are."""
+    return down_directions(inp, paper_form=not any(m.config.residual for m in models.values()))
+
+
 def iter_evaluate(stream: ObservationStream, models: Mapping[str, Forecaster], start: int,
                   stop: int, intervals: Mapping[str, ConformalTracker] | None = None,
                   cache: ForecastCache | None = None) -> Iterator[StepRecord]:
@@ -99,7 +105,6 @@ def iter_evaluate(stream: ObservationStream, models: Mapping[str, Forecaster], s
     members = {label: m for label, m in models.items() if label not in combiners}
     for combiner in combiners.values():
         combiner.attach(members)  # type: ignore[attr-defined]  # only combiners (the ensemble) have attach
-    paper_form = not any(m.config.residual for m in models.values())
     for t in range(start, stop):
         inp = stream.input_at(t)
         interval_seconds = 0.0
@@ -113,7 +118,7 @@ def iter_evaluate(stream: ObservationStream, models: Mapping[str, Forecaster], s
         stream.fill(t + 1)
         observed, feats = stream.observed[t], stream.features[t]
         demands = None if stream.demands is None else stream.demands[t]
-        down = down_directions(inp, paper_form)  # the models' forecasts there are 0: so are their bounds
+        down = known_down(inp, models)  # the models' forecasts there are 0: so are their bounds
         forecasts: dict[str, Forecast] = {}
         seconds: dict[str, float] = {}
         raw: dict[str, Forecast] = {}

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from netdrift.engine.evaluation.loop import known_down
 from netdrift.engine.evaluation.scoring import running_errors as _running_errors
-from netdrift.engine.forecasting.protocol import Forecast, down_directions, zero_down
+from netdrift.engine.forecasting.protocol import Forecast, zero_down
 from netdrift.engine.results import ScenarioResult
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ def next_bands(live: LiveScenario) -> dict[str, Forecast]:
         return cached[1]
     live.stream.fill(live.step)
     inp = live.stream.input_at(live.step)
-    down = down_directions(inp, paper_form=not any(m.config.residual for m in live.models.values()))
+    down = known_down(inp, live.models)
     cache = live.forecast_cache  # the loop takes these forecasts when it observes this step
     raw = {label: cache.forecast(label, m, inp)[0] for label, m in live.models.items()
            if not getattr(m, "combines", False)}

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from netdrift.engine.network.events import FailureEvent
     from netdrift.engine.network.routing import Routing
 
-__all__ = ["ForecastInput", "Forecast", "Pairs", "OBSERVE_CHOICES", "down_directions"]
+__all__ = ["ForecastInput", "Forecast", "Pairs", "OBSERVE_CHOICES", "down_directions", "zero_down"]
 
 #: What demand-space (routed) models may see: "links" (link loads and per-node totals, demands
 #: estimated by tomogravity) or "demands" (the true node-pair demands, like flow export).
