@@ -78,7 +78,7 @@ def test_attached_counters_give_demands_that_reproduce_the_loads(tmp_path, abile
     assert (a.steps, a.step_minutes, a.upload, a.method, a.missing_steps) == (STEPS, MINUTES, "day.csv", "prior", 0)
     assert Path(a.traffic).parent == tmp_path and a.link_fit_max is not None and a.link_fit_max < 1e-3
     assert_reproduced(routed_loads(abilene, a.traffic), measured)
-    assert "Demands deduced (prior) from 'day.csv': 96 steps of 15 min" in a.text()
+    assert a.text().startswith(f"Attached 'day.csv' to {abilene.name}: demands deduced (prior) for 96 steps of 15 min")
     again = attach_counters("renamed.csv", counters_csv(abilene, measured), abilene, folder=tmp_path)
     assert again.traffic == a.traffic and len(list(tmp_path.iterdir())) == 1   # same content: same file
 
@@ -114,7 +114,7 @@ def test_topology_page_attaches_counters_and_shows_a_bad_file_in_one_line(tmp_pa
     assert not at.exception and not at.error, [e.value for e in at.error]
     attached = AttachedCounters(**at.session_state[COUNTERS_KEY])
     assert attached.matches(abilene) and attached.steps == STEPS
-    assert any("Demands deduced (prior) from 'day.csv'" in s.value for s in at.success)
+    assert any(f"Attached 'day.csv' to {abilene.name}: demands deduced (prior)" in s.value for s in at.success)
     assert_reproduced(routed_loads(abilene, attached.traffic), measured)
     next(b for b in at.button if b.label == "Detach the counters").click().run()
     assert not at.exception and COUNTERS_KEY not in at.session_state and not at.success

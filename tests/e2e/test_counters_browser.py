@@ -25,7 +25,7 @@ STEPS = 12
 PANEL = "Interface counters: run on demands deduced from link loads"
 #: The panel's line once counters are attached (AttachedCounters.text; the alert's text starts
 #: with its icon's name).
-ATTACHED = re.compile(r"Demands deduced \(prior\) from 'loads\.csv': 12 steps of 5 min; the measured link loads "
+ATTACHED = re.compile(r"Attached 'loads\.csv' to \S+: demands deduced \(prior\) for 12 steps of 5 min; the measured link loads "
                       r"reproduced within (\S+) % \(median step\) and (\S+) % \(worst step\)\.$")
 #: The sweep form's traffic line: with counters attached (counters_caption), and without.
 ON_COUNTERS = re.compile(r"^The demands deduced from the attached interface counters \(12 steps of 5 min\), "

@@ -72,8 +72,8 @@ class AttachedCounters:
                f"the measured link loads reproduced within {_pct(self.link_fit_median)} (median step) and "
                f"{_pct(self.link_fit_max)} (worst step)")
         gaps = f", {self.missing_steps} without any measurement" if self.missing_steps else ""
-        return (f"Demands deduced ({self.method}) from '{self.upload}': {self.steps} steps of "
-                f"{self.step_minutes:g} min{gaps}; {fit}.")
+        return (f"Attached '{self.upload}' to {self.topology}: demands deduced ({self.method}) for "
+                f"{self.steps} steps of {self.step_minutes:g} min{gaps}; {fit}.")
 
 
 def _pct(v: float | None) -> str:
