@@ -43,7 +43,8 @@ def case(topology: str, link: str, traffic: str, minutes: float, horizon: int, d
     result, seconds = run(["--topology", topology, "--traffic-model", traffic, "--step-minutes", str(minutes),
                            "--steps", str(steps), "--train-steps", str(train), "--fail", f"{link}@{train + per_day}",
                            "--models", MODELS, "--horizon", str(horizon), "--interval", "0.9", "--seed", str(seed)])
-    keys = ("rmse_pre", "rmse_post", "rmse_day1", "coverage_pre", "coverage_day1", "mean_width_pre_mbps", "mean_width_day1_mbps")
+    keys = ("rmse_pre", "rmse_post", "rmse_day1", "coverage_pre", "coverage_day1", "coverage_day1_informed",
+            "mean_width_pre_mbps", "mean_width_day1_mbps")
     models = {m: {k: v.get(k) for k in keys} for m, v in result["models"].items()}
     singles = {m: v for m, v in models.items() if m != "ensemble"}
     best = min(singles, key=lambda m: singles[m]["rmse_post"])

@@ -42,7 +42,8 @@ def test_rolling_coverage_window_bounds_and_no_bounds() -> None:
 def test_interval_table_collects_the_scores_in_screen_units() -> None:
     rows = [
         MetricRow("liquid", "pre", "coverage", 91.0), MetricRow("liquid", "post", "coverage", 80.0),
-        MetricRow("liquid", "day1", "coverage", 70.0), MetricRow("liquid", "post", "width", 12.5),
+        MetricRow("liquid", "day1", "coverage", 70.0), MetricRow("liquid", "day1_informed", "coverage", 75.0),
+        MetricRow("liquid", "post", "width", 12.5),
         MetricRow("liquid", "post", "winkler", 30.0), MetricRow("liquid", "pre", "width", 9.0),
         MetricRow("liquid", "run", "warn_precision", 0.25), MetricRow("liquid", "run", "warn_recall", None),
         MetricRow("liquid", "run", "warn_recall_3", 0.0), MetricRow("liquid", "run", "warn_lead_steps_median", 2.0),
@@ -55,7 +56,8 @@ def test_interval_table_collects_the_scores_in_screen_units() -> None:
     assert df["model"].tolist() == ["frozen", "liquid"]  # the models' order; no row without scores
     liquid = df.set_index("model").loc["liquid"]
     assert liquid[["nominal_pct", "coverage_pre_pct", "coverage_post_pct", "coverage_day1_pct",
-                   "width_post_mbps", "winkler_post_mbps"]].tolist() == [90.0, 91.0, 80.0, 70.0, 12.5, 30.0]
+                   "coverage_day1_informed_pct", "width_post_mbps", "winkler_post_mbps"]].tolist() == [
+        90.0, 91.0, 80.0, 70.0, 75.0, 12.5, 30.0]
     assert liquid["warn_precision_pct"] == 25.0 and np.isnan(liquid["warn_recall_pct"])
     assert liquid[["warn_recall_3_pct", "warn_lead_median_steps", "warn_raised", "warn_crossings"]].tolist() == [
         0.0, 2.0, 4.0, 0.0]

@@ -72,7 +72,7 @@ def test_every_metric_is_aggregated_over_the_seeds(replay_results):
         per_run = [summary_table(r.metrics)[m] for r in replay_results]
         line = out["models"][m]
         for key in ("rmse_pre", "rmse_post", "rmse_day1", "mape_post", "mae_post", "smape_post", "coverage_pre",
-                    "coverage_post", "coverage_day1", "mean_width_pre_mbps", "mean_width_post_mbps",
+                    "coverage_post", "coverage_day1", "coverage_day1_informed", "mean_width_pre_mbps", "mean_width_post_mbps",
                     "mean_width_day1_mbps", "winkler_post", "excess_rmse_post", "excess_rmse_day1"):
             values = [run[key] for run in per_run]
             assert line[key]["values"] == values, key

@@ -30,7 +30,7 @@ __all__ = [
 COVERAGE_COLUMNS = ["run", "model", "step", "step_rel", "rolling_coverage_pct", "nominal_pct"]
 INTERVAL_COLUMNS = [
     "run", "model", "nominal_pct", "coverage_pre_pct", "coverage_post_pct", "coverage_day1_pct",
-    "width_post_mbps", "winkler_post_mbps", "warn_precision_pct", "warn_recall_pct", "warn_recall_3_pct",
+    "coverage_day1_informed_pct", "width_post_mbps", "winkler_post_mbps", "warn_precision_pct", "warn_recall_pct", "warn_recall_3_pct",
     "warn_lead_median_steps", "warn_raised", "warn_crossings",
 ]
 
@@ -40,6 +40,7 @@ INTERVAL_HEADERS: dict[str, tuple[str, str]] = {
     "coverage_pre_pct": ("Coverage pre (%)", "%.1f"),
     "coverage_post_pct": ("Coverage post (%)", "%.1f"),
     "coverage_day1_pct": ("Coverage day 1 (%)", "%.1f"),
+    "coverage_day1_informed_pct": ("Coverage day 1, forecasts made since the failure (%)", "%.1f"),
     "width_post_mbps": ("Width post (Mbit/s)", "%.2f"),
     "winkler_post_mbps": ("Winkler post (Mbit/s)", "%.2f"),
     "warn_precision_pct": ("Warning precision (%)", "%.1f"),
@@ -55,6 +56,7 @@ _CELLS: dict[tuple[str, str], tuple[str, float]] = {
     ("pre", "coverage"): ("coverage_pre_pct", 1.0),
     ("post", "coverage"): ("coverage_post_pct", 1.0),
     ("day1", "coverage"): ("coverage_day1_pct", 1.0),
+    ("day1_informed", "coverage"): ("coverage_day1_informed_pct", 1.0),
     ("post", "width"): ("width_post_mbps", 1.0),
     ("post", "winkler"): ("winkler_post_mbps", 1.0),
     ("run", "warn_precision"): ("warn_precision_pct", 100.0),

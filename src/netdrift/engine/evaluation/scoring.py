@@ -58,6 +58,7 @@ def score_result(result: ScenarioResult, steps_per_day: int, config: MetricsConf
     if result.lower and level is not None:
         periods = [p for p in scenario_periods(t, result.train_steps, fail_steps, steps_per_day, horizon, pre_steps)
                    if p[0] in ("pre", "post", "day1")]
+        periods += informed_day(periods, horizon)
         for model in result.lower:
             rows += interval_rows(model, result.actual, result.lower[model], result.upper[model], level, periods)
             if warn_utilization is not None:
@@ -112,6 +113,21 @@ def scenario_periods(n_steps: int, train_steps: int, fail_steps: Sequence[int], 
     for k, s in enumerate(fails):
         periods.append((f"event:{k}", s, fails[k + 1] if k + 1 < len(fails) else n_steps))
     return [(p, max(lo, train_steps), hi) for p, lo, hi in periods if hi > max(lo, train_steps)]
+
+
+def informed_day(periods: Sequence[tuple[str, int, int]], horizon: int) -> list[tuple[str, int, int]]:
+    """``[("day1_informed", first, end)]``: the steps of the first day after the failure whose
+    H-step-ahead forecasts were made at or after it (the first H - 1 were made before it and
+    cannot know it; no interval can be widened once shown). Empty without a first day.
+
+    >>> informed_day([("pre", 4, 10), ("day1", 10, 14)], horizon=3)
+    [('day1_informed', 12, 14)]
+    """
+    out = []
+    for name, lo, hi in periods:
+        if name == "day1" and lo + horizon - 1 < hi:
+            out.append(("day1_informed", lo + horizon - 1, hi))
+    return out
 
 
 def running_errors(actual: np.ndarray, forecasts: dict[str, np.ndarray], capacity: np.ndarray,
@@ -222,6 +238,7 @@ def summary_table(rows: Sequence[MetricRow]) -> dict[str, dict[str, Any]]:
 
     ``{model: {rmse_pre, rmse_post, mape_pre, mape_post, mae_post, smape_post, rmse_day1,
     rmse_transient, ttc_steps}}``, plus, when intervals ran, ``coverage_pre/post/day1`` (%),
+    ``coverage_day1_informed`` (the first day without its first H - 1 steps, :func:`informed_day`),
     ``mean_width_pre/post/day1_mbps``, ``winkler_post`` and ``warnings`` (a dict of
     :data:`~netdrift.engine.evaluation.interval_scores.WARNING_METRICS`);
     a missing value is None and ``ttc_steps`` lists the TTC (None = censored) of each failure
@@ -231,7 +248,8 @@ def summary_table(rows: Sequence[MetricRow]) -> dict[str, dict[str, Any]]:
             ("post", "mape"): "mape_post", ("post", "mae"): "mae_post", ("post", "smape"): "smape_post",
             ("day1", "rmse"): "rmse_day1", ("transient", "rmse"): "rmse_transient",
             ("pre", "coverage"): "coverage_pre", ("post", "coverage"): "coverage_post",
-            ("day1", "coverage"): "coverage_day1", ("pre", "width"): "mean_width_pre_mbps",
+            ("day1", "coverage"): "coverage_day1", ("day1_informed", "coverage"): "coverage_day1_informed",
+            ("pre", "width"): "mean_width_pre_mbps",
             ("post", "width"): "mean_width_post_mbps", ("day1", "width"): "mean_width_day1_mbps",
             ("post", "winkler"): "winkler_post",
             ("post", "excess_rmse"): "excess_rmse_post", ("day1", "excess_rmse"): "excess_rmse_day1",
