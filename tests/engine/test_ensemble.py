@@ -223,7 +223,7 @@ def test_after_a_re_routing_a_residual_base_carries_the_daily_shape_at_the_new_l
 def test_after_a_failure_a_radius_that_keeps_missing_is_bounded_until_the_restore():
     # Start radius 2 and generic radius 3 (step_from): a model that misses by 100 at every step.
     tracker = ConformalTracker(0.9, np.full((1, 2), 2.0), step_from=np.full((1, 2), 3.0))
-    tracker.widen(np.array([1.0, 10.0]))  # shifts 1 and 10: radii 3 and 4
+    tracker.widen(np.array([1.0, 10.0]))  # shifts 1 and 10: radii 3 and 4 while unseen
     for step in range(500):
         tracker.bound(Forecast(np.zeros((1, 2))), step)
         tracker.update(np.full(2, 100.0), step)

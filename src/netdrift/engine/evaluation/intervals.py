@@ -31,24 +31,31 @@ forecasts them), so coverage is near nominal from the first step. Where that is 
 at the ``level`` quantile of ``|u[t] - u[t-h]|`` over the training period
 (:func:`initial_radius`, the h-step change of the load).
 
-A known failure (the documented rule): at the step a failure takes effect, every direction's
-radius is widened by the load shift the re-routing is expected to cause there (``shift[d]``,
-computed by the observation stream from the routing before and after and the last observed
-per-node totals), **capped at the radius it had** (so the widening at most doubles it), for every
-model whose forecast does not already move with the routing (link-level models); demand-space
-(routed) models' forecasts already carry that shift, so their radius is kept. After the event
-the tracking goes on, **bounded**: until the routing is restored, a radius stays within
-``MAX_GROWTH`` (2) x the largest of its value just before the failure, the generic radius of
-the load's h-step change (``step_from``, persistence's: a residual model falls back to
-its base on re-routed directions, so it may need that much) and the expected shift
-(a direction that carried nothing before). Without a bound a model that misses systematically
-after a failure adds a step per miss for as long as it misses. The bound does not hold day-1
-widths within 2x the day before for a model much more precise than persistence before the
-failure (liquid and frozen at H = 12 on sine: 3.0x, the width their day-1 errors need: a bound
-at 2x their own radius dropped their day-1 coverage from 86-87 % to 75-78 %, measured in
-docs/forecasting.md); it keeps persistence-like models within 2x. A **restore** (the routing
-returns) undoes the widening and the bound: each radius goes back to at most what it was just
-before the failure.
+A known failure (the documented rule), for every model whose forecast does not already move with
+the routing (link-level models; demand-space, routed, models' forecasts carry the shift, so their
+radius is kept). At the step a failure takes effect the observation stream routes the last
+observed per-node totals (spread by the gravity model) before and after the change: ``before[d]``,
+``after[d]`` and the expected shift ``|after - before|``.
+
+- **The jump, while it is unseen:** the forecasts made from the failure step on are widened by the
+  shift, **capped at the radius** (at most doubled), on row h for the h forecasts made before
+  that row scores one made since the failure (its misses are known h steps late). Then the
+  tracking, at the event step size, has the row's own post-failure errors. One step ahead only
+  the forecast of the failure step is widened: persistence is right again the step after, and a
+  widening kept for the day over-covered it (95-96 % first-day coverage on the backbone proxy on
+  Abilene, bench in docs/forecasting.md).
+- **The new level:** each radius is scaled by the direction's expected load growth ``after /
+  before`` within ``[1, MAX_GROWTH]`` (:func:`load_growth`): errors grow with the load a direction
+  carries (a direction that loses load keeps its radius).
+- **Bounded:** until the routing is restored, a radius stays within ``MAX_GROWTH`` (2) x the
+  largest of its value just before the failure, the generic radius of the load's h-step change
+  (``step_from``, persistence's: a residual model falls back to its base on re-routed directions,
+  so it may need that much) and the expected shift (a direction that carried nothing before).
+  Without a bound a model that misses systematically after a failure adds a step per miss for as
+  long as it misses.
+
+A **restore** (the routing returns) ends any widening and the bound: each radius goes back to at
+most what it was just before the failure.
 """
 
 from __future__ import annotations
@@ -58,7 +65,7 @@ import numpy as np
 from netdrift.engine.errors import InputError
 from netdrift.engine.forecasting.protocol import Forecast
 
-__all__ = ["ConformalTracker", "initial_radius", "MAX_GROWTH"]
+__all__ = ["ConformalTracker", "initial_radius", "load_growth", "MAX_GROWTH"]
 
 #: The tracking step of row h, LR / h of the generic radius per miss or cover (module docstring).
 LR = 0.05
@@ -68,6 +75,21 @@ FAILURE_STEPS = 288
 #: After a failure a radius stays within MAX_GROWTH x max(its value before, the generic radius,
 #: the expected shift) until the restore.
 MAX_GROWTH = 2.0
+
+
+def load_growth(before_mbps: np.ndarray, after_mbps: np.ndarray) -> np.ndarray:
+    """(D,) how much a routing change is expected to scale each direction's load: ``after /
+    before``, within ``[1, MAX_GROWTH]`` (a direction that loses load keeps its radius; one that
+    carried nothing before grows by ``MAX_GROWTH``).
+
+    >>> load_growth(np.array([10.0, 10.0, 10.0, 0.0]), np.array([5.0, 15.0, 40.0, 3.0])).tolist()
+    [1.0, 1.5, 2.0, 2.0]
+    """
+    b = np.asarray(before_mbps, dtype=np.float64)
+    a = np.asarray(after_mbps, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(b > 0, a / np.where(b > 0, b, 1.0), np.where(a > 0, MAX_GROWTH, 1.0))
+    return np.clip(np.nan_to_num(ratio, nan=1.0), 1.0, MAX_GROWTH)
 
 
 def initial_radius(history_mbps: np.ndarray, horizon: int, level: float) -> np.ndarray:
@@ -142,21 +164,40 @@ class ConformalTracker:
         self._made = np.full(self.horizon, -1, dtype=np.int64)  # step each ring slot's forecast was made at
         self._before_failure: np.ndarray | None = None  # the radius before the first unrestored widening
         self._cap: np.ndarray | None = None  # the bound on the radius until the routing is restored
+        self._widening: np.ndarray | None = None  # (H, D) added to the forecasts made just after a failure
+        self._since_widening = 0  # forecasts made since the failure (row h is widened while this < h)
 
     def bound(self, forecast: Forecast, step: int) -> Forecast:
         """``forecast`` (Mbit/s, made at ``step``) with its interval; remembered for scoring."""
         point = np.asarray(forecast.point, dtype=np.float64)
         slot = step % self.horizon
+        radius = self.shown_radius()
         self._points[slot] = point
-        self._radii[slot] = self.radius
+        self._radii[slot] = radius
         self._made[slot] = step
-        return self.preview(forecast)
+        if self._widening is not None:
+            self._since_widening += 1
+            if self._since_widening >= self.horizon:
+                self._widening = None
+        return self._with(forecast, radius)
 
     def preview(self, forecast: Forecast) -> Forecast:
         """``forecast`` with the current interval, remembering nothing (a display's look ahead)."""
+        return self._with(forecast, self.shown_radius())
+
+    def shown_radius(self) -> np.ndarray:
+        """(H, D) the radius the next forecast is shown with: the tracked radius, plus a failure's
+        widening on the rows that have not yet scored a forecast made since the failure."""
+        if self._widening is None:
+            return self.radius
+        rows = np.arange(1, self.horizon + 1)[:, None] > self._since_widening
+        return self.radius + np.where(rows, self._widening, 0.0)
+
+    @staticmethod
+    def _with(forecast: Forecast, radius: np.ndarray) -> Forecast:
         point = np.asarray(forecast.point, dtype=np.float64)
-        lower = np.maximum(point - self.radius, 0.0)
-        return Forecast(forecast.point, lower.astype(np.float32), (point + self.radius).astype(np.float32))
+        lower = np.maximum(point - radius, 0.0)
+        return Forecast(forecast.point, lower.astype(np.float32), (point + radius).astype(np.float32))
 
     def update(self, actual_mbps: np.ndarray, step: int) -> None:
         """Score every remembered forecast that targeted ``step`` against its actual, and adapt."""
@@ -180,19 +221,23 @@ class ConformalTracker:
             np.minimum(self.radius, self._cap, out=self.radius)
         self._fast_left = max(0, self._fast_left - 1)
 
-    def widen(self, shift_mbps: np.ndarray, restore: bool = False) -> None:
-        """A failure took effect: widen by the expected re-routing shift, at most doubling each
-        radius, and bound the radius until the restore (link-level models). ``restore``: the
-        routing returned; the widening and the bound are undone.
+    def widen(self, shift_mbps: np.ndarray, restore: bool = False, growth: np.ndarray | None = None) -> None:
+        """A failure took effect (link-level models): the forecasts made before each row sees
+        one made since are widened by the expected re-routing shift, at most doubling each radius;
+        the radius is scaled by ``growth`` (D,) (the expected load growth, :func:`load_growth`)
+        and bounded until the restore. ``restore``: the routing returned; the widening, the
+        growth and the bound are undone.
 
         >>> t = ConformalTracker(0.9, np.full((1, 2), 2.0))
-        >>> t.widen(np.array([1.0, 10.0])); t.radius.tolist(), t.bound_radius.tolist()
-        ([[3.0, 4.0]], [[4.0, 20.0]])
+        >>> t.widen(np.array([1.0, 10.0]), growth=np.array([1.0, 1.5]))
+        >>> t.shown_radius().tolist(), t.radius.tolist(), t.bound_radius.tolist()
+        ([[3.0, 5.0]], [[2.0, 3.0]], [[4.0, 20.0]])
         >>> t.widen(np.array([1.0, 10.0]), restore=True); t.radius.tolist(), t.bound_radius
         ([[2.0, 2.0]], None)
         """
         self._fast_left = self._failure_steps  # every model's errors change at an event: adapt faster for a while
         if restore:
+            self._widening = None
             if self._before_failure is not None:
                 self.radius = np.minimum(self.radius, self._before_failure)
                 self._before_failure = None
@@ -205,7 +250,10 @@ class ConformalTracker:
             self._before_failure = self.radius.copy()
         cap = MAX_GROWTH * np.maximum(np.maximum(self._before_failure, self._generic), shift[None, :])
         self._cap = cap if self._cap is None else np.maximum(self._cap, cap)
-        self.radius += np.minimum(shift[None, :], self.radius)
+        self._widening = np.minimum(shift[None, :], self.radius)
+        self._since_widening = 0
+        if growth is not None:
+            np.minimum(self.radius * np.asarray(growth, dtype=np.float64)[None, :], self._cap, out=self.radius)
 
     @property
     def bound_radius(self) -> np.ndarray | None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from netdrift.engine.evaluation.intervals import ConformalTracker
+from netdrift.engine.evaluation.intervals import ConformalTracker, load_growth
 from netdrift.engine.evaluation.stream import ObservationStream
 from netdrift.engine.forecasting.base import Forecaster
 from netdrift.engine.forecasting.protocol import Forecast, ForecastInput, down_directions, zero_down
@@ -110,10 +110,10 @@ def iter_evaluate(stream: ObservationStream, models: Mapping[str, Forecaster], s
         interval_seconds = 0.0
         if intervals and any(e.step == t for e in inp.events):
             t1 = time.perf_counter()
-            shift = stream.reroute_shift(t)
+            before, after = stream.reroute_levels(t)
             restore = all(e.action == "restore" for e in inp.events if e.step == t)
             for each in intervals.values():
-                each.widen(shift, restore=restore)
+                each.widen(np.abs(after - before), restore=restore, growth=load_growth(before, after))
             interval_seconds += time.perf_counter() - t1
         stream.fill(t + 1)
         observed, feats = stream.observed[t], stream.features[t]

@@ -138,16 +138,23 @@ class ObservationStream:
         What an operator can compute when a failure or restore happens: the last observed
         per-node totals (step - 1) spread by the gravity model, routed before and after.
         """
+        before, after = self.reroute_levels(step)
+        return np.abs(after - before)
+
+    def reroute_levels(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+        """(D,), (D,): the loads (Mbit/s) :meth:`reroute_shift` compares, routed before and after
+        the routing change at ``step`` (equal when nothing changed)."""
         from netdrift.engine.traffic.tomogravity import gravity_prior, node_totals
 
         sim, traffic = self.simulator, self.simulator.traffic
         if step <= 0 or sim.state_at(step - 1) == sim.state_at(step):
-            return np.zeros(self.observed.shape[1])
+            zero = np.zeros(self.observed.shape[1])
+            return zero, zero
         last = np.nan_to_num(np.asarray(traffic.demands[step - 1], dtype=np.float64))
         egress, ingress = node_totals(last, traffic.src, traffic.dst, len(sim.topology.nodes))
         prior = gravity_prior(egress, ingress, traffic.src, traffic.dst)
         # Routed by the two states' load plans (the routing matrices take seconds on Kdl).
-        return np.abs(sim.route(prior, step) - sim.route(prior, step - 1))
+        return sim.route(prior, step - 1), sim.route(prior, step)
 
     def estimation_errors(self) -> dict[str, float] | None:
         """Relative L2 errors of the tomogravity estimates so far (demands, and the link loads they
