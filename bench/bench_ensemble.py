@@ -7,9 +7,14 @@ README's table). Prints JSON: per case, each model's rmse_pre, rmse_post, rmse_d
 and coverage_day1 and widths, the best single model, and the ensemble's gaps to it and to
 persistence. ``--cost`` adds the ensemble's per-step cost on Cogentco (link-level members
 only; its forecast + observe time from the run's model stats), ``--full`` the wall time of a
-two-week Geant2001 run with every model. Timings are wall-clock on a shared machine.
+two-week Geant2001 run with every model. ``--abilene`` runs the shape of the issue's check on
+real traffic instead: Abilene (Topology Zoo), the backbone proxy at 5 minutes, two weeks (one of
+training), each of ``--links`` failed a day after training, link loads observed, H = 1 and 12;
+each case then says which of the issue's targets it meets (``targets``). Timings are wall-clock
+on a shared machine.
 
     .venv/bin/python bench/bench_ensemble.py [--quick] [--cost] [--full] [--seed K]
+    .venv/bin/python bench/bench_ensemble.py --abilene [--links 6-7,1-10,4-5,8-9] [--seed K]
 """
 
 from __future__ import annotations
@@ -37,12 +42,13 @@ def run(args: list[str]) -> tuple[dict, float]:
 
 
 def case(topology: str, link: str, traffic: str, minutes: float, horizon: int, days: tuple[int, int],
-         seed: int = 0) -> dict:
+         seed: int = 0, observe: str | None = None) -> dict:
     per_day = int(round(24 * 60 / minutes))
     train, steps = days[0] * per_day, (days[0] + days[1]) * per_day
     result, seconds = run(["--topology", topology, "--traffic-model", traffic, "--step-minutes", str(minutes),
                            "--steps", str(steps), "--train-steps", str(train), "--fail", f"{link}@{train + per_day}",
-                           "--models", MODELS, "--horizon", str(horizon), "--interval", "0.9", "--seed", str(seed)])
+                           "--models", MODELS, "--horizon", str(horizon), "--interval", "0.9", "--seed", str(seed),
+                           *(["--observe", observe] if observe else [])])
     keys = ("rmse_pre", "rmse_post", "rmse_day1", "coverage_pre", "coverage_day1", "coverage_day1_informed",
             "mean_width_pre_mbps", "mean_width_day1_mbps")
     models = {m: {k: v.get(k) for k in keys} for m, v in result["models"].items()}
@@ -57,7 +63,22 @@ def case(topology: str, link: str, traffic: str, minutes: float, horizon: int, d
         "ensemble_vs_best_day1_pct": 100 * (ens["rmse_day1"] / min(v["rmse_day1"] for v in singles.values()) - 1),
         "ensemble_vs_persistence_post_pct": 100 * (ens["rmse_post"] / pers["rmse_post"] - 1),
         "liquid_vs_persistence_post_pct": 100 * (models["liquid"]["rmse_post"] / pers["rmse_post"] - 1),
+        "targets": targets(models, best),
     }
+
+
+def targets(models: dict, best: str) -> dict:
+    """The issue's targets for one run: {target: met}."""
+    singles = {m: v for m, v in models.items() if m != "ensemble"}
+    ens, pers = models["ensemble"], models["persistence"]
+    out = {"ensemble_post_within_2pct_of_best": ens["rmse_post"] <= 1.02 * singles[best]["rmse_post"],
+           "ensemble_day1_within_2pct_of_best": ens["rmse_day1"] <= 1.02 * min(v["rmse_day1"] for v in singles.values()),
+           "ensemble_post_5pct_under_persistence": ens["rmse_post"] <= 0.95 * pers["rmse_post"],
+           "liquid_post_not_above_persistence": models["liquid"]["rmse_post"] <= pers["rmse_post"]}
+    for m in ("persistence", "liquid", "ensemble"):
+        out[f"{m}_coverage_pre_88_92"] = 88.0 <= models[m]["coverage_pre"] <= 92.0
+        out[f"{m}_coverage_day1_85_95"] = 85.0 <= models[m]["coverage_day1"] <= 95.0
+    return out
 
 
 def main() -> None:
@@ -66,11 +87,23 @@ def main() -> None:
     p.add_argument("--cost", action="store_true", help="the ensemble's per-step cost on Cogentco")
     p.add_argument("--full", action="store_true", help="time a two-week Geant2001 run with every model")
     p.add_argument("--seed", type=int, default=0, help="the runs' seed (traffic and models; default 0)")
+    p.add_argument("--abilene", action="store_true", help="the shape of the issue's real check (see above)")
+    p.add_argument("--links", default="6-7,1-10,4-5,8-9", help="with --abilene: the links failed, one run each")
     args = p.parse_args()
+    out: dict = {"cases": []}
+    if args.abilene:
+        for link in args.links.split(","):
+            for h in (1, 12):
+                out["cases"].append(case("abilene", link, "backbone", 5.0, h, (7, 7), args.seed, observe="links"))
+                print(json.dumps(out["cases"][-1]), file=sys.stderr, flush=True)
+        met = [all(c["targets"].values()) for c in out["cases"]]
+        out["runs_meeting_every_target"] = f"{sum(met)} of {len(met)}"
+        out["note"] = "wall-clock on a shared 2-core machine"
+        print(json.dumps(out, indent=1))
+        return
     days = (4, 2) if args.quick else (7, 2)  # (days of training, days after): the failure a day in, then a day
     grid = [("backbone", 5.0, (1, 12))] if args.quick else [
         (traffic, minutes, (1, 12)) for traffic in ("backbone", "sine") for minutes in (5.0, 15.0)]
-    out: dict = {"cases": []}
     for traffic, minutes, horizons in grid:
         for h in horizons:
             out["cases"].append(case("geant2001", "2-3", traffic, minutes, h, days, args.seed))
