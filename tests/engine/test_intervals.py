@@ -76,14 +76,18 @@ def test_the_shift_widens_each_row_until_that_row_has_scored_a_forecast_made_aft
     np.testing.assert_allclose(tracker.radius, 4.0)
 
 
-def test_a_direction_expected_to_carry_more_keeps_a_radius_scaled_by_the_expected_growth():
+def test_a_radius_scales_with_the_load_its_direction_is_expected_to_carry():
+    # Errors scale as traffic's standard deviation, mean^0.75 (var ~ mean^1.5): a direction
+    # expected to carry 5x its load gets 5^0.75 = 3.34x its radius, one losing 40 % 0.68x.
     before, after = np.array([100.0, 100.0, 100.0, 0.0]), np.array([60.0, 150.0, 500.0, 20.0])
     growth = load_growth(before, after)
-    np.testing.assert_allclose(growth, [1.0, 1.5, 2.0, 2.0])  # none shrinks; at most MAX_GROWTH (2)
+    np.testing.assert_allclose(growth[:3], [0.6 ** 0.75, 1.5 ** 0.75, 5.0 ** 0.75])
+    assert growth[3] == 10.0  # carried nothing before: the limit
     tracker = ConformalTracker(0.9, np.full((1, 4), 6.0))
     tracker.widen(np.abs(after - before), growth=growth)
-    np.testing.assert_allclose(tracker.radius, [[6.0, 9.0, 12.0, 12.0]])
-    tracker.widen(np.zeros(4), restore=True)  # the routing returns: the radius it had before
+    # bounded by 2 x max(6 before, 6 generic, the shift): 80, 100, 800 and 40
+    np.testing.assert_allclose(tracker.radius, [[6.0 * 0.6 ** 0.75, 6.0 * 1.5 ** 0.75, 6.0 * 5.0 ** 0.75, 40.0]])
+    tracker.widen(np.zeros(4), restore=True)  # the routing returns: so does the radius it had
     np.testing.assert_allclose(tracker.radius, 6.0)
 
 
