@@ -49,7 +49,7 @@ observed per-node totals (spread by the gravity model) before and after the chan
   load it carries, as the standard deviation of traffic does under the mean-variance law ``var ~
   mean^c`` (Cao, Davis, Vander Wiel and Yu, JASA 2000; ``c = 1.5``, between Poisson-like 1 and
   constant-CV 2, the backbone proxy's own, docs/traffic.md). On Abilene with the proxy, link 6-7
-  failed, re-routed directions carried 3.5-20x their load and their errors grew 2.6-12x; a
+  failed, re-routed directions carried 3.5-20x their load and their errors grew 2.6-15x; a
   growth capped at 2x left the tracking to find the rest, one miss at a time (first-day coverage
   three hours ahead 83.7 % for liquid).
 - **Bounded:** until the routing is restored, a radius stays within ``MAX_GROWTH`` (2) x the
