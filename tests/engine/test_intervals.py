@@ -140,18 +140,22 @@ def test_in_a_scenario_the_interval_at_a_failure_is_never_narrower_than_the_rule
     record = next(live.records(1))
     width = record.forecasts["persistence"].upper[0] - record.forecasts["persistence"].lower[0]
     # issued at the failure step, before the actual arrives: the old radius scaled by the expected
-    # growth, + the shift capped at the old radius, on both sides (the lower bound is cut at 0
-    # Mbit/s, which only narrows near 0)
+    # growth and by the shape of that hour, + the shift capped at the old radius, on both sides
+    # (the lower bound is cut at 0 Mbit/s, which only narrows near 0)
     point = record.forecasts["persistence"].point[0]
     old = before["persistence"][0]
-    radius = old * growth + np.minimum(shift, old)
+    shape = live.intervals["persistence"].shape
+    assert shape is not None  # three days of hourly training: the radius has a shape over the day
+    hour = shape.at(90)[0]
+    assert hour.min() < 1.0 < hour.max()
+    radius = old * growth * hour + np.minimum(shift, old)
     expected = np.minimum(radius, point) + radius
     down = np.repeat([link.id == "a-b" for link in topo.links], 2)  # the failed link: known to carry nothing
     expected[down] = 0.0
     np.testing.assert_allclose(width, expected, rtol=1e-5)
     assert (width[~down] > 0).all()
     routed = record.forecasts["routed-persistence"]
-    np.testing.assert_allclose((routed.upper[0] - routed.point[0])[~down], before["routed-persistence"][0][~down], rtol=1e-5)
+    np.testing.assert_allclose((routed.upper[0] - routed.point[0])[~down], (before["routed-persistence"][0] * hour)[~down], rtol=1e-5)
 
 
 def test_interval_scores_by_hand():
@@ -192,10 +196,12 @@ def test_the_live_look_ahead_carries_the_current_interval_and_changes_nothing():
     live = live_run(topo, tm, ("persistence",), settings, 72, seed=0, interval=0.9)
     live.train()
     live.advance(10)
-    radius = live.intervals["persistence"].radius.copy()
+    tracker = live.intervals["persistence"]
+    radius = tracker.radius.copy()
     bands = live.next_bands()["persistence"]
     assert bands.point.shape == (3, topo.n_directions)
-    np.testing.assert_allclose(bands.upper - bands.point, radius, rtol=1e-5)
+    assert tracker.shape is not None  # the radius of the hour the look-ahead is made at
+    np.testing.assert_allclose(bands.upper - bands.point, radius * tracker.shape.at(live.step), rtol=1e-5)
     np.testing.assert_array_equal(live.intervals["persistence"].radius, radius)
     frame = live.window(0, last=5)
     assert {"persistence_lower_mbps", "persistence_upper_mbps"} <= set(frame.columns)

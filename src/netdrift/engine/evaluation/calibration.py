@@ -1,4 +1,4 @@
-"""The calibration pass: interval radii from each model's own errors over the end of training.
+"""The calibration pass: interval radii from each model's own errors over the training period.
 
 Each fitted model is copied (the run's model is not touched) and the copy forecasts ``origins``
 origins spread evenly over the whole training period (every time of day and day of the week
@@ -7,7 +7,10 @@ a state carried to the newest step, ``replays_from_window = False``, are not rep
 the generic start);
 its absolute H-step errors against the actuals give,
 per horizon row and direction, the split-conformal quantile ``ceil((n + 1) level) / n`` of the n
-errors.
+errors, each divided by the model's interval shape at its origin (:func:`model_shapes`: the
+run's shape over the day and the week, :mod:`netdrift.engine.evaluation.interval_shape`, to the
+power the model's errors follow it with, fitted on the same errors: one number per horizon row,
+pooled over the directions).
 
 Why the whole period, not its end: a forecast's errors are not exchangeable across the day and
 the week (a persistence error is largest on the daily ramps and small in the night and on
@@ -34,10 +37,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from netdrift.engine.evaluation.interval_shape import IntervalShape, fit_power
 from netdrift.engine.evaluation.stream import ObservationStream
 from netdrift.engine.forecasting.base import Forecaster
 
-__all__ = ["TrainingReplay", "replay_training", "calibrated_radii", "calibration_origins", "conformal_quantile"]
+__all__ = ["TrainingReplay", "replay_training", "calibrated_radii", "model_shapes", "calibration_origins", "conformal_quantile"]
 
 
 def conformal_quantile(errors: np.ndarray, level: float) -> np.ndarray:
@@ -107,15 +111,38 @@ def replay_training(models: Mapping[str, Forecaster], stream: ObservationStream,
                           np.asarray(stream.capacity, dtype=np.float64))
 
 
-def calibrated_radii(models: Mapping[str, Forecaster], replay: TrainingReplay | None,
-                     level: float) -> dict[str, np.ndarray]:
-    """{label: (H, D) start radius in Mbit/s}: the split-conformal quantile of each replayed
-    model's errors; a combiner's from its start combination of the replayed members."""
-    if replay is None:
-        return {}
+def _replay_errors(models: Mapping[str, Forecaster], replay: TrainingReplay) -> dict[str, np.ndarray]:
+    """{label: (n, H, D) absolute errors in Mbit/s} of each replayed model (a combiner's: of its
+    start combination of the replayed members)."""
     errors = {label: np.abs(replay.actual - p) for label, p in replay.points.items()}
     if replay.points:
         for label, m in models.items():
             if getattr(m, "combines", False):
                 errors[label] = np.abs(replay.actual - m.start_combination(replay.points))  # type: ignore[attr-defined]  # a combiner has it
-    return {label: conformal_quantile(err, level) for label, err in errors.items()}
+    return errors
+
+
+def model_shapes(models: Mapping[str, Forecaster], replay: TrainingReplay | None,
+                 shape: IntervalShape | None) -> dict[str, IntervalShape]:
+    """{label: the run's interval shape raised to the power each replayed model's errors follow
+    it with} (:func:`~netdrift.engine.evaluation.interval_shape.fit_power`: persistence's errors
+    are the load's change, about 1; a model that forecasts the daily ramps less)."""
+    if replay is None or shape is None:
+        return {}
+    at = shape.at_many(replay.origins)
+    return {label: shape.powered(fit_power(err, at)) for label, err in _replay_errors(models, replay).items()}
+
+
+def calibrated_radii(models: Mapping[str, Forecaster], replay: TrainingReplay | None,
+                     level: float, shapes: Mapping[str, IntervalShape] | None = None) -> dict[str, np.ndarray]:
+    """{label: (H, D) start radius in Mbit/s}: the split-conformal quantile of each replayed
+    model's errors (divided by its shape at their origins, from ``shapes``: the radius is then in
+    the shape's units); a combiner's from its start combination of the replayed members."""
+    if replay is None:
+        return {}
+    out = {}
+    for label, err in _replay_errors(models, replay).items():
+        shape = (shapes or {}).get(label)
+        scale = 1.0 if shape is None else shape.at_many(replay.origins)
+        out[label] = conformal_quantile(err / scale, level)
+    return out

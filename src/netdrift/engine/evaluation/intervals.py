@@ -24,6 +24,15 @@ not widened, fell to 78 % day-1 coverage without it). One step ahead nothing cha
 long-run guarantee of quantile tracking holds for any bounded step sequence that changes
 finitely often (Angelopoulos, Candes and Tibshirani 2023).
 
+Over the day and the week (:mod:`netdrift.engine.evaluation.interval_shape`): a forecast made at
+step m is shown with ``q * shape(m)``, the shape learnt at the end of training from how fast the
+load changes by hour of the day and day of the week, raised per model and horizon to the power
+its calibration errors follow it with (about 1 for persistence, whose error is the load's
+change; less for a model that forecasts the daily ramps). ``q`` is then in the shape's units:
+the calibration quantile and the generic start are of errors divided by the shape. A quiet
+hour's interval is narrower than a busy one's, and a weekend no longer over-covers while a
+weekday under-covers (docs/forecasting.md).
+
 Start (a calibration pass, :func:`netdrift.engine.evaluation.calibration.calibrated_radii`):
 ``q`` starts at the split-conformal quantile of the model's own absolute errors at
 ``min(1 day, 144)`` origins spread over the training period (a copy of the fitted model
@@ -68,6 +77,7 @@ from __future__ import annotations
 import numpy as np
 
 from netdrift.engine.errors import InputError
+from netdrift.engine.evaluation.interval_shape import IntervalShape
 from netdrift.engine.forecasting.protocol import Forecast
 
 __all__ = ["ConformalTracker", "initial_radius", "load_growth", "MAX_GROWTH", "GROWTH_LIMIT", "GROWTH_EXPONENT"]
@@ -103,8 +113,10 @@ def load_growth(before_mbps: np.ndarray, after_mbps: np.ndarray) -> np.ndarray:
     return np.clip(g, 1.0 / GROWTH_LIMIT, GROWTH_LIMIT)
 
 
-def initial_radius(history_mbps: np.ndarray, horizon: int, level: float) -> np.ndarray:
-    """(H, D) start radius: the ``level`` quantile of |load[t] - load[t-h]| over the history.
+def initial_radius(history_mbps: np.ndarray, horizon: int, level: float,
+                   shape: IntervalShape | None = None) -> np.ndarray:
+    """(H, D) start radius: the ``level`` quantile of |load[t] - load[t-h]| over the history
+    (divided by the ``shape`` of the forecast made at ``t - h + 1`` that it is the error of).
 
     >>> import numpy as np
     >>> initial_radius(np.arange(10.0)[:, None] * [1.0, 2.0], 2, 0.9).tolist()
@@ -115,6 +127,8 @@ def initial_radius(history_mbps: np.ndarray, horizon: int, level: float) -> np.n
     for h in range(1, horizon + 1):
         if x.shape[0] > h:
             diff = np.abs(x[h:] - x[:-h])
+            if shape is not None:
+                diff = diff / shape.at_many(np.arange(1, x.shape[0] - h + 1))[:, h - 1]
             with np.errstate(all="ignore"):
                 q = np.nanquantile(diff, level, axis=0) if np.isfinite(diff).any() else np.zeros(x.shape[1])
             out[h - 1] = np.nan_to_num(q)
@@ -138,6 +152,10 @@ class ConformalTracker:
         What the step is a fraction of (default ``start``); a calibrated start gives the generic
         :func:`initial_radius` here, so a model that was precise in training still adapts at a
         useful pace after a failure.
+    shape : IntervalShape, optional
+        The radius over the day and the week (:mod:`netdrift.engine.evaluation.interval_shape`):
+        a forecast made at step m is shown with ``radius * shape.at(m)``; ``start`` and
+        ``step_from`` are then in the shape's units (errors divided by it).
 
     Examples
     --------
@@ -153,7 +171,7 @@ class ConformalTracker:
 
     def __init__(self, level: float, start: np.ndarray, lr: float = LR, shifts_with_routing: bool = False,
                  step_from: np.ndarray | None = None, failure_lr: float = FAILURE_LR,
-                 failure_steps: int = FAILURE_STEPS) -> None:
+                 failure_steps: int = FAILURE_STEPS, shape: IntervalShape | None = None) -> None:
         if not (isinstance(level, (int, float)) and 0.0 < level < 1.0):
             raise InputError("interval", f"must be a coverage level between 0 and 1 (e.g. 0.9), got {level!r}")
         self.level = float(level)
@@ -161,6 +179,7 @@ class ConformalTracker:
         self.radius = np.array(start, dtype=np.float64)
         self.horizon, self.n_directions = self.radius.shape
         self.shifts_with_routing = shifts_with_routing
+        self.shape = shape
         # A constant step per (h, d): with it, quantile tracking's long-run coverage guarantee
         # holds (a step that grows with recent errors biased coverage low on bursty residuals).
         base = self.radius if step_from is None else np.asarray(step_from, dtype=np.float64)
@@ -182,7 +201,7 @@ class ConformalTracker:
         """``forecast`` (Mbit/s, made at ``step``) with its interval; remembered for scoring."""
         point = np.asarray(forecast.point, dtype=np.float64)
         slot = step % self.horizon
-        radius = self.shown_radius()
+        radius = self.shown_radius(step)
         self._points[slot] = point
         self._radii[slot] = radius
         self._made[slot] = step
@@ -192,17 +211,20 @@ class ConformalTracker:
                 self._widening = None
         return self._with(forecast, radius)
 
-    def preview(self, forecast: Forecast) -> Forecast:
-        """``forecast`` with the current interval, remembering nothing (a display's look ahead)."""
-        return self._with(forecast, self.shown_radius())
+    def preview(self, forecast: Forecast, step: int | None = None) -> Forecast:
+        """``forecast`` (made at ``step``) with the current interval, remembering nothing (a
+        display's look ahead)."""
+        return self._with(forecast, self.shown_radius(step))
 
-    def shown_radius(self) -> np.ndarray:
-        """(H, D) the radius the next forecast is shown with: the tracked radius, plus a failure's
-        widening on the rows that have not yet scored a forecast made since the failure."""
+    def shown_radius(self, step: int | None = None) -> np.ndarray:
+        """(H, D) the radius a forecast made at ``step`` is shown with: the tracked radius (times
+        the shape at that step), plus a failure's widening on the rows that have not yet scored
+        a forecast made since the failure."""
+        radius = self.radius if self.shape is None or step is None else self.radius * self.shape.at(step)
         if self._widening is None:
-            return self.radius
+            return radius
         rows = np.arange(1, self.horizon + 1)[:, None] > self._since_widening
-        return self.radius + np.where(rows, self._widening, 0.0)
+        return radius + np.where(rows, self._widening, 0.0)
 
     @staticmethod
     def _with(forecast: Forecast, radius: np.ndarray) -> Forecast:

@@ -52,7 +52,7 @@ def next_bands(live: LiveScenario) -> dict[str, Forecast]:
         fc = m.combine(inp, raw, remember=False) if label not in raw else raw[label]  # type: ignore[attr-defined]  # a combiner (the ensemble) has combine
         fc = fc.scaled(live.capacity)
         tracker = live.intervals.get(label)
-        out[label] = zero_down(tracker.preview(fc), down) if tracker is not None else fc
+        out[label] = zero_down(tracker.preview(fc, live.step), down) if tracker is not None else fc
     live.look_ahead = (key, out)
     return out
 
