@@ -180,7 +180,8 @@ c1, c2 = st.columns(2)
 intervals_on = c1.toggle(
     "Prediction intervals", value=level_now is not None, key="settings_interval_on",
     help="Every model's forecast gets an interval, learnt online from its own errors (conformal "
-         "quantile tracking) and widened when a failure re-routes traffic.",
+         "quantile tracking), narrower in quiet hours and on weekends than on a weekday's ramps, "
+         "and widened when a failure re-routes traffic.",
 )
 level = c1.slider(
     "Coverage level", 0.50, 0.99, DEFAULT_INTERVAL if level_now is None else float(level_now), step=0.01,
