@@ -1,8 +1,8 @@
 """Cost of the prediction intervals and the overload warning check per step, per model.
 
 Prints JSON. For each topology: one model's conformal tracker (bound + update, H horizons x all
-link directions) and the warning check (highest upper bound over the horizon against the
-threshold) per step, on synthetic loads. Target (issue 11): <= 5 ms per step on Cogentco.
+link directions, with the interval's shape over the day) and the warning check (highest upper
+bound over the horizon against the threshold) per step, on synthetic loads. Target (issue 11): <= 5 ms per step on Cogentco.
 
     .venv/bin/python bench/bench_intervals.py [--horizon 12] [--steps 500]
 """
@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import numpy as np
 
+from netdrift.engine.evaluation.interval_shape import interval_shape
 from netdrift.engine.evaluation.intervals import ConformalTracker, initial_radius
 from netdrift.engine.forecasting.protocol import Forecast
 from netdrift.engine.network.loaders import load_topology
@@ -30,10 +31,11 @@ TARGET_MS = 5.0
 
 def measure(topology: str, horizon: int, steps: int) -> dict:
     topo = load_topology(topology)
-    train = 288
+    train = 2 * 288  # two days: the interval has the day's shape (interval_shape), as in a run
     loads = Simulator(topo, make_traffic("synthetic", topo, train + steps + horizon, 5.0, 0)).loads.loads
     cap = topo.direction_capacity
-    tracker = ConformalTracker(0.9, initial_radius(loads[:train], horizon, 0.9))
+    shape = interval_shape(loads[:train], horizon, 288)
+    tracker = ConformalTracker(0.9, initial_radius(loads[:train], horizon, 0.9, shape), shape=shape)
     rng = np.random.default_rng(0)
     noise = rng.normal(1.0, 0.05, (steps, horizon, loads.shape[1]))
     t_interval = t_warn = 0.0

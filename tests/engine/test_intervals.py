@@ -205,3 +205,21 @@ def test_the_live_look_ahead_carries_the_current_interval_and_changes_nothing():
     np.testing.assert_array_equal(live.intervals["persistence"].radius, radius)
     frame = live.window(0, last=5)
     assert {"persistence_lower_mbps", "persistence_upper_mbps"} <= set(frame.columns)
+
+
+def test_a_restore_ends_the_failure_state_only_when_every_link_is_back():
+    topo, tm = square_with_load()
+    settings = ForecastSettings.from_flat(dict(window=6, horizon=1, epochs=2))
+    live = live_run(topo, tm, ("persistence",), settings, 72, seed=0, observe="demands", interval=0.9,
+                    failures=("a-b@80:90", "c-d@84:96"))
+    live.train()
+    tracker = live.intervals["persistence"]
+    live.advance(80 - live.step)
+    before = tracker.radius.copy()
+    live.advance(90 - live.step)
+    assert tracker.bound_radius is not None  # two links down
+    live.advance(91 - live.step)  # a-b is back, c-d still down: still a failure, its bound kept
+    assert tracker.bound_radius is not None
+    live.advance(97 - live.step)  # every link back: the radius before the first failure, one update on
+    assert tracker.bound_radius is None
+    np.testing.assert_allclose(tracker.radius, before, atol=float(tracker.step_size.max()) + 1e-9)

@@ -68,8 +68,11 @@ observed per-node totals (spread by the gravity model) before and after the chan
   Without a bound a model that misses systematically after a failure adds a step per miss for as
   long as it misses.
 
-A **restore** (the routing returns) ends any widening, the growth and the bound: each radius goes
-back to what it was just before the failure (it may have shrunk with the load a direction lost).
+A **restore** that brings every link back (the routing returns) ends any widening, the growth and
+the bound: each radius goes back to what it was just before the first failure (it may have shrunk
+with the load a direction lost). A restore while another link is still down is one more routing
+change (:func:`netdrift.engine.evaluation.loop.iter_evaluate` calls :meth:`ConformalTracker.widen`
+as at a failure: the shift, the growth, the bound) until the last link is back.
 """
 
 from __future__ import annotations

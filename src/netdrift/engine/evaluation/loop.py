@@ -88,6 +88,16 @@ def known_down(inp: ForecastInput, models: Mapping[str, Forecaster]) -> np.ndarr
     return down_directions(inp, paper_form=not any(m.config.residual for m in models.values()))
 
 
+def _all_up(inp: ForecastInput) -> bool:
+    """Every link up at ``inp.step`` (True without routing information): a restore while another
+    link is still down is one more routing change for the intervals, not the end of the failure."""
+    if inp.link_up_at is not None:
+        return bool(inp.link_up_at(inp.step).all())
+    if inp.routing_at is not None:
+        return bool(inp.routing_at(inp.step).link_up.all())
+    return True
+
+
 def iter_evaluate(stream: ObservationStream, models: Mapping[str, Forecaster], start: int,
                   stop: int, intervals: Mapping[str, ConformalTracker] | None = None,
                   cache: ForecastCache | None = None) -> Iterator[StepRecord]:
@@ -111,7 +121,7 @@ def iter_evaluate(stream: ObservationStream, models: Mapping[str, Forecaster], s
         if intervals and any(e.step == t for e in inp.events):
             t1 = time.perf_counter()
             before, after = stream.reroute_levels(t)
-            restore = all(e.action == "restore" for e in inp.events if e.step == t)
+            restore = all(e.action == "restore" for e in inp.events if e.step == t) and _all_up(inp)
             for each in intervals.values():
                 each.widen(np.abs(after - before), restore=restore, growth=load_growth(before, after))
             interval_seconds += time.perf_counter() - t1
