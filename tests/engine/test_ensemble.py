@@ -266,9 +266,10 @@ def test_a_residual_model_forecasts_an_earlier_origin_with_its_seasonal_base():
     assert np.mean(errs) < 0.3 * np.mean(pers)
 
 
-def test_the_calibration_pass_replays_only_models_whose_forecast_follows_the_origin():
+def test_the_calibration_pass_replays_models_from_their_windows_and_rebuilds_seasonal_from_the_history():
     # seasonal's day buffer is the newest step's whatever the origin: replayed at earlier origins
-    # it would be scored against the wrong targets. online-ar takes the origin's lags from its window.
+    # it would be scored against the wrong targets, so its forecasts are rebuilt from the history
+    # (the value a day before each target). online-ar takes the origin's lags from its window.
     from netdrift.engine.evaluation.calibration import calibrated_radii, conformal_quantile, replay_training
     from netdrift.engine.experiments.scenario import LiveScenario
     from netdrift.engine.experiments.spec import ScenarioSpec
@@ -279,9 +280,16 @@ def test_the_calibration_pass_replays_only_models_whose_forecast_follows_the_ori
     live = LiveScenario.from_spec(spec)
     live.train()
     replay = replay_training(live.models, live.stream, 60, 20)
-    assert set(replay.points) == {"persistence", "online-ar"}
+    assert set(replay.points) == {"persistence", "online-ar", "seasonal"} and replay.rebuilt == {"seasonal"}
+    day, cap = 24, live.stream.capacity
+    for i, t in enumerate(replay.origins):
+        for k in range(2):  # row k targets t + k: seasonal's forecast is the load a day before it
+            if t + k >= day:
+                np.testing.assert_allclose(replay.points["seasonal"][i, k], live.stream.observed[t + k - day] * cap, rtol=1e-6)
+            else:  # no day before it: not a sample of seasonal's errors
+                assert np.isnan(replay.points["seasonal"][i, k]).all()
     radii = calibrated_radii(live.models, replay, 0.9)
-    assert set(radii) == {"persistence", "online-ar", "ensemble"}
+    assert set(radii) == {"persistence", "online-ar", "seasonal", "ensemble"}
     # the ensemble's: the errors of its start weights' combination of the replayed members
     ens = live.models["ensemble"]
     ones = np.ones((1,) + replay.actual.shape[1:])

@@ -84,12 +84,20 @@ class TrainingReplay:
     points: dict[str, np.ndarray]
     actual: np.ndarray
     capacity: np.ndarray
+    #: Models whose points were rebuilt from the history (``Forecaster.replay_at``: seasonal
+    #: naive), not replayed from windows; a combiner starts from the replayed ones only.
+    rebuilt: frozenset[str] = frozenset()
+
+    def replayed_points(self) -> dict[str, np.ndarray]:
+        """``points`` of the models replayed from their windows (what a combiner starts from)."""
+        return {label: p for label, p in self.points.items() if label not in self.rebuilt}
 
 
 def replay_training(models: Mapping[str, Forecaster], stream: ObservationStream, train_steps: int,
                     origins: int) -> TrainingReplay | None:
     """Copies of the fitted models forecast ``origins`` origins spread over the training period
-    (only models whose forecast follows the origin; never a combiner); None if too short."""
+    (models whose forecast follows the origin; a model whose forecast is a function of the
+    history, seasonal naive, is rebuilt from it; never a combiner); None if too short."""
     h, w = stream.horizon, stream.window
     picked = calibration_origins(w, h, train_steps, origins)
     if len(picked) < 2:
@@ -100,25 +108,31 @@ def replay_training(models: Mapping[str, Forecaster], stream: ObservationStream,
     # newest step: seasonal's day buffer, the stateful liquid model) are replayed.
     members = {label: m for label, m in models.items()
                if not getattr(m, "combines", False) and getattr(m, "replays_from_window", True)}
-    rows: dict[str, list[np.ndarray]] = {label: [] for label in members}
+    # Models whose forecast is a function of the history (seasonal naive) are rebuilt from it.
+    rebuilt = {label: m for label, m in models.items()
+               if not getattr(m, "combines", False) and label not in members
+               and m.replay_at(stream.observed[:w], w) is not None}
+    rows: dict[str, list[np.ndarray]] = {label: [] for label in (*members, *rebuilt)}
     copies = {label: copy.deepcopy(m) for label, m in members.items()}
     for t in picked:
         inp = stream.input_at(int(t))
         for label, m in copies.items():
             rows[label].append(np.asarray(m.forecast(inp).point, dtype=np.float64) * stream.capacity)
+        for label, m in rebuilt.items():
+            rows[label].append(np.asarray(m.replay_at(stream.observed[:t], int(t)), dtype=np.float64) * stream.capacity)
     idx = (picked - first)[:, None] + np.arange(h)[None, :]
     return TrainingReplay(picked, {label: np.stack(r) for label, r in rows.items()}, actual[idx],
-                          np.asarray(stream.capacity, dtype=np.float64))
+                          np.asarray(stream.capacity, dtype=np.float64), frozenset(rebuilt))
 
 
 def _replay_errors(models: Mapping[str, Forecaster], replay: TrainingReplay) -> dict[str, np.ndarray]:
     """{label: (n, H, D) absolute errors in Mbit/s} of each replayed model (a combiner's: of its
     start combination of the replayed members)."""
     errors = {label: np.abs(replay.actual - p) for label, p in replay.points.items()}
-    if replay.points:
+    if replay.replayed_points():
         for label, m in models.items():
             if getattr(m, "combines", False):
-                errors[label] = np.abs(replay.actual - m.start_combination(replay.points))  # type: ignore[attr-defined]  # a combiner has it
+                errors[label] = np.abs(replay.actual - m.start_combination(replay.replayed_points()))  # type: ignore[attr-defined]  # a combiner has it
     return errors
 
 

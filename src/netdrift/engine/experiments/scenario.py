@@ -200,7 +200,7 @@ class LiveScenario:
                   if combiners or self.interval is not None else None)
         if replay is not None:
             for m in combiners:
-                m.warm_start(replay.points, replay.actual, replay.capacity)  # type: ignore[attr-defined]  # a combiner has it
+                m.warm_start(replay.replayed_points(), replay.actual, replay.capacity)  # type: ignore[attr-defined]  # a combiner has it
         if self.interval is not None:
             history = self.simulator.loads.loads[:k]
             shape = interval_shape(history, common.horizon, common.steps_per_day)

@@ -74,9 +74,17 @@ class Forecaster(ABC, Generic[S]):
     residual_calibrate: bool = True
     #: Whether a forecast from an earlier origin is that origin's forecast (it depends on the
     #: input window, not on a state carried to the newest step): the interval calibration pass
-    #: replays such models over the training period; the others (online-ar's lags, the stateful
-    #: liquid model's state) start from the generic radius.
+    #: replays such models over the training period; of the others, seasonal naive (its day
+    #: buffer) is rebuilt from the history (:meth:`replay_at`), and routed-seasonal and the
+    #: stateful liquid model (its state) start from the generic radius.
     replays_from_window: bool = True
+
+    def replay_at(self, observed: np.ndarray, origin: int) -> np.ndarray | None:
+        """(H, D) the utilisation forecast this model makes at ``origin`` from the observed
+        utilisation ``observed[:origin]`` alone, for a model whose forecast follows a state
+        carried to the newest step (``replays_from_window = False``) but is a function of the
+        history (seasonal naive: the value a day before); None (the default) when it is not."""
+        return None
 
     # -- public protocol ------------------------------------------------------------------
     #: "links": forecasts link utilisation from link observations; "demands": forecasts

@@ -87,3 +87,22 @@ class SeasonalForecaster(Forecaster[NoSettings]):
     def _observe(self, value: np.ndarray, features: np.ndarray) -> None:
         self._buf[self._total % self._day] = value
         self._total += 1
+
+    def replay_at(self, observed: np.ndarray, origin: int) -> np.ndarray | None:
+        """The forecast made at ``origin``, rebuilt from ``observed`` (the same rule as a forecast);
+        NaN on the rows with no value a day before (a forecast would fall back to persistence
+        there, which after a day of training it never does: not a sample of its errors).
+
+        >>> m = SeasonalForecaster(ForecastConfig(window=2, steps_per_day=3, horizon=2))
+        >>> m.replay_at(np.array([[1.0], [2.0], [3.0], [4.0]]), 4).tolist()  # days before 4, 5
+        [[2.0], [3.0]]
+        >>> m.replay_at(np.array([[1.0], [2.0], [3.0]]), 2).tolist()  # step 3 has step 0; step 2 none
+        [[nan], [1.0]]
+        """
+        s, last = self._day, np.asarray(observed[origin - 1], dtype=np.float64)
+        out = np.full((self.config.horizon, last.shape[0]), np.nan)
+        for h in range(1, self.config.horizon + 1):
+            source = origin - 1 + h - s * -(-h // s)
+            if source >= 0:
+                out[h - 1] = np.where(np.isfinite(observed[source]), observed[source], last)
+        return out
