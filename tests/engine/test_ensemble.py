@@ -288,7 +288,8 @@ def test_the_calibration_pass_replays_models_from_their_windows_and_rebuilds_sea
                 np.testing.assert_allclose(replay.points["seasonal"][i, k], live.stream.observed[t + k - day] * cap, rtol=1e-6)
             else:  # no day before it: not a sample of seasonal's errors
                 assert np.isnan(replay.points["seasonal"][i, k]).all()
-    radii = calibrated_radii(live.models, replay, 0.9)
+    radii, shapes = calibrated_radii(live.models, replay, 0.9)
+    assert shapes == {}  # without a shape, the radii are quantiles of the errors in Mbit/s
     assert set(radii) == {"persistence", "online-ar", "seasonal", "ensemble"}
     # the ensemble's: the errors of its start weights' combination of the replayed members
     ens = live.models["ensemble"]

@@ -7,7 +7,7 @@ a state carried to the newest step, ``replays_from_window = False``, are not rep
 the generic start);
 its absolute H-step errors against the actuals give,
 per horizon row and direction, the split-conformal quantile ``ceil((n + 1) level) / n`` of the n
-errors, each divided by the model's interval shape at its origin (:func:`model_shapes`: the
+errors, each divided by the model's interval shape at its origin (:func:`calibrated_radii`: the
 run's shape over the day and the week, :mod:`netdrift.engine.evaluation.interval_shape`, to the
 power the model's errors follow it with, fitted on the same errors: one number per horizon row,
 pooled over the directions).
@@ -41,7 +41,7 @@ from netdrift.engine.evaluation.interval_shape import IntervalShape, fit_power
 from netdrift.engine.evaluation.stream import ObservationStream
 from netdrift.engine.forecasting.base import Forecaster
 
-__all__ = ["TrainingReplay", "replay_training", "calibrated_radii", "model_shapes", "calibration_origins", "conformal_quantile"]
+__all__ = ["TrainingReplay", "replay_training", "calibrated_radii", "calibration_origins", "conformal_quantile"]
 
 
 def conformal_quantile(errors: np.ndarray, level: float) -> np.ndarray:
@@ -136,27 +136,23 @@ def _replay_errors(models: Mapping[str, Forecaster], replay: TrainingReplay) -> 
     return errors
 
 
-def model_shapes(models: Mapping[str, Forecaster], replay: TrainingReplay | None,
-                 shape: IntervalShape | None) -> dict[str, IntervalShape]:
-    """{label: the run's interval shape raised to the power each replayed model's errors follow
-    it with} (:func:`~netdrift.engine.evaluation.interval_shape.fit_power`: persistence's errors
-    are the load's change, about 1; a model that forecasts the daily ramps less)."""
-    if replay is None or shape is None:
-        return {}
-    at = shape.at_many(replay.origins)
-    return {label: shape.powered(fit_power(err, at)) for label, err in _replay_errors(models, replay).items()}
+def calibrated_radii(models: Mapping[str, Forecaster], replay: TrainingReplay | None, level: float,
+                     shape: IntervalShape | None = None) -> tuple[dict[str, np.ndarray], dict[str, IntervalShape]]:
+    """({label: (H, D) start radius}, {label: its interval shape}) of each replayed model (a
+    combiner's from its start combination of the replayed members).
 
-
-def calibrated_radii(models: Mapping[str, Forecaster], replay: TrainingReplay | None,
-                     level: float, shapes: Mapping[str, IntervalShape] | None = None) -> dict[str, np.ndarray]:
-    """{label: (H, D) start radius in Mbit/s}: the split-conformal quantile of each replayed
-    model's errors (divided by its shape at their origins, from ``shapes``: the radius is then in
-    the shape's units); a combiner's from its start combination of the replayed members."""
+    The shape is the run's ``shape`` raised to the power the model's errors follow it with
+    (:func:`~netdrift.engine.evaluation.interval_shape.fit_power`: persistence's errors are the
+    load's change, about 1; a model that forecasts the daily ramps, less); the radius is the
+    split-conformal quantile of the errors divided by that shape at their origins, so it is in
+    the shape's units (in Mbit/s without a shape)."""
     if replay is None:
-        return {}
-    out = {}
-    for label, err in _replay_errors(models, replay).items():
-        shape = (shapes or {}).get(label)
-        scale = 1.0 if shape is None else shape.at_many(replay.origins)
-        out[label] = conformal_quantile(err / scale, level)
-    return out
+        return {}, {}
+    errors = _replay_errors(models, replay)
+    shapes: dict[str, IntervalShape] = {}
+    if shape is not None:
+        at = shape.at_many(replay.origins)
+        shapes = {label: shape.powered(fit_power(err, at)) for label, err in errors.items()}
+    radii = {label: conformal_quantile(err / (shapes[label].at_many(replay.origins) if label in shapes else 1.0), level)
+             for label, err in errors.items()}
+    return radii, shapes

@@ -137,7 +137,6 @@ def interval_shape(train_loads_mbps: np.ndarray, horizon: int, steps_per_day: in
     return IntervalShape(profile, week, spd)
 
 
-
 def fit_power(errors: np.ndarray, shape_at: np.ndarray) -> np.ndarray:
     """(H,) how strongly a model's absolute errors (n, H, D) follow the shape at their origins
     (n, H, D): the slope of log error on log shape within each direction, pooled over the

@@ -27,7 +27,7 @@ import pandas as pd
 
 from netdrift.engine.budget import check_memory
 from netdrift.engine.errors import InputError
-from netdrift.engine.evaluation.calibration import calibrated_radii, model_shapes, replay_training
+from netdrift.engine.evaluation.calibration import calibrated_radii, replay_training
 from netdrift.engine.evaluation.interval_shape import interval_shape
 from netdrift.engine.evaluation.intervals import ConformalTracker, initial_radius
 from netdrift.engine.evaluation.loop import ForecastCache, StepRecord, iter_evaluate
@@ -205,8 +205,7 @@ class LiveScenario:
             history = self.simulator.loads.loads[:k]
             shape = interval_shape(history, common.horizon, common.steps_per_day)
             start = initial_radius(history, common.horizon, self.interval, shape)
-            shapes = model_shapes(self.models, replay, shape)
-            calibrated = calibrated_radii(self.models, replay, self.interval, shapes)
+            calibrated, shapes = calibrated_radii(self.models, replay, self.interval, shape)
             self.intervals = {e.label: ConformalTracker(
                 self.interval, _calibrated_or(calibrated.get(e.label), start),
                 shifts_with_routing=self.models[e.label].space == "demands", step_from=start,
