@@ -66,9 +66,7 @@ class IntervalShape:
 
     def at(self, step: int) -> np.ndarray:
         """(H, D) the multipliers of a forecast made at ``step``."""
-        day, pos = divmod(int(step), self.steps_per_day)
-        b = pos * self.bins // self.steps_per_day
-        return self.day_profile[b] * self.week_factor[day % WEEK_DAYS][:, None]
+        return self.at_many(np.array([step]))[0]
 
     def at_many(self, steps: np.ndarray) -> np.ndarray:
         """(n, H, D) the multipliers of forecasts made at each of ``steps``."""

@@ -24,7 +24,7 @@ import numpy as np
 from netdrift.engine.evaluation.intervals import ConformalTracker, load_growth
 from netdrift.engine.evaluation.stream import ObservationStream
 from netdrift.engine.forecasting.base import Forecaster
-from netdrift.engine.forecasting.protocol import Forecast, ForecastInput, down_directions, zero_down
+from netdrift.engine.forecasting.protocol import Forecast, ForecastInput, down_directions, links_up, zero_down
 from netdrift.engine.network.events import FailureEvent
 
 __all__ = ["StepRecord", "ForecastCache", "iter_evaluate", "known_down"]
@@ -88,16 +88,6 @@ def known_down(inp: ForecastInput, models: Mapping[str, Forecaster]) -> np.ndarr
     return down_directions(inp, paper_form=not any(m.config.residual for m in models.values()))
 
 
-def _all_up(inp: ForecastInput) -> bool:
-    """Every link up at ``inp.step`` (True without routing information): a restore while another
-    link is still down is one more routing change for the intervals, not the end of the failure."""
-    if inp.link_up_at is not None:
-        return bool(inp.link_up_at(inp.step).all())
-    if inp.routing_at is not None:
-        return bool(inp.routing_at(inp.step).link_up.all())
-    return True
-
-
 def iter_evaluate(stream: ObservationStream, models: Mapping[str, Forecaster], start: int,
                   stop: int, intervals: Mapping[str, ConformalTracker] | None = None,
                   cache: ForecastCache | None = None) -> Iterator[StepRecord]:
@@ -121,7 +111,9 @@ def iter_evaluate(stream: ObservationStream, models: Mapping[str, Forecaster], s
         if intervals and any(e.step == t for e in inp.events):
             t1 = time.perf_counter()
             before, after = stream.reroute_levels(t)
-            restore = all(e.action == "restore" for e in inp.events if e.step == t) and _all_up(inp)
+            # A restore while another link is still down is one more routing change, not the end.
+            up = links_up(inp)
+            restore = all(e.action == "restore" for e in inp.events if e.step == t) and (up is None or bool(up.all()))
             for each in intervals.values():
                 each.widen(np.abs(after - before), restore=restore, growth=load_growth(before, after))
             interval_seconds += time.perf_counter() - t1

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from netdrift.engine.network.events import FailureEvent
     from netdrift.engine.network.routing import Routing
 
-__all__ = ["ForecastInput", "Forecast", "Pairs", "OBSERVE_CHOICES", "down_directions", "zero_down"]
+__all__ = ["ForecastInput", "Forecast", "Pairs", "OBSERVE_CHOICES", "down_directions", "links_up", "zero_down"]
 
 #: What demand-space (routed) models may see: "links" (link loads and per-node totals, demands
 #: estimated by tomogravity) or "demands" (the true node-pair demands, like flow export).
@@ -135,15 +135,20 @@ class Forecast:
         )
 
 
+def links_up(inp: ForecastInput) -> np.ndarray | None:
+    """(L,) the links up at ``inp.step`` under the failures known now; None without routing."""
+    if inp.link_up_at is not None:
+        return inp.link_up_at(inp.step)
+    return None if inp.routing_at is None else inp.routing_at(inp.step).link_up
+
+
 def down_directions(inp: ForecastInput, paper_form: bool = False) -> np.ndarray | None:
     """(D,) True for the directions of links known to be down at ``inp.step`` (a down link carries
     nothing, so every model's forecast of it is 0 and so are its bounds); None without routing,
     and in the paper's form (``residual=False``), whose models forecast them as they are, so its
     comparison stays reproducible."""
-    if paper_form or (inp.routing_at is None and inp.link_up_at is None):
-        return None
-    up = inp.link_up_at(inp.step) if inp.link_up_at is not None else inp.routing_at(inp.step).link_up  # type: ignore[misc]  # one of them is set
-    if up.all() or 2 * up.shape[0] != inp.n_directions:
+    up = None if paper_form else links_up(inp)
+    if up is None or up.all() or 2 * up.shape[0] != inp.n_directions:
         return None
     return ~np.repeat(up, 2)
 
