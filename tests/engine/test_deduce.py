@@ -15,6 +15,7 @@ from netdrift.engine.network.simulation import Simulator
 from netdrift.engine.network.topology import Link, Node, Topology
 from netdrift.engine.traffic.deduce import deduce_demands
 from netdrift.engine.traffic.link_loads import LinkLoadSeries
+from netdrift.engine.traffic.series import TrafficMatrixSeries
 from netdrift.engine.traffic.sources import make_traffic
 
 # A path a - b - c: directions ab a->b, ab b->a, bc b->c, bc c->b; pairs (all_pairs order)
@@ -116,3 +117,29 @@ def test_every_step_of_backbone_like_traffic_is_reproduced():
     y, z = loads[measured], again[measured]
     ok = y > 1e-3 * y.max(axis=1, keepdims=True)
     assert np.abs(z[ok] / y[ok] - 1).max() < 0.01
+
+
+def test_a_surge_of_one_pair_is_put_on_that_pair(geant):
+    """A pair whose demand jumps shows on every link of its path at once: the time-series method
+    gives most of the jump to that pair, where per-step tomogravity spreads it over the pairs
+    that share the links (the deductions of the same loads without the surge as reference)."""
+    topo, tm = geant
+    loads = Simulator(topo, tm).loads.loads.astype(np.float64)
+    path_len = np.asarray((Simulator(topo, tm).routing_at(0).matrix != 0).sum(axis=0)).ravel()
+    mean = tm.demands.mean(axis=0)
+    big = np.flatnonzero(mean >= np.median(mean))
+    pair = big[np.argmax(path_len[big])]                 # a long path, a pair of median size or more
+    surge = 0.2 * loads[48].max()
+    demands = tm.demands.astype(np.float64)
+    demands[48:, pair] += surge
+    surged = Simulator(topo, TrafficMatrixSeries(tm.node_ids, tm.src, tm.dst, demands.astype(np.float32),
+                                                 tm.step_minutes, tm.start)).loads.loads.astype(np.float64)
+    taken = {}
+    for method in ("prior", "tomogravity"):
+        before = deduce_demands(topo, series(topo, loads), method)[0].demands[48].astype(np.float64)
+        after = deduce_demands(topo, series(topo, surged), method)[0].demands[48].astype(np.float64)
+        change = after - before
+        taken[method] = change[pair] / surge
+        elsewhere = np.abs(np.delete(change, pair)).sum() / surge
+        assert elsewhere > 0.5, (method, elsewhere)      # the links alone never pin the pair down
+    assert taken["prior"] > 0.5 and taken["tomogravity"] < 0.35, taken
