@@ -38,7 +38,8 @@ Definitions (documented for the CLI and the stored record):
 - ``cut_pairs``: ordered node pairs, both endpoints up, reachable without the failure and not
   with it (pairs that lose an endpoint to a node failure are counted in ``lost_endpoint_pairs``).
 - ``severity``: the worst utilisation; the ranking sorts by worst utilisation, then by dropped
-  demand (total), then by the failure's name.
+  demand (total), then by the failure's name; figures within ``TIE`` (1e-6, relative) of each
+  other count as equal (failures with one effect differ only by float rounding).
 """
 
 from netdrift.engine.sweep.core import SweepResult, sweep

@@ -17,12 +17,50 @@ from netdrift.engine.sweep.evaluate import _run, _Sweeper, estimate_bytes, routi
 from netdrift.engine.sweep.failures import Failure, failure_set
 from netdrift.engine.traffic.series import TrafficMatrixSeries
 
-__all__ = ["SweepResult", "sweep", "EXECUTORS"]
+__all__ = ["SweepResult", "sweep", "rank_failures", "EXECUTORS", "TIE"]
 
 EXECUTORS = ("local", "ray")
 
+#: Two worst utilisations (or dropped totals) this close, relative, are the same figure: failures
+#: with one effect (the links on either side of a node of degree 2) differ only by float rounding.
+TIE = 1e-6
+
 #: A device batch is sent once its failures' routing deltas hold this many entries (about 240 MB).
 PENDING_ENTRIES = 20_000_000
+
+
+def rank_failures(rows: list[dict[str, Any]]) -> None:
+    """Sort ``rows`` in place by worst utilisation (highest first, None last), then by dropped
+    traffic, then by name, and number them (``rank``). Figures within :data:`TIE` of each other
+    count as equal, so that failures with the same effect come in the same order on any machine
+    and on any traffic that gives them that effect."""
+    def worst(x: dict[str, Any]) -> float:
+        return x["worst_utilization"] if x["worst_utilization"] is not None else -np.inf
+
+    def dropped(x: dict[str, Any]) -> float:
+        return x["dropped_mbps_total"]
+
+    rows.sort(key=lambda x: (-worst(x), -dropped(x), x["target"]))
+    ranked = []
+    for run in _ties(rows, worst):
+        run.sort(key=lambda x: -dropped(x))
+        for part in _ties(run, dropped):
+            ranked.extend(sorted(part, key=lambda x: x["target"]))
+    rows[:] = ranked
+    for k, x in enumerate(rows, start=1):
+        x["rank"] = k
+
+
+def _ties(rows: list[dict[str, Any]], value: Callable[[dict[str, Any]], float]) -> list[list[dict[str, Any]]]:
+    """``rows`` (sorted by ``value``) cut into runs whose values are within :data:`TIE` of the run's first."""
+    runs: list[list[dict[str, Any]]] = []
+    for x in rows:
+        v, first = value(x), value(runs[-1][0]) if runs else None
+        if first is not None and (v == first or abs(v - first) <= TIE * max(abs(v), abs(first))):
+            runs[-1].append(x)
+        else:
+            runs.append([x])
+    return runs
 
 
 @dataclass
@@ -235,10 +273,7 @@ def sweep(topology: Topology, traffic: TrafficMatrixSeries, kind: str, start: in
         _run(sw, fl, n_workers, sink, processes, method)
     if device is not None:
         flush()
-    rows.sort(key=lambda x: (-(x["worst_utilization"] if x["worst_utilization"] is not None else -np.inf),
-                             -x["dropped_mbps_total"], x["target"]))
-    for k, x in enumerate(rows, start=1):
-        x["rank"] = k
+    rank_failures(rows)
     base_u = sw.base_loads / sw.cap[None, :]
     base_max = np.nanmax(np.where(np.isnan(base_u), -np.inf, base_u), axis=0) if len(base_u) else np.full(n_dir, -np.inf)
     per_dir: dict[str, dict[str, Any]] = {}
