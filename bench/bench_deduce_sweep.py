@@ -15,6 +15,11 @@ method), all through the CLI. Per run and method:
 - ``demand_error``: median relative L2 error of the deduced demands per step against the true ones
   (the same deduction in this process, from the same CSV, with the truth given); ``link_fit_max``.
 
+``--bounds`` adds the ``prior`` sweep's ``--bounds`` figures (docs/counters.md): ``pinned``, the
+failures whose figure the loads alone fix (range within 1 %), and ``misses_flagged``: of the
+failures whose worst utilisation is more than 2 % off the true one, how many have a range wider
+than the miss (the sweep said that the counters do not fix it).
+
 ``--ceiling`` adds, per run, what a prior that knew each pair's TRUE mean over the day would give
 (the same projection onto the link loads, the same sweep): no prior that is constant over the day
 does better on the sweep check, so where it fails the check is out of reach of such priors.
@@ -22,7 +27,7 @@ does better on the sweep check, so where it fails the check is out of reach of s
 The issue asks for the same top 5 and differences within 2 % (median) and 5 % (max).
 
     .venv/bin/python bench/bench_deduce_sweep.py [--topologies geant2001] [--step-minutes 5,15]
-        [--seeds 0,1,2] [--models sine,backbone] [--ceiling]
+        [--seeds 0,1,2] [--models sine,backbone] [--ceiling] [--bounds]
 """
 
 from __future__ import annotations
@@ -111,7 +116,22 @@ def ceiling(topology: Any, truth: TrafficMatrixSeries, loads: Any, true_sweep: d
     return {**res, "demand_error": round(float(np.median(err)), 4)}
 
 
-def one_run(name: str, model: str, step: int, seed: int, with_ceiling: bool) -> dict[str, Any]:
+def bounds_figures(true: dict[str, Any], deduced: dict[str, Any]) -> dict[str, Any]:
+    """How many failures the loads pin, and whether the misses (> 2 %) had a range wider than the miss."""
+    worst = {f["target"]: f["worst_utilization"] for f in true["failures"]}
+    pinned = sum(bool(f["deduction_bounds"] and f["deduction_bounds"]["pinned"]) for f in deduced["failures"])
+    misses = flagged = 0
+    for f in deduced["failures"]:
+        b, w = f["deduction_bounds"], worst.get(f["target"])
+        if b is None or not w or abs(f["worst_utilization"] - w) <= 0.02 * w:
+            continue
+        misses += 1
+        flagged += b["high"] is None or b["high"] - b["low"] >= abs(f["worst_utilization"] - w)
+    return {"failures": len(deduced["failures"]), "pinned": pinned, "misses": misses, "misses_flagged": flagged}
+
+
+def one_run(name: str, model: str, step: int, seed: int, with_ceiling: bool, with_bounds: bool = False
+            ) -> dict[str, Any]:
     steps = STEPS_PER_DAY[step]
     topology = load_topology(name)
     truth = make_traffic("synthetic", topology, steps, float(step), seed=seed, model=model)
@@ -130,12 +150,15 @@ def one_run(name: str, model: str, step: int, seed: int, with_ceiling: bool) -> 
         out["sweep_s"] = round(time.perf_counter() - t0, 2)
         loads = load_link_loads_csv(loads_csv, topology)
         for method in METHODS:
-            deduced = json.loads(quiet(sweep_args + ["--link-loads", loads_csv, "--deduce", method]))
+            bounds = ["--bounds"] if with_bounds and method == "prior" else []
+            deduced = json.loads(quiet(sweep_args + ["--link-loads", loads_csv, "--deduce", method, *bounds]))
             _, rep = deduce_demands(topology, loads, method, truth=truth)
             out["methods"][method] = {**compare(true, deduced),
                                       "demand_error": round(float(np.nanmedian(rep.demand_error)), 4),
                                       "link_fit_max": deduced["deduction"]["link_fit"]["max"],
                                       "ms_per_step": round(rep.ms_per_step, 2)}
+            if bounds:
+                out["methods"][method]["bounds"] = bounds_figures(true, deduced)
         if with_ceiling:
             out["ceiling_true_mean_prior"] = ceiling(topology, truth, loads, true, steps)
     return out
@@ -148,6 +171,7 @@ def main() -> None:
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--models", default="sine,backbone")
     ap.add_argument("--ceiling", action="store_true", help="add the true-mean prior's figures (see the docstring)")
+    ap.add_argument("--bounds", action="store_true", help="add the prior sweep's --bounds figures (see the docstring)")
     args = ap.parse_args()
     runs = []
     for name in args.topologies.split(","):
@@ -156,12 +180,15 @@ def main() -> None:
                 if step not in STEPS_PER_DAY:
                     raise SystemExit(f"--step-minutes: {step} is not one of {sorted(STEPS_PER_DAY)}")
                 for seed in (int(s) for s in args.seeds.split(",")):
-                    runs.append(one_run(name, model, step, seed, args.ceiling))
+                    runs.append(one_run(name, model, step, seed, args.ceiling, args.bounds))
     tally = {m: {"passes": sum(r["methods"][m]["passes"] for r in runs),
                  "top5_equal": sum(r["methods"][m]["top5_equal"] for r in runs),
                  "top5_equal_but_near_ties": sum(r["methods"][m]["top5_equal_but_near_ties"] for r in runs),
                  "max_diff_within_5pct": sum(r["methods"][m]["worst_utilization_rel_diff"]["max"] <= 0.05 for r in runs)}
              for m in METHODS}
+    if args.bounds:
+        tally["bounds"] = {k: sum(r["methods"]["prior"]["bounds"][k] for r in runs)
+                           for k in ("failures", "pinned", "misses", "misses_flagged")}
     if args.ceiling:
         tally["ceiling_true_mean_prior"] = {"passes": sum(r["ceiling_true_mean_prior"]["passes"] for r in runs)}
     print(json.dumps({"bench": "deduce_sweep", "runs_total": len(runs), "near_tie": NEAR_TIE,

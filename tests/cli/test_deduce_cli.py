@@ -163,3 +163,41 @@ def test_deduce_writes_parquet_too_and_says_the_fit_per_step(tmp_path, capsys, l
     assert sum("link fit" in line for line in text) == 7            # six steps and the summary
     frame = pd.read_parquet(out)
     assert list(frame.columns) == ["time", "src", "dst", "mbps"] and len(frame) == 6 * 702
+
+
+def test_sweep_bounds_hold_the_true_figure_and_say_what_the_counters_pin(tmp_path, capsys, loads_csv):
+    """--bounds: each listed failure's range holds the figure of the deduced demands and the TRUE
+    load of that direction at that step (the simulator with the true demands and the failure);
+    the range's floor never exceeds the true worst utilisation. Without --link-loads, or with
+    --forecast: one line, exit 2."""
+    db = ["--db", f"sqlite:///{tmp_path / 'h.sqlite'}"]
+    common = ["sweep", *TOPO, "--steps", str(STEPS), "--kind", "link", "--from", "0", "--to", str(STEPS), "--top", "8",
+              "--json", *db]
+    assert main(common + ["--step-minutes", "5", "--seed", "2"]) == 0
+    true = {f["target"]: f for f in json.loads(capsys.readouterr().out)["failures"]}
+    assert main(common + ["--link-loads", str(loads_csv), "--bounds"]) == 0
+    deduced = json.loads(capsys.readouterr().out)["failures"]
+    from netdrift.engine.network.events import FailureEvent
+    from netdrift.engine.network.loaders import load_topology
+    from netdrift.engine.network.simulation import Simulator
+    from netdrift.engine.traffic.sources import make_traffic
+
+    topo = load_topology("geant2001")
+    demands = make_traffic("synthetic", topo, STEPS, 5.0, seed=2)
+    widths = []
+    for f in deduced:
+        b, wd = f["deduction_bounds"], f["worst_direction"]
+        assert b["step"] == f["worst_step"]
+        d = topo.direction_index(wd["link_id"], wd["src"])
+        sim = Simulator(topo, demands, [FailureEvent(0, "fail", f["target"], "link")]).loads
+        there = sim.loads[b["step"], d] / topo.direction_capacity[d]
+        assert b["low"] * (1 - 1e-6) <= there <= b["high"] * (1 + 1e-6), (f["target"], b, there)
+        assert b["low"] * (1 - 1e-6) <= f["worst_utilization"] <= b["high"] * (1 + 1e-6)
+        assert b["low"] <= true[f["target"]]["worst_utilization"] * (1 + 1e-6)
+        assert b["pinned"] == (b["high"] - b["low"] <= 0.01 * b["high"])
+        widths.append(b["high"] - b["low"])
+    assert max(widths) > 0.01                    # some figure rests on the deduction's prior
+    one_line_error(capsys, common[:-2] + ["--bounds", *db], "--bounds: only applies with --link-loads")
+    one_line_error(capsys, ["sweep", *TOPO, "--steps", str(STEPS), "--kind", "link", "--from", "4", "--forecast",
+                            "routed-persistence", "--horizon", "2", "--link-loads", str(loads_csv), "--bounds", *db],
+                   "--bounds: does not apply with --forecast")

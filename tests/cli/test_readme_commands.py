@@ -67,7 +67,8 @@ SHORTENED: dict[str, dict[str, str | list[str]]] = {
     "netdrift exporter --once": {},
     "netdrift simulate --topology geant2001 --steps 288 --step-minutes 5 --seed 2 --out loads.csv": {"--steps": "48"},
     "netdrift deduce --topology geant2001 --link-loads loads.csv --out demands.csv --json": {},
-    "netdrift sweep --topology geant2001 --link-loads loads.csv --steps 288 --kind link --from 0 --to 288 --top 5":
+    "netdrift sweep --topology geant2001 --link-loads loads.csv --steps 288 --kind link --from 0 --to 288 --top 5 "
+    "--bounds":
         {"--steps": "48", "--to": "48"},
     "netdrift run --topology geant2001 --steps 4032 --train-steps 2016 --fail 2-7@2304 --seeds 3 --json":
         {"--steps": "400", "--train-steps": "300", "--fail": "2-7@320", "--seeds": "2",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,16 @@ if TYPE_CHECKING:
     from netdrift.engine.traffic.link_loads import LinkLoadSeries
     from netdrift.engine.traffic.series import TrafficMatrixSeries
 
-__all__ = ["add_link_loads_options", "read_link_loads", "deduced_traffic", "deduced_traffic_file"]
+__all__ = ["add_link_loads_options", "read_link_loads", "deduced_traffic", "deduced_traffic_file", "Deduced"]
+
+
+@dataclass(frozen=True)
+class Deduced:
+    """Demands deduced from measured loads: the loads, the demands and the report."""
+
+    loads: LinkLoadSeries
+    traffic: TrafficMatrixSeries
+    report: DeductionReport
 
 
 def add_link_loads_options(p: argparse.ArgumentParser, exclusive: argparse._MutuallyExclusiveGroup | None = None,
@@ -67,6 +77,11 @@ def read_link_loads(source: str, topology: Topology, args: argparse.Namespace | 
 def deduced_traffic(args: argparse.Namespace, topology: Topology, steps: int | None = None
                     ) -> tuple[TrafficMatrixSeries, DeductionReport]:
     """Demands deduced from ``args.link_loads`` (its first ``steps`` steps; fewer is refused)."""
+    d = _deduce(args, topology, steps)
+    return d.traffic, d.report
+
+
+def _deduce(args: argparse.Namespace, topology: Topology, steps: int | None) -> Deduced:
     from netdrift.engine.traffic.deduce import deduce_demands
 
     method = check_deduce_option(args)
@@ -80,10 +95,11 @@ def deduced_traffic(args: argparse.Namespace, topology: Topology, steps: int | N
     if step_minutes is not None and abs(step_minutes - loads.step_minutes) > 1e-9 * loads.step_minutes:
         raise InputError("--step-minutes", f"{step_minutes:g} does not match the link loads '{args.link_loads}', "
                                            f"whose steps are {loads.step_minutes:g} minutes (leave it out)")
-    return deduce_demands(topology, loads, method)
+    traffic, report = deduce_demands(topology, loads, method)
+    return Deduced(loads, traffic, report)
 
 
-def deduced_traffic_file(args: argparse.Namespace, topology: Topology, steps: int) -> tuple[Path, DeductionReport]:
+def deduced_traffic_file(args: argparse.Namespace, topology: Topology, steps: int) -> tuple[Path, Deduced]:
     """The deduced demands written as a ``time,src,dst,mbps`` CSV in the data directory
     (``deduced/<hash>.csv``, named by the loads file, the topology and the method), so a stored
     scenario can replay them; an existing file of the same name is reused."""
@@ -91,7 +107,8 @@ def deduced_traffic_file(args: argparse.Namespace, topology: Topology, steps: in
     from netdrift.engine.traffic.demand_csv import demands_frame
     from netdrift.service.history import default_data_dir
 
-    traffic, report = deduced_traffic(args, topology, steps)
+    deduced = _deduce(args, topology, steps)
+    traffic, report = deduced.traffic, deduced.report
     h = hashlib.sha256()
     source = Path(args.link_loads).expanduser()  # a Prometheus source: named by the demands deduced from it
     h.update(source.read_bytes() if source.is_file() else traffic.demands.tobytes())
@@ -101,19 +118,19 @@ def deduced_traffic_file(args: argparse.Namespace, topology: Topology, steps: in
     out = folder / f"{h.hexdigest()[:20]}.csv"
     if not out.exists():
         write_table_atomically(demands_frame(traffic), out)
-    return out, report
+    return out, deduced
 
 
-def link_loads_as_traffic(args: argparse.Namespace) -> DeductionReport | None:
+def link_loads_as_traffic(args: argparse.Namespace) -> Deduced | None:
     """For ``sweep`` and ``run``, whose traffic is a replayable spec: with ``--link-loads``, the
     demands are deduced and kept as a replay file (:func:`deduced_traffic_file`) that becomes
-    ``args.traffic`` (its step the loads'); the report, or None without ``--link-loads``."""
+    ``args.traffic`` (its step the loads'); what was deduced, or None without ``--link-loads``."""
     if not getattr(args, "link_loads", None):
         check_deduce_option(args)
         return None
     from netdrift.engine.network.loaders import load_topology
 
     topology = load_topology(args.topology, weights=getattr(args, "weights", None))
-    path, report = deduced_traffic_file(args, topology, args.steps)
+    path, deduced = deduced_traffic_file(args, topology, args.steps)
     args.traffic, args.step_minutes = str(path), None
-    return report
+    return deduced

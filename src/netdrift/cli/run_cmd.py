@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
                "device": device, "events": runs[0]["events"], "warnings": runs[0]["warnings"],
                "drift": [r.get("drift") for r in runs], **together,
                "run_seconds": sum(r["run_seconds"] for r in runs), "runs": runs,
-               **({"deduction": deduction.summary()} if deduction is not None else {})}
+               **({"deduction": deduction.report.summary()} if deduction is not None else {})}
         if args.json:
             print_json(out)
         else:
@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     outcome = service.run(spec, label=args.label, progress=StderrProgress(), live=live)
     out = run_summary(outcome, device)
     if deduction is not None:
-        out["deduction"] = deduction.summary()
+        out["deduction"] = deduction.report.summary()
     if args.json:
         print_json(out)
     else:

@@ -91,6 +91,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--interval", type=float, metavar="LEVEL",
                    help="with --forecast: rank by the forecast's upper bound at this level (e.g. 0.9): each "
                         "direction's forecast load plus the level quantile of its h-step change before --from")
+    p.add_argument("--bounds", action="store_true",
+                   help="with --link-loads: for each failure listed, the lowest and highest utilisation its worst "
+                        "direction can have at its worst step over every demand matrix that reproduces that step's "
+                        "loads (two linear programs a failure: milliseconds on GEANT, seconds on Cogentco); "
+                        "see docs/counters.md")
     p.add_argument("--db", help="SQLAlchemy URL of the history (default: the data directory's SQLite file)")
     p.add_argument("--out", metavar="FILE.csv|FILE.parquet", help="write the per-failure table (every failure)")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
@@ -105,6 +110,10 @@ def run(args: argparse.Namespace) -> int:
         check_out_path(out, args.out)
     check_db_folder(args.db)  # a SQLite --db in a missing folder: refused, no folder made
     _check_window(args)
+    if args.bounds and not args.link_loads:
+        raise InputError("--bounds", "only applies with --link-loads (the range the measured loads allow)")
+    if args.bounds and args.forecast:
+        raise InputError("--bounds", "does not apply with --forecast (it bounds the measured steps' figures)")
     model = traffic_model(args)  # before any work: refused with replayed traffic or --link-loads
     deduction = link_loads_as_traffic(args)  # with --link-loads, args.traffic is now the deduced demands
     from netdrift.cli.errors import FLAGS
@@ -128,7 +137,13 @@ def run(args: argparse.Namespace) -> int:
     assert result is not None  # run_sweep returns the engine's result with the record
     summary: dict[str, Any] = {"sweep_id": stored.id, **result.to_dict(top=args.top)}
     if deduction is not None:
-        summary["deduction"] = deduction.summary()
+        summary["deduction"] = deduction.report.summary()
+        if args.bounds:
+            from netdrift.engine.sweep.deduction_bounds import deduction_bounds
+
+            for f, b in zip(summary["failures"], deduction_bounds(stored.topology, deduction.loads,
+                                                                   deduction.traffic, summary["failures"])):
+                f["deduction_bounds"] = b
     if out is not None:
         import pandas as pd
 
@@ -194,6 +209,11 @@ def summary_lines(s: dict[str, Any], topology: Topology | None = None) -> list[s
             head += f"; dropped up to {f['dropped_mbps_max']:.6g} Mbit/s"
         if f["cut_pairs"]:
             head += f"; {f['cut_pairs']} node pairs cut off"
+        if f.get("deduction_bounds"):
+            b = f["deduction_bounds"]
+            head += ("; pinned by the counters" if b["pinned"] else
+                     f"; the counters allow {100 * b['low']:.1f}-" + (f"{100 * b['high']:.1f}%" if b["high"] is not None
+                                                                      else "(unbounded)%") + " there")
         lines.append(head)
     if s.get("out"):
         lines.append(f"wrote {s['rows']} rows to {s['out']}")
