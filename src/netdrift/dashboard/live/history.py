@@ -117,9 +117,12 @@ def resume_history(sessions: sessionmaker[Session], scenario_id: int, owner: str
     """Rebuild stored live run ``scenario_id`` where it was, driven by ``owner`` (see
     :meth:`netdrift.service.scenarios.ScenarioService.resume_live`); raises InputError naming the problem."""
     from netdrift.dashboard.common.warmup import wait_until_warm
+
+    # Before the service's import: it loads scipy.stats, which looks into a torch that the warm-up
+    # thread may be half-way through importing (a Resume clicked in the seconds after a page).
+    wait_until_warm()
     from netdrift.service.scenarios import ScenarioService
 
-    wait_until_warm()
     return ScenarioService(sessions).resume_live(scenario_id, owner, progress)
 
 
