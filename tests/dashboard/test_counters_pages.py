@@ -16,9 +16,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from netdrift.dashboard.common.counters import COUNTERS_KEY, AttachedCounters, attach_counters
+from netdrift.dashboard.common.counters import COUNTERS_KEY, AttachedCounters, attach_counters, attached_loads
 from netdrift.dashboard.live.helpers import QUICK_PRESET
 from netdrift.engine.errors import InputError
+from netdrift.engine.network.events import FailureEvent
 from netdrift.engine.network.loaders import load_topology
 from netdrift.engine.network.simulation import Simulator
 from netdrift.engine.sweep import sweep
@@ -80,7 +81,9 @@ def test_attached_counters_give_demands_that_reproduce_the_loads(tmp_path, abile
     assert_reproduced(routed_loads(abilene, a.traffic), measured)
     assert a.text().startswith(f"Attached 'day.csv' to {abilene.name}: demands deduced (prior) for 96 steps of 15 min")
     again = attach_counters("renamed.csv", counters_csv(abilene, measured), abilene, folder=tmp_path)
-    assert again.traffic == a.traffic and len(list(tmp_path.iterdir())) == 1   # same content: same file
+    # same content: the same files (the replay and the measured loads kept beside it)
+    assert again.traffic == a.traffic and sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [Path(a.traffic).name, Path(a.loads).name])
 
 
 @pytest.mark.parametrize(("data", "problem"), [
@@ -120,7 +123,8 @@ def test_topology_page_attaches_counters_and_shows_a_bad_file_in_one_line(tmp_pa
     assert not at.exception and COUNTERS_KEY not in at.session_state and not at.success
 
 
-def test_impact_page_sweeps_the_deduced_demands(tmp_path, monkeypatch, abilene, measured) -> None:
+def impact_sweep_on_counters(tmp_path, monkeypatch, abilene, measured) -> tuple[AppTest, AttachedCounters]:
+    """The Impact page with the counters attached and a sweep of the whole day run."""
     at = page("impact", tmp_path, monkeypatch)
     at.selectbox(key="impact_topology").set_value("abilene").run()
     at = upload(at, "impact_counters", "day.csv", counters_csv(abilene, measured))
@@ -134,6 +138,11 @@ def test_impact_page_sweeps_the_deduced_demands(tmp_path, monkeypatch, abilene, 
     inputs["To step (excluded)"].set_value(STEPS)
     next(b for b in at.button if b.label == "Run the sweep").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
+    return at, attached
+
+
+def test_impact_page_sweeps_the_deduced_demands(tmp_path, monkeypatch, abilene, measured) -> None:
+    at, attached = impact_sweep_on_counters(tmp_path, monkeypatch, abilene, measured)
     stored = at.session_state["impact_sweep"]
     assert stored.config["traffic"] == attached.traffic
     want = sweep(abilene, make_traffic(attached.traffic, abilene, STEPS, None, seed=0), "link", 0, STEPS,
@@ -141,6 +150,31 @@ def test_impact_page_sweeps_the_deduced_demands(tmp_path, monkeypatch, abilene, 
     got = stored.result["failures"]
     assert [f["target"] for f in got] == [f["target"] for f in want]
     assert np.allclose([f["worst_utilization"] for f in got], [f["worst_utilization"] for f in want], rtol=1e-6)
+
+
+def test_impact_page_says_what_the_counters_pin(tmp_path, monkeypatch, abilene, measured) -> None:
+    """After a sweep on the deduced demands, "Compute for the 10 most severe failures": each
+    failure's range holds its deduced figure and the TRUE load of its worst direction at its worst
+    step under the failure (the simulator with the demands the counters were made from)."""
+    at, attached = impact_sweep_on_counters(tmp_path, monkeypatch, abilene, measured)
+    kept = attached_loads(attached, abilene)
+    assert kept is not None and np.allclose(kept.loads, measured, rtol=1e-6, atol=1e-6)
+    next(b for b in at.button if b.label.startswith("Compute for the 10 most severe")).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    stored = at.session_state["impact_sweep"]
+    table = at.session_state[f"impact_pin_{stored.id}"]
+    assert list(table["Rank"]) == list(range(1, 11))
+    true = make_traffic("synthetic", abilene, STEPS, MINUTES, seed=3)
+    for row, f in zip(table.to_dict(orient="records"), stored.failures):
+        low, high = row["Counters allow from (%)"], row["Counters allow to (%)"]
+        assert low - 0.01 <= row["Worst utilisation (%)"] <= high + 0.01, row
+        wd = f["worst_direction"]
+        d = abilene.direction_index(wd["link_id"], wd["src"])
+        loads = Simulator(abilene, true, [FailureEvent(0, "fail", f["target"], "link")]).loads.loads
+        there = 100.0 * loads[f["worst_step"], d] / abilene.direction_capacity[d]
+        assert low - 0.01 <= there <= high + 0.01, (row, there)
+        if row["Pinned by the counters"] == "yes":                # within 1 % (the table rounds to 0.01)
+            assert high - low <= 0.01 * high + 0.02, row
 
 
 def test_live_run_started_with_counters_replays_the_deduced_demands(tmp_path, monkeypatch, abilene,

@@ -3,8 +3,9 @@
 On the Impact page with Abilene: a broken counters CSV is refused in one line naming the file and
 the problem (nothing attached, the page goes on); the loads of ``netdrift simulate --out`` are
 attached (the deduction's link fit is shown, the sweep form says it runs on the deduced demands),
-a sweep then runs on the deduced demands' replay, and "Detach the counters" brings back the
-synthetic traffic.
+a sweep then runs on the deduced demands' replay, "What the counters pin" computes the ranges of
+its most severe failures (screenshot: artifacts/screenshots/impact_counters_pin.png), and
+"Detach the counters" brings back the synthetic traffic.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.e2e.conftest import _netdrift_command
-from tests.e2e.test_browser import _wait_idle
+from tests.e2e.test_browser import SHOTS, _wait_idle
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -118,6 +119,18 @@ def test_counters_attach_with_their_link_fit_drive_a_sweep_refuse_bad_files_and_
     caption = page.get_by_text(re.compile(r"^Sweep #\d+: 14 failures .* on Abilene, "))
     assert re.search(r", steps \[0, 12\) of 5 min, \S*/deduced/[0-9a-f]{20}\.csv traffic, seed 0",
                      caption.inner_text()), caption.inner_text()
+
+    # What the counters pin: the ranges of the most severe failures, as a table under the ranking.
+    page.get_by_role("heading", name="What the counters pin").wait_for(timeout=30_000)
+    grids = page.get_by_test_id("stDataFrame")
+    before = grids.count()
+    page.get_by_role("button", name="Compute for the 10 most severe failures").click()
+    page.wait_for_function(f"document.querySelectorAll('[data-testid=stDataFrame]').length > {before}",
+                           timeout=60_000)
+    _wait_idle(page)
+    assert page.get_by_test_id("stException").count() == 0 and errors.count() == 0
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "impact_counters_pin.png"), full_page=True)
 
     # Detached: the form is back on synthetic traffic, the panel no longer shows the counters.
     page.get_by_role("button", name="Detach the counters").click()

@@ -7,7 +7,9 @@ An operator has interface counters, rarely a traffic matrix. The panel of
 and its messages, naming the upload), deduces the demands behind the loads at every step
 (:func:`netdrift.engine.traffic.deduce.deduce_demands`) and keeps them in the data directory as a
 ``time,src,dst,mbps`` replay (``deduced/<hash>.csv``, as the CLI does), so that a Live run or an
-Impact sweep on that topology replays the deduced demands instead of synthetic traffic. The
+Impact sweep on that topology replays the deduced demands instead of synthetic traffic (the
+measured loads are kept beside them, ``deduced/<hash>.loads.npz``, for :func:`attached_loads`: the
+Impact page's "what the counters pin"). The
 deduction's link fit (how closely the deduced demands, routed, reproduce the measured loads) is
 shown with it. Bad input: one line in the page (the previous attachment, if any, stays).
 
@@ -24,6 +26,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from netdrift.dashboard.common.export import sanitize_filename
 from netdrift.engine.errors import InputError
 
@@ -34,7 +38,8 @@ if TYPE_CHECKING:
     from netdrift.engine.traffic.link_loads import LinkLoadSeries
 
 __all__ = ["AttachedCounters", "COUNTERS_KEY", "MAX_COUNTER_BYTES", "read_counters_upload", "attach_counters",
-           "attached_for", "spec_with_counters", "counters_defaults", "counters_caption", "counters_panel"]
+           "attached_for", "attached_loads", "spec_with_counters", "counters_defaults", "counters_caption",
+           "counters_panel"]
 
 #: Session-state key of the attached counters (an :class:`AttachedCounters` as a dict).
 COUNTERS_KEY = "netdrift_counters"
@@ -48,7 +53,9 @@ class AttachedCounters:
 
     ``traffic`` is the deduced demands' replay file (``time,src,dst,mbps``), ``steps`` and
     ``step_minutes`` its grid; ``link_fit_median`` / ``link_fit_max`` the relative L2 misfit of
-    the routed demands against the measured loads over the steps (None when no step was measured)."""
+    the routed demands against the measured loads over the steps (None when no step was measured);
+    ``loads`` the measured loads' file (:func:`attached_loads`; empty for an attachment made
+    before it was kept)."""
 
     topology: str
     signature: str
@@ -61,6 +68,7 @@ class AttachedCounters:
     link_fit_median: float | None
     link_fit_max: float | None
     ms_per_step: float
+    loads: str = ""
 
     def matches(self, topology: Topology) -> bool:
         """Whether these counters were read against ``topology`` (same nodes and link directions)."""
@@ -142,20 +150,46 @@ def attach_counters(filename: str, data: bytes, topology: Topology, method: str 
     h.update(f"\0{_signature(topology)}\0{method}".encode())
     out = folder / f"{h.hexdigest()[:20]}.csv"
     if not out.exists():
-        fd, tmp = tempfile.mkstemp(prefix=".deduced-", suffix=".csv", dir=folder)
-        try:
-            with os.fdopen(fd, "w", newline="") as fh:
-                demands_frame(traffic).to_csv(fh, index=False)
-            os.replace(tmp, out)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        _write_atomically(out, lambda fh: demands_frame(traffic).to_csv(fh, index=False))
+    kept = folder / f"{h.hexdigest()[:20]}.loads.npz"
+    if not kept.exists():
+        _write_atomically(kept, lambda fh: np.savez(fh, loads=np.asarray(loads.loads, dtype=np.float64),
+                                                    link_up=np.zeros((0, 0), bool) if loads.link_up is None
+                                                    else np.asarray(loads.link_up, dtype=bool),
+                                                    step_minutes=float(loads.step_minutes),
+                                                    start=loads.start.isoformat()), binary=True)
     s = report.summary()
     fit = s["link_fit"]
     return AttachedCounters(topology=topology.name, signature=_signature(topology), upload=loads.source,
                             method=method, traffic=str(out), steps=loads.steps, step_minutes=float(loads.step_minutes),
                             missing_steps=int(s["missing_steps"]), link_fit_median=fit["median"],
-                            link_fit_max=fit["max"], ms_per_step=float(s["ms_per_step"]))
+                            link_fit_max=fit["max"], ms_per_step=float(s["ms_per_step"]), loads=str(kept))
+
+
+def _write_atomically(out: Path, write: Any, binary: bool = False) -> None:
+    """``write(file)`` into a temporary file beside ``out``, then renamed to it (never half-written)."""
+    fd, tmp = tempfile.mkstemp(prefix=".deduced-", suffix=out.suffix, dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb" if binary else "w", newline=None if binary else "") as fh:
+            write(fh)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def attached_loads(attached: AttachedCounters, topology: Topology) -> LinkLoadSeries | None:
+    """The measured loads of ``attached`` (None when they were not kept or are gone)."""
+    from datetime import datetime
+
+    from netdrift.engine.traffic.link_loads import LinkLoadSeries
+
+    if not attached.loads or not Path(attached.loads).is_file():
+        return None
+    with np.load(attached.loads) as z:
+        up = z["link_up"]
+        return LinkLoadSeries(tuple(topology.direction_names()), z["loads"], float(z["step_minutes"]),
+                              datetime.fromisoformat(str(z["start"])), attached.upload, up if up.size else None)
 
 
 def attached_for(topology: Topology, session: Any = None) -> AttachedCounters | None:

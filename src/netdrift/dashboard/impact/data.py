@@ -22,11 +22,13 @@ from netdrift.dashboard.map.names import cached_end_names, element_name, junctio
 
 if TYPE_CHECKING:
     from netdrift.engine.network.topology import Topology
+    from netdrift.engine.traffic.link_loads import LinkLoadSeries
+    from netdrift.engine.traffic.series import TrafficMatrixSeries
     from netdrift.service.sweeps import StoredSweep
 
 __all__ = ["SEVERITY_TEXT", "KIND_LABELS", "APPLY_FAILURE_KEY", "failure_name", "direction_name",
            "ranking_table", "failure_details", "worst_case_table", "worst_case_map", "worst_failure_rank", "apply_request",
-           "severity_chart", "worst_case_chart", "sweep_caption"]
+           "severity_chart", "worst_case_chart", "sweep_caption", "bounds_table", "BOUNDS_COLUMNS"]
 
 #: The Live page's key for a failure to apply (consumed by the Live view).
 APPLY_FAILURE_KEY = "netdrift_apply_failure"
@@ -101,6 +103,31 @@ def ranking_table(stored: StoredSweep) -> pd.DataFrame:
         "Cut node pairs": f["cut_pairs"],
     } for f in stored.failures]
     return pd.DataFrame(rows, columns=RANK_COLUMNS)
+
+
+#: Columns of :func:`bounds_table`.
+BOUNDS_COLUMNS = ["Rank", "Failure", "Worst utilisation (%)", "Worst link direction", "Worst step",
+                  "Counters allow from (%)", "Counters allow to (%)", "Pinned by the counters"]
+
+
+def bounds_table(stored: StoredSweep, loads: LinkLoadSeries, deduced: TrafficMatrixSeries, top: int) -> pd.DataFrame:
+    """For the ``top`` most severe failures of a sweep on demands deduced from ``loads``: the range
+    of each one's worst direction at its worst step over every demand matrix that reproduces the
+    loads (:func:`netdrift.engine.sweep.deduction_bounds.deduction_bounds`); "to" is empty when
+    nothing measured bounds it."""
+    from netdrift.engine.sweep.deduction_bounds import deduction_bounds
+
+    failures = stored.failures[:top]
+    t = stored.topology
+    rows = []
+    for f, b in zip(failures, deduction_bounds(t, loads, deduced, failures)):
+        rows.append({"Rank": f["rank"], "Failure": failure_name(t, f, stored.kind),
+                     "Worst utilisation (%)": _pct(f["worst_utilization"]),
+                     "Worst link direction": direction_name(t, f["worst_direction"]), "Worst step": f["worst_step"],
+                     "Counters allow from (%)": _pct(b["low"]) if b else None,
+                     "Counters allow to (%)": _pct(b["high"]) if b else None,
+                     "Pinned by the counters": ("yes" if b["pinned"] else "no") if b else "n/a"})
+    return pd.DataFrame(rows, columns=BOUNDS_COLUMNS)
 
 
 def failure_details(stored: StoredSweep, rank: int) -> dict[str, Any]:
