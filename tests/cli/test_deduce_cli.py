@@ -201,3 +201,22 @@ def test_sweep_bounds_hold_the_true_figure_and_say_what_the_counters_pin(tmp_pat
     one_line_error(capsys, ["sweep", *TOPO, "--steps", str(STEPS), "--kind", "link", "--from", "4", "--forecast",
                             "routed-persistence", "--horizon", "2", "--link-loads", str(loads_csv), "--bounds", *db],
                    "--bounds: does not apply with --forecast")
+
+
+def test_sweep_text_says_what_the_counters_pin():
+    """Without --json, each failure's line ends with its range, 'pinned', or an open top."""
+    from netdrift.cli.sweep_cmd import summary_lines
+
+    def failure(rank, bounds):
+        return {"rank": rank, "target": f"l{rank}", "links": [f"l{rank}"], "nodes": [], "worst_utilization": 0.5,
+                "worst_direction": {"src": "x", "dst": "y", "link_id": f"l{rank}"}, "worst_step": 2, "overloaded": [],
+                "dropped_mbps_max": 0.0, "cut_pairs": 0, "deduction_bounds": bounds}
+
+    s = {"topology": "t", "n_failures": 3, "kind": "link", "from": 0, "to": 4, "sweep_id": 1, "seconds": 0.1,
+         "failures": [failure(1, {"low": 0.499, "high": 0.501, "pinned": True}),
+                      failure(2, {"low": 0.4, "high": 0.6, "pinned": False}),
+                      failure(3, {"low": 0.4, "high": None, "pinned": False})]}
+    lines = summary_lines(s)[1:4]
+    assert lines[0].endswith("at step 2; pinned by the counters")
+    assert lines[1].endswith("at step 2; the counters allow 40.0-60.0% there")
+    assert lines[2].endswith("at step 2; the counters allow 40.0% or more there (nothing measured bounds it above)")

@@ -211,9 +211,12 @@ def summary_lines(s: dict[str, Any], topology: Topology | None = None) -> list[s
             head += f"; {f['cut_pairs']} node pairs cut off"
         if f.get("deduction_bounds"):
             b = f["deduction_bounds"]
-            head += ("; pinned by the counters" if b["pinned"] else
-                     f"; the counters allow {100 * b['low']:.1f}-" + (f"{100 * b['high']:.1f}%" if b["high"] is not None
-                                                                      else "(unbounded)%") + " there")
+            if b["pinned"]:
+                head += "; pinned by the counters"
+            elif b["high"] is None:
+                head += f"; the counters allow {100 * b['low']:.1f}% or more there (nothing measured bounds it above)"
+            else:
+                head += f"; the counters allow {100 * b['low']:.1f}-{100 * b['high']:.1f}% there"
         lines.append(head)
     if s.get("out"):
         lines.append(f"wrote {s['rows']} rows to {s['out']}")
