@@ -40,8 +40,9 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from netdrift.engine.errors import InputError
-from netdrift.engine.network.routing import LoadPlan, all_pairs
+from netdrift.engine.network.routing import all_pairs, routing_matrix
 from netdrift.engine.network.topology import Topology
+from netdrift.engine.sweep.failures import Failure
 from netdrift.engine.traffic.deduce import FIT_TOLERANCE
 from netdrift.engine.traffic.link_loads import LinkLoadSeries
 from netdrift.engine.traffic.series import TrafficMatrixSeries
@@ -77,8 +78,9 @@ def deduction_bounds(topology: Topology, loads: LinkLoadSeries, deduced: Traffic
         if key not in measuring:
             measuring[key] = _routing(topology, up, src, dst)
         a = measuring[key]
-        failed = _routing(topology, topology.link_up_mask(f.get("links", ()), f.get("nodes", ())), src, dst,
-                          node_up=_node_up(topology, f.get("nodes", ())))
+        failure = Failure(f.get("target", ""), tuple(f.get("links", ())), tuple(f.get("nodes", ())))
+        link_up, node_up = failure.state(topology)
+        failed = _routing(topology, link_up, src, dst, node_up)
         row = topology.direction_index(wd["link_id"], wd["src"])
         c = failed.getrow(row).toarray().ravel() / capacity[row]
         low, high = _range(a, np.asarray(loads.loads[t], dtype=np.float64),
@@ -90,17 +92,7 @@ def deduction_bounds(topology: Topology, loads: LinkLoadSeries, deduced: Traffic
 
 def _routing(topology: Topology, link_up: np.ndarray, src: np.ndarray, dst: np.ndarray,
              node_up: np.ndarray | None = None) -> sp.csr_matrix:
-    plan = LoadPlan(topology, link_up=link_up, node_up=node_up, src=src, dst=dst)
-    return sp.csr_matrix(plan.routing().matrix, dtype=np.float64)
-
-
-def _node_up(topology: Topology, nodes: Any) -> np.ndarray | None:
-    if not nodes:
-        return None
-    up = np.ones(len(topology.nodes), dtype=bool)
-    for n in nodes:
-        up[topology.node_index[n]] = False
-    return up
+    return sp.csr_matrix(routing_matrix(topology, link_up, node_up, src, dst).matrix, dtype=np.float64)
 
 
 def _range(a: sp.csr_matrix, y: np.ndarray, x: np.ndarray, c: np.ndarray) -> tuple[float, float | None]:

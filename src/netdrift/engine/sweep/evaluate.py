@@ -148,7 +148,7 @@ class _Sweeper:
         ``delta`` CSR (2L, len(sel)) float32 = new - old fractions, ``newly`` (len(sel),) the
         pairs it makes unreachable, ``unreach`` (P,) and ``node_up`` (N,). Needs the per-pair
         routing (incremental sweeper)."""
-        link_up, node_up = self._state(f)
+        link_up, node_up = f.state(self.t)
         sel = self._selected(link_up)
         unreach = self.base.unreachable
         if not len(sel):
@@ -199,20 +199,12 @@ class _Sweeper:
             dropped = np.where(self.missing, np.nan, dropped)
         return wutil, wstep, dropped
 
-    def _state(self, f: Failure) -> tuple[np.ndarray, np.ndarray]:
-        t = self.t
-        link_up = t.link_up_mask(f.links, f.nodes)
-        node_up = np.ones(len(t.nodes), dtype=bool)
-        for nid in f.nodes:
-            node_up[t.node_index[nid]] = False
-        return link_up, node_up
-
     def run_one(self, f: Failure) -> dict[str, Any]:
         if self.incremental:
             d = self.delta(f)
             wutil, wstep, dropped = self.incremental_worst(d)
             return self.summary(wutil, wstep, dropped, d["unreach"], d["node_up"])
-        link_up, node_up = self._state(f)
+        link_up, node_up = f.state(self.t)
         plan = LoadPlan(self.t, link_up, node_up, self.src, self.dst)
         loads, dropped = self._apply(plan, None)
         if self.missing.any():

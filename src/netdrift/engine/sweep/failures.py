@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
+
 from netdrift.engine.budget import check_memory
 from netdrift.engine.errors import InputError
 from netdrift.engine.network.topology import Topology
@@ -27,6 +29,14 @@ class Failure:
     target: str
     links: tuple[str, ...] = ()
     nodes: tuple[str, ...] = ()
+
+    def state(self, topology: Topology) -> tuple[np.ndarray, np.ndarray]:
+        """``(link_up, node_up)`` of ``topology`` with this failure (a down node's links down too)."""
+        link_up = topology.link_up_mask(self.links, self.nodes)
+        node_up = np.ones(len(topology.nodes), dtype=bool)
+        for nid in self.nodes:
+            node_up[topology.node_index[nid]] = False
+        return link_up, node_up
 
 
 def _check_groups(groups: dict[str, list[str]], topology: Topology, what: str) -> list[Failure]:
