@@ -143,3 +143,21 @@ def test_a_surge_of_one_pair_is_put_on_that_pair(geant):
         elsewhere = np.abs(np.delete(change, pair)).sum() / surge
         assert elsewhere > 0.5, (method, elsewhere)      # the links alone never pin the pair down
     assert taken["prior"] > 0.5 and taken["tomogravity"] < 0.35, taken
+
+
+def test_a_network_too_large_for_k_gets_the_same_demands(geant, monkeypatch):
+    """Past K_MAX_ENTRIES (Kdl) the Gram matrix is a sparse product per factorisation instead of
+    K @ w: the same deduction, through a failure and with a direction unmeasured for a while."""
+    import netdrift.engine.traffic.deduce as deduce
+
+    topo, tm = geant
+    sim = Simulator(topo, tm.slice(0, 24), [FailureEvent(12, "fail", topo.links[5].id, "link")])
+    loads = sim.loads.loads.astype(np.float64)
+    loads[3:9, 7] = np.nan
+    given = series(topo, loads, sim.loads.link_up)
+    with_k, rep_k = deduce_demands(topo, given)
+    monkeypatch.setattr(deduce, "K_MAX_ENTRIES", 0)
+    without, rep = deduce_demands(topo, given)
+    a, b = with_k.demands.astype(np.float64), without.demands.astype(np.float64)
+    assert np.linalg.norm(a - b) <= 1e-5 * np.linalg.norm(a)
+    assert rep.link_fit.max() < 1e-3 and rep_k.link_fit.max() < 1e-3

@@ -112,6 +112,11 @@ CHANGE_SHARE = 0.3
 MAX_CHANGES = 3
 #: Least weight of a reachable pair in the correction, relative to the mean estimate.
 _WEIGHT_FLOOR = 1e-3
+#: Largest K an operator builds (entries; building one takes ~40 bytes an entry for a moment). K
+#: makes each factorisation one sparse product; past this (Kdl: 306 million entries, 21 GiB and
+#: 2.5 minutes to build) the Gram matrix is a sparse product ``A diag(w) A^T`` per factorisation
+#: instead (the same matrix; Cogentco's K has 4.5 million entries).
+K_MAX_ENTRIES = 20_000_000
 #: Routing states whose operators are kept while deducing (a failure and its restoration).
 _STATES_KEPT = 3
 #: Ridge on the diagonal of A P A^T, relative to its mean diagonal (as tomogravity's).
@@ -180,10 +185,12 @@ def deduce_demands(topology: Topology, loads: LinkLoadSeries, method: str = DEFA
                               or not np.array_equal(truth.dst, dst)):
         raise InputError("truth", "must have the loads' steps and every ordered pair in the topology's node order")
     steps = loads.steps
-    # The demands (float32) and, per routing state, A, A^T (float64 and float32) and K (float32).
+    # The demands (float32) and, per routing state, A, A^T and their helpers (~60 bytes an entry),
+    # and K's build (~40 bytes an entry, at most K_MAX_ENTRIES; K itself holds one entry of A in 3).
     nnz_guess = 12.0 * len(src) * max(1.0, np.log2(max(n, 2)))
+    k_guess = min(float(K_MAX_ENTRIES), nnz_guess * max(1.0, np.log2(max(n, 2))))
     check_memory(f"demand deduction of {steps} steps x {len(src)} node pairs on '{topology.name}'",
-                 4.0 * steps * len(src) + 8.0 * steps * loads.n_directions + 40.0 * nnz_guess)
+                 4.0 * steps * len(src) + 8.0 * steps * loads.n_directions + 60.0 * nnz_guess + 40.0 * k_guess)
     y_all = np.asarray(loads.loads, dtype=np.float64)
     if np.isinf(y_all).any() or (y_all < 0).any():
         raise InputError(f"link loads '{loads.source}'", "loads must be finite numbers >= 0 (NaN marks a gap)")
@@ -228,7 +235,8 @@ def deduce_demands(topology: Topology, loads: LinkLoadSeries, method: str = DEFA
 # --- internals --------------------------------------------------------------------------------
 
 class _Operator:
-    """One routing state: A (2L, P), A^T and K with ``upper(A diag(w) A^T) = K @ w``."""
+    """One routing state: A (2L, P), A^T and, up to :data:`K_MAX_ENTRIES`, K with
+    ``upper(A diag(w) A^T) = K @ w``."""
 
     def __init__(self, topology: Topology, link_up: np.ndarray | None, src: np.ndarray, dst: np.ndarray) -> None:
         plan = LoadPlan(topology, link_up=link_up, src=src, dst=dst)
@@ -240,8 +248,24 @@ class _Operator:
         self.at = a.T.tocsr()
         self.src, self.dst = src, dst
         self.reachable = ~np.asarray(plan.unreachable, dtype=bool)
-        self.d = d = a.shape[0]
-        # K: for every column p, all (i <= j) pairs of its nonzero rows.
+        self.d = a.shape[0]
+        #: K (None past :data:`K_MAX_ENTRIES`: the Gram matrix is then a sparse product per factorisation).
+        self.k: sp.csr_matrix | None = None
+        self.k_flat = self.k_diag = np.zeros(0, dtype=np.int64)
+        self._rows_cache: tuple[bytes, sp.csr_matrix, sp.csr_matrix] | None = None
+        if k_entries(a) <= K_MAX_ENTRIES:
+            self._build_k(a)
+        coo = self.a.tocoo()
+        self.coo_val, self.coo_src, self.coo_dst = coo.data, src[coo.col], dst[coo.col]
+        n = int(max(src.max(initial=0), dst.max(initial=0))) + 1
+        self.cell_src = coo.row.astype(np.int64) * n + self.coo_src    # (direction, origin) of each entry
+        self.cell_dst = coo.row.astype(np.int64) * n + self.coo_dst    # (direction, destination)
+        self.at_squared = self.at.multiply(self.at).tocsr()   # column norms over any set of rows
+
+    def _build_k(self, a: sp.csc_matrix) -> None:
+        """K: for every column p, all (i <= j) pairs of its nonzero rows, so that the upper triangle
+        of ``A diag(w) A^T`` is ``K @ w`` (one sparse product a factorisation)."""
+        d = self.d
         k = np.diff(a.indptr)
         nnz = a.nnz
         first = np.repeat(a.indptr[:-1], k)
@@ -256,15 +280,9 @@ class _Operator:
         # only a preconditioner, the residuals that the passes correct are float64.
         self.k = sp.csr_matrix((a.data[ia] * a.data[ib], (pos.ravel(), cols)), shape=(len(keys), a.shape[1]),
                                dtype=np.float32)
-        coo = self.a.tocoo()
-        self.coo_val, self.coo_src, self.coo_dst = coo.data, src[coo.col], dst[coo.col]
-        n = int(max(src.max(initial=0), dst.max(initial=0))) + 1
-        self.cell_src = coo.row.astype(np.int64) * n + self.coo_src    # (direction, origin) of each entry
-        self.cell_dst = coo.row.astype(np.int64) * n + self.coo_dst    # (direction, destination)
         ki, kj = keys // d, keys % d
         self.k_flat = ki + kj * d                   # Fortran position of (ki, kj), ki <= kj: upper triangle
         self.k_diag = ki == kj
-        self.at_squared = self.at.multiply(self.at).tocsr()   # column norms over any set of rows
 
     def prior(self, egress: np.ndarray, ingress: np.ndarray, y: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Gravity from node totals, zero for unreachable pairs, scaled to the measured total."""
@@ -360,17 +378,42 @@ class _Operator:
 
     def _factor(self, w: np.ndarray, rows: np.ndarray) -> tuple | None:
         """Cholesky factor of A_rows diag(w) A_rows^T + ridge (None when it is all zero)."""
-        d = self.d
-        mu = (self.k @ w.astype(np.float32)).astype(np.float64)
-        diag = mu[self.k_diag].sum()
-        if not diag > 0:
-            return None
-        m = np.zeros((d, d), order="F")
-        m.ravel(order="F")[self.k_flat] = mu
-        if len(rows) < d:
-            m = np.asfortranarray(m[np.ix_(rows, rows)])
-        m.flat[:: len(rows) + 1] += _LAMBDA_REL * diag / d
+        if self.k is None:
+            ar, art = self._measured(rows)
+            scaled = ar.copy()
+            scaled.data *= w[ar.indices].astype(np.float32)
+            m = np.asfortranarray((scaled @ art).toarray(), dtype=np.float64)
+            diag = float(np.trace(m))
+            if not diag > 0:
+                return None
+        else:
+            d = self.d
+            mu = (self.k @ w.astype(np.float32)).astype(np.float64)
+            diag = mu[self.k_diag].sum()
+            if not diag > 0:
+                return None
+            m = np.zeros((d, d), order="F")
+            m.ravel(order="F")[self.k_flat] = mu
+            if len(rows) < d:
+                m = np.asfortranarray(m[np.ix_(rows, rows)])
+        m.flat[:: len(rows) + 1] += _LAMBDA_REL * diag / self.d
         return sl.cho_factor(m, lower=False, overwrite_a=True, check_finite=False)
+
+    def _measured(self, rows: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """A's measured rows and their transpose, float32 (as K), both CSR; the last set is kept
+        (the measured directions rarely change from step to step)."""
+        key = rows.tobytes()
+        if self._rows_cache is None or self._rows_cache[0] != key:
+            ar = self.a[rows].astype(np.float32)
+            self._rows_cache = (key, ar, ar.T.tocsr())
+        return self._rows_cache[1], self._rows_cache[2]
+
+
+def k_entries(a: sp.csc_matrix) -> int:
+    """Entries of the operator's K for routing matrix ``a`` (CSC): ``sum k (k + 1) / 2`` over its
+    columns' nonzero counts ``k``."""
+    k = np.diff(a.indptr).astype(np.int64)
+    return int(np.sum(k * (k + 1) // 2))
 
 
 def _relative_l2(est: np.ndarray, true: np.ndarray) -> Any:
