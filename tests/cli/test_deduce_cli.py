@@ -176,7 +176,15 @@ def test_sweep_bounds_hold_the_true_figure_and_say_what_the_counters_pin(tmp_pat
     assert main(common + ["--step-minutes", "5", "--seed", "2"]) == 0
     true = {f["target"]: f for f in json.loads(capsys.readouterr().out)["failures"]}
     assert main(common + ["--link-loads", str(loads_csv), "--bounds"]) == 0
-    deduced = json.loads(capsys.readouterr().out)["failures"]
+    printed = json.loads(capsys.readouterr().out)
+    deduced = printed["failures"]
+    # Kept with the sweep: the history gives the 8 listed failures the bounds printed, the rest none.
+    from netdrift.service.sweeps import open_sweep, stored_deduction_bounds
+    from netdrift.storage.database import open_database
+
+    reopened = open_sweep(open_database(db[1]), printed["sweep_id"])
+    assert stored_deduction_bounds(reopened) == [f["deduction_bounds"] for f in deduced]
+    assert len(deduced) == 8 and all("deduction_bounds" not in f for f in reopened.failures[8:])
     from netdrift.engine.network.events import FailureEvent
     from netdrift.engine.network.loaders import load_topology
     from netdrift.engine.network.simulation import Simulator

@@ -162,8 +162,17 @@ def test_impact_page_says_what_the_counters_pin(tmp_path, monkeypatch, abilene, 
     next(b for b in at.button if b.label.startswith("Compute for the 10 most severe")).click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     stored = at.session_state["impact_sweep"]
-    table = at.session_state[f"impact_pin_{stored.id}"]
+    # Kept with the sweep: the table shown is the one the history gives back.
+    from netdrift.dashboard.impact.data import bounds_table
+    from netdrift.service.sweeps import open_sweep
+    from netdrift.storage.database import open_database
+
+    reopened = open_sweep(open_database(f"sqlite:///{tmp_path / 'h.sqlite'}"), stored.id)
+    table = bounds_table(reopened)
+    shown = next(d.value for d in at.dataframe if list(d.value.columns) == list(table.columns))
+    pd.testing.assert_frame_equal(shown.reset_index(drop=True), table)
     assert list(table["Rank"]) == list(range(1, 11))
+    assert not any(b.label.startswith("Compute for the 10") for b in at.button)   # done: nothing to ask again
     true = make_traffic("synthetic", abilene, STEPS, MINUTES, seed=3)
     for row, f in zip(table.to_dict(orient="records"), stored.failures):
         low, high = row["Counters allow from (%)"], row["Counters allow to (%)"]
@@ -175,6 +184,13 @@ def test_impact_page_says_what_the_counters_pin(tmp_path, monkeypatch, abilene, 
         assert low - 0.01 <= there <= high + 0.01, (row, there)
         if row["Pinned by the counters"] == "yes":                # within 1 % (the table rounds to 0.01)
             assert high - low <= 0.01 * high + 0.02, row
+    # Opened again in a session without the counters: the same ranges, under the ranking.
+    fresh = page("impact", tmp_path, monkeypatch)
+    next(b for b in fresh.button if b.label == "Open").click().run()
+    assert not fresh.exception and fresh.session_state["impact_sweep"].id == stored.id
+    assert COUNTERS_KEY not in fresh.session_state
+    again = next(d.value for d in fresh.dataframe if list(d.value.columns) == list(table.columns))
+    pd.testing.assert_frame_equal(again.reset_index(drop=True), table)
 
 
 def test_live_run_started_with_counters_replays_the_deduced_demands(tmp_path, monkeypatch, abilene,

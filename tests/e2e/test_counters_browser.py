@@ -138,6 +138,9 @@ def test_counters_attach_with_their_link_fit_drive_a_sweep_refuse_bad_files_and_
     _wait_idle(page)
     assert success.filter(has_text=ATTACHED).count() == 0
     assert SYNTHETIC.search(traffic.inner_text())
+    # The ranges stay with the sweep shown: they were kept with it in the history.
+    assert page.get_by_role("heading", name="What the counters pin").count() == 1
+    assert page.get_by_text(re.compile(r"^Kept with sweep #\d+ in the history")).count() == 1
     assert page.get_by_role("spinbutton", name="Steps of traffic").is_enabled()
     # The upload box is emptied too (left there, the file was read and attached again as soon as
     # the deduction method was changed).

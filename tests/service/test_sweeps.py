@@ -142,3 +142,24 @@ def test_the_cli_and_the_impact_page_store_one_config(sessions, abilene, tmp_pat
     cli = open_sweep(open_database(db), sweep_id)
     assert cli.config == page.config == sweep_config(settings(), "abilene", MINUTES, None)
     assert cli.failures == page.failures
+
+
+def test_bounds_are_kept_with_the_sweep_and_bad_ones_change_nothing(sessions, abilene) -> None:
+    from netdrift.service.sweeps import store_deduction_bounds, stored_deduction_bounds
+
+    stored = run_sweep(sessions, abilene, settings())
+    assert stored_deduction_bounds(stored) == []
+    bounds = [{"step": 5, "low": 0.4, "high": 0.7, "pinned": False}, None]
+    kept = store_deduction_bounds(sessions, stored, bounds)
+    assert stored_deduction_bounds(kept) == bounds == stored_deduction_bounds(open_sweep(sessions, stored.id))
+    # Every other figure of the record is as it was.
+    strip = [{k: v for k, v in f.items() if k != "deduction_bounds"} for f in open_sweep(sessions, stored.id).failures]
+    assert strip == stored.failures
+    too_many = [bounds[0]] * (len(stored.failures) + 1)
+    with pytest.raises(InputError, match=rf"^sweep {stored.id}: has {len(stored.failures)} failures, not the "):
+        store_deduction_bounds(sessions, stored, too_many)
+    assert stored_deduction_bounds(open_sweep(sessions, stored.id)) == bounds
+    gone = type(stored)(stored.id + 1, stored.topology, stored.kind, stored.config, stored.created_at,
+                        stored.seconds, stored.result)
+    with pytest.raises(InputError, match=rf"^sweep {stored.id + 1}: not found in database"):
+        store_deduction_bounds(sessions, gone, bounds)

@@ -138,11 +138,13 @@ def run(args: argparse.Namespace) -> int:
     summary: dict[str, Any] = {"sweep_id": stored.id, **result.to_dict(top=args.top)}
     if deduction is not None:
         summary["deduction"] = deduction.report.summary()
-        if args.bounds:
+        if args.bounds:  # the failures listed; kept with the sweep in the history too
             from netdrift.engine.sweep.deduction_bounds import deduction_bounds
+            from netdrift.service.sweeps import store_deduction_bounds
 
-            for f, b in zip(summary["failures"], deduction_bounds(stored.topology, deduction.loads,
-                                                                   deduction.traffic, summary["failures"])):
+            bounds = deduction_bounds(stored.topology, deduction.loads, deduction.traffic, summary["failures"])
+            store_deduction_bounds(open_database(args.db), stored, bounds)
+            for f, b in zip(summary["failures"], bounds):
                 f["deduction_bounds"] = b
     if out is not None:
         import pandas as pd

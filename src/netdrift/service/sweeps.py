@@ -29,9 +29,9 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     from netdrift.engine.sweep import SweepResult
 
 __all__ = ["SweepSettings", "SrlgUpload", "StoredSweep", "run_sweep", "list_sweeps", "open_sweep",
+           "store_deduction_bounds", "stored_deduction_bounds",
            "srlgs_from_upload", "progress_text", "SRLG_TYPES", "EXECUTORS", "DEVICES"]
 
 #: File types an SRLG upload may have (as :func:`netdrift.engine.sweep.load_srlgs` reads them).
@@ -350,6 +351,29 @@ def run_sweep(sessions: Sessions, topology: Topology | str, settings: SweepSetti
     except SQLAlchemyError as err:
         raise InputError(f"history '{_url(sessions)}'", f"the sweep could not be stored ({driver_problem(err)})") from None
     return StoredSweep(sweep_id, topology, settings.kind, config, created, record.get("seconds"), record, result)
+
+
+def store_deduction_bounds(sessions: sessionmaker[Session], stored: StoredSweep,
+                           bounds: Sequence[Mapping[str, Any] | None]) -> StoredSweep:
+    """``stored`` with ``bounds`` (one per failure from rank 1, see
+    :func:`netdrift.engine.sweep.deduction_bounds.deduction_bounds`) kept with its failures in the
+    history, so that every door that opens the sweep shows them."""
+    try:
+        with sessions.begin() as s:
+            result = SweepRepository(s).set_deduction_bounds(stored.id, bounds)
+    except SQLAlchemyError as err:
+        raise InputError(f"history '{_url(sessions)}'", f"the bounds could not be stored ({driver_problem(err)})") from None
+    return replace(stored, result=dict(result))
+
+
+def stored_deduction_bounds(stored: StoredSweep) -> list[dict[str, Any] | None]:
+    """The bounds kept with the sweep's leading failures (rank 1 first), as far as they go."""
+    out: list[dict[str, Any] | None] = []
+    for f in stored.failures:
+        if "deduction_bounds" not in f:
+            break
+        out.append(f["deduction_bounds"])
+    return out
 
 
 def list_sweeps(sessions: sessionmaker[Session]) -> list[dict[str, Any]]:

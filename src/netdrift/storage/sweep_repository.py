@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -64,6 +65,25 @@ class SweepRepository:
         return {"id": row.id, "topology": topo.name if topo else None, "kind": row.kind, "config": row.config,
                 "created_at": row.created_at.isoformat(), "n_failures": row.n_failures,
                 "seconds": row.seconds, "result": row.result}
+
+    def set_deduction_bounds(self, sweep_id: int, bounds: Sequence[Mapping[str, Any] | None]) -> dict[str, Any]:
+        """Keep ``bounds`` with the sweep's failures: the i-th with the failure ranked i + 1 (as
+        ``deduction_bounds``; see :func:`netdrift.engine.sweep.deduction_bounds.deduction_bounds`).
+        Returns the stored result."""
+        row = self.session.get(SweepRow, sweep_id)
+        if row is None:
+            url = display_url(self.session.get_bind().engine.url)
+            raise InputError(f"sweep {sweep_id}", f"not found in database '{url}'")
+        result = dict(row.result)
+        failures = [dict(f) for f in result.get("failures", [])]
+        if len(bounds) > len(failures):
+            raise InputError(f"sweep {sweep_id}", f"has {len(failures)} failures, not the {len(bounds)} bounded")
+        for f, b in zip(failures, bounds):
+            f["deduction_bounds"] = None if b is None else dict(b)
+        result["failures"] = failures
+        row.result = jsonable(result)  # a new object: the JSON column is written again
+        self.session.flush()
+        return row.result
 
     def list_sweeps(self) -> list[dict[str, Any]]:
         """Every stored sweep, newest first, without its result: id, topology, kind, n_failures,

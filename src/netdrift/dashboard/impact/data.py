@@ -22,8 +22,6 @@ from netdrift.dashboard.map.names import cached_end_names, element_name, junctio
 
 if TYPE_CHECKING:
     from netdrift.engine.network.topology import Topology
-    from netdrift.engine.traffic.link_loads import LinkLoadSeries
-    from netdrift.engine.traffic.series import TrafficMatrixSeries
     from netdrift.service.sweeps import StoredSweep
 
 __all__ = ["SEVERITY_TEXT", "KIND_LABELS", "APPLY_FAILURE_KEY", "failure_name", "direction_name",
@@ -110,17 +108,16 @@ BOUNDS_COLUMNS = ["Rank", "Failure", "Worst utilisation (%)", "Worst link direct
                   "Counters allow from (%)", "Counters allow to (%)", "Pinned by the counters"]
 
 
-def bounds_table(stored: StoredSweep, loads: LinkLoadSeries, deduced: TrafficMatrixSeries, top: int) -> pd.DataFrame:
-    """For the ``top`` most severe failures of a sweep on demands deduced from ``loads``: the range
-    of each one's worst direction at its worst step over every demand matrix that reproduces the
-    loads (:func:`netdrift.engine.sweep.deduction_bounds.deduction_bounds`); "to" is empty when
-    nothing measured bounds it."""
-    from netdrift.engine.sweep.deduction_bounds import deduction_bounds
+def bounds_table(stored: StoredSweep) -> pd.DataFrame:
+    """The bounds kept with the sweep's leading failures (the range of each one's worst direction at
+    its worst step over every demand matrix that reproduces the measured loads, see
+    :func:`netdrift.engine.sweep.deduction_bounds.deduction_bounds`), a row each; empty when none
+    were computed. "to" is empty when nothing measured bounds it."""
+    from netdrift.service.sweeps import stored_deduction_bounds
 
-    failures = stored.failures[:top]
     t = stored.topology
     rows = []
-    for f, b in zip(failures, deduction_bounds(t, loads, deduced, failures)):
+    for f, b in zip(stored.failures, stored_deduction_bounds(stored)):
         rows.append({"Rank": f["rank"], "Failure": failure_name(t, f, stored.kind),
                      "Worst utilisation (%)": _pct(f["worst_utilization"]),
                      "Worst link direction": direction_name(t, f["worst_direction"]), "Worst step": f["worst_step"],

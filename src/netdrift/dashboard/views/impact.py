@@ -49,6 +49,7 @@ from netdrift.service.sweeps import (
     list_sweeps,
     open_sweep,
     run_sweep,
+    store_deduction_bounds,
 )
 
 SWEEP_KEY = "impact_sweep"
@@ -247,13 +248,16 @@ PIN_TOP = 10
 
 
 def counters_pin(stored: StoredSweep) -> None:
-    """For a sweep of the demands deduced from the attached counters: on request, the range each
-    of the most severe failures' figure can take over every demand matrix that reproduces the loads."""
+    """For a sweep of the demands deduced from interface counters: the range each of the most
+    severe failures' figure can take over every demand matrix that reproduces the loads. Computed
+    on request while the counters are attached, then kept with the sweep in the history (as
+    ``netdrift sweep --bounds`` keeps its own), so a reopened sweep shows them again."""
     attached = attached_for(stored.topology)
-    if attached is None or stored.config.get("traffic") != attached.traffic:
-        return
-    loads = attached_loads(attached, stored.topology)
-    if loads is None:
+    if attached is not None and stored.config.get("traffic") != attached.traffic:
+        attached = None  # counters of another day: not those this sweep ran on
+    loads = None if attached is None else attached_loads(attached, stored.topology)
+    kept = idt.bounds_table(stored)
+    if loads is None and kept.empty:
         return
     st.subheader("What the counters pin")
     st.caption("Many demand matrices reproduce the measured loads, and they re-route differently when a link "
@@ -262,15 +266,29 @@ def counters_pin(stored: StoredSweep) -> None:
                "one rests on the deduction, and so does the order of failures inside each other's ranges. "
                "The lower end is a floor of the failure's true worst utilisation. Two linear programs a "
                "failure: a moment on a small network, seconds each on a large one.")
-    key = f"impact_pin_{stored.id}"
-    if st.button(f"Compute for the {min(PIN_TOP, len(stored.failures))} most severe failures", key=f"{key}_go"):
+    top = min(PIN_TOP, len(stored.failures))
+    if attached is not None and loads is not None and len(kept) < top and st.button(f"Compute for the {top} most severe failures",
+                                                          key=f"impact_pin_{stored.id}_go"):
+        from netdrift.engine.sweep.deduction_bounds import deduction_bounds
         from netdrift.engine.traffic.sources import make_traffic
 
+        sessions = sessions_or_error()
+        if sessions is None:
+            return
         with st.spinner("Solving..."):
             deduced = make_traffic(attached.traffic, stored.topology, attached.steps, None, seed=0)
-            st.session_state[key] = idt.bounds_table(stored, loads, deduced, PIN_TOP)
-    if key in st.session_state:
-        st.dataframe(st.session_state[key], hide_index=True, width="stretch", key=f"{key}_table")
+            bounds = deduction_bounds(stored.topology, loads, deduced, stored.failures[:top])
+        try:
+            stored = store_deduction_bounds(sessions, stored, bounds)
+        except InputError as err:
+            st.error(str(err))
+            return
+        st.session_state[SWEEP_KEY] = stored
+        st.rerun()  # drawn again from the stored sweep, without the button
+    if not kept.empty:
+        st.dataframe(kept, hide_index=True, width="stretch", key=f"impact_pin_{stored.id}_table")
+        st.caption(f"Kept with sweep #{stored.id} in the history (`netdrift sweep --link-loads ... --bounds` "
+                   "keeps those of the failures it lists).")
 
 
 def sweep_text(stored: StoredSweep) -> str:
