@@ -136,6 +136,9 @@ def mapping_from_rows(rows: list[dict[str, Any]], topology: Topology, source: st
             raise InputError(what, f"interface {i} has the labels {sorted(k for k in row if k not in _TARGET)}, "
                                    f"the first one {list(labels)}")
         key = tuple(str(row[n]) for n in labels)
+        absent = [n for n in _TARGET if n not in row]
+        if absent:  # a JSON entry may leave a key out (a CSV row always has every column)
+            raise InputError(what, f"interface {i} ({_text(labels, key)}) has no '{absent[0]}'")
         link, src = str(row["link"]), str(row["src"])
         if link not in topology.link_index:
             raise InputError(what, f"interface {i} ({_text(labels, key)}): no link '{link}' in topology "
