@@ -186,3 +186,57 @@ def test_times_iso_or_unix():
     assert parse_time("2024-01-01T00:00:00Z", "x") == START == parse_time(str(T0), "x")
     with pytest.raises(InputError, match="^x 'yesterday': expected a time"):
         parse_time("yesterday", "x")
+
+
+def _answering(body: bytes):
+    """A local HTTP server that answers every request with ``body`` (JSON, HTTP 200)."""
+    import http.server
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the http.server API
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    return http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+
+
+def _matrix(result) -> dict:
+    return {"status": "success", "data": {"resultType": "matrix", "result": result}}
+
+
+METRIC = {"instance": "r0:161", "ifName": "e0"}
+
+
+@pytest.mark.parametrize("payload, problem", [
+    ({"status": "success", "data": ["not", "an", "object"]}, "its 'data' is not an object"),
+    (_matrix(["a string"]), "a series that is not {metric, values}: a string"),
+    (_matrix([{"metric": ["x"], "values": []}]), "a series that is not {metric, values}"),
+    (_matrix([{"metric": METRIC, "values": {"t": 1}}]), "a series that is not {metric, values}"),
+    (_matrix([{"metric": METRIC, "values": [[T0, "1", "extra"]]}]), 'a value that is not [time, "number"]'),
+    (_matrix([{"metric": METRIC, "values": [[T0, "many"]]}]), 'a value that is not [time, "number"]'),
+    (_matrix([{"metric": METRIC, "values": [["soon", "1"]]}]), 'a value that is not [time, "number"]'),
+    (_matrix([{"metric": METRIC, "values": [5]}]), 'a value that is not [time, "number"]'),
+    (_matrix([{"metric": METRIC, "values": [["NaN", "1"]]}]), "a time of NaN"),
+])
+def test_an_answer_of_another_shape_is_one_line(payload, problem):
+    """A server (a proxy, a broken exporter) that answers JSON of another shape than Prometheus's."""
+    srv = _answering(json.dumps(payload).encode())
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{srv.server_address[1]}"
+        with pytest.raises(InputError) as err:
+            read_prometheus(url, RING, mapping_from_rows(mapping_rows(), RING), WHOLE)
+        message = str(err.value)
+        assert message.startswith(f"link_loads '{url}': did not answer like a Prometheus server (") and "\n" not in message
+        assert problem in message, message
+    finally:
+        srv.shutdown()
+        srv.server_close()

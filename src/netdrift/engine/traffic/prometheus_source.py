@@ -27,6 +27,7 @@ import socket
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -149,8 +150,7 @@ def read_prometheus(url: str, topology: Topology, mapping: InterfaceMapping, win
         result = _query_range(base, query, t0 + first * step_s, t0 + (first + page - 1) * step_s, step_s, timeout)
         n_series = max(n_series, len(result))
         page_keys: set[tuple[str, ...]] = set()
-        for series in result:
-            metric, values = series.get("metric") or {}, series.get("values") or []
+        for metric, values in _series(result, base):
             key = mapping.key(metric)
             d = mapping.interfaces.get(key) if key is not None else None
             if key is None or d is None:
@@ -172,17 +172,41 @@ def read_prometheus(url: str, topology: Topology, mapping: InterfaceMapping, win
                           start.replace(tzinfo=None), url)
 
 
-def _add_values(values: list[Any], d: int, t0: float, step_s: float, steps: int, sums: np.ndarray,
+def _series(result: list[Any], base: str) -> Iterator[tuple[dict[str, str], list[tuple[float, float]]]]:
+    """Each series of a ``query_range`` result as (labels, [(time, value), ...]); an answer of
+    another shape (a proxy's, a broken server's) is refused in one line."""
+    for series in result:
+        metric = series.get("metric") if isinstance(series, dict) else None
+        values = series.get("values") if isinstance(series, dict) else None
+        if metric is None:
+            metric = {}
+        if not isinstance(metric, dict) or not isinstance(values, list):
+            raise InputError(f"link_loads '{base}'", "did not answer like a Prometheus server (a series that is "
+                                                     f"not {{metric, values}}: {str(series)[:60]})")
+        points = []
+        for point in values:
+            try:
+                ts, text = point
+                t, v = float(ts), float(text)
+            except (TypeError, ValueError):
+                raise InputError(f"link_loads '{base}'", "did not answer like a Prometheus server (a value that "
+                                                         f"is not [time, \"number\"]: {str(point)[:60]})") from None
+            if not math.isfinite(t):
+                raise InputError(f"link_loads '{base}'", f"did not answer like a Prometheus server (a time of {ts})")
+            points.append((t, v))
+        yield {str(k): str(x) for k, x in metric.items()}, points
+
+
+def _add_values(values: list[tuple[float, float]], d: int, t0: float, step_s: float, steps: int, sums: np.ndarray,
                 counts: np.ndarray, name: str, query: str) -> None:
-    for ts, text in values:
-        k = int(round((float(ts) - t0) / step_s))
+    for ts, v in values:
+        k = int(round((ts - t0) / step_s))
         if not 0 <= k < steps:
             continue
-        v = float(text)
         if not math.isfinite(v):
             continue  # NaN / Inf: no measurement, a gap
         if v < 0:
-            when = datetime.fromtimestamp(float(ts), timezone.utc).isoformat()
+            when = datetime.fromtimestamp(ts, timezone.utc).isoformat()
             raise InputError(f"prom_query '{query}'", f"gives a negative load ({v:g} Mbit/s) for interface {name} "
                                                       f"at {when}; a load is a rate, >= 0")
         sums[k, d] += v
@@ -244,6 +268,8 @@ def _query_range(base: str, query: str, start: float, end: float, step_s: float,
         kind = payload.get("errorType", "error")
         raise InputError(f"prom_query '{query}'", f"refused by the server ({kind}: {payload.get('error', '?')})")
     data = payload.get("data") or {}
+    if not isinstance(data, dict):
+        raise InputError(what, f"did not answer like a Prometheus server (HTTP {status}, its 'data' is not an object)")
     if data.get("resultType") != "matrix" or not isinstance(data.get("result"), list):
         raise InputError(f"prom_query '{query}'", f"gave a {data.get('resultType')!r} result, not a range of "
                                                   "series (matrix)")
