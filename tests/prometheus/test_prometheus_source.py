@@ -240,3 +240,20 @@ def test_an_answer_of_another_shape_is_one_line(payload, problem):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+@pytest.mark.parametrize("window, problem", [
+    (PrometheusWindow(last_steps=10**12), "prom_steps: 1000000000000 steps of 5 min reach back past the range"),
+    (PrometheusWindow(last_steps=5, step_minutes=1e13), "prom_step: 1e+13 minutes is longer than any window"),
+    (PrometheusWindow(last_steps=5, step_minutes=1e12), "prom_steps: 5 steps of 1e+12 min reach back"),
+    (PrometheusWindow(last_steps=3, end=datetime(1, 1, 1, 0, 5, tzinfo=timezone.utc)), "prom_steps: 3 steps"),
+])
+def test_windows_past_the_range_of_times(window, problem):
+    with pytest.raises(InputError, match="^" + problem.replace("+", r"\+")):
+        window.resolve(START)
+
+
+@pytest.mark.parametrize("text", ["1e300", "-1e300", "99999999999999999999"])
+def test_times_past_the_range_are_one_line(text):
+    with pytest.raises(InputError, match=rf"^prom_start '{text}': is out of the range of times \(years 1 to 9999\)$"):
+        parse_time(text, "prom_start")

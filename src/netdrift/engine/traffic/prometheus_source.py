@@ -73,7 +73,10 @@ def parse_time(text: str, what: str) -> datetime:
         pass
     else:
         if math.isfinite(value):
-            return datetime.fromtimestamp(value, timezone.utc)
+            try:
+                return datetime.fromtimestamp(value, timezone.utc)
+            except (OverflowError, OSError, ValueError):
+                raise InputError(f"{what} '{text}'", "is out of the range of times (years 1 to 9999)") from None
     try:
         t = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
@@ -99,7 +102,17 @@ class PrometheusWindow:
         """(first step's time, number of steps); InputError for an empty or ill-formed window."""
         if not (math.isfinite(self.step_minutes) and self.step_minutes > 0):
             raise InputError("prom_step", f"must be a number of minutes > 0 (got {self.step_minutes})")
-        step = timedelta(minutes=self.step_minutes)
+        try:
+            step = timedelta(minutes=self.step_minutes)
+        except OverflowError:
+            raise InputError("prom_step", f"{self.step_minutes:g} minutes is longer than any window") from None
+        try:
+            return self._resolve(step, now)
+        except OverflowError:  # the last N steps reach back past year 1
+            raise InputError("prom_steps", f"{self.last_steps} steps of {self.step_minutes:g} min reach back past "
+                                           "the range of times (years 1 to 9999)") from None
+
+    def _resolve(self, step: timedelta, now: datetime | None) -> tuple[datetime, int]:
         if self.last_steps is not None:
             if self.start is not None:
                 raise InputError("prom_steps", "give either the last N steps or a start time, not both")
