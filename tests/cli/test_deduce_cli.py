@@ -228,3 +228,16 @@ def test_sweep_text_says_what_the_counters_pin():
     assert lines[0].endswith("at step 2; pinned by the counters")
     assert lines[1].endswith("at step 2; the counters allow 40.0-60.0% there")
     assert lines[2].endswith("at step 2; the counters allow 40.0% or more there (nothing measured bounds it above)")
+
+
+def test_a_long_deduction_says_how_far_it_is(tmp_path, capsys, loads_csv, monkeypatch):
+    """Quiet while it is short; once it has run PROGRESS_AFTER_S, stderr counts the steps."""
+    import netdrift.cli.link_loads_options as options
+
+    out = ["deduce", *TOPO, "--link-loads", str(loads_csv), "--out", str(tmp_path / "d.csv")]
+    assert main(out) == 0
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(options, "PROGRESS_AFTER_S", 0.0)
+    assert main(out) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert lines and lines[-1].startswith(f"[100.0%] deducing demands: {STEPS} of {STEPS} steps ("), lines

@@ -72,7 +72,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import scipy.linalg as sl
@@ -160,9 +160,11 @@ class DeductionReport:
 
 
 def deduce_demands(topology: Topology, loads: LinkLoadSeries, method: str = DEFAULT_METHOD,
-                   truth: TrafficMatrixSeries | None = None) -> tuple[TrafficMatrixSeries, DeductionReport]:
+                   truth: TrafficMatrixSeries | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> tuple[TrafficMatrixSeries, DeductionReport]:
     """The demands (every ordered node pair, the topology's node order) behind ``loads``, and the
-    report. See the module docstring for the methods.
+    report. See the module docstring for the methods. ``progress(done, total)`` is called before
+    each step and once at the end (steps done, steps in all).
 
     A triangle: each pair has its own link, so the loads determine the demands.
 
@@ -201,6 +203,8 @@ def deduce_demands(topology: Topology, loads: LinkLoadSeries, method: str = DEFA
     factors: tuple[np.ndarray, np.ndarray] | None = None
     last: np.ndarray | None = None                     # the previous step's estimate ("prior")
     for t in range(steps):
+        if progress is not None:
+            progress(t, steps)
         y = y_all[t]
         rows = np.flatnonzero(np.isfinite(y))
         if not len(rows):
@@ -225,6 +229,8 @@ def deduce_demands(topology: Topology, loads: LinkLoadSeries, method: str = DEFA
         out[t] = x
         fit[t] = op.misfit(x, y, rows)
     seconds = time.perf_counter() - t0
+    if progress is not None:
+        progress(steps, steps)
     err = None
     if truth is not None:
         err = _relative_l2(out.astype(np.float64), np.asarray(truth.demands, dtype=np.float64))
