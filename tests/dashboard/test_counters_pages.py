@@ -75,7 +75,10 @@ def upload(at: AppTest, key: str, name: str, data: bytes) -> AppTest:
 
 # --- the module ------------------------------------------------------------------------------
 def test_attached_counters_give_demands_that_reproduce_the_loads(tmp_path, abilene, measured) -> None:
-    a = attach_counters("day.csv", counters_csv(abilene, measured), abilene, folder=tmp_path)
+    steps_done: list[tuple[int, int]] = []
+    a = attach_counters("day.csv", counters_csv(abilene, measured), abilene, folder=tmp_path,
+                        progress=lambda done, total: steps_done.append((done, total)))
+    assert steps_done == [(k, STEPS) for k in range(STEPS + 1)]     # what the panel's progress bar shows
     assert (a.steps, a.step_minutes, a.upload, a.method, a.missing_steps) == (STEPS, MINUTES, "day.csv", "prior", 0)
     assert Path(a.traffic).parent == tmp_path and a.link_fit_max is not None and a.link_fit_max < 1e-3
     assert_reproduced(routed_loads(abilene, a.traffic), measured)
@@ -118,6 +121,7 @@ def test_topology_page_attaches_counters_and_shows_a_bad_file_in_one_line(tmp_pa
     attached = AttachedCounters(**at.session_state[COUNTERS_KEY])
     assert attached.matches(abilene) and attached.steps == STEPS
     assert any(f"Attached 'day.csv' to {abilene.name}: demands deduced (prior)" in s.value for s in at.success)
+    assert not at.get("progress")                 # the deduction's progress bar is gone once it is done
     assert_reproduced(routed_loads(abilene, attached.traffic), measured)
     next(b for b in at.button if b.label == "Detach the counters").click().run()
     assert not at.exception and COUNTERS_KEY not in at.session_state and not at.success

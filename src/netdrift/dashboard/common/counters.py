@@ -22,9 +22,10 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -132,15 +133,17 @@ def read_counters_upload(filename: str, data: bytes, topology: Topology) -> Link
 
 
 def attach_counters(filename: str, data: bytes, topology: Topology, method: str | None = None,
-                    folder: Path | None = None) -> AttachedCounters:
+                    folder: Path | None = None,
+                    progress: Callable[[int, int], None] | None = None) -> AttachedCounters:
     """Read the upload, deduce the demands at every step and write them as a replay file in
-    ``folder`` (default: the data directory's ``deduced/``; a file of the same content is reused)."""
+    ``folder`` (default: the data directory's ``deduced/``; a file of the same content is reused).
+    ``progress(done, total)``: the deduction's steps (see :func:`netdrift.engine.traffic.deduce.deduce_demands`)."""
     from netdrift.engine.traffic.deduce import DEFAULT_METHOD, deduce_demands
     from netdrift.engine.traffic.demand_csv import demands_frame
 
     method = method or DEFAULT_METHOD
     loads = read_counters_upload(filename, data, topology)
-    traffic, report = deduce_demands(topology, loads, method)
+    traffic, report = deduce_demands(topology, loads, method, progress=progress)
     if folder is None:
         from netdrift.service.history import default_data_dir
 
@@ -243,6 +246,24 @@ def counters_caption(d: SweepDefaults) -> str:
             "replayed as measured (no seed, no scaling); choose the window.")
 
 
+class _StepsBar:
+    """The deduction's ``progress(done, total)`` on a Streamlit progress bar, at most every 0.25 s
+    (a step of a small network takes a millisecond; one of Kdl, seconds)."""
+
+    def __init__(self, bar: Any) -> None:
+        self.bar, self._t0, self._last = bar, time.monotonic(), -1.0
+
+    def __call__(self, done: int, total: int) -> None:
+        from netdrift.engine.progress_text import progress_text
+
+        now = time.monotonic()
+        if now - self._last < 0.25 and done < total:
+            return
+        self._last = now
+        text = f"Deducing the demands: {progress_text(done, total, now - self._t0, 'steps')}"
+        self.bar.progress(min(1.0, done / max(total, 1)), text=text)
+
+
 def counters_panel(topology: Topology, key: str) -> AttachedCounters | None:
     """An expander to attach interface counters to ``topology`` (upload, method, the deduction's
     fit, detach); the attachment in force for ``topology`` after this run of the page."""
@@ -275,15 +296,18 @@ def counters_panel(topology: Topology, key: str) -> AttachedCounters | None:
             token = (upload.file_id, method, _signature(topology))
             if st.session_state.get(done_key) != token:
                 st.session_state[done_key] = token
+                bar = st.progress(0.0, text="Deducing the demands...")
                 try:
-                    with st.spinner("Deducing the demands..."):
-                        new = attach_counters(upload.name, upload.getvalue(), topology, method)
+                    new = attach_counters(upload.name, upload.getvalue(), topology, method,
+                                          progress=_StepsBar(bar))
                 except InputError as err:
                     st.session_state[f"{key}_error"] = str(err)
                 else:
                     st.session_state.pop(f"{key}_error", None)
                     st.session_state[COUNTERS_KEY] = asdict(new)
                     attached = new
+                finally:
+                    bar.empty()
             if err_text := st.session_state.get(f"{key}_error"):
                 message.error(err_text)
         if attached is not None:
