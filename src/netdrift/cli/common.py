@@ -65,17 +65,21 @@ class StderrProgress:
 class CountProgress:
     """``progress(done, total)`` of a sweep's failures as ``WHAT: done of total failures (rate/s,
     about T left)`` through a :class:`StderrProgress`, in the Impact page's words
-    (:func:`netdrift.engine.progress_text.progress_text`); the rate is measured from the first call."""
+    (:func:`netdrift.engine.progress_text.progress_text`); the rate is measured from the first call.
+    ``unit`` names other counted work (a deduction's steps); nothing is shown until ``quiet_for_s``
+    seconds after it was made."""
 
-    def __init__(self, bar: StderrProgress, what: str) -> None:
-        self.bar, self.what = bar, what
+    def __init__(self, bar: StderrProgress, what: str, unit: str = "failures", quiet_for_s: float = 0.0) -> None:
+        self.bar, self.what, self.unit, self.quiet_for_s = bar, what, unit, quiet_for_s
         self._t0: float | None = None
+        self._made = time.monotonic()
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
         if self._t0 is None:
             self._t0 = now
-        self.bar(f"{self.what}: {progress_text(done, total, now - self._t0)}", done / max(total, 1))
+        if now - self._made >= self.quiet_for_s:
+            self.bar(f"{self.what}: {progress_text(done, total, now - self._t0, self.unit)}", done / max(total, 1))
 
 
 def print_json(obj: Any) -> None:

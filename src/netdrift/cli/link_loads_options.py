@@ -95,33 +95,15 @@ def _deduce(args: argparse.Namespace, topology: Topology, steps: int | None) -> 
     if step_minutes is not None and abs(step_minutes - loads.step_minutes) > 1e-9 * loads.step_minutes:
         raise InputError("--step-minutes", f"{step_minutes:g} does not match the link loads '{args.link_loads}', "
                                            f"whose steps are {loads.step_minutes:g} minutes (leave it out)")
-    traffic, report = deduce_demands(topology, loads, method, progress=DelayedProgress("deducing demands", "steps"))
+    from netdrift.cli.common import CountProgress, StderrProgress
+
+    progress = CountProgress(StderrProgress(), "deducing demands", "steps", quiet_for_s=PROGRESS_AFTER_S)
+    traffic, report = deduce_demands(topology, loads, method, progress=progress)
     return Deduced(loads, traffic, report)
 
 
-class DelayedProgress:
-    """``progress(done, total)`` on stderr (``WHAT: done of total UNIT (rate, time left)``), once the
-    work has taken :data:`PROGRESS_AFTER_S`: a deduction of a few seconds stays quiet, one of
-    minutes (a large network, a month of steps) says how far it is."""
-
-    def __init__(self, what: str, unit: str) -> None:
-        import time
-
-        from netdrift.cli.common import StderrProgress
-
-        self.what, self.unit, self._clock = what, unit, time.monotonic
-        self._t0 = self._clock()
-        self._bar = StderrProgress()
-
-    def __call__(self, done: int, total: int) -> None:
-        from netdrift.engine.progress_text import progress_text
-
-        seconds = self._clock() - self._t0
-        if seconds >= PROGRESS_AFTER_S:
-            self._bar(f"{self.what}: {progress_text(done, total, seconds, self.unit)}", done / max(total, 1))
-
-
-#: Seconds of work before :class:`DelayedProgress` shows anything.
+#: Seconds a deduction runs before its progress shows on stderr: a deduction of a few seconds stays
+#: quiet, one of minutes (a large network, a month of steps) says how far it is.
 PROGRESS_AFTER_S = 3.0
 
 

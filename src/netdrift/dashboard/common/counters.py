@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -246,29 +245,12 @@ def counters_caption(d: SweepDefaults) -> str:
             "replayed as measured (no seed, no scaling); choose the window.")
 
 
-class _StepsBar:
-    """The deduction's ``progress(done, total)`` on a Streamlit progress bar, at most every 0.25 s
-    (a step of a small network takes a millisecond; one of Kdl, seconds)."""
-
-    def __init__(self, bar: Any) -> None:
-        self.bar, self._t0, self._last = bar, time.monotonic(), -1.0
-
-    def __call__(self, done: int, total: int) -> None:
-        from netdrift.engine.progress_text import progress_text
-
-        now = time.monotonic()
-        if now - self._last < 0.25 and done < total:
-            return
-        self._last = now
-        text = f"Deducing the demands: {progress_text(done, total, now - self._t0, 'steps')}"
-        self.bar.progress(min(1.0, done / max(total, 1)), text=text)
-
-
 def counters_panel(topology: Topology, key: str) -> AttachedCounters | None:
     """An expander to attach interface counters to ``topology`` (upload, method, the deduction's
     fit, detach); the attachment in force for ``topology`` after this run of the page."""
     import streamlit as st
 
+    from netdrift.dashboard.impact.progress import SweepProgress
     from netdrift.engine.traffic.deduce import DEFAULT_METHOD, METHODS
 
     attached = attached_for(topology)
@@ -299,7 +281,7 @@ def counters_panel(topology: Topology, key: str) -> AttachedCounters | None:
                 bar = st.progress(0.0, text="Deducing the demands...")
                 try:
                     new = attach_counters(upload.name, upload.getvalue(), topology, method,
-                                          progress=_StepsBar(bar))
+                                          progress=SweepProgress(bar, what="Deducing the demands", unit="steps"))
                 except InputError as err:
                     st.session_state[f"{key}_error"] = str(err)
                 else:

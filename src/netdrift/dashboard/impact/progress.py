@@ -17,11 +17,13 @@ class SweepProgress:
 
     The bar is redrawn when the percentage changes or ``every`` seconds have passed (a long sweep
     moves by less than a percent an hour), not for each failure. ``clock``: the time source
-    (seconds; the rate is measured from the first failure done).
+    (seconds; the rate is measured from the first failure done). ``what`` and ``unit`` name other
+    counted work (the counters panel: "Deducing the demands", steps).
     """
 
-    def __init__(self, bar: Any, every: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.bar, self.every, self.clock = bar, every, clock
+    def __init__(self, bar: Any, every: float = 1.0, clock: Callable[[], float] = time.monotonic,
+                 what: str = "Sweeping", unit: str = "failures") -> None:
+        self.bar, self.every, self.clock, self.what, self.unit = bar, every, clock, what, unit
         self._t0: float | None = None
         self._shown = (-1, float("-inf"))
         self.text = ""
@@ -34,5 +36,5 @@ class SweepProgress:
         if pct == self._shown[0] and now - self._shown[1] < self.every and done < total:
             return
         self._shown = (pct, now)
-        self.text = "Sweeping: " + progress_text(done, total, now - self._t0)
+        self.text = f"{self.what}: " + progress_text(done, total, now - self._t0, self.unit)
         self.bar.progress(min(done / max(total, 1), 1.0), text=self.text)
