@@ -57,10 +57,7 @@ class SweepRepository:
     def get_sweep(self, sweep_id: int) -> dict[str, Any]:
         """The stored sweep: ``id``, ``topology`` (name), ``kind``, ``config``, ``created_at``
         (ISO 8601), ``n_failures``, ``seconds`` and ``result``."""
-        row = self.session.get(SweepRow, sweep_id)
-        if row is None:
-            url = display_url(self.session.get_bind().engine.url)
-            raise InputError(f"sweep {sweep_id}", f"not found in database '{url}'")
+        row = self._row(sweep_id)
         topo = self.session.get(TopologyRow, row.topology_id)
         return {"id": row.id, "topology": topo.name if topo else None, "kind": row.kind, "config": row.config,
                 "created_at": row.created_at.isoformat(), "n_failures": row.n_failures,
@@ -70,10 +67,7 @@ class SweepRepository:
         """Keep ``bounds`` with the sweep's failures: the i-th with the failure ranked i + 1 (as
         ``deduction_bounds``; see :func:`netdrift.engine.sweep.deduction_bounds.deduction_bounds`).
         Returns the stored result."""
-        row = self.session.get(SweepRow, sweep_id)
-        if row is None:
-            url = display_url(self.session.get_bind().engine.url)
-            raise InputError(f"sweep {sweep_id}", f"not found in database '{url}'")
+        row = self._row(sweep_id)
         result = dict(row.result)
         failures = [dict(f) for f in result.get("failures", [])]
         if len(bounds) > len(failures):
@@ -84,6 +78,13 @@ class SweepRepository:
         row.result = jsonable(result)  # a new object: the JSON column is written again
         self.session.flush()
         return row.result
+
+    def _row(self, sweep_id: int) -> SweepRow:
+        row = self.session.get(SweepRow, sweep_id)
+        if row is None:
+            url = display_url(self.session.get_bind().engine.url)
+            raise InputError(f"sweep {sweep_id}", f"not found in database '{url}'")
+        return row
 
     def list_sweeps(self) -> list[dict[str, Any]]:
         """Every stored sweep, newest first, without its result: id, topology, kind, n_failures,
