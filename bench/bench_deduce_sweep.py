@@ -123,7 +123,7 @@ def bounds_figures(true: dict[str, Any], deduced: dict[str, Any]) -> dict[str, A
     misses = flagged = 0
     for f in deduced["failures"]:
         b, w = f["deduction_bounds"], worst.get(f["target"])
-        if b is None or not w or abs(f["worst_utilization"] - w) <= 0.02 * w:
+        if b is None or b.get("timed_out") or not w or abs(f["worst_utilization"] - w) <= 0.02 * w:
             continue
         misses += 1
         flagged += b["high"] is None or b["high"] - b["low"] >= abs(f["worst_utilization"] - w)

@@ -241,3 +241,26 @@ def test_a_long_deduction_says_how_far_it_is(tmp_path, capsys, loads_csv, monkey
     assert main(out) == 0
     lines = capsys.readouterr().err.splitlines()
     assert lines and lines[-1].startswith(f"[100.0%] deducing demands: {STEPS} of {STEPS} steps ("), lines
+
+
+def test_bounds_past_the_time_limit_are_said_not_guessed(tmp_path, capsys, loads_csv, monkeypatch):
+    """An LP that reaches LP_TIME_LIMIT_S (Kdl's take minutes) gives no range, says so, and is kept so."""
+    import netdrift.engine.sweep.deduction_bounds as bounds
+
+    monkeypatch.setattr(bounds, "LP_TIME_LIMIT_S", 0.0)
+    db = ["--db", f"sqlite:///{tmp_path / 'h.sqlite'}"]
+    common = ["sweep", *TOPO, "--steps", str(STEPS), "--kind", "link", "--from", "0", "--to", str(STEPS), "--top", "2",
+              "--link-loads", str(loads_csv), "--bounds", *db]
+    assert main(common + ["--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert [f["deduction_bounds"] for f in printed["failures"]] == [
+        {"step": f["worst_step"], "low": None, "high": None, "pinned": False, "timed_out": True}
+        for f in printed["failures"]]
+    from netdrift.service.sweeps import open_sweep, stored_deduction_bounds
+    from netdrift.storage.database import open_database
+
+    assert stored_deduction_bounds(open_sweep(open_database(db[1]), printed["sweep_id"])) == [
+        f["deduction_bounds"] for f in printed["failures"]]
+    assert main(common) == 0
+    ranked = [line for line in capsys.readouterr().out.splitlines() if line.lstrip().startswith(("1.", "2."))]
+    assert len(ranked) == 2 and all(line.endswith("; the counters' range was not found within 0 s") for line in ranked)

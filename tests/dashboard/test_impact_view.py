@@ -336,3 +336,20 @@ def test_a_row_sent_to_live_says_where_the_sweep_found_its_worst_case(abilene) -
     assert worst_step_text(run, 40) == "This is the step where the sweep found its worst case."
     assert "already past" in worst_step_text(run, 3)
     assert worst_step_text(run, None) == "" and worst_step_text(run, 72) == ""
+
+
+def test_the_bounds_table_says_which_ranges_were_not_found(stored_link_sweep) -> None:
+    """Stored bounds as the page shows them: a range, pinned or not; one past the time limit says so."""
+    from dataclasses import replace
+
+    from netdrift.engine.sweep.deduction_bounds import LP_TIME_LIMIT_S
+
+    failures = [dict(f) for f in stored_link_sweep.failures]
+    failures[0]["deduction_bounds"] = {"step": 3, "low": 0.5, "high": 0.5025, "pinned": True, "timed_out": False}
+    failures[1]["deduction_bounds"] = {"step": 4, "low": 0.4, "high": None, "pinned": False, "timed_out": False}
+    failures[2]["deduction_bounds"] = {"step": 5, "low": None, "high": None, "pinned": False, "timed_out": True}
+    table = idt.bounds_table(replace(stored_link_sweep, result={**stored_link_sweep.result, "failures": failures}))
+    assert list(table["Rank"]) == [1, 2, 3]
+    assert table["Counters allow from (%)"].tolist()[:2] == [50.0, 40.0]
+    assert table["Counters allow to (%)"].tolist()[0] == 50.25
+    assert table["Pinned by the counters"].tolist() == ["yes", "no", f"not found within {LP_TIME_LIMIT_S:g} s"]

@@ -31,7 +31,7 @@ from netdrift.cli.common import (
     with_max_memory,
     write_table_atomically,
 )
-from netdrift.cli.link_loads_options import add_link_loads_options, link_loads_as_traffic
+from netdrift.cli.link_loads_options import PROGRESS_AFTER_S, add_link_loads_options, link_loads_as_traffic
 from netdrift.engine.errors import InputError
 
 if TYPE_CHECKING:
@@ -142,7 +142,8 @@ def run(args: argparse.Namespace) -> int:
             from netdrift.engine.sweep.deduction_bounds import deduction_bounds
             from netdrift.service.sweeps import store_deduction_bounds
 
-            bounds = deduction_bounds(stored.topology, deduction.loads, deduction.traffic, summary["failures"])
+            counted = CountProgress(StderrProgress(), "bounding failures", quiet_for_s=PROGRESS_AFTER_S)
+            bounds = deduction_bounds(stored.topology, deduction.loads, deduction.traffic, summary["failures"], counted)
             store_deduction_bounds(open_database(args.db), stored, bounds)
             for f, b in zip(summary["failures"], bounds):
                 f["deduction_bounds"] = b
@@ -213,7 +214,11 @@ def summary_lines(s: dict[str, Any], topology: Topology | None = None) -> list[s
             head += f"; {f['cut_pairs']} node pairs cut off"
         if f.get("deduction_bounds"):
             b = f["deduction_bounds"]
-            if b["pinned"]:
+            if b.get("timed_out"):
+                from netdrift.engine.sweep.deduction_bounds import LP_TIME_LIMIT_S
+
+                head += f"; the counters' range was not found within {LP_TIME_LIMIT_S:g} s"
+            elif b["pinned"]:
                 head += "; pinned by the counters"
             elif b["high"] is None:
                 head += f"; the counters allow {100 * b['low']:.1f}% or more there (nothing measured bounds it above)"

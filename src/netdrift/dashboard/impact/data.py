@@ -123,8 +123,18 @@ def bounds_table(stored: StoredSweep) -> pd.DataFrame:
                      "Worst link direction": direction_name(t, f["worst_direction"]), "Worst step": f["worst_step"],
                      "Counters allow from (%)": _pct(b["low"]) if b else None,
                      "Counters allow to (%)": _pct(b["high"]) if b else None,
-                     "Pinned by the counters": ("yes" if b["pinned"] else "no") if b else "n/a"})
+                     "Pinned by the counters": _pinned_text(b)})
     return pd.DataFrame(rows, columns=BOUNDS_COLUMNS)
+
+
+def _pinned_text(b: Mapping[str, Any] | None) -> str:
+    if not b:
+        return "n/a"
+    if b.get("timed_out"):
+        from netdrift.engine.sweep.deduction_bounds import LP_TIME_LIMIT_S
+
+        return f"not found within {LP_TIME_LIMIT_S:g} s"
+    return "yes" if b["pinned"] else "no"
 
 
 def failure_details(stored: StoredSweep, rank: int) -> dict[str, Any]:

@@ -265,7 +265,8 @@ def counters_pin(stored: StoredSweep) -> None:
                "its worst step over all of them. A narrow range (within 1 %) is fixed by the counters; a wide "
                "one rests on the deduction, and so does the order of failures inside each other's ranges. "
                "The lower end is a floor of the failure's true worst utilisation. Two linear programs a "
-               "failure: a moment on a small network, seconds each on a large one.")
+               "failure: a moment on a small network, seconds each on a large one, at most a minute each "
+               "(past that the range is not given).")
     top = min(PIN_TOP, len(stored.failures))
     if attached is not None and loads is not None and len(kept) < top and st.button(f"Compute for the {top} most severe failures",
                                                           key=f"impact_pin_{stored.id}_go"):

@@ -28,12 +28,14 @@ What that means for the operator:
   the prior's.
 
 Each bound is one LP over the pairs the step's measurements or the failure's direction touch: a
-few milliseconds on GEANT, about 2 s on Cogentco (38,000 pairs) on one core.
+few milliseconds on GEANT, about 2 s on Cogentco (38,000 pairs) on one core, and more than six
+minutes on Kdl (567,762 pairs). Each LP stops after :data:`LP_TIME_LIMIT_S`; a failure whose LP
+stopped there has ``timed_out`` set and no range (``low`` and ``high`` None).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -47,19 +49,28 @@ from netdrift.engine.traffic.deduce import FIT_TOLERANCE
 from netdrift.engine.traffic.link_loads import LinkLoadSeries
 from netdrift.engine.traffic.series import TrafficMatrixSeries
 
-__all__ = ["deduction_bounds", "PINNED"]
+__all__ = ["deduction_bounds", "PINNED", "LP_TIME_LIMIT_S"]
 
 #: A range no wider than this fraction of its top counts as pinned by the counters (the loads'
 #: own tolerance alone makes it about 0.2 % wide).
 PINNED = 0.01
+#: Seconds each linear program may take (HiGHS's time limit); past it the failure's range is not
+#: given. A failure needs two.
+LP_TIME_LIMIT_S = 60.0
+
+
+class _TimeLimit(Exception):
+    """A linear program reached :data:`LP_TIME_LIMIT_S`."""
 
 
 def deduction_bounds(topology: Topology, loads: LinkLoadSeries, deduced: TrafficMatrixSeries,
-                     failures: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
+                     failures: list[dict[str, Any]],
+                     progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any] | None]:
     """For each failure row of a sweep (``links``, ``nodes``, ``worst_step``,
     ``worst_direction``), the range of its worst direction's utilisation at its worst step over
-    the demands that reproduce that step's loads: ``{"step", "low", "high", "pinned"}`` (see the
-    module docstring), or None for a failure without a worst direction (no traffic)."""
+    the demands that reproduce that step's loads: ``{"step", "low", "high", "pinned",
+    "timed_out"}`` (see the module docstring), or None for a failure without a worst direction (no
+    traffic). ``progress(done, total)`` is called after each failure."""
     src, dst = all_pairs(len(topology.nodes))
     if tuple(loads.directions) != tuple(topology.direction_names()):
         raise InputError(f"link loads '{loads.source}'", f"its directions are not those of topology '{topology.name}'")
@@ -69,6 +80,8 @@ def deduction_bounds(topology: Topology, loads: LinkLoadSeries, deduced: Traffic
     measuring: dict[bytes, sp.csr_matrix] = {}
     out: list[dict[str, Any] | None] = []
     for f in failures:
+        if progress is not None:
+            progress(len(out), len(failures))
         wd, t = f.get("worst_direction"), f.get("worst_step")
         if wd is None or t is None:
             out.append(None)
@@ -83,10 +96,16 @@ def deduction_bounds(topology: Topology, loads: LinkLoadSeries, deduced: Traffic
         failed = _routing(topology, link_up, src, dst, node_up)
         row = topology.direction_index(wd["link_id"], wd["src"])
         c = failed.getrow(row).toarray().ravel() / capacity[row]
-        low, high = _range(a, np.asarray(loads.loads[t], dtype=np.float64),
-                           np.asarray(deduced.demands[t], dtype=np.float64), c)
+        try:
+            low, high = _range(a, np.asarray(loads.loads[t], dtype=np.float64),
+                               np.asarray(deduced.demands[t], dtype=np.float64), c)
+        except _TimeLimit:
+            out.append({"step": int(t), "low": None, "high": None, "pinned": False, "timed_out": True})
+            continue
         out.append({"step": int(t), "low": low, "high": high,
-                    "pinned": high is not None and high - low <= PINNED * high})
+                    "pinned": high is not None and high - low <= PINNED * high, "timed_out": False})
+    if progress is not None:
+        progress(len(out), len(failures))
     return out
 
 
@@ -116,7 +135,9 @@ def _solve(am: sp.csr_matrix, ym: np.ndarray, band: np.ndarray, c: np.ndarray, s
     if not (c != 0).any():
         return 0.0
     res = linprog(sense * c, A_ub=sp.vstack([am, -am]).tocsr(), b_ub=np.concatenate([ym + band, band - ym]),
-                  bounds=(0, None), method="highs")
+                  bounds=(0, None), method="highs", options={"time_limit": LP_TIME_LIMIT_S})
+    if res.status == 1:
+        raise _TimeLimit
     if res.status != 0:                               # the deduced demands are feasible: not expected
         raise RuntimeError(f"deduction bounds: the linear program ended with status {res.status} ({res.message})")
     return float(res.fun)
