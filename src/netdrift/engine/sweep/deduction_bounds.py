@@ -70,7 +70,7 @@ def deduction_bounds(topology: Topology, loads: LinkLoadSeries, deduced: Traffic
     ``worst_direction``), the range of its worst direction's utilisation at its worst step over
     the demands that reproduce that step's loads: ``{"step", "low", "high", "pinned",
     "timed_out"}`` (see the module docstring), or None for a failure without a worst direction (no
-    traffic). ``progress(done, total)`` is called after each failure."""
+    traffic). ``progress(done, total)`` is called before each failure and once at the end."""
     src, dst = all_pairs(len(topology.nodes))
     if tuple(loads.directions) != tuple(topology.direction_names()):
         raise InputError(f"link loads '{loads.source}'", f"its directions are not those of topology '{topology.name}'")
